@@ -1,0 +1,43 @@
+//! Builds each BPF C program beside the Rust module that owns it and generates its skeleton (with the Rust types of
+//! the events it sends) into OUT_DIR. Needs clang (Debian's `clang`); fails with a message that says so.
+use std::env;
+use std::path::PathBuf;
+use std::process::Command;
+
+use libbpf_cargo::SkeletonBuilder;
+
+const PROGRAMS: &[(&str, &str)] = &[
+    ("src/boundary/boundary.bpf.c", "boundary.skel.rs"),
+    ("src/caps/probe.bpf.c", "caps.skel.rs"),
+];
+
+fn main() {
+    let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let clang = env::var("SYSWALK_CLANG").unwrap_or_else(|_| "clang".to_string());
+    if Command::new(&clang).arg("--version").output().is_err() {
+        println!(
+            "cargo::error=syswalk needs clang to compile its BPF programs: run scripts/setup.sh \
+             (or apt-get install clang libelf-dev zlib1g-dev pkg-config), or set SYSWALK_CLANG"
+        );
+        return;
+    }
+    println!("cargo:rerun-if-changed=bpf/vmlinux.h");
+    println!("cargo:rerun-if-env-changed=SYSWALK_CLANG");
+    for (src, skel) in PROGRAMS {
+        println!("cargo:rerun-if-changed={src}");
+        let dir = PathBuf::from(src).parent().map(|p| p.to_path_buf()).unwrap_or_default();
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            if entry.path().extension().is_some_and(|e| e == "h") {
+                println!("cargo:rerun-if-changed={}", entry.path().display());
+            }
+        }
+        if let Err(e) = SkeletonBuilder::new()
+            .source(src)
+            .clang(&clang)
+            .clang_args(["-Ibpf", "-Wall", "-Wno-unused-function"])
+            .build_and_generate(out.join(skel))
+        {
+            println!("cargo::error=building BPF program {src} failed: {e:#}");
+        }
+    }
+}

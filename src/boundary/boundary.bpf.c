@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Tier C: the syscall boundary. tp_btf/sys_enter and tp_btf/sys_exit, filtered in the kernel by process (TGID),
+ * following forks; at exit, a CO-RE walk task -> files -> fdtable -> fd[n] -> file -> socket -> sock. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include "events.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Makes the event layout part of this object's BTF, so build.rs generates the Rust type from it. */
+struct sw_event sw_event_layout = {};
+enum sw_kind sw_kind_layout;
+enum sw_mode sw_mode_layout;
+enum sw_walk sw_walk_layout;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);   /* tgid */
+	__type(value, __u8);
+} tgids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 512);
+	__type(key, __u32);   /* syscall number */
+	__type(value, __u8);  /* enum sw_mode */
+} syscalls SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 22);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64); /* events dropped because the ring buffer was full */
+} lost SEC(".maps");
+
+const volatile bool follow_forks = true;
+
+/* file->f_count before 6.13; file->f_ref since. */
+struct file___old {
+	atomic_long_t f_count;
+} __attribute__((preserve_access_index));
+
+static __always_inline bool traced_tgid(__u32 tgid)
+{
+	return bpf_map_lookup_elem(&tgids, &tgid) != NULL;
+}
+
+static __always_inline __u8 mode_of(long nr)
+{
+	__u32 key = (__u32)nr;
+	__u8 *m;
+	if (nr < 0 || nr >= 512)
+		return SW_MODE_OFF;
+	m = bpf_map_lookup_elem(&syscalls, &key);
+	return m ? *m : SW_MODE_OFF;
+}
+
+static __always_inline void count_lost(void)
+{
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(&lost, &zero);
+	if (n)
+		__sync_fetch_and_add(n, 1);
+}
+
+static __always_inline void walk(struct sw_event *e, struct task_struct *task, int fd)
+{
+	struct files_struct *files = BPF_CORE_READ(task, files);
+	struct fdtable *fdt;
+	struct file **fdarr;
+	struct file *file = NULL;
+	unsigned long *open_fds;
+	struct socket *sock;
+	struct sock *sk;
+	const struct proto_ops *ops;
+	const struct file_operations *fop;
+	struct proto *prot;
+	__u32 words;
+
+	e->walk_fd = fd;
+	e->fdt.rlim_cur = BPF_CORE_READ(task, signal, rlim[SW_RLIMIT_NOFILE].rlim_cur);
+	e->fdt.rlim_max = BPF_CORE_READ(task, signal, rlim[SW_RLIMIT_NOFILE].rlim_max);
+	if (!files)
+		return;
+	fdt = BPF_CORE_READ(files, fdt);
+	e->fdt.files = (__u64)files;
+	e->fdt.fdt = (__u64)fdt;
+	e->fdt.next_fd = BPF_CORE_READ(files, next_fd);
+	if (!fdt)
+		return;
+	e->fdt.max_fds = BPF_CORE_READ(fdt, max_fds);
+	open_fds = BPF_CORE_READ(fdt, open_fds);
+	words = e->fdt.max_fds / 64;
+	if (words > SW_FD_WORDS)
+		words = SW_FD_WORDS;
+	for (int i = 0; i < SW_FD_WORDS; i++) {
+		if (i >= words)
+			break;
+		bpf_probe_read_kernel(&e->fdt.open_fds[i], sizeof(__u64), open_fds + i);
+	}
+	e->walked |= SW_W_FDT;
+	if (fd < 0 || (__u32)fd >= e->fdt.max_fds)
+		return;
+	fdarr = BPF_CORE_READ(fdt, fd);
+	bpf_probe_read_kernel(&file, sizeof(file), fdarr + fd);
+	if (!file)
+		return;
+	e->walked |= SW_W_FILE;
+	e->file.addr = (__u64)file;
+	fop = BPF_CORE_READ(file, f_op);
+	e->file.f_op = (__u64)fop;
+	e->file.private_data = (__u64)BPF_CORE_READ(file, private_data);
+	e->file.f_mode = BPF_CORE_READ(file, f_mode);
+	e->file.f_flags = BPF_CORE_READ(file, f_flags);
+	if (bpf_core_field_exists(struct file___old, f_count)) {
+		struct file___old *fo = (void *)file;
+		e->file.count = BPF_CORE_READ(fo, f_count.counter);
+	} else {
+		e->file.count = BPF_CORE_READ(file, f_ref.refcnt.counter);
+		e->walked |= SW_W_FREF;
+	}
+	if (fop) {
+		e->file.f_op_read_iter = (__u64)BPF_CORE_READ(fop, read_iter);
+		e->file.f_op_release = (__u64)BPF_CORE_READ(fop, release);
+		e->walked |= SW_W_FOP;
+	}
+
+	sock = (struct socket *)e->file.private_data;
+	if (!sock)
+		return;
+	e->walked |= SW_W_SOCKET;
+	e->socket.addr = (__u64)sock;
+	e->socket.state = BPF_CORE_READ(sock, state);
+	e->socket.type = BPF_CORE_READ(sock, type);
+	e->socket.flags = BPF_CORE_READ(sock, flags);
+	ops = BPF_CORE_READ(sock, ops);
+	e->socket.ops = (__u64)ops;
+	e->socket.file = (__u64)BPF_CORE_READ(sock, file);
+	sk = BPF_CORE_READ(sock, sk);
+	e->socket.sk = (__u64)sk;
+	if (ops) {
+		e->socket.ops_family = BPF_CORE_READ(ops, family);
+		e->socket.ops_release = (__u64)BPF_CORE_READ(ops, release);
+		e->socket.ops_bind = (__u64)BPF_CORE_READ(ops, bind);
+		e->socket.ops_connect = (__u64)BPF_CORE_READ(ops, connect);
+		e->walked |= SW_W_OPS;
+	}
+	if (!sk)
+		return;
+	e->walked |= SW_W_SOCK;
+	e->sock.addr = (__u64)sk;
+	e->sock.family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	e->sock.state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	e->sock.protocol = BPF_CORE_READ(sk, sk_protocol);
+	e->sock.type = BPF_CORE_READ(sk, sk_type);
+	e->sock.rcvbuf = BPF_CORE_READ(sk, sk_rcvbuf);
+	e->sock.sndbuf = BPF_CORE_READ(sk, sk_sndbuf);
+	e->sock.refcnt = BPF_CORE_READ(sk, __sk_common.skc_refcnt.refs.counter);
+	e->sock.sk_socket = (__u64)BPF_CORE_READ(sk, sk_socket);
+	prot = BPF_CORE_READ(sk, __sk_common.skc_prot);
+	e->sock.sk_prot = (__u64)prot;
+	if (prot) {
+		bpf_probe_read_kernel_str(e->sock.prot_name, sizeof(e->sock.prot_name), &prot->name);
+		e->sock.prot_close = (__u64)BPF_CORE_READ(prot, close);
+		e->walked |= SW_W_PROT;
+	}
+}
+
+static __always_inline struct sw_event *start(__u32 kind, __u64 id)
+{
+	struct sw_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_lost();
+		return NULL;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->kind = kind;
+	e->tgid = id >> 32;
+	e->tid = (__u32)id;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->walk_fd = -1;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	return e;
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(sw_sys_enter, struct pt_regs *regs, long id)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u8 mode;
+	struct sw_event *e;
+
+	if (!traced_tgid(pid_tgid >> 32))
+		return 0;
+	mode = mode_of(id);
+	if (mode == SW_MODE_OFF)
+		return 0;
+	e = start(SW_ENTER, pid_tgid);
+	if (!e)
+		return 0;
+	e->nr = id;
+	e->args[0] = regs->di;
+	e->args[1] = regs->si;
+	e->args[2] = regs->dx;
+	e->args[3] = regs->r10;
+	e->args[4] = regs->r8;
+	e->args[5] = regs->r9;
+	/* The fd table as the call finds it (and, for fd-argument calls, the object behind arg0). */
+	walk(e, bpf_get_current_task_btf(), mode == SW_MODE_WALK_ARG0 ? (int)e->args[0] : -1);
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(sw_sys_exit, struct pt_regs *regs, long ret)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	long nr;
+	__u8 mode;
+	int fd = -1;
+	struct sw_event *e;
+
+	if (!traced_tgid(pid_tgid >> 32))
+		return 0;
+	nr = regs->orig_ax;
+	mode = mode_of(nr);
+	if (mode == SW_MODE_OFF)
+		return 0;
+	e = start(SW_EXIT, pid_tgid);
+	if (!e)
+		return 0;
+	e->nr = nr;
+	e->ret = ret;
+	e->args[0] = regs->di;
+	if (mode == SW_MODE_WALK_RET && ret >= 0)
+		fd = (int)ret;
+	else if (mode == SW_MODE_WALK_ARG0)
+		fd = (int)regs->di;
+	walk(e, bpf_get_current_task_btf(), fd);
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(sw_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = parent->tgid, ctgid = child->tgid;
+	__u8 one = 1;
+	struct sw_event *e;
+
+	if (!follow_forks || ptgid == ctgid || !traced_tgid(ptgid))
+		return 0;
+	bpf_map_update_elem(&tgids, &ctgid, &one, BPF_ANY);
+	e = start(SW_FORK, bpf_get_current_pid_tgid());
+	if (!e)
+		return 0;
+	e->other = ctgid;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(sw_exit_proc, struct task_struct *task)
+{
+	__u32 tgid = task->tgid;
+	struct sw_event *e;
+
+	if (task->pid != tgid || !traced_tgid(tgid))
+		return 0;
+	e = start(SW_PEXIT, bpf_get_current_pid_tgid());
+	if (!e)
+		return 0;
+	e->other = task->exit_code;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}

@@ -1,0 +1,195 @@
+//! Tier C tracer: owns `boundary.bpf.c` (tp_btf/sys_enter + sys_exit + fork/exit following) and turns its ring
+//! buffer into typed events. The event layout comes from `events.h` through the generated skeleton types.
+use std::cell::RefCell;
+use std::mem::MaybeUninit;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use libbpf_rs::skel::{OpenSkel, SkelBuilder};
+use libbpf_rs::{MapCore, MapFlags, OpenObject, RingBuffer, RingBufferBuilder};
+
+use crate::error::{Error, Kind, Result};
+
+#[allow(clippy::all, unused_imports, dead_code, non_camel_case_types)]
+pub mod skel {
+    include!(concat!(env!("OUT_DIR"), "/boundary.skel.rs"));
+}
+
+pub use skel::types::{sw_event as RawEvent, sw_kind as EvKind, sw_mode as Mode, sw_walk as Walked};
+
+// SAFETY: sw_event is a #[repr(C)] struct of integers and integer arrays (generated from events.h), so every
+// bit pattern is a valid value; `plain` checks the length before copying.
+unsafe impl plain::Plain for RawEvent {}
+
+/// Decodes one ring-buffer record. Errors (never panics) on a record of the wrong size.
+pub fn decode(data: &[u8]) -> Result<RawEvent> {
+    if data.len() < std::mem::size_of::<RawEvent>() {
+        return Err(Error::new(
+            Kind::Internal,
+            format!("ring buffer record of {} bytes, expected {}", data.len(), std::mem::size_of::<RawEvent>()),
+        ));
+    }
+    let mut ev = RawEvent::default();
+    plain::copy_from_bytes(&mut ev, data)
+        .map_err(|_| Error::new(Kind::Internal, "ring buffer record could not be decoded"))?;
+    Ok(ev)
+}
+
+/// The bytes of an event, for recording fixtures.
+pub fn encode(ev: &RawEvent) -> Vec<u8> {
+    // SAFETY: RawEvent is plain old data (see the Plain impl above); we only read its bytes.
+    unsafe { plain::as_bytes(ev) }.to_vec()
+}
+
+/// A syscall to trace, with what the BPF side does for it.
+#[derive(Debug, Clone)]
+pub struct TracedSyscall {
+    pub name: String,
+    pub nr: i64,
+    pub mode: Mode,
+}
+
+/// Loaded and attached tier-C programs plus the ring buffer that feeds `events`.
+pub struct Tracer<'obj> {
+    skel: skel::BoundarySkel<'obj>,
+    _links: Vec<libbpf_rs::Link>,
+    ring: Option<RingBuffer<'static>>,
+    pub events: Rc<RefCell<Vec<RawEvent>>>,
+    pub decode_errors: Rc<RefCell<u64>>,
+    pub attach_time: Duration,
+}
+
+fn bpf_err(what: &str, e: libbpf_rs::Error) -> Error {
+    let text = format!("{e:#}");
+    if e.kind() == libbpf_rs::ErrorKind::PermissionDenied || text.contains("Operation not permitted") {
+        Error::new(Kind::Permission, format!("{what}: the kernel said {text}"))
+            .hint("run as root, or grant CAP_BPF and CAP_PERFMON (e.g. `sudo syswalk …`); `syswalk caps` shows what this kernel allows")
+    } else {
+        Error::new(Kind::Bpf, format!("{what}: {text}")).hint("run `syswalk caps` to see which BPF features this kernel offers")
+    }
+}
+
+impl<'obj> Tracer<'obj> {
+    /// Loads the programs, configures which syscalls to trace, attaches everything. Nothing is traced until a
+    /// TGID is added with [`Tracer::add_tgid`].
+    pub fn start(obj: &'obj mut MaybeUninit<OpenObject>, syscalls: &[TracedSyscall], follow_forks: bool) -> Result<Self> {
+        let t0 = Instant::now();
+        let builder = skel::BoundarySkelBuilder::default();
+        let mut open = builder.open(obj).map_err(|e| bpf_err("opening the tier-C BPF object", e))?;
+        if let Some(ro) = open.maps.rodata_data.as_deref_mut() {
+            ro.follow_forks = follow_forks;
+        }
+        let skel = open.load().map_err(|e| bpf_err("loading the tier-C BPF programs (tp_btf/sys_enter, sys_exit)", e))?;
+        for s in syscalls {
+            if !(0..512).contains(&s.nr) {
+                return Err(Error::new(Kind::Usage, format!("syscall {} has number {} outside 0..512", s.name, s.nr)));
+            }
+            let mode = s.mode.0 as u8;
+            skel.maps
+                .syscalls
+                .update(&(s.nr as u32).to_ne_bytes(), &[mode], MapFlags::ANY)
+                .map_err(|e| bpf_err("configuring the traced syscalls", e))?;
+        }
+        let mut links = Vec::new();
+        for (name, prog) in [
+            ("tp_btf/sys_enter", &skel.progs.sw_sys_enter),
+            ("tp_btf/sys_exit", &skel.progs.sw_sys_exit),
+            ("tp_btf/sched_process_fork", &skel.progs.sw_fork),
+            ("tp_btf/sched_process_exit", &skel.progs.sw_exit_proc),
+        ] {
+            links.push(prog.attach().map_err(|e| bpf_err(&format!("attaching {name}"), e))?);
+        }
+        let events: Rc<RefCell<Vec<RawEvent>>> = Rc::default();
+        let decode_errors: Rc<RefCell<u64>> = Rc::default();
+        let mut tracer = Tracer { skel, _links: links, ring: None, events, decode_errors, attach_time: Duration::ZERO };
+        tracer.ring = Some(tracer.build_ring()?);
+        tracer.attach_time = t0.elapsed();
+        Ok(tracer)
+    }
+
+    fn build_ring(&self) -> Result<RingBuffer<'static>> {
+        let sink = Rc::clone(&self.events);
+        let errs = Rc::clone(&self.decode_errors);
+        let mut b = RingBufferBuilder::new();
+        b.add(&self.skel.maps.events, move |data: &[u8]| {
+            match decode(data) {
+                Ok(ev) => sink.borrow_mut().push(ev),
+                Err(_) => *errs.borrow_mut() += 1,
+            }
+            0
+        })
+        .map_err(|e| bpf_err("setting up the ring buffer", e))?;
+        b.build().map_err(|e| bpf_err("setting up the ring buffer", e))
+    }
+
+    /// Starts tracing every thread of process `tgid` (and, if enabled, the processes it forks).
+    pub fn add_tgid(&self, tgid: u32) -> Result<()> {
+        self.skel
+            .maps
+            .tgids
+            .update(&tgid.to_ne_bytes(), &[1u8], MapFlags::ANY)
+            .map_err(|e| bpf_err("adding the target to the in-kernel filter", e))
+    }
+
+    /// Waits up to `timeout` for events and moves them into `events`.
+    pub fn poll(&self, timeout: Duration) -> Result<()> {
+        if let Some(r) = &self.ring {
+            // EINTR (a signal such as SIGCHLD or SIGINT arrived) is not an error: the caller's loop decides.
+            let rc = r.poll_raw(timeout);
+            if rc < 0 && rc != -libc::EINTR {
+                return Err(Error::new(Kind::Bpf, format!("polling the ring buffer failed: errno {}", -rc)));
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads everything still in the ring buffer.
+    pub fn drain(&self) -> Result<()> {
+        if let Some(r) = &self.ring {
+            r.consume().map_err(|e| bpf_err("draining the ring buffer", e))?;
+        }
+        Ok(())
+    }
+
+    /// Events the kernel side could not deliver because the ring buffer was full (summed over CPUs).
+    pub fn lost(&self) -> u64 {
+        match self.skel.maps.lost.lookup_percpu(&0u32.to_ne_bytes(), MapFlags::ANY) {
+            Ok(Some(per_cpu)) => per_cpu
+                .iter()
+                .filter_map(|v| v.get(..8).and_then(|b| b.try_into().ok()).map(u64::from_ne_bytes))
+                .sum(),
+            _ => 0,
+        }
+    }
+
+    pub fn take_events(&self) -> Vec<RawEvent> {
+        std::mem::take(&mut *self.events.borrow_mut())
+    }
+}
+
+impl Drop for Tracer<'_> {
+    fn drop(&mut self) {
+        // The ring buffer borrows the map; drop it before the skeleton (field order would too, but be explicit).
+        self.ring.take();
+    }
+}
+
+/// A record's command name as text.
+pub fn comm(ev: &RawEvent) -> String {
+    let bytes: Vec<u8> = ev.comm.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn decode_roundtrip_and_short_record() {
+        let mut ev = RawEvent { kind: EvKind::SW_EXIT.0, tgid: 7, ret: 3, ..Default::default() };
+        ev.sock.prot_name[0] = b'T' as _;
+        let bytes = encode(&ev);
+        let back = decode(&bytes).expect("decodes");
+        assert_eq!((back.kind, back.tgid, back.ret, back.sock.prot_name[0]), (2, 7, 3, b'T' as _));
+        assert!(decode(&bytes[..bytes.len() - 1]).is_err());
+    }
+}

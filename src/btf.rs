@@ -1,0 +1,212 @@
+//! A small reader of the kernel's own BTF (/sys/kernel/btf/vmlinux): enum names and values, function names.
+//! Used to name values (SS_UNCONNECTED, TCP_CLOSE, SOCK_STREAM, IPPROTO_TCP) from the running kernel, not a book.
+use std::collections::HashMap;
+
+use crate::error::{Error, Kind, Result};
+
+pub const VMLINUX: &str = "/sys/kernel/btf/vmlinux";
+
+#[derive(Debug, Clone)]
+pub struct Enum {
+    /// Empty for an anonymous enum.
+    pub name: String,
+    pub members: Vec<(String, i64)>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Btf {
+    pub enums: Vec<Enum>,
+    pub funcs: std::collections::HashSet<String>,
+    pub structs: HashMap<String, Vec<String>>,
+    pub source: String,
+}
+
+/// A value named by an enum of the kernel's BTF, with where the name came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Named {
+    pub name: String,
+    pub origin: String,
+}
+
+fn u32_at(b: &[u8], off: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(b.get(off..off + 4)?.try_into().ok()?))
+}
+
+impl Btf {
+    pub fn load() -> Result<Self> {
+        let data = std::fs::read(VMLINUX).map_err(|e| {
+            Error::new(Kind::NoBtf, format!("cannot read the kernel's BTF at {VMLINUX}: {e}"))
+                .hint("syswalk needs a kernel built with CONFIG_DEBUG_INFO_BTF=y; try `syswalk lab run --kernel 6.1 -- syswalk prove`")
+        })?;
+        Self::parse(&data, VMLINUX)
+    }
+
+    /// Parses raw BTF (little-endian, as on x86_64).
+    pub fn parse(b: &[u8], source: &str) -> Result<Self> {
+        let bad = |why: &str| Error::new(Kind::NoBtf, format!("{source}: not valid BTF ({why})"));
+        if b.len() < 24 || b[0..2] != [0x9f, 0xeb] {
+            return Err(bad("bad magic"));
+        }
+        let hdr_len = u32_at(b, 4).ok_or_else(|| bad("short header"))? as usize;
+        let type_off = u32_at(b, 8).ok_or_else(|| bad("short header"))? as usize;
+        let type_len = u32_at(b, 12).ok_or_else(|| bad("short header"))? as usize;
+        let str_off = u32_at(b, 16).ok_or_else(|| bad("short header"))? as usize;
+        let str_len = u32_at(b, 20).ok_or_else(|| bad("short header"))? as usize;
+        let types = b.get(hdr_len + type_off..hdr_len + type_off + type_len).ok_or_else(|| bad("type section out of range"))?;
+        let strs = b.get(hdr_len + str_off..hdr_len + str_off + str_len).ok_or_else(|| bad("string section out of range"))?;
+        let name = |off: u32| -> String {
+            let s = strs.get(off as usize..).unwrap_or(&[]);
+            let end = s.iter().position(|&c| c == 0).unwrap_or(s.len());
+            String::from_utf8_lossy(&s[..end]).into_owned()
+        };
+        let mut out = Btf { source: source.to_string(), ..Default::default() };
+        let mut p = 0usize;
+        while p + 12 <= types.len() {
+            let name_off = u32_at(types, p).ok_or_else(|| bad("truncated type"))?;
+            let info = u32_at(types, p + 4).ok_or_else(|| bad("truncated type"))?;
+            let vlen = (info & 0xffff) as usize;
+            let kind = (info >> 24) & 0x1f;
+            let kflag = info >> 31;
+            p += 12;
+            let extra = match kind {
+                1 => 4,
+                3 => 12,
+                4 | 5 => 12 * vlen,
+                6 => 8 * vlen,
+                13 => 8 * vlen,
+                14 => 4,
+                15 => 12 * vlen,
+                17 => 4,
+                19 => 12 * vlen,
+                2 | 7 | 8 | 9 | 10 | 11 | 12 | 16 | 18 => 0,
+                k => return Err(bad(&format!("unknown kind {k}"))),
+            };
+            let body = types.get(p..p + extra).ok_or_else(|| bad("truncated type body"))?;
+            match kind {
+                6 | 19 => {
+                    let step = if kind == 6 { 8 } else { 12 };
+                    let mut members = Vec::with_capacity(vlen);
+                    for i in 0..vlen {
+                        let m = &body[i * step..];
+                        let mname = name(u32_at(m, 0).unwrap_or(0));
+                        let lo = u32_at(m, 4).unwrap_or(0);
+                        let v = if kind == 6 {
+                            if kflag == 1 { lo as i32 as i64 } else { lo as i64 }
+                        } else {
+                            let hi = u32_at(m, 8).unwrap_or(0);
+                            ((hi as u64) << 32 | lo as u64) as i64
+                        };
+                        members.push((mname, v));
+                    }
+                    out.enums.push(Enum { name: name(name_off), members });
+                }
+                12 => {
+                    out.funcs.insert(name(name_off));
+                }
+                4 => {
+                    let n = name(name_off);
+                    if !n.is_empty() {
+                        let fields = (0..vlen).map(|i| name(u32_at(body, i * 12).unwrap_or(0))).collect();
+                        out.structs.entry(n).or_insert(fields);
+                    }
+                }
+                _ => {}
+            }
+            p += extra;
+        }
+        Ok(out)
+    }
+
+    /// The member of enum `enum_name` with value `v`.
+    pub fn enum_name(&self, enum_name: &str, v: i64) -> Option<Named> {
+        let e = self.enums.iter().find(|e| e.name == enum_name)?;
+        let (n, _) = e.members.iter().find(|(_, mv)| *mv == v)?;
+        Some(Named { name: n.clone(), origin: format!("BTF enum {enum_name}") })
+    }
+
+    /// The member named `prefix*` with value `v`, in the enum (named or anonymous) that defines `anchor`.
+    /// Anonymous enums (like the uapi IPPROTO_* one) are found through one of their members.
+    pub fn enum_name_by_anchor(&self, anchor: &str, prefix: &str, v: i64) -> Option<Named> {
+        let e = self.enums.iter().find(|e| e.members.iter().any(|(n, _)| n == anchor))?;
+        let (n, _) = e.members.iter().find(|(n, mv)| *mv == v && n.starts_with(prefix))?;
+        let label = if e.name.is_empty() { format!("anonymous enum with {anchor}") } else { format!("enum {}", e.name) };
+        Some(Named { name: n.clone(), origin: format!("BTF {label}") })
+    }
+
+    /// The value of enumerator `name`, in any enum.
+    pub fn enumerator(&self, name: &str) -> Option<i64> {
+        self.enums.iter().flat_map(|e| e.members.iter()).find(|(n, _)| n == name).map(|(_, v)| *v)
+    }
+
+    pub fn has_func(&self, name: &str) -> bool {
+        self.funcs.contains(name)
+    }
+    pub fn struct_has_field(&self, s: &str, f: &str) -> Option<bool> {
+        self.structs.get(s).map(|fs| fs.iter().any(|x| x == f))
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// Builds a tiny BTF blob: enum sock_type {SOCK_STREAM=1, SOCK_DGRAM=2}, an anonymous enum {IPPROTO_IP=0,
+    /// IPPROTO_TCP=6}, FUNC __sys_socket, struct socket {state, sk}.
+    pub fn fixture() -> Vec<u8> {
+        let mut strs = vec![0u8];
+        let mut s = |t: &str| {
+            let off = strs.len() as u32;
+            strs.extend_from_slice(t.as_bytes());
+            strs.push(0);
+            off
+        };
+        let names: Vec<u32> = ["sock_type", "SOCK_STREAM", "SOCK_DGRAM", "IPPROTO_IP", "IPPROTO_TCP", "__sys_socket", "socket", "state", "sk"].iter().map(|t| s(t)).collect();
+        let mut t = Vec::new();
+        let mut w = |v: u32| t.extend_from_slice(&v.to_le_bytes());
+        // [1] INT (kind 1) "": size 4, extra u32
+        w(0); w(1 << 24); w(4); w(32);
+        // [2] ENUM sock_type, vlen 2
+        w(names[0]); w(6 << 24 | 2); w(4); w(names[1]); w(1); w(names[2]); w(2);
+        // [3] ENUM anonymous, vlen 2
+        w(0); w(6 << 24 | 2); w(4); w(names[3]); w(0); w(names[4]); w(6);
+        // [4] FUNC_PROTO, vlen 0
+        w(0); w(13 << 24); w(1);
+        // [5] FUNC __sys_socket -> [4]
+        w(names[5]); w(12 << 24); w(4);
+        // [6] STRUCT socket, vlen 2
+        w(names[6]); w(4 << 24 | 2); w(16); w(names[7]); w(1); w(0); w(names[8]); w(1); w(64);
+        let mut b = Vec::new();
+        b.extend_from_slice(&[0x9f, 0xeb, 1, 0]);
+        b.extend_from_slice(&24u32.to_le_bytes());
+        b.extend_from_slice(&0u32.to_le_bytes());
+        b.extend_from_slice(&(t.len() as u32).to_le_bytes());
+        b.extend_from_slice(&(t.len() as u32).to_le_bytes());
+        b.extend_from_slice(&(strs.len() as u32).to_le_bytes());
+        b.extend_from_slice(&t);
+        b.extend_from_slice(&strs);
+        b
+    }
+
+    #[test]
+    fn parses_fixture() {
+        let btf = Btf::parse(&fixture(), "fixture").expect("valid fixture");
+        assert_eq!(btf.enum_name("sock_type", 1).map(|n| n.name), Some("SOCK_STREAM".into()));
+        assert_eq!(btf.enum_name("sock_type", 9), None);
+        let p = btf.enum_name_by_anchor("IPPROTO_TCP", "IPPROTO_", 6).expect("anon enum");
+        assert_eq!(p.name, "IPPROTO_TCP");
+        assert!(p.origin.contains("anonymous"));
+        assert!(btf.has_func("__sys_socket"));
+        assert!(!btf.has_func("inet_create"));
+        assert_eq!(btf.struct_has_field("socket", "sk"), Some(true));
+        assert_eq!(btf.struct_has_field("socket", "wq"), Some(false));
+        assert_eq!(btf.enumerator("IPPROTO_TCP"), Some(6));
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        assert!(Btf::parse(b"not btf at all, really not", "x").is_err());
+        let mut f = fixture();
+        f.truncate(40);
+        assert!(Btf::parse(&f, "x").is_err());
+    }
+}

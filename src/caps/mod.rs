@@ -1,0 +1,268 @@
+//! `syswalk caps`: what this kernel lets syswalk observe. Every attach type is tried for real (load + attach of an
+//! empty program); nothing is inferred from version numbers or config files.
+use std::mem::MaybeUninit;
+
+use libbpf_rs::skel::{OpenSkel, SkelBuilder};
+use libbpf_rs::{OpenObject, UprobeOpts};
+use serde::Serialize;
+
+use crate::btf;
+use crate::kallsyms::Kallsyms;
+
+#[allow(clippy::all, unused_imports, dead_code, non_camel_case_types)]
+mod skel {
+    include!(concat!(env!("OUT_DIR"), "/caps.skel.rs"));
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Tier {
+    /// fentry/fexit (BPF trampolines): the function-level chain with typed arguments.
+    A,
+    /// kprobe/kretprobe.
+    B,
+    /// Syscall boundary: tp_btf sys_enter/sys_exit plus CO-RE struct walks.
+    C,
+}
+
+impl Tier {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Tier::A => "A (fentry/fexit)",
+            Tier::B => "B (kprobe/kretprobe)",
+            Tier::C => "C (syscall boundary: tp_btf + CO-RE struct walk)",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub name: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Caps {
+    pub kernel_release: String,
+    pub machine: String,
+    pub checks: Vec<Check>,
+    pub tier: Option<Tier>,
+    pub tier_reason: String,
+}
+
+impl Caps {
+    pub fn get(&self, name: &str) -> Option<&Check> {
+        self.checks.iter().find(|c| c.name == name)
+    }
+    pub fn ok(&self, name: &str) -> bool {
+        self.get(name).is_some_and(|c| c.ok)
+    }
+    /// Why the function-level chain is not observable here (None when it is).
+    pub fn chain_unavailable_reason(&self) -> Option<String> {
+        if matches!(self.tier, Some(Tier::A) | Some(Tier::B)) {
+            return None;
+        }
+        let d = |n: &str| self.get(n).map(|c| c.detail.clone()).unwrap_or_else(|| "not tried".into());
+        Some(format!(
+            "the function-level chain needs fentry or kprobes; on this kernel fentry: {}; kprobe: {}",
+            d("fentry"),
+            d("kprobe")
+        ))
+    }
+}
+
+pub fn uname() -> (String, String) {
+    // SAFETY: utsname is plain data; uname fills it and we read NUL-terminated fields.
+    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
+    // SAFETY: u is a valid, writable utsname.
+    if unsafe { libc::uname(&mut u) } != 0 {
+        return ("unknown".into(), "unknown".into());
+    }
+    let f = |b: &[libc::c_char]| {
+        let v: Vec<u8> = b.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect();
+        String::from_utf8_lossy(&v).into_owned()
+    };
+    (f(&u.release), f(&u.machine))
+}
+
+/// Effective capabilities from /proc/self/status.
+pub fn cap_eff() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("CapEff:").map(|v| u64::from_str_radix(v.trim(), 16).ok())))
+        .flatten()
+        .unwrap_or(0)
+}
+
+pub const CAP_SYS_ADMIN: u32 = 21;
+pub const CAP_PERFMON: u32 = 38;
+pub const CAP_BPF: u32 = 39;
+
+/// Whether this process may load tracing BPF programs: CAP_SYS_ADMIN, or CAP_BPF with CAP_PERFMON.
+pub fn has_bpf_caps() -> bool {
+    let c = cap_eff();
+    let has = |b: u32| c >> b & 1 == 1;
+    has(CAP_SYS_ADMIN) || (has(CAP_BPF) && has(CAP_PERFMON))
+}
+
+#[no_mangle]
+#[inline(never)]
+pub extern "C" fn syswalk_uprobe_target() -> u64 {
+    std::hint::black_box(41)
+}
+
+fn try_prog(which: &str) -> Result<(), String> {
+    let mut obj = MaybeUninit::<OpenObject>::uninit();
+    let mut open = skel::ProbeSkelBuilder::default().open(&mut obj).map_err(|e| format!("open failed: {e}"))?;
+    {
+        let p = &mut open.progs;
+        for (name, prog) in [
+            ("fentry", &mut p.cap_fentry),
+            ("fexit", &mut p.cap_fexit),
+            ("kprobe", &mut p.cap_kprobe),
+            ("kretprobe", &mut p.cap_kretprobe),
+            ("tp_btf", &mut p.cap_tp_btf),
+            ("raw_tp", &mut p.cap_raw_tp),
+            ("uprobe", &mut p.cap_uprobe),
+        ] {
+            prog.set_autoload(name == which);
+        }
+    }
+    let skel = open.load().map_err(|e| format!("BPF_PROG_LOAD failed: {}", short(&e)))?;
+    let p = &skel.progs;
+    let link = match which {
+        "fentry" => p.cap_fentry.attach(),
+        "fexit" => p.cap_fexit.attach(),
+        "kprobe" => p.cap_kprobe.attach_kprobe(false, "__sys_socket"),
+        "kretprobe" => p.cap_kretprobe.attach_kprobe(true, "__sys_socket"),
+        "tp_btf" => p.cap_tp_btf.attach(),
+        "raw_tp" => p.cap_raw_tp.attach_raw_tracepoint("sys_enter"),
+        "uprobe" => {
+            std::hint::black_box(syswalk_uprobe_target());
+            p.cap_uprobe.attach_uprobe_with_opts(
+                -1,
+                "/proc/self/exe",
+                0,
+                UprobeOpts { func_name: Some("syswalk_uprobe_target".into()), ..Default::default() },
+            )
+        }
+        _ => return Err("unknown attach type".into()),
+    };
+    link.map(drop).map_err(|e| format!("attach failed: {}", short(&e)))
+}
+
+fn short(e: &libbpf_rs::Error) -> String {
+    let s = format!("{e:#}");
+    let errno = [
+        ("Operation not permitted", "EPERM"),
+        ("No such file or directory", "ENOENT"),
+        ("Operation not supported", "EOPNOTSUPP"),
+        ("Invalid argument", "EINVAL"),
+        ("Permission denied", "EACCES"),
+        ("Device or resource busy", "EBUSY"),
+        ("No such process", "ESRCH"),
+    ]
+    .iter()
+    .find(|(t, _)| s.contains(t))
+    .map(|(_, n)| *n);
+    match errno {
+        Some(n) => format!("{n} ({s})"),
+        None => s,
+    }
+}
+
+/// Runs every check. Takes well under a second.
+pub fn probe() -> Caps {
+    let (release, machine) = uname();
+    let mut checks = Vec::new();
+    let c = cap_eff();
+    let has = |b: u32| c >> b & 1 == 1;
+    checks.push(Check {
+        name: "privileges".into(),
+        ok: has_bpf_caps(),
+        detail: format!(
+            "euid {}; CapEff {c:#x}: CAP_SYS_ADMIN {}, CAP_BPF {}, CAP_PERFMON {}",
+            // SAFETY: geteuid has no preconditions.
+            unsafe { libc::geteuid() },
+            has(CAP_SYS_ADMIN),
+            has(CAP_BPF),
+            has(CAP_PERFMON)
+        ),
+    });
+    let btf_ok = match std::fs::metadata(btf::VMLINUX) {
+        Ok(m) => Check { name: "btf".into(), ok: true, detail: format!("{} ({} bytes)", btf::VMLINUX, m.len()) },
+        Err(e) => Check { name: "btf".into(), ok: false, detail: format!("{}: {e}", btf::VMLINUX) },
+    };
+    let have_btf = btf_ok.ok;
+    checks.push(btf_ok);
+    for which in ["fentry", "fexit", "kprobe", "kretprobe", "tp_btf", "raw_tp", "uprobe"] {
+        let r = if have_btf || which == "kprobe" || which == "kretprobe" || which == "raw_tp" || which == "uprobe" {
+            try_prog(which)
+        } else {
+            Err("needs kernel BTF".into())
+        };
+        checks.push(Check {
+            name: which.into(),
+            ok: r.is_ok(),
+            detail: match r {
+                Ok(()) => "loaded and attached".into(),
+                Err(e) => e,
+            },
+        });
+    }
+    let fs = std::fs::read_to_string("/proc/filesystems").unwrap_or_default();
+    let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
+    let tracefs_mounted = mounts.lines().any(|l| l.split_whitespace().nth(2) == Some("tracefs"));
+    checks.push(Check {
+        name: "tracefs".into(),
+        ok: tracefs_mounted,
+        detail: if tracefs_mounted {
+            "mounted".into()
+        } else if fs.contains("tracefs") {
+            "supported by the kernel but not mounted (mount -t tracefs nodev /sys/kernel/tracing)".into()
+        } else {
+            "not supported by this kernel".into()
+        },
+    });
+    let ftrace = std::fs::read_to_string("/sys/kernel/tracing/available_tracers");
+    checks.push(Check {
+        name: "function_tracer".into(),
+        ok: ftrace.as_ref().is_ok_and(|t| t.split_whitespace().any(|x| x == "function_graph")),
+        detail: match ftrace {
+            Ok(t) => format!("available_tracers: {}", t.trim()),
+            Err(e) => format!("/sys/kernel/tracing/available_tracers: {e}"),
+        },
+    });
+    let ks = Kallsyms::load();
+    checks.push(match &ks {
+        Ok(k) if k.addresses_visible() => Check {
+            name: "kallsyms".into(),
+            ok: true,
+            detail: format!(
+                "{} symbols, addresses visible; data symbols {} ({})",
+                k.len(),
+                k.data_symbol_count(),
+                if k.has_data_symbols() { "CONFIG_KALLSYMS_ALL-like: data objects named" } else { "few: data objects such as inet_stream_ops are not named here, only text" }
+            ),
+        },
+        Ok(k) => Check { name: "kallsyms".into(), ok: false, detail: format!("{} symbols but addresses hidden (kptr_restrict)", k.len()) },
+        Err(e) => Check { name: "kallsyms".into(), ok: false, detail: e.to_string() },
+    });
+    let smap = format!("/boot/System.map-{release}");
+    checks.push(Check {
+        name: "system_map".into(),
+        ok: std::path::Path::new(&smap).exists(),
+        detail: if std::path::Path::new(&smap).exists() { smap } else { format!("{smap} absent: static addresses (KASLR offset) not observable") },
+    });
+    let ok = |n: &str| checks.iter().any(|c| c.name == n && c.ok);
+    let (tier, tier_reason) = if ok("fentry") && ok("fexit") {
+        (Some(Tier::A), "fentry and fexit load and attach".to_string())
+    } else if ok("kprobe") && ok("kretprobe") {
+        (Some(Tier::B), "fentry/fexit unavailable; kprobe and kretprobe attach".to_string())
+    } else if ok("tp_btf") {
+        (Some(Tier::C), "fentry/fexit and kprobes unavailable; tp_btf attaches".to_string())
+    } else {
+        (None, "no attach type syswalk uses works here (see the checks)".to_string())
+    };
+    Caps { kernel_release: release, machine, checks, tier, tier_reason }
+}

@@ -1,0 +1,367 @@
+//! Claims: statements about a call, each judged from the evidence captured for it. A claim is proved only with the
+//! values that prove it; what this kernel cannot show is `not_observable`, with the reason.
+use serde::Serialize;
+
+use crate::model::{Call, Namer};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Proved,
+    Refuted,
+    NotObservable,
+}
+
+impl Verdict {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Verdict::Proved => "✓",
+            Verdict::Refuted => "✗",
+            Verdict::NotObservable => "–",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Evidence {
+    pub what: String,
+    pub value: String,
+    /// Where the value was captured: probe or file.
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Claim {
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub call: Option<usize>,
+    pub verdict: Verdict,
+    pub statement: String,
+    pub evidence: Vec<Evidence>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+fn ev(what: impl Into<String>, value: impl Into<String>, source: &str) -> Evidence {
+    Evidence { what: what.into(), value: value.into(), source: source.into() }
+}
+
+const EXIT: &str = "tp_btf/sys_exit walk";
+const ENTER: &str = "tp_btf/sys_enter walk";
+
+struct Judge<'a> {
+    call: &'a Call,
+    out: Vec<Claim>,
+}
+
+impl Judge<'_> {
+    fn put(&mut self, id: &str, ok: Option<bool>, statement: String, evidence: Vec<Evidence>, missing: &str) {
+        let (verdict, reason) = match ok {
+            Some(true) => (Verdict::Proved, None),
+            Some(false) => (Verdict::Refuted, None),
+            None => (Verdict::NotObservable, Some(missing.to_string())),
+        };
+        self.out.push(Claim { id: id.into(), call: Some(self.call.seq), verdict, statement, evidence, reason });
+    }
+}
+
+fn arg(call: &Call, i: usize) -> Option<i64> {
+    call.args.get(i).map(|a| a.value.raw)
+}
+
+/// The claims about one socket() call.
+pub fn judge_socket(call: &Call, names: &Namer) -> Vec<Claim> {
+    let mut j = Judge { call, out: Vec::new() };
+    let Some(ret) = call.ret else {
+        j.put("call.returned", None, "the call returned".into(), vec![], "no sys_exit event for this call (the target ended inside it, or events were lost)");
+        return j.out;
+    };
+    let (family, ty, proto) = (arg(call, 0), arg(call, 1), arg(call, 2));
+    if ret < 0 {
+        let before = call.before.fdtable.as_ref().map(|f| f.open.clone());
+        let after = call.after.fdtable.as_ref().map(|f| f.open.clone());
+        let errno = call.errno.as_ref().map(|e| e.show()).unwrap_or_else(|| (-ret).to_string());
+        j.put(
+            "fd.unchanged_on_failure",
+            before.as_ref().zip(after.as_ref()).map(|(b, a)| a == b),
+            format!("socket() failed with {errno} and left the fd table as it found it (no fd leaked)"),
+            vec![
+                ev("return value", format!("{ret} ({errno})"), "tp_btf/sys_exit"),
+                ev("open fds before", format!("{before:?}"), ENTER),
+                ev("open fds after", format!("{after:?}"), EXIT),
+            ],
+            "the fd table was not read at entry and exit",
+        );
+        return j.out;
+    }
+    let fd = ret as u32;
+    let a = &call.after;
+    let fdt_before = call.before.fdtable.as_ref();
+
+    // fd.lowest_free
+    let lowest = fdt_before.and_then(|t| {
+        let free_now = t.is_open(fd)?.then_some(false).unwrap_or(true);
+        let lower_all_open = (0..fd).all(|i| t.is_open(i) == Some(true));
+        Some(free_now && lower_all_open)
+    });
+    j.put(
+        "fd.lowest_free",
+        lowest,
+        format!("the returned fd {fd} was the lowest free slot of the fd table"),
+        vec![
+            ev("returned fd", fd.to_string(), "tp_btf/sys_exit"),
+            ev("open fds before the call", fdt_before.map(|t| format!("{:?}", t.open)).unwrap_or_default(), ENTER),
+            ev("fdt->max_fds, files->next_fd", fdt_before.map(|t| format!("{}, {}", t.max_fds, t.next_fd)).unwrap_or_default(), ENTER),
+        ],
+        "the fd bitmap before the call was not captured, or the fd is beyond the captured words",
+    );
+
+    let file = a.file.as_ref();
+    let sock = a.socket.as_ref();
+    let sk = a.sock.as_ref();
+    let fop_name = file.and_then(|f| f.f_op_read_iter.symbol.clone());
+
+    // file.private_data_is_socket
+    j.put(
+        "file.private_data_is_socket",
+        file.zip(sock).map(|(f, s)| {
+            f.private_data == s.addr && s.file == f.addr && fop_name.as_deref().is_none_or(|n| n == "sock_read_iter")
+        }),
+        format!("file->private_data of fd {fd} holds a struct socket (one whose ->file points back to this file)"),
+        vec![
+            ev(format!("fdt->fd[{fd}]"), file.map(|f| f.addr.clone()).unwrap_or_default(), EXIT),
+            ev("file->private_data", file.map(|f| f.private_data.clone()).unwrap_or_default(), EXIT),
+            ev("socket->file (read at private_data)", sock.map(|s| s.file.clone()).unwrap_or_default(), EXIT),
+            ev("file->f_op", file.map(|f| f.f_op.show()).unwrap_or_default(), EXIT),
+            ev("file->f_op->read_iter", file.map(|f| f.f_op_read_iter.show()).unwrap_or_default(), &names.kallsyms.source),
+        ],
+        "the walk did not reach file and socket",
+    );
+
+    // socket.file_is_file
+    j.put(
+        "socket.file_is_file",
+        file.zip(sock).map(|(f, s)| s.file == f.addr),
+        format!("socket->file is the struct file installed at fd {fd}"),
+        vec![
+            ev(format!("fdt->fd[{fd}]"), file.map(|f| f.addr.clone()).unwrap_or_default(), EXIT),
+            ev("socket->file", sock.map(|s| s.file.clone()).unwrap_or_default(), EXIT),
+        ],
+        "the walk did not reach file and socket",
+    );
+
+    // socket.sk_is_sock
+    j.put(
+        "socket.sk_is_sock",
+        sock.zip(sk).map(|(s, k)| s.sk == k.addr && s.sk != crate::model::hex(0) && k.family.raw == s.ops_family.raw),
+        "socket->sk points to a struct sock of the socket's family".into(),
+        vec![
+            ev("socket->sk", sock.map(|s| s.sk.clone()).unwrap_or_default(), EXIT),
+            ev("sk->sk_family", sk.map(|k| k.family.show()).unwrap_or_default(), EXIT),
+            ev("socket->ops->family", sock.map(|s| s.ops_family.show()).unwrap_or_default(), EXIT),
+            ev("sk->sk_prot->name", sk.map(|k| k.prot_name.clone()).unwrap_or_default(), EXIT),
+        ],
+        "socket->sk was NULL or the walk did not reach the sock",
+    );
+
+    // sock.sk_socket_backlink
+    j.put(
+        "sock.sk_socket_backlink",
+        sock.zip(sk).map(|(s, k)| k.sk_socket == s.addr),
+        "sk->sk_socket points back to the struct socket (socket ⇄ sock)".into(),
+        vec![
+            ev("socket", sock.map(|s| s.addr.clone()).unwrap_or_default(), EXIT),
+            ev("sk->sk_socket", sk.map(|k| k.sk_socket.clone()).unwrap_or_default(), EXIT),
+        ],
+        "the walk did not reach the sock",
+    );
+
+    // sock.family_matches_arg
+    j.put(
+        "sock.family_matches_arg",
+        sk.zip(family).map(|(k, f)| k.family.raw == f),
+        format!("sk->sk_family equals the family argument {}", call.args.first().map(|a| a.value.show()).unwrap_or_default()),
+        vec![
+            ev("family argument (rdi)", call.args.first().map(|a| a.value.show()).unwrap_or_default(), "tp_btf/sys_enter"),
+            ev("sk->sk_family", sk.map(|k| k.family.show()).unwrap_or_default(), EXIT),
+        ],
+        "no sys_enter arguments or no sock",
+    );
+
+    // sock.protocol_resolved
+    let proto_judgement = sk.zip(proto).map(|(k, p)| {
+        if p != 0 {
+            return (k.protocol.raw == p, format!("protocol argument {p} kept as given"));
+        }
+        let base = k.prot_name.trim_end_matches("v6").to_ascii_uppercase();
+        let by_name = names.btf.as_ref().and_then(|b| b.enumerator(&format!("IPPROTO_{base}")));
+        match by_name {
+            Some(v) => (k.protocol.raw == v && v != 0, format!("protocol 0 resolved to the family default: {} — sk_prot is \"{}\" and BTF has IPPROTO_{base} = {v}", k.protocol.show(), k.prot_name)),
+            None => (k.protocol.raw == 0, format!("protocol 0 kept: sk_prot \"{}\" has no IPPROTO_ number in BTF, sk_protocol = {}", k.prot_name, k.protocol.raw)),
+        }
+    });
+    j.put(
+        "sock.protocol_resolved",
+        proto_judgement.as_ref().map(|p| p.0),
+        proto_judgement.as_ref().map(|p| p.1.clone()).unwrap_or_else(|| "the protocol argument resolved to the sock's protocol".into()),
+        vec![
+            ev("protocol argument (rdx)", call.args.get(2).map(|a| a.value.show()).unwrap_or_default(), "tp_btf/sys_enter"),
+            ev("sk->sk_protocol", sk.map(|k| k.protocol.show()).unwrap_or_default(), EXIT),
+            ev("sk->sk_prot->name", sk.map(|k| k.prot_name.clone()).unwrap_or_default(), EXIT),
+        ],
+        "no sys_enter arguments or no sock",
+    );
+
+    // socket.type_matches_arg
+    j.put(
+        "socket.type_matches_arg",
+        sock.zip(ty).map(|(s, t)| s.ty.raw == t & 0xf && sk.is_none_or(|k| k.ty.raw == t & 0xf)),
+        "socket->type (and sk->sk_type) equal the type argument without its SOCK_NONBLOCK/SOCK_CLOEXEC flag bits".into(),
+        vec![
+            ev("type argument (rsi)", call.args.get(1).map(|a| a.value.show()).unwrap_or_default(), "tp_btf/sys_enter"),
+            ev("socket->type", sock.map(|s| s.ty.show()).unwrap_or_default(), EXIT),
+            ev("sk->sk_type", sk.map(|k| k.ty.show()).unwrap_or_default(), EXIT),
+        ],
+        "no sys_enter arguments or no socket",
+    );
+
+    // socket.ops_is_family_ops
+    j.put(
+        "socket.ops_is_family_ops",
+        sock.zip(family).map(|(s, f)| s.ops_family.raw == f),
+        "socket->ops is the family's proto_ops table (its ->family is the requested family)".into(),
+        vec![
+            ev("socket->ops", sock.map(|s| s.ops.show()).unwrap_or_default(), EXIT),
+            ev("socket->ops->family", sock.map(|s| s.ops_family.show()).unwrap_or_default(), EXIT),
+            ev("socket->ops->release", sock.map(|s| s.ops_release.show()).unwrap_or_default(), &names.kallsyms.source),
+            ev("socket->ops->connect", sock.map(|s| s.ops_connect.show()).unwrap_or_default(), &names.kallsyms.source),
+        ],
+        "the walk did not reach socket->ops",
+    );
+    j.out
+}
+
+/// Claims that need the function-level chain, reported as not observable with `why` (from the capability probe).
+pub fn chain_not_observable(why: &str) -> Vec<Claim> {
+    [
+        ("chain.order", "the creation chain runs __sys_socket → __sock_create → sock_alloc → <family>_create → sk_alloc → sock_alloc_file → fd_install in that order"),
+        ("provenance.socket", "the struct socket sock_alloc returned is the one the family create received and private_data holds"),
+        ("provenance.sock", "sk_alloc's return value is the socket's ->sk"),
+        ("provenance.file", "sock_alloc_file's return value is what fd_install installed at the returned fd"),
+    ]
+    .iter()
+    .map(|(id, st)| Claim {
+        id: id.to_string(),
+        call: None,
+        verdict: Verdict::NotObservable,
+        statement: st.to_string(),
+        evidence: vec![],
+        reason: Some(why.to_string()),
+    })
+    .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::*;
+
+    fn good_call() -> Call {
+        let p = |a: &str| Ptr { addr: a.into(), symbol: None };
+        Call {
+            seq: 1,
+            pid: 10,
+            tid: 10,
+            comm: "t".into(),
+            syscall: "socket".into(),
+            nr: 41,
+            args: vec![
+                Arg { name: "family".into(), value: Value::plain(2) },
+                Arg { name: "type".into(), value: Value::plain(1) },
+                Arg { name: "protocol".into(), value: Value::plain(0) },
+            ],
+            regs: vec![],
+            enter_ns: Some(1),
+            exit_ns: Some(2),
+            latency_ns: Some(1),
+            ret: Some(3),
+            errno: None,
+            before: Walk {
+                fd: None,
+                fdtable: Some(FdTable { files: "f".into(), fdt: "t".into(), open: vec![0, 1, 2], bitmap_bits: 64, max_fds: 64, next_fd: 3, rlimit_nofile_cur: 1024, rlimit_nofile_max: 4096 }),
+                ..Default::default()
+            },
+            after: Walk {
+                fd: Some(3),
+                fdtable: None,
+                file: Some(FileObj { addr: "F".into(), f_op: p("O"), f_op_read_iter: Ptr { addr: "R".into(), symbol: Some("sock_read_iter".into()) }, f_op_release: p("x"), private_data: "S".into(), f_mode: "0".into(), f_flags: "0".into(), f_count: 1, f_count_raw: 0, f_count_field: "f".into() }),
+                socket: Some(SocketObj { addr: "S".into(), state: Value::plain(1), ty: Value::plain(1), flags: "0".into(), ops: p("OPS"), ops_family: Value::plain(2), ops_release: p("r"), ops_bind: p("b"), ops_connect: p("c"), file: "F".into(), sk: "K".into() }),
+                sock: Some(SockObj { addr: "K".into(), family: Value::plain(2), protocol: Value::plain(6), ty: Value::plain(1), state: Value::plain(7), rcvbuf: 1, sndbuf: 1, refcnt: 1, sk_prot: p("P"), prot_name: "TCP".into(), prot_close: p("c"), sk_socket: "S".into() }),
+            },
+            probes: vec![],
+        }
+    }
+
+    fn namer_with_tcp() -> Namer {
+        let btf = crate::btf::Btf::parse(&crate::btf::tests::fixture(), "fixture").expect("fixture");
+        Namer { btf: Some(btf), ..Default::default() }
+    }
+
+    fn verdict(cs: &[Claim], id: &str) -> Verdict {
+        cs.iter().find(|c| c.id == id).map(|c| c.verdict).unwrap_or_else(|| panic!("no claim {id}"))
+    }
+
+    #[test]
+    fn all_proved_on_consistent_evidence() {
+        let cs = judge_socket(&good_call(), &namer_with_tcp());
+        assert_eq!(cs.len(), 9);
+        for c in &cs {
+            assert_eq!(c.verdict, Verdict::Proved, "{}: {}", c.id, c.statement);
+            assert!(!c.evidence.is_empty());
+        }
+    }
+
+    #[test]
+    fn broken_links_are_refuted() {
+        let mut c = good_call();
+        c.after.sock.as_mut().map(|k| k.sk_socket = "OTHER".into());
+        c.before.fdtable.as_mut().map(|t| t.open = vec![0, 2]);
+        c.after.sock.as_mut().map(|k| k.protocol = Value::plain(17));
+        let cs = judge_socket(&c, &namer_with_tcp());
+        assert_eq!(verdict(&cs, "sock.sk_socket_backlink"), Verdict::Refuted);
+        assert_eq!(verdict(&cs, "fd.lowest_free"), Verdict::Refuted);
+        assert_eq!(verdict(&cs, "sock.protocol_resolved"), Verdict::Refuted);
+        assert_eq!(verdict(&cs, "socket.file_is_file"), Verdict::Proved);
+    }
+
+    #[test]
+    fn missing_walk_is_not_observable() {
+        let mut c = good_call();
+        c.after = Walk::default();
+        c.before = Walk::default();
+        let cs = judge_socket(&c, &Namer::default());
+        assert!(cs.iter().all(|c| c.verdict == Verdict::NotObservable), "{cs:#?}");
+        assert!(cs.iter().all(|c| c.reason.is_some()));
+    }
+
+    #[test]
+    fn wrong_fop_refutes_private_data_claim() {
+        let mut c = good_call();
+        c.after.file.as_mut().map(|f| f.f_op_read_iter.symbol = Some("ext4_file_read_iter".into()));
+        let cs = judge_socket(&c, &namer_with_tcp());
+        assert_eq!(verdict(&cs, "file.private_data_is_socket"), Verdict::Refuted);
+    }
+
+    #[test]
+    fn failure_checks_fd_table() {
+        let mut c = good_call();
+        c.ret = Some(-97);
+        c.after = c.before.clone();
+        let cs = judge_socket(&c, &Namer::default());
+        assert_eq!(cs.len(), 1);
+        assert_eq!(cs[0].id, "fd.unchanged_on_failure");
+        assert_eq!(cs[0].verdict, Verdict::Proved);
+        c.after.fdtable.as_mut().map(|t| t.open.push(3));
+        assert_eq!(judge_socket(&c, &Namer::default())[0].verdict, Verdict::Refuted);
+    }
+}

@@ -1,0 +1,105 @@
+//! The one definition of syswalk's command line: help, man page and shell completions are all generated from it.
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::render::Format;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "syswalk",
+    version,
+    about = "Prove, with live eBPF evidence, what the Linux kernel does for a system call",
+    long_about = "syswalk traces system calls with verifier-checked eBPF programs (they cannot crash the kernel and \
+detach when syswalk exits), walks the kernel objects each call created — fd table, struct file, struct socket, \
+struct sock — and judges every claim about them as proved (✓), refuted (✗) or not observable on this kernel, always \
+with the evidence: probe, address, value.\n\nStart with `syswalk caps` to see what this kernel lets syswalk observe, \
+then `syswalk prove`.",
+    after_help = "Exit codes: 0 ok · 1 a claim was refuted · 2 usage · 10 permission · 11 no BTF · 12 BPF refused · \
+20 command not found · 21 not executable · 22 PID not found · 23 target exited before the call · 24 target made no \
+such call · 25 target killed by a signal · 30 I/O · 40 lab · 70 internal"
+)]
+pub struct Cli {
+    /// Show libbpf's own diagnostics on stderr.
+    #[arg(long, global = true)]
+    pub verbose: bool,
+    #[command(subcommand)]
+    pub command: Cmd,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct OutputArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    /// Write the report to FILE instead of standard output.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// No progress lines on stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Cmd {
+    /// Make (or watch) socket() calls and prove what they created: fd, struct file, socket, sock and their links.
+    #[command(after_help = "Examples:\n  syswalk prove                         built-in target: socket(AF_INET, SOCK_STREAM, 0), fds 0,1,2 open → fd 3\n  \
+syswalk prove --family inet6 --type dgram\n  syswalk prove -- ./my_server 8080      run a program; prove every socket() it (and its children) makes\n  \
+syswalk prove --format json -o r.json")]
+    Prove {
+        /// Family for the built-in target: a name from this machine's headers (inet, inet6, unix, …) or a number.
+        #[arg(long, default_value = "inet", conflicts_with = "command")]
+        family: String,
+        /// Socket type for the built-in target: a name from the kernel's BTF (stream, dgram, raw, …) or a number.
+        #[arg(long = "type", default_value = "stream", conflicts_with = "command")]
+        ty: String,
+        /// Protocol for the built-in target: a name from the kernel's BTF (ip, tcp, udp, …) or a number.
+        #[arg(long, default_value = "0", conflicts_with = "command")]
+        protocol: String,
+        /// Do not follow processes the target forks.
+        #[arg(long)]
+        no_follow: bool,
+        #[command(flatten)]
+        out: OutputArgs,
+        /// Program to run (held before exec until every probe is attached), with its arguments.
+        #[arg(last = true, value_name = "CMD")]
+        command: Vec<OsString>,
+    },
+    /// Trace socket-life syscalls (socket, bind, listen, accept, accept4, connect, close) of a program or a PID.
+    #[command(after_help = "Examples:\n  syswalk trace -p 4242                 attach to a running process and all its threads; Ctrl-C to stop\n  \
+syswalk trace --syscalls socket,bind,listen -- ./server\n  syswalk trace -p 4242 --duration 10")]
+    Trace {
+        /// Attach to this running process (a thread ID selects its whole process).
+        #[arg(short, long, conflicts_with = "command")]
+        pid: Option<u32>,
+        /// Comma-separated syscalls to trace.
+        #[arg(long, value_delimiter = ',', default_value = "socket,bind,listen,accept,accept4,connect,close")]
+        syscalls: Vec<String>,
+        /// Stop after this many seconds (default: when the target exits, or on Ctrl-C).
+        #[arg(long, value_name = "SECS")]
+        duration: Option<f64>,
+        /// Do not follow processes the target forks.
+        #[arg(long)]
+        no_follow: bool,
+        #[command(flatten)]
+        out: OutputArgs,
+        #[arg(last = true, value_name = "CMD")]
+        command: Vec<OsString>,
+    },
+    /// What this kernel lets syswalk observe: each attach type tried for real, BTF, tracefs, kallsyms, System.map.
+    Caps {
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// Print shell completions.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    Man,
+    /// (internal) the built-in target: socket(family, type, protocol) with only fds 0,1,2 open.
+    #[command(name = "__target", hide = true)]
+    Target { family: i32, ty: i32, protocol: i32 },
+}

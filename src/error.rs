@@ -1,0 +1,150 @@
+//! One error type for the whole tool. Each kind has its own exit code and a message that says what to do.
+use std::fmt;
+
+/// What went wrong, as a user would sort it. The exit code is part of the interface (documented in README).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Bad command-line input (clap uses 2 for the same).
+    Usage,
+    /// Not root, or missing CAP_BPF / CAP_PERFMON.
+    Permission,
+    /// The kernel has no BTF (/sys/kernel/btf/vmlinux), so CO-RE programs cannot load.
+    NoBtf,
+    /// The kernel refused to load or attach a BPF program that syswalk needs.
+    Bpf,
+    /// `-- CMD`: the command was not found on PATH.
+    CommandNotFound,
+    /// `-- CMD`: the file exists but cannot be executed.
+    NotExecutable,
+    /// `-p PID`: no such process.
+    PidNotFound,
+    /// The target exited before making any traced call.
+    TargetExitedEarly,
+    /// The target ran to its end without making the traced call (but made other traced calls).
+    NoCall,
+    /// The target was killed by a signal.
+    TargetKilled,
+    /// Reading or writing a file failed.
+    Io,
+    /// At least one claim was refuted by the evidence.
+    Refuted,
+    /// The lab (VM) failed: qemu missing, kernel fetch failed, guest panicked, timed out.
+    Lab,
+    /// A bug in syswalk.
+    Internal,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 14] = [
+        Kind::Usage,
+        Kind::Permission,
+        Kind::NoBtf,
+        Kind::Bpf,
+        Kind::CommandNotFound,
+        Kind::NotExecutable,
+        Kind::PidNotFound,
+        Kind::TargetExitedEarly,
+        Kind::NoCall,
+        Kind::TargetKilled,
+        Kind::Io,
+        Kind::Refuted,
+        Kind::Lab,
+        Kind::Internal,
+    ];
+
+    /// The process exit code for this kind. 0 is success; 1 is reserved for "a claim was refuted".
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Kind::Refuted => 1,
+            Kind::Usage => 2,
+            Kind::Permission => 10,
+            Kind::NoBtf => 11,
+            Kind::Bpf => 12,
+            Kind::CommandNotFound => 20,
+            Kind::NotExecutable => 21,
+            Kind::PidNotFound => 22,
+            Kind::TargetExitedEarly => 23,
+            Kind::NoCall => 24,
+            Kind::TargetKilled => 25,
+            Kind::Io => 30,
+            Kind::Lab => 40,
+            Kind::Internal => 70,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Usage => "usage",
+            Kind::Permission => "permission",
+            Kind::NoBtf => "no-btf",
+            Kind::Bpf => "bpf",
+            Kind::CommandNotFound => "command-not-found",
+            Kind::NotExecutable => "not-executable",
+            Kind::PidNotFound => "pid-not-found",
+            Kind::TargetExitedEarly => "target-exited-early",
+            Kind::NoCall => "no-call",
+            Kind::TargetKilled => "target-killed",
+            Kind::Io => "io",
+            Kind::Refuted => "refuted",
+            Kind::Lab => "lab",
+            Kind::Internal => "internal",
+        }
+    }
+}
+
+/// An error: its kind, what happened, and what to do about it.
+#[derive(Debug)]
+pub struct Error {
+    pub kind: Kind,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl Error {
+    pub fn new(kind: Kind, message: impl Into<String>) -> Self {
+        Error { kind, message: message.into(), hint: None }
+    }
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+    pub fn io(what: impl fmt::Display, e: std::io::Error) -> Self {
+        Error::new(Kind::Io, format!("{what}: {e}"))
+    }
+    pub fn exit_code(&self) -> i32 {
+        self.kind.exit_code()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.message)?;
+        if let Some(h) = &self.hint {
+            write!(f, "\n  hint: {h}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn exit_codes_are_distinct_and_nonzero() {
+        let mut seen = std::collections::HashSet::new();
+        for k in Kind::ALL {
+            assert_ne!(k.exit_code(), 0, "{k:?}");
+            assert!(seen.insert(k.exit_code()), "duplicate exit code for {k:?}");
+        }
+    }
+    #[test]
+    fn display_carries_hint() {
+        let e = Error::new(Kind::PidNotFound, "no process 7").hint("check `ps`");
+        assert_eq!(e.to_string(), "no process 7\n  hint: check `ps`");
+        assert_eq!(e.exit_code(), 22);
+    }
+}

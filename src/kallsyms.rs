@@ -1,0 +1,108 @@
+//! /proc/kallsyms: names for kernel addresses. Text symbols are always there; data symbols (inet_stream_ops,
+//! tcp_prot, socket_file_ops, net_families) only with CONFIG_KALLSYMS_ALL — syswalk says which it had.
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sym {
+    pub addr: u64,
+    pub kind: char,
+    pub name: String,
+    pub module: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Kallsyms {
+    syms: Vec<Sym>, // sorted by address
+    pub source: String,
+}
+
+impl Kallsyms {
+    pub fn load() -> Result<Self> {
+        let path = "/proc/kallsyms";
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(format!("reading {path}"), e))?;
+        Ok(Self::parse(&text, path))
+    }
+
+    pub fn parse(text: &str, source: &str) -> Self {
+        let mut syms: Vec<Sym> = text
+            .lines()
+            .filter_map(|l| {
+                let mut it = l.split_whitespace();
+                let addr = u64::from_str_radix(it.next()?, 16).ok()?;
+                let kind = it.next()?.chars().next()?;
+                let name = it.next()?.to_string();
+                let module = it.next().map(|m| m.trim_matches(|c| c == '[' || c == ']').to_string());
+                Some(Sym { addr, kind, name, module })
+            })
+            .collect();
+        syms.sort_by_key(|s| s.addr);
+        Kallsyms { syms, source: source.to_string() }
+    }
+
+    pub fn len(&self) -> usize {
+        self.syms.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.syms.is_empty()
+    }
+    /// Addresses are all zero when kptr_restrict hides them.
+    pub fn addresses_visible(&self) -> bool {
+        self.syms.iter().any(|s| s.addr != 0)
+    }
+    /// Whether data symbols (D/d/R/r/B/b) are listed in quantity (CONFIG_KALLSYMS_ALL): a few dozen are always there.
+    pub fn has_data_symbols(&self) -> bool {
+        self.syms.iter().filter(|s| matches!(s.kind, 'D' | 'd' | 'R' | 'r' | 'B' | 'b')).count() > 1000
+    }
+    pub fn data_symbol_count(&self) -> usize {
+        self.syms.iter().filter(|s| matches!(s.kind, 'D' | 'd' | 'R' | 'r' | 'B' | 'b')).count()
+    }
+
+    /// The symbol starting exactly at `addr`.
+    pub fn exact(&self, addr: u64) -> Option<&Sym> {
+        if addr == 0 {
+            return None;
+        }
+        let i = self.syms.partition_point(|s| s.addr < addr);
+        self.syms[i..].iter().take_while(|s| s.addr == addr).find(|s| !s.name.starts_with("__pfx_")).or_else(|| self.syms.get(i).filter(|s| s.addr == addr))
+    }
+
+    /// `name+0xoff` for a text address (the nearest symbol at or below it).
+    pub fn symbolize(&self, addr: u64) -> Option<String> {
+        if addr == 0 {
+            return None;
+        }
+        let i = self.syms.partition_point(|s| s.addr <= addr);
+        let s = self.syms.get(i.checked_sub(1)?)?;
+        let off = addr - s.addr;
+        if off > 1 << 20 {
+            return None;
+        }
+        Some(if off == 0 { s.name.clone() } else { format!("{}+{:#x}", s.name, off) })
+    }
+
+    pub fn by_name(&self, name: &str) -> Option<&Sym> {
+        self.syms.iter().find(|s| s.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    const FIX: &str = "ffffffff81000000 T _text\nffffffff81e30240 t __pfx___sys_socket\nffffffff81e30250 T __sys_socket\nffffffff82057bb0 t inet_create\nffffffffc0001000 t foo_init\t[foo]\n";
+    #[test]
+    fn exact_and_offset() {
+        let k = Kallsyms::parse(FIX, "fixture");
+        assert_eq!(k.exact(0xffffffff81e30250).map(|s| s.name.as_str()), Some("__sys_socket"));
+        assert_eq!(k.symbolize(0xffffffff81e30260).as_deref(), Some("__sys_socket+0x10"));
+        assert_eq!(k.exact(0xffffffff81e30251), None);
+        assert_eq!(k.by_name("foo_init").and_then(|s| s.module.clone()).as_deref(), Some("foo"));
+        assert!(k.addresses_visible());
+        assert!(!k.has_data_symbols());
+    }
+    #[test]
+    fn hidden_addresses() {
+        let k = Kallsyms::parse("0000000000000000 T _text\n0000000000000000 T x\n", "f");
+        assert!(!k.addresses_visible());
+        assert_eq!(k.exact(0), None);
+    }
+}

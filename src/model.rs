@@ -1,0 +1,484 @@
+//! The evidence model: ring-buffer events paired into calls, each with the objects its walk found, every value
+//! named from the running kernel (kallsyms, BTF) or the machine's headers, and every name carrying its origin.
+use serde::Serialize;
+
+use crate::boundary::{self, EvKind, RawEvent, Walked};
+use crate::btf::Btf;
+use crate::headers;
+use crate::kallsyms::Kallsyms;
+
+/// Where names come from on this machine.
+#[derive(Default)]
+pub struct Namer {
+    pub kallsyms: Kallsyms,
+    pub btf: Option<Btf>,
+}
+
+pub fn hex(v: u64) -> String {
+    format!("{v:#018x}")
+}
+
+/// A number and, where the machine names it, its name and where the name came from.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Value {
+    pub raw: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+}
+
+impl Value {
+    pub fn plain(raw: i64) -> Self {
+        Value { raw, name: None, origin: None }
+    }
+    pub fn show(&self) -> String {
+        match &self.name {
+            Some(n) => format!("{n} ({})", self.raw),
+            None => self.raw.to_string(),
+        }
+    }
+}
+
+/// A kernel pointer and, where kallsyms names it, the symbol.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Ptr {
+    pub addr: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub symbol: Option<String>,
+}
+
+impl Ptr {
+    pub fn show(&self) -> String {
+        match &self.symbol {
+            Some(s) => format!("{} <{s}>", self.addr),
+            None => self.addr.clone(),
+        }
+    }
+}
+
+impl Namer {
+    pub fn ptr(&self, addr: u64) -> Ptr {
+        Ptr { addr: hex(addr), symbol: self.kallsyms.exact(addr).map(|s| s.name.clone()) }
+    }
+    /// A text pointer: exact symbol or symbol+offset.
+    pub fn text(&self, addr: u64) -> Ptr {
+        Ptr { addr: hex(addr), symbol: self.kallsyms.symbolize(addr) }
+    }
+    pub fn btf_enum(&self, enum_name: &str, v: i64) -> Value {
+        match self.btf.as_ref().and_then(|b| b.enum_name(enum_name, v)) {
+            Some(n) => Value { raw: v, name: Some(n.name), origin: Some(n.origin) },
+            None => Value::plain(v),
+        }
+    }
+    pub fn btf_anchor(&self, anchor: &str, prefix: &str, v: i64) -> Value {
+        match self.btf.as_ref().and_then(|b| b.enum_name_by_anchor(anchor, prefix, v)) {
+            Some(n) => Value { raw: v, name: Some(n.name), origin: Some(n.origin) },
+            None => Value::plain(v),
+        }
+    }
+    pub fn family(&self, v: i64) -> Value {
+        match headers::family_name(v) {
+            Some(c) => Value { raw: v, name: Some(c.name), origin: Some(format!("{}:{}", c.file, c.line)) },
+            None => Value::plain(v),
+        }
+    }
+    pub fn sock_type(&self, v: i64) -> Value {
+        self.btf_enum("sock_type", v)
+    }
+    pub fn protocol(&self, v: i64) -> Value {
+        self.btf_anchor("IPPROTO_TCP", "IPPROTO_", v)
+    }
+    pub fn tcp_state(&self, v: i64) -> Value {
+        self.btf_anchor("TCP_ESTABLISHED", "TCP_", v)
+    }
+    pub fn errno(&self, e: i64) -> Value {
+        for f in ["/usr/include/asm-generic/errno-base.h", "/usr/include/asm-generic/errno.h"] {
+            if let Ok(text) = std::fs::read_to_string(f) {
+                for (i, l) in text.lines().enumerate() {
+                    let mut t = l.split_whitespace();
+                    if t.next() == Some("#define") {
+                        if let (Some(n), Some(v)) = (t.next(), t.next()) {
+                            if v.parse::<i64>().ok() == Some(e) && n.starts_with('E') {
+                                return Value { raw: e, name: Some(n.to_string()), origin: Some(format!("{f}:{}", i + 1)) };
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Value::plain(e)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FdTable {
+    pub files: String,
+    pub fdt: String,
+    /// Slots in use (from fdt->open_fds), within the first `bitmap_bits` fds.
+    pub open: Vec<u32>,
+    pub bitmap_bits: u32,
+    pub max_fds: u32,
+    pub next_fd: u32,
+    pub rlimit_nofile_cur: u64,
+    pub rlimit_nofile_max: u64,
+}
+
+impl FdTable {
+    pub fn is_open(&self, fd: u32) -> Option<bool> {
+        (fd < self.bitmap_bits).then(|| self.open.contains(&fd))
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FileObj {
+    pub addr: String,
+    pub f_op: Ptr,
+    pub f_op_read_iter: Ptr,
+    pub f_op_release: Ptr,
+    pub private_data: String,
+    pub f_mode: String,
+    pub f_flags: String,
+    /// The reference count. Since 6.13 the kernel stores count-1 in f_ref; `f_count_raw` is what memory held.
+    pub f_count: i64,
+    pub f_count_raw: i64,
+    pub f_count_field: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SocketObj {
+    pub addr: String,
+    pub state: Value,
+    #[serde(rename = "type")]
+    pub ty: Value,
+    pub flags: String,
+    pub ops: Ptr,
+    pub ops_family: Value,
+    pub ops_release: Ptr,
+    pub ops_bind: Ptr,
+    pub ops_connect: Ptr,
+    pub file: String,
+    pub sk: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SockObj {
+    pub addr: String,
+    pub family: Value,
+    pub protocol: Value,
+    #[serde(rename = "type")]
+    pub ty: Value,
+    pub state: Value,
+    pub rcvbuf: i32,
+    pub sndbuf: i32,
+    pub refcnt: i32,
+    pub sk_prot: Ptr,
+    pub prot_name: String,
+    pub prot_close: Ptr,
+    pub sk_socket: String,
+}
+
+/// What one CO-RE walk found, at syscall entry or exit.
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct Walk {
+    pub fd: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fdtable: Option<FdTable>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<FileObj>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub socket: Option<SocketObj>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sock: Option<SockObj>,
+}
+
+fn cstr(b: &[std::ffi::c_char]) -> String {
+    let v: Vec<u8> = b.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect();
+    String::from_utf8_lossy(&v).into_owned()
+}
+
+pub fn walk_of(ev: &RawEvent, n: &Namer) -> Walk {
+    let has = |w: Walked| ev.walked & w.0 != 0;
+    let mut out = Walk { fd: (ev.walk_fd >= 0).then_some(ev.walk_fd), ..Default::default() };
+    if has(Walked::SW_W_FDT) {
+        let words = (ev.fdt.max_fds / 64).min(ev.fdt.open_fds.len() as u32);
+        let mut open = Vec::new();
+        for w in 0..words {
+            for b in 0..64 {
+                if ev.fdt.open_fds[w as usize] >> b & 1 == 1 {
+                    open.push(w * 64 + b);
+                }
+            }
+        }
+        out.fdtable = Some(FdTable {
+            files: hex(ev.fdt.files),
+            fdt: hex(ev.fdt.fdt),
+            open,
+            bitmap_bits: words * 64,
+            max_fds: ev.fdt.max_fds,
+            next_fd: ev.fdt.next_fd,
+            rlimit_nofile_cur: ev.fdt.rlim_cur,
+            rlimit_nofile_max: ev.fdt.rlim_max,
+        });
+    }
+    if has(Walked::SW_W_FILE) {
+        let f = &ev.file;
+        let fref = has(Walked::SW_W_FREF);
+        out.file = Some(FileObj {
+            addr: hex(f.addr),
+            f_op: n.ptr(f.f_op),
+            f_op_read_iter: n.text(f.f_op_read_iter),
+            f_op_release: n.text(f.f_op_release),
+            private_data: hex(f.private_data),
+            f_mode: format!("{:#x}", f.f_mode),
+            f_flags: format!("{:#o}", f.f_flags),
+            f_count: if fref { f.count + 1 } else { f.count },
+            f_count_raw: f.count,
+            f_count_field: if fref { "f_ref.refcnt (stores count-1)".into() } else { "f_count".into() },
+        });
+    }
+    if has(Walked::SW_W_SOCKET) {
+        let s = &ev.socket;
+        let ops = has(Walked::SW_W_OPS);
+        out.socket = Some(SocketObj {
+            addr: hex(s.addr),
+            state: n.btf_anchor("SS_UNCONNECTED", "SS_", s.state as i64),
+            ty: n.sock_type(s.r#type as i64),
+            flags: format!("{:#x}", s.flags),
+            ops: n.ptr(s.ops),
+            ops_family: if ops { n.family(s.ops_family as i64) } else { Value::plain(-1) },
+            ops_release: n.text(s.ops_release),
+            ops_bind: n.text(s.ops_bind),
+            ops_connect: n.text(s.ops_connect),
+            file: hex(s.file),
+            sk: hex(s.sk),
+        });
+    }
+    if has(Walked::SW_W_SOCK) {
+        let k = &ev.sock;
+        out.sock = Some(SockObj {
+            addr: hex(k.addr),
+            family: n.family(k.family as i64),
+            protocol: n.protocol(k.protocol as i64),
+            ty: n.sock_type(k.r#type as i64),
+            state: n.tcp_state(k.state as i64),
+            rcvbuf: k.rcvbuf,
+            sndbuf: k.sndbuf,
+            refcnt: k.refcnt,
+            sk_prot: n.ptr(k.sk_prot),
+            prot_name: cstr(&k.prot_name),
+            prot_close: n.text(k.prot_close),
+            sk_socket: hex(k.sk_socket),
+        });
+    }
+    out
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Arg {
+    pub name: String,
+    pub value: Value,
+}
+
+/// One system call, paired from its entry and exit events.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Call {
+    pub seq: usize,
+    pub pid: u32,
+    pub tid: u32,
+    pub comm: String,
+    pub syscall: String,
+    pub nr: i64,
+    pub args: Vec<Arg>,
+    /// Registers at entry as the tracepoint saw them (rdi, rsi, rdx, r10, r8, r9; orig_ax = nr).
+    pub regs: Vec<String>,
+    pub enter_ns: Option<u64>,
+    pub exit_ns: Option<u64>,
+    pub latency_ns: Option<u64>,
+    pub ret: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errno: Option<Value>,
+    pub before: Walk,
+    pub after: Walk,
+    pub probes: Vec<String>,
+}
+
+/// Static facts about a traced syscall: name, number (with where it came from), argument names, walk mode.
+#[derive(Debug, Clone)]
+pub struct SyscallSpec {
+    pub name: &'static str,
+    pub nr: i64,
+    pub nr_origin: String,
+    pub args: &'static [&'static str],
+    pub mode: boundary::Mode,
+}
+
+/// The x86_64 numbers, used only when the machine has no asm/unistd_64.h; the report names the origin either way.
+const FALLBACK: &[(&str, i64, &[&str], u32)] = &[
+    ("socket", 41, &["family", "type", "protocol"], 2),
+    ("connect", 42, &["fd", "addr", "addrlen"], 3),
+    ("accept", 43, &["fd", "addr", "addrlen"], 2),
+    ("bind", 49, &["fd", "addr", "addrlen"], 3),
+    ("listen", 50, &["fd", "backlog"], 3),
+    ("accept4", 288, &["fd", "addr", "addrlen", "flags"], 2),
+    ("close", 3, &["fd"], 3),
+];
+
+pub fn known_syscalls() -> Vec<&'static str> {
+    FALLBACK.iter().map(|f| f.0).collect()
+}
+
+pub fn syscall_spec(name: &str) -> Option<SyscallSpec> {
+    let (n, fallback_nr, args, mode) = FALLBACK.iter().find(|f| f.0 == name)?;
+    let (nr, nr_origin) = match headers::syscall_nr(n) {
+        Some(c) => (c.value, format!("{}:{}", c.file, c.line)),
+        None => (*fallback_nr, format!("syswalk's x86_64 table ({} absent)", headers::unistd_path())),
+    };
+    Some(SyscallSpec { name: n, nr, nr_origin, args, mode: boundary::Mode(*mode) })
+}
+
+fn name_arg(syscall: &str, idx: usize, raw: u64, n: &Namer) -> Value {
+    let v = raw as i64;
+    match (syscall, idx) {
+        ("socket", 0) => n.family(v as i32 as i64),
+        ("socket", 1) => {
+            let base = (v as i32) & 0xf;
+            let mut val = n.sock_type(base as i64);
+            val.raw = v as i32 as i64;
+            if base as i64 != val.raw {
+                val.name = val.name.map(|s| format!("{s}|flags {:#x}", val.raw & !0xf));
+            }
+            val
+        }
+        ("socket", 2) => n.protocol(v as i32 as i64),
+        (_, 0) => Value::plain(v as i32 as i64),
+        _ => Value { raw: v, name: None, origin: None },
+    }
+}
+
+/// Pairs entry and exit events per thread into calls, in time order.
+pub fn calls_from(events: &[RawEvent], specs: &[SyscallSpec], n: &Namer) -> Vec<Call> {
+    let mut evs: Vec<&RawEvent> = events.iter().filter(|e| e.kind == EvKind::SW_ENTER.0 || e.kind == EvKind::SW_EXIT.0).collect();
+    evs.sort_by_key(|e| e.ts_ns);
+    let mut calls: Vec<Call> = Vec::new();
+    let mut open: std::collections::HashMap<u32, usize> = std::collections::HashMap::new();
+    for e in evs {
+        let spec = specs.iter().find(|s| s.nr == e.nr);
+        let sname = spec.map(|s| s.name.to_string()).unwrap_or_else(|| format!("syscall_{}", e.nr));
+        if e.kind == EvKind::SW_ENTER.0 {
+            let argn: &[&str] = spec.map(|s| s.args).unwrap_or(&[]);
+            let args = argn.iter().enumerate().map(|(i, a)| Arg { name: a.to_string(), value: name_arg(&sname, i, e.args[i], n) }).collect();
+            let call = Call {
+                seq: calls.len() + 1,
+                pid: e.tgid,
+                tid: e.tid,
+                comm: boundary::comm(e),
+                syscall: sname,
+                nr: e.nr,
+                args,
+                regs: ["rdi", "rsi", "rdx", "r10", "r8", "r9"].iter().zip(e.args.iter()).map(|(r, v)| format!("{r}={v:#x}")).chain(std::iter::once(format!("orig_ax={}", e.nr))).collect(),
+                enter_ns: Some(e.ts_ns),
+                exit_ns: None,
+                latency_ns: None,
+                ret: None,
+                errno: None,
+                before: walk_of(e, n),
+                after: Walk::default(),
+                probes: vec!["tp_btf/sys_enter".into()],
+            };
+            open.insert(e.tid, calls.len());
+            calls.push(call);
+        } else {
+            let idx = match open.remove(&e.tid) {
+                Some(i) if calls[i].nr == e.nr => i,
+                _ => {
+                    // Exit without a matching entry: the call began before syswalk attached.
+                    calls.push(Call {
+                        seq: calls.len() + 1,
+                        pid: e.tgid,
+                        tid: e.tid,
+                        comm: boundary::comm(e),
+                        syscall: sname,
+                        nr: e.nr,
+                        args: Vec::new(),
+                        regs: Vec::new(),
+                        enter_ns: None,
+                        exit_ns: None,
+                        latency_ns: None,
+                        ret: None,
+                        errno: None,
+                        before: Walk::default(),
+                        after: Walk::default(),
+                        probes: Vec::new(),
+                    });
+                    calls.len() - 1
+                }
+            };
+            let c = &mut calls[idx];
+            c.exit_ns = Some(e.ts_ns);
+            c.latency_ns = c.enter_ns.map(|t| e.ts_ns.saturating_sub(t));
+            c.ret = Some(e.ret);
+            if e.ret < 0 && e.ret > -4096 {
+                c.errno = Some(n.errno(-e.ret));
+            }
+            c.after = walk_of(e, n);
+            c.probes.push("tp_btf/sys_exit".into());
+        }
+    }
+    calls
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub fn spec_socket() -> SyscallSpec {
+        SyscallSpec { name: "socket", nr: 41, nr_origin: "test".into(), args: &["family", "type", "protocol"], mode: boundary::Mode(2) }
+    }
+
+    pub fn enter(tid: u32, ts: u64, args: [u64; 3]) -> RawEvent {
+        let mut e = RawEvent { kind: EvKind::SW_ENTER.0, tgid: tid, tid, nr: 41, ts_ns: ts, walk_fd: -1, ..Default::default() };
+        e.args[..3].copy_from_slice(&args);
+        e.walked = Walked::SW_W_FDT.0;
+        e.fdt.max_fds = 64;
+        e.fdt.open_fds[0] = 0b111;
+        e
+    }
+
+    #[test]
+    fn pairs_interleaved_threads() {
+        let mut x1 = enter(2, 25, [2, 1, 0]);
+        x1.kind = EvKind::SW_EXIT.0;
+        x1.ret = 3;
+        let mut x2 = enter(3, 30, [10, 2, 0]);
+        x2.kind = EvKind::SW_EXIT.0;
+        x2.ret = -97;
+        let evs = vec![x2, enter(2, 10, [2, 1, 0]), x1, enter(3, 20, [10, 2, 0])];
+        let calls = calls_from(&evs, &[spec_socket()], &Namer::default());
+        assert_eq!(calls.len(), 2);
+        assert_eq!((calls[0].tid, calls[0].ret, calls[0].latency_ns), (2, Some(3), Some(15)));
+        assert_eq!((calls[1].tid, calls[1].ret, calls[1].latency_ns), (3, Some(-97), Some(10)));
+        assert_eq!(calls[1].errno.as_ref().map(|e| e.raw), Some(97));
+        assert_eq!(calls[0].before.fdtable.as_ref().map(|f| f.open.clone()), Some(vec![0, 1, 2]));
+    }
+
+    #[test]
+    fn exit_without_entry_is_kept() {
+        let mut x = enter(9, 5, [0; 3]);
+        x.kind = EvKind::SW_EXIT.0;
+        x.ret = 4;
+        let calls = calls_from(&[x], &[spec_socket()], &Namer::default());
+        assert_eq!(calls.len(), 1);
+        assert_eq!(calls[0].enter_ns, None);
+        assert_eq!(calls[0].ret, Some(4));
+    }
+
+    #[test]
+    fn file_ref_count_is_decoded() {
+        let mut x = enter(1, 1, [2, 1, 0]);
+        x.walked |= Walked::SW_W_FILE.0 | Walked::SW_W_FREF.0;
+        x.file.count = 0;
+        let w = walk_of(&x, &Namer::default());
+        assert_eq!(w.file.map(|f| (f.f_count, f.f_count_raw)), Some((1, 0)));
+    }
+}

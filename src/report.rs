@@ -1,0 +1,119 @@
+//! The report: everything one run observed and concluded, in the versioned JSON schema (docs/json-schema.md).
+use serde::Serialize;
+
+use crate::caps::Caps;
+use crate::claims::{Claim, Verdict};
+use crate::model::{Call, SyscallSpec};
+use crate::run::Stats;
+use crate::target::Ending;
+
+pub const SCHEMA: &str = "syswalk.report/1";
+
+#[derive(Debug, Clone, Serialize)]
+pub struct KernelInfo {
+    pub release: String,
+    pub machine: String,
+    /// The tier this run used.
+    pub tier: String,
+    /// The best tier the kernel offers (from the capability probe).
+    pub tier_available: Option<String>,
+    pub tier_reason: String,
+    pub kallsyms: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetInfo {
+    pub description: String,
+    pub pid: u32,
+    pub ending: Ending,
+    /// (parent tgid, child tgid) of processes followed through fork.
+    pub forks: Vec<(u32, u32)>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SyscallInfo {
+    pub name: String,
+    pub nr: i64,
+    pub nr_origin: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ObjectRef {
+    pub kind: String,
+    pub addr: String,
+    /// (call seq, "entry" | "exit") where this object was seen.
+    pub seen: Vec<(usize, String)>,
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Summary {
+    pub proved: usize,
+    pub refuted: usize,
+    pub not_observable: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub schema: String,
+    pub tool: String,
+    pub command: String,
+    pub kernel: KernelInfo,
+    pub target: TargetInfo,
+    pub syscalls: Vec<SyscallInfo>,
+    pub stats: Stats,
+    pub calls: Vec<Call>,
+    pub objects: Vec<ObjectRef>,
+    pub claims: Vec<Claim>,
+    pub summary: Summary,
+}
+
+impl Report {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(command: String, caps: &Caps, kallsyms: String, target: TargetInfo, specs: &[SyscallSpec], stats: Stats, calls: Vec<Call>, claims: Vec<Claim>) -> Self {
+        let mut objects: Vec<ObjectRef> = Vec::new();
+        for c in &calls {
+            for (at, w) in [("entry", &c.before), ("exit", &c.after)] {
+                let found = [
+                    ("file", w.file.as_ref().map(|f| f.addr.clone())),
+                    ("socket", w.socket.as_ref().map(|s| s.addr.clone())),
+                    ("sock", w.sock.as_ref().map(|s| s.addr.clone())),
+                ];
+                for (kind, addr) in found {
+                    let Some(addr) = addr else { continue };
+                    match objects.iter_mut().find(|o| o.kind == kind && o.addr == addr) {
+                        Some(o) => o.seen.push((c.seq, at.into())),
+                        None => objects.push(ObjectRef { kind: kind.into(), addr, seen: vec![(c.seq, at.into())] }),
+                    }
+                }
+            }
+        }
+        let mut summary = Summary::default();
+        for c in &claims {
+            match c.verdict {
+                Verdict::Proved => summary.proved += 1,
+                Verdict::Refuted => summary.refuted += 1,
+                Verdict::NotObservable => summary.not_observable += 1,
+            }
+        }
+        Report {
+            schema: SCHEMA.into(),
+            tool: format!("syswalk {}", env!("CARGO_PKG_VERSION")),
+            command,
+            kernel: KernelInfo {
+                release: caps.kernel_release.clone(),
+                machine: caps.machine.clone(),
+                tier: "C".into(),
+                tier_available: caps.tier.map(|t| format!("{t:?}")),
+                tier_reason: caps.tier_reason.clone(),
+                kallsyms,
+            },
+            target,
+            syscalls: specs.iter().map(|s| SyscallInfo { name: s.name.into(), nr: s.nr, nr_origin: s.nr_origin.clone() }).collect(),
+            stats,
+            calls,
+            objects,
+            claims,
+            summary,
+        }
+    }
+}

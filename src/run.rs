@@ -1,0 +1,172 @@
+//! One tracing session: preflight, load + attach, start or join the target, collect, detach.
+use std::ffi::OsString;
+use std::mem::MaybeUninit;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::boundary::{EvKind, RawEvent, TracedSyscall, Tracer};
+use crate::error::{Error, Kind, Result};
+use crate::model::SyscallSpec;
+use crate::target::{self, Ending, Gated, Pid};
+
+pub enum Target {
+    /// socket(family, type, protocol) from syswalk's own clean child.
+    Builtin { family: i32, ty: i32, protocol: i32 },
+    Command(Vec<OsString>),
+    Pid(u32),
+}
+
+impl Target {
+    pub fn describe(&self) -> String {
+        match self {
+            Target::Builtin { family, ty, protocol } => format!("built-in: socket({family}, {ty}, {protocol}) from a process with only fds 0, 1, 2 open"),
+            Target::Command(c) => format!("command: {}", c.iter().map(|s| s.to_string_lossy()).collect::<Vec<_>>().join(" ")),
+            Target::Pid(p) => format!("pid {p}"),
+        }
+    }
+}
+
+pub struct Options {
+    pub follow_forks: bool,
+    pub duration: Option<Duration>,
+    /// Progress and diagnostics on stderr.
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Stats {
+    /// From the start of loading to the last program attached.
+    pub attach_ms: f64,
+    pub events: usize,
+    /// Events the kernel side could not put in the ring buffer. Never dropped silently: reported here.
+    pub lost: u64,
+    pub undecodable: u64,
+    pub traced_ms: f64,
+}
+
+pub struct Session {
+    pub events: Vec<RawEvent>,
+    pub stats: Stats,
+    pub root_pid: u32,
+    pub ending: Ending,
+    pub forks: Vec<(u32, u32)>,
+}
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_sigint(_: libc::c_int) {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+fn install_sigint() {
+    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+    unsafe {
+        libc::signal(libc::SIGINT, on_sigint as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGTERM, on_sigint as *const () as libc::sighandler_t);
+    }
+}
+
+/// Checks that apply before anything is loaded: privileges and BTF.
+pub fn preflight() -> Result<()> {
+    if !crate::caps::has_bpf_caps() {
+        return Err(Error::new(
+            Kind::Permission,
+            "syswalk needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN) to load its tracing programs",
+        )
+        .hint("run it as root: sudo syswalk …"));
+    }
+    if !std::path::Path::new(crate::btf::VMLINUX).exists() {
+        return Err(Error::new(Kind::NoBtf, format!("this kernel has no BTF ({} is missing)", crate::btf::VMLINUX))
+            .hint("syswalk's CO-RE programs need CONFIG_DEBUG_INFO_BTF=y; use a stock distro kernel or `syswalk lab run --kernel 6.1 -- syswalk prove`"));
+    }
+    Ok(())
+}
+
+pub fn trace(target: &Target, specs: &[SyscallSpec], opts: &Options) -> Result<Session> {
+    preflight()?;
+    // Resolve the command before loading anything, so a typo costs nothing.
+    let mut gated = match target {
+        Target::Builtin { family, ty, protocol } => {
+            Some(Gated::spawn(target::builtin_spec(*family, *ty, *protocol)?)?)
+        }
+        Target::Command(argv) => {
+            let Some(prog) = argv.first() else {
+                return Err(Error::new(Kind::Usage, "no command given after --"));
+            };
+            let path = target::resolve(prog)?;
+            Some(Gated::spawn(target::Spec { path, argv: argv.clone(), null_stdout: false, null_stdin: false })?)
+        }
+        Target::Pid(_) => None,
+    };
+    let live = match target {
+        Target::Pid(p) => Some(Pid::open(*p)?),
+        _ => None,
+    };
+    let root_pid = gated.as_ref().map(|g| g.pid()).or(live.as_ref().map(|l| l.pid)).unwrap_or(0);
+
+    let syscalls: Vec<TracedSyscall> = specs.iter().map(|s| TracedSyscall { name: s.name.into(), nr: s.nr, mode: s.mode }).collect();
+    let mut obj = MaybeUninit::uninit();
+    let tracer = match Tracer::start(&mut obj, &syscalls, opts.follow_forks) {
+        Ok(t) => t,
+        Err(e) => {
+            // Dropping `gated` kills the held child: it never runs untraced.
+            return Err(e);
+        }
+    };
+    tracer.add_tgid(root_pid)?;
+    let attach_ms = tracer.attach_time.as_secs_f64() * 1e3;
+    if !opts.quiet {
+        eprintln!("syswalk: attached in {attach_ms:.1} ms; tracing {}", target.describe());
+    }
+    install_sigint();
+    let t0 = Instant::now();
+    if let Some(g) = gated.as_mut() {
+        g.release()?;
+    }
+    let mut ending = Ending::Unknown;
+    loop {
+        tracer.poll(Duration::from_millis(50))?;
+        if let Some(g) = gated.as_mut() {
+            if let Some(end) = g.try_wait()? {
+                ending = end;
+                break;
+            }
+        }
+        if let Some(l) = &live {
+            if l.exited() {
+                ending = Ending::Unknown;
+                break;
+            }
+        }
+        if INTERRUPTED.load(Ordering::SeqCst) {
+            if !opts.quiet {
+                eprintln!("syswalk: interrupted; detaching");
+            }
+            if let Some(g) = gated.as_mut() {
+                g.kill();
+                ending = g.wait().unwrap_or(Ending::Unknown);
+            }
+            break;
+        }
+        if opts.duration.is_some_and(|d| t0.elapsed() >= d) {
+            break;
+        }
+    }
+    tracer.drain()?;
+    let events = tracer.take_events();
+    let stats = Stats {
+        attach_ms,
+        events: events.len(),
+        lost: tracer.lost(),
+        undecodable: *tracer.decode_errors.borrow(),
+        traced_ms: t0.elapsed().as_secs_f64() * 1e3,
+    };
+    drop(tracer);
+    let forks = events.iter().filter(|e| e.kind == EvKind::SW_FORK.0).map(|e| (e.tgid, e.other)).collect();
+    if stats.lost > 0 && !opts.quiet {
+        eprintln!("syswalk: WARNING: {} events were lost (ring buffer full); the report says which calls may be incomplete", stats.lost);
+    }
+    Ok(Session { events, stats, root_pid, ending, forks })
+}

@@ -1,0 +1,353 @@
+//! The traced process: a command started stopped (it blocks before exec until every probe is attached), the
+//! built-in target, or a live PID.
+use std::ffi::OsString;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::fs::PermissionsExt;
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Kind, Result};
+
+/// Finds `prog` the way execvp would, with errors that say which case it is.
+pub fn resolve(prog: &OsString) -> Result<PathBuf> {
+    let p = Path::new(prog);
+    let candidates: Vec<PathBuf> = if p.components().count() > 1 || prog.to_string_lossy().contains('/') {
+        vec![p.to_path_buf()]
+    } else {
+        let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
+        std::env::split_paths(&path).map(|d| d.join(p)).collect()
+    };
+    let mut not_exec = None;
+    for c in candidates {
+        if let Ok(md) = std::fs::metadata(&c) {
+            if md.is_file() && md.permissions().mode() & 0o111 != 0 {
+                return Ok(c);
+            }
+            not_exec.get_or_insert(c);
+        }
+    }
+    match not_exec {
+        Some(c) => Err(Error::new(Kind::NotExecutable, format!("{} exists but is not an executable file", c.display()))
+            .hint(format!("make it executable (chmod +x {}) or name the program that runs it", c.display()))),
+        None => Err(Error::new(Kind::CommandNotFound, format!("command not found: {}", prog.to_string_lossy()))
+            .hint("give a path (./prog) or a program on PATH")),
+    }
+}
+
+/// A child process forked and held before exec until [`Gated::release`], so that every probe is attached before
+/// the target runs its first instruction. (std's `Command::spawn` waits for exec, so the fork is done here.)
+pub struct Gated {
+    pid: libc::pid_t,
+    gate: Option<OwnedFd>,
+    exec_err: Option<OwnedFd>,
+    reaped: Option<Ending>,
+}
+
+/// What the child needs, prepared before fork (the child may only make async-signal-safe calls).
+pub struct Spec {
+    pub path: PathBuf,
+    pub argv: Vec<OsString>,
+    /// Replace stdout with /dev/null.
+    pub null_stdout: bool,
+    pub null_stdin: bool,
+}
+
+fn pipe_cloexec() -> Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0i32; 2];
+    // SAFETY: fds is a valid array of two c_ints for pipe2 to fill.
+    let rc = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) };
+    if rc != 0 {
+        return Err(Error::io("creating the start gate pipe", std::io::Error::last_os_error()));
+    }
+    // SAFETY: pipe2 succeeded, so both fds are open and owned by nobody else.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+fn cstring(s: &std::ffi::OsStr) -> Result<CString> {
+    CString::new(s.as_bytes()).map_err(|_| Error::new(Kind::Usage, format!("argument {s:?} contains a NUL byte")))
+}
+
+impl Gated {
+    pub fn spawn(spec: Spec) -> Result<Self> {
+        let path = cstring(spec.path.as_os_str())?;
+        let argv_c: Vec<CString> = spec.argv.iter().map(|a| cstring(a)).collect::<Result<_>>()?;
+        let mut argv: Vec<*const libc::c_char> = argv_c.iter().map(|a| a.as_ptr()).collect();
+        argv.push(std::ptr::null());
+        let devnull = CString::new("/dev/null").map_err(|_| Error::new(Kind::Internal, "NUL in /dev/null"))?;
+        let (grd, gwr) = pipe_cloexec()?;
+        let (erd, ewr) = pipe_cloexec()?;
+        let (g_r, g_w, e_w) = (grd.as_raw_fd(), gwr.as_raw_fd(), ewr.as_raw_fd());
+        // SAFETY: fork has no memory-safety preconditions. In the child we only call async-signal-safe functions
+        // (close, read, open, dup2, execv, write, _exit) on data prepared before the fork.
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            return Err(Error::io("forking the target", std::io::Error::last_os_error()));
+        }
+        if pid == 0 {
+            // SAFETY: see above; every pointer passed points into CStrings/arrays that live until exec or _exit.
+            unsafe {
+                libc::close(g_w);
+                let mut b = 0u8;
+                loop {
+                    let n = libc::read(g_r, (&mut b as *mut u8).cast(), 1);
+                    if n == 1 {
+                        break;
+                    }
+                    // n == 0: the parent went away without releasing us: never run untraced.
+                    if n == 0 || *libc::__errno_location() != libc::EINTR {
+                        libc::_exit(126);
+                    }
+                }
+                if spec.null_stdout || spec.null_stdin {
+                    let fd = libc::open(devnull.as_ptr(), libc::O_RDWR);
+                    if fd >= 0 {
+                        if spec.null_stdout {
+                            libc::dup2(fd, 1);
+                        }
+                        if spec.null_stdin {
+                            libc::dup2(fd, 0);
+                        }
+                        if fd > 2 {
+                            libc::close(fd);
+                        }
+                    }
+                }
+                libc::execv(path.as_ptr(), argv.as_ptr());
+                let err: i32 = *libc::__errno_location();
+                libc::write(e_w, (&err as *const i32).cast(), 4);
+                libc::_exit(127);
+            }
+        }
+        drop(grd);
+        drop(ewr);
+        Ok(Gated { pid, gate: Some(gwr), exec_err: Some(erd), reaped: None })
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.pid as u32
+    }
+
+    /// Lets the child exec, and reports an exec failure as an error.
+    pub fn release(&mut self) -> Result<()> {
+        if let Some(g) = self.gate.take() {
+            let b = [1u8];
+            // SAFETY: g is an open pipe write end owned by us; b is a valid 1-byte buffer.
+            let n = unsafe { libc::write(g.as_raw_fd(), b.as_ptr().cast(), 1) };
+            if n != 1 {
+                return Err(Error::io("releasing the target", std::io::Error::last_os_error()));
+            }
+        }
+        if let Some(e) = self.exec_err.take() {
+            let mut buf = [0u8; 4];
+            // SAFETY: e is our read end; buf is 4 writable bytes. EOF (0) means exec succeeded (CLOEXEC closed it).
+            let n = unsafe { libc::read(e.as_raw_fd(), buf.as_mut_ptr().cast(), 4) };
+            if n == 4 {
+                let errno = i32::from_ne_bytes(buf);
+                let _ = self.wait();
+                let io = std::io::Error::from_raw_os_error(errno);
+                return Err(match errno {
+                    libc::ENOENT => Error::new(Kind::CommandNotFound, format!("cannot start the target: {io}")),
+                    libc::EACCES | libc::ENOEXEC | libc::EPERM => Error::new(Kind::NotExecutable, format!("cannot execute the target: {io}")),
+                    _ => Error::io("executing the target", io),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn waitpid(&mut self, flags: i32) -> Result<Option<Ending>> {
+        if let Some(e) = self.reaped {
+            return Ok(Some(e));
+        }
+        let mut st = 0i32;
+        // SAFETY: st is a valid out-pointer; pid is our own child.
+        let r = unsafe { libc::waitpid(self.pid, &mut st, flags) };
+        if r == 0 {
+            return Ok(None);
+        }
+        if r < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.raw_os_error() == Some(libc::EINTR) {
+                return Ok(None);
+            }
+            return Err(Error::io("waiting for the target", e));
+        }
+        let end = if libc::WIFEXITED(st) {
+            Ending::Exited(libc::WEXITSTATUS(st))
+        } else if libc::WIFSIGNALED(st) {
+            Ending::Signaled(libc::WTERMSIG(st))
+        } else {
+            Ending::Unknown
+        };
+        self.reaped = Some(end);
+        Ok(Some(end))
+    }
+
+    pub fn try_wait(&mut self) -> Result<Option<Ending>> {
+        self.waitpid(libc::WNOHANG)
+    }
+
+    pub fn wait(&mut self) -> Result<Ending> {
+        loop {
+            if let Some(e) = self.waitpid(0)? {
+                return Ok(e);
+            }
+        }
+    }
+
+    pub fn kill(&mut self) {
+        if self.reaped.is_none() {
+            // SAFETY: kill on our own unreaped child's pid.
+            unsafe { libc::kill(self.pid, libc::SIGKILL) };
+        }
+    }
+}
+
+impl Drop for Gated {
+    fn drop(&mut self) {
+        if self.reaped.is_none() {
+            // Never leave a held (or running) target behind.
+            self.kill();
+            let _ = self.wait();
+        }
+    }
+}
+
+/// How a process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case", tag = "how", content = "value")]
+pub enum Ending {
+    Exited(i32),
+    Signaled(i32),
+    Unknown,
+}
+
+pub fn signal_name(sig: i32) -> String {
+    // SAFETY: strsignal returns a pointer to a static or thread-local string (never freed by us); we copy it at once.
+    let p = unsafe { libc::strsignal(sig) };
+    if p.is_null() {
+        return format!("signal {sig}");
+    }
+    // SAFETY: p is a valid NUL-terminated C string per strsignal's contract.
+    let s = unsafe { std::ffi::CStr::from_ptr(p) }.to_string_lossy().into_owned();
+    format!("signal {sig} ({s})")
+}
+
+/// A live process to attach to.
+pub struct Pid {
+    pub pid: u32,
+    pidfd: OwnedFd,
+}
+
+impl Pid {
+    pub fn open(pid: u32) -> Result<Self> {
+        if pid == 0 || !Path::new(&format!("/proc/{pid}")).exists() {
+            return Err(Error::new(Kind::PidNotFound, format!("no process with PID {pid}"))
+                .hint("check the PID with `ps -e` (a thread ID works too: its whole process is traced)"));
+        }
+        // A thread ID is accepted: trace its whole thread group.
+        let tgid = std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .ok()
+            .and_then(|s| s.lines().find_map(|l| l.strip_prefix("Tgid:").map(|v| v.trim().parse::<u32>().ok())))
+            .flatten()
+            .unwrap_or(pid);
+        // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1; no pointers involved.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, tgid as libc::c_int, 0) };
+        if fd < 0 {
+            return Err(Error::new(Kind::PidNotFound, format!("cannot open process {tgid}: {}", std::io::Error::last_os_error())));
+        }
+        // SAFETY: pidfd_open returned a fresh fd that we now own.
+        let pidfd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+        Ok(Pid { pid: tgid, pidfd })
+    }
+
+    /// True once the process has exited.
+    pub fn exited(&self) -> bool {
+        let mut p = libc::pollfd { fd: self.pidfd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        // SAFETY: p is one valid pollfd; timeout 0 makes this non-blocking.
+        let n = unsafe { libc::poll(&mut p, 1, 0) };
+        n > 0 && p.revents & libc::POLLIN != 0
+    }
+}
+
+/// The built-in target: `syswalk` re-executed as `__target`, which makes one call from a process whose only open
+/// fds are 0, 1 and 2.
+pub fn builtin_spec(family: i32, ty: i32, protocol: i32) -> Result<Spec> {
+    let exe = std::env::current_exe().map_err(|e| Error::io("finding syswalk's own executable", e))?;
+    let argv = vec![OsString::from("syswalk"), "__target".into(), family.to_string().into(), ty.to_string().into(), protocol.to_string().into()];
+    Ok(Spec { path: exe, argv, null_stdout: true, null_stdin: true })
+}
+
+/// Body of the built-in target (runs in the child after exec). Closes every fd above 2 so the call sees the fd
+/// table a fresh C program has, makes the call, and exits 0 (or 1 if the call failed).
+pub fn builtin_main(family: i32, ty: i32, protocol: i32) -> i32 {
+    // SAFETY: close_range only closes descriptors; we own none above 2 that Rust code still uses.
+    unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
+    // SAFETY: socket takes three ints and returns an fd or -1.
+    let fd = unsafe { libc::socket(family, ty, protocol) };
+    if fd < 0 {
+        return 1;
+    }
+    // SAFETY: fd is the socket we just created.
+    unsafe { libc::close(fd) };
+    0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn resolve_errors() {
+        let e = resolve(&"definitely-not-a-command-syswalk".into()).expect_err("missing");
+        assert_eq!(e.kind, Kind::CommandNotFound);
+        let e = resolve(&"/etc/hostname".into()).expect_err("not exec");
+        assert_eq!(e.kind, Kind::NotExecutable);
+        assert!(resolve(&"sh".into()).is_ok());
+    }
+    #[test]
+    fn pid_not_found() {
+        let e = Pid::open(0).err().expect("pid 0");
+        assert_eq!(e.kind, Kind::PidNotFound);
+        let e = Pid::open(u32::MAX - 1).err().expect("huge pid");
+        assert_eq!(e.kind, Kind::PidNotFound);
+    }
+    #[test]
+    fn gate_holds_child_until_released() {
+        let dir = std::env::temp_dir().join(format!("syswalk-gate-{}", std::process::id()));
+        let _ = std::fs::remove_file(&dir);
+        let spec = Spec {
+            path: "/bin/sh".into(),
+            argv: vec!["sh".into(), "-c".into(), format!("touch {}", dir.display()).into()],
+            null_stdout: false,
+            null_stdin: true,
+        };
+        let mut g = Gated::spawn(spec).expect("spawn");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        assert!(!dir.exists(), "child ran before release");
+        g.release().expect("release");
+        assert_eq!(g.wait().expect("wait"), Ending::Exited(0));
+        assert!(dir.exists(), "child did not run after release");
+        let _ = std::fs::remove_file(&dir);
+    }
+}
+
+#[cfg(test)]
+mod exec_tests {
+    use super::*;
+    #[test]
+    fn exec_failure_is_reported_on_release() {
+        let spec = Spec { path: "/nonexistent/prog".into(), argv: vec!["prog".into()], null_stdout: false, null_stdin: true };
+        let mut g = Gated::spawn(spec).expect("fork works");
+        let e = g.release().expect_err("exec must fail");
+        assert_eq!(e.kind, Kind::CommandNotFound);
+    }
+    #[test]
+    fn dropping_a_held_child_kills_it() {
+        let spec = Spec { path: "/bin/sleep".into(), argv: vec!["sleep".into(), "30".into()], null_stdout: false, null_stdin: true };
+        let g = Gated::spawn(spec).expect("fork");
+        let pid = g.pid();
+        drop(g);
+        assert!(!Path::new(&format!("/proc/{pid}")).exists(), "child {pid} left behind");
+    }
+}
