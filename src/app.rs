@@ -178,7 +178,7 @@ fn caps_text(c: &Caps) -> String {
 }
 
 fn investigate(target: Target, specs: Vec<SyscallSpec>, follow: bool, duration: Option<Duration>, out: &OutputArgs) -> Result<i32> {
-    let opts = Options { follow_forks: follow, duration, quiet: out.quiet };
+    let opts = Options { follow_forks: follow, duration, quiet: out.quiet, report_on_stdout: out.output.is_none() };
     let is_pid = matches!(target, Target::Pid(_));
     let session = run::trace(&target, &specs, &opts)?;
     let caps = caps::probe();

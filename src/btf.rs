@@ -6,6 +6,11 @@ use crate::error::{Error, Kind, Result};
 
 pub const VMLINUX: &str = "/sys/kernel/btf/vmlinux";
 
+/// Where syswalk reads the kernel's BTF: `SYSWALK_BTF_PATH` if set, else /sys/kernel/btf/vmlinux.
+pub fn vmlinux_path() -> String {
+    std::env::var("SYSWALK_BTF_PATH").unwrap_or_else(|_| VMLINUX.to_string())
+}
+
 #[derive(Debug, Clone)]
 pub struct Enum {
     /// Empty for an anonymous enum.
@@ -34,11 +39,12 @@ fn u32_at(b: &[u8], off: usize) -> Option<u32> {
 
 impl Btf {
     pub fn load() -> Result<Self> {
-        let data = std::fs::read(VMLINUX).map_err(|e| {
-            Error::new(Kind::NoBtf, format!("cannot read the kernel's BTF at {VMLINUX}: {e}"))
+        let path = vmlinux_path();
+        let data = std::fs::read(&path).map_err(|e| {
+            Error::new(Kind::NoBtf, format!("cannot read the kernel's BTF at {path}: {e}"))
                 .hint("syswalk needs a kernel built with CONFIG_DEBUG_INFO_BTF=y; try `syswalk lab run --kernel 6.1 -- syswalk prove`")
         })?;
-        Self::parse(&data, VMLINUX)
+        Self::parse(&data, &path)
     }
 
     /// Parses raw BTF (little-endian, as on x86_64).

@@ -62,7 +62,8 @@ syswalk prove --format json -o r.json")]
         no_follow: bool,
         #[command(flatten)]
         out: OutputArgs,
-        /// Program to run (held before exec until every probe is attached), with its arguments.
+        /// Program to run (held before exec until every probe is attached), with its arguments. Its stdout goes to
+        /// stderr while the report is written to stdout.
         #[arg(last = true, value_name = "CMD")]
         command: Vec<OsString>,
     },

@@ -31,8 +31,10 @@ impl Target {
 pub struct Options {
     pub follow_forks: bool,
     pub duration: Option<Duration>,
-    /// Progress and diagnostics on stderr.
+    /// No progress lines on stderr.
     pub quiet: bool,
+    /// The report goes to stdout, so the target's stdout is sent to stderr to keep the report clean.
+    pub report_on_stdout: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -77,8 +79,9 @@ pub fn preflight() -> Result<()> {
         )
         .hint("run it as root: sudo syswalk …"));
     }
-    if !std::path::Path::new(crate::btf::VMLINUX).exists() {
-        return Err(Error::new(Kind::NoBtf, format!("this kernel has no BTF ({} is missing)", crate::btf::VMLINUX))
+    let btf = crate::btf::vmlinux_path();
+    if !std::path::Path::new(&btf).exists() {
+        return Err(Error::new(Kind::NoBtf, format!("this kernel has no BTF ({btf} is missing)"))
             .hint("syswalk's CO-RE programs need CONFIG_DEBUG_INFO_BTF=y; use a stock distro kernel or `syswalk lab run --kernel 6.1 -- syswalk prove`"));
     }
     Ok(())
@@ -96,7 +99,13 @@ pub fn trace(target: &Target, specs: &[SyscallSpec], opts: &Options) -> Result<S
                 return Err(Error::new(Kind::Usage, "no command given after --"));
             };
             let path = target::resolve(prog)?;
-            Some(Gated::spawn(target::Spec { path, argv: argv.clone(), null_stdout: false, null_stdin: false })?)
+            Some(Gated::spawn(target::Spec {
+                path,
+                argv: argv.clone(),
+                null_stdout: false,
+                null_stdin: false,
+                stdout_to_stderr: opts.report_on_stdout,
+            })?)
         }
         Target::Pid(_) => None,
     };

@@ -51,6 +51,8 @@ pub struct Spec {
     /// Replace stdout with /dev/null.
     pub null_stdout: bool,
     pub null_stdin: bool,
+    /// Send the target's stdout to stderr (when syswalk's report owns stdout).
+    pub stdout_to_stderr: bool,
 }
 
 fn pipe_cloexec() -> Result<(OwnedFd, OwnedFd)> {
@@ -112,6 +114,9 @@ impl Gated {
                             libc::close(fd);
                         }
                     }
+                }
+                if spec.stdout_to_stderr && !spec.null_stdout {
+                    libc::dup2(2, 1);
                 }
                 libc::execv(path.as_ptr(), argv.as_ptr());
                 let err: i32 = *libc::__errno_location();
@@ -276,7 +281,7 @@ impl Pid {
 pub fn builtin_spec(family: i32, ty: i32, protocol: i32) -> Result<Spec> {
     let exe = std::env::current_exe().map_err(|e| Error::io("finding syswalk's own executable", e))?;
     let argv = vec![OsString::from("syswalk"), "__target".into(), family.to_string().into(), ty.to_string().into(), protocol.to_string().into()];
-    Ok(Spec { path: exe, argv, null_stdout: true, null_stdin: true })
+    Ok(Spec { path: exe, argv, null_stdout: true, null_stdin: true, stdout_to_stderr: false })
 }
 
 /// Body of the built-in target (runs in the child after exec). Closes every fd above 2 so the call sees the fd
@@ -301,8 +306,11 @@ mod tests {
     fn resolve_errors() {
         let e = resolve(&"definitely-not-a-command-syswalk".into()).expect_err("missing");
         assert_eq!(e.kind, Kind::CommandNotFound);
-        let e = resolve(&"/etc/hostname".into()).expect_err("not exec");
+        let f = std::env::temp_dir().join(format!("syswalk-noexec-{}", std::process::id()));
+        std::fs::write(&f, "data").expect("temp file");
+        let e = resolve(&f.clone().into_os_string()).expect_err("not exec");
         assert_eq!(e.kind, Kind::NotExecutable);
+        let _ = std::fs::remove_file(&f);
         assert!(resolve(&"sh".into()).is_ok());
     }
     #[test]
@@ -321,6 +329,7 @@ mod tests {
             argv: vec!["sh".into(), "-c".into(), format!("touch {}", dir.display()).into()],
             null_stdout: false,
             null_stdin: true,
+            stdout_to_stderr: false,
         };
         let mut g = Gated::spawn(spec).expect("spawn");
         std::thread::sleep(std::time::Duration::from_millis(200));
@@ -337,14 +346,14 @@ mod exec_tests {
     use super::*;
     #[test]
     fn exec_failure_is_reported_on_release() {
-        let spec = Spec { path: "/nonexistent/prog".into(), argv: vec!["prog".into()], null_stdout: false, null_stdin: true };
+        let spec = Spec { path: "/nonexistent/prog".into(), argv: vec!["prog".into()], null_stdout: false, null_stdin: true, stdout_to_stderr: false };
         let mut g = Gated::spawn(spec).expect("fork works");
         let e = g.release().expect_err("exec must fail");
         assert_eq!(e.kind, Kind::CommandNotFound);
     }
     #[test]
     fn dropping_a_held_child_kills_it() {
-        let spec = Spec { path: "/bin/sleep".into(), argv: vec!["sleep".into(), "30".into()], null_stdout: false, null_stdin: true };
+        let spec = Spec { path: "/bin/sleep".into(), argv: vec!["sleep".into(), "30".into()], null_stdout: false, null_stdin: true, stdout_to_stderr: false };
         let g = Gated::spawn(spec).expect("fork");
         let pid = g.pid();
         drop(g);

@@ -189,9 +189,10 @@ pub fn probe() -> Caps {
             has(CAP_PERFMON)
         ),
     });
-    let btf_ok = match std::fs::metadata(btf::VMLINUX) {
-        Ok(m) => Check { name: "btf".into(), ok: true, detail: format!("{} ({} bytes)", btf::VMLINUX, m.len()) },
-        Err(e) => Check { name: "btf".into(), ok: false, detail: format!("{}: {e}", btf::VMLINUX) },
+    let btf_path = btf::vmlinux_path();
+    let btf_ok = match std::fs::metadata(&btf_path) {
+        Ok(m) => Check { name: "btf".into(), ok: true, detail: format!("{btf_path} ({} bytes)", m.len()) },
+        Err(e) => Check { name: "btf".into(), ok: false, detail: format!("{btf_path}: {e}") },
     };
     let have_btf = btf_ok.ok;
     checks.push(btf_ok);

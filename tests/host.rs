@@ -1,0 +1,351 @@
+//! Host tier: syswalk run for real on the kernel this machine runs (tier C). Needs root (CAP_BPF + CAP_PERFMON);
+//! the tests fail, not skip, without it. They run one at a time so the loaded-program checks see only their own.
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+static LOCK: Mutex<()> = Mutex::new(());
+
+fn lock() -> MutexGuard<'static, ()> {
+    // SAFETY: geteuid has no preconditions.
+    assert_eq!(unsafe { libc::geteuid() }, 0, "host-tier tests load BPF programs: run them as root (README: test command)");
+    LOCK.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_syswalk")
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(bin()).args(args).stdin(Stdio::null()).output().expect("run syswalk")
+}
+
+fn json(o: &Output) -> Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!("not JSON ({e}): stdout={} stderr={}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    })
+}
+
+/// Names of loaded BPF programs that syswalk owns (sw_* tier-C programs, cap_* probe programs), from bpftool.
+fn syswalk_progs() -> Vec<String> {
+    let o = Command::new("bpftool").args(["prog", "list", "-j"]).output().expect("bpftool (scripts/setup.sh installs it)");
+    assert!(o.status.success(), "bpftool failed: {}", String::from_utf8_lossy(&o.stderr));
+    let v: Value = serde_json::from_slice(&o.stdout).expect("bpftool json");
+    v.as_array()
+        .map(|a| a.iter().filter_map(|p| p["name"].as_str().map(String::from)).filter(|n| n.starts_with("sw_") || n.starts_with("cap_")).collect())
+        .unwrap_or_default()
+}
+
+fn assert_nothing_left(before: &[String], what: &str) {
+    let after = syswalk_progs();
+    assert_eq!(after.len(), before.len(), "{what}: syswalk BPF programs left loaded: {after:?} (before: {before:?})");
+}
+
+fn cc(name: &str) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/c").join(format!("{name}.c"));
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let st = Command::new("cc").args(["-O1", "-o"]).arg(&out).arg(&src).status().expect("cc (gcc) is needed for test targets");
+    assert!(st.success(), "compiling {}", src.display());
+    out
+}
+
+fn claim<'a>(r: &'a Value, id: &str, call: u64) -> &'a Value {
+    r["claims"]
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["id"] == id && c["call"].as_u64() == Some(call)))
+        .unwrap_or_else(|| panic!("no claim {id} for call {call}"))
+}
+
+const TIER_C_CLAIMS: [&str; 9] = [
+    "fd.lowest_free",
+    "file.private_data_is_socket",
+    "socket.file_is_file",
+    "socket.sk_is_sock",
+    "sock.sk_socket_backlink",
+    "sock.family_matches_arg",
+    "sock.protocol_resolved",
+    "socket.type_matches_arg",
+    "socket.ops_is_family_ops",
+];
+
+#[test]
+fn prove_builtin_target_proves_every_tier_c_claim() {
+    let _g = lock();
+    let before = syswalk_progs();
+    let o = run(&["prove", "--format", "json", "-q"]);
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    let r = json(&o);
+    assert_eq!(r["schema"], "syswalk.report/1");
+    assert_eq!(r["kernel"]["tier"], "C");
+    assert_eq!(r["stats"]["lost"], 0);
+    let calls = r["calls"].as_array().expect("calls");
+    assert_eq!(calls.len(), 1, "exactly the built-in call");
+    let c = &calls[0];
+    assert_eq!(c["syscall"], "socket");
+    assert_eq!(c["ret"], 3, "fds 0,1,2 open → fd 3");
+    assert_eq!(c["before"]["fdtable"]["open"], serde_json::json!([0, 1, 2]));
+    assert_eq!(c["after"]["sock"]["family"]["raw"], 2);
+    assert_eq!(c["after"]["sock"]["protocol"]["raw"], 6);
+    assert_eq!(c["after"]["sock"]["protocol"]["name"], "IPPROTO_TCP");
+    assert_eq!(c["after"]["socket"]["state"]["name"], "SS_UNCONNECTED");
+    assert_eq!(c["after"]["sock"]["state"]["name"], "TCP_CLOSE");
+    assert_eq!(c["after"]["sock"]["prot_name"], "TCP");
+    assert_eq!(c["after"]["socket"]["ops_connect"]["symbol"], "inet_stream_connect");
+    assert_eq!(c["after"]["file"]["f_op_read_iter"]["symbol"], "sock_read_iter");
+    for id in TIER_C_CLAIMS {
+        let k = claim(&r, id, 1);
+        assert_eq!(k["verdict"], "proved", "{id}: {k}");
+        assert!(!k["evidence"].as_array().expect("evidence").is_empty(), "{id} has no evidence");
+    }
+    // The function-level chain cannot be seen here and must say so, never ✓.
+    let chain = r["claims"].as_array().expect("claims").iter().find(|c| c["id"] == "chain.order").expect("chain.order");
+    assert_eq!(chain["verdict"], "not_observable");
+    assert!(chain["reason"].as_str().unwrap_or("").contains("fentry"));
+    assert_nothing_left(&before, "prove");
+}
+
+#[test]
+fn text_report_has_steps_map_and_summary() {
+    let _g = lock();
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report.txt");
+    let o = run(&["prove", "-q", "-o", out.to_str().expect("utf8 path")]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(o.stdout.is_empty(), "-o must keep stdout empty");
+    let t = std::fs::read_to_string(&out).expect("report written");
+    assert!(t.contains("memory linkage"), "{t}");
+    assert!(t.contains("(= the socket above ✓)"));
+    assert!(t.contains("∴ 9 proved · 0 refuted · 4 not observable here"), "{t}");
+    assert!(!t.contains('\x1b'), "no colour in a file");
+    let md = run(&["prove", "-q", "--format", "md"]);
+    let m = String::from_utf8_lossy(&md.stdout);
+    assert!(m.starts_with("# syswalk report"));
+    assert!(m.contains("**`sock.sk_socket_backlink`**"));
+}
+
+#[test]
+fn inet6_dgram_and_unix_stream_are_told_apart() {
+    let _g = lock();
+    let prog = cc("sockets");
+    // AF_INET6=10 SOCK_DGRAM=2, AF_UNIX=1 SOCK_STREAM=1
+    let o = run(&["prove", "--format", "json", "-q", "--", prog.to_str().expect("path"), "10:2:0", "1:1:0"]);
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    let r = json(&o);
+    let calls = r["calls"].as_array().expect("calls");
+    assert_eq!(calls.len(), 2);
+    let (v6, ux) = (&calls[0], &calls[1]);
+    assert_eq!(v6["ret"], 3);
+    assert_eq!(ux["ret"], 4);
+    assert_eq!(v6["after"]["sock"]["family"]["name"], "AF_INET6");
+    assert_eq!(v6["after"]["sock"]["protocol"]["name"], "IPPROTO_UDP");
+    assert_eq!(v6["after"]["socket"]["type"]["name"], "SOCK_DGRAM");
+    assert_eq!(v6["after"]["socket"]["ops_release"]["symbol"], "inet6_release");
+    assert_eq!(v6["after"]["socket"]["ops_connect"]["symbol"], "inet_dgram_connect");
+    assert_eq!(ux["after"]["sock"]["family"]["name"], "AF_UNIX");
+    assert_eq!(ux["after"]["sock"]["protocol"]["raw"], 0);
+    assert_eq!(ux["after"]["socket"]["ops_connect"]["symbol"], "unix_stream_connect");
+    assert_eq!(ux["after"]["socket"]["ops_release"]["symbol"], "unix_release");
+    for call in [1, 2] {
+        for id in TIER_C_CLAIMS {
+            assert_eq!(claim(&r, id, call)["verdict"], "proved", "call {call} {id}");
+        }
+    }
+    // Where kallsyms names data objects, the ops tables must be the family's own.
+    if let Some(s) = v6["after"]["socket"]["ops"]["symbol"].as_str() {
+        assert_eq!(s, "inet6_dgram_ops");
+    }
+    if let Some(s) = ux["after"]["socket"]["ops"]["symbol"].as_str() {
+        assert_eq!(s, "unix_stream_ops");
+    }
+}
+
+#[test]
+fn unsupported_family_reports_errno_and_no_walk() {
+    let _g = lock();
+    let o = run(&["prove", "--family", "99", "--format", "json", "-q"]);
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    let r = json(&o);
+    let c = &r["calls"][0];
+    assert_eq!(c["ret"], -97);
+    assert_eq!(c["errno"]["name"], "EAFNOSUPPORT");
+    assert!(c["after"].get("file").is_none() && c["after"].get("socket").is_none(), "no object walk on failure");
+    let claims: Vec<&Value> = r["claims"].as_array().expect("claims").iter().filter(|k| k["call"] == 1).collect();
+    assert_eq!(claims.len(), 1, "only the failure claim: {claims:?}");
+    assert_eq!(claims[0]["id"], "fd.unchanged_on_failure");
+    assert_eq!(claims[0]["verdict"], "proved");
+    assert_eq!(r["target"]["ending"]["value"], 1, "built-in target exits 1 when the call fails");
+}
+
+#[test]
+fn other_processes_never_appear() {
+    let _g = lock();
+    let noise = cc("noise");
+    let mut n1 = Command::new(&noise).arg("3000").spawn().expect("noise");
+    let mut n2 = Command::new(&noise).arg("3000").spawn().expect("noise");
+    std::thread::sleep(Duration::from_millis(100));
+    let prog = cc("sockets");
+    let o = run(&["prove", "--format", "json", "-q", "--", prog.to_str().expect("path"), "2:1:0", "2:2:0"]);
+    let _ = n1.wait();
+    let _ = n2.wait();
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    let r = json(&o);
+    let pid = r["target"]["pid"].as_u64().expect("pid");
+    let calls = r["calls"].as_array().expect("calls");
+    assert_eq!(calls.len(), 2, "only the target's two calls, none of the noise");
+    assert!(calls.iter().all(|c| c["pid"].as_u64() == Some(pid)));
+    assert!(u64::from(n1.id()) != pid && u64::from(n2.id()) != pid);
+}
+
+#[test]
+fn forked_children_are_followed() {
+    let _g = lock();
+    let prog = cc("sockets");
+    let script = format!("{} 2:1:0; exit 0", prog.display());
+    let o = run(&["prove", "--format", "json", "-q", "--", "sh", "-c", &script]);
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    let r = json(&o);
+    let root = r["target"]["pid"].as_u64().expect("pid");
+    let c = &r["calls"][0];
+    assert_ne!(c["pid"].as_u64(), Some(root), "the call came from the forked child");
+    assert!(!r["target"]["forks"].as_array().expect("forks").is_empty());
+    let o = run(&["prove", "--no-follow", "-q", "--", "sh", "-c", &script]);
+    assert_eq!(o.status.code(), Some(24), "without following, the shell itself made no socket(): {}", String::from_utf8_lossy(&o.stderr));
+}
+
+#[test]
+fn trace_attaches_to_a_running_pid() {
+    let _g = lock();
+    let prog = cc("sockets");
+    let script = format!("sleep 1.5; exec {} 2:1:0", prog.display());
+    let mut child = Command::new("sh").arg("-c").arg(&script).stdout(Stdio::null()).spawn().expect("sh");
+    let pid = child.id().to_string();
+    let o = run(&["trace", "-p", &pid, "--syscalls", "socket", "--format", "json", "-q"]);
+    let _ = child.wait();
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    let r = json(&o);
+    let c = &r["calls"][0];
+    assert_eq!(c["pid"].as_u64().map(|p| p.to_string()), Some(pid));
+    assert_eq!(claim(&r, "sock.sk_socket_backlink", 1)["verdict"], "proved");
+}
+
+#[test]
+fn trace_covers_a_server_life() {
+    let _g = lock();
+    // python3 is on the machine; a loopback server: socket, bind, listen, close.
+    let code = "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); s.listen(1); s.close()";
+    let o = run(&["trace", "--format", "json", "-q", "--syscalls", "socket,bind,listen,close", "--", "python3", "-c", code]);
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    let r = json(&o);
+    let calls = r["calls"].as_array().expect("calls");
+    let sock = calls.iter().rev().find(|c| c["syscall"] == "socket" && c["after"]["sock"]["family"]["raw"] == 2).expect("inet socket");
+    let fd = sock["ret"].as_i64().expect("fd");
+    let addr = sock["after"]["socket"]["addr"].clone();
+    for name in ["bind", "listen"] {
+        let c = calls.iter().find(|c| c["syscall"] == name && c["args"][0]["value"]["raw"] == fd).unwrap_or_else(|| panic!("{name} on fd {fd}"));
+        assert_eq!(c["ret"], 0);
+        assert_eq!(c["after"]["socket"]["addr"], addr, "{name} acts on the same struct socket");
+    }
+    let listen = calls.iter().find(|c| c["syscall"] == "listen").expect("listen");
+    assert_eq!(listen["after"]["sock"]["state"]["name"], "TCP_LISTEN");
+}
+
+fn expect_error(args: &[&str], code: i32, needle: &str) {
+    let before = syswalk_progs();
+    let o = run(args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(code), "{args:?}: stderr {err}");
+    assert!(err.contains(needle), "{args:?}: stderr {err:?} lacks {needle:?}");
+    assert!(err.contains("error["), "{args:?}: message format: {err}");
+    assert_nothing_left(&before, &format!("{args:?}"));
+}
+
+#[test]
+fn each_error_kind_has_its_exit_code_and_leaves_nothing_loaded() {
+    let _g = lock();
+    let noexec = Path::new(env!("CARGO_TARGET_TMPDIR")).join("not-executable");
+    std::fs::write(&noexec, "#!/bin/sh\n").expect("write");
+    expect_error(&["prove", "--", "no-such-command-xyz"], 20, "command not found");
+    expect_error(&["prove", "--", noexec.to_str().expect("path")], 21, "not an executable");
+    expect_error(&["trace", "-p", "4194303"], 22, "no process with PID 4194303");
+    expect_error(&["prove", "--", "false"], 23, "exited with status 1 before any socket()");
+    expect_error(&["prove", "--", "true"], 24, "without calling socket()");
+    expect_error(&["prove", "--", "sh", "-c", "kill -9 $$"], 25, "killed by signal 9");
+    expect_error(&["prove", "--family", "nosuchfamily"], 2, "unknown address family");
+    expect_error(&["trace", "--syscalls", "frobnicate", "--", "true"], 2, "does not trace");
+    let o = Command::new(bin()).args(["prove"]).env("SYSWALK_BTF_PATH", "/nonexistent/vmlinux").output().expect("run");
+    assert_eq!(o.status.code(), Some(11), "{}", String::from_utf8_lossy(&o.stderr));
+    // Not root: drop every capability and become nobody.
+    let o = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", bin(), "prove"])
+        .output()
+        .expect("setpriv (util-linux)");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(10), "{err}");
+    assert!(err.contains("CAP_BPF") && err.contains("hint:"), "{err}");
+}
+
+#[test]
+fn interrupt_detaches_everything() {
+    let _g = lock();
+    let before = syswalk_progs();
+    let mut child = Command::new(bin())
+        .args(["trace", "-q", "--", "sleep", "30"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let t0 = Instant::now();
+    while syswalk_progs().len() == before.len() && t0.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(syswalk_progs().len() > before.len(), "programs were never attached");
+    // SAFETY: kill on our own child's pid.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let st = child.wait().expect("wait");
+    assert!(t0.elapsed() < Duration::from_secs(20));
+    assert!(st.code().is_some(), "syswalk exited by itself after SIGINT");
+    assert_nothing_left(&before, "after SIGINT");
+    assert!(!Path::new(&format!("/proc/{}", child.id())).exists());
+}
+
+#[test]
+fn broken_pipe_is_a_clean_exit() {
+    let _g = lock();
+    let o = Command::new("bash")
+        .args(["-c", &format!("set -o pipefail; {} prove -q --format json | true; echo \"status=${{PIPESTATUS[0]}}\"", bin())])
+        .output()
+        .expect("bash");
+    let out = String::from_utf8_lossy(&o.stdout);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(out.contains("status=0"), "stdout {out} stderr {err}");
+    assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{err}");
+}
+
+#[test]
+fn caps_reports_tier_and_reasons() {
+    let _g = lock();
+    let before = syswalk_progs();
+    let o = run(&["caps", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0));
+    let c = json(&o);
+    let check = |n: &str| c["checks"].as_array().and_then(|a| a.iter().find(|k| k["name"] == n)).cloned().expect(n);
+    assert_eq!(check("tp_btf")["ok"], true);
+    assert_eq!(check("btf")["ok"], true);
+    // The tier follows from what really attached, and every failure carries the kernel's answer.
+    let tier = c["tier"].as_str().expect("tier");
+    let fentry_ok = check("fentry")["ok"] == true && check("fexit")["ok"] == true;
+    let kprobe_ok = check("kprobe")["ok"] == true && check("kretprobe")["ok"] == true;
+    let expect = if fentry_ok { "A" } else if kprobe_ok { "B" } else { "C" };
+    assert_eq!(tier, expect);
+    for k in c["checks"].as_array().expect("checks") {
+        if k["ok"] == false {
+            assert!(!k["detail"].as_str().unwrap_or("").is_empty(), "{k}");
+        }
+    }
+    let t = run(&["caps"]);
+    let text = String::from_utf8_lossy(&t.stdout);
+    assert!(text.contains(&format!("∴ tier {expect}")), "{text}");
+    assert_nothing_left(&before, "caps");
+}
