@@ -174,6 +174,14 @@ static __always_inline void walk(struct sw_event *e, struct task_struct *task, i
 	}
 }
 
+/* Wake the reader only when a good batch is waiting; user space also polls on a short timeout, so nothing waits
+ * long. A wakeup per event would cost the traced program more than the walk itself. */
+static __always_inline void submit(struct sw_event *e)
+{
+	long avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	bpf_ringbuf_submit(e, avail > (256 << 10) ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+}
+
 static __always_inline struct sw_event *start(__u32 kind, __u64 id)
 {
 	struct sw_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
@@ -215,7 +223,7 @@ int BPF_PROG(sw_sys_enter, struct pt_regs *regs, long id)
 	e->args[5] = regs->r9;
 	/* The fd table as the call finds it (and, for fd-argument calls, the object behind arg0). */
 	walk(e, bpf_get_current_task_btf(), mode == SW_MODE_WALK_ARG0 ? (int)e->args[0] : -1);
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 
@@ -245,7 +253,7 @@ int BPF_PROG(sw_sys_exit, struct pt_regs *regs, long ret)
 	else if (mode == SW_MODE_WALK_ARG0)
 		fd = (int)regs->di;
 	walk(e, bpf_get_current_task_btf(), fd);
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 
@@ -263,7 +271,7 @@ int BPF_PROG(sw_fork, struct task_struct *parent, struct task_struct *child)
 	if (!e)
 		return 0;
 	e->other = ctgid;
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 
@@ -279,6 +287,6 @@ int BPF_PROG(sw_exit_proc, struct task_struct *task)
 	if (!e)
 		return 0;
 	e->other = task->exit_code;
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
