@@ -6,7 +6,7 @@ use clap::{CommandFactory, Parser};
 
 use crate::caps::{self, Caps};
 use crate::claims::{self, Claim, Verdict};
-use crate::cli::{Cli, Cmd, OutputArgs};
+use crate::cli::{Cli, Cmd, LabCmd, OutputArgs};
 use crate::error::{Error, Kind, Result};
 use crate::model::{self, Namer, SyscallSpec};
 use crate::render::{self, Format, Style};
@@ -119,6 +119,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
             emit(&String::from_utf8_lossy(&buf), &None)?;
             Ok(0)
         }
+        Cmd::Lab { cmd } => lab(cmd),
         Cmd::Caps { format } => {
             let c = caps::probe();
             let text = match format {
@@ -234,4 +235,38 @@ fn investigate(target: Target, specs: Vec<SyscallSpec>, follow: bool, duration: 
         return Ok(Kind::Refuted.exit_code());
     }
     Ok(0)
+}
+
+fn lab(cmd: LabCmd) -> Result<i32> {
+    use crate::lab;
+    match cmd {
+        LabCmd::Kernels => {
+            let mut o = String::from("id    suite               cached version                 qemu\n");
+            for r in lab::list()? {
+                o.push_str(&format!("{:<5} {:<19} {:<31} {}\n", r.id, r.suite, r.cached.as_deref().unwrap_or("(not fetched)"), r.qemu));
+            }
+            o.push_str("Any other kernel: --kernel /path/to/vmlinuz-<version> (modules from ../lib/modules/<version> or /lib/modules).\n");
+            emit(&o, &None)?;
+            Ok(0)
+        }
+        LabCmd::Fetch { kernel } => {
+            let k = lab::fetch(&kernel)?;
+            if k.needs_new_qemu {
+                lab::new_qemu()?;
+            }
+            emit(&format!("{} {} {}\n", k.id, k.version, k.image.display()), &None)?;
+            Ok(0)
+        }
+        LabCmd::Run { kernel, timeout, accel, mem, cpus, append, env, console, command } => {
+            if timeout == 0 {
+                return Err(Error::new(Kind::Usage, "--timeout must be at least 1 second"));
+            }
+            let k = lab::resolve_kernel(&kernel)?;
+            let q = if k.needs_new_qemu { lab::new_qemu()? } else { lab::vm::Qemu::system()? };
+            let opts = lab::vm::RunOpts { timeout: Duration::from_secs(timeout), accel, mem, cpus, append, env, verbose: console };
+            let out = lab::vm::run(&q, &k, &command, &opts)?;
+            eprintln!("lab: {} exited {} ({}; boot to exit {:.2} s)", k.version, out.code, out.accel, out.boot_to_exit.as_secs_f64());
+            Ok(out.code)
+        }
+    }
 }

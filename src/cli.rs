@@ -93,6 +93,11 @@ syswalk trace --syscalls socket,bind,listen -- ./server\n  syswalk trace -p 4242
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
+    /// The kernel lab: run a command (syswalk itself, its tests, anything) on a stock Debian kernel under QEMU.
+    Lab {
+        #[command(subcommand)]
+        cmd: LabCmd,
+    },
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -103,4 +108,48 @@ syswalk trace --syscalls socket,bind,listen -- ./server\n  syswalk trace -p 4242
     /// (internal) the built-in target: socket(family, type, protocol) with only fds 0,1,2 open.
     #[command(name = "__target", hide = true)]
     Target { family: i32, ty: i32, protocol: i32 },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum LabCmd {
+    /// Known and cached kernels.
+    Kernels,
+    /// Download and unpack a known kernel (Debian package, via apt-get download + dpkg-deb -x) into the cache.
+    Fetch {
+        /// A known kernel: 6.1 (bookworm cloud) or 6.12 (bookworm-backports cloud).
+        kernel: String,
+    },
+    /// Boot a kernel, run CMD inside (same directory, same PATH, host root read-only under a tmpfs overlay),
+    /// stream its output, and exit with its exit code.
+    #[command(after_help = "Examples:\n  syswalk lab run --kernel 6.1 -- uname -r\n  syswalk lab run --kernel 6.12 -- syswalk prove\n  \
+syswalk lab run --kernel /boot/vmlinuz-6.1.0-26-amd64 -- sh -c 'cat /proc/version'\n\n\
+Exit status: the command's own; 40 when the lab itself failed (panic, timeout, missing qemu…).")]
+    Run {
+        /// A known kernel id (6.1, 6.12; fetched on first use) or a path to a vmlinuz-<version> image.
+        #[arg(long, short)]
+        kernel: String,
+        /// Give up (and stop the VM) after this many seconds.
+        #[arg(long, default_value_t = 600)]
+        timeout: u64,
+        /// Accelerator: auto tries KVM once (cached) and falls back to TCG when guests cannot run under it.
+        #[arg(long, value_enum, default_value = "auto")]
+        accel: crate::lab::vm::Accel,
+        /// Guest memory.
+        #[arg(long, default_value = "2G")]
+        mem: String,
+        /// Guest CPUs.
+        #[arg(long, default_value_t = 2)]
+        cpus: u32,
+        /// Extra kernel command line (e.g. nokaslr).
+        #[arg(long, default_value = "")]
+        append: String,
+        /// Pass an environment variable into the guest (NAME or NAME=VALUE; repeatable).
+        #[arg(long = "env", short = 'e')]
+        env: Vec<String>,
+        /// Print the guest console log after the run.
+        #[arg(long)]
+        console: bool,
+        #[arg(last = true, required = true, value_name = "CMD")]
+        command: Vec<OsString>,
+    },
 }

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod error;
 pub mod headers;
 pub mod kallsyms;
+pub mod lab;
 pub mod model;
 pub mod render;
 pub mod report;

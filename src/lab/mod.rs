@@ -1,0 +1,326 @@
+//! The kernel lab: stock Debian kernels fetched with Debian's own tools, booted under QEMU with the host's root
+//! filesystem visible read-only, one command run inside, its output and exit code brought back.
+pub mod cpio;
+pub mod vm;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde::Serialize;
+
+use crate::error::{Error, Kind, Result};
+
+/// A kernel syswalk knows how to fetch.
+#[derive(Debug, Clone, Copy)]
+pub struct Known {
+    pub id: &'static str,
+    /// Debian suite the package comes from.
+    pub suite: &'static str,
+    /// The metapackage whose dependency names the versioned image package.
+    pub meta: &'static str,
+    /// Needs qemu ≥ 10 under TCG (Debian's 7.2 crashes it about one boot in four, measured).
+    pub needs_new_qemu: bool,
+}
+
+pub const KNOWN: &[Known] = &[
+    Known { id: "6.1", suite: "bookworm", meta: "linux-image-cloud-amd64", needs_new_qemu: false },
+    Known { id: "6.12", suite: "bookworm-backports", meta: "linux-image-cloud-amd64", needs_new_qemu: true },
+];
+
+pub fn lab_err(msg: impl Into<String>) -> Error {
+    Error::new(Kind::Lab, msg)
+}
+
+pub fn progress(msg: &str) {
+    eprintln!("lab: {msg}");
+}
+
+/// `$SYSWALK_CACHE`, else `$XDG_CACHE_HOME/syswalk`, else `~/.cache/syswalk`.
+pub fn cache_dir() -> Result<PathBuf> {
+    let base = if let Some(d) = std::env::var_os("SYSWALK_CACHE") {
+        PathBuf::from(d)
+    } else if let Some(d) = std::env::var_os("XDG_CACHE_HOME") {
+        PathBuf::from(d).join("syswalk")
+    } else {
+        let home = std::env::var_os("HOME").ok_or_else(|| lab_err("neither SYSWALK_CACHE, XDG_CACHE_HOME nor HOME is set"))?;
+        PathBuf::from(home).join(".cache/syswalk")
+    };
+    let d = base.join("lab");
+    std::fs::create_dir_all(&d).map_err(|e| Error::io(format!("creating the lab cache {}", d.display()), e))?;
+    Ok(d)
+}
+
+fn run_quiet(cmd: &mut Command, what: &str) -> Result<String> {
+    let o = cmd.stdin(Stdio::null()).output().map_err(|e| lab_err(format!("{what}: cannot run {:?}: {e}", cmd.get_program())))?;
+    if !o.status.success() {
+        return Err(lab_err(format!("{what} failed ({}): {}", o.status, String::from_utf8_lossy(&o.stderr).trim())));
+    }
+    Ok(String::from_utf8_lossy(&o.stdout).into_owned())
+}
+
+/// The machine's own Debian mirror, read from its apt sources (never a host name of ours).
+fn system_mirror() -> Result<String> {
+    let mut texts = Vec::new();
+    for f in ["/etc/apt/sources.list"] {
+        if let Ok(t) = std::fs::read_to_string(f) {
+            texts.push(t);
+        }
+    }
+    if let Ok(rd) = std::fs::read_dir("/etc/apt/sources.list.d") {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.extension().is_some_and(|x| x == "sources" || x == "list") {
+                if let Ok(t) = std::fs::read_to_string(&p) {
+                    texts.push(t);
+                }
+            }
+        }
+    }
+    for t in &texts {
+        // deb822: a stanza with "Suites: bookworm…" and "URIs: …"
+        for stanza in t.split("\n\n") {
+            let uri = stanza.lines().find_map(|l| l.strip_prefix("URIs:")).map(|s| s.trim().split_whitespace().next().unwrap_or("").to_string());
+            let suites = stanza.lines().find_map(|l| l.strip_prefix("Suites:")).unwrap_or("");
+            if let Some(u) = uri {
+                if suites.split_whitespace().any(|s| s == "bookworm") && !u.is_empty() {
+                    return Ok(u);
+                }
+            }
+        }
+        for l in t.lines() {
+            let f: Vec<&str> = l.split_whitespace().filter(|w| !w.starts_with('[')).collect();
+            if f.len() >= 3 && f[0] == "deb" && f[2] == "bookworm" {
+                return Ok(f[1].to_string());
+            }
+        }
+    }
+    Err(lab_err("no Debian bookworm mirror found in /etc/apt/sources.list{,.d}").hint("syswalk's lab fetches Debian packages with apt; configure a bookworm source"))
+}
+
+/// A private apt configuration for one suite, kept in the cache; the system's apt configuration is not touched.
+fn apt_config(suite: &str) -> Result<Option<PathBuf>> {
+    if suite == "bookworm" {
+        return Ok(None);
+    }
+    let d = cache_dir()?.join(format!("apt-{suite}"));
+    for sub in ["lists/partial", "cache/archives/partial", "parts"] {
+        std::fs::create_dir_all(d.join(sub)).map_err(|e| Error::io("creating the private apt dirs", e))?;
+    }
+    let conf = d.join("apt.conf");
+    let mirror = system_mirror()?;
+    let line = format!("deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] {mirror} {suite} main\n");
+    std::fs::write(d.join("sources.list"), line).map_err(|e| Error::io("writing sources.list", e))?;
+    let c = format!(
+        "Dir::State::Lists \"{0}/lists\";\nDir::Cache \"{0}/cache\";\nDir::Etc::SourceList \"{0}/sources.list\";\nDir::Etc::SourceParts \"{0}/parts\";\nDir::State::status \"/var/lib/dpkg/status\";\nAPT::Sandbox::User \"root\";\n",
+        d.display()
+    );
+    std::fs::write(&conf, c).map_err(|e| Error::io("writing apt.conf", e))?;
+    let lists_empty = std::fs::read_dir(d.join("lists")).map(|r| r.flatten().filter(|e| e.path().is_file()).count() == 0).unwrap_or(true);
+    if lists_empty {
+        progress(&format!("apt-get update for {suite} (private config in {})", d.display()));
+        run_quiet(Command::new("apt-get").env("APT_CONFIG", &conf).args(["update", "-q"]), &format!("apt-get update ({suite})"))?;
+    }
+    Ok(Some(conf))
+}
+
+fn apt(conf: &Option<PathBuf>, args: &[&str]) -> Command {
+    let mut c = Command::new(args[0]);
+    c.args(&args[1..]);
+    if let Some(p) = conf {
+        c.env("APT_CONFIG", p);
+    }
+    c
+}
+
+/// The versioned package a metapackage depends on (`linux-image-6.1.0-56-cloud-amd64`).
+fn resolve_meta(conf: &Option<PathBuf>, meta: &str) -> Result<String> {
+    let mut out = run_quiet(&mut apt(conf, &["apt-cache", "depends", meta]), "apt-cache depends");
+    if conf.is_none() && out.as_ref().map(|o| !o.contains("Depends:")).unwrap_or(true) {
+        progress("apt-get update (the system's package lists are empty)");
+        run_quiet(Command::new("apt-get").args(["update", "-q"]), "apt-get update")?;
+        out = run_quiet(&mut apt(conf, &["apt-cache", "depends", meta]), "apt-cache depends");
+    }
+    let out = out?;
+    out.lines()
+        .find_map(|l| l.trim().strip_prefix("Depends:").map(|s| s.trim().to_string()))
+        .filter(|p| p.starts_with("linux-image-"))
+        .ok_or_else(|| lab_err(format!("apt-cache depends {meta} named no linux-image package")))
+}
+
+/// Downloads `pkgs` with apt-get download into the cache and unpacks each with dpkg-deb -x into `dest`.
+fn download_extract(conf: &Option<PathBuf>, pkgs: &[&str], dest: &Path) -> Result<()> {
+    let debs = cache_dir()?.join("debs");
+    std::fs::create_dir_all(&debs).map_err(|e| Error::io("creating the deb cache", e))?;
+    for p in pkgs {
+        progress(&format!("downloading {p} (apt-get download)…"));
+        let before: Vec<PathBuf> = list_debs(&debs);
+        let st = apt(conf, &["apt-get", "download", "-q", p])
+            .current_dir(&debs)
+            .stdin(Stdio::null())
+            .stdout(Stdio::inherit())
+            .stderr(Stdio::inherit())
+            .status()
+            .map_err(|e| lab_err(format!("cannot run apt-get: {e}")))?;
+        if !st.success() {
+            return Err(lab_err(format!("apt-get download {p} failed ({st})")).hint("check network access to the Debian mirror and `apt-get update`"));
+        }
+        let name_prefix = format!("{p}_");
+        let deb = list_debs(&debs)
+            .into_iter()
+            .filter(|d| d.file_name().is_some_and(|n| n.to_string_lossy().starts_with(&name_prefix)))
+            .max_by_key(|d| (!before.contains(d), d.metadata().and_then(|m| m.modified()).ok()))
+            .ok_or_else(|| lab_err(format!("apt-get download {p} left no .deb in {}", debs.display())))?;
+        progress(&format!("unpacking {} (dpkg-deb -x)…", deb.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()));
+        run_quiet(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(dest), "dpkg-deb -x")?;
+    }
+    Ok(())
+}
+
+fn list_debs(d: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(d).map(|r| r.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "deb")).collect()).unwrap_or_default()
+}
+
+/// A kernel ready to boot.
+#[derive(Debug, Clone, Serialize)]
+pub struct Kernel {
+    pub id: String,
+    pub version: String,
+    pub image: PathBuf,
+    pub modules: PathBuf,
+    pub needs_new_qemu: bool,
+}
+
+fn kernels_dir() -> Result<PathBuf> {
+    Ok(cache_dir()?.join("kernels"))
+}
+
+fn find_image(root: &Path) -> Option<(PathBuf, String)> {
+    let boot = root.join("boot");
+    std::fs::read_dir(&boot).ok()?.flatten().find_map(|e| {
+        let n = e.file_name().to_string_lossy().into_owned();
+        n.strip_prefix("vmlinuz-").map(|v| (e.path(), v.to_string()))
+    })
+}
+
+fn ensure_depmod(modules_base: &Path, version: &str) -> Result<PathBuf> {
+    let md = modules_base.join("lib/modules").join(version);
+    if !md.is_dir() {
+        return Err(lab_err(format!("no modules directory {}", md.display())));
+    }
+    if std::fs::metadata(md.join("modules.dep")).map(|m| m.len() == 0).unwrap_or(true) {
+        progress(&format!("depmod for {version}"));
+        run_quiet(Command::new("depmod").arg("-b").arg(modules_base).arg(version), "depmod")?;
+    }
+    Ok(md)
+}
+
+/// The cached kernel for a known id, if fetched.
+pub fn cached(k: &Known) -> Result<Option<Kernel>> {
+    let root = kernels_dir()?.join(k.id);
+    Ok(find_image(&root).map(|(image, version)| Kernel {
+        id: k.id.into(),
+        modules: root.join("lib/modules").join(&version),
+        version,
+        image,
+        needs_new_qemu: k.needs_new_qemu,
+    }))
+}
+
+pub fn known(id: &str) -> Option<&'static Known> {
+    KNOWN.iter().find(|k| k.id == id)
+}
+
+/// Fetches (or finds in the cache) a known kernel.
+pub fn fetch(id: &str) -> Result<Kernel> {
+    let k = known(id).ok_or_else(|| {
+        Error::new(Kind::Usage, format!("unknown lab kernel {id:?}"))
+            .hint(format!("known: {}; or give a path to a vmlinuz-<version> image", KNOWN.iter().map(|k| k.id).collect::<Vec<_>>().join(", ")))
+    })?;
+    if let Some(kern) = cached(k)? {
+        ensure_depmod(&kernels_dir()?.join(k.id), &kern.version)?;
+        return Ok(kern);
+    }
+    let conf = apt_config(k.suite)?;
+    let pkg = resolve_meta(&conf, k.meta)?;
+    let tmp = kernels_dir()?.join(format!(".{}.partial", k.id));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).map_err(|e| Error::io("creating the kernel dir", e))?;
+    download_extract(&conf, &[&pkg], &tmp)?;
+    let (_, version) = find_image(&tmp).ok_or_else(|| lab_err(format!("{pkg} contained no boot/vmlinuz-*")))?;
+    ensure_depmod(&tmp, &version)?;
+    let root = kernels_dir()?.join(k.id);
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::rename(&tmp, &root).map_err(|e| Error::io("moving the kernel into the cache", e))?;
+    progress(&format!("kernel {version} ready in {}", root.display()));
+    cached(k)?.ok_or_else(|| lab_err("kernel vanished from the cache"))
+}
+
+/// A kernel given by path: `…/vmlinuz-<version>`, modules from `<image dir>/../lib/modules/<version>` or
+/// `/lib/modules/<version>`.
+pub fn from_path(p: &Path) -> Result<Kernel> {
+    let image = std::fs::canonicalize(p).map_err(|e| Error::new(Kind::Usage, format!("kernel image {}: {e}", p.display())))?;
+    let name = image.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let version = name.strip_prefix("vmlinuz-").map(String::from).ok_or_else(|| {
+        Error::new(Kind::Usage, format!("cannot tell the kernel version from {name:?}")).hint("name the image vmlinuz-<version>, as Debian does")
+    })?;
+    let base = image.parent().and_then(|d| d.parent()).map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("/"));
+    let modules_base = if base.join("lib/modules").join(&version).is_dir() { base } else { PathBuf::from("/") };
+    let modules = ensure_depmod(&modules_base, &version)?;
+    let major_minor: Vec<u32> = version.split(['.', '-']).take(2).filter_map(|x| x.parse().ok()).collect();
+    let needs_new_qemu = major_minor.len() == 2 && (major_minor[0], major_minor[1]) >= (6, 12);
+    Ok(Kernel { id: version.clone(), version, image, modules, needs_new_qemu })
+}
+
+pub fn resolve_kernel(arg: &str) -> Result<Kernel> {
+    if arg.contains('/') || Path::new(arg).is_file() {
+        from_path(Path::new(arg))
+    } else {
+        fetch(arg)
+    }
+}
+
+/// qemu ≥ 10 from bookworm-backports, unpacked (not installed) into the cache.
+pub fn new_qemu() -> Result<vm::Qemu> {
+    let root = cache_dir()?.join("qemu-backports");
+    let bin = root.join("usr/bin/qemu-system-x86_64");
+    if !bin.exists() {
+        let conf = apt_config("bookworm-backports")?;
+        let tmp = cache_dir()?.join(".qemu-backports.partial");
+        let _ = std::fs::remove_dir_all(&tmp);
+        std::fs::create_dir_all(&tmp).map_err(|e| Error::io("creating the qemu dir", e))?;
+        download_extract(&conf, &["qemu-system-x86", "qemu-system-data"], &tmp)?;
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::rename(&tmp, &root).map_err(|e| Error::io("moving qemu into the cache", e))?;
+    }
+    let ldd = Command::new("ldd").arg(&bin).output().map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
+    let missing: Vec<&str> = ldd.lines().filter(|l| l.contains("not found")).map(|l| l.trim()).collect();
+    if !missing.is_empty() {
+        return Err(lab_err(format!("qemu from backports lacks shared libraries: {}", missing.join("; ")))
+            .hint("install Debian's qemu-system-x86 (scripts/setup.sh does), which brings the same libraries"));
+    }
+    let mut q = vm::Qemu::new(bin);
+    q.data_dirs = vec![root.join("usr/share/qemu"), PathBuf::from("/usr/share/seabios"), root.join("usr/share/seabios")];
+    Ok(q)
+}
+
+#[derive(Debug, Serialize)]
+pub struct KernelRow {
+    pub id: String,
+    pub suite: String,
+    pub cached: Option<String>,
+    pub qemu: String,
+}
+
+pub fn list() -> Result<Vec<KernelRow>> {
+    KNOWN
+        .iter()
+        .map(|k| {
+            Ok(KernelRow {
+                id: k.id.into(),
+                suite: k.suite.into(),
+                cached: cached(k)?.map(|c| c.version),
+                qemu: if k.needs_new_qemu { "qemu ≥ 10 (bookworm-backports, fetched into the cache)".into() } else { "system qemu".into() },
+            })
+        })
+        .collect()
+}
