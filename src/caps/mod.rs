@@ -111,7 +111,8 @@ pub extern "C" fn syswalk_uprobe_target() -> u64 {
     std::hint::black_box(41)
 }
 
-fn try_prog(which: &str) -> Result<(), String> {
+/// Loads, attaches and fires one program; returns how often it fired.
+fn try_prog(which: &str) -> Result<u64, String> {
     let mut obj = MaybeUninit::<OpenObject>::uninit();
     let mut open = skel::ProbeSkelBuilder::default().open(&mut obj).map_err(|e| format!("open failed: {e}"))?;
     {
@@ -148,7 +149,31 @@ fn try_prog(which: &str) -> Result<(), String> {
         }
         _ => return Err("unknown attach type".into()),
     };
-    link.map(drop).map_err(|e| format!("attach failed: {}", short(&e)))
+    let link = link.map_err(|e| format!("attach failed: {}", short(&e)))?;
+    // Make the event happen: socket() (for the kernel-side probes) and a call of the uprobe target.
+    for _ in 0..3 {
+        // SAFETY: socket/close take plain ints; the fd is closed at once.
+        unsafe {
+            let fd = libc::socket(libc::AF_INET, libc::SOCK_DGRAM, 0);
+            if fd >= 0 {
+                libc::close(fd);
+            }
+        }
+        std::hint::black_box(syswalk_uprobe_target());
+    }
+    let idx = ["fentry", "fexit", "kprobe", "kretprobe", "tp_btf", "raw_tp", "uprobe"].iter().position(|w| *w == which).unwrap_or(0);
+    let n = skel
+        .maps
+        .bss_data
+        .as_deref()
+        // SAFETY: the pointer comes from a live reference into the mmapped .bss; volatile because the kernel writes it.
+        .map(|b| unsafe { std::ptr::read_volatile(&b.hits[idx]) })
+        .unwrap_or(0);
+    drop(link);
+    if n == 0 {
+        return Err("attached, but never fired when its event happened".into());
+    }
+    Ok(n)
 }
 
 fn short(e: &libbpf_rs::Error) -> String {
@@ -206,7 +231,7 @@ pub fn probe() -> Caps {
             name: which.into(),
             ok: r.is_ok(),
             detail: match r {
-                Ok(()) => "loaded and attached".into(),
+                Ok(n) => format!("loaded, attached, fired {n}× when triggered"),
                 Err(e) => e,
             },
         });
