@@ -73,14 +73,15 @@ fn family_arg(s: &str) -> Result<i32> {
     })
 }
 
-fn btf_arg(s: &str, prefix: &str, anchor: &str, what: &str) -> Result<i32> {
+fn btf_arg(names: &Namer, s: &str, prefix: &str, what: &str) -> Result<i32> {
     if let Ok(n) = s.parse() {
         return Ok(n);
     }
     let up = s.to_ascii_uppercase();
     let name = if up.starts_with(prefix) { up } else { format!("{prefix}{up}") };
-    let btf = crate::btf::Btf::load()?;
-    let _ = anchor;
+    let btf = names.btf.as_ref().ok_or_else(|| {
+        Error::new(Kind::NoBtf, format!("cannot resolve {what} {s:?}: the kernel's BTF is unreadable")).hint("give the number instead")
+    })?;
     btf.enumerator(&name).map(|v| v as i32).ok_or_else(|| {
         Error::new(Kind::Usage, format!("unknown {what} {s:?}: the kernel's BTF has no enumerator {name}"))
             .hint(format!("use a number, or a name like {prefix}… as the kernel defines it"))
@@ -130,17 +131,18 @@ fn dispatch(cli: Cli) -> Result<i32> {
             Ok(if c.tier.is_some() { 0 } else { Kind::Bpf.exit_code() })
         }
         Cmd::Prove { family, ty, protocol, no_follow, out, command } => {
+            let names = namer();
             let target = if command.is_empty() {
                 Target::Builtin {
                     family: family_arg(&family)?,
-                    ty: btf_arg(&ty, "SOCK_", "SOCK_STREAM", "socket type")?,
-                    protocol: btf_arg(&protocol, "IPPROTO_", "IPPROTO_TCP", "protocol")?,
+                    ty: btf_arg(&names, &ty, "SOCK_", "socket type")?,
+                    protocol: btf_arg(&names, &protocol, "IPPROTO_", "protocol")?,
                 }
             } else {
                 Target::Command(command)
             };
             let specs = specs_for(&["socket".to_string()])?;
-            investigate(target, specs, !no_follow, None, &out)
+            investigate(target, specs, !no_follow, None, &out, names)
         }
         Cmd::Trace { pid, syscalls, duration, no_follow, out, command } => {
             let target = match (pid, command.is_empty()) {
@@ -158,7 +160,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
                 None => None,
             };
             let specs = specs_for(&syscalls)?;
-            investigate(target, specs, !no_follow, duration, &out)
+            investigate(target, specs, !no_follow, duration, &out, namer())
         }
     }
 }
@@ -178,12 +180,11 @@ fn caps_text(c: &Caps) -> String {
     o
 }
 
-fn investigate(target: Target, specs: Vec<SyscallSpec>, follow: bool, duration: Option<Duration>, out: &OutputArgs) -> Result<i32> {
+fn investigate(target: Target, specs: Vec<SyscallSpec>, follow: bool, duration: Option<Duration>, out: &OutputArgs, names: Namer) -> Result<i32> {
     let opts = Options { follow_forks: follow, duration, quiet: out.quiet, report_on_stdout: out.output.is_none() };
     let is_pid = matches!(target, Target::Pid(_));
     let session = run::trace(&target, &specs, &opts)?;
-    let caps = caps::probe();
-    let names = namer();
+    let caps = caps::probe_chain();
     let calls = model::calls_from(&session.events, &specs, &names);
     let socket_calls = calls.iter().filter(|c| c.syscall == "socket").count();
     let traced_socket = specs.iter().any(|s| s.name == "socket");

@@ -12,7 +12,15 @@ static LOCK: Mutex<()> = Mutex::new(());
 fn lock() -> MutexGuard<'static, ()> {
     // SAFETY: geteuid has no preconditions.
     assert_eq!(unsafe { libc::geteuid() }, 0, "host-tier tests load BPF programs: run them as root (README: test command)");
-    LOCK.lock().unwrap_or_else(|p| p.into_inner())
+    let g = LOCK.lock().unwrap_or_else(|p| p.into_inner());
+    // Start from a kernel with none of syswalk's programs loaded (the previous test's are freed after an RCU
+    // grace period); anything still there after that is a leak.
+    let t0 = Instant::now();
+    while !syswalk_progs().is_empty() {
+        assert!(t0.elapsed() < Duration::from_secs(5), "syswalk programs still loaded before the test: {:?}", syswalk_progs());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    g
 }
 
 fn bin() -> &'static str {
@@ -40,13 +48,23 @@ fn syswalk_progs() -> Vec<String> {
 }
 
 fn assert_nothing_left(before: &[String], what: &str) {
-    let after = syswalk_progs();
+    // The kernel frees a program after its last fd closes and an RCU grace period: allow it a moment.
+    let t0 = Instant::now();
+    let mut after = syswalk_progs();
+    while after.len() != before.len() && t0.elapsed() < Duration::from_secs(3) {
+        std::thread::sleep(Duration::from_millis(50));
+        after = syswalk_progs();
+    }
     assert_eq!(after.len(), before.len(), "{what}: syswalk BPF programs left loaded: {after:?} (before: {before:?})");
 }
 
 fn cc(name: &str) -> PathBuf {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/c").join(format!("{name}.c"));
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let fresh = |p: &Path| p.metadata().and_then(|m| m.modified()).ok();
+    if fresh(&out).is_some() && fresh(&out) >= fresh(&src) {
+        return out; // already built (the lab tier reuses the host tier's build; cc is slow under TCG)
+    }
     let st = Command::new("cc").args(["-O1", "-o"]).arg(&out).arg(&src).status().expect("cc (gcc) is needed for test targets");
     assert!(st.success(), "compiling {}", src.display());
     out

@@ -196,6 +196,33 @@ fn short(e: &libbpf_rs::Error) -> String {
     }
 }
 
+/// The attach types the function-level chain could use (fentry, kprobe), tried for real: what `prove` needs to say
+/// whether the chain is observable, without the full `caps` survey.
+pub fn probe_chain() -> Caps {
+    let (release, machine) = uname();
+    let mut checks = Vec::new();
+    for which in ["fentry", "kprobe"] {
+        let r = try_prog(which);
+        checks.push(Check {
+            name: which.into(),
+            ok: r.is_ok(),
+            detail: match r {
+                Ok(n) => format!("loaded, attached, fired {n}× when triggered"),
+                Err(e) => e,
+            },
+        });
+    }
+    let ok = |n: &str| checks.iter().any(|c| c.name == n && c.ok);
+    let (tier, tier_reason) = if ok("fentry") {
+        (Some(Tier::A), "fentry loads and attaches".to_string())
+    } else if ok("kprobe") {
+        (Some(Tier::B), "fentry unavailable; kprobe attaches".to_string())
+    } else {
+        (Some(Tier::C), "fentry and kprobes unavailable; tp_btf attaches".to_string())
+    };
+    Caps { kernel_release: release, machine, checks, tier, tier_reason }
+}
+
 /// Runs every check. Takes well under a second.
 pub fn probe() -> Caps {
     let (release, machine) = uname();
