@@ -9,6 +9,7 @@ use libbpf_cargo::SkeletonBuilder;
 const PROGRAMS: &[(&str, &str)] = &[
     ("src/boundary/boundary.bpf.c", "boundary.skel.rs"),
     ("src/caps/probe.bpf.c", "caps.skel.rs"),
+    ("src/chain/chain.bpf.c", "chain.skel.rs"),
 ];
 
 fn main() {
@@ -26,7 +27,8 @@ fn main() {
     for (src, skel) in PROGRAMS {
         println!("cargo:rerun-if-changed={src}");
         let dir = PathBuf::from(src).parent().map(|p| p.to_path_buf()).unwrap_or_default();
-        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+        // Headers beside the program and the shared ones in src/boundary (events.h, walk.h).
+        for entry in [dir, PathBuf::from("src/boundary")].iter().flat_map(std::fs::read_dir).flatten().flatten() {
             if entry.path().extension().is_some_and(|e| e == "h") {
                 println!("cargo:rerun-if-changed={}", entry.path().display());
             }

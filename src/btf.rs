@@ -18,8 +18,28 @@ pub struct Enum {
     pub members: Vec<(String, i64)>,
 }
 
+/// One BTF type, kept for resolving function signatures.
+#[derive(Debug, Clone, Default)]
+pub struct RawType {
+    pub kind: u32,
+    pub name: String,
+    /// size_or_type: the referenced type id for PTR/TYPEDEF/CONST/VOLATILE/RESTRICT/FUNC/TYPE_TAG, else size.
+    pub ty: u32,
+    /// FUNC_PROTO parameters (name, type id).
+    pub params: Vec<(String, u32)>,
+}
+
+/// A function's signature from BTF: each parameter's name and C type, and the return type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FuncSig {
+    pub params: Vec<(String, String)>,
+    pub ret: String,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Btf {
+    pub types: Vec<RawType>,
+    pub func_types: HashMap<String, u32>,
     pub enums: Vec<Enum>,
     pub funcs: std::collections::HashSet<String>,
     pub structs: HashMap<String, Vec<String>>,
@@ -88,6 +108,18 @@ impl Btf {
                 k => return Err(bad(&format!("unknown kind {k}"))),
             };
             let body = types.get(p..p + extra).ok_or_else(|| bad("truncated type body"))?;
+            let size_or_type = u32_at(types, p - 4).unwrap_or(0);
+            let mut raw = RawType { kind, name: String::new(), ty: size_or_type, params: Vec::new() };
+            if matches!(kind, 4 | 5 | 7 | 8 | 12 | 1 | 6 | 19) {
+                raw.name = name(name_off);
+            }
+            if kind == 13 {
+                raw.params = (0..vlen).map(|i| (name(u32_at(body, i * 8).unwrap_or(0)), u32_at(body, i * 8 + 4).unwrap_or(0))).collect();
+            }
+            if kind == 12 {
+                out.func_types.entry(raw.name.clone()).or_insert(out.types.len() as u32 + 1);
+            }
+            out.types.push(raw);
             match kind {
                 6 | 19 => {
                     let step = if kind == 6 { 8 } else { 12 };
@@ -144,6 +176,50 @@ impl Btf {
         self.enums.iter().flat_map(|e| e.members.iter()).find(|(n, _)| n == name).map(|(_, v)| *v)
     }
 
+    fn get(&self, id: u32) -> Option<&RawType> {
+        id.checked_sub(1).and_then(|i| self.types.get(i as usize))
+    }
+
+    /// The C spelling of type `id` (e.g. "struct socket *", "int", "struct socket **").
+    pub fn type_name(&self, id: u32) -> String {
+        let mut stars = String::new();
+        let mut id = id;
+        for _ in 0..16 {
+            if id == 0 {
+                return format!("void{}", if stars.is_empty() { String::new() } else { format!(" {stars}") });
+            }
+            let Some(t) = self.get(id) else { return "?".into() };
+            match t.kind {
+                2 => {
+                    stars.push('*');
+                    id = t.ty;
+                }
+                9 | 10 | 11 | 18 => id = t.ty,
+                _ => {
+                    let base = match t.kind {
+                        4 => format!("struct {}", t.name),
+                        5 => format!("union {}", t.name),
+                        6 | 19 => format!("enum {}", t.name),
+                        13 => "fn".into(),
+                        _ => t.name.clone(),
+                    };
+                    return if stars.is_empty() { base } else { format!("{base} {stars}") };
+                }
+            }
+        }
+        "?".into()
+    }
+
+    /// The signature of kernel function `name`.
+    pub fn func_sig(&self, name: &str) -> Option<FuncSig> {
+        let f = self.get(*self.func_types.get(name)?)?;
+        let proto = self.get(f.ty)?;
+        if proto.kind != 13 {
+            return None;
+        }
+        Some(FuncSig { params: proto.params.iter().map(|(n, t)| (n.clone(), self.type_name(*t))).collect(), ret: self.type_name(proto.ty) })
+    }
+
     pub fn has_func(&self, name: &str) -> bool {
         self.funcs.contains(name)
     }
@@ -175,12 +251,15 @@ pub(crate) mod tests {
         w(names[0]); w(6 << 24 | 2); w(4); w(names[1]); w(1); w(names[2]); w(2);
         // [3] ENUM anonymous, vlen 2
         w(0); w(6 << 24 | 2); w(4); w(names[3]); w(0); w(names[4]); w(6);
-        // [4] FUNC_PROTO, vlen 0
-        w(0); w(13 << 24); w(1);
+        // [4] FUNC_PROTO returning int [1], vlen 1: (struct socket **sk) via [7] PTR -> [8] PTR -> [6]
+        w(0); w(13 << 24 | 1); w(1); w(names[8]); w(7);
         // [5] FUNC __sys_socket -> [4]
         w(names[5]); w(12 << 24); w(4);
         // [6] STRUCT socket, vlen 2
         w(names[6]); w(4 << 24 | 2); w(16); w(names[7]); w(1); w(0); w(names[8]); w(1); w(64);
+        // [7] PTR -> [8]; [8] PTR -> [6]
+        w(0); w(2 << 24); w(8);
+        w(0); w(2 << 24); w(6);
         let mut b = Vec::new();
         b.extend_from_slice(&[0x9f, 0xeb, 1, 0]);
         b.extend_from_slice(&24u32.to_le_bytes());
@@ -206,6 +285,9 @@ pub(crate) mod tests {
         assert_eq!(btf.struct_has_field("socket", "sk"), Some(true));
         assert_eq!(btf.struct_has_field("socket", "wq"), Some(false));
         assert_eq!(btf.enumerator("IPPROTO_TCP"), Some(6));
+        let sig = btf.func_sig("__sys_socket").expect("sig");
+        assert_eq!(sig.ret, "");
+        assert_eq!(sig.params, vec![("sk".to_string(), "struct socket **".to_string())]);
     }
 
     #[test]

@@ -299,6 +299,7 @@ mod tests {
                 sock: Some(SockObj { addr: "K".into(), family: Value::plain(2), protocol: Value::plain(6), ty: Value::plain(1), state: Value::plain(7), rcvbuf: 1, sndbuf: 1, refcnt: 1, sk_prot: p("P"), prot_name: "TCP".into(), prot_close: p("c"), sk_socket: "S".into() }),
             },
             probes: vec![],
+            chain: vec![],
         }
     }
 

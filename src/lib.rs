@@ -3,6 +3,7 @@ pub mod app;
 pub mod boundary;
 pub mod btf;
 pub mod caps;
+pub mod chain;
 pub mod claims;
 pub mod cli;
 pub mod error;

@@ -222,9 +222,19 @@ pub fn walk_of(ev: &RawEvent, n: &Namer) -> Walk {
         });
     }
     if has(Walked::SW_W_FILE) {
-        let f = &ev.file;
-        let fref = has(Walked::SW_W_FREF);
-        out.file = Some(FileObj {
+        out.file = Some(file_obj(&ev.file, has(Walked::SW_W_FREF), n));
+    }
+    if has(Walked::SW_W_SOCKET) {
+        out.socket = Some(socket_obj(&ev.socket, has(Walked::SW_W_OPS), n));
+    }
+    if has(Walked::SW_W_SOCK) {
+        out.sock = Some(sock_obj(&ev.sock, n));
+    }
+    out
+}
+
+pub fn file_obj(f: &boundary::skel::types::sw_file, fref: bool, n: &Namer) -> FileObj {
+        FileObj {
             addr: hex(f.addr),
             f_op: n.ptr(f.f_op),
             f_op_read_iter: n.text(f.f_op_read_iter),
@@ -235,12 +245,11 @@ pub fn walk_of(ev: &RawEvent, n: &Namer) -> Walk {
             f_count: if fref { f.count + 1 } else { f.count },
             f_count_raw: f.count,
             f_count_field: if fref { "f_ref.refcnt (stores count-1)".into() } else { "f_count".into() },
-        });
-    }
-    if has(Walked::SW_W_SOCKET) {
-        let s = &ev.socket;
-        let ops = has(Walked::SW_W_OPS);
-        out.socket = Some(SocketObj {
+        }
+}
+
+pub fn socket_obj(s: &boundary::skel::types::sw_socket, ops: bool, n: &Namer) -> SocketObj {
+        SocketObj {
             addr: hex(s.addr),
             state: n.btf_anchor("SS_UNCONNECTED", "SS_", s.state as i64),
             ty: n.sock_type(s.r#type as i64),
@@ -252,11 +261,11 @@ pub fn walk_of(ev: &RawEvent, n: &Namer) -> Walk {
             ops_connect: n.text(s.ops_connect),
             file: hex(s.file),
             sk: hex(s.sk),
-        });
-    }
-    if has(Walked::SW_W_SOCK) {
-        let k = &ev.sock;
-        out.sock = Some(SockObj {
+        }
+}
+
+pub fn sock_obj(k: &boundary::skel::types::sw_sock, n: &Namer) -> SockObj {
+        SockObj {
             addr: hex(k.addr),
             family: n.family(k.family as i64),
             protocol: n.protocol(k.protocol as i64),
@@ -269,9 +278,7 @@ pub fn walk_of(ev: &RawEvent, n: &Namer) -> Walk {
             prot_name: cstr(&k.prot_name),
             prot_close: n.text(k.prot_close),
             sk_socket: hex(k.sk_socket),
-        });
-    }
-    out
+        }
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -301,6 +308,9 @@ pub struct Call {
     pub before: Walk,
     pub after: Walk,
     pub probes: Vec<String>,
+    /// The function-level chain inside this call (tiers A/B), in entry order with depths.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub chain: Vec<crate::chain::tree::Frame>,
 }
 
 /// Static facts about a traced syscall: name, number (with where it came from), argument names, walk mode.
@@ -385,6 +395,7 @@ pub fn calls_from(events: &[RawEvent], specs: &[SyscallSpec], n: &Namer) -> Vec<
                 before: walk_of(e, n),
                 after: Walk::default(),
                 probes: vec!["tp_btf/sys_enter".into()],
+                chain: Vec::new(),
             };
             open.insert(e.tid, calls.len());
             calls.push(call);
@@ -410,6 +421,7 @@ pub fn calls_from(events: &[RawEvent], specs: &[SyscallSpec], n: &Namer) -> Vec<
                         before: Walk::default(),
                         after: Walk::default(),
                         probes: Vec::new(),
+                        chain: Vec::new(),
                     });
                     calls.len() - 1
                 }
@@ -480,5 +492,31 @@ pub(crate) mod tests {
         x.file.count = 0;
         let w = walk_of(&x, &Namer::default());
         assert_eq!(w.file.map(|f| (f.f_count, f.f_count_raw)), Some((1, 0)));
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use super::*;
+    pub fn empty_call() -> Call {
+        Call {
+            seq: 1,
+            pid: 1,
+            tid: 1,
+            comm: String::new(),
+            syscall: "socket".into(),
+            nr: 41,
+            args: vec![],
+            regs: vec![],
+            enter_ns: Some(0),
+            exit_ns: Some(1000),
+            latency_ns: Some(1000),
+            ret: Some(3),
+            errno: None,
+            before: Walk::default(),
+            after: Walk::default(),
+            probes: vec![],
+            chain: vec![],
+        }
     }
 }

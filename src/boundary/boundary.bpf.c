@@ -6,6 +6,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include "events.h"
+#include "walk.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -43,11 +44,6 @@ struct {
 
 const volatile bool follow_forks = true;
 
-/* file->f_count before 6.13; file->f_ref since. */
-struct file___old {
-	atomic_long_t f_count;
-} __attribute__((preserve_access_index));
-
 static __always_inline bool traced_tgid(__u32 tgid)
 {
 	return bpf_map_lookup_elem(&tgids, &tgid) != NULL;
@@ -80,9 +76,6 @@ static __always_inline void walk(struct sw_event *e, struct task_struct *task, i
 	unsigned long *open_fds;
 	struct socket *sock;
 	struct sock *sk;
-	const struct proto_ops *ops;
-	const struct file_operations *fop;
-	struct proto *prot;
 	__u32 words;
 
 	e->walk_fd = fd;
@@ -114,64 +107,17 @@ static __always_inline void walk(struct sw_event *e, struct task_struct *task, i
 	if (!file)
 		return;
 	e->walked |= SW_W_FILE;
-	e->file.addr = (__u64)file;
-	fop = BPF_CORE_READ(file, f_op);
-	e->file.f_op = (__u64)fop;
-	e->file.private_data = (__u64)BPF_CORE_READ(file, private_data);
-	e->file.f_mode = BPF_CORE_READ(file, f_mode);
-	e->file.f_flags = BPF_CORE_READ(file, f_flags);
-	if (bpf_core_field_exists(struct file___old, f_count)) {
-		struct file___old *fo = (void *)file;
-		e->file.count = BPF_CORE_READ(fo, f_count.counter);
-	} else {
-		e->file.count = BPF_CORE_READ(file, f_ref.refcnt.counter);
-		e->walked |= SW_W_FREF;
-	}
-	if (fop) {
-		e->file.f_op_read_iter = (__u64)BPF_CORE_READ(fop, read_iter);
-		e->file.f_op_release = (__u64)BPF_CORE_READ(fop, release);
-		e->walked |= SW_W_FOP;
-	}
-
+	e->walked |= sw_read_file(&e->file, file);
 	sock = (struct socket *)e->file.private_data;
 	if (!sock)
 		return;
 	e->walked |= SW_W_SOCKET;
-	e->socket.addr = (__u64)sock;
-	e->socket.state = BPF_CORE_READ(sock, state);
-	e->socket.type = BPF_CORE_READ(sock, type);
-	e->socket.flags = BPF_CORE_READ(sock, flags);
-	ops = BPF_CORE_READ(sock, ops);
-	e->socket.ops = (__u64)ops;
-	e->socket.file = (__u64)BPF_CORE_READ(sock, file);
-	sk = BPF_CORE_READ(sock, sk);
-	e->socket.sk = (__u64)sk;
-	if (ops) {
-		e->socket.ops_family = BPF_CORE_READ(ops, family);
-		e->socket.ops_release = (__u64)BPF_CORE_READ(ops, release);
-		e->socket.ops_bind = (__u64)BPF_CORE_READ(ops, bind);
-		e->socket.ops_connect = (__u64)BPF_CORE_READ(ops, connect);
-		e->walked |= SW_W_OPS;
-	}
+	e->walked |= sw_read_socket(&e->socket, sock);
+	sk = (struct sock *)e->socket.sk;
 	if (!sk)
 		return;
 	e->walked |= SW_W_SOCK;
-	e->sock.addr = (__u64)sk;
-	e->sock.family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	e->sock.state = BPF_CORE_READ(sk, __sk_common.skc_state);
-	e->sock.protocol = BPF_CORE_READ(sk, sk_protocol);
-	e->sock.type = BPF_CORE_READ(sk, sk_type);
-	e->sock.rcvbuf = BPF_CORE_READ(sk, sk_rcvbuf);
-	e->sock.sndbuf = BPF_CORE_READ(sk, sk_sndbuf);
-	e->sock.refcnt = BPF_CORE_READ(sk, __sk_common.skc_refcnt.refs.counter);
-	e->sock.sk_socket = (__u64)BPF_CORE_READ(sk, sk_socket);
-	prot = BPF_CORE_READ(sk, __sk_common.skc_prot);
-	e->sock.sk_prot = (__u64)prot;
-	if (prot) {
-		bpf_probe_read_kernel_str(e->sock.prot_name, sizeof(e->sock.prot_name), &prot->name);
-		e->sock.prot_close = (__u64)BPF_CORE_READ(prot, close);
-		e->walked |= SW_W_PROT;
-	}
+	e->walked |= sw_read_sock(&e->sock, sk);
 }
 
 /* Wake the reader only when a good batch is waiting; user space also polls on a short timeout, so nothing waits

@@ -21,6 +21,13 @@ pub use skel::types::{sw_event as RawEvent, sw_kind as EvKind, sw_mode as Mode, 
 // bit pattern is a valid value; `plain` checks the length before copying.
 unsafe impl plain::Plain for RawEvent {}
 
+// SAFETY: plain #[repr(C)] integer structs generated from events.h; any bit pattern is valid.
+unsafe impl plain::Plain for skel::types::sw_file {}
+// SAFETY: as above.
+unsafe impl plain::Plain for skel::types::sw_socket {}
+// SAFETY: as above.
+unsafe impl plain::Plain for skel::types::sw_sock {}
+
 /// Decodes one ring-buffer record. Errors (never panics) on a record of the wrong size.
 pub fn decode(data: &[u8]) -> Result<RawEvent> {
     if data.len() < std::mem::size_of::<RawEvent>() {

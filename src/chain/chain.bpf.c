@@ -1,0 +1,239 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Tiers A and B: the function-level chain. SW_SLOTS generic programs of each kind (fentry, fexit, kprobe,
+ * kretprobe); user space points each used slot at one kernel function before load (fentry/fexit: attach target;
+ * kprobe: attach by name), tells it which arguments are objects to snapshot, and filters by TGID like tier C. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include "chain.h"
+#include "../boundary/walk.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+struct sw_chain_event sw_chain_event_layout = {};
+enum sw_obj_kind sw_obj_kind_layout;
+enum sw_chain_kind sw_chain_kind_layout;
+
+const volatile struct sw_slot_cfg cfg[SW_SLOTS] = {};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u8);
+} ctgids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 22);
+} cevents SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} clost SEC(".maps");
+
+struct stash_val {
+	__u64 args[6];
+};
+
+/* kprobe entry arguments, for the kretprobe of the same (thread, slot). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u64);
+	__type(value, struct stash_val);
+} stash SEC(".maps");
+
+static __noinline void snap(struct sw_obj *o, __u32 kind, __u64 addr, __s32 from)
+{
+	o->from = from;
+	if (kind == SW_OBJ_SOCKET_PP) {
+		__u64 p = 0;
+		bpf_probe_read_kernel(&p, sizeof(p), (void *)addr);
+		addr = p;
+		kind = SW_OBJ_SOCKET;
+	}
+	o->addr = addr;
+	o->kind = kind;
+	if (!addr)
+		return;
+	if (kind == SW_OBJ_SOCKET)
+		o->bits = sw_read_socket(&o->socket, (struct socket *)addr);
+	else if (kind == SW_OBJ_SOCK)
+		o->bits = sw_read_sock(&o->sock, (struct sock *)addr);
+	else if (kind == SW_OBJ_FILE)
+		o->bits = sw_read_file(&o->file, (struct file *)addr);
+}
+
+static __always_inline void snap_all(struct sw_chain_event *e, __u32 slot, bool with_ret)
+{
+	__u32 n = 0;
+	if (slot >= SW_SLOTS)
+		return;
+	if (with_ret && cfg[slot].ret_kind && (__u64)e->ret > 4096 && e->ret < -4096) {
+		snap(&e->objs[0], cfg[slot].ret_kind, (__u64)e->ret, -1);
+		n = 1;
+	}
+#pragma unroll
+	for (int j = 0; j < 6; j++) {
+		if (cfg[slot].arg_kind[j] && n < SW_OBJS) {
+			if (n == 0)
+				snap(&e->objs[0], cfg[slot].arg_kind[j], e->args[j], j);
+			else if (n == 1)
+				snap(&e->objs[1], cfg[slot].arg_kind[j], e->args[j], j);
+			else
+				snap(&e->objs[2], cfg[slot].arg_kind[j], e->args[j], j);
+			n++;
+		}
+	}
+	e->nobjs = n;
+}
+
+static __always_inline struct sw_chain_event *begin(__u32 kind, __u32 slot)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+	struct sw_chain_event *e;
+
+	if (!bpf_map_lookup_elem(&ctgids, &tgid))
+		return NULL;
+	e = bpf_ringbuf_reserve(&cevents, sizeof(*e), 0);
+	if (!e) {
+		__u32 zero = 0;
+		__u64 *l = bpf_map_lookup_elem(&clost, &zero);
+		if (l)
+			__sync_fetch_and_add(l, 1);
+		return NULL;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->kind = kind;
+	e->slot = slot;
+	e->tgid = tgid;
+	e->tid = (__u32)id;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->nargs = -1;
+	return e;
+}
+
+static __always_inline void finish(struct sw_chain_event *e)
+{
+	long avail = bpf_ringbuf_query(&cevents, BPF_RB_AVAIL_DATA);
+	bpf_ringbuf_submit(e, avail > (256 << 10) ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+}
+
+#define FARGS(e, ctx)                                          \
+	do {                                                   \
+		__u64 v = 0;                                   \
+		e->nargs = bpf_get_func_arg_cnt(ctx);          \
+		if (!bpf_get_func_arg(ctx, 0, &v)) e->args[0] = v; \
+		if (!bpf_get_func_arg(ctx, 1, &v)) e->args[1] = v; \
+		if (!bpf_get_func_arg(ctx, 2, &v)) e->args[2] = v; \
+		if (!bpf_get_func_arg(ctx, 3, &v)) e->args[3] = v; \
+		if (!bpf_get_func_arg(ctx, 4, &v)) e->args[4] = v; \
+		if (!bpf_get_func_arg(ctx, 5, &v)) e->args[5] = v; \
+	} while (0)
+
+#define SLOT(i)                                                                        \
+SEC("fentry/__sys_socket")                                                             \
+int BPF_PROG(fe_##i)                                                                   \
+{                                                                                      \
+	struct sw_chain_event *e = begin(SW_CH_ENTRY, i);                              \
+	if (!e)                                                                        \
+		return 0;                                                              \
+	FARGS(e, ctx);                                                                 \
+	e->func_ip = bpf_get_func_ip(ctx);                                             \
+	bpf_get_stack(ctx, e->stack, sizeof(e->stack), 0);                             \
+	snap_all(e, i, false);                                                         \
+	finish(e);                                                                     \
+	return 0;                                                                      \
+}                                                                                      \
+SEC("fexit/__sys_socket")                                                              \
+int BPF_PROG(fx_##i)                                                                   \
+{                                                                                      \
+	__u64 r = 0;                                                                   \
+	struct sw_chain_event *e = begin(SW_CH_EXIT, i);                               \
+	if (!e)                                                                        \
+		return 0;                                                              \
+	FARGS(e, ctx);                                                                 \
+	bpf_get_func_ret(ctx, &r);                                                     \
+	e->ret = (__s64)r;                                                             \
+	e->func_ip = bpf_get_func_ip(ctx);                                             \
+	snap_all(e, i, true);                                                          \
+	finish(e);                                                                     \
+	return 0;                                                                      \
+}                                                                                      \
+SEC("kprobe")                                                                          \
+int kp_##i(struct pt_regs *ctx)                                                        \
+{                                                                                      \
+	struct stash_val sv = {};                                                      \
+	__u64 key;                                                                     \
+	struct sw_chain_event *e = begin(SW_CH_ENTRY, i);                              \
+	if (!e)                                                                        \
+		return 0;                                                              \
+	e->args[0] = PT_REGS_PARM1(ctx);                                               \
+	e->args[1] = PT_REGS_PARM2(ctx);                                               \
+	e->args[2] = PT_REGS_PARM3(ctx);                                               \
+	e->args[3] = PT_REGS_PARM4(ctx);                                               \
+	e->args[4] = PT_REGS_PARM5(ctx);                                               \
+	e->args[5] = PT_REGS_PARM6(ctx);                                               \
+	e->func_ip = PT_REGS_IP(ctx);                                                  \
+	bpf_get_stack(ctx, e->stack, sizeof(e->stack), 0);                             \
+	__builtin_memcpy(sv.args, e->args, sizeof(sv.args));                           \
+	key = (bpf_get_current_pid_tgid() << 8) | i;                                   \
+	bpf_map_update_elem(&stash, &key, &sv, BPF_ANY);                               \
+	snap_all(e, i, false);                                                         \
+	finish(e);                                                                     \
+	return 0;                                                                      \
+}                                                                                      \
+SEC("kretprobe")                                                                       \
+int kr_##i(struct pt_regs *ctx)                                                        \
+{                                                                                      \
+	__u64 key = (bpf_get_current_pid_tgid() << 8) | i;                             \
+	struct stash_val *sv;                                                          \
+	struct sw_chain_event *e = begin(SW_CH_EXIT, i);                               \
+	if (!e)                                                                        \
+		return 0;                                                              \
+	sv = bpf_map_lookup_elem(&stash, &key);                                        \
+	if (sv) {                                                                      \
+		__builtin_memcpy(e->args, sv->args, sizeof(e->args));                  \
+		bpf_map_delete_elem(&stash, &key);                                     \
+	}                                                                              \
+	e->ret = PT_REGS_RC(ctx);                                                      \
+	snap_all(e, i, true);                                                          \
+	finish(e);                                                                     \
+	return 0;                                                                      \
+}
+
+SLOT(0) SLOT(1) SLOT(2) SLOT(3) SLOT(4) SLOT(5) SLOT(6) SLOT(7)
+SLOT(8) SLOT(9) SLOT(10) SLOT(11) SLOT(12) SLOT(13) SLOT(14) SLOT(15)
+
+/* Reads the live dispatch table net_families[] (address from kallsyms, set by user space) when syswalk itself
+ * calls getpid(): which struct net_proto_family each family slot holds, and its ->create function. */
+#define SW_NPROTO 46
+__u64 net_families_addr = 0;
+__u32 reader_tgid = 0;
+__u64 fam_ptr[SW_NPROTO] = {};
+__u64 fam_create[SW_NPROTO] = {};
+__u32 fam_read = 0;
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(read_families, struct pt_regs *regs, long id)
+{
+	if ((bpf_get_current_pid_tgid() >> 32) != reader_tgid || id != 39 /* getpid, x86_64 */ || !net_families_addr)
+		return 0;
+	for (int i = 0; i < SW_NPROTO; i++) {
+		__u64 p = 0;
+		bpf_probe_read_kernel(&p, sizeof(p), (void *)(net_families_addr + i * 8));
+		fam_ptr[i] = p;
+		if (p) {
+			struct net_proto_family *f = (void *)p;
+			fam_create[i] = (__u64)BPF_CORE_READ(f, create);
+		}
+	}
+	fam_read = 1;
+	return 0;
+}

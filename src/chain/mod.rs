@@ -1,0 +1,259 @@
+//! Tiers A (fentry/fexit) and B (kprobe/kretprobe): the function-level chain inside a syscall. Owns
+//! `chain.bpf.c`: generic slot programs pointed at kernel functions at run time, with object snapshots chosen from
+//! each function's BTF signature.
+use std::cell::RefCell;
+use std::mem::MaybeUninit;
+use std::rc::Rc;
+use std::time::Duration;
+
+use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
+use libbpf_rs::{MapCore, MapFlags, OpenObject, RingBuffer, RingBufferBuilder};
+use serde::Serialize;
+
+use crate::btf::{Btf, FuncSig};
+use crate::error::{Error, Kind, Result};
+use crate::kallsyms::Kallsyms;
+
+#[allow(clippy::all, unused_imports, dead_code, non_camel_case_types)]
+pub mod skel {
+    include!(concat!(env!("OUT_DIR"), "/chain.skel.rs"));
+}
+
+pub mod tree;
+
+pub use skel::types::{sw_chain_event as RawChainEvent, sw_chain_kind as ChKind, sw_obj_kind as ObjKind};
+
+// SAFETY: sw_chain_event is a #[repr(C)] struct of integers and integer arrays generated from chain.h; every bit
+// pattern is valid, and `plain` checks the length.
+unsafe impl plain::Plain for RawChainEvent {}
+
+pub const SLOTS: usize = 16;
+
+/// The default chain for socket(); `{create}` is the family's create function, read live from net_families[].
+pub const DEFAULT_CHAIN: &[&str] = &[
+    "__sys_socket",
+    "update_socket_protocol",
+    "__sock_create",
+    "security_socket_create",
+    "sock_alloc",
+    "{create}",
+    "sk_alloc",
+    "sock_init_data",
+    "security_socket_post_create",
+    "sock_alloc_file",
+    "get_unused_fd_flags",
+    "fd_install",
+    "sock_map_fd",
+    "sock_release",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Attach {
+    Fentry,
+    Kprobe,
+}
+
+/// One function of the chain and what this kernel says about it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FnPlan {
+    pub name: String,
+    pub in_kallsyms: bool,
+    pub in_btf: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub params: Option<Vec<(String, String)>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ret: Option<String>,
+    pub traced: bool,
+    pub note: String,
+    #[serde(skip)]
+    pub slot: Option<usize>,
+}
+
+fn obj_kind(ty: &str) -> u8 {
+    match ty {
+        "struct socket *" => ObjKind::SW_OBJ_SOCKET.0 as u8,
+        "struct sock *" => ObjKind::SW_OBJ_SOCK.0 as u8,
+        "struct file *" => ObjKind::SW_OBJ_FILE.0 as u8,
+        "struct socket **" => ObjKind::SW_OBJ_SOCKET_PP.0 as u8,
+        _ => 0,
+    }
+}
+
+/// Decides, per function, whether it can be traced with `attach` on this kernel, and why not.
+pub fn plan(names: &[String], btf: Option<&Btf>, ks: &Kallsyms, attach: Attach) -> Vec<FnPlan> {
+    let mut slot = 0;
+    names
+        .iter()
+        .map(|n| {
+            let in_kallsyms = ks.by_name(n).is_some_and(|s| matches!(s.kind, 'T' | 't' | 'W' | 'w'));
+            let sig: Option<FuncSig> = btf.and_then(|b| b.func_sig(n));
+            let in_btf = btf.is_some_and(|b| b.has_func(n));
+            let (traced, note) = match (attach, in_kallsyms, in_btf) {
+                (_, false, false) => (false, "absent from kallsyms and BTF: inlined or renamed on this kernel".to_string()),
+                (_, false, true) => (false, "in BTF but not in kallsyms: inlined into its callers (no symbol to attach to)".to_string()),
+                (Attach::Fentry, true, false) => (false, "in kallsyms but not in BTF: fentry needs BTF (use --attach kprobe)".to_string()),
+                _ if slot >= SLOTS => (false, format!("more than {SLOTS} functions: not traced")),
+                _ => (true, "traced".to_string()),
+            };
+            let s = traced.then(|| {
+                slot += 1;
+                slot - 1
+            });
+            FnPlan { name: n.clone(), in_kallsyms, in_btf, params: sig.as_ref().map(|s| s.params.clone()), ret: sig.map(|s| s.ret), traced, note, slot: s }
+        })
+        .collect()
+}
+
+fn bpf_err(what: &str, e: libbpf_rs::Error) -> Error {
+    Error::new(Kind::Bpf, format!("{what}: {e:#}")).hint("`syswalk caps` shows which attach types work here; try --attach kprobe or --attach none")
+}
+
+/// The live family dispatch table: for each family slot, the net_proto_family pointer and its ->create.
+#[derive(Debug, Clone, Serialize)]
+pub struct Families {
+    pub net_families: String,
+    pub slots: Vec<(usize, String, String)>,
+}
+
+/// Reads net_families[] live (needs its address in kallsyms, i.e. CONFIG_KALLSYMS_ALL).
+pub fn read_families(ks: &Kallsyms) -> Result<Vec<(usize, u64, u64)>> {
+    let addr = ks
+        .by_name("net_families")
+        .map(|s| s.addr)
+        .ok_or_else(|| Error::new(Kind::Bpf, "net_families is not in /proc/kallsyms (no CONFIG_KALLSYMS_ALL): the family table cannot be read"))?;
+    let mut obj = MaybeUninit::<OpenObject>::uninit();
+    let mut open = skel::ChainSkelBuilder::default().open(&mut obj).map_err(|e| bpf_err("opening the chain object", e))?;
+    for mut p in open.open_object_mut().progs_mut() {
+        let keep = p.name() == "read_families";
+        p.set_autoload(keep);
+    }
+    let mut sk = open.load().map_err(|e| bpf_err("loading the family-table reader", e))?;
+    if let Some(b) = sk.maps.bss_data.as_deref_mut() {
+        b.net_families_addr = addr;
+        b.reader_tgid = std::process::id();
+    }
+    let link = sk.progs.read_families.attach().map_err(|e| bpf_err("attaching the family-table reader", e))?;
+    // SAFETY: getpid has no preconditions; it is the trigger the reader waits for.
+    unsafe { libc::syscall(libc::SYS_getpid) };
+    drop(link);
+    let b = sk.maps.bss_data.as_deref().ok_or_else(|| Error::new(Kind::Internal, "chain object has no .bss"))?;
+    // SAFETY: reading plain integers from the mmapped .bss the kernel wrote; volatile because the kernel wrote them.
+    let read = unsafe { std::ptr::read_volatile(&b.fam_read) };
+    if read == 0 {
+        return Err(Error::new(Kind::Bpf, "the family-table reader did not run"));
+    }
+    Ok((0..b.fam_ptr.len())
+        // SAFETY: as above.
+        .map(|i| unsafe { (i, std::ptr::read_volatile(&b.fam_ptr[i]), std::ptr::read_volatile(&b.fam_create[i])) })
+        .filter(|(_, p, _)| *p != 0)
+        .collect())
+}
+
+pub struct ChainTracer<'obj> {
+    skel: skel::ChainSkel<'obj>,
+    _links: Vec<libbpf_rs::Link>,
+    ring: Option<RingBuffer<'static>>,
+    pub events: Rc<RefCell<Vec<RawChainEvent>>>,
+}
+
+impl<'obj> ChainTracer<'obj> {
+    pub fn start(obj: &'obj mut MaybeUninit<OpenObject>, plan: &[FnPlan], attach: Attach) -> Result<Self> {
+        let mut open = skel::ChainSkelBuilder::default().open(obj).map_err(|e| bpf_err("opening the chain object", e))?;
+        let by_slot: Vec<Option<&FnPlan>> = (0..SLOTS).map(|i| plan.iter().find(|p| p.slot == Some(i))).collect();
+        for mut p in open.open_object_mut().progs_mut() {
+            let name = p.name().to_string_lossy().into_owned();
+            let (kind, idx) = name.split_once('_').unwrap_or(("", ""));
+            let slot: Option<usize> = idx.parse().ok();
+            let f = slot.and_then(|s| by_slot.get(s).copied().flatten());
+            let want = match (kind, attach) {
+                ("fe" | "fx", Attach::Fentry) | ("kp" | "kr", Attach::Kprobe) => f.is_some(),
+                _ => false,
+            };
+            p.set_autoload(want);
+            if want && matches!(kind, "fe" | "fx") {
+                if let Some(f) = f {
+                    p.set_attach_target(0, Some(f.name.clone())).map_err(|e| bpf_err(&format!("targeting {}", f.name), e))?;
+                }
+            }
+        }
+        if let Some(ro) = open.maps.rodata_data.as_deref_mut() {
+            for f in plan.iter().filter(|f| f.traced) {
+                let Some(s) = f.slot else { continue };
+                let c = &mut ro.cfg[s];
+                c.used = 1;
+                if let Some(ps) = &f.params {
+                    for (j, (_, ty)) in ps.iter().take(6).enumerate() {
+                        c.arg_kind[j] = obj_kind(ty);
+                    }
+                }
+                c.ret_kind = f.ret.as_deref().map(obj_kind).unwrap_or(0);
+            }
+        }
+        let skel = open.load().map_err(|e| bpf_err("loading the chain programs", e))?;
+        let mut links = Vec::new();
+        for p in skel.object().progs_mut() {
+            let name = p.name().to_string_lossy().into_owned();
+            let (kind, idx) = name.split_once('_').unwrap_or(("", ""));
+            let Some(f) = idx.parse::<usize>().ok().and_then(|s| by_slot.get(s).copied().flatten()) else { continue };
+            let link = match (kind, attach) {
+                ("fe" | "fx", Attach::Fentry) => p.attach(),
+                ("kp", Attach::Kprobe) => p.attach_kprobe(false, &f.name),
+                ("kr", Attach::Kprobe) => p.attach_kprobe(true, &f.name),
+                _ => continue,
+            };
+            links.push(link.map_err(|e| bpf_err(&format!("attaching {name} to {}", f.name), e))?);
+        }
+        let events: Rc<RefCell<Vec<RawChainEvent>>> = Rc::default();
+        let sink = Rc::clone(&events);
+        let mut b = RingBufferBuilder::new();
+        b.add(&skel.maps.cevents, move |data: &[u8]| {
+            let mut ev = RawChainEvent::default();
+            if plain::copy_from_bytes(&mut ev, data).is_ok() {
+                sink.borrow_mut().push(ev);
+            }
+            0
+        })
+        .map_err(|e| bpf_err("chain ring buffer", e))?;
+        let ring = b.build().map_err(|e| bpf_err("chain ring buffer", e))?;
+        Ok(ChainTracer { skel, _links: links, ring: Some(ring), events })
+    }
+
+    pub fn add_tgid(&self, tgid: u32) -> Result<()> {
+        self.skel.maps.ctgids.update(&tgid.to_ne_bytes(), &[1u8], MapFlags::ANY).map_err(|e| bpf_err("chain filter", e))
+    }
+
+    pub fn poll(&self, timeout: Duration) -> Result<()> {
+        if let Some(r) = &self.ring {
+            let rc = r.poll_raw(timeout);
+            if rc < 0 && rc != -libc::EINTR {
+                return Err(Error::new(Kind::Bpf, format!("polling the chain ring buffer failed: errno {}", -rc)));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn drain(&self) -> Result<()> {
+        if let Some(r) = &self.ring {
+            r.consume().map_err(|e| bpf_err("draining the chain ring buffer", e))?;
+        }
+        Ok(())
+    }
+
+    pub fn lost(&self) -> u64 {
+        match self.skel.maps.clost.lookup_percpu(&0u32.to_ne_bytes(), MapFlags::ANY) {
+            Ok(Some(v)) => v.iter().filter_map(|b| b.get(..8).and_then(|b| b.try_into().ok()).map(u64::from_ne_bytes)).sum(),
+            _ => 0,
+        }
+    }
+
+    pub fn take_events(&self) -> Vec<RawChainEvent> {
+        std::mem::take(&mut *self.events.borrow_mut())
+    }
+}
+
+impl Drop for ChainTracer<'_> {
+    fn drop(&mut self) {
+        self.ring.take();
+    }
+}

@@ -1,0 +1,419 @@
+//! Chain events → per-thread call trees (nesting, missing exits, exclusive time) → frames attached to the
+//! boundary call they happened in; and the claims about the chain.
+use serde::Serialize;
+
+use super::{ChKind, FnPlan, ObjKind, RawChainEvent};
+use crate::boundary::skel::types as bt;
+use crate::claims::{Claim, Evidence, Verdict};
+use crate::model::{self, hex, Call, FileObj, Namer, SockObj, SocketObj};
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FArg {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub ty: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ObjSnap {
+    /// "return" or the argument's name.
+    pub from: String,
+    pub kind: String,
+    pub addr: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub socket: Option<SocketObj>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sock: Option<SockObj>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<FileObj>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Frame {
+    pub func: String,
+    pub depth: usize,
+    /// Index of the parent frame in the same chain list.
+    pub parent: Option<usize>,
+    pub tid: u32,
+    pub enter_ns: Option<u64>,
+    pub exit_ns: Option<u64>,
+    pub inclusive_ns: Option<u64>,
+    pub exclusive_ns: Option<u64>,
+    pub args: Vec<FArg>,
+    pub ret: Option<i64>,
+    /// The return address the function was called from (kernel stack at entry), as symbol+offset.
+    pub caller: Option<String>,
+    pub entry_objects: Vec<ObjSnap>,
+    pub exit_objects: Vec<ObjSnap>,
+    pub probe: String,
+}
+
+fn conv<A: plain::Plain, B: plain::Plain + Default>(a: &A) -> B {
+    // SAFETY: A and B are generated from the same C struct (events.h) in two skeletons; we only read A's bytes.
+    let bytes = unsafe { plain::as_bytes(a) };
+    let mut b = B::default();
+    let _ = plain::copy_from_bytes(&mut b, bytes);
+    b
+}
+
+// SAFETY: generated #[repr(C)] integer structs (events.h via the chain skeleton); any bit pattern is valid.
+unsafe impl plain::Plain for super::skel::types::sw_file {}
+// SAFETY: as above.
+unsafe impl plain::Plain for super::skel::types::sw_socket {}
+// SAFETY: as above.
+unsafe impl plain::Plain for super::skel::types::sw_sock {}
+
+fn snaps(e: &RawChainEvent, f: Option<&FnPlan>, n: &Namer) -> Vec<ObjSnap> {
+    let w = |b: u32, bit: crate::boundary::Walked| b & bit.0 != 0;
+    e.objs
+        .iter()
+        .take(e.nobjs as usize)
+        .map(|o| {
+            let from = if o.from < 0 {
+                "return".to_string()
+            } else {
+                f.and_then(|f| f.params.as_ref()).and_then(|p| p.get(o.from as usize)).map(|p| p.0.clone()).unwrap_or_else(|| format!("arg{}", o.from))
+            };
+            let kind = ObjKind(o.kind);
+            let valid = o.addr != 0;
+            ObjSnap {
+                from,
+                kind: match kind {
+                    ObjKind::SW_OBJ_SOCKET => "socket",
+                    ObjKind::SW_OBJ_SOCK => "sock",
+                    ObjKind::SW_OBJ_FILE => "file",
+                    _ => "?",
+                }
+                .into(),
+                addr: hex(o.addr),
+                socket: (valid && kind == ObjKind::SW_OBJ_SOCKET).then(|| model::socket_obj(&conv::<_, bt::sw_socket>(&o.socket), w(o.bits, crate::boundary::Walked::SW_W_OPS), n)),
+                sock: (valid && kind == ObjKind::SW_OBJ_SOCK).then(|| model::sock_obj(&conv::<_, bt::sw_sock>(&o.sock), n)),
+                file: (valid && kind == ObjKind::SW_OBJ_FILE).then(|| model::file_obj(&conv::<_, bt::sw_file>(&o.file), w(o.bits, crate::boundary::Walked::SW_W_FREF), n)),
+            }
+        })
+        .collect()
+}
+
+fn caller_of(stack: &[u64], func: &str, n: &Namer) -> Option<String> {
+    stack.iter().filter(|a| **a != 0).filter_map(|a| n.kallsyms.symbolize(*a)).find(|s| {
+        let base = s.split('+').next().unwrap_or("");
+        base != func && !base.starts_with("bpf_") && !base.starts_with("__bpf") && !base.contains("trampoline") && !base.starts_with("kprobe") && !base.starts_with("ftrace")
+    })
+}
+
+/// Rebuilds per-thread call trees from entry/exit events (time order). A missing exit (lost, or the thread ended
+/// inside) leaves the frame open; an exit without an entry is ignored.
+pub fn frames(events: &[RawChainEvent], plan: &[FnPlan], probe: &str, n: &Namer) -> Vec<Frame> {
+    let mut evs: Vec<&RawChainEvent> = events.iter().collect();
+    evs.sort_by_key(|e| e.ts_ns);
+    let mut out: Vec<Frame> = Vec::new();
+    let mut stacks: std::collections::HashMap<u32, Vec<usize>> = std::collections::HashMap::new();
+    for e in evs {
+        let f = plan.iter().find(|p| p.slot == Some(e.slot as usize));
+        let func = f.map(|f| f.name.clone()).unwrap_or_else(|| format!("slot{}", e.slot));
+        let st = stacks.entry(e.tid).or_default();
+        if e.kind == ChKind::SW_CH_ENTRY.0 {
+            let names: Vec<(String, String)> = f.and_then(|f| f.params.clone()).unwrap_or_default();
+            let count = if e.nargs >= 0 { (e.nargs as usize).min(6) } else { names.len().min(6) };
+            let args = (0..count)
+                .map(|j| {
+                    let (name, ty) = names.get(j).cloned().unwrap_or_else(|| (format!("arg{j}"), "?".into()));
+                    let v = e.args[j];
+                    let value = if ty.contains('*') { hex(v) } else { (v as i64 as i32).to_string() };
+                    FArg { name, ty, value }
+                })
+                .collect();
+            out.push(Frame {
+                func: func.clone(),
+                depth: st.len(),
+                parent: st.last().copied(),
+                tid: e.tid,
+                enter_ns: Some(e.ts_ns),
+                exit_ns: None,
+                inclusive_ns: None,
+                exclusive_ns: None,
+                args,
+                ret: None,
+                caller: caller_of(&e.stack, &func, n),
+                entry_objects: snaps(e, f, n),
+                exit_objects: Vec::new(),
+                probe: probe.to_string(),
+            });
+            st.push(out.len() - 1);
+        } else if let Some(pos) = st.iter().rposition(|&i| out[i].func == func && out[i].exit_ns.is_none()) {
+            let idx = st[pos];
+            st.truncate(pos);
+            let fr = &mut out[idx];
+            fr.exit_ns = Some(e.ts_ns);
+            fr.inclusive_ns = fr.enter_ns.map(|t| e.ts_ns.saturating_sub(t));
+            fr.ret = Some(e.ret);
+            fr.exit_objects = snaps(e, f, n);
+        }
+    }
+    for i in 0..out.len() {
+        if let Some(inc) = out[i].inclusive_ns {
+            let kids: u64 = out.iter().filter(|c| c.parent == Some(i)).filter_map(|c| c.inclusive_ns).sum();
+            out[i].exclusive_ns = Some(inc.saturating_sub(kids));
+        }
+    }
+    out
+}
+
+/// Gives each boundary call the frames that ran inside it (same thread, between its entry and exit).
+pub fn attach_to_calls(calls: &mut [Call], frames: &[Frame]) -> usize {
+    let mut used = 0;
+    for c in calls.iter_mut() {
+        let (Some(a), Some(b)) = (c.enter_ns, c.exit_ns) else { continue };
+        let idx: Vec<usize> = (0..frames.len()).filter(|&i| frames[i].tid == c.tid && frames[i].enter_ns.is_some_and(|t| t >= a && t <= b)).collect();
+        let remap = |p: Option<usize>| p.and_then(|p| idx.iter().position(|&x| x == p));
+        let base = idx.iter().map(|&i| frames[i].depth).min().unwrap_or(0);
+        c.chain = idx
+            .iter()
+            .map(|&i| {
+                let mut f = frames[i].clone();
+                f.parent = remap(f.parent);
+                f.depth -= base;
+                f
+            })
+            .collect();
+        used += idx.len();
+    }
+    used
+}
+
+fn ev(what: impl Into<String>, value: impl Into<String>, source: &str) -> Evidence {
+    Evidence { what: what.into(), value: value.into(), source: source.into() }
+}
+
+fn claim(id: &str, call: usize, ok: Option<bool>, statement: String, evidence: Vec<Evidence>, missing: &str) -> Claim {
+    let (verdict, reason) = match ok {
+        Some(true) => (Verdict::Proved, None),
+        Some(false) => (Verdict::Refuted, None),
+        None => (Verdict::NotObservable, Some(missing.to_string())),
+    };
+    Claim { id: id.into(), call: Some(call), verdict, statement, evidence, reason }
+}
+
+/// The order the course teaches (seeds); `{create}` is the family's create function.
+pub const COURSE_ORDER: &[&str] = &["__sys_socket", "__sock_create", "security_socket_create", "sock_alloc", "{create}", "sk_alloc", "security_socket_post_create", "sock_alloc_file", "fd_install"];
+
+fn first<'a>(c: &'a Call, func: &str) -> Option<&'a Frame> {
+    c.chain.iter().find(|f| f.func == func)
+}
+
+fn obj<'a>(objs: &'a [ObjSnap], from: &str) -> Option<&'a ObjSnap> {
+    objs.iter().find(|o| o.from == from)
+}
+
+/// The chain claims for one socket() call that has frames.
+pub fn judge(c: &Call, create: Option<&str>, plan: &[FnPlan]) -> Vec<Claim> {
+    let mut out = Vec::new();
+    let probe = c.chain.first().map(|f| f.probe.clone()).unwrap_or_default();
+    let src = probe.as_str();
+    let create = create.unwrap_or("{create}");
+    // chain.order
+    let observed: Vec<String> = c.chain.iter().map(|f| format!("{}{}", "  ".repeat(f.depth), f.func)).collect();
+    let expected: Vec<&str> = COURSE_ORDER.iter().map(|s| if *s == "{create}" { create } else { s }).filter(|f| plan.iter().any(|p| p.name == *f && p.traced)).collect();
+    let positions: Vec<Option<usize>> = expected.iter().map(|f| c.chain.iter().position(|x| x.func == *f)).collect();
+    let seen: Vec<usize> = positions.iter().flatten().copied().collect();
+    let in_order = seen.windows(2).all(|w| w[0] < w[1]);
+    let missing: Vec<&str> = expected.iter().zip(&positions).filter(|(_, p)| p.is_none()).map(|(f, _)| *f).collect();
+    out.push(claim(
+        "chain.order",
+        c.seq,
+        (!c.chain.is_empty()).then_some(in_order && missing.is_empty()),
+        format!("the traced functions ran in the course's order: {}", expected.join(" → ")),
+        vec![
+            ev("observed entries (indented by nesting)", observed.join(" | "), src),
+            ev("course functions not observed", if missing.is_empty() { "none".into() } else { missing.join(", ") }, src),
+        ],
+        "no chain frames inside this call",
+    ));
+    // chain.parentage
+    let mut bad = Vec::new();
+    let mut lines = Vec::new();
+    let mut with_caller = 0;
+    for f in &c.chain {
+        let Some(cl) = &f.caller else { continue };
+        with_caller += 1;
+        let cfn = cl.split('+').next().unwrap_or("");
+        let parent = f.parent.map(|p| c.chain[p].func.as_str());
+        let traced = plan.iter().any(|p| p.traced && p.name == cfn);
+        let verdict = match parent {
+            Some(p) if p == cfn => "= parent".to_string(),
+            Some(p) if !traced => format!("via {cfn} (not traced: inlined or intermediate) under {p}"),
+            None => "root".into(),
+            Some(p) => {
+                bad.push(f.func.clone());
+                format!("≠ parent {p}")
+            }
+        };
+        lines.push(format!("{} ← {cl} ({verdict})", f.func));
+    }
+    out.push(claim(
+        "chain.parentage",
+        c.seq,
+        (with_caller > 0).then_some(bad.is_empty()),
+        "each function was called by its parent in the tree, or by a named function between them that is not traced".into(),
+        vec![ev("callers (kernel stack at entry)", lines.join(" | "), src)],
+        "no caller addresses captured",
+    ));
+    // provenance.socket
+    let sa = first(c, "sock_alloc").and_then(|f| obj(&f.exit_objects, "return")).map(|o| o.addr.clone());
+    let cr = first(c, create).and_then(|f| f.entry_objects.iter().find(|o| o.kind == "socket")).map(|o| o.addr.clone());
+    let pd = c.after.file.as_ref().map(|f| f.private_data.clone());
+    let bl = c.after.sock.as_ref().map(|k| k.sk_socket.clone());
+    let vals: Vec<&String> = [&sa, &cr, &pd, &bl].into_iter().flatten().collect();
+    out.push(claim(
+        "provenance.socket",
+        c.seq,
+        (sa.is_some() && cr.is_some()).then(|| vals.windows(2).all(|w| w[0] == w[1])),
+        format!("the struct socket sock_alloc returned is the one {create} received, file->private_data holds and sk->sk_socket points to"),
+        vec![
+            ev("sock_alloc() return", sa.clone().unwrap_or_default(), src),
+            ev(format!("{create}() socket argument"), cr.unwrap_or_default(), src),
+            ev("file->private_data", pd.unwrap_or_default(), "tp_btf/sys_exit walk"),
+            ev("sk->sk_socket", bl.unwrap_or_default(), "tp_btf/sys_exit walk"),
+        ],
+        "sock_alloc or the family create was not traced",
+    ));
+    // socket.filled_by_create
+    let before = first(c, create).and_then(|f| f.entry_objects.iter().find(|o| o.kind == "socket")).and_then(|o| o.socket.clone());
+    let after = first(c, create).and_then(|f| f.exit_objects.iter().find(|o| o.kind == "socket")).and_then(|o| o.socket.clone());
+    let null = hex(0);
+    out.push(claim(
+        "socket.filled_by_create",
+        c.seq,
+        before.as_ref().zip(after.as_ref()).map(|(b, a)| b.sk == null && b.ops.addr == null && a.sk != null && a.ops.addr != null),
+        format!("{create} found the socket with sk and ops NULL and left both set"),
+        vec![
+            ev(format!("socket at {create} entry"), before.as_ref().map(|s| format!("sk {} ops {} state {}", s.sk, s.ops.show(), s.state.show())).unwrap_or_default(), src),
+            ev(format!("socket at {create} exit"), after.as_ref().map(|s| format!("sk {} ops {} state {}", s.sk, s.ops.show(), s.state.show())).unwrap_or_default(), src),
+        ],
+        "the family create was not traced",
+    ));
+    // provenance.sock
+    let ska = first(c, "sk_alloc").and_then(|f| obj(&f.exit_objects, "return")).map(|o| o.addr.clone());
+    let ssk = c.after.socket.as_ref().map(|s| s.sk.clone());
+    out.push(claim(
+        "provenance.sock",
+        c.seq,
+        ska.as_ref().zip(ssk.as_ref()).map(|(a, b)| a == b),
+        "sk_alloc's return value is the socket's ->sk".into(),
+        vec![ev("sk_alloc() return", ska.unwrap_or_default(), src), ev("socket->sk", ssk.unwrap_or_default(), "tp_btf/sys_exit walk")],
+        "sk_alloc was not traced",
+    ));
+    // provenance.file
+    let saf = first(c, "sock_alloc_file").and_then(|f| obj(&f.exit_objects, "return")).map(|o| o.addr.clone());
+    let fdi = first(c, "fd_install").and_then(|f| f.entry_objects.iter().find(|o| o.kind == "file")).map(|o| o.addr.clone());
+    let slot = c.after.file.as_ref().map(|f| f.addr.clone());
+    out.push(claim(
+        "provenance.file",
+        c.seq,
+        saf.as_ref().zip(fdi.as_ref()).map(|(a, b)| a == b && slot.as_ref().is_none_or(|s| s == a)),
+        "sock_alloc_file's return value is what fd_install installed, and what fdt->fd[ret] holds".into(),
+        vec![
+            ev("sock_alloc_file() return", saf.unwrap_or_default(), src),
+            ev("fd_install() file argument", fdi.unwrap_or_default(), src),
+            ev("fdt->fd[ret]", slot.unwrap_or_default(), "tp_btf/sys_exit walk"),
+        ],
+        "sock_alloc_file or fd_install was not traced",
+    ));
+    // fd_install.fd_is_return
+    let fd = first(c, "fd_install").and_then(|f| f.args.first()).map(|a| a.value.clone());
+    out.push(claim(
+        "fd_install.fd_is_return",
+        c.seq,
+        fd.as_ref().zip(c.ret).map(|(f, r)| f == &r.to_string()),
+        "the fd that fd_install filled is the one socket() returned".into(),
+        vec![ev("fd_install() fd argument", fd.unwrap_or_default(), src), ev("socket() return", c.ret.map(|r| r.to_string()).unwrap_or_default(), "tp_btf/sys_exit")],
+        "fd_install was not traced",
+    ));
+    // latency.per_function
+    let complete = !c.chain.is_empty() && c.chain.iter().all(|f| f.inclusive_ns.is_some());
+    let lat: Vec<String> = c.chain.iter().map(|f| format!("{} incl {} ns excl {} ns", f.func, f.inclusive_ns.map(|v| v.to_string()).unwrap_or("?".into()), f.exclusive_ns.map(|v| v.to_string()).unwrap_or("?".into()))).collect();
+    out.push(claim(
+        "latency.per_function",
+        c.seq,
+        (!c.chain.is_empty()).then_some(complete),
+        "every traced function's inclusive and exclusive time was measured (entry and exit both seen)".into(),
+        vec![ev("per function", lat.join(" | "), src)],
+        "no chain frames inside this call",
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan_of(names: &[&str]) -> Vec<FnPlan> {
+        names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| FnPlan { name: n.to_string(), in_kallsyms: true, in_btf: true, params: None, ret: None, traced: true, note: "traced".into(), slot: Some(i) })
+            .collect()
+    }
+
+    fn ev(kind: ChKind, slot: u32, tid: u32, ts: u64, ret: i64) -> RawChainEvent {
+        RawChainEvent { kind: kind.0, slot, tid, tgid: tid, ts_ns: ts, ret, nargs: 0, ..Default::default() }
+    }
+
+    #[test]
+    fn nesting_and_exclusive_time() {
+        let p = plan_of(&["a", "b", "c"]);
+        let e = vec![
+            ev(ChKind::SW_CH_ENTRY, 0, 1, 10, 0),
+            ev(ChKind::SW_CH_ENTRY, 1, 1, 20, 0),
+            ev(ChKind::SW_CH_EXIT, 1, 1, 30, 5),
+            ev(ChKind::SW_CH_ENTRY, 2, 1, 40, 0),
+            ev(ChKind::SW_CH_EXIT, 2, 1, 45, 0),
+            ev(ChKind::SW_CH_EXIT, 0, 1, 100, 3),
+        ];
+        let f = frames(&e, &p, "fentry", &Namer::default());
+        assert_eq!(f.iter().map(|x| (x.func.as_str(), x.depth, x.parent)).collect::<Vec<_>>(), vec![("a", 0, None), ("b", 1, Some(0)), ("c", 1, Some(0))]);
+        assert_eq!(f[0].inclusive_ns, Some(90));
+        assert_eq!(f[0].exclusive_ns, Some(75));
+        assert_eq!(f[1].ret, Some(5));
+    }
+
+    #[test]
+    fn recursion_interleaved_threads_and_missing_exit() {
+        let p = plan_of(&["r", "x"]);
+        let e = vec![
+            ev(ChKind::SW_CH_ENTRY, 0, 1, 1, 0),
+            ev(ChKind::SW_CH_ENTRY, 0, 2, 2, 0),
+            ev(ChKind::SW_CH_ENTRY, 0, 1, 3, 0), // recursion on thread 1
+            ev(ChKind::SW_CH_EXIT, 0, 2, 4, 0),
+            ev(ChKind::SW_CH_ENTRY, 1, 1, 5, 0), // x never exits
+            ev(ChKind::SW_CH_EXIT, 0, 1, 6, 0),  // closes inner r, abandoning x
+            ev(ChKind::SW_CH_EXIT, 0, 1, 7, 0),  // closes outer r
+            ev(ChKind::SW_CH_EXIT, 1, 3, 8, 0),  // exit without entry: ignored
+        ];
+        let f = frames(&e, &p, "fentry", &Namer::default());
+        assert_eq!(f.len(), 4);
+        let t1: Vec<_> = f.iter().filter(|x| x.tid == 1).map(|x| (x.func.as_str(), x.depth, x.exit_ns)).collect();
+        assert_eq!(t1, vec![("r", 0, Some(7)), ("r", 1, Some(6)), ("x", 2, None)]);
+        let t2: Vec<_> = f.iter().filter(|x| x.tid == 2).map(|x| (x.depth, x.exit_ns)).collect();
+        assert_eq!(t2, vec![(0, Some(4))]);
+    }
+
+    #[test]
+    fn order_claim_refutes_a_swap() {
+        let p = plan_of(&["__sys_socket", "sock_alloc", "sk_alloc"]);
+        let mk = |order: &[u32]| {
+            let mut e = Vec::new();
+            for (i, s) in order.iter().enumerate() {
+                e.push(ev(ChKind::SW_CH_ENTRY, *s, 1, i as u64 * 10 + 1, 0));
+                e.push(ev(ChKind::SW_CH_EXIT, *s, 1, i as u64 * 10 + 2, 0));
+            }
+            let fr = frames(&e, &p, "fentry", &Namer::default());
+            let mut c = crate::model::tests_support::empty_call();
+            c.chain = fr;
+            judge(&c, None, &p).into_iter().find(|k| k.id == "chain.order").map(|k| k.verdict)
+        };
+        assert_eq!(mk(&[0, 1, 2]), Some(Verdict::Proved));
+        assert_eq!(mk(&[0, 2, 1]), Some(Verdict::Refuted));
+    }
+}
