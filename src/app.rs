@@ -6,7 +6,8 @@ use clap::{CommandFactory, Parser};
 
 use crate::caps::{self, Caps};
 use crate::claims::{self, Claim, Verdict};
-use crate::cli::{Cli, Cmd, LabCmd, OutputArgs};
+use crate::chain::{self, Attach};
+use crate::cli::{AttachArg, Cli, Cmd, LabCmd, OutputArgs};
 use crate::error::{Error, Kind, Result};
 use crate::model::{self, Namer, SyscallSpec};
 use crate::render::{self, Format, Style};
@@ -130,7 +131,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
             emit(&text, &None)?;
             Ok(if c.tier.is_some() { 0 } else { Kind::Bpf.exit_code() })
         }
-        Cmd::Prove { family, ty, protocol, no_follow, out, command } => {
+        Cmd::Prove { family, ty, protocol, no_follow, attach, out, command } => {
             let names = namer();
             let target = if command.is_empty() {
                 Target::Builtin {
@@ -142,9 +143,9 @@ fn dispatch(cli: Cli) -> Result<i32> {
                 Target::Command(command)
             };
             let specs = specs_for(&["socket".to_string()])?;
-            investigate(target, specs, !no_follow, None, &out, names)
+            investigate(target, specs, !no_follow, None, &out, names, attach)
         }
-        Cmd::Trace { pid, syscalls, duration, no_follow, out, command } => {
+        Cmd::Trace { pid, syscalls, duration, no_follow, attach, out, command } => {
             let target = match (pid, command.is_empty()) {
                 (Some(p), true) => Target::Pid(p),
                 (None, false) => Target::Command(command),
@@ -160,7 +161,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
                 None => None,
             };
             let specs = specs_for(&syscalls)?;
-            investigate(target, specs, !no_follow, duration, &out, namer())
+            investigate(target, specs, !no_follow, duration, &out, namer(), attach)
         }
     }
 }
@@ -180,12 +181,76 @@ fn caps_text(c: &Caps) -> String {
     o
 }
 
-fn investigate(target: Target, specs: Vec<SyscallSpec>, follow: bool, duration: Option<Duration>, out: &OutputArgs, names: Namer) -> Result<i32> {
+/// The chain to trace for this run: which attach type, which functions, the live family table.
+struct ChainChoice {
+    setup: Option<run::ChainSetup>,
+    families: Vec<(usize, u64, u64)>,
+    families_error: Option<String>,
+    /// Why the chain is not traced (tier C), when it is not.
+    why_not: Option<String>,
+}
+
+fn choose_chain(arg: AttachArg, caps: &Caps, names: &Namer, target: &Target, specs: &[SyscallSpec]) -> Result<ChainChoice> {
+    let none = |why: String| Ok(ChainChoice { setup: None, families: vec![], families_error: None, why_not: Some(why) });
+    if !specs.iter().any(|s| s.name == "socket") {
+        return none("the function-level chain is defined for socket() only; socket() is not traced in this run".into());
+    }
+    let (attach, fallback) = match arg {
+        AttachArg::None => return none("--attach none: syscall boundary only".into()),
+        AttachArg::Fentry => (Attach::Fentry, false),
+        AttachArg::Kprobe => (Attach::Kprobe, false),
+        AttachArg::Auto => match caps.tier {
+            Some(caps::Tier::A) => (Attach::Fentry, true),
+            Some(caps::Tier::B) => (Attach::Kprobe, false),
+            _ => return none(caps.chain_unavailable_reason().unwrap_or_else(|| "no fentry or kprobe here".into())),
+        },
+    };
+    let (families, families_error) = match chain::read_families(&names.kallsyms) {
+        Ok(f) => (f, None),
+        Err(e) => (vec![], Some(e.message)),
+    };
+    let create_of = |fam: usize| families.iter().find(|(i, _, _)| *i == fam).and_then(|(_, _, c)| names.kallsyms.symbolize(*c));
+    let mut creates: Vec<String> = match target {
+        Target::Builtin { family, .. } => create_of(*family as usize).into_iter().collect(),
+        _ => families.iter().filter_map(|(i, _, _)| create_of(*i)).collect(),
+    };
+    creates.dedup();
+    let mut fnames: Vec<String> = Vec::new();
+    for f in chain::DEFAULT_CHAIN {
+        if *f == "{create}" {
+            // For the built-in target the one create goes in its place; for other targets all registered
+            // families' creates go after the core chain (slots are limited).
+            if matches!(target, Target::Builtin { .. }) {
+                fnames.extend(creates.iter().cloned());
+            }
+        } else {
+            fnames.push(f.to_string());
+        }
+    }
+    if !matches!(target, Target::Builtin { .. }) {
+        fnames.extend(creates.iter().cloned());
+    }
+    let plan = chain::plan(&fnames, names.btf.as_ref(), &names.kallsyms, attach);
+    Ok(ChainChoice { setup: Some(run::ChainSetup { plan, attach, fallback }), families, families_error, why_not: None })
+}
+
+fn investigate(target: Target, specs: Vec<SyscallSpec>, follow: bool, duration: Option<Duration>, out: &OutputArgs, names: Namer, attach: AttachArg) -> Result<i32> {
     let opts = Options { follow_forks: follow, duration, quiet: out.quiet, report_on_stdout: out.output.is_none() };
     let is_pid = matches!(target, Target::Pid(_));
-    let session = run::trace(&target, &specs, &opts)?;
-    let caps = caps::probe_chain();
-    let calls = model::calls_from(&session.events, &specs, &names);
+    let caps = if attach == AttachArg::None { caps::Caps { kernel_release: caps::uname().0, machine: caps::uname().1, checks: vec![], tier: Some(caps::Tier::C), tier_reason: "--attach none".into() } } else { caps::probe_chain() };
+    let choice = choose_chain(attach, &caps, &names, &target, &specs)?;
+    let session = run::trace(&target, &specs, &opts, choice.setup.as_ref())?;
+    let mut calls = model::calls_from(&session.events, &specs, &names);
+    let plan: Vec<chain::FnPlan> = choice.setup.as_ref().map(|s| s.plan.clone()).unwrap_or_default();
+    let used_attach = session.chain_attach.as_ref().map(|(a, _)| *a);
+    if let Some(a) = used_attach {
+        let probe = match a {
+            Attach::Fentry => "fentry/fexit",
+            Attach::Kprobe => "kprobe/kretprobe",
+        };
+        let frames = chain::tree::frames(&session.chain_events, &plan, probe, &names);
+        chain::tree::attach_to_calls(&mut calls, &frames);
+    }
     let socket_calls = calls.iter().filter(|c| c.syscall == "socket").count();
     let traced_socket = specs.iter().any(|s| s.name == "socket");
 
@@ -201,13 +266,21 @@ fn investigate(target: Target, specs: Vec<SyscallSpec>, follow: bool, duration: 
         });
     }
 
-    let mut claims: Vec<Claim> = calls.iter().filter(|c| c.syscall == "socket").flat_map(|c| claims::judge_socket(c, &names)).collect();
-    if let Some(why) = caps.chain_unavailable_reason() {
-        claims.extend(claims::chain_not_observable(&why));
-    } else {
-        claims.extend(claims::chain_not_observable(
-            "this kernel offers the function-level tier, but syswalk's fentry/kprobe chain is not built yet (issue: the creation chain)",
-        ));
+    let create_for = |c: &model::Call| {
+        let fam = c.args.first().map(|a| a.value.raw).unwrap_or(-1);
+        choice.families.iter().find(|(i, _, _)| *i as i64 == fam).and_then(|(_, _, cr)| names.kallsyms.symbolize(*cr))
+    };
+    let mut claims: Vec<Claim> = Vec::new();
+    for c in calls.iter().filter(|c| c.syscall == "socket") {
+        claims.extend(claims::judge_socket(c, &names));
+        if used_attach.is_some() && c.ret.is_some_and(|r| r >= 0) {
+            claims.extend(chain::tree::judge(c, create_for(c).as_deref(), &plan));
+        }
+    }
+    match (&choice.why_not, used_attach) {
+        (Some(why), _) => claims.extend(claims::chain_not_observable(why)),
+        (None, None) => claims.extend(claims::chain_not_observable("the chain tracer did not attach")),
+        _ => {}
     }
     let ks = if names.kallsyms.is_empty() {
         "kallsyms unreadable: pointers not named".to_string()
@@ -221,7 +294,17 @@ fn investigate(target: Target, specs: Vec<SyscallSpec>, follow: bool, duration: 
         )
     };
     let tinfo = TargetInfo { description: target.describe(), pid: session.root_pid, ending: session.ending, forks: session.forks.clone() };
-    let report = Report::new(command_line(), &caps, ks, tinfo, &specs, session.stats.clone(), calls, claims);
+    let mut report = Report::new(command_line(), &caps, ks, tinfo, &specs, session.stats.clone(), calls, claims);
+    report.kernel.tier = match used_attach {
+        Some(Attach::Fentry) => "A".into(),
+        Some(Attach::Kprobe) => "B".into(),
+        None => "C".into(),
+    };
+    if let Some((_, why)) = &session.chain_attach {
+        report.kernel.tier_reason = format!("{}; chain: {why}", report.kernel.tier_reason);
+    }
+    report.chain_plan = plan;
+    report.dispatch = crate::report::dispatch(&choice.families, choice.families_error.clone(), &names);
     let text = match out.format {
         Format::Text => render::text(&report, &Style { color: color_wanted(out) }),
         Format::Md => render::markdown(&report),

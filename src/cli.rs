@@ -60,6 +60,10 @@ syswalk prove --format json -o r.json")]
         /// Do not follow processes the target forks.
         #[arg(long)]
         no_follow: bool,
+        /// How to trace the function-level chain: auto picks fentry (tier A), else kprobe (tier B), else none
+        /// (tier C, syscall boundary only), and falls back from fentry to kprobe if fentry fails to load.
+        #[arg(long, value_enum, default_value = "auto")]
+        attach: AttachArg,
         #[command(flatten)]
         out: OutputArgs,
         /// Program to run (held before exec until every probe is attached), with its arguments. Its stdout goes to
@@ -83,6 +87,9 @@ syswalk trace --syscalls socket,bind,listen -- ./server\n  syswalk trace -p 4242
         /// Do not follow processes the target forks.
         #[arg(long)]
         no_follow: bool,
+        /// How to trace the function-level chain of socket() calls (see `prove --help`).
+        #[arg(long, value_enum, default_value = "auto")]
+        attach: AttachArg,
         #[command(flatten)]
         out: OutputArgs,
         #[arg(last = true, value_name = "CMD")]
@@ -152,4 +159,12 @@ Exit status: the command's own; 40 when the lab itself failed (panic, timeout, m
         #[arg(last = true, required = true, value_name = "CMD")]
         command: Vec<OsString>,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AttachArg {
+    Auto,
+    Fentry,
+    Kprobe,
+    None,
 }

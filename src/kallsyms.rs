@@ -80,6 +80,20 @@ impl Kallsyms {
         Some(if off == 0 { s.name.clone() } else { format!("{}+{:#x}", s.name, off) })
     }
 
+    /// `name+0xoff` for a code address: only text symbols, and only within 64 KiB of one (else None).
+    pub fn symbolize_text(&self, addr: u64) -> Option<String> {
+        if addr == 0 {
+            return None;
+        }
+        let i = self.syms.partition_point(|s| s.addr <= addr);
+        let s = self.syms[..i].iter().rev().find(|s| matches!(s.kind, 'T' | 't' | 'W' | 'w'))?;
+        let off = addr - s.addr;
+        if off > 0x10000 {
+            return None;
+        }
+        Some(if off == 0 { s.name.clone() } else { format!("{}+{:#x}", s.name, off) })
+    }
+
     pub fn by_name(&self, name: &str) -> Option<&Sym> {
         self.syms.iter().find(|s| s.name == name)
     }

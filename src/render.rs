@@ -180,6 +180,42 @@ fn walk_steps(w: &Walk, when: &str, out: &mut Vec<(String, String)>) {
     }
 }
 
+/// The function-level chain of a call as an indented tree: arguments, return, times, caller, objects.
+pub fn chain_tree(c: &Call) -> Vec<String> {
+    let mut out = Vec::new();
+    for f in &c.chain {
+        let ind = "  ".repeat(f.depth);
+        let args: Vec<String> = f.args.iter().map(|a| format!("{}={}", a.name, a.value)).collect();
+        let ret = match (f.ret, f.exit_ns) {
+            (Some(r), _) if r.unsigned_abs() > 1 << 32 => format!("{:#x}", r as u64),
+            (Some(r), _) => r.to_string(),
+            (None, Some(_)) => "void".into(),
+            (None, None) => "(no exit seen)".into(),
+        };
+        let t = match (f.inclusive_ns, f.exclusive_ns) {
+            (Some(i), Some(e)) => format!("{} incl · {} excl", us(i), us(e)),
+            _ => "?".into(),
+        };
+        let caller = f.caller.as_deref().map(|c| format!(" · ← {c}")).unwrap_or_default();
+        out.push(format!("{ind}{}({}) = {ret} · {t}{caller}", f.func, args.join(", ")));
+        for (when, objs) in [("in", &f.entry_objects), ("out", &f.exit_objects)] {
+            for o in objs.iter() {
+                let detail = if let Some(s) = &o.socket {
+                    format!("state {} · ops {} · sk {} · file {}", s.state.show(), s.ops.show(), s.sk, s.file)
+                } else if let Some(k) = &o.sock {
+                    format!("family {} · protocol {} · sk_prot {} \"{}\" · sk_socket {}", k.family.show(), k.protocol.show(), k.sk_prot.show(), k.prot_name, k.sk_socket)
+                } else if let Some(fl) = &o.file {
+                    format!("f_op {} · private_data {}", fl.f_op.show(), fl.private_data)
+                } else {
+                    String::new()
+                };
+                out.push(format!("{ind}    {when} {} {} {}: {detail}", o.from, o.kind, o.addr));
+            }
+        }
+    }
+    out
+}
+
 /// The ASCII memory-linkage map fd → file → socket ⇄ sock with the real addresses.
 pub fn linkage_map(c: &Call) -> Option<String> {
     let w = &c.after;
@@ -256,6 +292,12 @@ pub fn text(r: &Report, st: &Style) -> String {
         for (i, (label, val)) in steps(c, origin).iter().enumerate() {
             let _ = writeln!(o, " {:02}. {}{}", i + 1, dots(label), val);
         }
+        if !c.chain.is_empty() {
+            let _ = writeln!(o, "\n function chain ({}; tier {})", c.chain[0].probe, r.kernel.tier);
+            for l in chain_tree(c) {
+                let _ = writeln!(o, "   {l}");
+            }
+        }
         if let Some(m) = linkage_map(c) {
             let _ = writeln!(o, "\n memory linkage (live addresses)");
             o.push_str(&m);
@@ -266,6 +308,22 @@ pub fn text(r: &Report, st: &Style) -> String {
             for k in cl {
                 claim_lines(k, st, &mut o);
             }
+        }
+    }
+    let untraced: Vec<String> = r.chain_plan.iter().filter(|p| !p.traced).map(|p| format!("{} ({})", p.name, p.note)).collect();
+    if !untraced.is_empty() {
+        let _ = writeln!(o, "\nchain functions not traced here:");
+        for u in untraced {
+            let _ = writeln!(o, "  – {u}");
+        }
+    }
+    if let Some(d) = &r.dispatch {
+        let _ = writeln!(o, "\nfamily dispatch table, read live: {}", d.source);
+        if let Some(e) = &d.error {
+            let _ = writeln!(o, "  not observable here: {e}");
+        }
+        for s in &d.slots {
+            let _ = writeln!(o, "  net_families[{}] = {} → create = {}", s.family.show(), s.net_proto_family.show(), s.create.show());
         }
     }
     let global: Vec<&Claim> = r.claims.iter().filter(|k| k.call.is_none()).collect();
@@ -300,6 +358,13 @@ pub fn markdown(r: &Report) -> String {
         let _ = writeln!(o, "| # | step | evidence |\n|---|---|---|");
         for (i, (label, val)) in steps(c, origin).iter().enumerate() {
             let _ = writeln!(o, "| {:02} | {} | `{}` |", i + 1, label.replace('|', "\\|"), val.replace('|', "\\|"));
+        }
+        if !c.chain.is_empty() {
+            let _ = writeln!(o, "\n### Function chain ({})\n\n```", c.chain[0].probe);
+            for l in chain_tree(c) {
+                let _ = writeln!(o, "{l}");
+            }
+            let _ = writeln!(o, "```");
         }
         if let Some(m) = linkage_map(c) {
             let _ = writeln!(o, "\n```\n{m}```");

@@ -7,7 +7,7 @@ use crate::model::{Call, SyscallSpec};
 use crate::run::Stats;
 use crate::target::Ending;
 
-pub const SCHEMA: &str = "syswalk.report/1";
+pub const SCHEMA: &str = "syswalk.report/2";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct KernelInfo {
@@ -65,6 +65,38 @@ pub struct Report {
     pub objects: Vec<ObjectRef>,
     pub claims: Vec<Claim>,
     pub summary: Summary,
+    /// Tiers A/B: the functions of the chain, and for each whether it was traced here and why not.
+    pub chain_plan: Vec<crate::chain::FnPlan>,
+    /// The live family dispatch table net_families[] (tiers A/B, where kallsyms has its address).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dispatch: Option<Dispatch>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DispatchSlot {
+    pub family: crate::model::Value,
+    pub net_proto_family: crate::model::Ptr,
+    pub create: crate::model::Ptr,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Dispatch {
+    pub source: String,
+    pub slots: Vec<DispatchSlot>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+pub fn dispatch(f: &[(usize, u64, u64)], error: Option<String>, n: &crate::model::Namer) -> Option<Dispatch> {
+    if f.is_empty() && error.is_none() {
+        return None;
+    }
+    let addr = n.kallsyms.by_name("net_families").map(|s| crate::model::hex(s.addr)).unwrap_or_default();
+    Some(Dispatch {
+        source: format!("net_families @ {addr} (kallsyms), read by a tp_btf program when syswalk called getpid()"),
+        slots: f.iter().map(|(i, p, c)| DispatchSlot { family: n.family(*i as i64), net_proto_family: n.ptr(*p), create: n.text(*c) }).collect(),
+        error,
+    })
 }
 
 impl Report {
@@ -114,6 +146,8 @@ impl Report {
             objects,
             claims,
             summary,
+            chain_plan: Vec::new(),
+            dispatch: None,
         }
     }
 }

@@ -48,8 +48,20 @@ pub struct Stats {
     pub traced_ms: f64,
 }
 
+/// The function-level chain to trace alongside the boundary (tiers A/B).
+pub struct ChainSetup {
+    pub plan: Vec<crate::chain::FnPlan>,
+    pub attach: crate::chain::Attach,
+    /// Fall back from fentry to kprobe if fentry cannot be loaded (not when the user forced fentry).
+    pub fallback: bool,
+}
+
 pub struct Session {
     pub events: Vec<RawEvent>,
+    pub chain_events: Vec<crate::chain::RawChainEvent>,
+    pub chain_lost: u64,
+    /// The attach type the chain really used, and why (fallbacks included).
+    pub chain_attach: Option<(crate::chain::Attach, String)>,
     pub stats: Stats,
     pub root_pid: u32,
     pub ending: Ending,
@@ -87,7 +99,7 @@ pub fn preflight() -> Result<()> {
     Ok(())
 }
 
-pub fn trace(target: &Target, specs: &[SyscallSpec], opts: &Options) -> Result<Session> {
+pub fn trace(target: &Target, specs: &[SyscallSpec], opts: &Options, chain: Option<&ChainSetup>) -> Result<Session> {
     preflight()?;
     // Resolve the command before loading anything, so a typo costs nothing.
     let mut gated = match target {
@@ -116,6 +128,7 @@ pub fn trace(target: &Target, specs: &[SyscallSpec], opts: &Options) -> Result<S
     let root_pid = gated.as_ref().map(|g| g.pid()).or(live.as_ref().map(|l| l.pid)).unwrap_or(0);
 
     let syscalls: Vec<TracedSyscall> = specs.iter().map(|s| TracedSyscall { name: s.name.into(), nr: s.nr, mode: s.mode }).collect();
+    let t_attach = Instant::now();
     let mut obj = MaybeUninit::uninit();
     let tracer = match Tracer::start(&mut obj, &syscalls, opts.follow_forks) {
         Ok(t) => t,
@@ -125,7 +138,39 @@ pub fn trace(target: &Target, specs: &[SyscallSpec], opts: &Options) -> Result<S
         }
     };
     tracer.add_tgid(root_pid)?;
-    let attach_ms = tracer.attach_time.as_secs_f64() * 1e3;
+    let mut cobj = MaybeUninit::uninit();
+    let mut cobj2 = MaybeUninit::uninit();
+    let mut chain_attach = None;
+    let ctracer = match chain {
+        None => None,
+        Some(cs) => {
+            let first = crate::chain::ChainTracer::start(&mut cobj, &cs.plan, cs.attach);
+            let t = match first {
+                Ok(t) => {
+                    chain_attach = Some((cs.attach, format!("{:?} loaded and attached", cs.attach).to_lowercase()));
+                    t
+                }
+                Err(e) if cs.fallback && cs.attach == crate::chain::Attach::Fentry => {
+                    let why = format!("fentry failed ({}); fell back to kprobe", e.message);
+                    if !opts.quiet {
+                        eprintln!("syswalk: {why}");
+                    }
+                    let mut kplan = cs.plan.clone();
+                    for p in kplan.iter_mut() {
+                        p.note = format!("{} (kprobe)", p.note);
+                    }
+                    // A fresh object: the first one was consumed by the failed load.
+                    let t = crate::chain::ChainTracer::start(&mut cobj2, &kplan, crate::chain::Attach::Kprobe)?;
+                    chain_attach = Some((crate::chain::Attach::Kprobe, why));
+                    t
+                }
+                Err(e) => return Err(e),
+            };
+            t.add_tgid(root_pid)?;
+            Some(t)
+        }
+    };
+    let attach_ms = t_attach.elapsed().as_secs_f64() * 1e3;
     if !opts.quiet {
         eprintln!("syswalk: attached in {attach_ms:.1} ms; tracing {}", target.describe());
     }
@@ -136,7 +181,10 @@ pub fn trace(target: &Target, specs: &[SyscallSpec], opts: &Options) -> Result<S
     }
     let mut ending = Ending::Unknown;
     loop {
-        tracer.poll(Duration::from_millis(50))?;
+        tracer.poll(Duration::from_millis(if ctracer.is_some() { 25 } else { 50 }))?;
+        if let Some(c) = &ctracer {
+            c.poll(Duration::from_millis(25))?;
+        }
         if let Some(g) = gated.as_mut() {
             if let Some(end) = g.try_wait()? {
                 ending = end;
@@ -165,6 +213,14 @@ pub fn trace(target: &Target, specs: &[SyscallSpec], opts: &Options) -> Result<S
     }
     tracer.drain()?;
     let events = tracer.take_events();
+    let (chain_events, chain_lost) = match &ctracer {
+        Some(c) => {
+            c.drain()?;
+            (c.take_events(), c.lost())
+        }
+        None => (Vec::new(), 0),
+    };
+    drop(ctracer);
     let stats = Stats {
         attach_ms,
         events: events.len(),
@@ -177,5 +233,7 @@ pub fn trace(target: &Target, specs: &[SyscallSpec], opts: &Options) -> Result<S
     if stats.lost > 0 && !opts.quiet {
         eprintln!("syswalk: WARNING: {} events were lost (ring buffer full); the report says which calls may be incomplete", stats.lost);
     }
-    Ok(Session { events, stats, root_pid, ending, forks })
+    let mut stats = stats;
+    stats.lost += chain_lost;
+    Ok(Session { events, chain_events, chain_lost, chain_attach, stats, root_pid, ending, forks })
 }

@@ -96,7 +96,7 @@ fn prove_builtin_target_proves_every_tier_c_claim() {
     let o = run(&["prove", "--format", "json", "-q"]);
     assert_eq!(o.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&o.stderr));
     let r = json(&o);
-    assert_eq!(r["schema"], "syswalk.report/1");
+    assert_eq!(r["schema"], "syswalk.report/2");
     assert_eq!(r["kernel"]["tier"], "C");
     assert_eq!(r["stats"]["lost"], 0);
     let calls = r["calls"].as_array().expect("calls");

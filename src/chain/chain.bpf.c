@@ -225,6 +225,7 @@ int BPF_PROG(read_families, struct pt_regs *regs, long id)
 {
 	if ((bpf_get_current_pid_tgid() >> 32) != reader_tgid || id != 39 /* getpid, x86_64 */ || !net_families_addr)
 		return 0;
+#pragma clang loop unroll(full)
 	for (int i = 0; i < SW_NPROTO; i++) {
 		__u64 p = 0;
 		bpf_probe_read_kernel(&p, sizeof(p), (void *)(net_families_addr + i * 8));

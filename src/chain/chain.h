@@ -7,7 +7,7 @@
 
 #define SW_SLOTS 16     /* functions one run can trace */
 #define SW_OBJS 3       /* object snapshots per event */
-#define SW_STACK 4      /* kernel stack frames captured per entry */
+#define SW_STACK 8      /* kernel stack frames captured per entry */
 
 enum sw_obj_kind {
 	SW_OBJ_NONE = 0,

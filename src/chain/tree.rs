@@ -96,7 +96,7 @@ fn snaps(e: &RawChainEvent, f: Option<&FnPlan>, n: &Namer) -> Vec<ObjSnap> {
 }
 
 fn caller_of(stack: &[u64], func: &str, n: &Namer) -> Option<String> {
-    stack.iter().filter(|a| **a != 0).filter_map(|a| n.kallsyms.symbolize(*a)).find(|s| {
+    stack.iter().filter(|a| **a != 0).filter_map(|a| n.kallsyms.symbolize_text(*a)).find(|s| {
         let base = s.split('+').next().unwrap_or("");
         base != func && !base.starts_with("bpf_") && !base.starts_with("__bpf") && !base.contains("trampoline") && !base.starts_with("kprobe") && !base.starts_with("ftrace")
     })
@@ -147,7 +147,7 @@ pub fn frames(events: &[RawChainEvent], plan: &[FnPlan], probe: &str, n: &Namer)
             let fr = &mut out[idx];
             fr.exit_ns = Some(e.ts_ns);
             fr.inclusive_ns = fr.enter_ns.map(|t| e.ts_ns.saturating_sub(t));
-            fr.ret = Some(e.ret);
+            fr.ret = if f.and_then(|f| f.ret.as_deref()) == Some("void") { None } else { Some(e.ret) };
             fr.exit_objects = snaps(e, f, n);
         }
     }
