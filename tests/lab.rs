@@ -109,3 +109,114 @@ fn prove_on_stock_kernels_names_data_symbols() {
         assert_eq!(r["summary"]["proved"], 9, "{k}");
     }
 }
+
+const CHAIN_CLAIMS: [&str; 8] = [
+    "chain.order",
+    "chain.parentage",
+    "provenance.socket",
+    "socket.filled_by_create",
+    "provenance.sock",
+    "provenance.file",
+    "fd_install.fd_is_return",
+    "latency.per_function",
+];
+
+fn prove_json(kernel: &str, args: &[&str]) -> Value {
+    let mut cmd = vec![bin(), "prove", "-q", "--format", "json"];
+    cmd.extend_from_slice(args);
+    let o = lab(kernel, &[], &cmd);
+    assert_eq!(o.status.code(), Some(0), "{kernel} {args:?}: {}", text(&o.stderr));
+    serde_json::from_slice(&o.stdout).expect("json")
+}
+
+fn verdicts(r: &Value, call: u64) -> Vec<(String, String)> {
+    r["claims"]
+        .as_array()
+        .map(|a| a.iter().filter(|c| c["call"].as_u64() == Some(call)).map(|c| (c["id"].as_str().unwrap_or("").to_string(), c["verdict"].as_str().unwrap_or("").to_string())).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn the_whole_chain_is_proved_at_tiers_a_and_b_on_both_kernels() {
+    let _g = lock();
+    for k in ["6.1", "6.12"] {
+        for (attach, tier, probe) in [("fentry", "A", "fentry/fexit"), ("kprobe", "B", "kprobe/kretprobe")] {
+            let r = prove_json(k, &["--attach", attach]);
+            assert_eq!(r["kernel"]["tier"], tier, "{k} {attach}");
+            let v = verdicts(&r, 1);
+            for id in CHAIN_CLAIMS {
+                let got = v.iter().find(|(i, _)| i == id).map(|(_, v)| v.as_str());
+                assert_eq!(got, Some("proved"), "{k} {attach}: {id}: {}", r["claims"]);
+            }
+            assert!(v.iter().all(|(_, v)| v == "proved"), "{k} {attach}: {v:?}");
+            let chain = r["calls"][0]["chain"].as_array().expect("chain");
+            let funcs: Vec<&str> = chain.iter().filter_map(|f| f["func"].as_str()).collect();
+            for f in ["__sys_socket", "__sock_create", "sock_alloc", "inet_create", "sk_alloc", "sock_alloc_file", "fd_install"] {
+                assert!(funcs.contains(&f), "{k} {attach}: {f} missing from {funcs:?}");
+            }
+            assert!(chain.iter().all(|f| f["probe"] == probe));
+            // The family create came from the live table, not from a list in syswalk.
+            let slot = r["dispatch"]["slots"].as_array().and_then(|s| s.iter().find(|x| x["family"]["raw"] == 2)).cloned().expect("net_families[2]");
+            assert_eq!(slot["net_proto_family"]["symbol"], "inet_family_ops", "{k}");
+            assert_eq!(slot["create"]["symbol"], "inet_create", "{k}");
+            // A function absent on this kernel is reported as such, never silently dropped.
+            let plan = r["chain_plan"].as_array().expect("plan");
+            let smf = plan.iter().find(|p| p["name"] == "sock_map_fd").expect("sock_map_fd in the plan");
+            assert_eq!(smf["traced"], false);
+            assert!(smf["note"].as_str().unwrap_or("").contains("absent"), "{smf}");
+        }
+    }
+}
+
+#[test]
+fn inet6_dgram_and_unix_differ_in_create_ops_and_protocol() {
+    let _g = lock();
+    for k in ["6.1", "6.12"] {
+        let v6 = prove_json(k, &["--family", "inet6", "--type", "dgram"]);
+        let ux = prove_json(k, &["--family", "unix", "--type", "stream"]);
+        let funcs = |r: &Value| -> Vec<String> { r["calls"][0]["chain"].as_array().map(|a| a.iter().filter_map(|f| f["func"].as_str().map(String::from)).collect()).unwrap_or_default() };
+        assert!(funcs(&v6).contains(&"inet6_create".to_string()), "{k}: {:?}", funcs(&v6));
+        assert!(funcs(&ux).contains(&"unix_create".to_string()), "{k}: {:?}", funcs(&ux));
+        assert_eq!(v6["calls"][0]["after"]["socket"]["ops"]["symbol"], "inet6_dgram_ops", "{k}");
+        assert_eq!(ux["calls"][0]["after"]["socket"]["ops"]["symbol"], "unix_stream_ops", "{k}");
+        assert_eq!(v6["calls"][0]["after"]["sock"]["protocol"]["name"], "IPPROTO_UDP", "{k}");
+        assert_eq!(ux["calls"][0]["after"]["sock"]["protocol"]["raw"], 0, "{k}");
+        for r in [&v6, &ux] {
+            assert!(verdicts(r, 1).iter().all(|(_, v)| v == "proved"), "{k}: {:?}", verdicts(r, 1));
+        }
+    }
+}
+
+#[test]
+fn ftrace_function_graph_agrees_on_the_order() {
+    let _g = lock();
+    for k in ["6.1", "6.12"] {
+        // The same kind of call, seen first by ftrace alone (the built-in target, no BPF attached), then by syswalk.
+        let script = format!(
+            "cd /sys/kernel/tracing && echo __sys_socket > set_graph_function && echo 1 > options/funcgraph-proc && \
+             echo > trace && echo function_graph > current_tracer && {0} __target 2 1 0; \
+             cat trace > /tmp/ft.txt; echo nop > current_tracer; {0} prove -q --attach fentry --format json -o /tmp/r.json; \
+             cat /tmp/r.json; echo '=====FTRACE====='; cat /tmp/ft.txt",
+            bin()
+        );
+        let o = lab(k, &["--timeout", "300"], &["sh", "-c", &script]);
+        assert_eq!(o.status.code(), Some(0), "{k}: {}", text(&o.stderr));
+        let out = text(&o.stdout);
+        let (json, trace) = out.split_once("=====FTRACE=====").expect("both parts");
+        let r: Value = serde_json::from_str(json).expect("json");
+        let ours: Vec<String> = r["calls"][0]["chain"].as_array().expect("chain").iter().filter_map(|f| f["func"].as_str().map(String::from)).collect();
+        // ftrace lines of the target: "… syswalk-123 | … |  name() {" or "name();"
+        let mut theirs: Vec<String> = Vec::new();
+        for l in trace.lines().filter(|l| l.contains("syswalk-")) {
+            if let Some(body) = l.rsplit('|').next() {
+                let name = body.trim().trim_end_matches(" {").trim_end_matches(';').trim_end_matches("()");
+                if ours.iter().any(|o| o == name) {
+                    theirs.push(name.to_string());
+                }
+            }
+        }
+        assert!(theirs.len() >= 5, "{k}: ftrace saw too few of our functions: {theirs:?}\n{trace}");
+        let ours_common: Vec<String> = ours.iter().filter(|f| theirs.contains(f)).cloned().collect();
+        assert_eq!(ours_common, theirs, "{k}: syswalk and ftrace disagree on the call order");
+    }
+}
