@@ -126,7 +126,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
             let c = caps::probe();
             let text = match format {
                 Format::Json => render::json(&c),
-                Format::Text | Format::Md => caps_text(&c),
+                Format::Text | Format::Md | Format::Summary => caps_text(&c),
             };
             emit(&text, &None)?;
             Ok(if c.tier.is_some() { 0 } else { Kind::Bpf.exit_code() })
@@ -309,6 +309,7 @@ fn investigate(target: Target, specs: Vec<SyscallSpec>, follow: bool, duration: 
         Format::Text => render::text(&report, &Style { color: color_wanted(out) }),
         Format::Md => render::markdown(&report),
         Format::Json => render::json(&report),
+        Format::Summary => render::summary(&report),
     };
     emit(&text, &out.output)?;
     if let Ending::Signaled(s) = session.ending {

@@ -10,6 +10,8 @@ pub enum Format {
     Text,
     Json,
     Md,
+    /// Counts only: calls, claims per id and verdict, session statistics (for long traces and benchmarks).
+    Summary,
 }
 
 pub struct Style {
@@ -339,6 +341,31 @@ pub fn text(r: &Report, st: &Style) -> String {
         "∴ {} proved · {} refuted · {} not observable here",
         r.summary.proved, r.summary.refuted, r.summary.not_observable
     );
+    o
+}
+
+pub fn summary(r: &Report) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "kernel {} {} · tier {} · {}", r.kernel.release, r.kernel.machine, r.kernel.tier, r.kernel.tier_reason);
+    let _ = writeln!(o, "target {} · pid {}", r.target.description, r.target.pid);
+    let _ = writeln!(
+        o,
+        "session attach_ms {:.1} · events {} · lost {} · undecodable {} · traced_ms {:.0} · calls {}",
+        r.stats.attach_ms,
+        r.stats.events,
+        r.stats.lost,
+        r.stats.undecodable,
+        r.stats.traced_ms,
+        r.calls.len()
+    );
+    let mut ids: Vec<&str> = r.claims.iter().map(|c| c.id.as_str()).collect();
+    ids.sort();
+    ids.dedup();
+    for id in ids {
+        let n = |v: Verdict| r.claims.iter().filter(|c| c.id == id && c.verdict == v).count();
+        let _ = writeln!(o, "  {id:<30} ✓ {} ✗ {} – {}", n(Verdict::Proved), n(Verdict::Refuted), n(Verdict::NotObservable));
+    }
+    let _ = writeln!(o, "∴ {} proved · {} refuted · {} not observable here", r.summary.proved, r.summary.refuted, r.summary.not_observable);
     o
 }
 

@@ -140,37 +140,48 @@ impl<'obj> Tracer<'obj> {
 
     /// Waits up to `timeout` for events and moves them into `events`.
     pub fn poll(&self, timeout: Duration) -> Result<()> {
-        if let Some(r) = &self.ring {
-            // EINTR (a signal such as SIGCHLD or SIGINT arrived) is not an error: the caller's loop decides.
-            let rc = r.poll_raw(timeout);
-            if rc < 0 && rc != -libc::EINTR {
-                return Err(Error::new(Kind::Bpf, format!("polling the ring buffer failed: errno {}", -rc)));
-            }
-        }
-        Ok(())
+        poll_ring(self.ring.as_ref(), timeout)
     }
 
     /// Reads everything still in the ring buffer.
     pub fn drain(&self) -> Result<()> {
-        if let Some(r) = &self.ring {
-            r.consume().map_err(|e| bpf_err("draining the ring buffer", e))?;
-        }
-        Ok(())
+        drain_ring(self.ring.as_ref())
     }
 
     /// Events the kernel side could not deliver because the ring buffer was full (summed over CPUs).
     pub fn lost(&self) -> u64 {
-        match self.skel.maps.lost.lookup_percpu(&0u32.to_ne_bytes(), MapFlags::ANY) {
-            Ok(Some(per_cpu)) => per_cpu
-                .iter()
-                .filter_map(|v| v.get(..8).and_then(|b| b.try_into().ok()).map(u64::from_ne_bytes))
-                .sum(),
-            _ => 0,
-        }
+        percpu_sum(&self.skel.maps.lost)
     }
 
     pub fn take_events(&self) -> Vec<RawEvent> {
         std::mem::take(&mut *self.events.borrow_mut())
+    }
+}
+
+/// Waits up to `timeout` on a ring buffer. EINTR (SIGCHLD, SIGINT) is not an error: the caller's loop decides.
+pub fn poll_ring(ring: Option<&RingBuffer<'_>>, timeout: Duration) -> Result<()> {
+    if let Some(r) = ring {
+        let rc = r.poll_raw(timeout);
+        if rc < 0 && rc != -libc::EINTR {
+            return Err(Error::new(Kind::Bpf, format!("polling a ring buffer failed: errno {}", -rc)));
+        }
+    }
+    Ok(())
+}
+
+/// Reads everything still in a ring buffer.
+pub fn drain_ring(ring: Option<&RingBuffer<'_>>) -> Result<()> {
+    if let Some(r) = ring {
+        r.consume().map_err(|e| bpf_err("draining a ring buffer", e))?;
+    }
+    Ok(())
+}
+
+/// The sum over CPUs of a one-slot per-CPU u64 counter map (drop counters).
+pub fn percpu_sum(map: &dyn MapCore) -> u64 {
+    match map.lookup_percpu(&0u32.to_ne_bytes(), MapFlags::ANY) {
+        Ok(Some(per_cpu)) => per_cpu.iter().filter_map(|v| v.get(..8).and_then(|b| b.try_into().ok()).map(u64::from_ne_bytes)).sum(),
+        _ => 0,
     }
 }
 

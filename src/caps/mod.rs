@@ -196,21 +196,26 @@ fn short(e: &libbpf_rs::Error) -> String {
     }
 }
 
+/// One attach type tried for real (or skipped with the reason when the kernel lacks BTF it needs).
+fn attach_check(which: &str, possible: bool) -> Check {
+    let r = if possible { try_prog(which) } else { Err("needs kernel BTF".into()) };
+    Check {
+        name: which.into(),
+        ok: r.is_ok(),
+        detail: match r {
+            Ok(n) => format!("loaded, attached, fired {n}× when triggered"),
+            Err(e) => e,
+        },
+    }
+}
+
 /// The attach types the function-level chain could use (fentry, kprobe), tried for real: what `prove` needs to say
 /// whether the chain is observable, without the full `caps` survey.
 pub fn probe_chain() -> Caps {
     let (release, machine) = uname();
     let mut checks = Vec::new();
     for which in ["fentry", "kprobe"] {
-        let r = try_prog(which);
-        checks.push(Check {
-            name: which.into(),
-            ok: r.is_ok(),
-            detail: match r {
-                Ok(n) => format!("loaded, attached, fired {n}× when triggered"),
-                Err(e) => e,
-            },
-        });
+        checks.push(attach_check(which, true));
     }
     let ok = |n: &str| checks.iter().any(|c| c.name == n && c.ok);
     let (tier, tier_reason) = if ok("fentry") {
@@ -249,19 +254,8 @@ pub fn probe() -> Caps {
     let have_btf = btf_ok.ok;
     checks.push(btf_ok);
     for which in ["fentry", "fexit", "kprobe", "kretprobe", "tp_btf", "raw_tp", "uprobe"] {
-        let r = if have_btf || which == "kprobe" || which == "kretprobe" || which == "raw_tp" || which == "uprobe" {
-            try_prog(which)
-        } else {
-            Err("needs kernel BTF".into())
-        };
-        checks.push(Check {
-            name: which.into(),
-            ok: r.is_ok(),
-            detail: match r {
-                Ok(n) => format!("loaded, attached, fired {n}× when triggered"),
-                Err(e) => e,
-            },
-        });
+        let needs_btf = matches!(which, "fentry" | "fexit" | "tp_btf");
+        checks.push(attach_check(which, have_btf || !needs_btf));
     }
     let fs = std::fs::read_to_string("/proc/filesystems").unwrap_or_default();
     let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();

@@ -224,27 +224,15 @@ impl<'obj> ChainTracer<'obj> {
     }
 
     pub fn poll(&self, timeout: Duration) -> Result<()> {
-        if let Some(r) = &self.ring {
-            let rc = r.poll_raw(timeout);
-            if rc < 0 && rc != -libc::EINTR {
-                return Err(Error::new(Kind::Bpf, format!("polling the chain ring buffer failed: errno {}", -rc)));
-            }
-        }
-        Ok(())
+        crate::boundary::poll_ring(self.ring.as_ref(), timeout)
     }
 
     pub fn drain(&self) -> Result<()> {
-        if let Some(r) = &self.ring {
-            r.consume().map_err(|e| bpf_err("draining the chain ring buffer", e))?;
-        }
-        Ok(())
+        crate::boundary::drain_ring(self.ring.as_ref())
     }
 
     pub fn lost(&self) -> u64 {
-        match self.skel.maps.clost.lookup_percpu(&0u32.to_ne_bytes(), MapFlags::ANY) {
-            Ok(Some(v)) => v.iter().filter_map(|b| b.get(..8).and_then(|b| b.try_into().ok()).map(u64::from_ne_bytes)).sum(),
-            _ => 0,
-        }
+        crate::boundary::percpu_sum(&self.skel.maps.clost)
     }
 
     pub fn take_events(&self) -> Vec<RawChainEvent> {
