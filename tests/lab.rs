@@ -106,7 +106,8 @@ fn prove_on_stock_kernels_names_data_symbols() {
         assert_eq!(c["after"]["sock"]["sk_prot"]["symbol"], "tcp_prot", "{k}");
         assert_eq!(c["after"]["file"]["f_op"]["symbol"], "socket_file_ops", "{k}");
         assert_eq!(r["summary"]["refuted"], 0, "{k}");
-        assert_eq!(r["summary"]["proved"], 9, "{k}");
+        assert_eq!(r["summary"]["not_observable"], 0, "{k}: a stock kernel shows everything");
+        assert!(r["summary"]["proved"].as_u64().unwrap_or(0) >= 17, "{k}: {}", r["summary"]);
     }
 }
 

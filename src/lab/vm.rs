@@ -164,7 +164,12 @@ fn base_initramfs(k: &Kernel) -> Result<(Vec<u8>, Share)> {
     let share = if modpath(&dep, "9p").is_some() || builtin.lines().any(|l| l.ends_with("/9p.ko")) { Share::NineP } else { Share::Virtiofs };
     let cache = cache_dir()?.join("initramfs");
     std::fs::create_dir_all(&cache).map_err(|e| Error::io("creating the initramfs cache", e))?;
-    let f = cache.join(format!("{}-{:?}-{}.cpio", k.version, share, env!("CARGO_PKG_VERSION")));
+    // Keyed by what goes in: kernel, share, and the init script itself (a changed init must not reuse a stale image).
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in INIT.bytes().chain(k.modules.as_os_str().as_bytes().iter().copied()) {
+        h = (h ^ b as u64).wrapping_mul(0x100000001b3);
+    }
+    let f = cache.join(format!("{}-{:?}-{h:016x}.cpio", k.version, share));
     if let Ok(b) = std::fs::read(&f) {
         return Ok((b, share));
     }
