@@ -131,7 +131,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
             emit(&text, &None)?;
             Ok(if c.tier.is_some() { 0 } else { Kind::Bpf.exit_code() })
         }
-        Cmd::Prove { family, ty, protocol, no_follow, attach, out, command } => {
+        Cmd::Prove { family, ty, protocol, no_follow, attach, chain, out, command } => {
             let names = namer();
             let target = if command.is_empty() {
                 Target::Builtin {
@@ -143,9 +143,10 @@ fn dispatch(cli: Cli) -> Result<i32> {
                 Target::Command(command)
             };
             let specs = specs_for(&["socket".to_string()])?;
-            investigate(target, specs, !no_follow, None, &out, names, attach)
+            let chain = load_chain(chain.as_deref(), &names)?;
+            investigate(target, specs, !no_follow, None, &out, names, attach, chain)
         }
-        Cmd::Trace { pid, syscalls, duration, no_follow, attach, out, command } => {
+        Cmd::Trace { pid, syscalls, duration, no_follow, attach, chain, out, command } => {
             let target = match (pid, command.is_empty()) {
                 (Some(p), true) => Target::Pid(p),
                 (None, false) => Target::Command(command),
@@ -161,7 +162,9 @@ fn dispatch(cli: Cli) -> Result<i32> {
                 None => None,
             };
             let specs = specs_for(&syscalls)?;
-            investigate(target, specs, !no_follow, duration, &out, namer(), attach)
+            let names = namer();
+            let chain = load_chain(chain.as_deref(), &names)?;
+            investigate(target, specs, !no_follow, duration, &out, names, attach, chain)
         }
     }
 }
@@ -190,9 +193,18 @@ struct ChainChoice {
     why_not: Option<String>,
 }
 
-fn choose_chain(arg: AttachArg, caps: &Caps, names: &Namer, target: &Target, specs: &[SyscallSpec]) -> Result<ChainChoice> {
+fn load_chain(path: Option<&std::path::Path>, names: &Namer) -> Result<Option<Vec<chain::spec::FnSpec>>> {
+    let Some(p) = path else { return Ok(None) };
+    let text = std::fs::read_to_string(p).map_err(|e| Error::new(Kind::Usage, format!("cannot read chain file {}: {e}", p.display())))?;
+    chain::spec::parse(&text, &p.display().to_string(), names.btf.as_ref(), &names.kallsyms).map(Some)
+}
+
+fn choose_chain(arg: AttachArg, caps: &Caps, names: &Namer, target: &Target, specs: &[SyscallSpec], custom: Option<Vec<chain::spec::FnSpec>>) -> Result<ChainChoice> {
     let none = |why: String| Ok(ChainChoice { setup: None, families: vec![], families_error: None, why_not: Some(why) });
-    if !specs.iter().any(|s| s.name == "socket") {
+    if custom.is_some() && arg == AttachArg::None {
+        return Err(Error::new(Kind::Usage, "--chain needs a function-level tier; drop --attach none"));
+    }
+    if custom.is_none() && !specs.iter().any(|s| s.name == "socket") {
         return none("the function-level chain is defined for socket() only; socket() is not traced in this run".into());
     }
     let (attach, fallback) = match arg {
@@ -202,6 +214,10 @@ fn choose_chain(arg: AttachArg, caps: &Caps, names: &Namer, target: &Target, spe
         AttachArg::Auto => match caps.tier {
             Some(caps::Tier::A) => (Attach::Fentry, true),
             Some(caps::Tier::B) => (Attach::Kprobe, false),
+            _ if custom.is_some() => {
+                return Err(Error::new(Kind::Bpf, format!("--chain needs fentry or kprobes, and this kernel offers neither: {}", caps.chain_unavailable_reason().unwrap_or_default()))
+                    .hint("run it in the lab: syswalk lab run --kernel 6.1 -- syswalk trace --chain FILE -- CMD"))
+            }
             _ => return none(caps.chain_unavailable_reason().unwrap_or_else(|| "no fentry or kprobe here".into())),
         },
     };
@@ -230,15 +246,35 @@ fn choose_chain(arg: AttachArg, caps: &Caps, names: &Namer, target: &Target, spe
     if !matches!(target, Target::Builtin { .. }) {
         fnames.extend(creates.iter().cloned());
     }
-    let plan = chain::plan(&fnames, names.btf.as_ref(), &names.kallsyms, attach);
+    let plan = match custom {
+        Some(specs) => {
+            let fnames: Vec<String> = specs.iter().map(|s| s.name().to_string()).collect();
+            let mut plan = chain::plan(&fnames, names.btf.as_ref(), &names.kallsyms, attach);
+            for (p, s) in plan.iter_mut().zip(&specs) {
+                p.snapshot = s.snapshot().map(|v| v.to_vec());
+            }
+            plan
+        }
+        None => chain::plan(&fnames, names.btf.as_ref(), &names.kallsyms, attach),
+    };
     Ok(ChainChoice { setup: Some(run::ChainSetup { plan, attach, fallback }), families, families_error, why_not: None })
 }
 
-fn investigate(target: Target, specs: Vec<SyscallSpec>, follow: bool, duration: Option<Duration>, out: &OutputArgs, names: Namer, attach: AttachArg) -> Result<i32> {
+#[allow(clippy::too_many_arguments)]
+fn investigate(
+    target: Target,
+    specs: Vec<SyscallSpec>,
+    follow: bool,
+    duration: Option<Duration>,
+    out: &OutputArgs,
+    names: Namer,
+    attach: AttachArg,
+    custom: Option<Vec<chain::spec::FnSpec>>,
+) -> Result<i32> {
     let opts = Options { follow_forks: follow, duration, quiet: out.quiet, report_on_stdout: out.output.is_none() };
     let is_pid = matches!(target, Target::Pid(_));
     let caps = if attach == AttachArg::None { caps::Caps { kernel_release: caps::uname().0, machine: caps::uname().1, checks: vec![], tier: Some(caps::Tier::C), tier_reason: "--attach none".into() } } else { caps::probe_chain() };
-    let choice = choose_chain(attach, &caps, &names, &target, &specs)?;
+    let choice = choose_chain(attach, &caps, &names, &target, &specs, custom)?;
     let session = run::trace(&target, &specs, &opts, choice.setup.as_ref())?;
     let mut calls = model::calls_from(&session.events, &specs, &names);
     let plan: Vec<chain::FnPlan> = choice.setup.as_ref().map(|s| s.plan.clone()).unwrap_or_default();

@@ -64,6 +64,10 @@ syswalk prove --format json -o r.json")]
         /// (tier C, syscall boundary only), and falls back from fentry to kprobe if fentry fails to load.
         #[arg(long, value_enum, default_value = "auto")]
         attach: AttachArg,
+        /// Trace your own list of kernel functions instead of the default socket() chain (TOML:
+        /// `functions = ["__sys_socket", { name = "sock_alloc_file", snapshot = ["return"] }]`).
+        #[arg(long, value_name = "FILE")]
+        chain: Option<std::path::PathBuf>,
         #[command(flatten)]
         out: OutputArgs,
         /// Program to run (held before exec until every probe is attached), with its arguments. Its stdout goes to
@@ -73,7 +77,8 @@ syswalk prove --format json -o r.json")]
     },
     /// Trace socket-life syscalls (socket, bind, listen, accept, accept4, connect, close) of a program or a PID.
     #[command(after_help = "Examples:\n  syswalk trace -p 4242                 attach to a running process and all its threads; Ctrl-C to stop\n  \
-syswalk trace --syscalls socket,bind,listen -- ./server\n  syswalk trace -p 4242 --duration 10")]
+syswalk trace --syscalls socket,bind,listen -- ./server\n  syswalk trace -p 4242 --duration 10\n  \
+syswalk trace --chain my_chain.toml -- ./prog")]
     Trace {
         /// Attach to this running process (a thread ID selects its whole process).
         #[arg(short, long, conflicts_with = "command")]
@@ -90,6 +95,9 @@ syswalk trace --syscalls socket,bind,listen -- ./server\n  syswalk trace -p 4242
         /// How to trace the function-level chain of socket() calls (see `prove --help`).
         #[arg(long, value_enum, default_value = "auto")]
         attach: AttachArg,
+        /// Trace your own list of kernel functions (TOML; see `prove --help`).
+        #[arg(long, value_name = "FILE")]
+        chain: Option<std::path::PathBuf>,
         #[command(flatten)]
         out: OutputArgs,
         #[arg(last = true, value_name = "CMD")]

@@ -94,6 +94,10 @@ impl Kallsyms {
         Some(if off == 0 { s.name.clone() } else { format!("{}+{:#x}", s.name, off) })
     }
 
+    pub fn names(&self) -> impl Iterator<Item = &String> {
+        self.syms.iter().map(|s| &s.name)
+    }
+
     pub fn by_name(&self, name: &str) -> Option<&Sym> {
         self.syms.iter().find(|s| s.name == name)
     }

@@ -97,7 +97,7 @@ fn prove_builtin_target_proves_every_tier_c_claim() {
     assert_eq!(o.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&o.stderr));
     let r = json(&o);
     assert_eq!(r["schema"], "syswalk.report/2");
-    assert_eq!(r["kernel"]["tier"], "C");
+    let tier = r["kernel"]["tier"].as_str().expect("tier").to_string();
     assert_eq!(r["stats"]["lost"], 0);
     let calls = r["calls"].as_array().expect("calls");
     assert_eq!(calls.len(), 1, "exactly the built-in call");
@@ -118,10 +118,15 @@ fn prove_builtin_target_proves_every_tier_c_claim() {
         assert_eq!(k["verdict"], "proved", "{id}: {k}");
         assert!(!k["evidence"].as_array().expect("evidence").is_empty(), "{id} has no evidence");
     }
-    // The function-level chain cannot be seen here and must say so, never ✓.
     let chain = r["claims"].as_array().expect("claims").iter().find(|c| c["id"] == "chain.order").expect("chain.order");
-    assert_eq!(chain["verdict"], "not_observable");
-    assert!(chain["reason"].as_str().unwrap_or("").contains("fentry"));
+    if tier == "C" {
+        // The function-level chain cannot be seen on this kernel and must say so, never ✓.
+        assert_eq!(chain["verdict"], "not_observable");
+        assert!(chain["reason"].as_str().unwrap_or("").contains("fentry"));
+    } else {
+        // Re-run inside the lab on a stock kernel: the chain is there and proved.
+        assert_eq!(chain["verdict"], "proved", "tier {tier}: {chain}");
+    }
     assert_nothing_left(&before, "prove");
 }
 

@@ -221,3 +221,34 @@ fn ftrace_function_graph_agrees_on_the_order() {
         assert_eq!(ours_common, theirs, "{k}: syswalk and ftrace disagree on the call order");
     }
 }
+
+#[test]
+fn a_chain_file_extends_the_investigation() {
+    let _g = lock();
+    let good = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/socket-file.toml");
+    let bad = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("bad-chain.toml");
+    std::fs::write(&bad, "functions = [\"__sys_socket\", \"sock_aloc_file\"]\n").expect("write");
+    for k in ["6.1", "6.12"] {
+        let r = prove_json(k, &["--chain", good]);
+        let plan = r["chain_plan"].as_array().expect("plan");
+        let names: Vec<&str> = plan.iter().filter_map(|p| p["name"].as_str()).collect();
+        assert_eq!(names, vec!["__sys_socket", "sock_map_fd", "get_unused_fd_flags", "sock_alloc_file", "fd_install"], "{k}");
+        let smf = &plan[1];
+        assert_eq!(smf["traced"], false, "{k}: {smf}");
+        assert!(smf["note"].as_str().unwrap_or("").contains("inlined"), "{k}: {smf}");
+        let chain = r["calls"][0]["chain"].as_array().expect("chain");
+        let saf = chain.iter().find(|f| f["func"] == "sock_alloc_file").expect("sock_alloc_file traced");
+        let from: Vec<&str> = saf["exit_objects"].as_array().expect("objs").iter().filter_map(|o| o["from"].as_str()).collect();
+        assert_eq!(from, vec!["return", "sock"], "{k}: only the snapshots asked for");
+        let v = verdicts(&r, 1);
+        for id in ["provenance.file", "fd_install.fd_is_return", "chain.order"] {
+            assert!(v.contains(&(id.to_string(), "proved".to_string())), "{k}: {id} {v:?}");
+        }
+        // Functions the file leaves out make their claims not observable, never proved.
+        assert!(v.contains(&("provenance.sock".to_string(), "not_observable".to_string())), "{k}: {v:?}");
+        let o = lab(k, &[], &[bin(), "prove", "-q", "--chain", bad.to_str().expect("path")]);
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{k}: {err}");
+        assert!(err.contains("\"sock_aloc_file\" does not exist") && err.contains("sock_alloc_file"), "{k}: {err}");
+    }
+}

@@ -19,6 +19,7 @@ pub mod skel {
     include!(concat!(env!("OUT_DIR"), "/chain.skel.rs"));
 }
 
+pub mod spec;
 pub mod tree;
 
 pub use skel::types::{sw_chain_event as RawChainEvent, sw_chain_kind as ChKind, sw_obj_kind as ObjKind};
@@ -66,6 +67,9 @@ pub struct FnPlan {
     pub ret: Option<String>,
     pub traced: bool,
     pub note: String,
+    /// Only these arguments ("return" for the return value) are snapshotted; None: every object argument.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<Vec<String>>,
     #[serde(skip)]
     pub slot: Option<usize>,
 }
@@ -100,7 +104,7 @@ pub fn plan(names: &[String], btf: Option<&Btf>, ks: &Kallsyms, attach: Attach) 
                 slot += 1;
                 slot - 1
             });
-            FnPlan { name: n.clone(), in_kallsyms, in_btf, params: sig.as_ref().map(|s| s.params.clone()), ret: sig.map(|s| s.ret), traced, note, slot: s }
+            FnPlan { name: n.clone(), in_kallsyms, in_btf, params: sig.as_ref().map(|s| s.params.clone()), ret: sig.map(|s| s.ret), traced, note, snapshot: None, slot: s }
         })
         .collect()
 }
@@ -182,12 +186,13 @@ impl<'obj> ChainTracer<'obj> {
                 let Some(s) = f.slot else { continue };
                 let c = &mut ro.cfg[s];
                 c.used = 1;
+                let wanted = |name: &str| f.snapshot.as_ref().is_none_or(|w| w.iter().any(|x| x == name));
                 if let Some(ps) = &f.params {
-                    for (j, (_, ty)) in ps.iter().take(6).enumerate() {
-                        c.arg_kind[j] = obj_kind(ty);
+                    for (j, (pname, ty)) in ps.iter().take(6).enumerate() {
+                        c.arg_kind[j] = if wanted(pname) { obj_kind(ty) } else { 0 };
                     }
                 }
-                c.ret_kind = f.ret.as_deref().map(obj_kind).unwrap_or(0);
+                c.ret_kind = if wanted("return") { f.ret.as_deref().map(obj_kind).unwrap_or(0) } else { 0 };
             }
         }
         let skel = open.load().map_err(|e| bpf_err("loading the chain programs", e))?;

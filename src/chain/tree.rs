@@ -352,7 +352,7 @@ mod tests {
         names
             .iter()
             .enumerate()
-            .map(|(i, n)| FnPlan { name: n.to_string(), in_kallsyms: true, in_btf: true, params: None, ret: None, traced: true, note: "traced".into(), slot: Some(i) })
+            .map(|(i, n)| FnPlan { name: n.to_string(), in_kallsyms: true, in_btf: true, params: None, ret: None, traced: true, note: "traced".into(), snapshot: None, slot: Some(i) })
             .collect()
     }
 
