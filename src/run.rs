@@ -235,5 +235,6 @@ pub fn trace(target: &Target, specs: &[SyscallSpec], opts: &Options, chain: Opti
     }
     let mut stats = stats;
     stats.lost += chain_lost;
+    stats.events += chain_events.len();
     Ok(Session { events, chain_events, chain_lost, chain_attach, stats, root_pid, ending, forks })
 }

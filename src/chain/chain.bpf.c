@@ -26,7 +26,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 22);
+	__uint(max_entries, 1 << 24);
 } cevents SEC(".maps");
 
 struct {
@@ -109,7 +109,8 @@ static __always_inline struct sw_chain_event *begin(__u32 kind, __u32 slot)
 			__sync_fetch_and_add(l, 1);
 		return NULL;
 	}
-	__builtin_memset(e, 0, sizeof(*e));
+	/* Zero the header only; snap() zeroes each object it fills, and nobjs says how many are valid. */
+	__builtin_memset(e, 0, __builtin_offsetof(struct sw_chain_event, objs));
 	e->kind = kind;
 	e->slot = slot;
 	e->tgid = tgid;

@@ -219,16 +219,18 @@ pub fn judge(c: &Call, create: Option<&str>, plan: &[FnPlan]) -> Vec<Claim> {
     let seen: Vec<usize> = positions.iter().flatten().copied().collect();
     let in_order = seen.windows(2).all(|w| w[0] < w[1]);
     let missing: Vec<&str> = expected.iter().zip(&positions).filter(|(_, p)| p.is_none()).map(|(f, _)| *f).collect();
+    // Out of order among what was seen refutes; something not seen (lost, or not called) only makes it unobservable.
+    let order_verdict = if c.chain.is_empty() || (in_order && !missing.is_empty()) { None } else { Some(in_order) };
     out.push(claim(
         "chain.order",
         c.seq,
-        (!c.chain.is_empty()).then_some(in_order && missing.is_empty()),
+        order_verdict,
         format!("the traced functions ran in the course's order: {}", expected.join(" → ")),
         vec![
             ev("observed entries (indented by nesting)", observed.join(" | "), src),
             ev("course functions not observed", if missing.is_empty() { "none".into() } else { missing.join(", ") }, src),
         ],
-        "no chain frames inside this call",
+        "some of the course's functions were not observed in this call (events lost, or not called)",
     ));
     // chain.parentage
     let mut bad = Vec::new();
@@ -336,10 +338,10 @@ pub fn judge(c: &Call, create: Option<&str>, plan: &[FnPlan]) -> Vec<Claim> {
     out.push(claim(
         "latency.per_function",
         c.seq,
-        (!c.chain.is_empty()).then_some(complete),
+        complete.then_some(true),
         "every traced function's inclusive and exclusive time was measured (entry and exit both seen)".into(),
         vec![ev("per function", lat.join(" | "), src)],
-        "no chain frames inside this call",
+        "an entry or exit was not seen (events lost, or no chain frames in this call)",
     ));
     out
 }
