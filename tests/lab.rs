@@ -35,6 +35,13 @@ fn runs_a_command_on_6_1_and_passes_exit_codes_through() {
     assert_eq!(o.status.code(), Some(0), "stderr: {}", text(&o.stderr));
     let rel = text(&o.stdout);
     assert!(rel.trim().starts_with("6.1.0-") && rel.trim().ends_with("-cloud-amd64"), "{rel:?}");
+    // The same kernel given by path (vmlinuz-<version>, modules from ../lib/modules/<version>).
+    let home = std::env::var("SYSWALK_CACHE").map(|c| format!("{c}/lab")).unwrap_or_else(|_| format!("{}/.cache/syswalk/lab", std::env::var("HOME").unwrap_or_default()));
+    let boot = std::path::Path::new(&home).join("kernels/6.1/boot");
+    let image = std::fs::read_dir(&boot).expect("6.1 fetched above").flatten().map(|e| e.path()).find(|p| p.to_string_lossy().contains("vmlinuz-")).expect("vmlinuz");
+    let o = lab(image.to_str().expect("utf8"), &[], &["uname", "-r"]);
+    assert_eq!(o.status.code(), Some(0), "by path: {}", text(&o.stderr));
+    assert_eq!(text(&o.stdout), rel, "the same kernel by path");
     for code in [0, 3, 42] {
         let o = lab("6.1", &[], &["sh", "-c", &format!("echo out; echo err >&2; exit {code}")]);
         assert_eq!(o.status.code(), Some(code), "stderr: {}", text(&o.stderr));
