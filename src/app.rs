@@ -131,7 +131,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
             emit(&text, &None)?;
             Ok(if c.tier.is_some() { 0 } else { Kind::Bpf.exit_code() })
         }
-        Cmd::Prove { family, ty, protocol, no_follow, attach, chain, out, command } => {
+        Cmd::Prove { family, ty, protocol, how, out, command } => {
             let names = namer();
             let target = if command.is_empty() {
                 Target::Builtin {
@@ -143,10 +143,10 @@ fn dispatch(cli: Cli) -> Result<i32> {
                 Target::Command(command)
             };
             let specs = specs_for(&["socket".to_string()])?;
-            let chain = load_chain(chain.as_deref(), &names)?;
-            investigate(target, specs, !no_follow, None, &out, names, attach, chain)
+            let chain = load_chain(how.chain.as_deref(), &names)?;
+            investigate(target, specs, !how.no_follow, None, &out, names, how.attach, chain)
         }
-        Cmd::Trace { pid, syscalls, duration, no_follow, attach, chain, out, command } => {
+        Cmd::Trace { pid, syscalls, duration, how, out, command } => {
             let target = match (pid, command.is_empty()) {
                 (Some(p), true) => Target::Pid(p),
                 (None, false) => Target::Command(command),
@@ -163,8 +163,8 @@ fn dispatch(cli: Cli) -> Result<i32> {
             };
             let specs = specs_for(&syscalls)?;
             let names = namer();
-            let chain = load_chain(chain.as_deref(), &names)?;
-            investigate(target, specs, !no_follow, duration, &out, names, attach, chain)
+            let chain = load_chain(how.chain.as_deref(), &names)?;
+            investigate(target, specs, !how.no_follow, duration, &out, names, how.attach, chain)
         }
     }
 }

@@ -41,6 +41,23 @@ pub struct OutputArgs {
     pub quiet: bool,
 }
 
+/// How to trace: shared by `prove` and `trace`.
+#[derive(Args, Debug, Clone)]
+pub struct TraceArgs {
+    /// Do not follow processes the target forks.
+    #[arg(long)]
+    pub no_follow: bool,
+    /// How to trace the function-level chain: auto picks fentry (tier A), else kprobe (tier B), else none
+    /// (tier C, syscall boundary only), and falls back from fentry to kprobe if fentry fails to load.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub attach: AttachArg,
+    /// Trace your own list of kernel functions instead of the default socket() chain (TOML:
+    /// `functions = ["__sys_socket", { name = "sock_map_fd", optional = true }, { name = "sock_alloc_file",
+    /// snapshot = ["return"] }]`; see examples/socket-file.toml).
+    #[arg(long, value_name = "FILE")]
+    pub chain: Option<std::path::PathBuf>,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Cmd {
     /// Make (or watch) socket() calls and prove what they created: fd, struct file, socket, sock and their links.
@@ -57,17 +74,8 @@ syswalk prove --format json -o r.json")]
         /// Protocol for the built-in target: a name from the kernel's BTF (ip, tcp, udp, …) or a number.
         #[arg(long, default_value = "0", conflicts_with = "command")]
         protocol: String,
-        /// Do not follow processes the target forks.
-        #[arg(long)]
-        no_follow: bool,
-        /// How to trace the function-level chain: auto picks fentry (tier A), else kprobe (tier B), else none
-        /// (tier C, syscall boundary only), and falls back from fentry to kprobe if fentry fails to load.
-        #[arg(long, value_enum, default_value = "auto")]
-        attach: AttachArg,
-        /// Trace your own list of kernel functions instead of the default socket() chain (TOML:
-        /// `functions = ["__sys_socket", { name = "sock_alloc_file", snapshot = ["return"] }]`).
-        #[arg(long, value_name = "FILE")]
-        chain: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        how: TraceArgs,
         #[command(flatten)]
         out: OutputArgs,
         /// Program to run (held before exec until every probe is attached), with its arguments. Its stdout goes to
@@ -89,15 +97,8 @@ syswalk trace --chain my_chain.toml -- ./prog")]
         /// Stop after this many seconds (default: when the target exits, or on Ctrl-C).
         #[arg(long, value_name = "SECS")]
         duration: Option<f64>,
-        /// Do not follow processes the target forks.
-        #[arg(long)]
-        no_follow: bool,
-        /// How to trace the function-level chain of socket() calls (see `prove --help`).
-        #[arg(long, value_enum, default_value = "auto")]
-        attach: AttachArg,
-        /// Trace your own list of kernel functions (TOML; see `prove --help`).
-        #[arg(long, value_name = "FILE")]
-        chain: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        how: TraceArgs,
         #[command(flatten)]
         out: OutputArgs,
         #[arg(last = true, value_name = "CMD")]

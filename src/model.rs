@@ -366,6 +366,31 @@ fn name_arg(syscall: &str, idx: usize, raw: u64, n: &Namer) -> Value {
     }
 }
 
+impl Call {
+    /// A call with only its identity filled in (the rest is added as its events arrive).
+    fn bare(seq: usize, e: &RawEvent, syscall: String) -> Call {
+        Call {
+            seq,
+            pid: e.tgid,
+            tid: e.tid,
+            comm: boundary::comm(e),
+            syscall,
+            nr: e.nr,
+            args: Vec::new(),
+            regs: Vec::new(),
+            enter_ns: None,
+            exit_ns: None,
+            latency_ns: None,
+            ret: None,
+            errno: None,
+            before: Walk::default(),
+            after: Walk::default(),
+            probes: Vec::new(),
+            chain: Vec::new(),
+        }
+    }
+}
+
 /// Pairs entry and exit events per thread into calls, in time order.
 pub fn calls_from(events: &[RawEvent], specs: &[SyscallSpec], n: &Namer) -> Vec<Call> {
     let mut evs: Vec<&RawEvent> = events.iter().filter(|e| e.kind == EvKind::SW_ENTER.0 || e.kind == EvKind::SW_EXIT.0).collect();
@@ -378,25 +403,12 @@ pub fn calls_from(events: &[RawEvent], specs: &[SyscallSpec], n: &Namer) -> Vec<
         if e.kind == EvKind::SW_ENTER.0 {
             let argn: &[&str] = spec.map(|s| s.args).unwrap_or(&[]);
             let args = argn.iter().enumerate().map(|(i, a)| Arg { name: a.to_string(), value: name_arg(&sname, i, e.args[i], n) }).collect();
-            let call = Call {
-                seq: calls.len() + 1,
-                pid: e.tgid,
-                tid: e.tid,
-                comm: boundary::comm(e),
-                syscall: sname,
-                nr: e.nr,
-                args,
-                regs: ["rdi", "rsi", "rdx", "r10", "r8", "r9"].iter().zip(e.args.iter()).map(|(r, v)| format!("{r}={v:#x}")).chain(std::iter::once(format!("orig_ax={}", e.nr))).collect(),
-                enter_ns: Some(e.ts_ns),
-                exit_ns: None,
-                latency_ns: None,
-                ret: None,
-                errno: None,
-                before: walk_of(e, n),
-                after: Walk::default(),
-                probes: vec!["tp_btf/sys_enter".into()],
-                chain: Vec::new(),
-            };
+            let mut call = Call::bare(calls.len() + 1, e, sname);
+            call.args = args;
+            call.regs = ["rdi", "rsi", "rdx", "r10", "r8", "r9"].iter().zip(e.args.iter()).map(|(r, v)| format!("{r}={v:#x}")).chain(std::iter::once(format!("orig_ax={}", e.nr))).collect();
+            call.enter_ns = Some(e.ts_ns);
+            call.before = walk_of(e, n);
+            call.probes = vec!["tp_btf/sys_enter".into()];
             open.insert(e.tid, calls.len());
             calls.push(call);
         } else {
@@ -404,25 +416,7 @@ pub fn calls_from(events: &[RawEvent], specs: &[SyscallSpec], n: &Namer) -> Vec<
                 Some(i) if calls[i].nr == e.nr => i,
                 _ => {
                     // Exit without a matching entry: the call began before syswalk attached.
-                    calls.push(Call {
-                        seq: calls.len() + 1,
-                        pid: e.tgid,
-                        tid: e.tid,
-                        comm: boundary::comm(e),
-                        syscall: sname,
-                        nr: e.nr,
-                        args: Vec::new(),
-                        regs: Vec::new(),
-                        enter_ns: None,
-                        exit_ns: None,
-                        latency_ns: None,
-                        ret: None,
-                        errno: None,
-                        before: Walk::default(),
-                        after: Walk::default(),
-                        probes: Vec::new(),
-                        chain: Vec::new(),
-                    });
+                    calls.push(Call::bare(calls.len() + 1, e, sname));
                     calls.len() - 1
                 }
             };
