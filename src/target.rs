@@ -80,8 +80,9 @@ impl Gated {
         let (grd, gwr) = pipe_cloexec()?;
         let (erd, ewr) = pipe_cloexec()?;
         let (g_r, g_w, e_w) = (grd.as_raw_fd(), gwr.as_raw_fd(), ewr.as_raw_fd());
-        // SAFETY: fork has no memory-safety preconditions. In the child we only call async-signal-safe functions
-        // (close, read, open, dup2, execv, write, _exit) on data prepared before the fork.
+        // The child only calls async-signal-safe functions (close, read, open, dup2, execv, write, _exit) on data
+        // prepared before the fork.
+        // SAFETY: fork has no memory-safety preconditions; the child's restrictions are kept as said above.
         let pid = unsafe { libc::fork() };
         if pid < 0 {
             return Err(Error::io("forking the target", std::io::Error::last_os_error()));
