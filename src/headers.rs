@@ -14,6 +14,15 @@ pub struct HeaderConst {
     pub via: Vec<String>,
 }
 
+/// A header's text, read once per process (reports name thousands of values from the same few headers).
+pub fn header_text(file: &str) -> Option<std::sync::Arc<str>> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<HashMap<String, Option<Arc<str>>>>> = OnceLock::new();
+    let mut c = CACHE.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner());
+    c.entry(file.to_string()).or_insert_with(|| std::fs::read_to_string(file).ok().map(Arc::from)).clone()
+}
+
 pub fn include_dir() -> String {
     format!("/usr/include/{}-linux-gnu", std::env::consts::ARCH)
 }
@@ -86,13 +95,13 @@ pub fn lookup_in(text: &str, file: &str, name: &str) -> Option<HeaderConst> {
 }
 
 pub fn lookup(file: &str, name: &str) -> Option<HeaderConst> {
-    let text = std::fs::read_to_string(file).ok()?;
+    let text = header_text(file)?;
     lookup_in(&text, file, name)
 }
 
 /// Every `#define PREFIX* number` (following aliases) in a header: e.g. the PF_* table of bits/socket.h.
 pub fn table(file: &str, prefix: &str) -> Vec<HeaderConst> {
-    let Ok(text) = std::fs::read_to_string(file) else { return Vec::new() };
+    let Some(text) = header_text(file) else { return Vec::new() };
     let mut out = Vec::new();
     for l in text.lines() {
         let mut t = l.split_whitespace();
@@ -112,7 +121,7 @@ pub fn table(file: &str, prefix: &str) -> Vec<HeaderConst> {
 /// The address-family name for a value, from bits/socket.h (AF_ form of the PF_ definition).
 pub fn family_name(v: i64) -> Option<HeaderConst> {
     let file = socket_h();
-    let text = std::fs::read_to_string(&file).ok()?;
+    let text = header_text(&file)?;
     for name in ["INET", "INET6", "UNIX", "NETLINK", "PACKET"] {
         if let Some(c) = lookup_in(&text, &file, &format!("AF_{name}")) {
             if c.value == v {

@@ -94,7 +94,7 @@ impl Namer {
     }
     pub fn errno(&self, e: i64) -> Value {
         for f in ["/usr/include/asm-generic/errno-base.h", "/usr/include/asm-generic/errno.h"] {
-            if let Ok(text) = std::fs::read_to_string(f) {
+            if let Some(text) = headers::header_text(f) {
                 for (i, l) in text.lines().enumerate() {
                     let mut t = l.split_whitespace();
                     if t.next() == Some("#define") {
