@@ -260,6 +260,12 @@ fn choose_chain(arg: AttachArg, caps: &Caps, names: &Namer, target: &Target, spe
     Ok(ChainChoice { setup: Some(run::ChainSetup { plan, attach, fallback }), families, families_error, why_not: None })
 }
 
+/// What one traced run produced, before rendering.
+pub struct Collected {
+    pub report: Report,
+    pub ending: Ending,
+}
+
 #[allow(clippy::too_many_arguments)]
 fn investigate(
     target: Target,
@@ -272,11 +278,39 @@ fn investigate(
     custom: Option<Vec<chain::spec::FnSpec>>,
 ) -> Result<i32> {
     let opts = Options { follow_forks: follow, duration, quiet: out.quiet, report_on_stdout: out.output.is_none() };
+    let got = collect(target, specs, &opts, &names, attach, custom)?;
+    let report = got.report;
+    let text = match out.format {
+        Format::Text => render::text(&report, &Style { color: color_wanted(out) }),
+        Format::Md => render::markdown(&report),
+        Format::Json => render::json(&report),
+        Format::Summary => render::summary(&report),
+    };
+    emit(&text, &out.output)?;
+    if let Ending::Signaled(s) = got.ending {
+        return Err(Error::new(Kind::TargetKilled, format!("the target was killed by {} (the report above has what was captured)", crate::target::signal_name(s))));
+    }
+    if report.claims.iter().any(|c| c.verdict == Verdict::Refuted) {
+        eprintln!("syswalk: {} claim(s) refuted by the evidence", report.summary.refuted);
+        return Ok(Kind::Refuted.exit_code());
+    }
+    Ok(0)
+}
+
+/// Traces the target and judges what it did: the report, not yet rendered.
+pub fn collect(
+    target: Target,
+    specs: Vec<SyscallSpec>,
+    opts: &Options,
+    names: &Namer,
+    attach: AttachArg,
+    custom: Option<Vec<chain::spec::FnSpec>>,
+) -> Result<Collected> {
     let is_pid = matches!(target, Target::Pid(_));
     let caps = if attach == AttachArg::None { caps::Caps { kernel_release: caps::uname().0, machine: caps::uname().1, checks: vec![], tier: Some(caps::Tier::C), tier_reason: "--attach none".into() } } else { caps::probe_chain() };
-    let choice = choose_chain(attach, &caps, &names, &target, &specs, custom)?;
-    let session = run::trace(&target, &specs, &opts, choice.setup.as_ref())?;
-    let mut calls = model::calls_from(&session.events, &specs, &names);
+    let choice = choose_chain(attach, &caps, names, &target, &specs, custom)?;
+    let session = run::trace(&target, &specs, opts, choice.setup.as_ref())?;
+    let mut calls = model::calls_from(&session.events, &specs, names);
     let plan: Vec<chain::FnPlan> = choice.setup.as_ref().map(|s| s.plan.clone()).unwrap_or_default();
     let used_attach = session.chain_attach.as_ref().map(|(a, _)| *a);
     if let Some(a) = used_attach {
@@ -284,7 +318,7 @@ fn investigate(
             Attach::Fentry => "fentry/fexit",
             Attach::Kprobe => "kprobe/kretprobe",
         };
-        let frames = chain::tree::frames(&session.chain_events, &plan, probe, &names);
+        let frames = chain::tree::frames(&session.chain_events, &plan, probe, names);
         chain::tree::attach_to_calls(&mut calls, &frames);
     }
     let socket_calls = calls.iter().filter(|c| c.syscall == "socket").count();
@@ -308,7 +342,7 @@ fn investigate(
     };
     let mut claims: Vec<Claim> = Vec::new();
     for c in calls.iter().filter(|c| c.syscall == "socket") {
-        claims.extend(claims::judge_socket(c, &names));
+        claims.extend(claims::judge_socket(c, names));
         if used_attach.is_some() && c.ret.is_some_and(|r| r >= 0) {
             claims.extend(chain::tree::judge(c, create_for(c).as_deref(), &plan));
         }
@@ -340,22 +374,8 @@ fn investigate(
         report.kernel.tier_reason = format!("{}; chain: {why}", report.kernel.tier_reason);
     }
     report.chain_plan = plan;
-    report.dispatch = crate::report::dispatch(&choice.families, choice.families_error.clone(), &names);
-    let text = match out.format {
-        Format::Text => render::text(&report, &Style { color: color_wanted(out) }),
-        Format::Md => render::markdown(&report),
-        Format::Json => render::json(&report),
-        Format::Summary => render::summary(&report),
-    };
-    emit(&text, &out.output)?;
-    if let Ending::Signaled(s) = session.ending {
-        return Err(Error::new(Kind::TargetKilled, format!("the target was killed by {} (the report above has what was captured)", crate::target::signal_name(s))));
-    }
-    if report.claims.iter().any(|c| c.verdict == Verdict::Refuted) {
-        eprintln!("syswalk: {} claim(s) refuted by the evidence", report.summary.refuted);
-        return Ok(Kind::Refuted.exit_code());
-    }
-    Ok(0)
+    report.dispatch = crate::report::dispatch(&choice.families, choice.families_error.clone(), names);
+    Ok(Collected { report, ending: session.ending })
 }
 
 fn lab(cmd: LabCmd) -> Result<i32> {

@@ -281,6 +281,7 @@ mod tests {
                 Arg { name: "protocol".into(), value: Value::plain(0) },
             ],
             regs: vec![],
+            user: None,
             enter_ns: Some(1),
             exit_ns: Some(2),
             latency_ns: Some(1),

@@ -39,6 +39,10 @@ impl Kallsyms {
         Kallsyms { syms, source: source.to_string() }
     }
 
+    /// All symbols, sorted by address.
+    pub fn syms(&self) -> &[Sym] {
+        &self.syms
+    }
     pub fn len(&self) -> usize {
         self.syms.len()
     }

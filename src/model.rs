@@ -299,6 +299,9 @@ pub struct Call {
     pub args: Vec<Arg>,
     /// Registers at entry as the tracepoint saw them (rdi, rsi, rdx, r10, r8, r9; orig_ax = nr).
     pub regs: Vec<String>,
+    /// The user side at entry: instruction pointer, stack pointer, the word on top of the stack, text load address.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub user: Option<UserRegs>,
     pub enter_ns: Option<u64>,
     pub exit_ns: Option<u64>,
     pub latency_ns: Option<u64>,
@@ -311,6 +314,17 @@ pub struct Call {
     /// The function-level chain inside this call (tiers A/B), in entry order with depths.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub chain: Vec<crate::chain::tree::Frame>,
+}
+
+/// User-space registers at syscall entry (tp_btf/sys_enter), raw.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct UserRegs {
+    pub ip: u64,
+    pub sp: u64,
+    /// The 8 bytes at sp (0 when unreadable).
+    pub sp0: u64,
+    /// task->mm->start_code: load address of the executable's text segment.
+    pub start_code: u64,
 }
 
 /// Static facts about a traced syscall: name, number (with where it came from), argument names, walk mode.
@@ -378,6 +392,7 @@ impl Call {
             nr: e.nr,
             args: Vec::new(),
             regs: Vec::new(),
+            user: None,
             enter_ns: None,
             exit_ns: None,
             latency_ns: None,
@@ -406,6 +421,7 @@ pub fn calls_from(events: &[RawEvent], specs: &[SyscallSpec], n: &Namer) -> Vec<
             let mut call = Call::bare(calls.len() + 1, e, sname);
             call.args = args;
             call.regs = ["rdi", "rsi", "rdx", "r10", "r8", "r9"].iter().zip(e.args.iter()).map(|(r, v)| format!("{r}={v:#x}")).chain(std::iter::once(format!("orig_ax={}", e.nr))).collect();
+            call.user = Some(UserRegs { ip: e.user_ip, sp: e.user_sp, sp0: e.user_sp0, start_code: e.start_code });
             call.enter_ns = Some(e.ts_ns);
             call.before = walk_of(e, n);
             call.probes = vec!["tp_btf/sys_enter".into()];
@@ -502,6 +518,7 @@ pub(crate) mod tests_support {
             nr: 41,
             args: vec![],
             regs: vec![],
+            user: None,
             enter_ns: Some(0),
             exit_ns: Some(1000),
             latency_ns: Some(1000),

@@ -287,11 +287,27 @@ pub fn builtin_spec(family: i32, ty: i32, protocol: i32) -> Result<Spec> {
 
 /// Body of the built-in target (runs in the child after exec). Closes every fd above 2 so the call sees the fd
 /// table a fresh C program has, makes the call, and exits 0 (or 1 if the call failed).
+/// The course's line, `socket(AF_INET, SOCK_STREAM, 0)`, with the constants compiled in (as a C compiler would),
+/// so `syswalk lesson` can show them as immediates in this binary's own machine code and check them against the
+/// headers and the registers the kernel saw.
+#[inline(never)]
+#[no_mangle]
+pub extern "C" fn syswalk_course_socket() -> i32 {
+    // SAFETY: socket takes three ints and returns an fd or -1.
+    unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0) }
+}
+
+fn course_line() -> i32 {
+    syswalk_course_socket()
+}
+
 pub fn builtin_main(family: i32, ty: i32, protocol: i32) -> i32 {
     // SAFETY: close_range only closes descriptors; we own none above 2 that Rust code still uses.
     unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
-    // SAFETY: socket takes three ints and returns an fd or -1.
-    let fd = unsafe { libc::socket(family, ty, protocol) };
+    let fd = if (family, ty, protocol) == (libc::AF_INET, libc::SOCK_STREAM, 0) { course_line() } else {
+        // SAFETY: socket takes three ints and returns an fd or -1.
+        unsafe { libc::socket(family, ty, protocol) }
+    };
     if fd < 0 {
         return 1;
     }

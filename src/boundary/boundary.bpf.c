@@ -167,6 +167,13 @@ int BPF_PROG(sw_sys_enter, struct pt_regs *regs, long id)
 	e->args[3] = regs->r10;
 	e->args[4] = regs->r8;
 	e->args[5] = regs->r9;
+	/* The user side of the call: where `syscall` was executed and the word on top of the user stack. A libc
+	 * wrapper that is a leaf (mov eax,NR; syscall; ret) leaves its caller's return address there. */
+	e->user_ip = regs->ip;
+	e->user_sp = regs->sp;
+	if (bpf_probe_read_user(&e->user_sp0, sizeof(e->user_sp0), (void *)regs->sp))
+		e->user_sp0 = 0;
+	e->start_code = BPF_CORE_READ(bpf_get_current_task_btf(), mm, start_code);
 	/* The fd table as the call finds it (and, for fd-argument calls, the object behind arg0). */
 	walk(e, bpf_get_current_task_btf(), mode == SW_MODE_WALK_ARG0 ? (int)e->args[0] : -1);
 	submit(e);

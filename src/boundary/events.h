@@ -99,6 +99,10 @@ struct sw_event {
 	__s64 ret;
 	__u64 ts_ns;                      /* bpf_ktime_get_ns */
 	__u64 args[6];                    /* rdi rsi rdx r10 r8 r9 at entry */
+	__u64 user_ip;                    /* SW_ENTER: regs->ip, the user instruction after `syscall` */
+	__u64 user_sp;                    /* SW_ENTER: regs->sp, the user stack pointer */
+	__u64 user_sp0;                   /* SW_ENTER: the word at user sp (a leaf libc wrapper: its return address) */
+	__u64 start_code;                 /* SW_ENTER: task->mm->start_code, where the executable's text was loaded */
 	__s32 walk_fd;                    /* fd walked, -1 when none */
 	__u32 walked;                     /* SW_W_* bits */
 	char comm[SW_COMM_LEN];
