@@ -5,6 +5,7 @@ pub mod btf;
 pub mod caps;
 pub mod chain;
 pub mod claims;
+pub mod constants;
 pub mod cli;
 pub mod error;
 pub mod headers;

@@ -1,0 +1,167 @@
+//! The numbers behind `socket(AF_INET, SOCK_STREAM, 0)`, each from the machine: the installed headers (file:line),
+//! the kernel's own BTF where it defines the name, and what a traced call actually passed in its registers.
+use serde::Serialize;
+
+use crate::claims::{Claim, Evidence, Verdict};
+use crate::headers::{self, HeaderConst};
+use crate::model::{Call, Namer};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Source {
+    pub value: i64,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    pub name: String,
+    pub meaning: String,
+    pub header: Option<HeaderConst>,
+    /// Where the header was looked for, when absent.
+    pub header_file: String,
+    pub btf: Option<Source>,
+    pub observed: Option<Source>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Constants {
+    pub machine: Source2,
+    pub rows: Vec<Row>,
+    pub claims: Vec<Claim>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Source2 {
+    pub value: String,
+    pub source: String,
+}
+
+fn ev(what: impl Into<String>, value: impl Into<String>, source: impl Into<String>) -> Evidence {
+    Evidence { what: what.into(), value: value.into(), source: source.into() }
+}
+
+/// The rows for a socket() call (`call` is the traced call, when there is one).
+pub fn build(call: Option<&Call>, n: &Namer) -> Constants {
+    let (_, machine) = crate::caps::uname();
+    let reg = |i: usize, r: &str| -> Option<Source> {
+        let c = call?;
+        let v = c.args.get(i)?.value.raw;
+        Some(Source { value: v, source: format!("{r} at tp_btf/sys_enter (call #{}, pid {})", c.seq, c.pid) })
+    };
+    let btf = |name: &str| -> Option<Source> {
+        let b = n.btf.as_ref()?;
+        Some(Source { value: b.enumerator(name)?, source: format!("kernel BTF enumerator {name} ({})", crate::btf::vmlinux_path()) })
+    };
+    let rows = vec![
+        Row {
+            name: "__NR_socket".into(),
+            meaning: "the number the kernel's syscall table is indexed with for socket()".into(),
+            header: headers::syscall_nr("socket"),
+            header_file: headers::unistd_path(),
+            btf: None,
+            observed: call.map(|c| Source { value: c.nr, source: format!("orig_ax at tp_btf/sys_enter (call #{}, pid {})", c.seq, c.pid) }),
+        },
+        Row {
+            name: "AF_INET".into(),
+            meaning: "address family: IPv4 (first argument)".into(),
+            header: headers::lookup(&headers::socket_h(), "AF_INET"),
+            header_file: headers::socket_h(),
+            btf: None,
+            observed: reg(0, "rdi"),
+        },
+        Row {
+            name: "SOCK_STREAM".into(),
+            meaning: "socket type: a reliable byte stream (second argument)".into(),
+            header: headers::lookup(&headers::socket_type_h(), "SOCK_STREAM"),
+            header_file: headers::socket_type_h(),
+            btf: btf("SOCK_STREAM"),
+            observed: reg(1, "rsi"),
+        },
+        Row {
+            name: "IPPROTO_IP".into(),
+            meaning: "protocol 0: the family's default for the type (third argument)".into(),
+            header: headers::lookup(headers::NETINET_IN_H, "IPPROTO_IP"),
+            header_file: headers::NETINET_IN_H.into(),
+            btf: btf("IPPROTO_IP"),
+            observed: reg(2, "rdx"),
+        },
+    ];
+    let claims = rows.iter().map(judge).collect();
+    Constants { machine: Source2 { value: machine, source: "uname(2) machine field (what `uname -m` prints)".into() }, rows, claims }
+}
+
+fn judge(r: &Row) -> Claim {
+    let id = format!("constants.{}", r.name.to_ascii_lowercase().trim_start_matches('_'));
+    let mut evidence = Vec::new();
+    let mut values: Vec<i64> = Vec::new();
+    if let Some(h) = &r.header {
+        let via = if h.via.is_empty() { String::new() } else { format!(" via {}", h.via.join(" → ")) };
+        evidence.push(ev(format!("{} in the header", r.name), format!("{}{via}", h.value), format!("{}:{}: {}", h.file, h.line, h.text)));
+        values.push(h.value);
+    }
+    if let Some(b) = &r.btf {
+        evidence.push(ev(format!("{} in the kernel", r.name), b.value.to_string(), b.source.clone()));
+        values.push(b.value);
+    }
+    if let Some(o) = &r.observed {
+        evidence.push(ev("passed by the traced call", o.value.to_string(), o.source.clone()));
+        values.push(o.value);
+    }
+    let all_same = values.windows(2).all(|w| w[0] == w[1]);
+    let (verdict, statement, reason) = match (&r.header, &r.observed) {
+        (Some(h), Some(o)) if all_same => (Verdict::Proved, format!("{} = {} in {} and the call passed {}", r.name, h.value, h.file, o.value), None),
+        (Some(h), Some(o)) => (Verdict::Refuted, format!("{} = {} in {} but the sources disagree (the call passed {})", r.name, h.value, h.file, o.value), None),
+        (None, Some(o)) => (
+            Verdict::NotObservable,
+            format!("{} = {} from the observation alone", r.name, o.value),
+            Some(format!("{} is not installed here, so the observed value cannot be checked against it", r.header_file)),
+        ),
+        (Some(h), None) => (Verdict::NotObservable, format!("{} = {} in {}", r.name, h.value, h.file), Some("no traced call to compare with".into())),
+        (None, None) => (Verdict::NotObservable, format!("{} is unknown here", r.name), Some(format!("{} absent and no traced call", r.header_file))),
+    };
+    Claim { id, call: None, verdict, statement, evidence, reason }
+}
+
+pub fn text(c: &Constants) -> String {
+    let mut o = format!("syswalk constants — socket(AF_INET, SOCK_STREAM, 0) on this machine\n\nmachine = {}  ({})\n\n", c.machine.value, c.machine.source);
+    for (r, cl) in c.rows.iter().zip(&c.claims) {
+        o.push_str(&format!("{} {} — {}\n", cl.verdict.symbol(), r.name, r.meaning));
+        for e in &cl.evidence {
+            o.push_str(&format!("    {:<28} {:<10} {}\n", e.what, e.value, e.source));
+        }
+        if let Some(why) = &cl.reason {
+            o.push_str(&format!("    not observable here: {why}\n"));
+        }
+        o.push_str(&format!("    ∴ {}\n", cl.statement));
+    }
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::tests_support::empty_call;
+    use crate::model::{Arg, Value};
+
+    #[test]
+    fn disagreement_refutes_and_absence_is_not_observable() {
+        let h = HeaderConst { name: "AF_INET".into(), value: 2, file: "s.h".into(), line: 3, text: "#define AF_INET PF_INET".into(), via: vec!["PF_INET".into()] };
+        let mut r = Row { name: "AF_INET".into(), meaning: String::new(), header: Some(h), header_file: "s.h".into(), btf: None, observed: Some(Source { value: 2, source: "rdi".into() }) };
+        assert_eq!(judge(&r).verdict, Verdict::Proved);
+        r.observed = Some(Source { value: 10, source: "rdi".into() });
+        assert_eq!(judge(&r).verdict, Verdict::Refuted);
+        r.header = None;
+        let c = judge(&r);
+        assert_eq!(c.verdict, Verdict::NotObservable);
+        assert!(c.statement.contains("from the observation alone"));
+    }
+
+    #[test]
+    fn rows_take_registers_from_the_call() {
+        let mut c = empty_call();
+        c.args = vec![Arg { name: "family".into(), value: Value::plain(2) }, Arg { name: "type".into(), value: Value::plain(1) }, Arg { name: "protocol".into(), value: Value::plain(0) }];
+        let k = build(Some(&c), &Namer::default());
+        let obs: Vec<i64> = k.rows.iter().map(|r| r.observed.as_ref().map(|o| o.value).unwrap_or(-1)).collect();
+        assert_eq!(obs, vec![41, 2, 1, 0]);
+    }
+}
