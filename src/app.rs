@@ -122,6 +122,29 @@ fn dispatch(cli: Cli) -> Result<i32> {
             Ok(0)
         }
         Cmd::Lab { cmd } => lab(cmd),
+        Cmd::Kaslr { system_map, format } => {
+            let k = crate::kaslr::live(system_map.as_deref(), &kaslr_named())?;
+            let text = match format {
+                Format::Json => render::json(&k),
+                _ => kaslr_text(&k),
+            };
+            emit(&text, &None)?;
+            Ok(if k.claims.iter().any(|c| c.verdict == Verdict::Refuted) { Kind::Refuted.exit_code() } else { 0 })
+        }
+        Cmd::Constants { format } => {
+            let names = namer();
+            let opts = Options { follow_forks: false, duration: None, quiet: true, report_on_stdout: true };
+            let got = collect(course_target(), specs_for(&["socket".to_string()])?, &opts, &names, AttachArg::None, None)?;
+            let call = got.report.calls.iter().find(|c| c.syscall == "socket");
+            let k = crate::constants::build(call, &names);
+            let text = match format {
+                Format::Json => render::json(&k),
+                _ => crate::constants::text(&k),
+            };
+            emit(&text, &None)?;
+            Ok(if k.claims.iter().any(|c| c.verdict == Verdict::Refuted) { Kind::Refuted.exit_code() } else { 0 })
+        }
+        Cmd::Lesson { system_map, how, out, command } => lesson(system_map, how, out, command),
         Cmd::Caps { format } => {
             let c = caps::probe();
             let text = match format {
@@ -167,6 +190,80 @@ fn dispatch(cli: Cli) -> Result<i32> {
             investigate(target, specs, !how.no_follow, duration, &out, names, how.attach, chain)
         }
     }
+}
+
+/// The built-in target making the course's call, socket(AF_INET, SOCK_STREAM, 0), with the constants compiled in.
+fn course_target() -> Target {
+    Target::Builtin { family: libc::AF_INET, ty: libc::SOCK_STREAM, protocol: 0 }
+}
+
+/// Symbols whose KASLR offsets are always compared: the creation chain and the dispatch table's neighbours.
+fn kaslr_named() -> Vec<&'static str> {
+    let mut v: Vec<&str> = chain::DEFAULT_CHAIN.iter().copied().filter(|f| !f.starts_with('{')).collect();
+    v.extend(["inet_create", "inet6_create", "unix_create", "sock_register", "inet_init", "net_families", "inet_family_ops", "inetsw", "tcp_prot", "inet_stream_ops"]);
+    v
+}
+
+fn kaslr_text(k: &crate::kaslr::Kaslr) -> String {
+    let mut o = format!(
+        "syswalk kaslr — kernel {}\n\nlive addresses: {}\nlink-time addresses: {}\n",
+        k.release,
+        k.live_source,
+        k.static_source.as_deref().unwrap_or("none found")
+    );
+    for t in &k.tried {
+        o.push_str(&format!("  tried: {t}\n"));
+    }
+    if !k.compared.is_empty() {
+        o.push_str(&format!("\n{:<32} {:<18}   {:<18}   {}\n", "symbol", "live", "link-time", "live − link-time"));
+        for c in &k.compared {
+            o.push_str(&format!("{:<32} {} − {} = {}\n", c.name, c.live, c.link, c.offset));
+        }
+    }
+    o.push('\n');
+    for c in &k.claims {
+        o.push_str(&format!("{} {}: {}\n", c.verdict.symbol(), c.id, c.statement));
+        if let Some(r) = &c.reason {
+            o.push_str(&format!("    not observable here: {r}\n"));
+        }
+    }
+    o
+}
+
+fn lesson(system_map: Option<std::path::PathBuf>, how: crate::cli::TraceArgs, out: OutputArgs, command: Vec<std::ffi::OsString>) -> Result<i32> {
+    use crate::lesson::{self, build};
+    let names = namer();
+    let (target, binary) = match command.first() {
+        None => (course_target(), std::env::current_exe().map_err(|e| Error::io("finding syswalk's own executable", e))?),
+        Some(prog) => {
+            let path = crate::target::resolve(prog)?;
+            (Target::Command(command.clone()), path)
+        }
+    };
+    let chain = load_chain(how.chain.as_deref(), &names)?;
+    let opts = Options { follow_forks: !how.no_follow, duration: None, quiet: out.quiet, report_on_stdout: out.output.is_none() };
+    let got = collect(target, specs_for(&["socket".to_string()])?, &opts, &names, how.attach, chain)?;
+    let call = got.report.calls.iter().find(|c| c.syscall == "socket" && c.ret.is_some_and(|r| r >= 0));
+    let constants = crate::constants::build(call, &names);
+    let user = crate::usercall::find(&binary, "socket");
+    let kaslr = crate::kaslr::live(system_map.as_deref(), &kaslr_named())?;
+    let (boot, boot_source) = match std::fs::read_to_string(build::TRACE_FILE) {
+        Ok(t) => (build::parse_boot_trace(&t), build::TRACE_FILE.to_string()),
+        Err(e) => (vec![], format!("{} ({e}; tracefs not mounted?)", build::TRACE_FILE)),
+    };
+    let sources = crate::srcline::claims(call, &kaslr, &names);
+    let l = build::lesson(&build::Inputs { report: &got.report, constants: &constants, user, kaslr: &kaslr, boot, boot_source, sources });
+    let text = match out.format {
+        Format::Json => render::json(&l),
+        Format::Md => lesson::markdown(&l),
+        Format::Text | Format::Summary => lesson::text(&l),
+    };
+    emit(&text, &out.output)?;
+    if l.count(lesson::Status::Refuted) > 0 {
+        eprintln!("syswalk: {} lesson step(s) refuted by the evidence", l.count(lesson::Status::Refuted));
+        return Ok(Kind::Refuted.exit_code());
+    }
+    Ok(0)
 }
 
 fn caps_text(c: &Caps) -> String {

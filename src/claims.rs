@@ -248,6 +248,10 @@ pub fn chain_not_observable(why: &str) -> Vec<Claim> {
         ("provenance.socket", "the struct socket sock_alloc returned is the one the family create received and private_data holds"),
         ("provenance.sock", "sk_alloc's return value is the socket's ->sk"),
         ("provenance.file", "sock_alloc_file's return value is what fd_install installed at the returned fd"),
+        ("chain.parentage", "each chain function is called by the previous one or by a named inlined parent"),
+        ("socket.filled_by_create", "the family create fills the struct socket's ops and sk"),
+        ("fd_install.fd_is_return", "fd_install installs at the fd the call returns"),
+        ("latency.per_function", "each chain function's inclusive and exclusive time"),
     ]
     .iter()
     .map(|(id, st)| Claim {

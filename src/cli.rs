@@ -104,6 +104,40 @@ syswalk trace --chain my_chain.toml -- ./prog")]
         #[arg(last = true, value_name = "CMD")]
         command: Vec<OsString>,
     },
+    /// The Part-1 lesson for socket(), built from live evidence: one step per line, each with the command behind
+    /// it, the values captured and its verdict; closing sections (terms used before being derived, forward
+    /// references, rejection status) are computed.
+    #[command(after_help = "Examples:\n  syswalk lesson                        built-in target, text (wide lines)\n  \
+syswalk lesson --format md -o part1.md\n  syswalk lesson -- ./my_prog          the first socket() your program makes\n  \
+syswalk lab run --kernel 6.12 -- syswalk lesson   the same lesson on a stock kernel, every step observable\n\n\
+Marks: ✓ proved · ✗ refuted · – not observable here (with why) · · shown · ≡ axiom (taken as given)")]
+    Lesson {
+        /// A System.map or vmlinux of the running kernel for the KASLR steps (default: /boot, /usr/lib/debug/boot).
+        #[arg(long, value_name = "FILE")]
+        system_map: Option<PathBuf>,
+        #[command(flatten)]
+        how: TraceArgs,
+        #[command(flatten)]
+        out: OutputArgs,
+        #[arg(last = true, value_name = "CMD")]
+        command: Vec<OsString>,
+    },
+    /// KASLR from evidence: live addresses (kallsyms) minus link-time addresses (System.map or vmlinux symbols).
+    #[command(after_help = "Examples:\n  syswalk kaslr\n  syswalk kaslr --system-map /usr/lib/debug/boot/vmlinux-$(uname -r)\n  \
+syswalk lab run --kernel 6.1 --dbg -- syswalk kaslr\n  syswalk lab run --kernel 6.1 --dbg --append nokaslr -- syswalk kaslr")]
+    Kaslr {
+        /// A System.map or vmlinux (with symbols) of the running kernel build.
+        #[arg(long, value_name = "FILE")]
+        system_map: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// The numbers behind socket(AF_INET, SOCK_STREAM, 0): installed headers (file:line), the kernel's BTF, and
+    /// the registers of a traced call made by the built-in target.
+    Constants {
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
     /// What this kernel lets syswalk observe: each attach type tried for real, BTF, tracefs, kallsyms, System.map.
     Caps {
         #[arg(long, value_enum, default_value = "text")]

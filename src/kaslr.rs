@@ -150,7 +150,7 @@ fn claim(id: &str, verdict: Verdict, statement: String, evidence: Vec<Evidence>,
 }
 
 /// The symbols compared: `_text`, the named ones (the chain), then an even spread over the whole text, unique in both.
-pub fn choose<'a>(live: &'a Kallsyms, st: &StaticMap, named: &[&str], spread: usize) -> Vec<(String, u64, u64)> {
+pub fn choose(live: &Kallsyms, st: &StaticMap, named: &[&str], spread: usize) -> Vec<(String, u64, u64)> {
     let mut live_count: HashMap<&str, usize> = HashMap::new();
     for s in live.syms().iter().filter(|s| s.module.is_none()) {
         *live_count.entry(s.name.as_str()).or_default() += 1;
@@ -215,13 +215,18 @@ pub fn measure(live: &Kallsyms, st: Option<&StaticMap>, tried: Vec<String>, rele
         claims: vec![],
     };
     const MIN: usize = 20;
-    let not = |why: String| claim("kaslr.offset_constant", Verdict::NotObservable, "live address − link-time address is one constant for every kernel symbol".into(), vec![], Some(why));
+    let not = |why: String| {
+        [
+            claim("kaslr.offset_constant", Verdict::NotObservable, "live address − link-time address is one constant for every kernel symbol".into(), vec![], Some(why.clone())),
+            claim("kaslr.offset_matches_boot", Verdict::NotObservable, "the offset agrees with how the kernel was booted (nokaslr, CONFIG_RANDOMIZE_BASE)".into(), vec![], Some(why)),
+        ]
+    };
     if !live.addresses_visible() {
-        k.claims.push(not(format!("{} shows no addresses (kptr_restrict; run as root)", live.source)));
+        k.claims.extend(not(format!("{} shows no addresses (kptr_restrict; run as root)", live.source)));
         return k;
     }
     let Some(st) = st else {
-        k.claims.push(not(format!(
+        k.claims.extend(not(format!(
             "no link-time symbol map for {release}: {} (the -dbg package has one; or pass --system-map FILE)",
             tried.join("; ")
         )));
@@ -230,7 +235,7 @@ pub fn measure(live: &Kallsyms, st: Option<&StaticMap>, tried: Vec<String>, rele
     let pairs = choose(live, st, named, 40);
     k.compared = pairs.iter().map(|(n, l, s)| SymOffset { name: n.clone(), live: hex(*l), link: hex(*s), offset: format!("{:#x}", l.wrapping_sub(*s)) }).collect();
     if pairs.len() < MIN {
-        k.claims.push(not(format!("only {} symbols are unique in both {} and {} (need {MIN})", pairs.len(), live.source, st.source)));
+        k.claims.extend(not(format!("only {} symbols are unique in both {} and {} (need {MIN})", pairs.len(), live.source, st.source)));
         return k;
     }
     let offs: Vec<u64> = pairs.iter().map(|(_, l, s)| l.wrapping_sub(*s)).collect();
@@ -246,12 +251,12 @@ pub fn measure(live: &Kallsyms, st: Option<&StaticMap>, tried: Vec<String>, rele
     if differ.is_empty() {
         k.offset = Some(format!("{first:#x}"));
         evidence.push(ev("distinct offsets", "1", format!("over {} symbols", pairs.len())));
-        k.claims.push(claim("kaslr.offset_constant", Verdict::Proved, format!("live − link-time = {} for all {} symbols compared: the kernel was moved as one block", format!("{first:#x}"), pairs.len()), evidence, None));
+        k.claims.push(claim("kaslr.offset_constant", Verdict::Proved, format!("live − link-time = {first:#x} for all {} symbols compared: the kernel was moved as one block", pairs.len()), evidence, None));
     } else {
         for d in differ.iter().take(4) {
             evidence.push(ev(format!("{} (differs)", d.name), format!("{} − {} = {}", d.live, d.link, d.offset), "kallsyms − static map"));
         }
-        k.claims.push(claim("kaslr.offset_constant", Verdict::Refuted, format!("live − link-time is not one constant: {} of {} symbols differ from {}", differ.len(), pairs.len(), format!("{first:#x}")), evidence, None));
+        k.claims.push(claim("kaslr.offset_constant", Verdict::Refuted, format!("live − link-time is not one constant: {} of {} symbols differ from {first:#x}", differ.len(), pairs.len()), evidence, None));
         return k;
     }
     // Does the measured offset agree with how the kernel was booted?

@@ -1,0 +1,355 @@
+//! Builds the Part-1 lesson for socket() from the evidence of one run. The step list is fixed, so two lessons (two
+//! kernels, two tiers) compare line by line; what a kernel cannot show is a "not observable here" step, not a gap.
+use serde::Serialize;
+
+use super::{Lesson, Step};
+use crate::claims::{Claim, Evidence, Verdict};
+use crate::constants::Constants;
+use crate::kaslr::Kaslr;
+use crate::model::Call;
+use crate::report::Report;
+use crate::usercall::UserSide;
+
+/// One family registration seen by the boot-time tracers the lab enables (see `BOOT_TRACE`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct BootReg {
+    /// The caller, from the function tracer's `sock_register <-caller` line.
+    pub caller: Option<String>,
+    /// The net_proto_family pointer passed (kprobe event `ops=`).
+    pub ops: Option<u64>,
+    /// Its ->family field (kprobe event `family=`).
+    pub family: Option<i64>,
+    pub line: String,
+}
+
+/// Kernel command line that records, from the first initcall on, every sock_register() with its caller and
+/// arguments into the trace buffer: the function tracer restricted to sock_register, and a boot-time kprobe event.
+pub const BOOT_TRACE: &str = "ftrace=function ftrace_filter=sock_register kprobe_event=p:syswalk_sock_register,sock_register,ops=%di,family=+0(%di):s32";
+
+pub const TRACE_FILE: &str = "/sys/kernel/tracing/trace";
+
+/// Parses the trace buffer: function-tracer lines (`sock_register <-inet_init`) paired with the kprobe event line
+/// that follows them (`syswalk_sock_register: (sock_register+0x4/0x…) ops=0x… family=2`).
+pub fn parse_boot_trace(text: &str) -> Vec<BootReg> {
+    let mut out: Vec<BootReg> = Vec::new();
+    let mut pending_caller: Option<String> = None;
+    for l in text.lines().filter(|l| !l.starts_with('#')) {
+        if let Some(i) = l.find("sock_register <-") {
+            pending_caller = Some(l[i + "sock_register <-".len()..].trim().to_string());
+        } else if l.contains("syswalk_sock_register:") {
+            let field = |k: &str| l.split_whitespace().find_map(|w| w.strip_prefix(k)).map(|v| v.to_string());
+            let ops = field("ops=").and_then(|v| u64::from_str_radix(v.trim_start_matches("0x"), 16).ok());
+            let family = field("family=").and_then(|v| v.parse().ok());
+            out.push(BootReg { caller: pending_caller.take(), ops, family, line: l.trim().to_string() });
+        }
+    }
+    out
+}
+
+fn ev(what: impl Into<String>, value: impl Into<String>, source: impl Into<String>) -> Evidence {
+    Evidence { what: what.into(), value: value.into(), source: source.into() }
+}
+
+fn claim(id: &str, verdict: Verdict, statement: impl Into<String>, evidence: Vec<Evidence>, reason: Option<String>) -> Claim {
+    Claim { id: id.into(), call: None, verdict, statement: statement.into(), evidence, reason }
+}
+
+fn not(id: &str, statement: &str, why: impl Into<String>) -> Claim {
+    claim(id, Verdict::NotObservable, statement, vec![], Some(why.into()))
+}
+
+/// The claims tying the binary's machine code to what the kernel saw at entry.
+pub fn user_claims(call: Option<&Call>, user: &std::result::Result<UserSide, String>, constants: &Constants) -> Vec<Claim> {
+    let mut out = Vec::new();
+    let header = |name: &str| constants.rows.iter().find(|r| r.name == name).and_then(|r| r.header.as_ref()).map(|h| h.value);
+    // user.call_site: the immediates loaded before the call are the headers' constants.
+    let st = "the binary loads rdi, rsi, rdx with AF_INET, SOCK_STREAM, 0 right before calling socket()";
+    match user {
+        Err(e) => out.push(not("user.call_site", st, e.clone())),
+        Ok(u) if u.sites.is_empty() => out.push(not("user.call_site", st, u.notes.join("; "))),
+        Ok(u) => {
+            let want = [("rdi", header("AF_INET")), ("rsi", header("SOCK_STREAM")), ("rdx", header("IPPROTO_IP"))];
+            // The site the run actually returned to, when known; else the first with constant set-up.
+            let site = call
+                .and_then(|c| c.user)
+                .and_then(|r| crate::usercall::site_for_return(u, r.start_code, r.sp0).map(|(s, _)| s))
+                .or_else(|| u.sites.iter().find(|s| s.setup.iter().any(|x| x.constant.is_some())))
+                .unwrap_or(&u.sites[0]);
+            let mut evidence = vec![ev("call", format!("{:#x}: {}", site.addr, site.text), format!("{} ({})", u.binary, site.function.as_deref().unwrap_or("no symbol")))];
+            let mut ok = Some(true);
+            for (reg, h) in want {
+                let s = site.setup.iter().find(|x| x.reg == reg);
+                match s {
+                    Some(x) => evidence.push(ev(reg, format!("{}: {}", x.addr, x.text), "disassembly (iced-x86)")),
+                    None => evidence.push(ev(reg, "not set in the calling function", "disassembly (iced-x86)")),
+                }
+                match (s.and_then(|x| x.constant), h) {
+                    (Some(v), Some(h)) if v == h => {}
+                    (Some(_), Some(_)) => ok = Some(false),
+                    _ => ok = ok.and(None),
+                }
+            }
+            out.push(match ok {
+                Some(true) => {
+                    let vals: Vec<String> = site.setup.iter().map(|x| x.constant.unwrap_or_default().to_string()).collect();
+                    let how = if site.via.starts_with("PLT") { "PLT" } else { "GOT" };
+                    let f = site.function.as_deref().unwrap_or("the caller");
+                    claim("user.call_site", Verdict::Proved, format!("{f} loads {} into rdi, rsi, rdx (the headers' values) and calls socket through the {how}", vals.join(", ")), evidence, None)
+                }
+                Some(false) => claim("user.call_site", Verdict::Refuted, "the constants loaded before the call differ from the headers'", evidence, None),
+                None => claim("user.call_site", Verdict::NotObservable, st, evidence, Some("the arguments are not loaded as constants at this call site (they come from variables), or a header is absent".into())),
+            });
+        }
+    }
+    // user.return_address: the word on the user stack at entry is the address right after that call.
+    let st = "the return address on the user stack at syscall entry points right after the call site in the binary";
+    match (call.and_then(|c| c.user), user) {
+        (None, _) => out.push(not("user.return_address", st, "no sys_enter registers for the call")),
+        (_, Err(e)) => out.push(not("user.return_address", st, e.clone())),
+        (Some(r), Ok(u)) => {
+            let evidence = vec![
+                ev("user rsp", format!("{:#x}", r.sp), "pt_regs at tp_btf/sys_enter"),
+                ev("[rsp]", format!("{:#x}", r.sp0), "bpf_probe_read_user at tp_btf/sys_enter"),
+                ev("mm->start_code", format!("{:#x}", r.start_code), "task->mm at tp_btf/sys_enter"),
+                ev("text p_vaddr", format!("{:#x}", u.exec_vaddr), format!("{} program headers", u.binary)),
+            ];
+            match crate::usercall::site_for_return(u, r.start_code, r.sp0) {
+                Some((s, bias)) => {
+                    let mut e = evidence;
+                    e.push(ev("load bias", format!("{bias:#x}"), "start_code − p_vaddr"));
+                    e.push(ev("[rsp] − bias", format!("{:#x}", r.sp0 - bias), format!("= end of the call at {:#x} in {}", s.addr, s.function.as_deref().unwrap_or("?"))));
+                    out.push(claim("user.return_address", Verdict::Proved, format!("[rsp] − load bias = {:#x}, the instruction after the call at {:#x}: this call site made the syscall", r.sp0 - bias, s.addr), e, None));
+                }
+                None => out.push(claim(
+                    "user.return_address",
+                    Verdict::NotObservable,
+                    st,
+                    evidence,
+                    Some("[rsp] does not point after any call to socket in the binary: the libc wrapper may keep a stack frame, or the call came from a library".into()),
+                )),
+            }
+        }
+    }
+    out
+}
+
+/// The dispatch claims: net_families[family] names the create function the chain saw called; and (lab) who put it
+/// there at boot.
+pub fn dispatch_claims(report: &Report, call: Option<&Call>, boot: &[BootReg], boot_source: &str) -> Vec<Claim> {
+    let mut out = Vec::new();
+    let st = "net_families[family]->create is the function __sock_create called";
+    let family = call.and_then(|c| c.args.first()).map(|a| a.value.raw);
+    let slot = report.dispatch.as_ref().and_then(|d| d.slots.iter().find(|s| Some(s.family.raw) == family));
+    match (&report.dispatch, slot) {
+        (None, _) => out.push(not("dispatch.create", st, "net_families was not read: the table is read by the function-level tier (A/B) only")),
+        (Some(d), None) => out.push(not("dispatch.create", st, d.error.clone().unwrap_or_else(|| format!("no net_families slot for family {family:?}")))),
+        (Some(d), Some(s)) => {
+            let create = s.create.symbol.clone().unwrap_or_default();
+            let called = call.and_then(|c| c.chain.iter().find(|f| f.func == create));
+            let mut e = vec![
+                ev(format!("net_families[{}]", s.family.raw), s.net_proto_family.show(), d.source.clone()),
+                ev("->create", s.create.show(), "read live with the slot"),
+            ];
+            match called {
+                Some(f) => {
+                    e.push(ev("called", format!("{} (depth {}, caller {})", f.func, f.depth, f.caller.as_deref().unwrap_or("?")), f.probe.clone()));
+                    out.push(claim("dispatch.create", Verdict::Proved, format!("net_families[{}] → {} → .create = {create}, and {create} is what ran", s.family.raw, s.net_proto_family.symbol.as_deref().unwrap_or("ops"), ), e, None));
+                }
+                None if call.is_some_and(|c| c.chain.is_empty()) => out.push(claim("dispatch.create", Verdict::NotObservable, st, e, Some("the chain was not traced".into()))),
+                None => out.push(claim("dispatch.create", Verdict::Refuted, format!("the slot names {create} but the chain shows no call to it"), e, None)),
+            }
+        }
+    }
+    let st = "the pointer in net_families[family] was registered at boot by sock_register(), called from the family's init";
+    let reg = boot.iter().find(|b| b.family == family && family.is_some());
+    match (reg, slot) {
+        (None, _) if boot.is_empty() => out.push(not(
+            "dispatch.registered_at_boot",
+            st,
+            format!("{boot_source} holds no boot-time sock_register() trace: boot with `{BOOT_TRACE}` (the lab does)"),
+        )),
+        (None, _) => out.push(not("dispatch.registered_at_boot", st, format!("the boot trace has {} sock_register() calls, none for family {family:?}", boot.len()))),
+        (Some(_), None) => out.push(not("dispatch.registered_at_boot", st, "the live slot was not read (tier C)")),
+        (Some(b), Some(s)) => {
+            let e = vec![
+                ev("boot", b.line.clone(), boot_source.to_string()),
+                ev("caller", b.caller.clone().unwrap_or_else(|| "?".into()), "function tracer: sock_register <-caller"),
+                ev(format!("net_families[{}] now", s.family.raw), s.net_proto_family.show(), "live read"),
+            ];
+            let same = b.ops.map(crate::model::hex) == Some(s.net_proto_family.addr.clone());
+            out.push(if same {
+                claim(
+                    "dispatch.registered_at_boot",
+                    Verdict::Proved,
+                    format!("{} called sock_register({}) at boot; that pointer is in the slot now", b.caller.as_deref().unwrap_or("?"), s.net_proto_family.show()),
+                    e,
+                    None,
+                )
+            } else {
+                claim("dispatch.registered_at_boot", Verdict::Refuted, "the pointer registered at boot is not the one in the slot now", e, None)
+            });
+        }
+    }
+    out
+}
+
+pub struct Inputs<'a> {
+    pub report: &'a Report,
+    pub constants: &'a Constants,
+    pub user: std::result::Result<UserSide, String>,
+    pub kaslr: &'a Kaslr,
+    pub boot: Vec<BootReg>,
+    pub boot_source: String,
+    pub sources: Vec<Claim>,
+}
+
+/// The lesson for the first socket() call of the report.
+pub fn lesson(inp: &Inputs) -> Lesson {
+    let r = inp.report;
+    let call = r.calls.iter().find(|c| c.syscall == "socket" && c.ret.is_some_and(|v| v >= 0)).or_else(|| r.calls.iter().find(|c| c.syscall == "socket"));
+    let mut claims: Vec<Claim> = Vec::new();
+    claims.extend(inp.constants.claims.iter().cloned());
+    claims.extend(user_claims(call, &inp.user, inp.constants));
+    claims.extend(inp.kaslr.claims.iter().cloned());
+    claims.extend(dispatch_claims(r, call, &inp.boot, &inp.boot_source));
+    claims.extend(inp.sources.iter().cloned());
+    let seq = call.map(|c| c.seq);
+    claims.extend(r.claims.iter().filter(|c| c.call.is_none() || c.call == seq).cloned());
+    let c = &claims;
+
+    let mut steps = vec![
+        Step::new("axioms", "count slots: memory is a row of numbered bytes", "")
+            .introduces(&["number", "byte", "memory", "address", "pointer"])
+            .axiom("a byte holds 0..255; an address is a byte's number; a pointer is an address kept in memory"),
+        Step::new("axioms", "the CPU runs instructions and keeps numbers in registers", "")
+            .introduces(&["CPU", "instruction", "register", "call", "return address", "stack"])
+            .uses(&["number", "memory", "address"])
+            .axiom("call pushes the return address (the next instruction's address) on the stack and jumps"),
+        Step::new("axioms", "x86-64 calling convention and the syscall instruction", "")
+            .introduces(&["rdi", "rsi", "rdx", "rax", "kernel", "user space", "system call", "syscall number"])
+            .uses(&["register", "instruction", "number"])
+            .axiom("arguments 1..3 go in rdi, rsi, rdx; `syscall` enters the kernel with the system call's number in rax"),
+        Step::new("axioms", "a process's open files are numbered", "")
+            .introduces(&["file descriptor", "fd table", "struct file"])
+            .uses(&["number", "kernel", "pointer"])
+            .axiom("fd n indexes the process's fd table, whose slot n points to a struct file"),
+        Step::new("the machine", "ask the machine what it is", "uname -m")
+            .introduces(&["machine"])
+            .uses(&["CPU"])
+            .evidence(format!("{} ({})", inp.constants.machine.value, inp.constants.machine.source))
+            .result(format!("machine = {}", inp.constants.machine.value)),
+        Step::new("the line", "write the line: int fd = socket(AF_INET, SOCK_STREAM, 0);", "tests/c/course.c (or the built-in target: syswalk __target)")
+            .introduces(&["socket()", "AF_INET", "SOCK_STREAM", "IPPROTO_IP", "header", "libc"])
+            .uses(&["file descriptor", "system call"])
+            .result("socket() is a libc function; the names are defined in the installed headers"),
+        Step::new("the line", "look AF_INET up in the installed header", format!("grep -n AF_INET {}", crate::headers::socket_h()))
+            .uses(&["AF_INET", "header"])
+            .judged_by(&["constants.af_inet"], c),
+        Step::new("the line", "look SOCK_STREAM up", format!("grep -n SOCK_STREAM {}", crate::headers::socket_type_h()))
+            .uses(&["SOCK_STREAM", "header"])
+            .judged_by(&["constants.sock_stream"], c),
+        Step::new("the line", "look IPPROTO_IP up", format!("grep -n IPPROTO_IP {}", crate::headers::NETINET_IN_H))
+            .uses(&["IPPROTO_IP", "header"])
+            .judged_by(&["constants.ipproto_ip"], c),
+        Step::new("the line", "look the system call's number up", format!("grep -n __NR_socket {}", crate::headers::unistd_path()))
+            .introduces(&["__NR_socket"])
+            .uses(&["syscall number", "header", "socket()"])
+            .judged_by(&["constants.nr_socket"], c),
+        Step::new("the binary", "disassemble the call site in the program", "syswalk lesson (iced-x86 over the ELF; objdump -d --no-show-raw-insn BINARY)")
+            .introduces(&["call site", "PLT", "GOT"])
+            .uses(&["instruction", "rdi", "rsi", "rdx", "call", "AF_INET", "SOCK_STREAM", "libc"])
+            .judged_by(&["user.call_site"], c),
+        Step::new("watching", "attach verifier-checked eBPF programs to the syscall tracepoints", "syswalk caps; tp_btf/sys_enter + tp_btf/sys_exit")
+            .introduces(&["eBPF", "tracepoint", "sys_enter", "sys_exit", "tier"])
+            .uses(&["kernel", "system call"])
+            .evidence(format!("tier {} ({})", r.kernel.tier, r.kernel.tier_reason))
+            .result(format!("{} events, {} lost", r.stats.events, r.stats.lost)),
+        Step::new("the boundary", "read the registers at syscall entry", "tp_btf/sys_enter: regs->di, si, dx, orig_ax")
+            .uses(&["sys_enter", "rdi", "rsi", "rdx", "rax", "__NR_socket", "AF_INET", "SOCK_STREAM", "IPPROTO_IP"])
+            .judged_by(&["constants.nr_socket", "constants.af_inet", "constants.sock_stream", "constants.ipproto_ip"], c)
+            .only_evidence(call.map(|c| c.regs.iter().take(3).cloned().chain(c.regs.last().cloned()).collect::<Vec<_>>().join(" ") + " (tp_btf/sys_enter)").unwrap_or_default())
+            .result("rdi, rsi, rdx, orig_ax hold AF_INET, SOCK_STREAM, IPPROTO_IP, __NR_socket as the headers define them"),
+        Step::new("the boundary", "follow the return address on the user stack back into the binary", "tp_btf/sys_enter: bpf_probe_read_user(regs->sp); task->mm->start_code")
+            .uses(&["return address", "stack", "call site", "sys_enter"])
+            .judged_by(&["user.return_address"], c),
+        Step::new("kernel addresses", "list the kernel's symbols and their live addresses", "grep -w __sys_socket /proc/kallsyms")
+            .introduces(&["kernel symbol", "kallsyms"])
+            .uses(&["kernel", "address"])
+            .evidence(r.kernel.kallsyms.clone())
+            .result("every kernel function has a live address"),
+        Step::new("kernel addresses", "subtract the link-time addresses (System.map / vmlinux)", "syswalk kaslr")
+            .introduces(&["link-time address", "KASLR offset"])
+            .uses(&["kernel symbol", "kallsyms", "address"])
+            .judged_by(&["kaslr.offset_constant"], c),
+        Step::new("kernel addresses", "compare the offset with how the kernel was booted", "cat /proc/cmdline; grep RANDOMIZE_BASE /boot/config-$(uname -r)")
+            .uses(&["KASLR offset"])
+            .judged_by(&["kaslr.offset_matches_boot"], c),
+        Step::new("the chain", "trace each kernel function the call runs through", "syswalk prove (fentry/fexit = tier A, kprobe/kretprobe = tier B)")
+            .introduces(&["fentry", "kprobe", "creation chain", "caller"])
+            .uses(&["eBPF", "kernel symbol", "tier", "return address"])
+            .judged_by(&["chain.order", "chain.parentage"], c),
+        Step::new("dispatch", "read the family table slot and its create function", "net_families[AF_INET] → ops → .create (read live by a tp_btf program)")
+            .introduces(&["net_families", "family create function"])
+            .uses(&["AF_INET", "pointer", "creation chain"])
+            .judged_by(&["dispatch.create"], c),
+        Step::new("dispatch", "find who registered the slot at boot", format!("grep sock_register {TRACE_FILE} (boot with {BOOT_TRACE})"))
+            .introduces(&["sock_register"])
+            .uses(&["net_families", "kernel"])
+            .judged_by(&["dispatch.registered_at_boot"], c),
+        Step::new("objects", "follow the struct socket from sock_alloc into the family create, private_data and sk_socket", "fexit sock_alloc; fentry <create>; sys_exit walk")
+            .introduces(&["struct socket", "struct sock"])
+            .uses(&["creation chain", "pointer", "family create function", "struct file"])
+            .judged_by(&["provenance.socket", "socket.filled_by_create"], c),
+        Step::new("objects", "follow the struct sock from sk_alloc into socket->sk", "fexit sk_alloc; fexit <create>")
+            .uses(&["struct sock", "struct socket"])
+            .judged_by(&["provenance.sock"], c),
+        Step::new("objects", "follow the struct file from sock_alloc_file into fd_install", "fexit sock_alloc_file; fentry fd_install")
+            .uses(&["struct file", "fd table"])
+            .judged_by(&["provenance.file", "fd_install.fd_is_return"], c),
+        Step::new("the result", "check the returned fd is the lowest free slot", "tp_btf/sys_enter + sys_exit: open_fds bitmap")
+            .uses(&["file descriptor", "fd table", "sys_exit"])
+            .judged_by(&["fd.lowest_free"], c),
+        Step::new("the result", "walk fd → file → socket and back", "tp_btf/sys_exit: task->files->fdt->fd[n]->private_data")
+            .uses(&["fd table", "struct file", "struct socket", "pointer"])
+            .judged_by(&["file.private_data_is_socket", "socket.file_is_file"], c),
+        Step::new("the result", "walk socket → sock and back", "tp_btf/sys_exit: socket->sk; sk->sk_socket")
+            .uses(&["struct socket", "struct sock"])
+            .judged_by(&["socket.sk_is_sock", "sock.sk_socket_backlink"], c),
+        Step::new("the result", "check the type, ops, family and protocol the objects carry", "tp_btf/sys_exit: socket->type, ->ops; sk->sk_family, sk_protocol")
+            .uses(&["struct socket", "struct sock", "AF_INET", "SOCK_STREAM", "IPPROTO_IP"])
+            .judged_by(&["socket.type_matches_arg", "socket.ops_is_family_ops", "sock.family_matches_arg", "sock.protocol_resolved"], c),
+        Step::new("cost", "time each function, inclusive and exclusive", "fentry/fexit timestamps")
+            .uses(&["creation chain"])
+            .judged_by(&["latency.per_function"], c),
+        Step::new("source", "map each chain function to the running kernel's source line", "DWARF of the -dbg vmlinux (addr2line -e vmlinux ADDR)")
+            .introduces(&["source line"])
+            .uses(&["link-time address", "creation chain"])
+            .judged_by(&["source.lines"], c),
+    ];
+    for s in steps.iter_mut() {
+        s.evidence.retain(|e| !e.is_empty());
+    }
+    let title = "What happens when you write socket() — Part 1, from this machine".to_string();
+    // Keep only the claims the steps rest on.
+    let used: std::collections::HashSet<String> = steps.iter().flat_map(|s| s.claims.iter().cloned()).collect();
+    let claims: Vec<Claim> = claims.into_iter().filter(|c| used.contains(&c.id)).collect();
+    Lesson::new(title, format!("{} {}", r.kernel.release, r.kernel.machine), r.kernel.tier.clone(), r.command.clone(), steps, claims)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn boot_trace_pairs_caller_and_arguments() {
+        let t = "# tracer: function\n\
+            swapper/0-1 [000] ..... 0.512: sock_register <-inet_init\n\
+            swapper/0-1 [000] d.... 0.512: syswalk_sock_register: (sock_register+0x4/0x100) ops=0xffffffff821081a0 family=2\n\
+            swapper/0-1 [000] ..... 0.600: sock_register <-af_unix_init\n\
+            swapper/0-1 [000] d.... 0.600: syswalk_sock_register: (sock_register+0x4/0x100) ops=0xffffffff82108000 family=1\n";
+        let b = parse_boot_trace(t);
+        assert_eq!(b.len(), 2);
+        assert_eq!((b[0].caller.as_deref(), b[0].ops, b[0].family), (Some("inet_init"), Some(0xffffffff821081a0), Some(2)));
+        assert_eq!(b[1].caller.as_deref(), Some("af_unix_init"));
+    }
+}
