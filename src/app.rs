@@ -415,7 +415,11 @@ pub fn collect(
             Attach::Fentry => "fentry/fexit",
             Attach::Kprobe => "kprobe/kretprobe",
         };
-        let frames = chain::tree::frames(&session.chain_events, &plan, probe, names);
+        // Name return addresses with the BPF trampolines that existed while tracing.
+        let mut ks = names.kallsyms.clone();
+        ks.extend(session.bpf_syms.iter().cloned());
+        let live = Namer { kallsyms: ks, btf: names.btf.clone() };
+        let frames = chain::tree::frames(&session.chain_events, &plan, probe, &live);
         chain::tree::attach_to_calls(&mut calls, &frames);
     }
     let socket_calls = calls.iter().filter(|c| c.syscall == "socket").count();
@@ -487,21 +491,27 @@ fn lab(cmd: LabCmd) -> Result<i32> {
             emit(&o, &None)?;
             Ok(0)
         }
-        LabCmd::Fetch { kernel } => {
+        LabCmd::Fetch { kernel, dbg } => {
             let k = lab::fetch(&kernel)?;
+            if dbg {
+                lab::fetch_dbg(&k)?;
+            }
             if k.needs_new_qemu {
                 lab::new_qemu()?;
             }
             emit(&format!("{} {} {}\n", k.id, k.version, k.image.display()), &None)?;
             Ok(0)
         }
-        LabCmd::Run { kernel, timeout, accel, mem, cpus, append, env, console, command } => {
+        LabCmd::Run { kernel, timeout, accel, mem, cpus, append, env, console, dbg, no_boot_trace, command } => {
             if timeout == 0 {
                 return Err(Error::new(Kind::Usage, "--timeout must be at least 1 second"));
             }
             let k = lab::resolve_kernel(&kernel)?;
+            if dbg {
+                lab::fetch_dbg(&k)?;
+            }
             let q = if k.needs_new_qemu { lab::new_qemu()? } else { lab::vm::Qemu::system()? };
-            let opts = lab::vm::RunOpts { timeout: Duration::from_secs(timeout), accel, mem, cpus, append, env, verbose: console };
+            let opts = lab::vm::RunOpts { timeout: Duration::from_secs(timeout), accel, mem, cpus, append, env, verbose: console, boot_trace: !no_boot_trace, dbg };
             let out = lab::vm::run(&q, &k, &command, &opts)?;
             eprintln!("lab: {} exited {} ({}; boot to exit {:.2} s)", k.version, out.code, out.accel, out.boot_to_exit.as_secs_f64());
             Ok(out.code)

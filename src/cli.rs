@@ -168,6 +168,10 @@ pub enum LabCmd {
     Fetch {
         /// A known kernel: 6.1 (bookworm cloud) or 6.12 (bookworm-backports cloud).
         kernel: String,
+        /// Also fetch its -dbg package (≈280 MB): link-time System.map and DWARF vmlinux, for `kaslr` and the
+        /// lesson's source lines.
+        #[arg(long)]
+        dbg: bool,
     },
     /// Boot a kernel, run CMD inside (same directory, same PATH, host root read-only under a tmpfs overlay),
     /// stream its output, and exit with its exit code.
@@ -199,6 +203,15 @@ Exit status: the command's own; 40 when the lab itself failed (panic, timeout, m
         /// Print the guest console log after the run.
         #[arg(long)]
         console: bool,
+        /// Fetch the kernel's -dbg package first and show it to the guest at /usr/lib/debug/boot and as
+        /// /boot/System.map-<version> (link-time addresses and DWARF for `kaslr` and `lesson`).
+        #[arg(long)]
+        dbg: bool,
+        /// Do not record sock_register() calls from boot on. By default the guest boots with the function tracer
+        /// filtered to sock_register and a boot-time kprobe event on it, so `lesson` can show who filled
+        /// net_families[] (note: set_ftrace_filter then starts as "sock_register").
+        #[arg(long)]
+        no_boot_trace: bool,
         #[arg(last = true, required = true, value_name = "CMD")]
         command: Vec<OsString>,
     },

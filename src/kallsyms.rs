@@ -39,6 +39,12 @@ impl Kallsyms {
         Kallsyms { syms, source: source.to_string() }
     }
 
+    /// Adds symbols (e.g. BPF trampolines that appeared after loading), keeping the address order.
+    pub fn extend(&mut self, more: impl IntoIterator<Item = Sym>) {
+        self.syms.extend(more);
+        self.syms.sort_by_key(|s| s.addr);
+    }
+
     /// All symbols, sorted by address.
     pub fn syms(&self) -> &[Sym] {
         &self.syms
@@ -93,6 +99,11 @@ impl Kallsyms {
         let s = self.syms[..i].iter().rev().find(|s| matches!(s.kind, 'T' | 't' | 'W' | 'w'))?;
         let off = addr - s.addr;
         if off > 0x10000 {
+            return None;
+        }
+        // Past the last symbol of a module (the next symbol belongs to another module, or there is none), a large
+        // offset means code kallsyms does not list there (a BPF trampoline, JIT code): no name is better than a wrong one.
+        if s.module.is_some() && off > 0x1000 && self.syms.get(i).is_none_or(|n| n.module != s.module) {
             return None;
         }
         Some(if off == 0 { s.name.clone() } else { format!("{}+{:#x}", s.name, off) })

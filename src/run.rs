@@ -66,6 +66,9 @@ pub struct Session {
     pub root_pid: u32,
     pub ending: Ending,
     pub forks: Vec<(u32, u32)>,
+    /// kallsyms entries of BPF code ([bpf]: programs and trampolines), read while the chain was still attached, so
+    /// a return address inside a trampoline is named as one rather than as the nearest module symbol.
+    pub bpf_syms: Vec<crate::kallsyms::Sym>,
 }
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
@@ -220,6 +223,11 @@ pub fn trace(target: &Target, specs: &[SyscallSpec], opts: &Options, chain: Opti
         }
         None => (Vec::new(), 0),
     };
+    let bpf_syms = if ctracer.is_some() {
+        crate::kallsyms::Kallsyms::load().map(|k| k.syms().iter().filter(|s| s.module.as_deref() == Some("bpf")).cloned().collect()).unwrap_or_default()
+    } else {
+        Vec::new()
+    };
     drop(ctracer);
     let stats = Stats {
         attach_ms,
@@ -236,5 +244,5 @@ pub fn trace(target: &Target, specs: &[SyscallSpec], opts: &Options, chain: Opti
     let mut stats = stats;
     stats.lost += chain_lost;
     stats.events += chain_events.len();
-    Ok(Session { events, chain_events, chain_lost, chain_attach, stats, root_pid, ending, forks })
+    Ok(Session { events, chain_events, chain_lost, chain_attach, stats, root_pid, ending, forks, bpf_syms })
 }

@@ -201,7 +201,7 @@ fn ftrace_function_graph_agrees_on_the_order() {
     for k in ["6.1", "6.12"] {
         // The same kind of call, seen first by ftrace alone (the built-in target, no BPF attached), then by syswalk.
         let script = format!(
-            "cd /sys/kernel/tracing && echo __sys_socket > set_graph_function && echo 1 > options/funcgraph-proc && \
+            "cd /sys/kernel/tracing && echo nop > current_tracer && echo > set_ftrace_filter && echo __sys_socket > set_graph_function && echo 1 > options/funcgraph-proc && \
              echo > trace && echo function_graph > current_tracer && {0} __target 2 1 0; \
              cat trace > /tmp/ft.txt; echo nop > current_tracer; {0} prove -q --attach fentry --format json -o /tmp/r.json; \
              cat /tmp/r.json; echo '=====FTRACE====='; cat /tmp/ft.txt",

@@ -242,8 +242,11 @@ pub fn judge(c: &Call, create: Option<&str>, plan: &[FnPlan]) -> Vec<Claim> {
         let cfn = cl.split('+').next().unwrap_or("");
         let parent = f.parent.map(|p| c.chain[p].func.as_str());
         let traced = plan.iter().any(|p| p.traced && p.name == cfn);
+        let parent_caller = f.parent.and_then(|p| c.chain[p].caller.as_deref());
         let verdict = match parent {
             Some(p) if p == cfn => "= parent".to_string(),
+            // A tail call (jmp) from the parent leaves the parent's own return address on the stack.
+            Some(p) if parent_caller == Some(cl.as_str()) => format!("tail call from {p}: the return address is {p}'s own"),
             Some(p) if !traced => format!("via {cfn} (not traced: inlined or intermediate) under {p}"),
             None => "root".into(),
             Some(p) => {

@@ -188,6 +188,52 @@ pub struct Kernel {
     pub image: PathBuf,
     pub modules: PathBuf,
     pub needs_new_qemu: bool,
+    /// The unpacked package tree (boot/, lib/, usr/lib/debug/ once the -dbg package is fetched), shown to the guest
+    /// at the standard places (/boot/System.map-<v>, /boot/config-<v>, /usr/lib/debug/boot/vmlinux-<v>).
+    pub root: Option<PathBuf>,
+}
+
+impl Kernel {
+    /// The DWARF vmlinux of this kernel, when the -dbg package has been fetched.
+    pub fn dbg_vmlinux(&self) -> Option<PathBuf> {
+        let p = self.root.as_ref()?.join("usr/lib/debug/boot").join(format!("vmlinux-{}", self.version));
+        p.exists().then_some(p)
+    }
+}
+
+/// Fetches the kernel's -dbg package (≈280 MB download, ≈600 MB unpacked vmlinux) and keeps only
+/// usr/lib/debug/boot/{vmlinux,System.map}-<version>: the link-time symbols and DWARF of exactly this build.
+pub fn fetch_dbg(k: &Kernel) -> Result<PathBuf> {
+    if let Some(p) = k.dbg_vmlinux() {
+        return Ok(p);
+    }
+    let root = k.root.clone().ok_or_else(|| lab_err(format!("kernel {} has no package tree to put the -dbg files in", k.version)))?;
+    let suite = known(&k.id).map(|x| x.suite).unwrap_or("bookworm");
+    let conf = apt_config(suite)?;
+    let pkg = format!("linux-image-{}-dbg", k.version);
+    let debs = cache_dir()?.join("debs");
+    std::fs::create_dir_all(&debs).map_err(|e| Error::io("creating the deb cache", e))?;
+    progress(&format!("downloading {pkg} (≈280 MB, apt-get download)…"));
+    let st = apt(&conf, &["apt-get", "download", "-q", &pkg])
+        .current_dir(&debs)
+        .stdin(Stdio::null())
+        .stdout(Stdio::inherit())
+        .stderr(Stdio::inherit())
+        .status()
+        .map_err(|e| lab_err(format!("cannot run apt-get: {e}")))?;
+    if !st.success() {
+        return Err(lab_err(format!("apt-get download {pkg} failed ({st})")).hint("check network access to the Debian mirror; the -dbg package must match the kernel build exactly"));
+    }
+    let deb = list_debs(&debs)
+        .into_iter()
+        .find(|d| d.file_name().is_some_and(|n| n.to_string_lossy().starts_with(&format!("{pkg}_"))))
+        .ok_or_else(|| lab_err(format!("apt-get download {pkg} left no .deb in {}", debs.display())))?;
+    progress(&format!("unpacking vmlinux and System.map from {} (dpkg-deb --fsys-tarfile | tar)…", deb.display()));
+    let script = "dpkg-deb --fsys-tarfile \"$1\" | tar -x -C \"$2\" --wildcards './usr/lib/debug/boot/*'";
+    run_quiet(Command::new("sh").arg("-c").arg(script).arg("sh").arg(&deb).arg(&root), "dpkg-deb --fsys-tarfile | tar -x")?;
+    // The unpacked files are what is kept; the 280 MB .deb is not needed again.
+    let _ = std::fs::remove_file(&deb);
+    k.dbg_vmlinux().ok_or_else(|| lab_err(format!("{pkg} contained no usr/lib/debug/boot/vmlinux-{}", k.version)))
 }
 
 fn kernels_dir() -> Result<PathBuf> {
@@ -223,6 +269,7 @@ pub fn cached(k: &Known) -> Result<Option<Kernel>> {
         version,
         image,
         needs_new_qemu: k.needs_new_qemu,
+        root: Some(root.clone()),
     }))
 }
 
@@ -268,7 +315,8 @@ pub fn from_path(p: &Path) -> Result<Kernel> {
     let modules = ensure_depmod(&modules_base, &version)?;
     let major_minor: Vec<u32> = version.split(['.', '-']).take(2).filter_map(|x| x.parse().ok()).collect();
     let needs_new_qemu = major_minor.len() == 2 && (major_minor[0], major_minor[1]) >= (6, 12);
-    Ok(Kernel { id: version.clone(), version, image, modules, needs_new_qemu })
+    let root = (modules_base != Path::new("/")).then_some(modules_base);
+    Ok(Kernel { id: version.clone(), version, image, modules, needs_new_qemu, root })
 }
 
 pub fn resolve_kernel(arg: &str) -> Result<Kernel> {

@@ -57,6 +57,10 @@ pub struct RunOpts {
     /// Environment variables passed into the guest (names; values from this process).
     pub env: Vec<String>,
     pub verbose: bool,
+    /// Record every sock_register() from boot on into the trace buffer (crate::lesson::build::BOOT_TRACE).
+    pub boot_trace: bool,
+    /// Show the -dbg files (fetched beforehand) to the guest.
+    pub dbg: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -223,9 +227,24 @@ fn base_initramfs(k: &Kernel) -> Result<(Vec<u8>, Share)> {
     Ok((b, share))
 }
 
-fn cmd_script(argv: &[OsString], env: &[String]) -> String {
+fn cmd_script(argv: &[OsString], env: &[String], k: &Kernel, dbg: bool) -> String {
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
-    let mut s = format!("cd {} 2>/dev/null || cd /\n", shell_quote(cwd.as_os_str().as_bytes()));
+    let mut s = String::new();
+    // The kernel's own files at the places tools look for them (the guest root is a writable overlay).
+    if let Some(root) = &k.root {
+        let r = shell_quote(root.as_os_str().as_bytes());
+        let v = shell_quote(k.version.as_bytes());
+        s.push_str(&format!("R={r}; V={v}; mkdir -p /boot\n[ -e \"$R/boot/config-$V\" ] && ln -sf \"$R/boot/config-$V\" /boot/\n"));
+        if dbg {
+            s.push_str(
+                "mkdir -p /usr/lib/debug/boot\n\
+                 for f in \"$R/usr/lib/debug/boot/\"*-\"$V\"; do [ -e \"$f\" ] && ln -sf \"$f\" /usr/lib/debug/boot/; done\n\
+                 [ -e \"$R/usr/lib/debug/boot/System.map-$V\" ] && ln -sf \"$R/usr/lib/debug/boot/System.map-$V\" /boot/\n",
+            );
+        }
+        s.push_str("unset R V\n");
+    }
+    s.push_str(&format!("cd {} 2>/dev/null || cd /\n", shell_quote(cwd.as_os_str().as_bytes())));
     let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
     let home = std::env::var_os("HOME").unwrap_or_else(|| "/root".into());
     s.push_str(&format!(
@@ -350,7 +369,7 @@ fn kvm_usable(q: &Qemu, k: &Kernel, opts: &RunOpts) -> bool {
         return v.trim() == "yes";
     }
     progress("checking whether KVM works here (one short boot, result cached)…");
-    let probe = RunOpts { timeout: Duration::from_secs(30), accel: Accel::Kvm, mem: opts.mem.clone(), cpus: 1, append: String::new(), env: vec![], verbose: false };
+    let probe = RunOpts { timeout: Duration::from_secs(30), accel: Accel::Kvm, mem: opts.mem.clone(), cpus: 1, append: String::new(), env: vec![], verbose: false, boot_trace: false, dbg: false };
     let ok = boot(q, k, &[OsString::from("true")], &probe, true).map(|o| o.code == 0).unwrap_or(false);
     if let Some(f) = f {
         let _ = std::fs::write(f, if ok { "yes\n" } else { "no\n" });
@@ -370,7 +389,7 @@ pub fn run(q: &Qemu, k: &Kernel, argv: &[OsString], opts: &RunOpts) -> Result<Ou
 }
 
 fn clone_opts(o: &RunOpts) -> RunOpts {
-    RunOpts { timeout: o.timeout, accel: o.accel, mem: o.mem.clone(), cpus: o.cpus, append: o.append.clone(), env: o.env.clone(), verbose: o.verbose }
+    RunOpts { timeout: o.timeout, accel: o.accel, mem: o.mem.clone(), cpus: o.cpus, append: o.append.clone(), env: o.env.clone(), verbose: o.verbose, boot_trace: o.boot_trace, dbg: o.dbg }
 }
 
 fn boot(q: &Qemu, k: &Kernel, argv: &[OsString], opts: &RunOpts, silent: bool) -> Result<Outcome> {
@@ -379,7 +398,7 @@ fn boot(q: &Qemu, k: &Kernel, argv: &[OsString], opts: &RunOpts, silent: bool) -
     std::fs::create_dir_all(&dir).map_err(|e| Error::io("creating the VM work dir", e))?;
     let mut work = Work { dir: dir.clone(), children: Vec::new() };
     let mut c = Cpio::default();
-    c.file("cmd.sh", 0o755, cmd_script(argv, &opts.env).as_bytes());
+    c.file("cmd.sh", 0o755, cmd_script(argv, &opts.env, k, opts.dbg).as_bytes());
     let mut initrd = base;
     initrd.extend_from_slice(&c.finish());
     std::fs::write(dir.join("initrd"), &initrd).map_err(|e| Error::io("writing the initrd", e))?;
@@ -400,7 +419,8 @@ fn boot(q: &Qemu, k: &Kernel, argv: &[OsString], opts: &RunOpts, silent: bool) -
     cmd.args(["-accel", accel, "-cpu", if accel == "kvm" { "host" } else { "max" }]);
     cmd.args(["-smp", &opts.cpus.to_string(), "-m", &opts.mem]);
     cmd.arg("-kernel").arg(&k.image).arg("-initrd").arg(dir.join("initrd"));
-    cmd.arg("-append").arg(format!("console=ttyS0 loglevel=4 panic=-1 oops=panic rdinit=/init 8250.nr_uarts=4 {}", opts.append));
+    let trace = if opts.boot_trace { crate::lesson::build::BOOT_TRACE } else { "" };
+    cmd.arg("-append").arg(format!("console=ttyS0 loglevel=4 panic=-1 oops=panic rdinit=/init 8250.nr_uarts=4 {trace} {}", opts.append));
     cmd.arg("-chardev").arg(format!("file,id=con,path={}", con.display()));
     cmd.arg("-chardev").arg(format!("pipe,id=out,path={}", dir.join("out").display()));
     cmd.arg("-chardev").arg(format!("file,id=rc,path={}", rcf.display()));
@@ -509,7 +529,11 @@ mod tests {
     }
     #[test]
     fn quoting_survives_the_shell() {
-        let s = cmd_script(&["printf".into(), "%s|".into(), "it's $HOME".into()], &[]);
+        let k = Kernel { id: "x".into(), version: "1.2'3".into(), image: "/i".into(), modules: "/m".into(), needs_new_qemu: false, root: Some("/tmp/it's".into()) };
+        let s = cmd_script(&["printf".into(), "%s|".into(), "it's $HOME".into()], &[], &k, true);
+        assert!(s.contains("R='/tmp/it'\\''s'; V='1.2'\\''3'"), "{s}");
+        assert!(s.contains("/usr/lib/debug/boot"));
+        assert!(!cmd_script(&["true".into()], &[], &k, false).contains("/usr/lib/debug/boot"), "no -dbg files unless asked");
         let last = s.lines().last().expect("command line");
         let o = Command::new("sh").arg("-c").arg(last).output().expect("sh");
         assert_eq!(String::from_utf8_lossy(&o.stdout), "it's $HOME|");
