@@ -372,3 +372,107 @@ fn caps_reports_tier_and_reasons() {
     assert!(text.contains(&format!("∴ tier {expect}")), "{text}");
     assert_nothing_left(&before, "caps");
 }
+
+fn lesson_step<'a>(l: &'a Value, claim: &str) -> &'a Value {
+    l["steps"].as_array().expect("steps").iter().find(|s| s["claims"].as_array().is_some_and(|c| c.iter().any(|x| x == claim))).unwrap_or_else(|| panic!("no step rests on {claim}"))
+}
+
+fn lesson_claim<'a>(l: &'a Value, id: &str) -> &'a Value {
+    l["claims"].as_array().expect("claims").iter().find(|c| c["id"] == id).unwrap_or_else(|| panic!("no claim {id}: {}", l["claims"]))
+}
+
+#[test]
+fn lesson_on_this_kernel_proves_or_says_why_not() {
+    let _g = lock();
+    let o = run(&["lesson", "-q", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    let l = json(&o);
+    assert_eq!(l["schema"], "syswalk.lesson/1");
+    let steps = l["steps"].as_array().expect("steps");
+    for s in steps {
+        let st = s["status"].as_str().expect("status");
+        assert!(["axiom", "proved", "not_observable", "shown"].contains(&st), "step {}: {st}", s["n"]);
+        if st == "not_observable" {
+            assert!(s["why_not"].as_str().is_some_and(|w| !w.is_empty()), "step {} says why not", s["n"]);
+        }
+    }
+    // The axiom checker found nothing: every term is introduced before it is used.
+    assert_eq!(l["axioms"]["undefined"], serde_json::json!([]));
+    assert_eq!(l["axioms"]["forward"], serde_json::json!([]));
+    // The user side: the built-in target's own machine code and the return address the kernel saw.
+    for id in ["user.call_site", "user.return_address", "constants.nr_socket", "constants.af_inet", "constants.sock_stream", "constants.ipproto_ip", "fd.lowest_free"] {
+        assert_eq!(lesson_claim(&l, id)["verdict"], "proved", "{id}: {}", lesson_claim(&l, id));
+    }
+    let site = lesson_claim(&l, "user.call_site");
+    assert!(site["statement"].as_str().unwrap_or("").starts_with("syswalk_course_socket loads 2, 1, 0"), "{site}");
+    // This kernel has no static map and no fentry/kprobes: those steps are present and say so.
+    assert_eq!(lesson_step(&l, "kaslr.offset_constant")["status"], "not_observable");
+    assert!(lesson_step(&l, "kaslr.offset_constant")["why_not"].as_str().unwrap_or("").contains("System.map"));
+    assert_eq!(lesson_step(&l, "chain.order")["status"], "not_observable");
+    assert_eq!(lesson_step(&l, "source.lines")["status"], "not_observable");
+    // The text form has the seeds' line shape and the computed closing sections.
+    let t = run(&["lesson", "-q"]);
+    let text = String::from_utf8_lossy(&t.stdout);
+    assert!(text.lines().any(|x| x.starts_with("10. look the system call's number up ..") && x.ends_with('✓')), "{text}");
+    for h in ["NEW THINGS INTRODUCED WITHOUT DERIVATION", "FORWARD REFERENCES", "REJECTION STATUS"] {
+        assert!(text.contains(h), "{h}");
+    }
+    assert_eq!(text.lines().filter(|x| x.len() > 3 && x.as_bytes()[2] == b'.' && x.as_bytes()[0].is_ascii_digit()).count(), steps.len());
+}
+
+#[test]
+fn lesson_of_a_c_program_finds_its_plt_call() {
+    let _g = lock();
+    let prog = cc("course");
+    let o = run(&["lesson", "-q", "--format", "json", "--", prog.to_str().expect("utf8")]);
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    let l = json(&o);
+    let site = lesson_claim(&l, "user.call_site");
+    assert_eq!(site["verdict"], "proved", "{site}");
+    assert!(site["statement"].as_str().unwrap_or("").contains("main loads 2, 1, 0") && site["statement"].as_str().unwrap_or("").contains("through the PLT"), "{site}");
+    assert_eq!(lesson_claim(&l, "user.return_address")["verdict"], "proved");
+}
+
+#[test]
+fn constants_agree_with_the_observed_call() {
+    let _g = lock();
+    let o = run(&["constants", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    let k = json(&o);
+    let m = Command::new("uname").arg("-m").output().expect("uname");
+    assert_eq!(k["machine"]["value"], String::from_utf8_lossy(&m.stdout).trim());
+    for r in k["rows"].as_array().expect("rows") {
+        assert_eq!(r["header"]["value"], r["observed"]["value"], "{r}");
+        assert!(r["header"]["line"].as_u64().is_some_and(|l| l > 0));
+    }
+    for c in k["claims"].as_array().expect("claims") {
+        assert_eq!(c["verdict"], "proved", "{c}");
+    }
+}
+
+#[test]
+fn kaslr_without_a_static_map_is_not_observable_and_a_bad_map_is_a_usage_error() {
+    let o = run(&["kaslr", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0));
+    let k = json(&o);
+    let c = &k["claims"][0];
+    assert_eq!(c["id"], "kaslr.offset_constant");
+    assert_eq!(c["verdict"], "not_observable", "{c}");
+    assert!(k["tried"].as_array().is_some_and(|t| !t.is_empty()));
+    expect_error(&["kaslr", "--system-map", "/nonexistent/System.map"], 2, "--system-map");
+    // A map of another build must not be taken for this one: a made-up map refutes the constant offset.
+    let p = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fake.System.map");
+    let ks = std::fs::read_to_string("/proc/kallsyms").expect("kallsyms");
+    let mut fake = String::new();
+    for (i, l) in ks.lines().filter(|l| !l.contains('[')).enumerate() {
+        let mut it = l.split_whitespace();
+        let (Some(a), Some(t), Some(n)) = (it.next(), it.next(), it.next()) else { continue };
+        let a = u64::from_str_radix(a, 16).expect("hex");
+        // every 7th symbol moved by 16 bytes
+        fake.push_str(&format!("{:016x} {t} {n}\n", if i % 7 == 0 { a + 16 } else { a }));
+    }
+    std::fs::write(&p, fake).expect("write map");
+    let o = run(&["kaslr", "--format", "json", "--system-map", p.to_str().expect("utf8")]);
+    assert_eq!(o.status.code(), Some(1), "refuted → exit 1; stderr {}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(json(&o)["claims"][0]["verdict"], "refuted");
+}

@@ -259,3 +259,58 @@ fn a_chain_file_extends_the_investigation() {
         assert!(err.contains("\"sock_aloc_file\" does not exist") && err.contains("sock_alloc_file"), "{k}: {err}");
     }
 }
+
+fn lesson_claim(l: &Value, id: &str) -> Value {
+    l["claims"].as_array().expect("claims").iter().find(|c| c["id"] == id).cloned().unwrap_or_else(|| panic!("no claim {id}"))
+}
+
+#[test]
+fn the_lesson_is_fully_observable_on_stock_kernels_with_the_dbg_package() {
+    let _g = lock();
+    for k in ["6.1", "6.12"] {
+        let o = lab(k, &["--dbg"], &[bin(), "lesson", "-q", "--format", "json"]);
+        assert_eq!(o.status.code(), Some(0), "{k}: stderr {}", text(&o.stderr));
+        let l: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{k}: {e}: {}", text(&o.stdout)));
+        for s in l["steps"].as_array().expect("steps") {
+            assert!(["axiom", "proved", "shown"].contains(&s["status"].as_str().unwrap_or("")), "{k}: step {} {}: {} {}", s["n"], s["action"], s["status"], s["why_not"]);
+        }
+        assert_eq!(l["axioms"]["forward"], serde_json::json!([]), "{k}");
+        assert_eq!(l["axioms"]["undefined"], serde_json::json!([]), "{k}");
+        // KASLR: a non-zero offset, one constant over ≥ 20 symbols.
+        let kc = lesson_claim(&l, "kaslr.offset_constant");
+        let st = kc["statement"].as_str().unwrap_or("");
+        assert!(!st.contains("= 0x0 "), "{k}: KASLR is on in the lab: {st}");
+        let n: usize = st.split(" for all ").nth(1).and_then(|x| x.split(' ').next()).and_then(|x| x.parse().ok()).unwrap_or(0);
+        assert!(n >= 20, "{k}: {n} symbols compared: {st}");
+        // Dispatch: the slot names inet_create, put there at boot by inet_init.
+        let d = lesson_claim(&l, "dispatch.create");
+        assert!(d["statement"].as_str().unwrap_or("").contains("inet_family_ops → .create = inet_create"), "{k}: {d}");
+        let b = lesson_claim(&l, "dispatch.registered_at_boot");
+        assert!(b["statement"].as_str().unwrap_or("").starts_with("inet_init called sock_register("), "{k}: {b}");
+        // Source lines from the -dbg DWARF: __sys_socket is in net/socket.c.
+        let s = lesson_claim(&l, "source.lines");
+        let sys = s["evidence"].as_array().expect("evidence").iter().find(|e| e["what"] == "__sys_socket").cloned().unwrap_or_default();
+        assert!(sys["value"].as_str().unwrap_or("").starts_with("net/socket.c:"), "{k}: {s}");
+    }
+}
+
+#[test]
+fn nokaslr_makes_the_offset_zero_and_no_dbg_means_no_source_lines() {
+    let _g = lock();
+    let o = lab("6.1", &["--dbg", "--append", "nokaslr"], &[bin(), "kaslr", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "stderr {}", text(&o.stderr));
+    let k: Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(k["offset"], "0x0", "{k}");
+    assert!(k["nokaslr"].as_bool().unwrap_or(false));
+    for c in k["claims"].as_array().expect("claims") {
+        assert_eq!(c["verdict"], "proved", "{c}");
+    }
+    // Without the -dbg files the same steps are present and say what is missing.
+    let o = lab("6.1", &[], &[bin(), "lesson", "-q", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "stderr {}", text(&o.stderr));
+    let l: Value = serde_json::from_slice(&o.stdout).expect("json");
+    let s = lesson_claim(&l, "source.lines");
+    assert_eq!(s["verdict"], "not_observable");
+    assert!(s["reason"].as_str().unwrap_or("").contains("-dbg"), "{s}");
+    assert_eq!(lesson_claim(&l, "kaslr.offset_constant")["verdict"], "not_observable");
+}

@@ -157,7 +157,7 @@ fn download_extract(conf: &Option<PathBuf>, pkgs: &[&str], dest: &Path) -> Resul
         let st = apt(conf, &["apt-get", "download", "-q", p])
             .current_dir(&debs)
             .stdin(Stdio::null())
-            .stdout(Stdio::inherit())
+            .stdout(to_stderr())
             .stderr(Stdio::inherit())
             .status()
             .map_err(|e| lab_err(format!("cannot run apt-get: {e}")))?;
@@ -178,6 +178,13 @@ fn download_extract(conf: &Option<PathBuf>, pkgs: &[&str], dest: &Path) -> Resul
 
 fn list_debs(d: &Path) -> Vec<PathBuf> {
     std::fs::read_dir(d).map(|r| r.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "deb")).collect()).unwrap_or_default()
+}
+
+/// apt's progress goes to our stderr: stdout belongs to the command run in the guest (`lab run -- syswalk … --format
+/// json` must stay parseable even on the run that downloads).
+fn to_stderr() -> Stdio {
+    use std::os::fd::AsFd;
+    std::io::stderr().as_fd().try_clone_to_owned().map(Stdio::from).unwrap_or_else(|_| Stdio::null())
 }
 
 /// A kernel ready to boot.
@@ -217,7 +224,7 @@ pub fn fetch_dbg(k: &Kernel) -> Result<PathBuf> {
     let st = apt(&conf, &["apt-get", "download", "-q", &pkg])
         .current_dir(&debs)
         .stdin(Stdio::null())
-        .stdout(Stdio::inherit())
+        .stdout(to_stderr())
         .stderr(Stdio::inherit())
         .status()
         .map_err(|e| lab_err(format!("cannot run apt-get: {e}")))?;
