@@ -251,7 +251,10 @@ fn lesson(system_map: Option<std::path::PathBuf>, how: crate::cli::TraceArgs, ou
         Ok(t) => (build::parse_boot_trace(&t), build::TRACE_FILE.to_string()),
         Err(e) => (vec![], format!("{} ({e}; tracefs not mounted?)", build::TRACE_FILE)),
     };
-    let sources = crate::srcline::claims(call, &kaslr, &names);
+    let mut sources = crate::srcline::claims(call, &kaslr, &names);
+    let vmlinux = crate::srcline::candidates(&kaslr.release).into_iter().find(|p| std::path::Path::new(p).exists());
+    let offset = kaslr.offset.as_deref().and_then(|o| u64::from_str_radix(o.trim_start_matches("0x"), 16).ok());
+    sources.push(crate::kcode::claim(vmlinux.as_deref(), offset, names.kallsyms.by_name("net_families").map(|s| s.addr)));
     let l = build::lesson(&build::Inputs { report: &got.report, constants: &constants, user, kaslr: &kaslr, boot, boot_source, sources });
     let text = match out.format {
         Format::Json => render::json(&l),
@@ -286,6 +289,7 @@ struct ChainChoice {
     setup: Option<run::ChainSetup>,
     families: Vec<(usize, u64, u64)>,
     families_error: Option<String>,
+    inetsw: Vec<chain::InetswRow>,
     /// Why the chain is not traced (tier C), when it is not.
     why_not: Option<String>,
 }
@@ -297,7 +301,7 @@ fn load_chain(path: Option<&std::path::Path>, names: &Namer) -> Result<Option<Ve
 }
 
 fn choose_chain(arg: AttachArg, caps: &Caps, names: &Namer, target: &Target, specs: &[SyscallSpec], custom: Option<Vec<chain::spec::FnSpec>>) -> Result<ChainChoice> {
-    let none = |why: String| Ok(ChainChoice { setup: None, families: vec![], families_error: None, why_not: Some(why) });
+    let none = |why: String| Ok(ChainChoice { setup: None, families: vec![], families_error: None, inetsw: vec![], why_not: Some(why) });
     if custom.is_some() && arg == AttachArg::None {
         return Err(Error::new(Kind::Usage, "--chain needs a function-level tier; drop --attach none"));
     }
@@ -318,9 +322,9 @@ fn choose_chain(arg: AttachArg, caps: &Caps, names: &Namer, target: &Target, spe
             _ => return none(caps.chain_unavailable_reason().unwrap_or_else(|| "no fentry or kprobe here".into())),
         },
     };
-    let (families, families_error) = match chain::read_families(&names.kallsyms) {
-        Ok(f) => (f, None),
-        Err(e) => (vec![], Some(e.message)),
+    let (families, inetsw, families_error) = match chain::read_tables(&names.kallsyms) {
+        Ok((f, sw)) => (f, sw, None),
+        Err(e) => (vec![], vec![], Some(e.message)),
     };
     let create_of = |fam: usize| families.iter().find(|(i, _, _)| *i == fam).and_then(|(_, _, c)| names.kallsyms.symbolize(*c));
     let mut creates: Vec<String> = match target {
@@ -354,7 +358,7 @@ fn choose_chain(arg: AttachArg, caps: &Caps, names: &Namer, target: &Target, spe
         }
         None => chain::plan(&fnames, names.btf.as_ref(), &names.kallsyms, attach),
     };
-    Ok(ChainChoice { setup: Some(run::ChainSetup { plan, attach, fallback }), families, families_error, why_not: None })
+    Ok(ChainChoice { setup: Some(run::ChainSetup { plan, attach, fallback }), families, families_error, inetsw, why_not: None })
 }
 
 /// What one traced run produced, before rendering.
@@ -475,7 +479,7 @@ pub fn collect(
         report.kernel.tier_reason = format!("{}; chain: {why}", report.kernel.tier_reason);
     }
     report.chain_plan = plan;
-    report.dispatch = crate::report::dispatch(&choice.families, choice.families_error.clone(), names);
+    report.dispatch = crate::report::dispatch(&choice.families, &choice.inetsw, choice.families_error.clone(), names);
     Ok(Collected { report, ending: session.ending })
 }
 

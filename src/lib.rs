@@ -11,6 +11,7 @@ pub mod error;
 pub mod headers;
 pub mod kallsyms;
 pub mod kaslr;
+pub mod kcode;
 pub mod lab;
 pub mod lesson;
 pub mod model;

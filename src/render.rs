@@ -327,6 +327,9 @@ pub fn text(r: &Report, st: &Style) -> String {
         for s in &d.slots {
             let _ = writeln!(o, "  net_families[{}] = {} → create = {}", s.family.show(), s.net_proto_family.show(), s.create.show());
         }
+        for w in &d.inetsw {
+            let _ = writeln!(o, "  inetsw[{}] first entry: protocol {}, prot = {}, ops = {}", w.ty.show(), w.protocol.show(), w.prot.show(), w.ops.show());
+        }
     }
     let global: Vec<&Claim> = r.claims.iter().filter(|k| k.call.is_none()).collect();
     if !global.is_empty() {

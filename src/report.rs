@@ -79,15 +79,27 @@ pub struct DispatchSlot {
     pub create: crate::model::Ptr,
 }
 
+/// inetsw[type]'s first entry: what inet_create picks for (type, protocol 0).
+#[derive(Debug, Clone, Serialize)]
+pub struct InetswSlot {
+    #[serde(rename = "type")]
+    pub ty: crate::model::Value,
+    pub protocol: crate::model::Value,
+    pub prot: crate::model::Ptr,
+    pub ops: crate::model::Ptr,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Dispatch {
     pub source: String,
     pub slots: Vec<DispatchSlot>,
+    /// inetsw[] (AF_INET's type switch), read by the same program when kallsyms has `inetsw`.
+    pub inetsw: Vec<InetswSlot>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 
-pub fn dispatch(f: &[(usize, u64, u64)], error: Option<String>, n: &crate::model::Namer) -> Option<Dispatch> {
+pub fn dispatch(f: &[(usize, u64, u64)], sw: &[crate::chain::InetswRow], error: Option<String>, n: &crate::model::Namer) -> Option<Dispatch> {
     if f.is_empty() && error.is_none() {
         return None;
     }
@@ -95,6 +107,10 @@ pub fn dispatch(f: &[(usize, u64, u64)], error: Option<String>, n: &crate::model
     Some(Dispatch {
         source: format!("net_families @ {addr} (kallsyms), read by a tp_btf program when syswalk called getpid()"),
         slots: f.iter().map(|(i, p, c)| DispatchSlot { family: n.family(*i as i64), net_proto_family: n.ptr(*p), create: n.text(*c) }).collect(),
+        inetsw: sw
+            .iter()
+            .map(|(t, pr, p, o)| InetswSlot { ty: n.sock_type(*t as i64), protocol: n.protocol(*pr as i64), prot: n.ptr(*p), ops: n.ptr(*o) })
+            .collect(),
         error,
     })
 }

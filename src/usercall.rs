@@ -299,4 +299,15 @@ mod tests {
         assert!(e.contains("no dynamic relocation for bind"), "{e}");
         let _ = std::fs::remove_file(bin);
     }
+
+    #[test]
+    fn a_stripped_binary_still_shows_the_call_but_says_what_is_missing() {
+        let bin = compile(&["-O0", "-s"]);
+        let u = find(&bin, "socket").expect("readable");
+        assert_eq!(u.sites.len(), 1);
+        assert_eq!(u.sites[0].function, None);
+        assert!(u.sites[0].setup.is_empty());
+        assert!(u.notes.iter().any(|n| n.contains("stripped")), "{:?}", u.notes);
+        let _ = std::fs::remove_file(bin);
+    }
 }

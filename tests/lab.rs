@@ -287,6 +287,9 @@ fn the_lesson_is_fully_observable_on_stock_kernels_with_the_dbg_package() {
         assert!(d["statement"].as_str().unwrap_or("").contains("inet_family_ops → .create = inet_create"), "{k}: {d}");
         let b = lesson_claim(&l, "dispatch.registered_at_boot");
         assert!(b["statement"].as_str().unwrap_or("").starts_with("inet_init called sock_register("), "{k}: {b}");
+        let sw = lesson_claim(&l, "dispatch.inetsw");
+        assert!(sw["statement"].as_str().unwrap_or("").contains("IPPROTO_TCP (6) / tcp_prot / inet_stream_ops"), "{k}: {sw}");
+        assert_eq!(lesson_claim(&l, "dispatch.code")["verdict"], "proved", "{k}");
         // Source lines from the -dbg DWARF: __sys_socket is in net/socket.c.
         let s = lesson_claim(&l, "source.lines");
         let sys = s["evidence"].as_array().expect("evidence").iter().find(|e| e["what"] == "__sys_socket").cloned().unwrap_or_default();

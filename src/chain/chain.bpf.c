@@ -220,6 +220,13 @@ __u32 reader_tgid = 0;
 __u64 fam_ptr[SW_NPROTO] = {};
 __u64 fam_create[SW_NPROTO] = {};
 __u32 fam_read = 0;
+/* inetsw[type]: the first struct inet_protosw on each type's list (what inet_create takes for protocol 0). */
+#define SW_NSOCKTYPE 11
+__u64 inetsw_addr = 0;
+__u64 sw_entry[SW_NSOCKTYPE] = {};
+__u64 sw_prot[SW_NSOCKTYPE] = {};
+__u64 sw_ops[SW_NSOCKTYPE] = {};
+__s32 sw_protocol[SW_NSOCKTYPE] = {};
 
 SEC("tp_btf/sys_enter")
 int BPF_PROG(read_families, struct pt_regs *regs, long id)
@@ -234,6 +241,23 @@ int BPF_PROG(read_families, struct pt_regs *regs, long id)
 		if (p) {
 			struct net_proto_family *f = (void *)p;
 			fam_create[i] = (__u64)BPF_CORE_READ(f, create);
+		}
+	}
+	if (inetsw_addr) {
+		__u64 lh = bpf_core_type_size(struct list_head);
+		__u64 off = bpf_core_field_offset(struct inet_protosw, list);
+#pragma clang loop unroll(full)
+		for (int t = 1; t < SW_NSOCKTYPE; t++) {
+			__u64 head = inetsw_addr + t * lh, next = 0;
+			struct inet_protosw *a;
+			bpf_probe_read_kernel(&next, sizeof(next), (void *)head);
+			if (!next || next == head)
+				continue;
+			a = (void *)(next - off);
+			sw_entry[t] = (__u64)a;
+			sw_prot[t] = (__u64)BPF_CORE_READ(a, prot);
+			sw_ops[t] = (__u64)BPF_CORE_READ(a, ops);
+			sw_protocol[t] = BPF_CORE_READ(a, protocol);
 		}
 	}
 	fam_read = 1;

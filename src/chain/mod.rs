@@ -121,7 +121,15 @@ pub struct Families {
 }
 
 /// Reads net_families[] live (needs its address in kallsyms, i.e. CONFIG_KALLSYMS_ALL).
+/// inetsw[type]'s first entry: (type, protocol, struct proto *, struct proto_ops *).
+pub type InetswRow = (usize, i32, u64, u64);
+
+/// The live family table, and the inet switch table when kallsyms has its address.
 pub fn read_families(ks: &Kallsyms) -> Result<Vec<(usize, u64, u64)>> {
+    read_tables(ks).map(|(f, _)| f)
+}
+
+pub fn read_tables(ks: &Kallsyms) -> Result<(Vec<(usize, u64, u64)>, Vec<InetswRow>)> {
     let addr = ks
         .by_name("net_families")
         .map(|s| s.addr)
@@ -135,6 +143,7 @@ pub fn read_families(ks: &Kallsyms) -> Result<Vec<(usize, u64, u64)>> {
     let mut sk = open.load().map_err(|e| bpf_err("loading the family-table reader", e))?;
     if let Some(b) = sk.maps.bss_data.as_deref_mut() {
         b.net_families_addr = addr;
+        b.inetsw_addr = ks.by_name("inetsw").map(|s| s.addr).unwrap_or(0);
         b.reader_tgid = std::process::id();
     }
     let link = sk.progs.read_families.attach().map_err(|e| bpf_err("attaching the family-table reader", e))?;
@@ -147,11 +156,18 @@ pub fn read_families(ks: &Kallsyms) -> Result<Vec<(usize, u64, u64)>> {
     if read == 0 {
         return Err(Error::new(Kind::Bpf, "the family-table reader did not run"));
     }
-    Ok((0..b.fam_ptr.len())
+    let fams = (0..b.fam_ptr.len())
         // SAFETY: as above.
         .map(|i| unsafe { (i, std::ptr::read_volatile(&b.fam_ptr[i]), std::ptr::read_volatile(&b.fam_create[i])) })
         .filter(|(_, p, _)| *p != 0)
-        .collect())
+        .collect();
+    let sw = (0..b.sw_entry.len())
+        // SAFETY: as above.
+        .map(|t| unsafe { (t, std::ptr::read_volatile(&b.sw_protocol[t]), std::ptr::read_volatile(&b.sw_prot[t]), std::ptr::read_volatile(&b.sw_ops[t]), std::ptr::read_volatile(&b.sw_entry[t])) })
+        .filter(|r| r.4 != 0)
+        .map(|(t, pr, p, o, _)| (t, pr, p, o))
+        .collect();
+    Ok((fams, sw))
 }
 
 pub struct ChainTracer<'obj> {

@@ -174,6 +174,37 @@ pub fn dispatch_claims(report: &Report, call: Option<&Call>, boot: &[BootReg], b
             }
         }
     }
+    // inetsw[type]: the entry inet_create takes for protocol 0 is the proto and ops the new socket carries.
+    let st = "inetsw[type]'s first entry holds the protocol, struct proto and proto_ops the new socket got";
+    let ty = call.and_then(|c| c.args.get(1)).map(|a| a.value.raw & 0xf);
+    let row = report.dispatch.as_ref().and_then(|d| d.inetsw.iter().find(|r| Some(r.ty.raw) == ty));
+    let (sock, socket) = (call.and_then(|c| c.after.sock.as_ref()), call.and_then(|c| c.after.socket.as_ref()));
+    match (row, sock, socket) {
+        (None, _, _) => out.push(not(
+            "dispatch.inetsw",
+            st,
+            match &report.dispatch {
+                None => "inetsw was not read: the tables are read by the function-level tier (A/B) only".to_string(),
+                Some(d) if d.inetsw.is_empty() => "inetsw is not in kallsyms here (no CONFIG_KALLSYMS_ALL), or AF_INET is not built in".to_string(),
+                Some(_) => format!("inetsw has no entry for type {ty:?}"),
+            },
+        )),
+        (Some(_), None, _) | (Some(_), _, None) => out.push(not("dispatch.inetsw", st, "the sys_exit walk did not reach the socket and sock")),
+        (Some(r), Some(k), Some(s)) => {
+            let e = vec![
+                ev(format!("inetsw[{}] first entry", r.ty.show()), format!("protocol {}, prot {}, ops {}", r.protocol.show(), r.prot.show(), r.ops.show()), "read live by the tp_btf reader"),
+                ev("sk->sk_protocol, sk->sk_prot", format!("{}, {}", k.protocol.show(), k.sk_prot.show()), "tp_btf/sys_exit walk"),
+                ev("socket->ops", s.ops.show(), "tp_btf/sys_exit walk"),
+            ];
+            let ok = r.protocol.raw == k.protocol.raw && r.prot.addr == k.sk_prot.addr && r.ops.addr == s.ops.addr;
+            let name = |p: &crate::model::Ptr| p.symbol.clone().unwrap_or_else(|| p.addr.clone());
+            out.push(if ok {
+                claim("dispatch.inetsw", Verdict::Proved, format!("inetsw[{}] → {} / {} / {}: exactly what the new sock and socket carry", r.ty.show(), r.protocol.show(), name(&r.prot), name(&r.ops)), e, None)
+            } else {
+                claim("dispatch.inetsw", Verdict::Refuted, "the socket's protocol, proto or ops differ from inetsw[type]'s first entry", e, None)
+            });
+        }
+    }
     let st = "the pointer in net_families[family] was registered at boot by sock_register(), called from the family's init";
     let reg = boot.iter().find(|b| b.family == family && family.is_some());
     match (reg, slot) {
@@ -302,14 +333,18 @@ pub fn lesson(inp: &Inputs) -> Lesson {
             .introduces(&["fentry", "kprobe", "creation chain", "caller"])
             .uses(&["eBPF", "kernel symbol", "tier", "return address"])
             .judged_by(&["chain.order", "chain.parentage"], c),
-        Step::new("dispatch", "read the family table slot and its create function", "net_families[AF_INET] → ops → .create (read live by a tp_btf program)")
-            .introduces(&["net_families", "family create function"])
-            .uses(&["AF_INET", "pointer", "creation chain"])
-            .judged_by(&["dispatch.create"], c),
+        Step::new("dispatch", "read the family table slot, its create function, and the type switch inetsw[type]", "net_families[AF_INET] → ops → .create; inetsw[SOCK_STREAM] → prot, ops (read live by a tp_btf program)")
+            .introduces(&["net_families", "family create function", "inetsw"])
+            .uses(&["AF_INET", "SOCK_STREAM", "pointer", "creation chain"])
+            .judged_by(&["dispatch.create", "dispatch.inetsw"], c),
         Step::new("dispatch", "find who registered the slot at boot", format!("grep sock_register {TRACE_FILE} (boot with {BOOT_TRACE})"))
             .introduces(&["sock_register"])
             .uses(&["net_families", "kernel"])
             .judged_by(&["dispatch.registered_at_boot"], c),
+        Step::new("dispatch", "find the instructions of sock_register that address the slot", "objdump -d --disassemble=sock_register /usr/lib/debug/boot/vmlinux-$(uname -r)")
+            .introduces(&["displacement"])
+            .uses(&["sock_register", "instruction", "net_families", "link-time address", "KASLR offset"])
+            .judged_by(&["dispatch.code"], c),
         Step::new("objects", "follow the struct socket from sock_alloc into the family create, private_data and sk_socket", "fexit sock_alloc; fentry <create>; sys_exit walk")
             .introduces(&["struct socket", "struct sock"])
             .uses(&["creation chain", "pointer", "family create function", "struct file"])
