@@ -240,7 +240,9 @@ mod tests {
     use super::*;
 
     fn compile(flags: &[&str]) -> std::path::PathBuf {
-        let out = std::env::temp_dir().join(format!("syswalk-course-{}-{}", std::process::id(), flags.join("").replace('-', "")));
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let out = std::env::temp_dir().join(format!("syswalk-course-{}-{n}-{}", std::process::id(), flags.join("").replace('-', "")));
         let st = std::process::Command::new("cc")
             .args(flags)
             .arg("-o")
