@@ -317,3 +317,70 @@ fn nokaslr_makes_the_offset_zero_and_no_dbg_means_no_source_lines() {
     assert!(s["reason"].as_str().unwrap_or("").contains("-dbg"), "{s}");
     assert_eq!(lesson_claim(&l, "kaslr.offset_constant")["verdict"], "not_observable");
 }
+
+/// Parses a JSON integer or pointer string as the u64 bit pattern the kernel had.
+fn bits(v: &Value) -> Option<u64> {
+    match v {
+        Value::Number(n) => n.as_i64().map(|i| i as u64).or_else(|| n.as_u64()),
+        Value::String(s) => {
+            let s = s.split_whitespace().next()?;
+            match s.strip_prefix("0x") {
+                Some(h) => u64::from_str_radix(h, 16).ok(),
+                None => s.parse::<i64>().ok().map(|i| i as u64),
+            }
+        }
+        _ => None,
+    }
+}
+
+#[test]
+fn bpftrace_sees_the_same_arguments_and_return_values() {
+    let _g = lock();
+    // bpftrace (kfunc/kretfunc) stays attached while syswalk proves at tier A and then tier B: both tools watch the
+    // very same calls, so pointers must be equal, not just alike.
+    let script = format!(
+        r#"bpftrace -e 'kfunc:fd_install {{ printf("FI %d %d 0x%lx\n", pid, args->fd, args->file); }} kretfunc:sock_alloc_file {{ printf("SAF %d 0x%lx\n", pid, retval); }} kretfunc:__sys_socket {{ printf("SYS %d %d %d %d %d\n", pid, args->family, args->type, args->protocol, retval); }} kretfunc:sock_alloc {{ printf("SA %d 0x%lx\n", pid, retval); }}' > /tmp/bt.txt 2>/tmp/bt.err &
+BT=$!
+for i in $(seq 1 1200); do grep -q Attaching /tmp/bt.txt && break; sleep 0.1; done
+grep -q Attaching /tmp/bt.txt || {{ cat /tmp/bt.err >&2; exit 9; }}
+{0} prove -q --attach fentry --format json -o /tmp/a.json && {0} prove -q --attach kprobe --format json -o /tmp/b.json
+rc=$?
+kill -INT $BT; wait $BT
+cat /tmp/a.json; echo =====; cat /tmp/b.json; echo =====; cat /tmp/bt.txt
+exit $rc"#,
+        bin()
+    );
+    for k in ["6.1", "6.12"] {
+        let o = lab(k, &["--timeout", "400"], &["sh", "-c", &script]);
+        assert_eq!(o.status.code(), Some(0), "{k}: {}", text(&o.stderr));
+        let out = text(&o.stdout);
+        let parts: Vec<&str> = out.split("=====\n").collect();
+        assert_eq!(parts.len(), 3, "{k}: {out}");
+        let bt: Vec<Vec<&str>> = parts[2].lines().map(|l| l.split_whitespace().collect()).collect();
+        for (tier, js) in [("A", parts[0]), ("B", parts[1])] {
+            let r: Value = serde_json::from_str(js).unwrap_or_else(|e| panic!("{k} {tier}: {e}"));
+            assert_eq!(r["kernel"]["tier"], tier);
+            let pid = r["target"]["pid"].as_u64().expect("pid").to_string();
+            let chain = r["calls"][0]["chain"].as_array().expect("chain").clone();
+            let frame = |f: &str| chain.iter().find(|x| x["func"] == f).cloned().unwrap_or_else(|| panic!("{k} {tier}: no {f}"));
+            let arg = |f: &Value, n: &str| f["args"].as_array().and_then(|a| a.iter().find(|x| x["name"] == n)).and_then(|x| bits(&x["value"]));
+            let mine = |tag: &str| -> Vec<Vec<u64>> {
+                bt.iter()
+                    .filter(|l| l.first() == Some(&tag) && l.get(1) == Some(&pid.as_str()))
+                    .map(|l| l[2..].iter().map(|v| bits(&Value::String(v.to_string())).unwrap_or(u64::MAX)).collect())
+                    .collect()
+            };
+            let sys = frame("__sys_socket");
+            let want_sys = vec![arg(&sys, "family").expect("family"), arg(&sys, "type").expect("type"), arg(&sys, "protocol").expect("protocol"), bits(&sys["ret"]).expect("ret")];
+            assert_eq!(want_sys, vec![2, 1, 0, 3], "{k} {tier}");
+            assert_eq!(mine("SYS"), vec![want_sys], "{k} {tier}: __sys_socket args/return, bpftrace vs syswalk");
+            assert_eq!(mine("SA"), vec![vec![bits(&frame("sock_alloc")["ret"]).expect("ret")]], "{k} {tier}: sock_alloc return");
+            let saf = bits(&frame("sock_alloc_file")["ret"]).expect("ret");
+            assert_eq!(mine("SAF"), vec![vec![saf]], "{k} {tier}: sock_alloc_file return");
+            let fi = frame("fd_install");
+            let want_fi = vec![arg(&fi, "fd").expect("fd"), arg(&fi, "file").expect("file")];
+            assert_eq!(want_fi[1], saf);
+            assert!(mine("FI").contains(&want_fi), "{k} {tier}: fd_install({want_fi:?}) not seen by bpftrace: {:?}", mine("FI"));
+        }
+    }
+}
