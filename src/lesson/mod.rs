@@ -405,4 +405,13 @@ mod tests {
         let want = "T\nkernel 6.1 · tier A · syswalk lesson\n\nAXIOMS\n01. count slots ........................................... a byte holds 0..255 ≡\n\nTHE NUMBER\n02. find __NR_socket in the header ........................ __NR_socket = 41 (unistd_64.h:45) → __NR_socket = 41 in unistd_64.h and the call passed 41 ✓\n    $ grep -n __NR_socket unistd_64.h\n\nNEW THINGS INTRODUCED WITHOUT DERIVATION\n  ≡ taken as given by the axiom steps: byte\n\nFORWARD REFERENCES\n  (none): no step uses a term before the step that introduces it\n\nNEW INFERENCE\n  ∴ 02 __NR_socket = 41 in unistd_64.h and the call passed 41\n\nREJECTION STATUS\n  1 proved ✓ · 0 refuted ✗ · 0 not observable here – · 0 shown · 1 axioms ≡ (2 steps)\n";
         assert_eq!(text(&l), want);
     }
+
+    #[test]
+    fn markdown_snapshot_marks_not_observable_with_the_reason() {
+        let claims = vec![Claim { id: "kaslr.offset_constant".into(), call: None, verdict: Verdict::NotObservable, statement: "s".into(), evidence: vec![], reason: Some("no System.map | here".into()) }];
+        let steps = vec![Step::new("kernel addresses", "subtract", "syswalk kaslr").uses(&["KASLR offset"]).judged_by(&["kaslr.offset_constant"], &claims)];
+        let l = Lesson::new("T".into(), "k".into(), "C".into(), "c".into(), steps, claims);
+        let want = "# T\n\nkernel `k` · tier C · `c`\n\n## kernel addresses\n\n| # | do this | evidence → result | |\n|---|---|---|---|\n| 01 | subtract<br>`syswalk kaslr` | not observable here: no System.map \\| here | – |\n\n## NEW THINGS INTRODUCED WITHOUT DERIVATION\n\n- ✗ \"KASLR offset\" used at step 01 and introduced by no step\n\n## FORWARD REFERENCES\n\n- (none): no step uses a term before the step that introduces it\n\n## NEW INFERENCE\n\n\n## REJECTION STATUS\n\n- 0 proved ✓ · 0 refuted ✗ · 1 not observable here – · 0 shown · 0 axioms ≡ (1 steps)\n";
+        assert_eq!(markdown(&l), want);
+    }
 }
