@@ -133,7 +133,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
         }
         Cmd::Constants { format } => {
             let names = namer();
-            let opts = Options { follow_forks: false, duration: None, quiet: true, report_on_stdout: true };
+            let opts = Options { follow_forks: false, duration: None, quiet: true, report_on_stdout: true, chain_calls: 0 };
             let got = collect(course_target(), specs_for(&["socket".to_string()])?, &opts, &names, AttachArg::None, None)?;
             let call = got.report.calls.iter().find(|c| c.syscall == "socket");
             let k = crate::constants::build(call, &names);
@@ -167,7 +167,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
             };
             let specs = specs_for(&["socket".to_string()])?;
             let chain = load_chain(how.chain.as_deref(), &names)?;
-            investigate(target, specs, !how.no_follow, None, &out, names, how.attach, chain)
+            investigate(target, specs, !how.no_follow, None, &out, names, how.attach, chain, how.chain_calls)
         }
         Cmd::Trace { pid, syscalls, duration, how, out, command } => {
             let target = match (pid, command.is_empty()) {
@@ -187,7 +187,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
             let specs = specs_for(&syscalls)?;
             let names = namer();
             let chain = load_chain(how.chain.as_deref(), &names)?;
-            investigate(target, specs, !how.no_follow, duration, &out, names, how.attach, chain)
+            investigate(target, specs, !how.no_follow, duration, &out, names, how.attach, chain, how.chain_calls)
         }
     }
 }
@@ -241,7 +241,7 @@ fn lesson(system_map: Option<std::path::PathBuf>, how: crate::cli::TraceArgs, ou
         }
     };
     let chain = load_chain(how.chain.as_deref(), &names)?;
-    let opts = Options { follow_forks: !how.no_follow, duration: None, quiet: out.quiet, report_on_stdout: out.output.is_none() };
+    let opts = Options { follow_forks: !how.no_follow, duration: None, quiet: out.quiet, report_on_stdout: out.output.is_none(), chain_calls: how.chain_calls };
     let got = collect(target, specs_for(&["socket".to_string()])?, &opts, &names, how.attach, chain)?;
     let call = got.report.calls.iter().find(|c| c.syscall == "socket" && c.ret.is_some_and(|r| r >= 0));
     let constants = crate::constants::build(call, &names);
@@ -358,7 +358,7 @@ fn choose_chain(arg: AttachArg, caps: &Caps, names: &Namer, target: &Target, spe
         }
         None => chain::plan(&fnames, names.btf.as_ref(), &names.kallsyms, attach),
     };
-    Ok(ChainChoice { setup: Some(run::ChainSetup { plan, attach, fallback }), families, families_error, inetsw, why_not: None })
+    Ok(ChainChoice { setup: Some(run::ChainSetup { plan, attach, fallback, root_calls: 0 }), families, families_error, inetsw, why_not: None })
 }
 
 /// What one traced run produced, before rendering.
@@ -377,8 +377,9 @@ fn investigate(
     names: Namer,
     attach: AttachArg,
     custom: Option<Vec<chain::spec::FnSpec>>,
+    chain_calls: u32,
 ) -> Result<i32> {
-    let opts = Options { follow_forks: follow, duration, quiet: out.quiet, report_on_stdout: out.output.is_none() };
+    let opts = Options { follow_forks: follow, duration, quiet: out.quiet, report_on_stdout: out.output.is_none(), chain_calls };
     let got = collect(target, specs, &opts, &names, attach, custom)?;
     let report = got.report;
     let text = match out.format {
@@ -409,7 +410,10 @@ pub fn collect(
 ) -> Result<Collected> {
     let is_pid = matches!(target, Target::Pid(_));
     let caps = if attach == AttachArg::None { caps::Caps { kernel_release: caps::uname().0, machine: caps::uname().1, checks: vec![], tier: Some(caps::Tier::C), tier_reason: "--attach none".into() } } else { caps::probe_chain() };
-    let choice = choose_chain(attach, &caps, names, &target, &specs, custom)?;
+    let mut choice = choose_chain(attach, &caps, names, &target, &specs, custom)?;
+    if let Some(s) = choice.setup.as_mut() {
+        s.root_calls = opts.chain_calls;
+    }
     let session = run::trace(&target, &specs, opts, choice.setup.as_ref())?;
     let mut calls = model::calls_from(&session.events, &specs, names);
     let plan: Vec<chain::FnPlan> = choice.setup.as_ref().map(|s| s.plan.clone()).unwrap_or_default();
@@ -448,7 +452,9 @@ pub fn collect(
     let mut claims: Vec<Claim> = Vec::new();
     for c in calls.iter().filter(|c| c.syscall == "socket") {
         claims.extend(claims::judge_socket(c, names));
-        if used_attach.is_some() && c.ret.is_some_and(|r| r >= 0) {
+        // Under an evidence budget, calls past it were counted, not streamed: they have no chain to judge.
+        let budgeted_out = opts.chain_calls > 0 && c.chain.is_empty();
+        if used_attach.is_some() && c.ret.is_some_and(|r| r >= 0) && !budgeted_out {
             claims.extend(chain::tree::judge(c, create_for(c).as_deref(), &plan));
         }
     }
@@ -477,6 +483,15 @@ pub fn collect(
     };
     if let Some((_, why)) = &session.chain_attach {
         report.kernel.tier_reason = format!("{}; chain: {why}", report.kernel.tier_reason);
+    }
+    if opts.chain_calls > 0 && used_attach.is_none() && !opts.quiet {
+        eprintln!("syswalk: --chain-calls has no effect here: no function-level chain is traced on this kernel (tier C)");
+    }
+    if opts.chain_calls > 0 && used_attach.is_some() {
+        let b = chain::tree::budget(&report.calls, &plan, &session.chain_counted, opts.chain_calls);
+        report.claims.push(b.1.clone());
+        report.summary = crate::report::Report::summarize(&report.claims);
+        report.chain_budget = Some(b.0);
     }
     report.chain_plan = plan;
     report.dispatch = crate::report::dispatch(&choice.families, &choice.inetsw, choice.families_error.clone(), names);

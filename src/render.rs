@@ -331,6 +331,12 @@ pub fn text(r: &Report, st: &Style) -> String {
             let _ = writeln!(o, "  inetsw[{}] first entry: protocol {}, prot = {}, ops = {}", w.ty.show(), w.protocol.show(), w.prot.show(), w.ops.show());
         }
     }
+    if let Some(b) = &r.chain_budget {
+        let _ = writeln!(o, "\nevidence budget (--chain-calls {}): {} {} calls streamed in full; counted in the kernel for the rest:", b.requested, b.full, b.root);
+        for (n, e, x) in &b.counted {
+            let _ = writeln!(o, "  {n:<30} entries {e:>8}  exits {x:>8}");
+        }
+    }
     let global: Vec<&Claim> = r.claims.iter().filter(|k| k.call.is_none()).collect();
     if !global.is_empty() {
         let _ = writeln!(o, "\nfunction-level claims");
@@ -361,6 +367,9 @@ pub fn summary(r: &Report) -> String {
         r.stats.traced_ms,
         r.calls.len()
     );
+    if let Some(b) = &r.chain_budget {
+        let _ = writeln!(o, "chain budget: {} {} calls in full (asked {}), the rest counted in the kernel", b.full, b.root, b.requested);
+    }
     let mut ids: Vec<&str> = r.claims.iter().map(|c| c.id.as_str()).collect();
     ids.sort();
     ids.dedup();
@@ -405,6 +414,12 @@ pub fn markdown(r: &Report) -> String {
             for k in cl {
                 md_claim(k, &mut o);
             }
+        }
+    }
+    if let Some(b) = &r.chain_budget {
+        let _ = writeln!(o, "\nevidence budget (--chain-calls {}): {} {} calls streamed in full; counted in the kernel for the rest:", b.requested, b.full, b.root);
+        for (n, e, x) in &b.counted {
+            let _ = writeln!(o, "  {n:<30} entries {e:>8}  exits {x:>8}");
         }
     }
     let global: Vec<&Claim> = r.claims.iter().filter(|k| k.call.is_none()).collect();

@@ -70,6 +70,9 @@ pub struct Report {
     /// The live family dispatch table net_families[] (tiers A/B, where kallsyms has its address).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dispatch: Option<Dispatch>,
+    /// `--chain-calls N`: how many calls were streamed in full and what the kernel counted for the rest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chain_budget: Option<crate::chain::tree::Budget>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -135,14 +138,7 @@ impl Report {
                 }
             }
         }
-        let mut summary = Summary::default();
-        for c in &claims {
-            match c.verdict {
-                Verdict::Proved => summary.proved += 1,
-                Verdict::Refuted => summary.refuted += 1,
-                Verdict::NotObservable => summary.not_observable += 1,
-            }
-        }
+        let summary = Self::summarize(&claims);
         Report {
             schema: SCHEMA.into(),
             tool: format!("syswalk {}", env!("CARGO_PKG_VERSION")),
@@ -164,6 +160,19 @@ impl Report {
             summary,
             chain_plan: Vec::new(),
             dispatch: None,
+            chain_budget: None,
         }
+    }
+
+    pub fn summarize(claims: &[Claim]) -> Summary {
+        let mut summary = Summary::default();
+        for c in claims {
+            match c.verdict {
+                Verdict::Proved => summary.proved += 1,
+                Verdict::Refuted => summary.refuted += 1,
+                Verdict::NotObservable => summary.not_observable += 1,
+            }
+        }
+        summary
     }
 }

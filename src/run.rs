@@ -35,6 +35,8 @@ pub struct Options {
     pub quiet: bool,
     /// The report goes to stdout, so the target's stdout is sent to stderr to keep the report clean.
     pub report_on_stdout: bool,
+    /// Evidence budget for the chain (see ChainSetup::root_calls).
+    pub chain_calls: u32,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -54,6 +56,8 @@ pub struct ChainSetup {
     pub attach: crate::chain::Attach,
     /// Fall back from fentry to kprobe if fentry cannot be loaded (not when the user forced fentry).
     pub fallback: bool,
+    /// Evidence budget: 0 = every call in full; N = the first N root calls in full, the rest counted.
+    pub root_calls: u32,
 }
 
 pub struct Session {
@@ -69,6 +73,8 @@ pub struct Session {
     /// kallsyms entries of BPF code ([bpf]: programs and trampolines), read while the chain was still attached, so
     /// a return address inside a trampoline is named as one rather than as the nearest module symbol.
     pub bpf_syms: Vec<crate::kallsyms::Sym>,
+    /// Evidence budget: per traced function, (name, entries counted, exits counted) in the kernel, not streamed.
+    pub chain_counted: Vec<(String, u64, u64)>,
 }
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
@@ -147,7 +153,7 @@ pub fn trace(target: &Target, specs: &[SyscallSpec], opts: &Options, chain: Opti
     let ctracer = match chain {
         None => None,
         Some(cs) => {
-            let first = crate::chain::ChainTracer::start(&mut cobj, &cs.plan, cs.attach);
+            let first = crate::chain::ChainTracer::start(&mut cobj, &cs.plan, cs.attach, cs.root_calls);
             let t = match first {
                 Ok(t) => {
                     chain_attach = Some((cs.attach, format!("{:?} loaded and attached", cs.attach).to_lowercase()));
@@ -163,7 +169,7 @@ pub fn trace(target: &Target, specs: &[SyscallSpec], opts: &Options, chain: Opti
                         p.note = format!("{} (kprobe)", p.note);
                     }
                     // A fresh object: the first one was consumed by the failed load.
-                    let t = crate::chain::ChainTracer::start(&mut cobj2, &kplan, crate::chain::Attach::Kprobe)?;
+                    let t = crate::chain::ChainTracer::start(&mut cobj2, &kplan, crate::chain::Attach::Kprobe, cs.root_calls)?;
                     chain_attach = Some((crate::chain::Attach::Kprobe, why));
                     t
                 }
@@ -216,12 +222,16 @@ pub fn trace(target: &Target, specs: &[SyscallSpec], opts: &Options, chain: Opti
     }
     tracer.drain()?;
     let events = tracer.take_events();
-    let (chain_events, chain_lost) = match &ctracer {
+    let (chain_events, chain_lost, counted) = match &ctracer {
         Some(c) => {
             c.drain()?;
-            (c.take_events(), c.lost())
+            (c.take_events(), c.lost(), c.counted())
         }
-        None => (Vec::new(), 0),
+        None => (Vec::new(), 0, Vec::new()),
+    };
+    let chain_counted: Vec<(String, u64, u64)> = match chain {
+        Some(cs) if cs.root_calls > 0 => cs.plan.iter().filter_map(|p| p.slot.and_then(|s| counted.get(s)).map(|(e, x)| (p.name.clone(), *e, *x))).collect(),
+        _ => Vec::new(),
     };
     let bpf_syms = if ctracer.is_some() {
         crate::kallsyms::Kallsyms::load().map(|k| k.syms().iter().filter(|s| s.module.as_deref() == Some("bpf")).cloned().collect()).unwrap_or_default()
@@ -244,5 +254,5 @@ pub fn trace(target: &Target, specs: &[SyscallSpec], opts: &Options, chain: Opti
     let mut stats = stats;
     stats.lost += chain_lost;
     stats.events += chain_events.len();
-    Ok(Session { events, chain_events, chain_lost, chain_attach, stats, root_pid, ending, forks, bpf_syms })
+    Ok(Session { events, chain_events, chain_lost, chain_attach, stats, root_pid, ending, forks, bpf_syms, chain_counted })
 }

@@ -384,3 +384,25 @@ exit $rc"#,
         }
     }
 }
+
+#[test]
+fn an_evidence_budget_streams_n_calls_and_counts_the_rest() {
+    let _g = lock();
+    let looper = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("loop");
+    let st = Command::new("cc").args(["-O1", "-o"]).arg(&looper).arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/c/loop.c")).status().expect("cc");
+    assert!(st.success());
+    for attach in ["fentry", "kprobe"] {
+        let o = lab("6.1", &[], &[bin(), "prove", "-q", "--attach", attach, "--chain-calls", "3", "--format", "json", "--", looper.to_str().expect("utf8"), "25"]);
+        assert_eq!(o.status.code(), Some(0), "{attach}: {}", text(&o.stderr));
+        let r: Value = serde_json::from_slice(&o.stdout).expect("json");
+        let b = &r["chain_budget"];
+        assert_eq!(b["full"], 3, "{attach}: {b}");
+        let root = b["counted"].as_array().expect("counted").iter().find(|c| c[0] == "__sys_socket").cloned().expect("root counted");
+        assert_eq!((root[1].as_u64(), root[2].as_u64()), (Some(22), Some(22)), "{attach}: 25 calls − 3 in full");
+        let claims = r["claims"].as_array().expect("claims");
+        let c = claims.iter().find(|c| c["id"] == "chain.counts_complete").expect("budget claim");
+        assert_eq!(c["verdict"], "proved", "{c}");
+        assert_eq!(claims.iter().filter(|c| c["id"] == "provenance.socket").count(), 3, "{attach}: chain claims for the streamed calls only");
+        assert_eq!(claims.iter().filter(|c| c["id"] == "fd.lowest_free").count(), 25, "{attach}: the boundary still judges every call");
+    }
+}

@@ -179,7 +179,12 @@ pub fn drain_ring(ring: Option<&RingBuffer<'_>>) -> Result<()> {
 
 /// The sum over CPUs of a one-slot per-CPU u64 counter map (drop counters).
 pub fn percpu_sum(map: &dyn MapCore) -> u64 {
-    match map.lookup_percpu(&0u32.to_ne_bytes(), MapFlags::ANY) {
+    percpu_sum_at(map, 0)
+}
+
+/// The sum over CPUs of a per-CPU array's u64 at `key`.
+pub fn percpu_sum_at(map: &dyn MapCore, key: u32) -> u64 {
+    match map.lookup_percpu(&key.to_ne_bytes(), MapFlags::ANY) {
         Ok(Some(per_cpu)) => per_cpu.iter().filter_map(|v| v.get(..8).and_then(|b| b.try_into().ok()).map(u64::from_ne_bytes)).sum(),
         _ => 0,
     }

@@ -17,6 +17,27 @@ enum sw_chain_kind sw_chain_kind_layout;
 
 const volatile struct sw_slot_cfg cfg[SW_SLOTS] = {};
 
+/* Evidence budget (--chain-calls N): 0 streams every call in full. N > 0 streams the first N calls of the root
+ * function (slot 0) in full — every event of those calls, on the thread that made them — and only counts, per
+ * function, the entries and exits of everything else. Counting is what bpftrace's count() does; full evidence per
+ * event (ring-buffer record, stack, snapshots) is what a proof needs and what costs. */
+const volatile __u32 root_calls = 0;
+__u64 roots_full = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SW_SLOTS * 2);
+	__type(key, __u32);
+	__type(value, __u64); /* [slot * 2 + 0]: entries counted, [slot * 2 + 1]: exits counted */
+} ccount SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);   /* tid inside a root call that is streamed in full */
+	__type(value, __u8);
+} full_tid SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);
@@ -101,6 +122,30 @@ static __always_inline struct sw_chain_event *begin(__u32 kind, __u32 slot)
 
 	if (!bpf_map_lookup_elem(&ctgids, &tgid))
 		return NULL;
+	if (root_calls) {
+		__u32 tid = (__u32)id, k = slot * 2 + (kind == SW_CH_EXIT);
+		__u8 one = 1;
+		bool full;
+		if (slot == 0 && kind == SW_CH_ENTRY) {
+			/* Not atomic with the increment: two CPUs may both take the last place (user space reports the
+			 * number of calls it really received in full). */
+			full = roots_full < root_calls;
+			if (full) {
+				__sync_fetch_and_add(&roots_full, 1);
+				bpf_map_update_elem(&full_tid, &tid, &one, BPF_ANY);
+			}
+		} else {
+			full = bpf_map_lookup_elem(&full_tid, &tid) != NULL;
+			if (full && slot == 0)
+				bpf_map_delete_elem(&full_tid, &tid);
+		}
+		if (!full) {
+			__u64 *c = bpf_map_lookup_elem(&ccount, &k);
+			if (c)
+				*c += 1;
+			return NULL;
+		}
+	}
 	e = bpf_ringbuf_reserve(&cevents, sizeof(*e), 0);
 	if (!e) {
 		__u32 zero = 0;

@@ -178,7 +178,9 @@ pub struct ChainTracer<'obj> {
 }
 
 impl<'obj> ChainTracer<'obj> {
-    pub fn start(obj: &'obj mut MaybeUninit<OpenObject>, plan: &[FnPlan], attach: Attach) -> Result<Self> {
+    /// `root_calls`: 0 streams every call in full; N > 0 the first N calls of the plan's first function (the root),
+    /// counting the rest in the kernel (see `counted`).
+    pub fn start(obj: &'obj mut MaybeUninit<OpenObject>, plan: &[FnPlan], attach: Attach, root_calls: u32) -> Result<Self> {
         let mut open = skel::ChainSkelBuilder::default().open(obj).map_err(|e| bpf_err("opening the chain object", e))?;
         let by_slot: Vec<Option<&FnPlan>> = (0..SLOTS).map(|i| plan.iter().find(|p| p.slot == Some(i))).collect();
         for mut p in open.open_object_mut().progs_mut() {
@@ -198,6 +200,7 @@ impl<'obj> ChainTracer<'obj> {
             }
         }
         if let Some(ro) = open.maps.rodata_data.as_deref_mut() {
+            ro.root_calls = root_calls;
             for f in plan.iter().filter(|f| f.traced) {
                 let Some(s) = f.slot else { continue };
                 let c = &mut ro.cfg[s];
@@ -254,6 +257,11 @@ impl<'obj> ChainTracer<'obj> {
 
     pub fn lost(&self) -> u64 {
         crate::boundary::percpu_sum(&self.skel.maps.clost)
+    }
+
+    /// Per slot: (entries, exits) counted in the kernel instead of streamed (evidence budget).
+    pub fn counted(&self) -> Vec<(u64, u64)> {
+        (0..SLOTS as u32).map(|s| (crate::boundary::percpu_sum_at(&self.skel.maps.ccount, s * 2), crate::boundary::percpu_sum_at(&self.skel.maps.ccount, s * 2 + 1))).collect()
     }
 
     pub fn take_events(&self) -> Vec<RawChainEvent> {
