@@ -421,6 +421,22 @@ mod tests {
         assert_eq!(mk(&[0, 1, 2]), Some(Verdict::Proved));
         assert_eq!(mk(&[0, 2, 1]), Some(Verdict::Refuted));
     }
+
+#[test]
+    fn budget_counts_must_add_up_to_the_boundary_calls() {
+        let p = plan_of(&["__sys_socket", "sock_alloc"]);
+        let e = vec![ev(ChKind::SW_CH_ENTRY, 0, 1, 1, 0), ev(ChKind::SW_CH_ENTRY, 1, 1, 2, 0), ev(ChKind::SW_CH_EXIT, 1, 1, 3, 0), ev(ChKind::SW_CH_EXIT, 0, 1, 4, 3)];
+        let mut c1 = crate::model::tests_support::empty_call();
+        c1.chain = frames(&e, &p, "fentry", &Namer::default());
+        let calls = vec![c1, crate::model::tests_support::empty_call(), crate::model::tests_support::empty_call()];
+        let ok = vec![("__sys_socket".to_string(), 2, 2), ("sock_alloc".to_string(), 2, 2)];
+        let (b, c) = budget(&calls, &p, &ok, 1);
+        assert_eq!((b.full, c.verdict), (1, Verdict::Proved), "{c:?}");
+        let missed = vec![("__sys_socket".to_string(), 1, 1), ("sock_alloc".to_string(), 1, 1)];
+        assert_eq!(budget(&calls, &p, &missed, 1).1.verdict, Verdict::Refuted, "a call that bypassed __sys_socket");
+        let unbalanced = vec![("__sys_socket".to_string(), 2, 2), ("sock_alloc".to_string(), 2, 1)];
+        assert_eq!(budget(&calls, &p, &unbalanced, 1).1.verdict, Verdict::Refuted);
+    }
 }
 
 /// The evidence budget's account: calls streamed in full, and per function what the kernel counted instead.
@@ -463,20 +479,4 @@ pub fn budget(calls: &[Call], plan: &[FnPlan], counted: &[(String, u64, u64)], r
     let c = claim("chain.counts_complete", 0, ok, statement, evidence, "");
     let c = Claim { call: None, ..c };
     (Budget { requested, root, full, counted: counted.to_vec() }, c)
-
-    #[test]
-    fn budget_counts_must_add_up_to_the_boundary_calls() {
-        let p = plan_of(&["__sys_socket", "sock_alloc"]);
-        let e = vec![ev(ChKind::SW_CH_ENTRY, 0, 1, 1, 0), ev(ChKind::SW_CH_ENTRY, 1, 1, 2, 0), ev(ChKind::SW_CH_EXIT, 1, 1, 3, 0), ev(ChKind::SW_CH_EXIT, 0, 1, 4, 3)];
-        let mut c1 = crate::model::tests_support::empty_call();
-        c1.chain = frames(&e, &p, "fentry", &Namer::default());
-        let calls = vec![c1, crate::model::tests_support::empty_call(), crate::model::tests_support::empty_call()];
-        let ok = vec![("__sys_socket".to_string(), 2, 2), ("sock_alloc".to_string(), 2, 2)];
-        let (b, c) = budget(&calls, &p, &ok, 1);
-        assert_eq!((b.full, c.verdict), (1, Verdict::Proved), "{c:?}");
-        let missed = vec![("__sys_socket".to_string(), 1, 1), ("sock_alloc".to_string(), 1, 1)];
-        assert_eq!(budget(&calls, &p, &missed, 1).1.verdict, Verdict::Refuted, "a call that bypassed __sys_socket");
-        let unbalanced = vec![("__sys_socket".to_string(), 2, 2), ("sock_alloc".to_string(), 2, 1)];
-        assert_eq!(budget(&calls, &p, &unbalanced, 1).1.verdict, Verdict::Refuted);
-    }
 }
