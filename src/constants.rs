@@ -96,7 +96,8 @@ fn judge(r: &Row) -> Claim {
     let mut values: Vec<i64> = Vec::new();
     if let Some(h) = &r.header {
         let via = if h.via.is_empty() { String::new() } else { format!(" via {}", h.via.join(" → ")) };
-        evidence.push(ev(format!("{} in the header", r.name), format!("{}{via}", h.value), format!("{}:{}: {}", h.file, h.line, h.text)));
+        let line = h.text.split_whitespace().collect::<Vec<_>>().join(" ");
+        evidence.push(ev(format!("{} in the header", r.name), format!("{}{via}", h.value), format!("{}:{}: {line}", h.file, h.line)));
         values.push(h.value);
     }
     if let Some(b) = &r.btf {
