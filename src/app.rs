@@ -243,7 +243,12 @@ fn lesson(system_map: Option<std::path::PathBuf>, how: crate::cli::TraceArgs, ou
     let chain = load_chain(how.chain.as_deref(), &names)?;
     let opts = Options { follow_forks: !how.no_follow, duration: None, quiet: out.quiet, report_on_stdout: out.output.is_none(), chain_calls: how.chain_calls };
     let got = collect(target, specs_for(&["socket".to_string()])?, &opts, &names, how.attach, chain)?;
-    let call = got.report.calls.iter().find(|c| c.syscall == "socket" && c.ret.is_some_and(|r| r >= 0));
+    let call = build::course_call(&got.report);
+    if call.is_none() {
+        let seen: Vec<String> = got.report.calls.iter().filter(|c| c.syscall == "socket").map(|c| format!("socket({}) = {}", c.args.iter().map(|a| a.value.show()).collect::<Vec<_>>().join(", "), c.ret.map(|r| r.to_string()).unwrap_or_else(|| "?".into()))).collect();
+        return Err(Error::new(Kind::NoCall, format!("the program made no successful socket(AF_INET, SOCK_STREAM, 0) call; it made: {}", if seen.is_empty() { "none".to_string() } else { seen.join("; ") }))
+            .hint("the lesson follows the course's line; use `syswalk prove -- CMD` for any other socket() call"));
+    }
     let constants = crate::constants::build(call, &names);
     let user = crate::usercall::find(&binary, "socket");
     let kaslr = crate::kaslr::live(system_map.as_deref(), &kaslr_named())?;

@@ -125,6 +125,8 @@ Marks: ✓ proved · ✗ refuted · – not observable here (with why) · · sho
         how: TraceArgs,
         #[command(flatten)]
         out: OutputArgs,
+        /// A program to follow instead of the built-in target: the lesson takes its first
+        /// socket(AF_INET, SOCK_STREAM, 0) call and disassembles the call site in its binary.
         #[arg(last = true, value_name = "CMD")]
         command: Vec<OsString>,
     },

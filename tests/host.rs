@@ -431,6 +431,11 @@ fn lesson_of_a_c_program_finds_its_plt_call() {
     assert_eq!(site["verdict"], "proved", "{site}");
     assert!(site["statement"].as_str().unwrap_or("").contains("main loads 2, 1, 0") && site["statement"].as_str().unwrap_or("").contains("through the PLT"), "{site}");
     assert_eq!(lesson_claim(&l, "user.return_address")["verdict"], "proved");
+    // A program that never makes the course's call is told so (exit 24), not given a lesson full of ✗.
+    let other = cc("sockets");
+    let o = run(&["lesson", "-q", "--", other.to_str().expect("utf8"), "1:1:0"]);
+    assert_eq!(o.status.code(), Some(24), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("socket(AF_UNIX (1), SOCK_STREAM (1), IPPROTO_IP (0)) = 3"));
 }
 
 #[test]

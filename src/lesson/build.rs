@@ -238,6 +238,14 @@ pub fn dispatch_claims(report: &Report, call: Option<&Call>, boot: &[BootReg], b
     out
 }
 
+/// The first successful call of the course's line, socket(AF_INET, SOCK_STREAM[|flags], 0).
+pub fn course_call(r: &Report) -> Option<&Call> {
+    r.calls.iter().find(|c| {
+        let a = |i: usize| c.args.get(i).map(|x| x.value.raw);
+        c.syscall == "socket" && c.ret.is_some_and(|v| v >= 0) && a(0) == Some(libc::AF_INET as i64) && a(1).map(|t| t & 0xf) == Some(libc::SOCK_STREAM as i64) && a(2) == Some(0)
+    })
+}
+
 pub struct Inputs<'a> {
     pub report: &'a Report,
     pub constants: &'a Constants,
@@ -251,7 +259,7 @@ pub struct Inputs<'a> {
 /// The lesson for the first socket() call of the report.
 pub fn lesson(inp: &Inputs) -> Lesson {
     let r = inp.report;
-    let call = r.calls.iter().find(|c| c.syscall == "socket" && c.ret.is_some_and(|v| v >= 0)).or_else(|| r.calls.iter().find(|c| c.syscall == "socket"));
+    let call = course_call(r).or_else(|| r.calls.iter().find(|c| c.syscall == "socket" && c.ret.is_some_and(|v| v >= 0)));
     let mut claims: Vec<Claim> = Vec::new();
     claims.extend(inp.constants.claims.iter().cloned());
     claims.extend(user_claims(call, &inp.user, inp.constants));
