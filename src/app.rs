@@ -123,7 +123,8 @@ fn dispatch(cli: Cli) -> Result<i32> {
         }
         Cmd::Lab { cmd } => lab(cmd),
         Cmd::Kaslr { system_map, format } => {
-            let k = crate::kaslr::live(system_map.as_deref(), &kaslr_named())?;
+            let ks = crate::kallsyms::Kallsyms::load()?;
+            let k = crate::kaslr::live(&ks, system_map.as_deref(), &kaslr_named())?;
             let text = match format {
                 Format::Json => render::json(&k),
                 _ => kaslr_text(&k),
@@ -251,13 +252,13 @@ fn lesson(system_map: Option<std::path::PathBuf>, how: crate::cli::TraceArgs, ou
     }
     let constants = crate::constants::build(call, &names);
     let user = crate::usercall::find(&binary, "socket");
-    let kaslr = crate::kaslr::live(system_map.as_deref(), &kaslr_named())?;
+    let kaslr = crate::kaslr::live(&names.kallsyms, system_map.as_deref(), &kaslr_named())?;
     let (boot, boot_source) = match std::fs::read_to_string(build::TRACE_FILE) {
         Ok(t) => (build::parse_boot_trace(&t), build::TRACE_FILE.to_string()),
         Err(e) => (vec![], format!("{} ({e}; tracefs not mounted?)", build::TRACE_FILE)),
     };
     let mut sources = crate::srcline::claims(call, &kaslr, &names);
-    let vmlinux = crate::srcline::candidates(&kaslr.release).into_iter().find(|p| std::path::Path::new(p).exists());
+    let vmlinux = crate::srcline::dwarf_vmlinux(&kaslr.release);
     let offset = kaslr.offset.as_deref().and_then(|o| u64::from_str_radix(o.trim_start_matches("0x"), 16).ok());
     sources.push(crate::kcode::claim(vmlinux.as_deref(), offset, names.kallsyms.by_name("net_families").map(|s| s.addr)));
     let l = build::lesson(&build::Inputs { report: &got.report, constants: &constants, user, kaslr: &kaslr, boot, boot_source, sources });

@@ -42,8 +42,14 @@ pub struct Claim {
     pub reason: Option<String>,
 }
 
-fn ev(what: impl Into<String>, value: impl Into<String>, source: &str) -> Evidence {
+/// One piece of evidence: what was read, its value, and where it was captured.
+pub fn ev(what: impl Into<String>, value: impl Into<String>, source: impl Into<String>) -> Evidence {
     Evidence { what: what.into(), value: value.into(), source: source.into() }
+}
+
+/// A claim about the run as a whole (not tied to one call).
+pub fn global_claim(id: &str, verdict: Verdict, statement: impl Into<String>, evidence: Vec<Evidence>, reason: Option<String>) -> Claim {
+    Claim { id: id.into(), call: None, verdict, statement: statement.into(), evidence, reason }
 }
 
 const EXIT: &str = "tp_btf/sys_exit walk";

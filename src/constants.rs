@@ -2,7 +2,7 @@
 //! the kernel's own BTF where it defines the name, and what a traced call actually passed in its registers.
 use serde::Serialize;
 
-use crate::claims::{Claim, Evidence, Verdict};
+use crate::claims::{ev, Claim, Verdict};
 use crate::headers::{self, HeaderConst};
 use crate::model::{Call, Namer};
 
@@ -34,10 +34,6 @@ pub struct Constants {
 pub struct Source2 {
     pub value: String,
     pub source: String,
-}
-
-fn ev(what: impl Into<String>, value: impl Into<String>, source: impl Into<String>) -> Evidence {
-    Evidence { what: what.into(), value: value.into(), source: source.into() }
 }
 
 /// The rows for a socket() call (`call` is the traced call, when there is one).

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::claims::{Claim, Evidence, Verdict};
+use crate::claims::{ev, global_claim as claim, Claim, Verdict};
 use crate::kallsyms::Kallsyms;
 use crate::model::hex;
 
@@ -38,8 +38,8 @@ impl StaticMap {
     pub fn from_elf(path: &Path) -> std::result::Result<Self, String> {
         use object::{Object, ObjectSymbol};
         let f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        // SAFETY: the file is opened read-only and only read through the map; a concurrent truncation by another
-        // process could fault, which is the documented hazard of any file mapping and not one syswalk creates.
+        // A concurrent truncation by another process could fault: the documented hazard of any file mapping.
+        // SAFETY: the file is opened read-only and only read through the map; syswalk never writes or truncates it.
         let map = unsafe { memmap2::Mmap::map(&f) }.map_err(|e| format!("mapping {}: {e}", path.display()))?;
         let obj = object::File::parse(&*map).map_err(|e| format!("{} is not an ELF file: {e}", path.display()))?;
         let mut syms: HashMap<String, Vec<u64>> = HashMap::new();
@@ -141,13 +141,6 @@ pub struct Kaslr {
     pub claims: Vec<Claim>,
 }
 
-fn ev(what: impl Into<String>, value: impl Into<String>, source: impl Into<String>) -> Evidence {
-    Evidence { what: what.into(), value: value.into(), source: source.into() }
-}
-
-fn claim(id: &str, verdict: Verdict, statement: String, evidence: Vec<Evidence>, reason: Option<String>) -> Claim {
-    Claim { id: id.into(), call: None, verdict, statement, evidence, reason }
-}
 
 /// The symbols compared: `_text`, the named ones (the chain), then an even spread over the whole text, unique in both.
 pub fn choose(live: &Kallsyms, st: &StaticMap, named: &[&str], spread: usize) -> Vec<(String, u64, u64)> {
@@ -217,8 +210,8 @@ pub fn measure(live: &Kallsyms, st: Option<&StaticMap>, tried: Vec<String>, rele
     const MIN: usize = 20;
     let not = |why: String| {
         [
-            claim("kaslr.offset_constant", Verdict::NotObservable, "live address − link-time address is one constant for every kernel symbol".into(), vec![], Some(why.clone())),
-            claim("kaslr.offset_matches_boot", Verdict::NotObservable, "the offset agrees with how the kernel was booted (nokaslr, CONFIG_RANDOMIZE_BASE)".into(), vec![], Some(why)),
+            claim("kaslr.offset_constant", Verdict::NotObservable, "live address − link-time address is one constant for every kernel symbol", vec![], Some(why.clone())),
+            claim("kaslr.offset_matches_boot", Verdict::NotObservable, "the offset agrees with how the kernel was booted (nokaslr, CONFIG_RANDOMIZE_BASE)", vec![], Some(why)),
         ]
     };
     if !live.addresses_visible() {
@@ -266,9 +259,9 @@ pub fn measure(live: &Kallsyms, st: Option<&StaticMap>, tried: Vec<String>, rele
     }
     let randomizing = !nokaslr && rb.as_ref().is_none_or(|(v, _)| v == "y");
     let (ok, statement) = match (first == 0, randomizing) {
-        (false, true) => (Some(true), format!("KASLR is on and moved the kernel by {} this boot", format!("{first:#x}"))),
+        (false, true) => (Some(true), format!("KASLR is on and moved the kernel by {first:#x} this boot")),
         (true, false) => (Some(true), "the kernel runs at its link-time addresses (offset 0), as nokaslr / CONFIG_RANDOMIZE_BASE say it should".to_string()),
-        (false, false) => (Some(false), format!("the kernel moved by {} although randomization is off", format!("{first:#x}"))),
+        (false, false) => (Some(false), format!("the kernel moved by {first:#x} although randomization is off")),
         (true, true) => (
             if rb.is_some() { Some(false) } else { None },
             "offset 0 although nothing disables KASLR".to_string(),
@@ -285,15 +278,14 @@ pub fn measure(live: &Kallsyms, st: Option<&StaticMap>, tried: Vec<String>, rele
 }
 
 /// `syswalk kaslr` on this machine.
-pub fn live(system_map: Option<&Path>, named: &[&str]) -> crate::error::Result<Kaslr> {
+pub fn live(live: &Kallsyms, system_map: Option<&Path>, named: &[&str]) -> crate::error::Result<Kaslr> {
     let (release, _) = crate::caps::uname();
-    let live = Kallsyms::load()?;
     let (st, tried) = find_static(&release, system_map);
     if let (Some(_), None) = (system_map, &st) {
         return Err(crate::error::Error::new(crate::error::Kind::Usage, format!("--system-map: {}", tried.join("; "))).hint("give a System.map or a vmlinux with symbols, of this very kernel build"));
     }
     let cmdline = std::fs::read_to_string("/proc/cmdline").unwrap_or_default();
-    Ok(measure(&live, st.as_ref(), tried, &release, &cmdline, named))
+    Ok(measure(live, st.as_ref(), tried, &release, &cmdline, named))
 }
 
 #[cfg(test)]

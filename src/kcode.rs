@@ -4,7 +4,7 @@ use iced_x86::{Decoder, DecoderOptions, Formatter, IntelFormatter, OpKind};
 use object::{Object, ObjectSection, ObjectSymbol};
 use serde::Serialize;
 
-use crate::claims::{Claim, Evidence, Verdict};
+use crate::claims::{ev, global_claim, Claim, Verdict};
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Ref {
@@ -72,36 +72,29 @@ pub fn refs(path: &str, func: &str, var: &str) -> std::result::Result<(u64, u64,
 /// KASLR offset that is the live net_families.
 pub fn claim(vmlinux: Option<&str>, offset: Option<u64>, live_var: Option<u64>) -> Claim {
     let st = "sock_register's machine code addresses net_families, and link-time address + KASLR offset = the live address";
-    let not = |why: String| Claim { id: "dispatch.code".into(), call: None, verdict: Verdict::NotObservable, statement: st.into(), evidence: vec![], reason: Some(why) };
+    let not = |why: String| global_claim("dispatch.code", Verdict::NotObservable, st, vec![], Some(why));
     let Some(path) = vmlinux else { return not("no vmlinux with symbols of this build (the -dbg package; the lab: `lab run --dbg`)".into()) };
     let (start, vaddr, refs) = match refs(path, "sock_register", "net_families") {
         Ok(r) => r,
         Err(e) => return not(e),
     };
-    let ev = |w: &str, v: String, s: &str| Evidence { what: w.into(), value: v, source: s.into() };
     let mut evidence = vec![ev("sock_register", format!("{start:#x} (link time)"), path), ev("net_families", format!("{vaddr:#x} (link time)"), path)];
     for r in refs.iter().take(3) {
-        evidence.push(ev(&format!("{:#x}", r.addr), format!("{}  [{}]", r.text, r.form), "iced-x86 disassembly of the vmlinux"));
+        evidence.push(ev(format!("{:#x}", r.addr), format!("{}  [{}]", r.text, r.form), "iced-x86 disassembly of the vmlinux"));
     }
     if refs.is_empty() {
-        return Claim { id: "dispatch.code".into(), call: None, verdict: Verdict::Refuted, statement: "no instruction of sock_register addresses net_families".into(), evidence, reason: None };
+        return global_claim("dispatch.code", Verdict::Refuted, "no instruction of sock_register addresses net_families", evidence, None);
     }
     let (Some(off), Some(live)) = (offset, live_var) else {
-        return Claim { id: "dispatch.code".into(), call: None, verdict: Verdict::NotObservable, statement: st.into(), evidence, reason: Some("the KASLR offset or the live net_families address is unknown".into()) };
+        return global_claim("dispatch.code", Verdict::NotObservable, st, evidence, Some("the KASLR offset or the live net_families address is unknown".into()));
     };
     evidence.push(ev("link-time + offset", format!("{vaddr:#x} + {off:#x} = {:#x}", vaddr.wrapping_add(off)), "kaslr.offset_constant"));
     evidence.push(ev("live net_families", format!("{live:#x}"), "/proc/kallsyms"));
     let forms: Vec<&str> = refs.iter().map(|r| r.form.split(' ').next().unwrap_or("")).collect();
     if vaddr.wrapping_add(off) == live {
-        Claim {
-            id: "dispatch.code".into(),
-            call: None,
-            verdict: Verdict::Proved,
-            statement: format!("{} instruction(s) of sock_register address net_families ({}), and {vaddr:#x} + {off:#x} is its live address", refs.len(), forms.join(", ")),
-            evidence,
-            reason: None,
-        }
+        let st = format!("{} instruction(s) of sock_register address net_families ({}), and {vaddr:#x} + {off:#x} is its live address", refs.len(), forms.join(", "));
+        global_claim("dispatch.code", Verdict::Proved, st, evidence, None)
     } else {
-        Claim { id: "dispatch.code".into(), call: None, verdict: Verdict::Refuted, statement: "link-time net_families + offset is not the live address".into(), evidence, reason: None }
+        global_claim("dispatch.code", Verdict::Refuted, "link-time net_families + offset is not the live address", evidence, None)
     }
 }

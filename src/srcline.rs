@@ -40,6 +40,11 @@ fn strip_prefix_path(f: &str) -> String {
     f.to_string()
 }
 
+/// The first DWARF vmlinux of `release` that exists.
+pub fn dwarf_vmlinux(release: &str) -> Option<String> {
+    candidates(release).into_iter().find(|p| std::path::Path::new(p).exists())
+}
+
 /// Looks each (label, live address) up.
 pub fn lookup(path: &str, offset: u64, addrs: &[(String, u64)]) -> std::result::Result<Vec<Line>, String> {
     let loader = addr2line::Loader::new(path).map_err(|e| format!("{path}: {e}"))?;
@@ -78,9 +83,9 @@ fn caller_addr(names: &Namer, caller: &str) -> Option<u64> {
 pub fn claims(call: Option<&Call>, kaslr: &Kaslr, names: &Namer) -> Vec<Claim> {
     let st = "each chain function and observed caller address maps to a line of the running kernel's source, and the DWARF names the same function kallsyms does";
     let not = |why: String| vec![Claim { id: "source.lines".into(), call: None, verdict: Verdict::NotObservable, statement: st.into(), evidence: vec![], reason: Some(why) }];
-    let tried = candidates(&kaslr.release);
-    let Some(path) = tried.iter().find(|p| std::path::Path::new(p).exists()) else {
-        return not(format!("no DWARF vmlinux for {} ({}: absent; Debian ships it in linux-image-{}-dbg; the lab: `lab run --dbg`)", kaslr.release, tried.join(", "), kaslr.release));
+    let Some(path) = dwarf_vmlinux(&kaslr.release) else {
+        let tried = candidates(&kaslr.release).join(", ");
+        return not(format!("no DWARF vmlinux for {} ({tried}: absent; Debian ships it in linux-image-{}-dbg; the lab: `lab run --dbg`)", kaslr.release, kaslr.release));
     };
     let Some(offset) = kaslr.offset.as_deref().and_then(|o| u64::from_str_radix(o.trim_start_matches("0x"), 16).ok()) else {
         return not("the KASLR offset was not measured, so live addresses cannot be moved back to link-time addresses".into());
@@ -117,7 +122,7 @@ pub fn claims(call: Option<&Call>, kaslr: &Kaslr, names: &Namer) -> Vec<Claim> {
     if addrs.is_empty() {
         return not("none of the chain functions is in kallsyms".into());
     }
-    let lines = match lookup(path, offset, &addrs) {
+    let lines = match lookup(&path, offset, &addrs) {
         Ok(l) => l,
         Err(e) => return not(format!("reading DWARF: {e}")),
     };

@@ -229,7 +229,7 @@ fn exec_vaddr(data: &[u8]) -> Option<u64> {
 }
 
 /// The call site a return address points after, given where the kernel loaded the text (mm->start_code).
-pub fn site_for_return<'a>(u: &'a UserSide, start_code: u64, ret: u64) -> Option<(&'a CallSite, u64)> {
+pub fn site_for_return(u: &UserSide, start_code: u64, ret: u64) -> Option<(&CallSite, u64)> {
     let bias = start_code.checked_sub(u.exec_vaddr)?;
     let file_ret = ret.checked_sub(bias)?;
     u.sites.iter().find(|s| s.next == file_ret).map(|s| (s, bias))

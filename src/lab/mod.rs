@@ -149,31 +149,36 @@ fn resolve_meta(conf: &Option<PathBuf>, meta: &str) -> Result<String> {
 
 /// Downloads `pkgs` with apt-get download into the cache and unpacks each with dpkg-deb -x into `dest`.
 fn download_extract(conf: &Option<PathBuf>, pkgs: &[&str], dest: &Path) -> Result<()> {
-    let debs = cache_dir()?.join("debs");
-    std::fs::create_dir_all(&debs).map_err(|e| Error::io("creating the deb cache", e))?;
     for p in pkgs {
-        progress(&format!("downloading {p} (apt-get download)…"));
-        let before: Vec<PathBuf> = list_debs(&debs);
-        let st = apt(conf, &["apt-get", "download", "-q", p])
-            .current_dir(&debs)
-            .stdin(Stdio::null())
-            .stdout(to_stderr())
-            .stderr(Stdio::inherit())
-            .status()
-            .map_err(|e| lab_err(format!("cannot run apt-get: {e}")))?;
-        if !st.success() {
-            return Err(lab_err(format!("apt-get download {p} failed ({st})")).hint("check network access to the Debian mirror and `apt-get update`"));
-        }
-        let name_prefix = format!("{p}_");
-        let deb = list_debs(&debs)
-            .into_iter()
-            .filter(|d| d.file_name().is_some_and(|n| n.to_string_lossy().starts_with(&name_prefix)))
-            .max_by_key(|d| (!before.contains(d), d.metadata().and_then(|m| m.modified()).ok()))
-            .ok_or_else(|| lab_err(format!("apt-get download {p} left no .deb in {}", debs.display())))?;
+        let deb = apt_download(conf, p, "")?;
         progress(&format!("unpacking {} (dpkg-deb -x)…", deb.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()));
         run_quiet(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(dest), "dpkg-deb -x")?;
     }
     Ok(())
+}
+
+/// `apt-get download PKG` into the deb cache; returns the .deb it fetched (the newest of that name).
+fn apt_download(conf: &Option<PathBuf>, pkg: &str, size_note: &str) -> Result<PathBuf> {
+    let debs = cache_dir()?.join("debs");
+    std::fs::create_dir_all(&debs).map_err(|e| Error::io("creating the deb cache", e))?;
+    progress(&format!("downloading {pkg}{size_note} (apt-get download)…"));
+    let before: Vec<PathBuf> = list_debs(&debs);
+    let st = apt(conf, &["apt-get", "download", "-q", pkg])
+        .current_dir(&debs)
+        .stdin(Stdio::null())
+        .stdout(to_stderr())
+        .stderr(Stdio::inherit())
+        .status()
+        .map_err(|e| lab_err(format!("cannot run apt-get: {e}")))?;
+    if !st.success() {
+        return Err(lab_err(format!("apt-get download {pkg} failed ({st})")).hint("check network access to the Debian mirror and `apt-get update`"));
+    }
+    let name_prefix = format!("{pkg}_");
+    list_debs(&debs)
+        .into_iter()
+        .filter(|d| d.file_name().is_some_and(|n| n.to_string_lossy().starts_with(&name_prefix)))
+        .max_by_key(|d| (!before.contains(d), d.metadata().and_then(|m| m.modified()).ok()))
+        .ok_or_else(|| lab_err(format!("apt-get download {pkg} left no .deb in {}", debs.display())))
 }
 
 fn list_debs(d: &Path) -> Vec<PathBuf> {
@@ -218,23 +223,7 @@ pub fn fetch_dbg(k: &Kernel) -> Result<PathBuf> {
     let suite = known(&k.id).map(|x| x.suite).unwrap_or("bookworm");
     let conf = apt_config(suite)?;
     let pkg = format!("linux-image-{}-dbg", k.version);
-    let debs = cache_dir()?.join("debs");
-    std::fs::create_dir_all(&debs).map_err(|e| Error::io("creating the deb cache", e))?;
-    progress(&format!("downloading {pkg} (≈280 MB, apt-get download)…"));
-    let st = apt(&conf, &["apt-get", "download", "-q", &pkg])
-        .current_dir(&debs)
-        .stdin(Stdio::null())
-        .stdout(to_stderr())
-        .stderr(Stdio::inherit())
-        .status()
-        .map_err(|e| lab_err(format!("cannot run apt-get: {e}")))?;
-    if !st.success() {
-        return Err(lab_err(format!("apt-get download {pkg} failed ({st})")).hint("check network access to the Debian mirror; the -dbg package must match the kernel build exactly"));
-    }
-    let deb = list_debs(&debs)
-        .into_iter()
-        .find(|d| d.file_name().is_some_and(|n| n.to_string_lossy().starts_with(&format!("{pkg}_"))))
-        .ok_or_else(|| lab_err(format!("apt-get download {pkg} left no .deb in {}", debs.display())))?;
+    let deb = apt_download(&conf, &pkg, " (≈280–320 MB)")?;
     progress(&format!("unpacking vmlinux and System.map from {} (dpkg-deb --fsys-tarfile | tar)…", deb.display()));
     let script = "dpkg-deb --fsys-tarfile \"$1\" | tar -x -C \"$2\" --wildcards './usr/lib/debug/boot/*'";
     run_quiet(Command::new("sh").arg("-c").arg(script).arg("sh").arg(&deb).arg(&root), "dpkg-deb --fsys-tarfile | tar -x")?;

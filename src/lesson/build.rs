@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::{Lesson, Step};
-use crate::claims::{Claim, Evidence, Verdict};
+use crate::claims::{ev, global_claim as claim, Claim, Verdict};
 use crate::constants::Constants;
 use crate::kaslr::Kaslr;
 use crate::model::Call;
@@ -60,13 +60,6 @@ pub fn parse_boot_trace(text: &str) -> Vec<BootReg> {
     out.into_iter().map(|(_, b, _)| b).collect()
 }
 
-fn ev(what: impl Into<String>, value: impl Into<String>, source: impl Into<String>) -> Evidence {
-    Evidence { what: what.into(), value: value.into(), source: source.into() }
-}
-
-fn claim(id: &str, verdict: Verdict, statement: impl Into<String>, evidence: Vec<Evidence>, reason: Option<String>) -> Claim {
-    Claim { id: id.into(), call: None, verdict, statement: statement.into(), evidence, reason }
-}
 
 fn not(id: &str, statement: &str, why: impl Into<String>) -> Claim {
     claim(id, Verdict::NotObservable, statement, vec![], Some(why.into()))

@@ -211,11 +211,10 @@ pub fn check(steps: &[Step]) -> Axioms {
         for t in &s.uses {
             let seen_here = s.introduces.iter().any(|i| norm(i) == norm(t));
             match first.get(&norm(t)) {
-                None => {
-                    if !a.undefined.iter().any(|u| norm(&u.term) == norm(t)) {
-                        a.undefined.push(TermUse { term: t.clone(), used_at: s.n, introduced_at: None });
-                    }
+                None if !a.undefined.iter().any(|u| norm(&u.term) == norm(t)) => {
+                    a.undefined.push(TermUse { term: t.clone(), used_at: s.n, introduced_at: None });
                 }
+                None => {}
                 Some(&at) if at > s.n && !seen_here => a.forward.push(TermUse { term: t.clone(), used_at: s.n, introduced_at: Some(at) }),
                 _ => {}
             }
