@@ -364,7 +364,7 @@ fn choose_chain(arg: AttachArg, caps: &Caps, names: &Namer, target: &Target, spe
         }
         None => chain::plan(&fnames, names.btf.as_ref(), &names.kallsyms, attach),
     };
-    Ok(ChainChoice { setup: Some(run::ChainSetup { plan, attach, fallback, root_calls: 0 }), families, families_error, inetsw, why_not: None })
+    Ok(ChainChoice { setup: Some(run::ChainSetup { plan, attach, fallback, root_calls: 0, rethook: chain::kretprobe_trampoline(&names.kallsyms) }), families, families_error, inetsw, why_not: None })
 }
 
 /// What one traced run produced, before rendering.

@@ -57,7 +57,7 @@ pub struct TraceArgs {
     #[arg(long, value_name = "FILE")]
     pub chain: Option<std::path::PathBuf>,
     /// Evidence budget for long runs and benchmarks: stream the function-level chain of only the first N calls
-    /// (of the chain's first function) in full — stacks, arguments, object snapshots — and count every later call
+    /// (of the chain's first function) in full — callers, arguments, object snapshots — and count every later call
     /// in the kernel (entries and exits per function, checked against the syscalls seen at the boundary).
     /// 0 = every call in full.
     #[arg(long, value_name = "N", default_value_t = 0)]

@@ -58,6 +58,8 @@ pub struct ChainSetup {
     pub fallback: bool,
     /// Evidence budget: 0 = every call in full; N = the first N root calls in full, the rest counted.
     pub root_calls: u32,
+    /// The kretprobe trampoline's address (kallsyms), for tier B's caller.
+    pub rethook: u64,
 }
 
 pub struct Session {
@@ -153,7 +155,7 @@ pub fn trace(target: &Target, specs: &[SyscallSpec], opts: &Options, chain: Opti
     let ctracer = match chain {
         None => None,
         Some(cs) => {
-            let first = crate::chain::ChainTracer::start(&mut cobj, &cs.plan, cs.attach, cs.root_calls);
+            let first = crate::chain::ChainTracer::start(&mut cobj, &cs.plan, cs.attach, cs.root_calls, cs.rethook);
             let t = match first {
                 Ok(t) => {
                     chain_attach = Some((cs.attach, format!("{:?} loaded and attached", cs.attach).to_lowercase()));
@@ -169,7 +171,7 @@ pub fn trace(target: &Target, specs: &[SyscallSpec], opts: &Options, chain: Opti
                         p.note = format!("{} (kprobe)", p.note);
                     }
                     // A fresh object: the first one was consumed by the failed load.
-                    let t = crate::chain::ChainTracer::start(&mut cobj2, &kplan, crate::chain::Attach::Kprobe, cs.root_calls)?;
+                    let t = crate::chain::ChainTracer::start(&mut cobj2, &kplan, crate::chain::Attach::Kprobe, cs.root_calls, cs.rethook)?;
                     chain_attach = Some((crate::chain::Attach::Kprobe, why));
                     t
                 }

@@ -171,6 +171,37 @@ static __always_inline void finish(struct sw_chain_event *e)
 	bpf_ringbuf_submit(e, avail > (256 << 10) ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 }
 
+/* The caller, without unwinding (bpf_get_stack at every entry cost more than the rest of the event under TCG).
+ * Tier A: the program's frame pointer (r10 is rbp in the x86-64 JIT) holds the trampoline's saved rbp; above the
+ * trampoline's frame are the traced function's own return address (func+5, its fentry call) and then its caller's.
+ * User space checks the first is inside the traced function before trusting the second (a layout it does not
+ * recognise makes the caller "not observable", never a wrong name). Tier B: at a kprobe on the function's entry,
+ * regs->sp points at the return address (what kretprobes rely on). */
+static __always_inline void caller_fentry(struct sw_chain_event *e)
+{
+	__u64 fp, tfp = 0;
+	asm volatile("%[fp] = r10" : [fp] "=r"(fp));
+	bpf_probe_read_kernel(&tfp, sizeof(tfp), (void *)fp);
+	if (tfp)
+		bpf_probe_read_kernel(e->stack, 2 * sizeof(__u64), (void *)(tfp + 8));
+}
+
+/* The kretprobe trampoline's address (kallsyms, set by user space): a kretprobe that ran first has already put it
+ * in place of the return address, and then only the unwinder (which knows how to recover it) can name the caller. */
+const volatile __u64 rethook_tramp = 0;
+
+static __always_inline void caller_kprobe(struct sw_chain_event *e, struct pt_regs *ctx)
+{
+	__u64 ra = 0;
+	bpf_probe_read_kernel(&ra, sizeof(ra), (void *)PT_REGS_SP(ctx));
+	if (ra && ra == rethook_tramp) {
+		/* [0] the probed function, [1] its caller: the same shape as tier A's. */
+		bpf_get_stack(ctx, e->stack, sizeof(e->stack), 0);
+		return;
+	}
+	e->stack[1] = ra;
+}
+
 #define FARGS(e, ctx)                                          \
 	do {                                                   \
 		__u64 v = 0;                                   \
@@ -192,7 +223,7 @@ int BPF_PROG(fe_##i)                                                            
 		return 0;                                                              \
 	FARGS(e, ctx);                                                                 \
 	e->func_ip = bpf_get_func_ip(ctx);                                             \
-	bpf_get_stack(ctx, e->stack, sizeof(e->stack), 0);                             \
+	caller_fentry(e);                                                              \
 	snap_all(e, i, false);                                                         \
 	finish(e);                                                                     \
 	return 0;                                                                      \
@@ -227,7 +258,7 @@ int kp_##i(struct pt_regs *ctx)                                                 
 	e->args[4] = PT_REGS_PARM5(ctx);                                               \
 	e->args[5] = PT_REGS_PARM6(ctx);                                               \
 	e->func_ip = PT_REGS_IP(ctx);                                                  \
-	bpf_get_stack(ctx, e->stack, sizeof(e->stack), 0);                             \
+	caller_kprobe(e, ctx);                                                         \
 	__builtin_memcpy(sv.args, e->args, sizeof(sv.args));                           \
 	key = (bpf_get_current_pid_tgid() << 8) | i;                                   \
 	bpf_map_update_elem(&stash, &key, &sv, BPF_ANY);                               \

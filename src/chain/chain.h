@@ -7,7 +7,7 @@
 
 #define SW_SLOTS 16     /* functions one run can trace */
 #define SW_OBJS 3       /* object snapshots per event */
-#define SW_STACK 8      /* kernel stack frames captured per entry */
+#define SW_STACK 2      /* return addresses captured per entry (see stack[] below) */
 
 enum sw_obj_kind {
 	SW_OBJ_NONE = 0,
@@ -49,7 +49,8 @@ struct sw_chain_event {
 	__u64 func_ip;
 	__u64 args[6];
 	__s64 ret;
-	__u64 stack[SW_STACK];  /* bpf_get_stack at entry: user space finds the caller in it */
+	__u64 stack[SW_STACK];  /* at entry: [0] the traced function's own return address from its fentry call (tier
+	                         * A; 0 at tier B), [1] the return address into its caller */
 	__s32 nargs;            /* bpf_get_func_arg_cnt at tier A; -1 at tier B */
 	__u32 nobjs;
 	struct sw_obj objs[SW_OBJS];

@@ -30,6 +30,11 @@ unsafe impl plain::Plain for RawChainEvent {}
 
 pub const SLOTS: usize = 16;
 
+/// The kretprobe trampoline on this kernel (its name changed across versions), 0 when kallsyms has none.
+pub fn kretprobe_trampoline(ks: &Kallsyms) -> u64 {
+    ["arch_rethook_trampoline", "__kretprobe_trampoline", "kretprobe_trampoline"].iter().find_map(|n| ks.by_name(n)).map(|s| s.addr).unwrap_or(0)
+}
+
 /// The default chain for socket(); `{create}` is the family's create function, read live from net_families[].
 pub const DEFAULT_CHAIN: &[&str] = &[
     "__sys_socket",
@@ -180,7 +185,8 @@ pub struct ChainTracer<'obj> {
 impl<'obj> ChainTracer<'obj> {
     /// `root_calls`: 0 streams every call in full; N > 0 the first N calls of the plan's first function (the root),
     /// counting the rest in the kernel (see `counted`).
-    pub fn start(obj: &'obj mut MaybeUninit<OpenObject>, plan: &[FnPlan], attach: Attach, root_calls: u32) -> Result<Self> {
+    /// `rethook`: the address of the kretprobe trampoline (see `kretprobe_trampoline`), 0 when unknown.
+    pub fn start(obj: &'obj mut MaybeUninit<OpenObject>, plan: &[FnPlan], attach: Attach, root_calls: u32, rethook: u64) -> Result<Self> {
         let mut open = skel::ChainSkelBuilder::default().open(obj).map_err(|e| bpf_err("opening the chain object", e))?;
         let by_slot: Vec<Option<&FnPlan>> = (0..SLOTS).map(|i| plan.iter().find(|p| p.slot == Some(i))).collect();
         for mut p in open.open_object_mut().progs_mut() {
@@ -201,6 +207,7 @@ impl<'obj> ChainTracer<'obj> {
         }
         if let Some(ro) = open.maps.rodata_data.as_deref_mut() {
             ro.root_calls = root_calls;
+            ro.rethook_tramp = rethook;
             for f in plan.iter().filter(|f| f.traced) {
                 let Some(s) = f.slot else { continue };
                 let c = &mut ro.cfg[s];
@@ -216,7 +223,11 @@ impl<'obj> ChainTracer<'obj> {
         }
         let skel = open.load().map_err(|e| bpf_err("loading the chain programs", e))?;
         let mut links = Vec::new();
-        for p in skel.object().progs_mut() {
+        // Kretprobes before kprobes: at one address the probe registered last runs first, so each kprobe reads the
+        // return address before its kretprobe replaces it with the trampoline.
+        let mut progs: Vec<_> = skel.object().progs_mut().collect();
+        progs.sort_by_key(|p| !p.name().to_string_lossy().starts_with("kr_"));
+        for p in progs {
             let name = p.name().to_string_lossy().into_owned();
             let (kind, idx) = name.split_once('_').unwrap_or(("", ""));
             let Some(f) = idx.parse::<usize>().ok().and_then(|s| by_slot.get(s).copied().flatten()) else { continue };

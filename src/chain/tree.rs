@@ -42,7 +42,7 @@ pub struct Frame {
     pub exclusive_ns: Option<u64>,
     pub args: Vec<FArg>,
     pub ret: Option<i64>,
-    /// The return address the function was called from (kernel stack at entry), as symbol+offset.
+    /// The return address the function was called from (captured at entry: the return address), as symbol+offset.
     pub caller: Option<String>,
     pub entry_objects: Vec<ObjSnap>,
     pub exit_objects: Vec<ObjSnap>,
@@ -95,10 +95,22 @@ fn snaps(e: &RawChainEvent, f: Option<&FnPlan>, n: &Namer) -> Vec<ObjSnap> {
         .collect()
 }
 
+/// The caller from the return addresses captured at entry (see `stack` in chain.h). At tier A the first word must
+/// lie inside the traced function itself (its fentry call); otherwise the trampoline frame was not laid out as
+/// expected and the caller is unknown rather than guessed.
 fn caller_of(stack: &[u64], func: &str, n: &Namer) -> Option<String> {
-    stack.iter().filter(|a| **a != 0).filter_map(|a| n.kallsyms.symbolize_text(*a)).find(|s| {
-        let base = s.split('+').next().unwrap_or("");
-        base != func && !base.starts_with("bpf_") && !base.starts_with("__bpf") && !base.contains("trampoline") && !base.starts_with("kprobe") && !base.starts_with("ftrace")
+    let base = |a: u64| n.kallsyms.symbolize_text(a).map(|s| s.split('+').next().unwrap_or("").to_string());
+    let (own, ret) = (stack.first().copied().unwrap_or(0), stack.get(1).copied().unwrap_or(0));
+    if own != 0 && base(own).as_deref() != Some(func) {
+        return None;
+    }
+    if ret == 0 {
+        return None;
+    }
+    // A trampoline put there by a probe (kretprobe/rethook, BPF) is not a caller: unknown, never "the same as".
+    n.kallsyms.symbolize_text(ret).filter(|s| {
+        let b = s.split('+').next().unwrap_or("");
+        !b.contains("rethook") && !b.contains("kretprobe") && !b.contains("trampoline") && !b.starts_with("bpf_")
     })
 }
 
@@ -261,7 +273,7 @@ pub fn judge(c: &Call, create: Option<&str>, plan: &[FnPlan]) -> Vec<Claim> {
         c.seq,
         (with_caller > 0).then_some(bad.is_empty()),
         "each function was called by its parent in the tree, or by a named function between them that is not traced".into(),
-        vec![ev("callers (kernel stack at entry)", lines.join(" | "), src)],
+        vec![ev("callers (return address at entry)", lines.join(" | "), src)],
         "no caller addresses captured",
     ));
     // provenance.socket
@@ -352,6 +364,7 @@ pub fn judge(c: &Call, create: Option<&str>, plan: &[FnPlan]) -> Vec<Claim> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kallsyms::Kallsyms;
 
     fn plan_of(names: &[&str]) -> Vec<FnPlan> {
         names
@@ -363,6 +376,23 @@ mod tests {
 
     fn ev(kind: ChKind, slot: u32, tid: u32, ts: u64, ret: i64) -> RawChainEvent {
         RawChainEvent { kind: kind.0, slot, tid, tgid: tid, ts_ns: ts, ret, nargs: 0, ..Default::default() }
+    }
+
+    #[test]
+    fn callers_are_checked_not_guessed() {
+        let ks = Kallsyms::parse(
+            "ffffffff81000000 T __sock_create\nffffffff81000400 T sock_alloc\nffffffff81000800 T arch_rethook_trampoline\nffffffff81000900 T other\n",
+            "fixture",
+        );
+        let n = Namer { kallsyms: ks, btf: None };
+        // Tier A: the first word is inside the traced function (its fentry call), the second names the caller.
+        assert_eq!(caller_of(&[0xffffffff81000405, 0xffffffff8100007f], "sock_alloc", &n).as_deref(), Some("__sock_create+0x7f"));
+        // A trampoline frame not laid out as expected: the first word is elsewhere, so no caller at all.
+        assert_eq!(caller_of(&[0xffffffff81000905, 0xffffffff8100007f], "sock_alloc", &n), None);
+        // Tier B: no first word; a kretprobe trampoline in place of the return address is not a caller.
+        assert_eq!(caller_of(&[0, 0xffffffff8100007f], "sock_alloc", &n).as_deref(), Some("__sock_create+0x7f"));
+        assert_eq!(caller_of(&[0, 0xffffffff81000810], "sock_alloc", &n), None);
+        assert_eq!(caller_of(&[0, 0], "sock_alloc", &n), None);
     }
 
     #[test]
