@@ -227,7 +227,9 @@ pub fn trace(target: &Target, specs: &[SyscallSpec], opts: &Options, chain: Opti
     let (chain_events, chain_lost, counted) = match &ctracer {
         Some(c) => {
             c.drain()?;
-            (c.take_events(), c.lost(), c.counted())
+            let mut evs = c.take_events();
+            evs.extend(c.open_records());
+            (evs, c.lost(), c.counted())
         }
         None => (Vec::new(), 0, Vec::new()),
     };

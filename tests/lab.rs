@@ -398,7 +398,7 @@ fn an_evidence_budget_streams_n_calls_and_counts_the_rest() {
     let st = Command::new("cc").args(["-O1", "-o"]).arg(&looper).arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/c/loop.c")).status().expect("cc");
     assert!(st.success());
     for attach in ["fentry", "kprobe"] {
-        let o = lab("6.1", &[], &[bin(), "prove", "-q", "--attach", attach, "--chain-calls", "3", "--format", "json", "--", looper.to_str().expect("utf8"), "25"]);
+        let o = lab("6.1", &[], &[bin(), "prove", "-q", "--attach", attach, "--chain-calls", "3", "--format", "json", "--", looper.to_str().expect("utf8"), "25", "0"]);
         assert_eq!(o.status.code(), Some(0), "{attach}: {}", text(&o.stderr));
         let r: Value = serde_json::from_slice(&o.stdout).expect("json");
         let b = &r["chain_budget"];

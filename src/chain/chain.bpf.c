@@ -12,15 +12,17 @@
 char LICENSE[] SEC("license") = "GPL";
 
 struct sw_chain_event sw_chain_event_layout = {};
+struct sw_chain_item sw_chain_item_layout = {};
+struct sw_chain_rec *sw_chain_rec_layout = NULL;
 enum sw_obj_kind sw_obj_kind_layout;
 enum sw_chain_kind sw_chain_kind_layout;
 
 const volatile struct sw_slot_cfg cfg[SW_SLOTS] = {};
 
-/* Evidence budget (--chain-calls N): 0 streams every call in full. N > 0 streams the first N calls of the root
- * function (slot 0) in full — every event of those calls, on the thread that made them — and only counts, per
+/* Evidence budget (--chain-calls N): 0 records every call in full. N > 0 records the first N calls of the root
+ * function (slot 0) in full — every item of those calls, on the thread that made them — and only counts, per
  * function, the entries and exits of everything else. Counting is what bpftrace's count() does; full evidence per
- * event (ring-buffer record, stack, snapshots) is what a proof needs and what costs. */
+ * item (arguments, caller, snapshots) is what a proof needs and what costs. */
 const volatile __u32 root_calls = 0;
 __u64 roots_full = 0;
 
@@ -34,22 +36,32 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);
-	__type(key, __u32);   /* tid inside a root call that is streamed in full */
-	__type(value, __u8);
-} full_tid SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
 	__type(key, __u32);
 	__type(value, __u8);
 } ctgids SEC(".maps");
+
+/* The per-thread records (key: tid). LRU: a thread that ended gives its place to a new one. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct sw_chain_rec);
+} recs SEC(".maps");
+
+/* A zeroed record to create a thread's record from (a 16 KiB value does not fit on the BPF stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sw_chain_rec);
+} rec_zero SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 24);
 } cevents SEC(".maps");
 
+/* Items lost: the record did not fit in the ring buffer, or no record could be made for the thread. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -69,9 +81,22 @@ struct {
 	__type(value, struct stash_val);
 } stash SEC(".maps");
 
+#define SW_ITEM_MAX (sizeof(struct sw_chain_item) + SW_OBJS * sizeof(struct sw_obj))
+
+static __always_inline void lose(__u64 n)
+{
+	__u32 zero = 0;
+	__u64 *l = bpf_map_lookup_elem(&clost, &zero);
+	if (l)
+		__sync_fetch_and_add(l, n);
+}
+
 static __noinline void snap(struct sw_obj *o, __u32 kind, __u64 addr, __s32 from)
 {
+	if (!o)
+		return;
 	o->from = from;
+	o->bits = 0;
 	if (kind == SW_OBJ_SOCKET_PP) {
 		__u64 p = 0;
 		bpf_probe_read_kernel(&p, sizeof(p), (void *)addr);
@@ -90,85 +115,141 @@ static __noinline void snap(struct sw_obj *o, __u32 kind, __u64 addr, __s32 from
 		o->bits = sw_read_file(&o->file, (struct file *)addr);
 }
 
-static __always_inline void snap_all(struct sw_chain_event *e, __u32 slot, bool with_ret)
+/* Snapshots follow their item in the arena: objs[n] of item e. */
+static __always_inline struct sw_obj *obj_at(struct sw_chain_item *e, __u32 n)
+{
+	return (struct sw_obj *)((void *)e + sizeof(*e) + n * sizeof(struct sw_obj));
+}
+
+static __always_inline void snap_all(struct sw_chain_item *e, __u32 slot, bool with_ret)
 {
 	__u32 n = 0;
 	if (slot >= SW_SLOTS)
 		return;
 	if (with_ret && cfg[slot].ret_kind && (__u64)e->ret > 4096 && e->ret < -4096) {
-		snap(&e->objs[0], cfg[slot].ret_kind, (__u64)e->ret, -1);
+		snap(obj_at(e, 0), cfg[slot].ret_kind, (__u64)e->ret, -1);
 		n = 1;
 	}
 #pragma unroll
 	for (int j = 0; j < 6; j++) {
 		if (cfg[slot].arg_kind[j] && n < SW_OBJS) {
 			if (n == 0)
-				snap(&e->objs[0], cfg[slot].arg_kind[j], e->args[j], j);
+				snap(obj_at(e, 0), cfg[slot].arg_kind[j], e->args[j], j);
 			else if (n == 1)
-				snap(&e->objs[1], cfg[slot].arg_kind[j], e->args[j], j);
+				snap(obj_at(e, 1), cfg[slot].arg_kind[j], e->args[j], j);
 			else
-				snap(&e->objs[2], cfg[slot].arg_kind[j], e->args[j], j);
+				snap(obj_at(e, 2), cfg[slot].arg_kind[j], e->args[j], j);
 			n++;
 		}
 	}
 	e->nobjs = n;
 }
 
-static __always_inline struct sw_chain_event *begin(__u32 kind, __u32 slot)
+static __always_inline void count(__u32 kind, __u32 slot)
+{
+	__u32 k = slot * 2 + (kind == SW_CH_EXIT);
+	__u64 *c = bpf_map_lookup_elem(&ccount, &k);
+	if (c)
+		*c += 1;
+}
+
+/* Sends a closed record: its header and the part of the arena it filled. */
+static __always_inline void emit(struct sw_chain_rec *r)
+{
+	__u64 sz = (__u64)r->used + __builtin_offsetof(struct sw_chain_rec, arena);
+	long avail;
+	r->mode = 0;
+	/* 64-bit and checked right before the call: the verifier must see sz bounded by the value's size. */
+	asm volatile("" : "+r"(sz));
+	if (sz > sizeof(struct sw_chain_rec))
+		sz = sizeof(struct sw_chain_rec);
+	avail = bpf_ringbuf_query(&cevents, BPF_RB_AVAIL_DATA);
+	if (bpf_ringbuf_output(&cevents, r, sz, avail > (256 << 10) ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP))
+		lose(r->items);
+}
+
+/* The thread's record, opened by an entry when none is open; NULL when this event is not recorded (another
+ * process, an exit outside a recorded call, a counted call, or no room — then it is counted as lost). */
+static __always_inline struct sw_chain_item *begin(__u32 kind, __u32 slot, struct sw_chain_rec **rp)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tgid = id >> 32;
-	struct sw_chain_event *e;
+	__u32 tid = (__u32)id, tgid = id >> 32, off, limit;
+	struct sw_chain_rec *r = bpf_map_lookup_elem(&recs, &tid);
+	struct sw_chain_item *e;
 
-	if (!bpf_map_lookup_elem(&ctgids, &tgid))
-		return NULL;
-	if (root_calls) {
-		__u32 tid = (__u32)id, k = slot * 2 + (kind == SW_CH_EXIT);
-		__u8 one = 1;
-		bool full;
-		if (slot == 0 && kind == SW_CH_ENTRY) {
+	if (!r || !r->mode) {
+		if (kind != SW_CH_ENTRY || !bpf_map_lookup_elem(&ctgids, &tgid))
+			return NULL;
+		if (!r) {
+			__u32 zero = 0;
+			void *z = bpf_map_lookup_elem(&rec_zero, &zero);
+			if (!z)
+				return NULL;
+			bpf_map_update_elem(&recs, &tid, z, BPF_NOEXIST);
+			r = bpf_map_lookup_elem(&recs, &tid);
+			if (!r) {
+				lose(1);
+				return NULL;
+			}
+		}
+		r->tgid = tgid;
+		r->tid = tid;
+		r->used = 0;
+		r->items = 0;
+		r->dropped = 0;
+		r->open_slot = slot;
+		r->depth = 0;
+		r->mode = 1;
+		if (root_calls) {
 			/* Not atomic with the increment: two CPUs may both take the last place (user space reports the
 			 * number of calls it really received in full). */
-			full = roots_full < root_calls;
-			if (full) {
+			bool full = slot == 0 && roots_full < root_calls;
+			if (full)
 				__sync_fetch_and_add(&roots_full, 1);
-				bpf_map_update_elem(&full_tid, &tid, &one, BPF_ANY);
-			}
-		} else {
-			full = bpf_map_lookup_elem(&full_tid, &tid) != NULL;
-			if (full && slot == 0)
-				bpf_map_delete_elem(&full_tid, &tid);
-		}
-		if (!full) {
-			__u64 *c = bpf_map_lookup_elem(&ccount, &k);
-			if (c)
-				*c += 1;
-			return NULL;
+			r->mode = full ? 1 : 2;
 		}
 	}
-	e = bpf_ringbuf_reserve(&cevents, sizeof(*e), 0);
-	if (!e) {
-		__u32 zero = 0;
-		__u64 *l = bpf_map_lookup_elem(&clost, &zero);
-		if (l)
-			__sync_fetch_and_add(l, 1);
+	if (slot == r->open_slot) {
+		if (kind == SW_CH_ENTRY)
+			r->depth++;
+		else if (r->depth)
+			r->depth--;
+	}
+	if (r->mode == 2) {
+		count(kind, slot);
+		if (!r->depth)
+			r->mode = 0;
 		return NULL;
 	}
-	/* Zero the header only; snap() zeroes each object it fills, and nobjs says how many are valid. */
-	__builtin_memset(e, 0, __builtin_offsetof(struct sw_chain_event, objs));
+	/* Room for this item and, while the record stays open, for the exit that will close it. */
+	off = r->used;
+	limit = r->depth ? SW_ARENA - 2 * SW_ITEM_MAX : SW_ARENA - SW_ITEM_MAX;
+	if (off > limit) {
+		r->dropped++;
+		lose(1);
+		if (!r->depth)
+			emit(r);
+		return NULL;
+	}
+	off &= SW_ARENA - 1;
+	if (off > SW_ARENA - SW_ITEM_MAX)
+		return NULL;
+	e = (void *)r->arena + off;
+	__builtin_memset(e, 0, sizeof(*e));
 	e->kind = kind;
 	e->slot = slot;
-	e->tgid = tgid;
-	e->tid = (__u32)id;
 	e->ts_ns = bpf_ktime_get_ns();
 	e->nargs = -1;
+	*rp = r;
 	return e;
 }
 
-static __always_inline void finish(struct sw_chain_event *e)
+static __always_inline void finish(struct sw_chain_rec *r, struct sw_chain_item *e)
 {
-	long avail = bpf_ringbuf_query(&cevents, BPF_RB_AVAIL_DATA);
-	bpf_ringbuf_submit(e, avail > (256 << 10) ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+	r->used += sizeof(*e) + (e->nobjs & 3) * sizeof(struct sw_obj);
+	r->items++;
+	if (!r->depth)
+		emit(r);
 }
 
 /* The caller, without unwinding (bpf_get_stack at every entry cost more than the rest of the event under TCG).
@@ -177,7 +258,7 @@ static __always_inline void finish(struct sw_chain_event *e)
  * User space checks the first is inside the traced function before trusting the second (a layout it does not
  * recognise makes the caller "not observable", never a wrong name). Tier B: at a kprobe on the function's entry,
  * regs->sp points at the return address (what kretprobes rely on). */
-static __always_inline void caller_fentry(struct sw_chain_event *e)
+static __always_inline void caller_fentry(struct sw_chain_item *e)
 {
 	__u64 fp, tfp = 0;
 	asm volatile("%[fp] = r10" : [fp] "=r"(fp));
@@ -190,7 +271,7 @@ static __always_inline void caller_fentry(struct sw_chain_event *e)
  * in place of the return address, and then only the unwinder (which knows how to recover it) can name the caller. */
 const volatile __u64 rethook_tramp = 0;
 
-static __always_inline void caller_kprobe(struct sw_chain_event *e, struct pt_regs *ctx)
+static __always_inline void caller_kprobe(struct sw_chain_item *e, struct pt_regs *ctx)
 {
 	__u64 ra = 0;
 	bpf_probe_read_kernel(&ra, sizeof(ra), (void *)PT_REGS_SP(ctx));
@@ -218,29 +299,31 @@ static __always_inline void caller_kprobe(struct sw_chain_event *e, struct pt_re
 SEC("fentry/__sys_socket")                                                             \
 int BPF_PROG(fe_##i)                                                                   \
 {                                                                                      \
-	struct sw_chain_event *e = begin(SW_CH_ENTRY, i);                              \
-	if (!e)                                                                        \
+	struct sw_chain_rec *r = NULL;                                                 \
+	struct sw_chain_item *e = begin(SW_CH_ENTRY, i, &r);                              \
+	if (!e || !r)                                                                  \
 		return 0;                                                              \
 	FARGS(e, ctx);                                                                 \
 	e->func_ip = bpf_get_func_ip(ctx);                                             \
 	caller_fentry(e);                                                              \
 	snap_all(e, i, false);                                                         \
-	finish(e);                                                                     \
+	finish(r, e);                                                                  \
 	return 0;                                                                      \
 }                                                                                      \
 SEC("fexit/__sys_socket")                                                              \
 int BPF_PROG(fx_##i)                                                                   \
 {                                                                                      \
-	__u64 r = 0;                                                                   \
-	struct sw_chain_event *e = begin(SW_CH_EXIT, i);                               \
-	if (!e)                                                                        \
+	__u64 rv = 0;                                                                  \
+	struct sw_chain_rec *r = NULL;                                                 \
+	struct sw_chain_item *e = begin(SW_CH_EXIT, i, &r);                               \
+	if (!e || !r)                                                                  \
 		return 0;                                                              \
 	FARGS(e, ctx);                                                                 \
-	bpf_get_func_ret(ctx, &r);                                                     \
-	e->ret = (__s64)r;                                                             \
+	bpf_get_func_ret(ctx, &rv);                                                    \
+	e->ret = (__s64)rv;                                                             \
 	e->func_ip = bpf_get_func_ip(ctx);                                             \
 	snap_all(e, i, true);                                                          \
-	finish(e);                                                                     \
+	finish(r, e);                                                                  \
 	return 0;                                                                      \
 }                                                                                      \
 SEC("kprobe")                                                                          \
@@ -248,8 +331,9 @@ int kp_##i(struct pt_regs *ctx)                                                 
 {                                                                                      \
 	struct stash_val sv = {};                                                      \
 	__u64 key;                                                                     \
-	struct sw_chain_event *e = begin(SW_CH_ENTRY, i);                              \
-	if (!e)                                                                        \
+	struct sw_chain_rec *r = NULL;                                                 \
+	struct sw_chain_item *e = begin(SW_CH_ENTRY, i, &r);                              \
+	if (!e || !r)                                                                  \
 		return 0;                                                              \
 	e->args[0] = PT_REGS_PARM1(ctx);                                               \
 	e->args[1] = PT_REGS_PARM2(ctx);                                               \
@@ -263,7 +347,7 @@ int kp_##i(struct pt_regs *ctx)                                                 
 	key = (bpf_get_current_pid_tgid() << 8) | i;                                   \
 	bpf_map_update_elem(&stash, &key, &sv, BPF_ANY);                               \
 	snap_all(e, i, false);                                                         \
-	finish(e);                                                                     \
+	finish(r, e);                                                                  \
 	return 0;                                                                      \
 }                                                                                      \
 SEC("kretprobe")                                                                       \
@@ -271,8 +355,9 @@ int kr_##i(struct pt_regs *ctx)                                                 
 {                                                                                      \
 	__u64 key = (bpf_get_current_pid_tgid() << 8) | i;                             \
 	struct stash_val *sv;                                                          \
-	struct sw_chain_event *e = begin(SW_CH_EXIT, i);                               \
-	if (!e)                                                                        \
+	struct sw_chain_rec *r = NULL;                                                 \
+	struct sw_chain_item *e = begin(SW_CH_EXIT, i, &r);                               \
+	if (!e || !r)                                                                  \
 		return 0;                                                              \
 	sv = bpf_map_lookup_elem(&stash, &key);                                        \
 	if (sv) {                                                                      \
@@ -281,7 +366,7 @@ int kr_##i(struct pt_regs *ctx)                                                 
 	}                                                                              \
 	e->ret = PT_REGS_RC(ctx);                                                      \
 	snap_all(e, i, true);                                                          \
-	finish(e);                                                                     \
+	finish(r, e);                                                                  \
 	return 0;                                                                      \
 }
 

@@ -40,11 +40,10 @@ struct sw_obj {
 	struct sw_sock sock;
 };
 
-struct sw_chain_event {
+/* One entry or exit as recorded in the kernel; in a record it is followed by its nobjs struct sw_obj. */
+struct sw_chain_item {
 	__u32 kind;             /* enum sw_chain_kind */
 	__u32 slot;
-	__u32 tgid;
-	__u32 tid;
 	__u64 ts_ns;
 	__u64 func_ip;
 	__u64 args[6];
@@ -52,6 +51,39 @@ struct sw_chain_event {
 	__u64 stack[SW_STACK];  /* at entry: [0] the traced function's own return address from its fentry call (tier
 	                         * A; 0 at tier B), [1] the return address into its caller */
 	__s32 nargs;            /* bpf_get_func_arg_cnt at tier A; -1 at tier B */
+	__u32 nobjs;
+};
+
+/* Bytes of items one record holds: the default socket() chain takes about a third. */
+#define SW_ARENA (1 << 14)
+
+/* One outermost traced call on one thread (normally one call of the chain's first function): its items in time
+ * order, sent as ONE ring-buffer record when the call returns. Kept per thread in a map between calls, so a
+ * traced function costs a lookup and a few stores instead of a ring-buffer reservation. */
+struct sw_chain_rec {
+	__u32 tgid;
+	__u32 tid;
+	__u32 used;             /* bytes of arena filled */
+	__u32 items;
+	__u32 dropped;          /* items that did not fit (reported as lost) */
+	__u32 open_slot;        /* the slot whose entry opened the record */
+	__u32 depth;            /* open_slot's nesting (recursion) */
+	__u32 mode;             /* 0: closed; 1: recording; 2: counting only (evidence budget) */
+	__u8 arena[SW_ARENA];
+};
+
+/* What user space works with: one item with its thread and objects (decoded from a record). */
+struct sw_chain_event {
+	__u32 kind;
+	__u32 slot;
+	__u32 tgid;
+	__u32 tid;
+	__u64 ts_ns;
+	__u64 func_ip;
+	__u64 args[6];
+	__s64 ret;
+	__u64 stack[SW_STACK];
+	__s32 nargs;
 	__u32 nobjs;
 	struct sw_obj objs[SW_OBJS];
 };

@@ -23,10 +23,83 @@ pub mod spec;
 pub mod tree;
 
 pub use skel::types::{sw_chain_event as RawChainEvent, sw_chain_kind as ChKind, sw_obj_kind as ObjKind};
+use skel::types::{sw_chain_item as Item, sw_obj as Obj};
 
-// SAFETY: sw_chain_event is a #[repr(C)] struct of integers and integer arrays generated from chain.h; every bit
-// pattern is valid, and `plain` checks the length.
+// SAFETY: sw_chain_event, sw_chain_item and sw_obj are #[repr(C)] structs of integers and integer arrays generated
+// from chain.h; every bit pattern is valid, and `plain` checks the length.
 unsafe impl plain::Plain for RawChainEvent {}
+// SAFETY: as above.
+unsafe impl plain::Plain for Item {}
+// SAFETY: as above.
+unsafe impl plain::Plain for Obj {}
+
+/// The record header as laid out in chain.h's struct sw_chain_rec (eight u32 before the arena).
+const REC_HDR: usize = std::mem::offset_of!(skel::types::sw_chain_rec, arena);
+
+/// What one record (one outermost traced call on one thread) decodes to.
+#[derive(Debug, Default)]
+pub struct Decoded {
+    pub events: Vec<RawChainEvent>,
+    /// Items the kernel could not fit in the record (also counted in the kernel's lost counter).
+    pub dropped: u64,
+    /// Bytes that did not decode (a record cut short): never silently ignored.
+    pub malformed: bool,
+}
+
+/// Decodes one record: header, then items in time order, each followed by its `nobjs` object snapshots.
+pub fn decode_record(data: &[u8]) -> Decoded {
+    let mut d = Decoded::default();
+    let u32_at = |o: usize| data.get(o..o + 4).and_then(|b| b.try_into().ok()).map(u32::from_ne_bytes);
+    let (Some(tgid), Some(tid), Some(used), Some(items), Some(dropped)) = (u32_at(0), u32_at(4), u32_at(8), u32_at(12), u32_at(16)) else {
+        d.malformed = true;
+        return d;
+    };
+    d.dropped = dropped as u64;
+    let Some(arena) = data.get(REC_HDR..REC_HDR + used as usize) else {
+        d.malformed = true;
+        return d;
+    };
+    let (isz, osz) = (std::mem::size_of::<Item>(), std::mem::size_of::<Obj>());
+    let mut off = 0;
+    while off < arena.len() && d.events.len() < items as usize {
+        let mut it = Item::default();
+        if plain::copy_from_bytes(&mut it, &arena[off..]).is_err() {
+            d.malformed = true;
+            break;
+        }
+        off += isz;
+        let mut ev = RawChainEvent {
+            kind: it.kind,
+            slot: it.slot,
+            tgid,
+            tid,
+            ts_ns: it.ts_ns,
+            func_ip: it.func_ip,
+            args: it.args,
+            ret: it.ret,
+            stack: it.stack,
+            nargs: it.nargs,
+            nobjs: it.nobjs.min(ev_objs() as u32),
+            ..Default::default()
+        };
+        for o in ev.objs.iter_mut().take(ev.nobjs as usize) {
+            if plain::copy_from_bytes(o, arena.get(off..).unwrap_or(&[])).is_err() {
+                d.malformed = true;
+                return d;
+            }
+            off += osz;
+        }
+        d.events.push(ev);
+    }
+    if d.events.len() != items as usize {
+        d.malformed = true;
+    }
+    d
+}
+
+fn ev_objs() -> usize {
+    RawChainEvent::default().objs.len()
+}
 
 pub const SLOTS: usize = 16;
 
@@ -180,6 +253,8 @@ pub struct ChainTracer<'obj> {
     _links: Vec<libbpf_rs::Link>,
     ring: Option<RingBuffer<'static>>,
     pub events: Rc<RefCell<Vec<RawChainEvent>>>,
+    /// (items dropped by the kernel for lack of room in a record, records that did not decode)
+    bad: Rc<RefCell<(u64, u64)>>,
 }
 
 impl<'obj> ChainTracer<'obj> {
@@ -240,18 +315,38 @@ impl<'obj> ChainTracer<'obj> {
             links.push(link.map_err(|e| bpf_err(&format!("attaching {name} to {}", f.name), e))?);
         }
         let events: Rc<RefCell<Vec<RawChainEvent>>> = Rc::default();
-        let sink = Rc::clone(&events);
+        let bad: Rc<RefCell<(u64, u64)>> = Rc::default();
+        let (sink, bad_sink) = (Rc::clone(&events), Rc::clone(&bad));
         let mut b = RingBufferBuilder::new();
         b.add(&skel.maps.cevents, move |data: &[u8]| {
-            let mut ev = RawChainEvent::default();
-            if plain::copy_from_bytes(&mut ev, data).is_ok() {
-                sink.borrow_mut().push(ev);
-            }
+            let d = decode_record(data);
+            sink.borrow_mut().extend(d.events);
+            let mut b = bad_sink.borrow_mut();
+            b.0 += d.dropped;
+            b.1 += u64::from(d.malformed);
             0
         })
         .map_err(|e| bpf_err("chain ring buffer", e))?;
         let ring = b.build().map_err(|e| bpf_err("chain ring buffer", e))?;
-        Ok(ChainTracer { skel, _links: links, ring: Some(ring), events })
+        Ok(ChainTracer { skel, _links: links, ring: Some(ring), events, bad })
+    }
+
+    /// Records still open when tracing stopped (the thread was inside a traced call: killed, or the duration
+    /// ended): read from the per-thread map so their items are not lost.
+    pub fn open_records(&self) -> Vec<RawChainEvent> {
+        let mut out = Vec::new();
+        for key in self.skel.maps.recs.keys() {
+            let Ok(Some(v)) = self.skel.maps.recs.lookup(&key, MapFlags::ANY) else { continue };
+            let mode = v.get(28..32).and_then(|b| b.try_into().ok()).map(u32::from_ne_bytes).unwrap_or(0);
+            if mode == 1 {
+                let d = decode_record(&v);
+                let mut b = self.bad.borrow_mut();
+                b.0 += d.dropped;
+                b.1 += u64::from(d.malformed);
+                out.extend(d.events);
+            }
+        }
+        out
     }
 
     pub fn add_tgid(&self, tgid: u32) -> Result<()> {
@@ -266,8 +361,10 @@ impl<'obj> ChainTracer<'obj> {
         crate::boundary::drain_ring(self.ring.as_ref())
     }
 
+    /// Items lost: no room in the ring buffer or in a record (counted in the kernel), plus records that did not
+    /// decode (one each).
     pub fn lost(&self) -> u64 {
-        crate::boundary::percpu_sum(&self.skel.maps.clost)
+        crate::boundary::percpu_sum(&self.skel.maps.clost) + self.bad.borrow().1
     }
 
     /// Per slot: (entries, exits) counted in the kernel instead of streamed (evidence budget).
