@@ -362,7 +362,13 @@ fn choose_chain(arg: AttachArg, caps: &Caps, names: &Namer, target: &Target, spe
             }
             plan
         }
-        None => chain::plan(&fnames, names.btf.as_ref(), &names.kallsyms, attach),
+        None => {
+            let mut plan = chain::plan(&fnames, names.btf.as_ref(), &names.kallsyms, attach);
+            for p in plan.iter_mut() {
+                p.snapshot = Some(chain::default_snapshots(&p.name, creates.contains(&p.name)));
+            }
+            plan
+        }
     };
     Ok(ChainChoice { setup: Some(run::ChainSetup { plan, attach, fallback, root_calls: 0, rethook: chain::kretprobe_trampoline(&names.kallsyms) }), families, families_error, inetsw, why_not: None })
 }

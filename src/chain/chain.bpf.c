@@ -132,7 +132,7 @@ static __always_inline void snap_all(struct sw_chain_item *e, __u32 slot, bool w
 	}
 #pragma unroll
 	for (int j = 0; j < 6; j++) {
-		if (cfg[slot].arg_kind[j] && n < SW_OBJS) {
+		if (cfg[slot].arg_kind[j] && (cfg[slot].arg_when[j] & (with_ret ? 2 : 1)) && n < SW_OBJS) {
 			if (n == 0)
 				snap(obj_at(e, 0), cfg[slot].arg_kind[j], e->args[j], j);
 			else if (n == 1)

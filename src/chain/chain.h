@@ -25,7 +25,8 @@ enum sw_chain_kind {
 /* What to snapshot for one traced function (set by user space from the function's BTF signature). */
 struct sw_slot_cfg {
 	__u8 arg_kind[6];       /* enum sw_obj_kind per argument */
-	__u8 ret_kind;
+	__u8 arg_when[6];       /* per argument: bit 0 snapshot at entry, bit 1 at exit */
+	__u8 ret_kind;          /* the return value, snapshotted at exit */
 	__u8 used;
 };
 

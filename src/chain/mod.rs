@@ -152,6 +152,37 @@ pub struct FnPlan {
     pub slot: Option<usize>,
 }
 
+/// A snapshot request: "NAME" (at entry and at exit), "entry:NAME" or "exit:NAME"; NAME is an argument or "return".
+pub fn split_snapshot(want: &str) -> (u8, &str) {
+    match want.split_once(':') {
+        Some(("entry", n)) => (1, n),
+        Some(("exit", n)) => (2, n),
+        _ => (3, want),
+    }
+}
+
+/// When to snapshot argument (or "return") `name`: bit 0 at entry, bit 1 at exit. No list: every object, both.
+fn snapshot_when(list: Option<&[String]>, name: &str) -> u8 {
+    match list {
+        None => 3,
+        Some(l) => l.iter().map(|w| split_snapshot(w)).filter(|(_, n)| *n == name).fold(0, |a, (w, _)| a | w),
+    }
+}
+
+/// The default chain's snapshots: each object where the course looks at it — before and after the calls that change
+/// it — and nowhere else (each snapshot is ~40 reads per call). `{create}` is the family's create function.
+pub fn default_snapshots(name: &str, is_create: bool) -> Vec<String> {
+    let v: &[&str] = match name {
+        _ if is_create => &["sock"],
+        "sock_alloc" | "sk_alloc" | "sock_alloc_file" => &["exit:return"],
+        "sock_init_data" => &["exit:sk"],
+        "fd_install" => &["entry:file"],
+        "sock_release" => &["entry:sock"],
+        _ => &[],
+    };
+    v.iter().map(|s| s.to_string()).collect()
+}
+
 fn obj_kind(ty: &str) -> u8 {
     match ty {
         "struct socket *" => ObjKind::SW_OBJ_SOCKET.0 as u8,
@@ -287,13 +318,14 @@ impl<'obj> ChainTracer<'obj> {
                 let Some(s) = f.slot else { continue };
                 let c = &mut ro.cfg[s];
                 c.used = 1;
-                let wanted = |name: &str| f.snapshot.as_ref().is_none_or(|w| w.iter().any(|x| x == name));
                 if let Some(ps) = &f.params {
                     for (j, (pname, ty)) in ps.iter().take(6).enumerate() {
-                        c.arg_kind[j] = if wanted(pname) { obj_kind(ty) } else { 0 };
+                        let when = snapshot_when(f.snapshot.as_deref(), pname);
+                        c.arg_kind[j] = if when != 0 { obj_kind(ty) } else { 0 };
+                        c.arg_when[j] = when;
                     }
                 }
-                c.ret_kind = if wanted("return") { f.ret.as_deref().map(obj_kind).unwrap_or(0) } else { 0 };
+                c.ret_kind = if snapshot_when(f.snapshot.as_deref(), "return") & 2 != 0 { f.ret.as_deref().map(obj_kind).unwrap_or(0) } else { 0 };
             }
         }
         let skel = open.load().map_err(|e| bpf_err("loading the chain programs", e))?;

@@ -8,7 +8,8 @@
 //! ```
 //! `optional = true` marks a function that may be inlined or renamed on some kernels: absent, it is reported in the
 //! plan instead of being an error. `snapshot` names arguments (or "return") of type struct socket *, struct sock *, struct file * or
-//! struct socket ** to read at entry and exit; without it every such argument is read.
+//! struct socket ** to read at entry and exit — "entry:NAME" or "exit:NAME" for one of the two; without it every such
+//! argument is read at both (each snapshot is ~40 kernel reads per call: ask only for what you look at).
 use serde::Deserialize;
 
 use crate::btf::Btf;
@@ -111,6 +112,10 @@ pub fn parse(text: &str, source: &str, btf: Option<&Btf>, ks: &Kallsyms) -> Resu
                 Error::new(Kind::Usage, format!("{source}: {n}: `snapshot` needs the function's BTF signature, which this kernel does not have"))
             })?;
             for want in snap {
+                let (when, want) = super::split_snapshot(want);
+                if want == "return" && when == 1 {
+                    return Err(Error::new(Kind::Usage, format!("{source}: {n}: \"entry:return\" — there is no return value at entry")).hint("write \"return\" or \"exit:return\""));
+                }
                 let ty = if want == "return" { Some(sig.ret.clone()) } else { sig.params.iter().find(|(p, _)| p == want).map(|(_, t)| t.clone()) };
                 match ty {
                     None => {
@@ -156,5 +161,14 @@ mod tests {
         assert_eq!(ok.len(), 2);
         assert!(parse("funcs = [\"x\"]", "t", None, &ks()).is_err());
         assert!(parse("functions = [{ name = \"sock_alloc\", snapshot = [\"x\"] }]", "t", None, &ks()).is_err(), "snapshot needs BTF");
+    }
+    #[test]
+    fn snapshot_requests_say_when() {
+        assert_eq!(crate::chain::split_snapshot("entry:sock"), (1, "sock"));
+        assert_eq!(crate::chain::split_snapshot("exit:return"), (2, "return"));
+        assert_eq!(crate::chain::split_snapshot("sock"), (3, "sock"));
+        let d = crate::chain::default_snapshots("inet_create", true);
+        assert_eq!(d, vec!["sock"], "the create function: its socket before and after");
+        assert_eq!(crate::chain::default_snapshots("__sock_create", false), Vec::<String>::new());
     }
 }
