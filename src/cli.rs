@@ -53,7 +53,10 @@ pub struct TraceArgs {
     pub attach: AttachArg,
     /// Trace your own list of kernel functions instead of the default socket() chain (TOML:
     /// `functions = ["__sys_socket", { name = "sock_map_fd", optional = true }, { name = "sock_alloc_file",
-    /// snapshot = ["return"] }]`; see examples/socket-file.toml).
+    /// snapshot = ["exit:return"] }]`; see examples/socket-file.toml). A snapshot names an argument or "return":
+    /// "NAME" reads the object at entry and at exit, "entry:NAME" / "exit:NAME" at one of them; without
+    /// `snapshot`, every socket/sock/file argument is read at both. The first function is the root: the others are
+    /// recorded inside its calls (or in calls of their own when they run outside it).
     #[arg(long, value_name = "FILE")]
     pub chain: Option<std::path::PathBuf>,
     /// Evidence budget for long runs and benchmarks: stream the function-level chain of only the first N calls

@@ -414,3 +414,59 @@ impl Drop for ChainTracer<'_> {
         self.ring.take();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bytes_of<T: plain::Plain>(v: &T) -> Vec<u8> {
+        // SAFETY: T is Plain (integers only, repr(C)); viewing it as bytes for a fixture is sound.
+        unsafe { std::slice::from_raw_parts(v as *const T as *const u8, std::mem::size_of::<T>()) }.to_vec()
+    }
+
+    /// A record as chain.bpf.c lays it out: header, then items each followed by its objects.
+    fn record(items: &[(Item, Vec<Obj>)], dropped: u32) -> Vec<u8> {
+        let mut arena = Vec::new();
+        for (it, objs) in items {
+            arena.extend(bytes_of(it));
+            for o in objs {
+                arena.extend(bytes_of(o));
+            }
+        }
+        let mut r = Vec::new();
+        for v in [7u32, 9, arena.len() as u32, items.len() as u32, dropped, 0, 0, 0] {
+            r.extend(v.to_ne_bytes());
+        }
+        assert_eq!(r.len(), REC_HDR, "the fixture's header matches chain.h");
+        r.extend(arena);
+        r
+    }
+
+    #[test]
+    fn a_record_decodes_to_items_with_their_objects() {
+        let entry = Item { kind: ChKind::SW_CH_ENTRY.0, slot: 0, ts_ns: 10, nobjs: 0, ..Default::default() };
+        let exit = Item { kind: ChKind::SW_CH_EXIT.0, slot: 0, ts_ns: 20, ret: 3, nobjs: 2, ..Default::default() };
+        let o1 = Obj { addr: 0xffff_1000, kind: ObjKind::SW_OBJ_SOCKET.0, from: -1, ..Default::default() };
+        let o2 = Obj { addr: 0xffff_2000, kind: ObjKind::SW_OBJ_FILE.0, from: 0, ..Default::default() };
+        let d = decode_record(&record(&[(entry, vec![]), (exit, vec![o1, o2])], 1));
+        assert!(!d.malformed);
+        assert_eq!(d.dropped, 1);
+        assert_eq!(d.events.len(), 2);
+        assert_eq!((d.events[0].tgid, d.events[0].tid, d.events[0].ts_ns), (7, 9, 10));
+        assert_eq!((d.events[1].ret, d.events[1].nobjs), (3, 2));
+        assert_eq!((d.events[1].objs[0].addr, d.events[1].objs[1].addr), (0xffff_1000, 0xffff_2000));
+    }
+
+    #[test]
+    fn a_short_record_is_malformed_not_silently_shorter() {
+        let exit = Item { kind: ChKind::SW_CH_EXIT.0, nobjs: 1, ..Default::default() };
+        let mut r = record(&[(exit, vec![Obj::default()])], 0);
+        r.truncate(r.len() - 8);
+        assert!(decode_record(&r).malformed, "arena shorter than `used`");
+        // The header says 2 items but only one is there.
+        let mut r = record(&[(Item::default(), vec![])], 0);
+        r[12..16].copy_from_slice(&2u32.to_ne_bytes());
+        assert!(decode_record(&r).malformed);
+        assert!(decode_record(&[0u8; 6]).malformed);
+    }
+}
