@@ -163,22 +163,42 @@ pub fn frames(events: &[RawChainEvent], plan: &[FnPlan], probe: &str, n: &Namer)
             fr.exit_objects = snaps(e, f, n);
         }
     }
-    for i in 0..out.len() {
-        if let Some(inc) = out[i].inclusive_ns {
-            let kids: u64 = out.iter().filter(|c| c.parent == Some(i)).filter_map(|c| c.inclusive_ns).sum();
-            out[i].exclusive_ns = Some(inc.saturating_sub(kids));
+    // Exclusive = inclusive − the children's inclusive; one pass over the children (a scan of every frame per
+    // frame took 10 s for 2000 calls under TCG).
+    let mut kids = vec![0u64; out.len()];
+    for c in &out {
+        if let (Some(p), Some(inc)) = (c.parent, c.inclusive_ns) {
+            kids[p] += inc;
         }
+    }
+    for (f, k) in out.iter_mut().zip(kids) {
+        f.exclusive_ns = f.inclusive_ns.map(|inc| inc.saturating_sub(k));
     }
     out
 }
 
 /// Gives each boundary call the frames that ran inside it (same thread, between its entry and exit).
 pub fn attach_to_calls(calls: &mut [Call], frames: &[Frame]) -> usize {
+    // Per thread, the frames with an entry time, sorted by it: each call takes a range by binary search (a scan of
+    // every frame per call was quadratic: 18 s for 2000 calls under TCG).
+    let mut by_tid: std::collections::HashMap<u32, Vec<(u64, usize)>> = std::collections::HashMap::new();
+    for (i, f) in frames.iter().enumerate() {
+        if let Some(t) = f.enter_ns {
+            by_tid.entry(f.tid).or_default().push((t, i));
+        }
+    }
+    for v in by_tid.values_mut() {
+        v.sort_unstable();
+    }
     let mut used = 0;
     for c in calls.iter_mut() {
         let (Some(a), Some(b)) = (c.enter_ns, c.exit_ns) else { continue };
-        let idx: Vec<usize> = (0..frames.len()).filter(|&i| frames[i].tid == c.tid && frames[i].enter_ns.is_some_and(|t| t >= a && t <= b)).collect();
-        let remap = |p: Option<usize>| p.and_then(|p| idx.iter().position(|&x| x == p));
+        let Some(v) = by_tid.get(&c.tid) else { continue };
+        let lo = v.partition_point(|&(t, _)| t < a);
+        let hi = v.partition_point(|&(t, _)| t <= b);
+        let mut idx: Vec<usize> = v[lo..hi.max(lo)].iter().map(|&(_, i)| i).collect();
+        idx.sort_unstable();
+        let remap = |p: Option<usize>| p.and_then(|p| idx.binary_search(&p).ok());
         let base = idx.iter().map(|&i| frames[i].depth).min().unwrap_or(0);
         c.chain = idx
             .iter()
@@ -376,6 +396,33 @@ mod tests {
 
     fn ev(kind: ChKind, slot: u32, tid: u32, ts: u64, ret: i64) -> RawChainEvent {
         RawChainEvent { kind: kind.0, slot, tid, tgid: tid, ts_ns: ts, ret, nargs: 0, ..Default::default() }
+    }
+
+    #[test]
+    fn frames_go_to_the_call_that_contains_them_on_their_thread() {
+        let p = plan_of(&["a", "b"]);
+        // Thread 1: two calls of a (each with b inside); thread 2: one call of a overlapping the first in time.
+        let e = vec![
+            ev(ChKind::SW_CH_ENTRY, 0, 1, 10, 0),
+            ev(ChKind::SW_CH_ENTRY, 0, 2, 12, 0),
+            ev(ChKind::SW_CH_ENTRY, 1, 1, 15, 0),
+            ev(ChKind::SW_CH_EXIT, 1, 1, 16, 0),
+            ev(ChKind::SW_CH_EXIT, 0, 2, 18, 0),
+            ev(ChKind::SW_CH_EXIT, 0, 1, 20, 0),
+            ev(ChKind::SW_CH_ENTRY, 0, 1, 30, 0),
+            ev(ChKind::SW_CH_ENTRY, 1, 1, 31, 0),
+            ev(ChKind::SW_CH_EXIT, 1, 1, 32, 0),
+            ev(ChKind::SW_CH_EXIT, 0, 1, 40, 0),
+        ];
+        let f = frames(&e, &p, "fentry", &Namer::default());
+        let call = |tid: u32, a: u64, b: u64| Call { tid, enter_ns: Some(a), exit_ns: Some(b), ..crate::model::tests_support::empty_call() };
+        let mut calls = vec![call(1, 9, 21), call(2, 11, 19), call(1, 29, 41), call(1, 50, 60)];
+        assert_eq!(attach_to_calls(&mut calls, &f), 5);
+        let shape = |c: &Call| c.chain.iter().map(|x| (x.func.clone(), x.depth, x.parent)).collect::<Vec<_>>();
+        assert_eq!(shape(&calls[0]), vec![("a".into(), 0, None), ("b".into(), 1, Some(0))]);
+        assert_eq!(shape(&calls[1]), vec![("a".into(), 0, None)], "the other thread's frames stay out");
+        assert_eq!(shape(&calls[2]), vec![("a".into(), 0, None), ("b".into(), 1, Some(0))]);
+        assert!(calls[3].chain.is_empty());
     }
 
     #[test]
