@@ -163,6 +163,21 @@ fn the_whole_chain_is_proved_at_tiers_a_and_b_on_both_kernels() {
                 assert!(funcs.contains(&f), "{k} {attach}: {f} missing from {funcs:?}");
             }
             assert!(chain.iter().all(|f| f["probe"] == probe));
+            // The chain's one-read snapshots agree with tier C's field-by-field walk of the same objects.
+            let snap = |func: &str, when: &str, from: &str| -> Value {
+                chain.iter().find(|f| f["func"] == func).and_then(|f| f[when].as_array().and_then(|a| a.iter().find(|o| o["from"] == from)).cloned()).unwrap_or(Value::Null)
+            };
+            let after = &r["calls"][0]["after"];
+            assert_eq!(snap("fd_install", "entry_objects", "file")["file"], after["file"], "{k} {attach}: fd_install's file vs the walk");
+            let sk = &snap("sock_init_data", "exit_objects", "sk")["sock"];
+            for field in ["addr", "family", "type", "state", "sk_prot", "sk_socket", "prot_name"] {
+                assert_eq!(sk[field], after["sock"][field], "{k} {attach}: sock.{field} after sock_init_data vs the walk");
+            }
+            let so = &snap(&slot_create(&r), "exit_objects", "sock")["socket"];
+            // (not ->file: sock_alloc_file sets it after the create returns)
+            for field in ["addr", "ops", "ops_family", "ops_release", "ops_connect", "sk", "state"] {
+                assert_eq!(so[field], after["socket"][field], "{k} {attach}: socket.{field} after the create vs the walk");
+            }
             // The family create came from the live table, not from a list in syswalk.
             let slot = r["dispatch"]["slots"].as_array().and_then(|s| s.iter().find(|x| x["family"]["raw"] == 2)).cloned().expect("net_families[2]");
             assert_eq!(slot["net_proto_family"]["symbol"], "inet_family_ops", "{k}");
@@ -174,6 +189,12 @@ fn the_whole_chain_is_proved_at_tiers_a_and_b_on_both_kernels() {
             assert!(smf["note"].as_str().unwrap_or("").contains("absent"), "{smf}");
         }
     }
+}
+
+/// The family create function the report read from net_families[] for the call's family.
+fn slot_create(r: &Value) -> String {
+    let fam = r["calls"][0]["args"][0]["value"]["raw"].as_i64().unwrap_or(-1);
+    r["dispatch"]["slots"].as_array().and_then(|s| s.iter().find(|x| x["family"]["raw"].as_i64() == Some(fam))).and_then(|x| x["create"]["symbol"].as_str()).unwrap_or("?").to_string()
 }
 
 #[test]

@@ -91,9 +91,113 @@ static __always_inline void lose(__u64 n)
 		__sync_fetch_and_add(l, n);
 }
 
-static __noinline void snap(struct sw_obj *o, __u32 kind, __u64 addr, __s32 from)
+/* One-read snapshots: the object is copied whole into the record's scratch, then each field is picked at its CO-RE
+ * offset with its CO-RE size. Under TCG every helper call is dear: this is 2 reads per object (the object and the
+ * ops/proto table it points to) where walk.h's field-by-field readers (tier C) make 7 to 12. */
+static __always_inline __u64 pick(const __u8 *buf, __u32 off, __u32 size)
 {
-	if (!o)
+	if (off > SW_SCRATCH - 8)
+		return 0;
+	if (size == 8)
+		return *(const __u64 *)(buf + off);
+	if (size == 4)
+		return *(const __u32 *)(buf + off);
+	if (size == 2)
+		return *(const __u16 *)(buf + off);
+	if (size == 1)
+		return *(const __u8 *)(buf + off);
+	return 0;
+}
+
+#define PICK(buf, type, field) pick(buf, bpf_core_field_offset(type, field), bpf_core_field_size(type, field))
+
+/* Copies `size` bytes (bounded by the scratch) of kernel memory at src; false when unreadable. */
+static __always_inline bool grab(__u8 *buf, __u64 size, const void *src)
+{
+	asm volatile("" : "+r"(size));
+	if (size > SW_SCRATCH)
+		size = SW_SCRATCH;
+	return bpf_probe_read_kernel(buf, size, src) == 0;
+}
+
+static __always_inline __u32 fast_socket(struct sw_socket *out, __u8 *buf, struct socket *sock)
+{
+	__u64 ops;
+	out->addr = (__u64)sock;
+	if (!grab(buf, bpf_core_type_size(struct socket), sock))
+		return 0;
+	out->state = PICK(buf, struct socket, state);
+	out->type = PICK(buf, struct socket, type);
+	out->flags = PICK(buf, struct socket, flags);
+	ops = PICK(buf, struct socket, ops);
+	out->ops = ops;
+	out->file = PICK(buf, struct socket, file);
+	out->sk = PICK(buf, struct socket, sk);
+	if (!ops || !grab(buf, bpf_core_type_size(struct proto_ops), (void *)ops))
+		return 0;
+	out->ops_family = PICK(buf, struct proto_ops, family);
+	out->ops_release = PICK(buf, struct proto_ops, release);
+	out->ops_bind = PICK(buf, struct proto_ops, bind);
+	out->ops_connect = PICK(buf, struct proto_ops, connect);
+	return SW_W_OPS;
+}
+
+static __always_inline __u32 fast_sock(struct sw_sock *out, __u8 *buf, struct sock *sk)
+{
+	__u64 prot;
+	__u32 off;
+	out->addr = (__u64)sk;
+	if (!grab(buf, bpf_core_type_size(struct sock), sk))
+		return 0;
+	out->family = PICK(buf, struct sock, __sk_common.skc_family);
+	out->state = PICK(buf, struct sock, __sk_common.skc_state);
+	out->protocol = PICK(buf, struct sock, sk_protocol);
+	out->type = PICK(buf, struct sock, sk_type);
+	out->rcvbuf = PICK(buf, struct sock, sk_rcvbuf);
+	out->sndbuf = PICK(buf, struct sock, sk_sndbuf);
+	out->refcnt = PICK(buf, struct sock, __sk_common.skc_refcnt.refs.counter);
+	out->sk_socket = PICK(buf, struct sock, sk_socket);
+	prot = PICK(buf, struct sock, __sk_common.skc_prot);
+	out->sk_prot = prot;
+	if (!prot || !grab(buf, bpf_core_type_size(struct proto), (void *)prot))
+		return 0;
+	out->prot_close = PICK(buf, struct proto, close);
+	off = bpf_core_field_offset(struct proto, name);
+	if (off <= SW_SCRATCH - SW_PROT_NAME_LEN)
+		__builtin_memcpy(out->prot_name, buf + off, SW_PROT_NAME_LEN);
+	out->prot_name[SW_PROT_NAME_LEN - 1] = 0;
+	return SW_W_PROT;
+}
+
+static __always_inline __u32 fast_file(struct sw_file *out, __u8 *buf, struct file *file)
+{
+	__u32 bits = 0;
+	__u64 fop;
+	out->addr = (__u64)file;
+	if (!grab(buf, bpf_core_type_size(struct file), file))
+		return 0;
+	fop = PICK(buf, struct file, f_op);
+	out->f_op = fop;
+	out->private_data = PICK(buf, struct file, private_data);
+	out->f_mode = PICK(buf, struct file, f_mode);
+	out->f_flags = PICK(buf, struct file, f_flags);
+	if (bpf_core_field_exists(struct file___old, f_count)) {
+		out->count = PICK(buf, struct file___old, f_count.counter);
+	} else {
+		out->count = PICK(buf, struct file, f_ref.refcnt.counter);
+		bits |= SW_W_FREF;
+	}
+	if (fop && grab(buf, bpf_core_type_size(struct file_operations), (void *)fop)) {
+		out->f_op_read_iter = PICK(buf, struct file_operations, read_iter);
+		out->f_op_release = PICK(buf, struct file_operations, release);
+		bits |= SW_W_FOP;
+	}
+	return bits;
+}
+
+static __noinline void snap(struct sw_obj *o, __u8 *buf, __u32 kind, __u64 addr, __s32 from)
+{
+	if (!o || !buf)
 		return;
 	o->from = from;
 	o->bits = 0;
@@ -108,11 +212,11 @@ static __noinline void snap(struct sw_obj *o, __u32 kind, __u64 addr, __s32 from
 	if (!addr)
 		return;
 	if (kind == SW_OBJ_SOCKET)
-		o->bits = sw_read_socket(&o->socket, (struct socket *)addr);
+		o->bits = fast_socket(&o->socket, buf, (struct socket *)addr);
 	else if (kind == SW_OBJ_SOCK)
-		o->bits = sw_read_sock(&o->sock, (struct sock *)addr);
+		o->bits = fast_sock(&o->sock, buf, (struct sock *)addr);
 	else if (kind == SW_OBJ_FILE)
-		o->bits = sw_read_file(&o->file, (struct file *)addr);
+		o->bits = fast_file(&o->file, buf, (struct file *)addr);
 }
 
 /* Snapshots follow their item in the arena: objs[n] of item e. */
@@ -121,24 +225,24 @@ static __always_inline struct sw_obj *obj_at(struct sw_chain_item *e, __u32 n)
 	return (struct sw_obj *)((void *)e + sizeof(*e) + n * sizeof(struct sw_obj));
 }
 
-static __always_inline void snap_all(struct sw_chain_item *e, __u32 slot, bool with_ret)
+static __always_inline void snap_all(struct sw_chain_item *e, __u8 *buf, __u32 slot, bool with_ret)
 {
 	__u32 n = 0;
 	if (slot >= SW_SLOTS)
 		return;
 	if (with_ret && cfg[slot].ret_kind && (__u64)e->ret > 4096 && e->ret < -4096) {
-		snap(obj_at(e, 0), cfg[slot].ret_kind, (__u64)e->ret, -1);
+		snap(obj_at(e, 0), buf, cfg[slot].ret_kind, (__u64)e->ret, -1);
 		n = 1;
 	}
 #pragma unroll
 	for (int j = 0; j < 6; j++) {
 		if (cfg[slot].arg_kind[j] && (cfg[slot].arg_when[j] & (with_ret ? 2 : 1)) && n < SW_OBJS) {
 			if (n == 0)
-				snap(obj_at(e, 0), cfg[slot].arg_kind[j], e->args[j], j);
+				snap(obj_at(e, 0), buf, cfg[slot].arg_kind[j], e->args[j], j);
 			else if (n == 1)
-				snap(obj_at(e, 1), cfg[slot].arg_kind[j], e->args[j], j);
+				snap(obj_at(e, 1), buf, cfg[slot].arg_kind[j], e->args[j], j);
 			else
-				snap(obj_at(e, 2), cfg[slot].arg_kind[j], e->args[j], j);
+				snap(obj_at(e, 2), buf, cfg[slot].arg_kind[j], e->args[j], j);
 			n++;
 		}
 	}
@@ -161,8 +265,8 @@ static __always_inline void emit(struct sw_chain_rec *r)
 	r->mode = 0;
 	/* 64-bit and checked right before the call: the verifier must see sz bounded by the value's size. */
 	asm volatile("" : "+r"(sz));
-	if (sz > sizeof(struct sw_chain_rec))
-		sz = sizeof(struct sw_chain_rec);
+	if (sz > __builtin_offsetof(struct sw_chain_rec, scratch))
+		sz = __builtin_offsetof(struct sw_chain_rec, scratch);
 	avail = bpf_ringbuf_query(&cevents, BPF_RB_AVAIL_DATA);
 	if (bpf_ringbuf_output(&cevents, r, sz, avail > (256 << 10) ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP))
 		lose(r->items);
@@ -306,7 +410,7 @@ int BPF_PROG(fe_##i)                                                            
 	FARGS(e, ctx);                                                                 \
 	e->func_ip = bpf_get_func_ip(ctx);                                             \
 	caller_fentry(e);                                                              \
-	snap_all(e, i, false);                                                         \
+	snap_all(e, r->scratch, i, false);                                                         \
 	finish(r, e);                                                                  \
 	return 0;                                                                      \
 }                                                                                      \
@@ -322,7 +426,7 @@ int BPF_PROG(fx_##i)                                                            
 	bpf_get_func_ret(ctx, &rv);                                                    \
 	e->ret = (__s64)rv;                                                             \
 	e->func_ip = bpf_get_func_ip(ctx);                                             \
-	snap_all(e, i, true);                                                          \
+	snap_all(e, r->scratch, i, true);                                                          \
 	finish(r, e);                                                                  \
 	return 0;                                                                      \
 }                                                                                      \
@@ -346,7 +450,7 @@ int kp_##i(struct pt_regs *ctx)                                                 
 	__builtin_memcpy(sv.args, e->args, sizeof(sv.args));                           \
 	key = (bpf_get_current_pid_tgid() << 8) | i;                                   \
 	bpf_map_update_elem(&stash, &key, &sv, BPF_ANY);                               \
-	snap_all(e, i, false);                                                         \
+	snap_all(e, r->scratch, i, false);                                                         \
 	finish(r, e);                                                                  \
 	return 0;                                                                      \
 }                                                                                      \
@@ -365,7 +469,7 @@ int kr_##i(struct pt_regs *ctx)                                                 
 		bpf_map_delete_elem(&stash, &key);                                     \
 	}                                                                              \
 	e->ret = PT_REGS_RC(ctx);                                                      \
-	snap_all(e, i, true);                                                          \
+	snap_all(e, r->scratch, i, true);                                                          \
 	finish(r, e);                                                                  \
 	return 0;                                                                      \
 }
