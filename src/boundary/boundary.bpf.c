@@ -59,6 +59,14 @@ static __always_inline __u8 mode_of(long nr)
 	return m ? *m : SW_MODE_OFF;
 }
 
+/* walk.h's scratch: each object is copied here whole before its fields are picked. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u8[SW_SCRATCH]);
+} wscratch SEC(".maps");
+
 static __always_inline void count_lost(void)
 {
 	__u32 zero = 0;
@@ -76,7 +84,8 @@ static __always_inline void walk(struct sw_event *e, struct task_struct *task, i
 	unsigned long *open_fds;
 	struct socket *sock;
 	struct sock *sk;
-	__u32 words;
+	__u32 words, zero = 0;
+	__u8 *buf;
 
 	e->walk_fd = fd;
 	e->fdt.rlim_cur = BPF_CORE_READ(task, signal, rlim[SW_RLIMIT_NOFILE].rlim_cur);
@@ -107,17 +116,20 @@ static __always_inline void walk(struct sw_event *e, struct task_struct *task, i
 	if (!file)
 		return;
 	e->walked |= SW_W_FILE;
-	e->walked |= sw_read_file(&e->file, file);
+	buf = bpf_map_lookup_elem(&wscratch, &zero);
+	if (!buf)
+		return;
+	e->walked |= sw_read_file(&e->file, buf, file);
 	sock = (struct socket *)e->file.private_data;
 	if (!sock)
 		return;
 	e->walked |= SW_W_SOCKET;
-	e->walked |= sw_read_socket(&e->socket, sock);
+	e->walked |= sw_read_socket(&e->socket, buf, sock);
 	sk = (struct sock *)e->socket.sk;
 	if (!sk)
 		return;
 	e->walked |= SW_W_SOCK;
-	e->walked |= sw_read_sock(&e->sock, sk);
+	e->walked |= sw_read_sock(&e->sock, buf, sk);
 }
 
 /* Wake the reader only when a good batch is waiting; user space also polls on a short timeout, so nothing waits

@@ -7,6 +7,7 @@
 #define SW_FD_WORDS 4          /* open_fds bitmap words captured: fds 0..255 */
 #define SW_PROT_NAME_LEN 32    /* struct proto.name */
 #define SW_COMM_LEN 16
+#define SW_SCRATCH 2048        /* walk.h copies a kernel object whole into a scratch area this big */
 #define SW_RLIMIT_NOFILE 7     /* asm-generic/resource.h; same on every architecture Linux has */
 
 enum sw_kind {

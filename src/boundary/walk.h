@@ -8,73 +8,119 @@ struct file___old {
 	atomic_long_t f_count;
 } __attribute__((preserve_access_index));
 
-static __always_inline __u32 sw_read_file(struct sw_file *out, struct file *file)
+/* Each object is copied whole into `buf` (SW_SCRATCH bytes: a per-CPU map value at tier C, the thread's record at
+ * tiers A/B) with one read, then every field is picked at its CO-RE offset with its CO-RE size: 2 helper calls per
+ * object (the object and the ops/proto table it points to) instead of one per field (7 to 12), which under TCG was
+ * the larger part of a snapshot's cost. Unreadable memory leaves the fields 0, as field-by-field reads did. */
+static __always_inline __u64 pick(const __u8 *buf, const void *src, __u32 off, __u32 size)
 {
-	const struct file_operations *fop;
-	__u32 bits = 0;
-
-	out->addr = (__u64)file;
-	fop = BPF_CORE_READ(file, f_op);
-	out->f_op = (__u64)fop;
-	out->private_data = (__u64)BPF_CORE_READ(file, private_data);
-	out->f_mode = BPF_CORE_READ(file, f_mode);
-	out->f_flags = BPF_CORE_READ(file, f_flags);
-	if (bpf_core_field_exists(struct file___old, f_count)) {
-		struct file___old *fo = (void *)file;
-		out->count = BPF_CORE_READ(fo, f_count.counter);
-	} else {
-		out->count = BPF_CORE_READ(file, f_ref.refcnt.counter);
-		bits |= SW_W_FREF;
+	__u64 v = 0;
+	if (off <= SW_SCRATCH - 8) {
+		if (size == 8)
+			return *(const __u64 *)(buf + off);
+		if (size == 4)
+			return *(const __u32 *)(buf + off);
+		if (size == 2)
+			return *(const __u16 *)(buf + off);
+		if (size == 1)
+			return *(const __u8 *)(buf + off);
+		return 0;
 	}
-	if (fop) {
-		out->f_op_read_iter = (__u64)BPF_CORE_READ(fop, read_iter);
-		out->f_op_release = (__u64)BPF_CORE_READ(fop, release);
-		bits |= SW_W_FOP;
-	}
-	return bits;
+	/* Past the scratch (an object bigger than SW_SCRATCH, e.g. with lock debugging): read the field itself. */
+	if (size <= 8)
+		bpf_probe_read_kernel(&v, size, src + off);
+	return v;
 }
 
-static __always_inline __u32 sw_read_socket(struct sw_socket *out, struct socket *sock)
-{
-	const struct proto_ops *ops;
+#define PICK(buf, src, type, field) pick(buf, src, bpf_core_field_offset(type, field), bpf_core_field_size(type, field))
 
+/* Copies `size` bytes (bounded by the scratch) of kernel memory at src; false when unreadable. */
+static __always_inline bool grab(__u8 *buf, __u64 size, const void *src)
+{
+	asm volatile("" : "+r"(size));
+	if (size > SW_SCRATCH)
+		size = SW_SCRATCH;
+	return bpf_probe_read_kernel(buf, size, src) == 0;
+}
+
+static __always_inline __u32 sw_read_socket(struct sw_socket *out, __u8 *buf, struct socket *sock)
+{
+	__u64 ops;
+	__builtin_memset(out, 0, sizeof(*out));
 	out->addr = (__u64)sock;
-	out->state = BPF_CORE_READ(sock, state);
-	out->type = BPF_CORE_READ(sock, type);
-	out->flags = BPF_CORE_READ(sock, flags);
-	ops = BPF_CORE_READ(sock, ops);
-	out->ops = (__u64)ops;
-	out->file = (__u64)BPF_CORE_READ(sock, file);
-	out->sk = (__u64)BPF_CORE_READ(sock, sk);
-	if (!ops)
+	if (!grab(buf, bpf_core_type_size(struct socket), sock))
 		return 0;
-	out->ops_family = BPF_CORE_READ(ops, family);
-	out->ops_release = (__u64)BPF_CORE_READ(ops, release);
-	out->ops_bind = (__u64)BPF_CORE_READ(ops, bind);
-	out->ops_connect = (__u64)BPF_CORE_READ(ops, connect);
+	out->state = PICK(buf, sock, struct socket, state);
+	out->type = PICK(buf, sock, struct socket, type);
+	out->flags = PICK(buf, sock, struct socket, flags);
+	ops = PICK(buf, sock, struct socket, ops);
+	out->ops = ops;
+	out->file = PICK(buf, sock, struct socket, file);
+	out->sk = PICK(buf, sock, struct socket, sk);
+	if (!ops || !grab(buf, bpf_core_type_size(struct proto_ops), (void *)ops))
+		return 0;
+	out->ops_family = PICK(buf, (void *)ops, struct proto_ops, family);
+	out->ops_release = PICK(buf, (void *)ops, struct proto_ops, release);
+	out->ops_bind = PICK(buf, (void *)ops, struct proto_ops, bind);
+	out->ops_connect = PICK(buf, (void *)ops, struct proto_ops, connect);
 	return SW_W_OPS;
 }
 
-static __always_inline __u32 sw_read_sock(struct sw_sock *out, struct sock *sk)
+static __always_inline __u32 sw_read_sock(struct sw_sock *out, __u8 *buf, struct sock *sk)
 {
-	struct proto *prot;
-
+	__u64 prot;
+	__u32 off;
+	__builtin_memset(out, 0, sizeof(*out));
 	out->addr = (__u64)sk;
-	out->family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	out->state = BPF_CORE_READ(sk, __sk_common.skc_state);
-	out->protocol = BPF_CORE_READ(sk, sk_protocol);
-	out->type = BPF_CORE_READ(sk, sk_type);
-	out->rcvbuf = BPF_CORE_READ(sk, sk_rcvbuf);
-	out->sndbuf = BPF_CORE_READ(sk, sk_sndbuf);
-	out->refcnt = BPF_CORE_READ(sk, __sk_common.skc_refcnt.refs.counter);
-	out->sk_socket = (__u64)BPF_CORE_READ(sk, sk_socket);
-	prot = BPF_CORE_READ(sk, __sk_common.skc_prot);
-	out->sk_prot = (__u64)prot;
-	if (!prot)
+	if (!grab(buf, bpf_core_type_size(struct sock), sk))
 		return 0;
-	bpf_probe_read_kernel_str(out->prot_name, sizeof(out->prot_name), &prot->name);
-	out->prot_close = (__u64)BPF_CORE_READ(prot, close);
+	out->family = PICK(buf, sk, struct sock, __sk_common.skc_family);
+	out->state = PICK(buf, sk, struct sock, __sk_common.skc_state);
+	out->protocol = PICK(buf, sk, struct sock, sk_protocol);
+	out->type = PICK(buf, sk, struct sock, sk_type);
+	out->rcvbuf = PICK(buf, sk, struct sock, sk_rcvbuf);
+	out->sndbuf = PICK(buf, sk, struct sock, sk_sndbuf);
+	out->refcnt = PICK(buf, sk, struct sock, __sk_common.skc_refcnt.refs.counter);
+	out->sk_socket = PICK(buf, sk, struct sock, sk_socket);
+	prot = PICK(buf, sk, struct sock, __sk_common.skc_prot);
+	out->sk_prot = prot;
+	if (!prot || !grab(buf, bpf_core_type_size(struct proto), (void *)prot))
+		return 0;
+	out->prot_close = PICK(buf, (void *)prot, struct proto, close);
+	off = bpf_core_field_offset(struct proto, name);
+	if (off <= SW_SCRATCH - SW_PROT_NAME_LEN)
+		__builtin_memcpy(out->prot_name, buf + off, SW_PROT_NAME_LEN);
+	else
+		bpf_probe_read_kernel_str(out->prot_name, sizeof(out->prot_name), (void *)prot + off);
+	out->prot_name[SW_PROT_NAME_LEN - 1] = 0;
 	return SW_W_PROT;
+}
+
+static __always_inline __u32 sw_read_file(struct sw_file *out, __u8 *buf, struct file *file)
+{
+	__u32 bits = 0;
+	__u64 fop;
+	__builtin_memset(out, 0, sizeof(*out));
+	out->addr = (__u64)file;
+	if (!grab(buf, bpf_core_type_size(struct file), file))
+		return 0;
+	fop = PICK(buf, file, struct file, f_op);
+	out->f_op = fop;
+	out->private_data = PICK(buf, file, struct file, private_data);
+	out->f_mode = PICK(buf, file, struct file, f_mode);
+	out->f_flags = PICK(buf, file, struct file, f_flags);
+	if (bpf_core_field_exists(struct file___old, f_count)) {
+		out->count = PICK(buf, file, struct file___old, f_count.counter);
+	} else {
+		out->count = PICK(buf, file, struct file, f_ref.refcnt.counter);
+		bits |= SW_W_FREF;
+	}
+	if (fop && grab(buf, bpf_core_type_size(struct file_operations), (void *)fop)) {
+		out->f_op_read_iter = PICK(buf, (void *)fop, struct file_operations, read_iter);
+		out->f_op_release = PICK(buf, (void *)fop, struct file_operations, release);
+		bits |= SW_W_FOP;
+	}
+	return bits;
 }
 
 #endif

@@ -91,110 +91,6 @@ static __always_inline void lose(__u64 n)
 		__sync_fetch_and_add(l, n);
 }
 
-/* One-read snapshots: the object is copied whole into the record's scratch, then each field is picked at its CO-RE
- * offset with its CO-RE size. Under TCG every helper call is dear: this is 2 reads per object (the object and the
- * ops/proto table it points to) where walk.h's field-by-field readers (tier C) make 7 to 12. */
-static __always_inline __u64 pick(const __u8 *buf, __u32 off, __u32 size)
-{
-	if (off > SW_SCRATCH - 8)
-		return 0;
-	if (size == 8)
-		return *(const __u64 *)(buf + off);
-	if (size == 4)
-		return *(const __u32 *)(buf + off);
-	if (size == 2)
-		return *(const __u16 *)(buf + off);
-	if (size == 1)
-		return *(const __u8 *)(buf + off);
-	return 0;
-}
-
-#define PICK(buf, type, field) pick(buf, bpf_core_field_offset(type, field), bpf_core_field_size(type, field))
-
-/* Copies `size` bytes (bounded by the scratch) of kernel memory at src; false when unreadable. */
-static __always_inline bool grab(__u8 *buf, __u64 size, const void *src)
-{
-	asm volatile("" : "+r"(size));
-	if (size > SW_SCRATCH)
-		size = SW_SCRATCH;
-	return bpf_probe_read_kernel(buf, size, src) == 0;
-}
-
-static __always_inline __u32 fast_socket(struct sw_socket *out, __u8 *buf, struct socket *sock)
-{
-	__u64 ops;
-	out->addr = (__u64)sock;
-	if (!grab(buf, bpf_core_type_size(struct socket), sock))
-		return 0;
-	out->state = PICK(buf, struct socket, state);
-	out->type = PICK(buf, struct socket, type);
-	out->flags = PICK(buf, struct socket, flags);
-	ops = PICK(buf, struct socket, ops);
-	out->ops = ops;
-	out->file = PICK(buf, struct socket, file);
-	out->sk = PICK(buf, struct socket, sk);
-	if (!ops || !grab(buf, bpf_core_type_size(struct proto_ops), (void *)ops))
-		return 0;
-	out->ops_family = PICK(buf, struct proto_ops, family);
-	out->ops_release = PICK(buf, struct proto_ops, release);
-	out->ops_bind = PICK(buf, struct proto_ops, bind);
-	out->ops_connect = PICK(buf, struct proto_ops, connect);
-	return SW_W_OPS;
-}
-
-static __always_inline __u32 fast_sock(struct sw_sock *out, __u8 *buf, struct sock *sk)
-{
-	__u64 prot;
-	__u32 off;
-	out->addr = (__u64)sk;
-	if (!grab(buf, bpf_core_type_size(struct sock), sk))
-		return 0;
-	out->family = PICK(buf, struct sock, __sk_common.skc_family);
-	out->state = PICK(buf, struct sock, __sk_common.skc_state);
-	out->protocol = PICK(buf, struct sock, sk_protocol);
-	out->type = PICK(buf, struct sock, sk_type);
-	out->rcvbuf = PICK(buf, struct sock, sk_rcvbuf);
-	out->sndbuf = PICK(buf, struct sock, sk_sndbuf);
-	out->refcnt = PICK(buf, struct sock, __sk_common.skc_refcnt.refs.counter);
-	out->sk_socket = PICK(buf, struct sock, sk_socket);
-	prot = PICK(buf, struct sock, __sk_common.skc_prot);
-	out->sk_prot = prot;
-	if (!prot || !grab(buf, bpf_core_type_size(struct proto), (void *)prot))
-		return 0;
-	out->prot_close = PICK(buf, struct proto, close);
-	off = bpf_core_field_offset(struct proto, name);
-	if (off <= SW_SCRATCH - SW_PROT_NAME_LEN)
-		__builtin_memcpy(out->prot_name, buf + off, SW_PROT_NAME_LEN);
-	out->prot_name[SW_PROT_NAME_LEN - 1] = 0;
-	return SW_W_PROT;
-}
-
-static __always_inline __u32 fast_file(struct sw_file *out, __u8 *buf, struct file *file)
-{
-	__u32 bits = 0;
-	__u64 fop;
-	out->addr = (__u64)file;
-	if (!grab(buf, bpf_core_type_size(struct file), file))
-		return 0;
-	fop = PICK(buf, struct file, f_op);
-	out->f_op = fop;
-	out->private_data = PICK(buf, struct file, private_data);
-	out->f_mode = PICK(buf, struct file, f_mode);
-	out->f_flags = PICK(buf, struct file, f_flags);
-	if (bpf_core_field_exists(struct file___old, f_count)) {
-		out->count = PICK(buf, struct file___old, f_count.counter);
-	} else {
-		out->count = PICK(buf, struct file, f_ref.refcnt.counter);
-		bits |= SW_W_FREF;
-	}
-	if (fop && grab(buf, bpf_core_type_size(struct file_operations), (void *)fop)) {
-		out->f_op_read_iter = PICK(buf, struct file_operations, read_iter);
-		out->f_op_release = PICK(buf, struct file_operations, release);
-		bits |= SW_W_FOP;
-	}
-	return bits;
-}
-
 static __noinline void snap(struct sw_obj *o, __u8 *buf, __u32 kind, __u64 addr, __s32 from)
 {
 	if (!o || !buf)
@@ -212,11 +108,11 @@ static __noinline void snap(struct sw_obj *o, __u8 *buf, __u32 kind, __u64 addr,
 	if (!addr)
 		return;
 	if (kind == SW_OBJ_SOCKET)
-		o->bits = fast_socket(&o->socket, buf, (struct socket *)addr);
+		o->bits = sw_read_socket(&o->socket, buf, (struct socket *)addr);
 	else if (kind == SW_OBJ_SOCK)
-		o->bits = fast_sock(&o->sock, buf, (struct sock *)addr);
+		o->bits = sw_read_sock(&o->sock, buf, (struct sock *)addr);
 	else if (kind == SW_OBJ_FILE)
-		o->bits = fast_file(&o->file, buf, (struct file *)addr);
+		o->bits = sw_read_file(&o->file, buf, (struct file *)addr);
 }
 
 /* Snapshots follow their item in the arena: objs[n] of item e. */

@@ -55,9 +55,6 @@ struct sw_chain_item {
 	__u32 nobjs;
 };
 
-/* A kernel object is copied here whole (one read) before its fields are picked by CO-RE offset. */
-#define SW_SCRATCH 2048
-
 /* Bytes of items one record holds: the default socket() chain takes about a third. */
 #define SW_ARENA (1 << 14)
 
@@ -74,7 +71,7 @@ struct sw_chain_rec {
 	__u32 depth;            /* open_slot's nesting (recursion) */
 	__u32 mode;             /* 0: closed; 1: recording; 2: counting only (evidence budget) */
 	__u8 arena[SW_ARENA];
-	__u8 scratch[SW_SCRATCH]; /* raw copy of the object being snapshotted (not sent) */
+	__u8 scratch[SW_SCRATCH]; /* walk.h's scratch for the object being snapshotted (not sent) */
 };
 
 /* What user space works with: one item with its thread and objects (decoded from a record). */
