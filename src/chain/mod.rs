@@ -50,7 +50,11 @@ pub struct Decoded {
 pub fn decode_record(data: &[u8]) -> Decoded {
     let mut d = Decoded::default();
     let u32_at = |o: usize| data.get(o..o + 4).and_then(|b| b.try_into().ok()).map(u32::from_ne_bytes);
-    let (Some(tgid), Some(tid), Some(used), Some(items), Some(dropped)) = (u32_at(0), u32_at(4), u32_at(8), u32_at(12), u32_at(16)) else {
+    use std::mem::offset_of;
+    type R = skel::types::sw_chain_rec;
+    let (Some(tgid), Some(tid), Some(used), Some(items), Some(dropped)) =
+        (u32_at(offset_of!(R, tgid)), u32_at(offset_of!(R, tid)), u32_at(offset_of!(R, used)), u32_at(offset_of!(R, items)), u32_at(offset_of!(R, dropped)))
+    else {
         d.malformed = true;
         return d;
     };
@@ -79,9 +83,9 @@ pub fn decode_record(data: &[u8]) -> Decoded {
             ret: it.ret,
             stack: it.stack,
             nargs: it.nargs,
-            nobjs: it.nobjs.min(ev_objs() as u32),
             ..Default::default()
         };
+        ev.nobjs = it.nobjs.min(ev.objs.len() as u32);
         for o in ev.objs.iter_mut().take(ev.nobjs as usize) {
             if plain::copy_from_bytes(o, arena.get(off..).unwrap_or(&[])).is_err() {
                 d.malformed = true;
@@ -95,10 +99,6 @@ pub fn decode_record(data: &[u8]) -> Decoded {
         d.malformed = true;
     }
     d
-}
-
-fn ev_objs() -> usize {
-    RawChainEvent::default().objs.len()
 }
 
 pub const SLOTS: usize = 16;
@@ -284,8 +284,8 @@ pub struct ChainTracer<'obj> {
     _links: Vec<libbpf_rs::Link>,
     ring: Option<RingBuffer<'static>>,
     pub events: Rc<RefCell<Vec<RawChainEvent>>>,
-    /// (items dropped by the kernel for lack of room in a record, records that did not decode)
-    bad: Rc<RefCell<(u64, u64)>>,
+    /// Records that did not decode (items that did not fit are counted in the kernel's `clost`).
+    malformed: Rc<std::cell::Cell<u64>>,
 }
 
 impl<'obj> ChainTracer<'obj> {
@@ -347,20 +347,18 @@ impl<'obj> ChainTracer<'obj> {
             links.push(link.map_err(|e| bpf_err(&format!("attaching {name} to {}", f.name), e))?);
         }
         let events: Rc<RefCell<Vec<RawChainEvent>>> = Rc::default();
-        let bad: Rc<RefCell<(u64, u64)>> = Rc::default();
-        let (sink, bad_sink) = (Rc::clone(&events), Rc::clone(&bad));
+        let malformed: Rc<std::cell::Cell<u64>> = Rc::default();
+        let (sink, bad) = (Rc::clone(&events), Rc::clone(&malformed));
         let mut b = RingBufferBuilder::new();
         b.add(&skel.maps.cevents, move |data: &[u8]| {
             let d = decode_record(data);
             sink.borrow_mut().extend(d.events);
-            let mut b = bad_sink.borrow_mut();
-            b.0 += d.dropped;
-            b.1 += u64::from(d.malformed);
+            bad.set(bad.get() + u64::from(d.malformed));
             0
         })
         .map_err(|e| bpf_err("chain ring buffer", e))?;
         let ring = b.build().map_err(|e| bpf_err("chain ring buffer", e))?;
-        Ok(ChainTracer { skel, _links: links, ring: Some(ring), events, bad })
+        Ok(ChainTracer { skel, _links: links, ring: Some(ring), events, malformed })
     }
 
     /// Records still open when tracing stopped (the thread was inside a traced call: killed, or the duration
@@ -369,12 +367,11 @@ impl<'obj> ChainTracer<'obj> {
         let mut out = Vec::new();
         for key in self.skel.maps.recs.keys() {
             let Ok(Some(v)) = self.skel.maps.recs.lookup(&key, MapFlags::ANY) else { continue };
-            let mode = v.get(28..32).and_then(|b| b.try_into().ok()).map(u32::from_ne_bytes).unwrap_or(0);
+            let m = std::mem::offset_of!(skel::types::sw_chain_rec, mode);
+            let mode = v.get(m..m + 4).and_then(|b| b.try_into().ok()).map(u32::from_ne_bytes).unwrap_or(0);
             if mode == 1 {
                 let d = decode_record(&v);
-                let mut b = self.bad.borrow_mut();
-                b.0 += d.dropped;
-                b.1 += u64::from(d.malformed);
+                self.malformed.set(self.malformed.get() + u64::from(d.malformed));
                 out.extend(d.events);
             }
         }
@@ -396,7 +393,7 @@ impl<'obj> ChainTracer<'obj> {
     /// Items lost: no room in the ring buffer or in a record (counted in the kernel), plus records that did not
     /// decode (one each).
     pub fn lost(&self) -> u64 {
-        crate::boundary::percpu_sum(&self.skel.maps.clost) + self.bad.borrow().1
+        crate::boundary::percpu_sum(&self.skel.maps.clost) + self.malformed.get()
     }
 
     /// Per slot: (entries, exits) counted in the kernel instead of streamed (evidence budget).

@@ -9,7 +9,7 @@
 //! `optional = true` marks a function that may be inlined or renamed on some kernels: absent, it is reported in the
 //! plan instead of being an error. `snapshot` names arguments (or "return") of type struct socket *, struct sock *, struct file * or
 //! struct socket ** to read at entry and exit — "entry:NAME" or "exit:NAME" for one of the two; without it every such
-//! argument is read at both (each snapshot is ~40 kernel reads per call: ask only for what you look at).
+//! argument is read at both (each snapshot is two kernel reads per call: ask only for what you look at).
 use serde::Deserialize;
 
 use crate::btf::Btf;
