@@ -7,7 +7,7 @@ use clap::{CommandFactory, Parser};
 use crate::caps::{self, Caps};
 use crate::claims::{self, Claim, Verdict};
 use crate::chain::{self, Attach};
-use crate::cli::{AttachArg, Cli, Cmd, LabCmd, OutputArgs};
+use crate::cli::{AttachArg, Cli, Cmd, LabCmd, OutputArgs, TraceArgs};
 use crate::error::{Error, Kind, Result};
 use crate::model::{self, Namer, SyscallSpec};
 use crate::render::{self, Format, Style};
@@ -134,7 +134,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
         }
         Cmd::Constants { format } => {
             let names = namer();
-            let opts = Options { follow_forks: false, duration: None, quiet: true, report_on_stdout: true, chain_calls: 0 };
+            let opts = Options { follow_forks: false, duration: None, quiet: true, report_on_stdout: true, chain_calls: 0, bpf_stats: false };
             let got = collect(course_target(), specs_for(&["socket".to_string()])?, &opts, &names, AttachArg::None, None)?;
             let call = got.report.calls.iter().find(|c| c.syscall == "socket");
             let k = crate::constants::build(call, &names);
@@ -168,7 +168,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
             };
             let specs = specs_for(&["socket".to_string()])?;
             let chain = load_chain(how.chain.as_deref(), &names)?;
-            investigate(target, specs, !how.no_follow, None, &out, names, how.attach, chain, how.chain_calls)
+            investigate(target, specs, None, &out, names, &how, chain)
         }
         Cmd::Trace { pid, syscalls, duration, how, out, command } => {
             let target = match (pid, command.is_empty()) {
@@ -188,7 +188,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
             let specs = specs_for(&syscalls)?;
             let names = namer();
             let chain = load_chain(how.chain.as_deref(), &names)?;
-            investigate(target, specs, !how.no_follow, duration, &out, names, how.attach, chain, how.chain_calls)
+            investigate(target, specs, duration, &out, names, &how, chain)
         }
     }
 }
@@ -242,7 +242,7 @@ fn lesson(system_map: Option<std::path::PathBuf>, how: crate::cli::TraceArgs, ou
         }
     };
     let chain = load_chain(how.chain.as_deref(), &names)?;
-    let opts = Options { follow_forks: !how.no_follow, duration: None, quiet: out.quiet, report_on_stdout: out.output.is_none(), chain_calls: how.chain_calls };
+    let opts = Options { follow_forks: !how.no_follow, duration: None, quiet: out.quiet, report_on_stdout: out.output.is_none(), chain_calls: how.chain_calls, bpf_stats: how.bpf_stats };
     let got = collect(target, specs_for(&["socket".to_string()])?, &opts, &names, how.attach, chain)?;
     let call = build::course_call(&got.report);
     if call.is_none() {
@@ -379,20 +379,17 @@ pub struct Collected {
     pub ending: Ending,
 }
 
-#[allow(clippy::too_many_arguments)]
 fn investigate(
     target: Target,
     specs: Vec<SyscallSpec>,
-    follow: bool,
     duration: Option<Duration>,
     out: &OutputArgs,
     names: Namer,
-    attach: AttachArg,
+    how: &TraceArgs,
     custom: Option<Vec<chain::spec::FnSpec>>,
-    chain_calls: u32,
 ) -> Result<i32> {
-    let opts = Options { follow_forks: follow, duration, quiet: out.quiet, report_on_stdout: out.output.is_none(), chain_calls };
-    let got = collect(target, specs, &opts, &names, attach, custom)?;
+    let opts = Options { follow_forks: !how.no_follow, duration, quiet: out.quiet, report_on_stdout: out.output.is_none(), chain_calls: how.chain_calls, bpf_stats: how.bpf_stats };
+    let got = collect(target, specs, &opts, &names, how.attach, custom)?;
     let report = got.report;
     let text = match out.format {
         Format::Text => render::text(&report, &Style { color: color_wanted(out) }),

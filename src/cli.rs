@@ -65,6 +65,11 @@ pub struct TraceArgs {
     /// 0 = every call in full.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub chain_calls: u32,
+    /// Measure what syswalk's own BPF programs cost the kernel: turns on the kernel's BPF run-time statistics for
+    /// this session only (off again when syswalk exits) and reports, per program, how often it ran and the time
+    /// spent in it. Without it the report still counts recursion misses (events the kernel skipped), as lost.
+    #[arg(long)]
+    pub bpf_stats: bool,
 }
 
 #[derive(Subcommand, Debug)]

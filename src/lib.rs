@@ -18,6 +18,7 @@ pub mod model;
 pub mod render;
 pub mod report;
 pub mod run;
+pub mod selfcost;
 pub mod srcline;
 pub mod target;
 pub mod usercall;

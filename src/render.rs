@@ -283,6 +283,9 @@ pub fn text(r: &Report, st: &Style) -> String {
         if r.stats.undecodable > 0 { format!(" · {} undecodable", r.stats.undecodable) } else { String::new() },
         r.stats.traced_ms
     );
+    for l in cost_lines(&r.stats) {
+        let _ = writeln!(o, "{l}");
+    }
     if r.stats.lost > 0 {
         let _ = writeln!(o, "WARNING  {} events were lost in the ring buffer: calls below may be incomplete", r.stats.lost);
     }
@@ -353,6 +356,25 @@ pub fn text(r: &Report, st: &Style) -> String {
     o
 }
 
+/// What syswalk's own programs cost (kernel run-time statistics, --bpf-stats) and what the kernel skipped.
+fn cost_lines(st: &crate::run::Stats) -> Vec<String> {
+    let (runs, ns, misses) = crate::selfcost::totals(&st.programs);
+    let mut out = Vec::new();
+    if st.bpf_stats {
+        let per = if runs > 0 { format!("{:.0} ns per run", ns as f64 / runs as f64) } else { "no runs".into() };
+        out.push(format!("bpf cost {runs} program runs · {:.3} ms inside syswalk's programs · {per} (kernel run-time statistics, dispatch not included)", ns as f64 / 1e6));
+        let mut progs: Vec<_> = st.programs.iter().filter(|p| p.runs > 0).collect();
+        progs.sort_by(|a, b| b.run_ns.cmp(&a.run_ns));
+        for p in progs {
+            out.push(format!("         {:<16} {:>9} runs · {:>10.3} ms · {:>6.0} ns/run", p.name, p.runs, p.run_ns as f64 / 1e6, p.run_ns as f64 / p.runs as f64));
+        }
+    }
+    if misses > 0 {
+        out.push(format!("WARNING  {misses} program runs skipped by the kernel (recursion misses: already running on that CPU) — counted as lost"));
+    }
+    out
+}
+
 pub fn summary(r: &Report) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "kernel {} {} · tier {} · {}", r.kernel.release, r.kernel.machine, r.kernel.tier, r.kernel.tier_reason);
@@ -367,6 +389,9 @@ pub fn summary(r: &Report) -> String {
         r.stats.traced_ms,
         r.calls.len()
     );
+    for l in cost_lines(&r.stats) {
+        let _ = writeln!(o, "{l}");
+    }
     if let Some(b) = &r.chain_budget {
         let _ = writeln!(o, "chain budget: {} {} calls in full (asked {}), the rest counted in the kernel", b.full, b.root, b.requested);
     }

@@ -37,6 +37,8 @@ pub struct Options {
     pub report_on_stdout: bool,
     /// Evidence budget for the chain (see ChainSetup::root_calls).
     pub chain_calls: u32,
+    /// Turn on the kernel's BPF run-time statistics for the session and report what each program cost.
+    pub bpf_stats: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -48,6 +50,10 @@ pub struct Stats {
     pub lost: u64,
     pub undecodable: u64,
     pub traced_ms: f64,
+    /// Whether the kernel's BPF run-time statistics were on (--bpf-stats): then `programs` has run counts and times.
+    pub bpf_stats: bool,
+    /// syswalk's own programs, as the kernel counted them (recursion misses always; runs and time with bpf_stats).
+    pub programs: Vec<crate::selfcost::ProgCost>,
 }
 
 /// The function-level chain to trace alongside the boundary (tiers A/B).
@@ -139,6 +145,8 @@ pub fn trace(target: &Target, specs: &[SyscallSpec], opts: &Options, chain: Opti
     let root_pid = gated.as_ref().map(|g| g.pid()).or(live.as_ref().map(|l| l.pid)).unwrap_or(0);
 
     let syscalls: Vec<TracedSyscall> = specs.iter().map(|s| TracedSyscall { name: s.name.into(), nr: s.nr, mode: s.mode }).collect();
+    // On before anything attaches, off (fd closed) when this function returns.
+    let _run_time_stats = if opts.bpf_stats { Some(crate::selfcost::enable_run_time_stats()?) } else { None };
     let t_attach = Instant::now();
     let mut obj = MaybeUninit::uninit();
     let tracer = match Tracer::start(&mut obj, &syscalls, opts.follow_forks) {
@@ -224,12 +232,18 @@ pub fn trace(target: &Target, specs: &[SyscallSpec], opts: &Options, chain: Opti
     }
     tracer.drain()?;
     let events = tracer.take_events();
+    let mut programs = tracer.costs();
+    let boundary_misses = crate::selfcost::totals(&programs).2;
     let (chain_events, chain_lost, counted) = match &ctracer {
         Some(c) => {
             c.drain()?;
             let mut evs = c.take_events();
             evs.extend(c.open_records());
-            (evs, c.lost(), c.counted())
+            let costs = c.costs();
+            // A recursion miss is an entry or exit that never reached the record: lost, like a full ring.
+            let misses = crate::selfcost::totals(&costs).2;
+            programs.extend(costs);
+            (evs, c.lost() + misses, c.counted())
         }
         None => (Vec::new(), 0, Vec::new()),
     };
@@ -246,9 +260,11 @@ pub fn trace(target: &Target, specs: &[SyscallSpec], opts: &Options, chain: Opti
     let stats = Stats {
         attach_ms,
         events: events.len(),
-        lost: tracer.lost(),
+        lost: tracer.lost() + boundary_misses,
         undecodable: *tracer.decode_errors.borrow(),
         traced_ms: t0.elapsed().as_secs_f64() * 1e3,
+        bpf_stats: opts.bpf_stats,
+        programs,
     };
     drop(tracer);
     let forks = events.iter().filter(|e| e.kind == EvKind::SW_FORK.0).map(|e| (e.tgid, e.other)).collect();

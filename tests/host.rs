@@ -481,3 +481,39 @@ fn kaslr_without_a_static_map_is_not_observable_and_a_bad_map_is_a_usage_error()
     assert_eq!(o.status.code(), Some(1), "refuted → exit 1; stderr {}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(json(&o)["claims"][0]["verdict"], "refuted");
 }
+
+fn bpf_stats_sysctl() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/bpf_stats_enabled").expect("kernel.bpf_stats_enabled").trim().to_string()
+}
+
+#[test]
+fn bpf_stats_measures_each_program_for_the_session_only() {
+    let _g = lock();
+    assert_eq!(bpf_stats_sysctl(), "0", "run-time statistics must be off before the test");
+    let l = cc("loop");
+    let lp = l.to_str().expect("utf-8 path");
+    // Without the flag: the programs are listed (recursion misses are always counted) but the kernel timed nothing.
+    let o = run(&["prove", "--format", "json", "-q", "--", lp, "20", "0"]);
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    let r = json(&o);
+    assert_eq!(r["stats"]["bpf_stats"], false);
+    let progs = r["stats"]["programs"].as_array().expect("programs");
+    assert!(progs.iter().any(|p| p["name"] == "sw_sys_enter"), "{progs:?}");
+    assert!(progs.iter().all(|p| p["runs"] == 0 && p["run_ns"] == 0), "nothing timed without --bpf-stats: {progs:?}");
+    // With it: 20 socket() + 20 close() at least went through the boundary programs, and each run took time.
+    let o = run(&["prove", "--bpf-stats", "--format", "json", "-q", "--", lp, "20", "0"]);
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    let r = json(&o);
+    assert_eq!(r["stats"]["bpf_stats"], true);
+    let progs = r["stats"]["programs"].as_array().expect("programs");
+    for name in ["sw_sys_enter", "sw_sys_exit"] {
+        let p = progs.iter().find(|p| p["name"] == name).unwrap_or_else(|| panic!("{name} in {progs:?}"));
+        assert!(p["runs"].as_u64().expect("runs") >= 40, "{name}: {p}");
+        assert!(p["run_ns"].as_u64().expect("run_ns") > 0, "{name}: {p}");
+    }
+    // The text report says it, and the kernel's statistics are off again once syswalk has exited.
+    let o = run(&["prove", "--bpf-stats", "-q"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("bpf cost") && text.contains("sw_sys_enter"), "{text}");
+    assert_eq!(bpf_stats_sysctl(), "0", "syswalk left BPF run-time statistics on");
+}

@@ -5,7 +5,7 @@ use std::mem::MaybeUninit;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use libbpf_rs::skel::{OpenSkel, SkelBuilder};
+use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 use libbpf_rs::{MapCore, MapFlags, OpenObject, RingBuffer, RingBufferBuilder};
 
 use crate::error::{Error, Kind, Result};
@@ -151,6 +151,11 @@ impl<'obj> Tracer<'obj> {
     /// Events the kernel side could not deliver because the ring buffer was full (summed over CPUs).
     pub fn lost(&self) -> u64 {
         percpu_sum(&self.skel.maps.lost)
+    }
+
+    /// What the boundary programs cost the kernel so far (see `selfcost`).
+    pub fn costs(&self) -> Vec<crate::selfcost::ProgCost> {
+        crate::selfcost::read(self.skel.object())
     }
 
     pub fn take_events(&self) -> Vec<RawEvent> {

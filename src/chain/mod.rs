@@ -404,6 +404,11 @@ impl<'obj> ChainTracer<'obj> {
     pub fn take_events(&self) -> Vec<RawChainEvent> {
         std::mem::take(&mut *self.events.borrow_mut())
     }
+
+    /// What the chain's programs cost the kernel so far (see `selfcost`).
+    pub fn costs(&self) -> Vec<crate::selfcost::ProgCost> {
+        crate::selfcost::read(self.skel.object())
+    }
 }
 
 impl Drop for ChainTracer<'_> {
