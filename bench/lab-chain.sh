@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Lab benchmark (not a test): in ONE VM run per kernel, a socket()+close() loop untraced, traced by syswalk tier A
 # (fentry/fexit), tier B (kprobe/kretprobe), and by bpftrace with equivalent kfunc/kretfunc probes on the same
-# functions. Prints iterations/s and ratios, plus launch→attached times. Usage: [ROUNDS=3] bench/lab-chain.sh [N] [KERNELS…]
+# functions. Prints iterations/s and ratios, plus launch→attached times. Floors beside them: the same kfunc/kretfunc
+# probes with empty bodies (what the trampolines alone cost) and empty raw_syscalls tracepoints (what tier C's
+# attach points alone cost: every syscall then takes the kernel's slow path). --bpf-stats runs show the time spent
+# inside syswalk's own programs. Usage: [ROUNDS=3] bench/lab-chain.sh [N] [KERNELS…]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-3000}; shift || true
@@ -29,18 +32,25 @@ for r in \$(seq 1 \$R); do
   keep B8 "\$(sw --attach kprobe --chain-calls 8)"
   keep C "\$(sw --attach none)"
   keep bpftrace "\$(bpftrace -q -e "\$probes /pid == cpid/ { @[probe] = count(); }" -c "\$L \$N" 2>/dev/null | awk 'NF==3 && \$1==N {print \$3}' N=\$N)"
+  keep empty "\$(bpftrace -q -e "\$probes { }" -c "\$L \$N" 2>/dev/null | awk 'NF==3 && \$1==N {print \$3}' N=\$N)"
+  keep tpempty "\$(bpftrace -q -e "tracepoint:raw_syscalls:sys_enter,tracepoint:raw_syscalls:sys_exit { }" -c "\$L \$N" 2>/dev/null | awk 'NF==3 && \$1==N {print \$3}' N=\$N)"
+done
+# Where tier A's time goes: the kernel's own run-time statistics of each program (one more run, --bpf-stats).
+for m in fentry kprobe none; do
+  \$SW prove -q --attach \$m --bpf-stats --format summary -o /tmp/s-\$m.txt -- \$L \$N >/dev/null
+  awk -v m=\$m -v n=\$N '/^bpf cost/ { printf "inside the programs, %-6s: %s runs, %.1f µs per iteration (%s ns per run)\\n", m, \$3, \$7 * 1000 / n, \$13 }' /tmp/s-\$m.txt
 done
 t0=\$(date +%s%N); bpftrace -q -e "\$probes { } BEGIN { exit(); }" >/dev/null 2>&1; t1=\$(date +%s%N)
 t2=\$(date +%s%N); \$SW prove -q --attach fentry --format summary -o /tmp/s.txt >/dev/null 2>&1; t3=\$(date +%s%N)
 echo "kernel \$(uname -r) · N=\$N (untraced: 10×N) · best of \$R rounds (all rounds in brackets)"
-for m in untraced A B A8 B8 C bpftrace; do
+for m in untraced A B A8 B8 C bpftrace empty tpempty; do
   printf "%-9s iter/s %8s   [%s ]\n" \$m "\${best[\$m]}" "\${all[\$m]}"
 done
 grep -h "session" /tmp/s.txt | sed 's/^/last run: /' || true
 echo "bpftrace start→attached→exit for the same 22 probes: \$(( (t1 - t0) / 1000000 )) ms; syswalk prove (built-in target, default chain, attach→report): \$(( (t3 - t2) / 1000000 )) ms"
-awk -v u=\${best[untraced]} -v a=\${best[A]} -v b=\${best[B]} -v bt=\${best[bpftrace]} -v a8=\${best[A8]} -v b8=\${best[B8]} -v c=\${best[C]} 'BEGIN {
-  printf "ratios (untraced/traced; 1.0 = free): tier A %.2fx · tier B %.2fx · A budget8 %.2fx · B budget8 %.2fx · tier C %.2fx · bpftrace %.2fx\n", u/a, u/b, u/a8, u/b8, u/c, u/bt;
-  printf "added cost per call (µs): tier A %.1f · tier B %.1f · A budget8 %.1f · B budget8 %.1f · tier C %.1f · bpftrace %.1f\n", 1e6/a-1e6/u, 1e6/b-1e6/u, 1e6/a8-1e6/u, 1e6/b8-1e6/u, 1e6/c-1e6/u, 1e6/bt-1e6/u }'
+awk -v u=\${best[untraced]} -v a=\${best[A]} -v b=\${best[B]} -v bt=\${best[bpftrace]} -v a8=\${best[A8]} -v b8=\${best[B8]} -v c=\${best[C]} -v em=\${best[empty]} -v tp=\${best[tpempty]} 'BEGIN {
+  printf "ratios (untraced/traced; 1.0 = free): tier A %.2fx · tier B %.2fx · A budget8 %.2fx · B budget8 %.2fx · tier C %.2fx · bpftrace %.2fx · empty trampolines %.2fx · empty syscall tracepoints %.2fx\n", u/a, u/b, u/a8, u/b8, u/c, u/bt, u/em, u/tp;
+  printf "added cost per call (µs): tier A %.1f · tier B %.1f · A budget8 %.1f · B budget8 %.1f · tier C %.1f · bpftrace %.1f · empty trampolines %.1f · empty syscall tracepoints %.1f\n", 1e6/a-1e6/u, 1e6/b-1e6/u, 1e6/a8-1e6/u, 1e6/b8-1e6/u, 1e6/c-1e6/u, 1e6/bt-1e6/u, 1e6/em-1e6/u, 1e6/tp-1e6/u }'
 INSIDE
 for k in "${KERNELS[@]}"; do
   "$sw" lab run --kernel "$k" --timeout 1800 -- bash "$out/inside.sh"

@@ -7,7 +7,7 @@ use clap::{CommandFactory, Parser};
 use crate::caps::{self, Caps};
 use crate::claims::{self, Claim, Verdict};
 use crate::chain::{self, Attach};
-use crate::cli::{AttachArg, Cli, Cmd, LabCmd, OutputArgs, TraceArgs};
+use crate::cli::{AttachArg, Cli, Cmd, LabCmd, OutputArgs, QemuArg, TraceArgs};
 use crate::error::{Error, Kind, Result};
 use crate::model::{self, Namer, SyscallSpec};
 use crate::render::{self, Format, Style};
@@ -530,7 +530,7 @@ fn lab(cmd: LabCmd) -> Result<i32> {
             emit(&format!("{} {} {}\n", k.id, k.version, k.image.display()), &None)?;
             Ok(0)
         }
-        LabCmd::Run { kernel, timeout, accel, mem, cpus, append, env, console, dbg, no_boot_trace, command } => {
+        LabCmd::Run { kernel, timeout, accel, mem, cpus, append, env, console, dbg, no_boot_trace, qemu, command } => {
             if timeout == 0 {
                 return Err(Error::new(Kind::Usage, "--timeout must be at least 1 second"));
             }
@@ -538,7 +538,12 @@ fn lab(cmd: LabCmd) -> Result<i32> {
             if dbg {
                 lab::fetch_dbg(&k)?;
             }
-            let q = if k.needs_new_qemu { lab::new_qemu()? } else { lab::vm::Qemu::system()? };
+            let q = match qemu {
+                QemuArg::Backports => lab::new_qemu()?,
+                QemuArg::System => lab::vm::Qemu::system()?,
+                QemuArg::Auto if k.needs_new_qemu => lab::new_qemu()?,
+                QemuArg::Auto => lab::vm::Qemu::system()?,
+            };
             let opts = lab::vm::RunOpts { timeout: Duration::from_secs(timeout), accel, mem, cpus, append, env, verbose: console, boot_trace: !no_boot_trace, dbg };
             let out = lab::vm::run(&q, &k, &command, &opts)?;
             eprintln!("lab: {} exited {} ({}; boot to exit {:.2} s)", k.version, out.code, out.accel, out.boot_to_exit.as_secs_f64());

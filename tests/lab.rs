@@ -419,9 +419,14 @@ fn an_evidence_budget_streams_n_calls_and_counts_the_rest() {
     let st = Command::new("cc").args(["-O1", "-o"]).arg(&looper).arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/c/loop.c")).status().expect("cc");
     assert!(st.success());
     for attach in ["fentry", "kprobe"] {
-        let o = lab("6.1", &[], &[bin(), "prove", "-q", "--attach", attach, "--chain-calls", "3", "--format", "json", "--", looper.to_str().expect("utf8"), "25", "0"]);
+        let o = lab("6.1", &[], &[bin(), "prove", "-q", "--attach", attach, "--chain-calls", "3", "--bpf-stats", "--format", "json", "--", looper.to_str().expect("utf8"), "25", "0"]);
         assert_eq!(o.status.code(), Some(0), "{attach}: {}", text(&o.stderr));
         let r: Value = serde_json::from_slice(&o.stdout).expect("json");
+        // --bpf-stats: the kernel timed the chain's programs too; the root's entry program ran once per call.
+        let progs = r["stats"]["programs"].as_array().expect("programs");
+        let root = if attach == "fentry" { "fe_0" } else { "kp_0" };
+        let p = progs.iter().find(|p| p["name"] == root).unwrap_or_else(|| panic!("{attach}: {root} in {progs:?}"));
+        assert!(p["runs"].as_u64().expect("runs") >= 25 && p["run_ns"].as_u64().expect("ns") > 0, "{attach}: {p}");
         let b = &r["chain_budget"];
         assert_eq!(b["full"], 3, "{attach}: {b}");
         let root = b["counted"].as_array().expect("counted").iter().find(|c| c[0] == "__sys_socket").cloned().expect("root counted");

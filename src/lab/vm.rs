@@ -420,7 +420,7 @@ fn boot(q: &Qemu, k: &Kernel, argv: &[OsString], opts: &RunOpts, silent: bool) -
     cmd.args(["-smp", &opts.cpus.to_string(), "-m", &opts.mem]);
     cmd.arg("-kernel").arg(&k.image).arg("-initrd").arg(dir.join("initrd"));
     let trace = if opts.boot_trace { crate::lesson::build::BOOT_TRACE } else { "" };
-    cmd.arg("-append").arg(format!("console=ttyS0 loglevel=4 panic=-1 oops=panic rdinit=/init 8250.nr_uarts=4 {trace} {}", opts.append));
+    cmd.arg("-append").arg(format!("console=ttyS0 loglevel=5 panic=-1 oops=panic softlockup_panic=1 softlockup_all_cpu_backtrace=1 rdinit=/init 8250.nr_uarts=4 {trace} {}", opts.append));
     cmd.arg("-chardev").arg(format!("file,id=con,path={}", con.display()));
     cmd.arg("-chardev").arg(format!("pipe,id=out,path={}", dir.join("out").display()));
     cmd.arg("-chardev").arg(format!("file,id=rc,path={}", rcf.display()));
