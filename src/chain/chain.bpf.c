@@ -13,6 +13,7 @@ char LICENSE[] SEC("license") = "GPL";
 
 struct sw_chain_event sw_chain_event_layout = {};
 struct sw_chain_item sw_chain_item_layout = {};
+struct sw_obj_hdr sw_obj_hdr_layout = {};
 struct sw_chain_rec *sw_chain_rec_layout = NULL;
 enum sw_obj_kind sw_obj_kind_layout;
 enum sw_chain_kind sw_chain_kind_layout;
@@ -81,7 +82,10 @@ struct {
 	__type(value, struct stash_val);
 } stash SEC(".maps");
 
-#define SW_ITEM_MAX (sizeof(struct sw_chain_item) + SW_OBJS * sizeof(struct sw_obj))
+/* The largest snapshot a record can hold: its header and the largest of the three objects. */
+#define SW_MAX2(a, b) ((a) > (b) ? (a) : (b))
+#define SW_OBJ_MAX (sizeof(struct sw_obj_hdr) + SW_MAX2(sizeof(struct sw_sock), SW_MAX2(sizeof(struct sw_socket), sizeof(struct sw_file))))
+#define SW_ITEM_MAX (sizeof(struct sw_chain_item) + SW_OBJS * SW_OBJ_MAX)
 
 static __always_inline void lose(__u64 n)
 {
@@ -91,10 +95,12 @@ static __always_inline void lose(__u64 n)
 		__sync_fetch_and_add(l, n);
 }
 
-static __noinline void snap(struct sw_obj *o, __u8 *buf, __u32 kind, __u64 addr, __s32 from)
+/* Writes one snapshot at o (header, then the object when there is one); returns its size in the record. */
+static __noinline __u32 snap(struct sw_obj_hdr *o, __u8 *buf, __u32 kind, __u64 addr, __s32 from)
 {
+	__u32 size = sizeof(*o);
 	if (!o || !buf)
-		return;
+		return 0;
 	o->from = from;
 	o->bits = 0;
 	if (kind == SW_OBJ_SOCKET_PP) {
@@ -105,44 +111,49 @@ static __noinline void snap(struct sw_obj *o, __u8 *buf, __u32 kind, __u64 addr,
 	}
 	o->addr = addr;
 	o->kind = kind;
-	if (!addr)
-		return;
-	if (kind == SW_OBJ_SOCKET)
-		o->bits = sw_read_socket(&o->socket, buf, (struct socket *)addr);
-	else if (kind == SW_OBJ_SOCK)
-		o->bits = sw_read_sock(&o->sock, buf, (struct sock *)addr);
-	else if (kind == SW_OBJ_FILE)
-		o->bits = sw_read_file(&o->file, buf, (struct file *)addr);
+	if (addr) {
+		if (kind == SW_OBJ_SOCKET) {
+			o->bits = sw_read_socket((struct sw_socket *)(o + 1), buf, (struct socket *)addr);
+			size += sizeof(struct sw_socket);
+		} else if (kind == SW_OBJ_SOCK) {
+			o->bits = sw_read_sock((struct sw_sock *)(o + 1), buf, (struct sock *)addr);
+			size += sizeof(struct sw_sock);
+		} else if (kind == SW_OBJ_FILE) {
+			o->bits = sw_read_file((struct sw_file *)(o + 1), buf, (struct file *)addr);
+			size += sizeof(struct sw_file);
+		}
+	}
+	o->size = size;
+	return size;
 }
 
-/* Snapshots follow their item in the arena: objs[n] of item e. */
-static __always_inline struct sw_obj *obj_at(struct sw_chain_item *e, __u32 n)
+/* Snapshots follow their item in the arena, each as long as its object: the next one starts `bytes` after it. */
+static __always_inline struct sw_obj_hdr *obj_at(struct sw_chain_item *e, __u32 bytes)
 {
-	return (struct sw_obj *)((void *)e + sizeof(*e) + n * sizeof(struct sw_obj));
+	/* Bounded for the verifier: at most SW_OBJS - 1 snapshots precede this one. */
+	if (bytes > (SW_OBJS - 1) * SW_OBJ_MAX)
+		return NULL;
+	return (struct sw_obj_hdr *)((void *)e + sizeof(*e) + bytes);
 }
 
 static __always_inline void snap_all(struct sw_chain_item *e, __u8 *buf, __u32 slot, bool with_ret)
 {
-	__u32 n = 0;
+	__u32 n = 0, bytes = 0;
 	if (slot >= SW_SLOTS)
 		return;
 	if (with_ret && cfg[slot].ret_kind && (__u64)e->ret > 4096 && e->ret < -4096) {
-		snap(obj_at(e, 0), buf, cfg[slot].ret_kind, (__u64)e->ret, -1);
+		bytes += snap(obj_at(e, bytes), buf, cfg[slot].ret_kind, (__u64)e->ret, -1);
 		n = 1;
 	}
 #pragma unroll
 	for (int j = 0; j < 6; j++) {
 		if (cfg[slot].arg_kind[j] && (cfg[slot].arg_when[j] & (with_ret ? 2 : 1)) && n < SW_OBJS) {
-			if (n == 0)
-				snap(obj_at(e, 0), buf, cfg[slot].arg_kind[j], e->args[j], j);
-			else if (n == 1)
-				snap(obj_at(e, 1), buf, cfg[slot].arg_kind[j], e->args[j], j);
-			else
-				snap(obj_at(e, 2), buf, cfg[slot].arg_kind[j], e->args[j], j);
+			bytes += snap(obj_at(e, bytes), buf, cfg[slot].arg_kind[j], e->args[j], j);
 			n++;
 		}
 	}
 	e->nobjs = n;
+	e->obj_bytes = bytes;
 }
 
 static __always_inline void count(__u32 kind, __u32 slot)
@@ -246,7 +257,7 @@ static __always_inline struct sw_chain_item *begin(__u32 kind, __u32 slot, struc
 
 static __always_inline void finish(struct sw_chain_rec *r, struct sw_chain_item *e)
 {
-	r->used += sizeof(*e) + (e->nobjs & 3) * sizeof(struct sw_obj);
+	r->used += sizeof(*e) + (e->obj_bytes > SW_OBJS * SW_OBJ_MAX ? SW_OBJS * SW_OBJ_MAX : e->obj_bytes);
 	r->items++;
 	if (!r->depth)
 		emit(r);

@@ -30,18 +30,30 @@ struct sw_slot_cfg {
 	__u8 used;
 };
 
-struct sw_obj {
+/* An object snapshot as it travels in a record: this header, then — only when addr != 0 — the one struct its kind
+ * reads (struct sw_socket, sw_sock or sw_file; sizes are multiples of 8). The copy into the ring buffer is the
+ * largest single cost of a traced call under emulation, so a record carries no unused bytes. */
+struct sw_obj_hdr {
 	__u64 addr;
 	__u32 kind;             /* enum sw_obj_kind as read (SOCKET_PP is stored as SOCKET after the deref) */
 	__s32 from;             /* -1: the return value; 0..5: that argument */
 	__u32 bits;             /* SW_W_* bits from the readers */
+	__u32 size;             /* bytes of this snapshot in the record, header included */
+};
+
+/* A snapshot as user space works with it (decoded from a record). */
+struct sw_obj {
+	__u64 addr;
+	__u32 kind;
+	__s32 from;
+	__u32 bits;
 	__u32 pad;
 	struct sw_file file;
 	struct sw_socket socket;
 	struct sw_sock sock;
 };
 
-/* One entry or exit as recorded in the kernel; in a record it is followed by its nobjs struct sw_obj. */
+/* One entry or exit as recorded in the kernel; in a record it is followed by its nobjs snapshots (obj_bytes). */
 struct sw_chain_item {
 	__u32 kind;             /* enum sw_chain_kind */
 	__u32 slot;
@@ -52,7 +64,8 @@ struct sw_chain_item {
 	__u64 stack[SW_STACK];  /* at entry: [0] the traced function's own return address from its fentry call (tier
 	                         * A; 0 at tier B), [1] the return address into its caller */
 	__s32 nargs;            /* bpf_get_func_arg_cnt at tier A; -1 at tier B */
-	__u32 nobjs;
+	__u16 nobjs;
+	__u16 obj_bytes;        /* bytes of the snapshots that follow this item */
 };
 
 /* Bytes of items one record holds: the default socket() chain takes about a third. */

@@ -23,7 +23,7 @@ pub mod spec;
 pub mod tree;
 
 pub use skel::types::{sw_chain_event as RawChainEvent, sw_chain_kind as ChKind, sw_obj_kind as ObjKind};
-use skel::types::{sw_chain_item as Item, sw_obj as Obj};
+use skel::types::{sw_chain_item as Item, sw_obj as Obj, sw_obj_hdr as ObjHdr};
 
 // SAFETY: sw_chain_event, sw_chain_item and sw_obj are #[repr(C)] structs of integers and integer arrays generated
 // from chain.h; every bit pattern is valid, and `plain` checks the length.
@@ -32,6 +32,8 @@ unsafe impl plain::Plain for RawChainEvent {}
 unsafe impl plain::Plain for Item {}
 // SAFETY: as above.
 unsafe impl plain::Plain for Obj {}
+// SAFETY: as above.
+unsafe impl plain::Plain for ObjHdr {}
 
 /// The record header as laid out in chain.h's struct sw_chain_rec (eight u32 before the arena).
 const REC_HDR: usize = std::mem::offset_of!(skel::types::sw_chain_rec, arena);
@@ -63,7 +65,7 @@ pub fn decode_record(data: &[u8]) -> Decoded {
         d.malformed = true;
         return d;
     };
-    let (isz, osz) = (std::mem::size_of::<Item>(), std::mem::size_of::<Obj>());
+    let isz = std::mem::size_of::<Item>();
     let mut off = 0;
     while off < arena.len() && d.events.len() < items as usize {
         let mut it = Item::default();
@@ -85,13 +87,17 @@ pub fn decode_record(data: &[u8]) -> Decoded {
             nargs: it.nargs,
             ..Default::default()
         };
-        ev.nobjs = it.nobjs.min(ev.objs.len() as u32);
-        for o in ev.objs.iter_mut().take(ev.nobjs as usize) {
-            if plain::copy_from_bytes(o, arena.get(off..).unwrap_or(&[])).is_err() {
+        let Some(objs) = arena.get(off..off + it.obj_bytes as usize) else {
+            d.malformed = true;
+            return d;
+        };
+        off += it.obj_bytes as usize;
+        match decode_objs(objs, it.nobjs as usize, &mut ev.objs) {
+            Some(n) => ev.nobjs = n as u32,
+            None => {
                 d.malformed = true;
                 return d;
             }
-            off += osz;
         }
         d.events.push(ev);
     }
@@ -99,6 +105,42 @@ pub fn decode_record(data: &[u8]) -> Decoded {
         d.malformed = true;
     }
     d
+}
+
+/// An item's snapshots: `n` headers, each followed by the object its kind names when its address is not 0. None
+/// when the bytes do not match what the headers say (sizes, kinds, count).
+fn decode_objs(mut b: &[u8], n: usize, out: &mut [Obj]) -> Option<usize> {
+    if n > out.len() {
+        return None;
+    }
+    for o in out.iter_mut().take(n) {
+        let mut h = ObjHdr::default();
+        plain::copy_from_bytes(&mut h, b).ok()?;
+        let body = b.get(std::mem::size_of::<ObjHdr>()..h.size as usize)?;
+        *o = Obj { addr: h.addr, kind: h.kind, from: h.from, bits: h.bits, ..Default::default() };
+        let expect = if h.addr == 0 {
+            0
+        } else {
+            match ObjKind(h.kind) {
+                ObjKind::SW_OBJ_SOCKET => std::mem::size_of_val(&o.socket),
+                ObjKind::SW_OBJ_SOCK => std::mem::size_of_val(&o.sock),
+                ObjKind::SW_OBJ_FILE => std::mem::size_of_val(&o.file),
+                _ => 0,
+            }
+        };
+        if body.len() != expect {
+            return None;
+        }
+        match ObjKind(h.kind) {
+            _ if h.addr == 0 => {}
+            ObjKind::SW_OBJ_SOCKET => plain::copy_from_bytes(&mut o.socket, body).ok()?,
+            ObjKind::SW_OBJ_SOCK => plain::copy_from_bytes(&mut o.sock, body).ok()?,
+            ObjKind::SW_OBJ_FILE => plain::copy_from_bytes(&mut o.file, body).ok()?,
+            _ => {}
+        }
+        b = &b[h.size as usize..];
+    }
+    b.is_empty().then_some(n)
 }
 
 pub const SLOTS: usize = 16;
@@ -430,10 +472,22 @@ mod tests {
     fn record(items: &[(Item, Vec<Obj>)], dropped: u32) -> Vec<u8> {
         let mut arena = Vec::new();
         for (it, objs) in items {
-            arena.extend(bytes_of(it));
+            let mut ob = Vec::new();
             for o in objs {
-                arena.extend(bytes_of(o));
+                let body = match ObjKind(o.kind) {
+                    _ if o.addr == 0 => vec![],
+                    ObjKind::SW_OBJ_SOCKET => bytes_of(&o.socket),
+                    ObjKind::SW_OBJ_SOCK => bytes_of(&o.sock),
+                    ObjKind::SW_OBJ_FILE => bytes_of(&o.file),
+                    _ => vec![],
+                };
+                let h = ObjHdr { addr: o.addr, kind: o.kind, from: o.from, bits: o.bits, size: (std::mem::size_of::<ObjHdr>() + body.len()) as u32 };
+                ob.extend(bytes_of(&h));
+                ob.extend(body);
             }
+            let it = Item { nobjs: objs.len() as u16, obj_bytes: ob.len() as u16, ..*it };
+            arena.extend(bytes_of(&it));
+            arena.extend(ob);
         }
         let mut r = Vec::new();
         for v in [7u32, 9, arena.len() as u32, items.len() as u32, dropped, 0, 0, 0] {
@@ -446,23 +500,31 @@ mod tests {
 
     #[test]
     fn a_record_decodes_to_items_with_their_objects() {
-        let entry = Item { kind: ChKind::SW_CH_ENTRY.0, slot: 0, ts_ns: 10, nobjs: 0, ..Default::default() };
-        let exit = Item { kind: ChKind::SW_CH_EXIT.0, slot: 0, ts_ns: 20, ret: 3, nobjs: 2, ..Default::default() };
-        let o1 = Obj { addr: 0xffff_1000, kind: ObjKind::SW_OBJ_SOCKET.0, from: -1, ..Default::default() };
-        let o2 = Obj { addr: 0xffff_2000, kind: ObjKind::SW_OBJ_FILE.0, from: 0, ..Default::default() };
-        let d = decode_record(&record(&[(entry, vec![]), (exit, vec![o1, o2])], 1));
+        let entry = Item { kind: ChKind::SW_CH_ENTRY.0, slot: 0, ts_ns: 10, ..Default::default() };
+        let exit = Item { kind: ChKind::SW_CH_EXIT.0, slot: 0, ts_ns: 20, ret: 3, ..Default::default() };
+        let mut o1 = Obj { addr: 0xffff_1000, kind: ObjKind::SW_OBJ_SOCKET.0, from: -1, ..Default::default() };
+        o1.socket.sk = 0xffff_3000;
+        // A NULL pointer travels as a header only; the object after it still lines up.
+        let o0 = Obj { addr: 0, kind: ObjKind::SW_OBJ_SOCK.0, from: 1, ..Default::default() };
+        let mut o2 = Obj { addr: 0xffff_2000, kind: ObjKind::SW_OBJ_FILE.0, from: 0, ..Default::default() };
+        o2.file.private_data = 0xffff_1000;
+        let d = decode_record(&record(&[(entry, vec![]), (exit, vec![o1, o0, o2])], 1));
         assert!(!d.malformed);
         assert_eq!(d.dropped, 1);
         assert_eq!(d.events.len(), 2);
-        assert_eq!((d.events[0].tgid, d.events[0].tid, d.events[0].ts_ns), (7, 9, 10));
-        assert_eq!((d.events[1].ret, d.events[1].nobjs), (3, 2));
-        assert_eq!((d.events[1].objs[0].addr, d.events[1].objs[1].addr), (0xffff_1000, 0xffff_2000));
+        assert_eq!((d.events[0].tgid, d.events[0].tid, d.events[0].ts_ns, d.events[0].nobjs), (7, 9, 10, 0));
+        let x = &d.events[1];
+        assert_eq!((x.ret, x.nobjs), (3, 3));
+        assert_eq!((x.objs[0].addr, x.objs[0].socket.sk), (0xffff_1000, 0xffff_3000));
+        assert_eq!((x.objs[1].addr, x.objs[1].from), (0, 1));
+        assert_eq!((x.objs[2].addr, x.objs[2].kind, x.objs[2].file.private_data), (0xffff_2000, ObjKind::SW_OBJ_FILE.0, 0xffff_1000));
     }
 
     #[test]
     fn a_short_record_is_malformed_not_silently_shorter() {
-        let exit = Item { kind: ChKind::SW_CH_EXIT.0, nobjs: 1, ..Default::default() };
-        let mut r = record(&[(exit, vec![Obj::default()])], 0);
+        let exit = Item { kind: ChKind::SW_CH_EXIT.0, ..Default::default() };
+        let sock = Obj { addr: 0xffff_1000, kind: ObjKind::SW_OBJ_SOCK.0, ..Default::default() };
+        let mut r = record(&[(exit, vec![sock])], 0);
         r.truncate(r.len() - 8);
         assert!(decode_record(&r).malformed, "arena shorter than `used`");
         // The header says 2 items but only one is there.
@@ -470,5 +532,15 @@ mod tests {
         r[12..16].copy_from_slice(&2u32.to_ne_bytes());
         assert!(decode_record(&r).malformed);
         assert!(decode_record(&[0u8; 6]).malformed);
+        // A snapshot whose size does not match its kind (a sock read as a file) is malformed, not misread.
+        let mut r = record(&[(exit, vec![sock])], 0);
+        let kind_at = REC_HDR + std::mem::size_of::<Item>() + std::mem::offset_of!(ObjHdr, kind);
+        r[kind_at..kind_at + 4].copy_from_slice(&ObjKind::SW_OBJ_FILE.0.to_ne_bytes());
+        assert!(decode_record(&r).malformed);
+        // More snapshots announced than the item's bytes hold.
+        let mut r = record(&[(exit, vec![sock])], 0);
+        let n_at = REC_HDR + std::mem::offset_of!(Item, nobjs);
+        r[n_at..n_at + 2].copy_from_slice(&2u16.to_ne_bytes());
+        assert!(decode_record(&r).malformed);
     }
 }
