@@ -52,7 +52,8 @@ for m in untraced A \${SW0:+A0} B A8 B8 C bpftrace empty kpempty tpempty; do
   printf "%-9s iter/s %8s   [%s ]\n" \$m "\${best[\$m]}" "\${all[\$m]}"
 done
 grep -h "session" /tmp/s.txt | sed 's/^/last run: /' || true
-echo "bpftrace start→attached→exit for the same 22 probes: \$(( (t1 - t0) / 1000000 )) ms; syswalk prove (built-in target, default chain, attach→report): \$(( (t3 - t2) / 1000000 )) ms"
+l2a=\$(awk '/^session/ { for (i = 1; i < NF; i++) if (\$i == "launch_to_attached_ms") print \$(i + 1) }' /tmp/s.txt)
+echo "bpftrace start→attached→exit for the same 22 probes: \$(( (t1 - t0) / 1000000 )) ms; syswalk prove (built-in target, default chain): launch→attached \$l2a ms, launch→report \$(( (t3 - t2) / 1000000 )) ms"
 awk -v u=\${best[untraced]} -v a=\${best[A]} -v b=\${best[B]} -v bt=\${best[bpftrace]} -v a8=\${best[A8]} -v b8=\${best[B8]} -v c=\${best[C]} -v em=\${best[empty]} -v tp=\${best[tpempty]} -v kp=\${best[kpempty]} -v a0=\${best[A0]:-0} 'BEGIN {
   if (a0 > 0) printf "this build vs BASELINE, tier A: %.2fx vs %.2fx untraced (added cost %.1f vs %.1f µs per call)\n", u/a, u/a0, 1e6/a-1e6/u, 1e6/a0-1e6/u;
   printf "ratios (untraced/traced; 1.0 = free): tier A %.2fx · tier B %.2fx · A budget8 %.2fx · B budget8 %.2fx · tier C %.2fx · bpftrace %.2fx · empty trampolines %.2fx · empty kprobes %.2fx · empty syscall tracepoints %.2fx\n", u/a, u/b, u/a8, u/b8, u/c, u/bt, u/em, u/kp, u/tp;

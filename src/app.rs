@@ -15,7 +15,11 @@ use crate::report::{Report, TargetInfo};
 use crate::run::{self, Options, Target};
 use crate::target::Ending;
 
+/// When syswalk's main started: launch → attached is measured from here.
+pub static LAUNCH: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
 pub fn main() -> i32 {
+    LAUNCH.get_or_init(std::time::Instant::now);
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

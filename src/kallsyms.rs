@@ -23,6 +23,19 @@ impl Kallsyms {
         Ok(Self::parse(&text, path))
     }
 
+    /// Only the symbols of one module (e.g. "bpf": programs and trampolines), without building the rest.
+    pub fn load_module(module: &str) -> Result<Vec<Sym>> {
+        let path = "/proc/kallsyms";
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(format!("reading {path}"), e))?;
+        Ok(Self::module_syms(&text, module))
+    }
+
+    fn module_syms(text: &str, module: &str) -> Vec<Sym> {
+        let tag = format!("[{module}]");
+        let only: String = text.lines().filter(|l| l.ends_with(&tag)).flat_map(|l| [l, "\n"]).collect();
+        Self::parse(&only, "").syms
+    }
+
     pub fn parse(text: &str, source: &str) -> Self {
         let mut syms: Vec<Sym> = text
             .lines()
@@ -122,6 +135,14 @@ impl Kallsyms {
 mod tests {
     use super::*;
     const FIX: &str = "ffffffff81000000 T _text\nffffffff81e30240 t __pfx___sys_socket\nffffffff81e30250 T __sys_socket\nffffffff82057bb0 t inet_create\nffffffffc0001000 t foo_init\t[foo]\n";
+    #[test]
+    fn one_modules_symbols_only() {
+        let t = "ffffffff81000000 T _stext\nffffffffc0001000 t bpf_prog_6deef7357e7b4530_sw_sys_enter\t[bpf]\nffffffffc0002000 t bpf_trampoline_6442\t[bpf]\nffffffffc0100000 t virtio_init\t[virtio]\n";
+        let b = Kallsyms::module_syms(t, "bpf");
+        assert_eq!(b.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["bpf_prog_6deef7357e7b4530_sw_sys_enter", "bpf_trampoline_6442"]);
+        assert!(b.iter().all(|s| s.module.as_deref() == Some("bpf")));
+    }
+
     #[test]
     fn exact_and_offset() {
         let k = Kallsyms::parse(FIX, "fixture");

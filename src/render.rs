@@ -276,8 +276,9 @@ pub fn text(r: &Report, st: &Style) -> String {
     let _ = writeln!(o, "target   {} · pid {} · {}", r.target.description, r.target.pid, ending);
     let _ = writeln!(
         o,
-        "session  attached in {:.1} ms · {} events · {} lost{} · traced {:.0} ms",
+        "session  attached in {:.1} ms{} · {} events · {} lost{} · traced {:.0} ms",
         r.stats.attach_ms,
+        r.stats.launch_to_attached_ms.map(|l| format!(" ({l:.0} ms after launch)")).unwrap_or_default(),
         r.stats.events,
         r.stats.lost,
         if r.stats.undecodable > 0 { format!(" · {} undecodable", r.stats.undecodable) } else { String::new() },
@@ -381,8 +382,9 @@ pub fn summary(r: &Report) -> String {
     let _ = writeln!(o, "target {} · pid {}", r.target.description, r.target.pid);
     let _ = writeln!(
         o,
-        "session attach_ms {:.1} · events {} · lost {} · undecodable {} · traced_ms {:.0} · calls {}",
+        "session attach_ms {:.1} · launch_to_attached_ms {} · events {} · lost {} · undecodable {} · traced_ms {:.0} · calls {}",
         r.stats.attach_ms,
+        r.stats.launch_to_attached_ms.map(|l| format!("{l:.0}")).unwrap_or_else(|| "?".into()),
         r.stats.events,
         r.stats.lost,
         r.stats.undecodable,

@@ -45,6 +45,9 @@ pub struct Options {
 pub struct Stats {
     /// From the start of loading to the last program attached.
     pub attach_ms: f64,
+    /// From syswalk's launch (its main) to the last program attached: capability probe, BTF and kallsyms reading,
+    /// chain planning, loading and attaching. None when syswalk is used as a library.
+    pub launch_to_attached_ms: Option<f64>,
     pub events: usize,
     /// Events the kernel side could not put in the ring buffer. Never dropped silently: reported here.
     pub lost: u64,
@@ -190,6 +193,7 @@ pub fn trace(target: &Target, specs: &[SyscallSpec], opts: &Options, chain: Opti
         }
     };
     let attach_ms = t_attach.elapsed().as_secs_f64() * 1e3;
+    let launch_to_attached_ms = crate::app::LAUNCH.get().map(|t| t.elapsed().as_secs_f64() * 1e3);
     if !opts.quiet {
         eprintln!("syswalk: attached in {attach_ms:.1} ms; tracing {}", target.describe());
     }
@@ -252,13 +256,14 @@ pub fn trace(target: &Target, specs: &[SyscallSpec], opts: &Options, chain: Opti
         _ => Vec::new(),
     };
     let bpf_syms = if ctracer.is_some() {
-        crate::kallsyms::Kallsyms::load().map(|k| k.syms().iter().filter(|s| s.module.as_deref() == Some("bpf")).cloned().collect()).unwrap_or_default()
+        crate::kallsyms::Kallsyms::load_module("bpf").unwrap_or_default()
     } else {
         Vec::new()
     };
     drop(ctracer);
     let stats = Stats {
         attach_ms,
+        launch_to_attached_ms,
         events: events.len(),
         lost: tracer.lost() + boundary_misses,
         undecodable: *tracer.decode_errors.borrow(),
