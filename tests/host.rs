@@ -99,6 +99,9 @@ fn prove_builtin_target_proves_every_tier_c_claim() {
     assert_eq!(r["schema"], "syswalk.report/2");
     let tier = r["kernel"]["tier"].as_str().expect("tier").to_string();
     assert_eq!(r["stats"]["lost"], 0);
+    // Launch → attached covers loading and attaching, and everything before (capabilities, BTF, kallsyms).
+    let (l2a, att) = (r["stats"]["launch_to_attached_ms"].as_f64().expect("launch_to_attached_ms"), r["stats"]["attach_ms"].as_f64().expect("attach_ms"));
+    assert!(l2a > att && att > 0.0, "launch→attached {l2a} ms vs attach {att} ms");
     let calls = r["calls"].as_array().expect("calls");
     assert_eq!(calls.len(), 1, "exactly the built-in call");
     let c = &calls[0];
