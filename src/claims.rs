@@ -106,7 +106,7 @@ pub fn judge_socket(call: &Call, names: &Namer) -> Vec<Claim> {
 
     // fd.lowest_free
     let lowest = fdt_before.and_then(|t| {
-        let free_now = t.is_open(fd)?.then_some(false).unwrap_or(true);
+        let free_now = !t.is_open(fd)?;
         let lower_all_open = (0..fd).all(|i| t.is_open(i) == Some(true));
         Some(free_now && lower_all_open)
     });
@@ -336,9 +336,15 @@ mod tests {
     #[test]
     fn broken_links_are_refuted() {
         let mut c = good_call();
-        c.after.sock.as_mut().map(|k| k.sk_socket = "OTHER".into());
-        c.before.fdtable.as_mut().map(|t| t.open = vec![0, 2]);
-        c.after.sock.as_mut().map(|k| k.protocol = Value::plain(17));
+        if let Some(k) = c.after.sock.as_mut() {
+            k.sk_socket = "OTHER".into();
+        }
+        if let Some(t) = c.before.fdtable.as_mut() {
+            t.open = vec![0, 2];
+        }
+        if let Some(k) = c.after.sock.as_mut() {
+            k.protocol = Value::plain(17);
+        }
         let cs = judge_socket(&c, &namer_with_tcp());
         assert_eq!(verdict(&cs, "sock.sk_socket_backlink"), Verdict::Refuted);
         assert_eq!(verdict(&cs, "fd.lowest_free"), Verdict::Refuted);
@@ -359,7 +365,9 @@ mod tests {
     #[test]
     fn wrong_fop_refutes_private_data_claim() {
         let mut c = good_call();
-        c.after.file.as_mut().map(|f| f.f_op_read_iter.symbol = Some("ext4_file_read_iter".into()));
+        if let Some(f) = c.after.file.as_mut() {
+            f.f_op_read_iter.symbol = Some("ext4_file_read_iter".into());
+        }
         let cs = judge_socket(&c, &namer_with_tcp());
         assert_eq!(verdict(&cs, "file.private_data_is_socket"), Verdict::Refuted);
     }
@@ -373,7 +381,9 @@ mod tests {
         assert_eq!(cs.len(), 1);
         assert_eq!(cs[0].id, "fd.unchanged_on_failure");
         assert_eq!(cs[0].verdict, Verdict::Proved);
-        c.after.fdtable.as_mut().map(|t| t.open.push(3));
+        if let Some(t) = c.after.fdtable.as_mut() {
+            t.open.push(3);
+        }
         assert_eq!(judge_socket(&c, &Namer::default())[0].verdict, Verdict::Refuted);
     }
 }

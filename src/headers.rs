@@ -45,12 +45,10 @@ fn find_in(text: &str, name: &str) -> Option<(usize, String, String)> {
         let code = l.split("/*").next().unwrap_or("").trim();
         let mut toks = code.split_whitespace();
         match toks.next() {
-            Some("#define") => {
-                if toks.next() == Some(name) {
-                    if let Some(v) = toks.next() {
-                        if v != name {
-                            return Some((i + 1, v.to_string(), l.to_string()));
-                        }
+            Some("#define") if toks.next() == Some(name) => {
+                if let Some(v) = toks.next() {
+                    if v != name {
+                        return Some((i + 1, v.to_string(), l.to_string()));
                     }
                 }
             }

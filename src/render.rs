@@ -365,7 +365,7 @@ fn cost_lines(st: &crate::run::Stats) -> Vec<String> {
         let per = if runs > 0 { format!("{:.0} ns per run", ns as f64 / runs as f64) } else { "no runs".into() };
         out.push(format!("bpf cost {runs} program runs · {:.3} ms inside syswalk's programs · {per} (kernel run-time statistics, dispatch not included)", ns as f64 / 1e6));
         let mut progs: Vec<_> = st.programs.iter().filter(|p| p.runs > 0).collect();
-        progs.sort_by(|a, b| b.run_ns.cmp(&a.run_ns));
+        progs.sort_by_key(|p| std::cmp::Reverse(p.run_ns));
         for p in progs {
             out.push(format!("         {:<16} {:>9} runs · {:>10.3} ms · {:>6.0} ns/run", p.name, p.runs, p.run_ns as f64 / 1e6, p.run_ns as f64 / p.runs as f64));
         }

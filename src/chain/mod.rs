@@ -280,7 +280,10 @@ pub fn read_families(ks: &Kallsyms) -> Result<Vec<(usize, u64, u64)>> {
     read_tables(ks).map(|(f, _)| f)
 }
 
-pub fn read_tables(ks: &Kallsyms) -> Result<(Vec<(usize, u64, u64)>, Vec<InetswRow>)> {
+/// net_families[]: (family, struct net_proto_family *, its ->create).
+pub type FamilyRow = (usize, u64, u64);
+
+pub fn read_tables(ks: &Kallsyms) -> Result<(Vec<FamilyRow>, Vec<InetswRow>)> {
     let addr = ks
         .by_name("net_families")
         .map(|s| s.addr)

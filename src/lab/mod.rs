@@ -82,7 +82,7 @@ fn system_mirror() -> Result<String> {
     for t in &texts {
         // deb822: a stanza with "Suites: bookworm…" and "URIs: …"
         for stanza in t.split("\n\n") {
-            let uri = stanza.lines().find_map(|l| l.strip_prefix("URIs:")).map(|s| s.trim().split_whitespace().next().unwrap_or("").to_string());
+            let uri = stanza.lines().find_map(|l| l.strip_prefix("URIs:")).map(|s| s.split_whitespace().next().unwrap_or("").to_string());
             let suites = stanza.lines().find_map(|l| l.strip_prefix("Suites:")).unwrap_or("");
             if let Some(u) = uri {
                 if suites.split_whitespace().any(|s| s == "bookworm") && !u.is_empty() {
