@@ -464,7 +464,7 @@ pub fn collect(
     };
     let mut claims: Vec<Claim> = Vec::new();
     for c in calls.iter().filter(|c| c.syscall == "socket") {
-        claims.extend(claims::judge_socket(c, names));
+        claims.extend(claims::judge_socket_among(c, &calls, names));
         // Under an evidence budget, calls past it were counted, not streamed: they have no chain to judge.
         let budgeted_out = opts.chain_calls > 0 && c.chain.is_empty();
         if used_attach.is_some() && c.ret.is_some_and(|r| r >= 0) && !budgeted_out {

@@ -75,9 +75,37 @@ fn arg(call: &Call, i: usize) -> Option<i64> {
     call.args.get(i).map(|a| a.value.raw)
 }
 
-/// The claims about one socket() call.
+/// The claims about one socket() call, judged on its own.
 pub fn judge_socket(call: &Call, names: &Namer) -> Vec<Claim> {
+    judge_socket_among(call, &[], names)
+}
+
+/// Other threads' calls on the same fd table (the same `files` pointer at entry): (all of them, those that overlapped
+/// `call` in time). A thread that shares the table can change it while `call` runs.
+fn sharing<'a>(call: &Call, all: &'a [Call]) -> (Vec<&'a Call>, Vec<&'a Call>) {
+    let Some(files) = call.before.fdtable.as_ref().map(|t| t.files.clone()) else { return (vec![], vec![]) };
+    let shared: Vec<&Call> = all.iter().filter(|o| o.tid != call.tid && o.before.fdtable.as_ref().is_some_and(|t| t.files == files)).collect();
+    let (start, end) = (call.enter_ns.unwrap_or(0), call.exit_ns.unwrap_or(u64::MAX));
+    let overlapping = shared.iter().copied().filter(|o| o.enter_ns.unwrap_or(0) < end && o.exit_ns.unwrap_or(u64::MAX) > start).collect();
+    (shared, overlapping)
+}
+
+fn tids(calls: &[&Call]) -> String {
+    let mut t: Vec<u32> = calls.iter().map(|c| c.tid).collect();
+    t.sort();
+    t.dedup();
+    t.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ")
+}
+
+/// The claims about one socket() call, among all the calls of the session (other threads sharing its fd table).
+pub fn judge_socket_among(call: &Call, all: &[Call], names: &Namer) -> Vec<Claim> {
     let mut j = Judge { call, out: Vec::new() };
+    let (shared, overlapping) = sharing(call, all);
+    let shared_why = format!(
+        "threads {} share this fd table (files {}) and may change it while this call runs, with calls syswalk does not trace",
+        tids(&shared),
+        call.before.fdtable.as_ref().map(|t| t.files.as_str()).unwrap_or("?")
+    );
     let Some(ret) = call.ret else {
         j.put("call.returned", None, "the call returned".into(), vec![], "no sys_exit event for this call (the target ended inside it, or events were lost)");
         return j.out;
@@ -87,16 +115,19 @@ pub fn judge_socket(call: &Call, names: &Namer) -> Vec<Claim> {
         let before = call.before.fdtable.as_ref().map(|f| f.open.clone());
         let after = call.after.fdtable.as_ref().map(|f| f.open.clone());
         let errno = call.errno.as_ref().map(|e| e.show()).unwrap_or_else(|| (-ret).to_string());
+        let same = before.as_ref().zip(after.as_ref()).map(|(b, a)| a == b);
+        // Another thread on the same table may have opened or closed fds meanwhile: a difference proves nothing then.
+        let missing = if same == Some(false) && !shared.is_empty() { shared_why.as_str() } else { "the fd table was not read at entry and exit" };
         j.put(
             "fd.unchanged_on_failure",
-            before.as_ref().zip(after.as_ref()).map(|(b, a)| a == b),
+            if same == Some(false) && !shared.is_empty() { None } else { same },
             format!("socket() failed with {errno} and left the fd table as it found it (no fd leaked)"),
             vec![
                 ev("return value", format!("{ret} ({errno})"), "tp_btf/sys_exit"),
                 ev("open fds before", format!("{before:?}"), ENTER),
                 ev("open fds after", format!("{after:?}"), EXIT),
             ],
-            "the fd table was not read at entry and exit",
+            missing,
         );
         return j.out;
     }
@@ -104,23 +135,42 @@ pub fn judge_socket(call: &Call, names: &Namer) -> Vec<Claim> {
     let a = &call.after;
     let fdt_before = call.before.fdtable.as_ref();
 
-    // fd.lowest_free
-    let lowest = fdt_before.and_then(|t| {
-        let free_now = !t.is_open(fd)?;
-        let lower_all_open = (0..fd).all(|i| t.is_open(i) == Some(true));
-        Some(free_now && lower_all_open)
-    });
-    j.put(
-        "fd.lowest_free",
-        lowest,
-        format!("the returned fd {fd} was the lowest free slot of the fd table"),
-        vec![
-            ev("returned fd", fd.to_string(), "tp_btf/sys_exit"),
-            ev("open fds before the call", fdt_before.map(|t| format!("{:?}", t.open)).unwrap_or_default(), ENTER),
-            ev("fdt->max_fds, files->next_fd", fdt_before.map(|t| format!("{}, {}", t.max_fds, t.next_fd)).unwrap_or_default(), ENTER),
-        ],
-        "the fd bitmap before the call was not captured, or the fd is beyond the captured words",
-    );
+    // fd.lowest_free: free at entry, and every lower slot open at entry — or taken meanwhile by another thread's
+    // traced call on the same table (its returned fd). Otherwise, with threads sharing the table, not observable.
+    let taken: Vec<(u32, &Call)> = overlapping
+        .iter()
+        .filter(|o| matches!(o.syscall.as_str(), "socket" | "accept" | "accept4"))
+        .filter_map(|o| o.ret.filter(|r| *r >= 0).map(|r| (r as u32, *o)))
+        .filter(|(f, _)| *f < fd)
+        .collect();
+    let judge_lowest = |with_taken: bool| {
+        fdt_before.and_then(|t| {
+            let free_now = !t.is_open(fd)?;
+            let lower_all_used = (0..fd).all(|i| t.is_open(i) == Some(true) || (with_taken && taken.iter().any(|(f, _)| *f == i)));
+            Some(free_now && lower_all_used)
+        })
+    };
+    let mut evidence = vec![
+        ev("returned fd", fd.to_string(), "tp_btf/sys_exit"),
+        ev("open fds before the call", fdt_before.map(|t| format!("{:?}", t.open)).unwrap_or_default(), ENTER),
+        ev("fdt->max_fds, files->next_fd", fdt_before.map(|t| format!("{}, {}", t.max_fds, t.next_fd)).unwrap_or_default(), ENTER),
+    ];
+    let mut missing = "the fd bitmap before the call was not captured, or the fd is beyond the captured words".to_string();
+    let lowest = match judge_lowest(false) {
+        Some(false) if !shared.is_empty() => {
+            if judge_lowest(true) == Some(true) {
+                for (f, o) in &taken {
+                    evidence.push(ev("taken meanwhile by another thread", format!("fd {f}: call {} {}() tid {}", o.seq, o.syscall, o.tid), "tp_btf/sys_enter + sys_exit of that call (same files table, overlapping in time)"));
+                }
+                Some(true)
+            } else {
+                missing = shared_why.clone();
+                None
+            }
+        }
+        v => v,
+    };
+    j.put("fd.lowest_free", lowest, format!("the returned fd {fd} was the lowest free slot of the fd table"), evidence, &missing);
 
     let file = a.file.as_ref();
     let sock = a.socket.as_ref();
@@ -385,5 +435,57 @@ mod tests {
             t.open.push(3);
         }
         assert_eq!(judge_socket(&c, &Namer::default())[0].verdict, Verdict::Refuted);
+    }
+
+    /// Two threads of one process (same files table), calls overlapping in time: ours found {0,1,2} open and got
+    /// fd 4, because the other thread's socket() took 3 meanwhile.
+    fn two_threads(other_ret: i64, our_ret: i64) -> (Call, Call) {
+        let mut other = good_call();
+        (other.seq, other.tid, other.enter_ns, other.exit_ns, other.ret) = (1, 11, Some(5), Some(15), Some(other_ret));
+        let mut ours = good_call();
+        (ours.seq, ours.tid, ours.enter_ns, ours.exit_ns, ours.ret) = (2, 12, Some(10), Some(20), Some(our_ret));
+        ours.after.fd = Some(our_ret as i32);
+        (other, ours)
+    }
+
+    #[test]
+    fn an_fd_taken_meanwhile_by_another_thread_is_evidence_not_a_refutation() {
+        let (other, ours) = two_threads(3, 4);
+        let cs = judge_socket_among(&ours, &[other.clone(), ours.clone()], &Namer::default());
+        let c = cs.iter().find(|c| c.id == "fd.lowest_free").expect("claim");
+        assert_eq!(c.verdict, Verdict::Proved, "{c:?}");
+        assert!(c.evidence.iter().any(|e| e.value.contains("fd 3: call 1 socket() tid 11")), "{:?}", c.evidence);
+        // On its own the same call is a refutation: nothing explains fd 4.
+        assert_eq!(verdict(&judge_socket(&ours, &Namer::default()), "fd.lowest_free"), Verdict::Refuted);
+    }
+
+    #[test]
+    fn a_gap_no_traced_call_explains_is_not_observable_when_threads_share_the_table() {
+        // The other thread took 3 but ours got 5: 4 went to something syswalk did not trace (or was never free).
+        let (other, ours) = two_threads(3, 5);
+        let cs = judge_socket_among(&ours, &[other.clone(), ours.clone()], &Namer::default());
+        let c = cs.iter().find(|c| c.id == "fd.lowest_free").expect("claim");
+        assert_eq!(c.verdict, Verdict::NotObservable, "{c:?}");
+        assert!(c.reason.as_deref().unwrap_or("").contains("threads 11 share this fd table"), "{c:?}");
+        // Another process (its own files table) explains nothing: refuted.
+        let mut stranger = other.clone();
+        if let Some(t) = stranger.before.fdtable.as_mut() {
+            t.files = "g".into();
+        }
+        let (_, ours) = two_threads(3, 4);
+        assert_eq!(verdict(&judge_socket_among(&ours, &[stranger, ours.clone()], &Namer::default()), "fd.lowest_free"), Verdict::Refuted);
+        // The same thread's earlier call does not count as sharing either.
+        let (mut same, ours) = two_threads(3, 4);
+        same.tid = ours.tid;
+        assert_eq!(verdict(&judge_socket_among(&ours, &[same, ours.clone()], &Namer::default()), "fd.lowest_free"), Verdict::Refuted);
+    }
+
+    #[test]
+    fn a_failed_call_on_a_shared_table_that_changed_is_not_observable() {
+        let (other, mut ours) = two_threads(3, -97);
+        ours.after.fdtable = Some(FdTable { open: vec![0, 1, 2, 3], ..ours.before.fdtable.clone().expect("fdt") });
+        let cs = judge_socket_among(&ours, &[other, ours.clone()], &Namer::default());
+        assert_eq!(verdict(&cs, "fd.unchanged_on_failure"), Verdict::NotObservable);
+        assert_eq!(verdict(&judge_socket(&ours, &Namer::default()), "fd.unchanged_on_failure"), Verdict::Refuted);
     }
 }

@@ -520,3 +520,28 @@ fn bpf_stats_measures_each_program_for_the_session_only() {
     assert!(text.contains("bpf cost") && text.contains("sw_sys_enter"), "{text}");
     assert_eq!(bpf_stats_sysctl(), "0", "syswalk left BPF run-time statistics on");
 }
+
+#[test]
+fn threads_sharing_an_fd_table_are_judged_without_false_refutations() {
+    let _g = lock();
+    // Two threads released together, 50 socket()+close() each, one fd table: a call may get a higher fd than the
+    // lowest free at its entry because the other thread took it meanwhile. That is evidence (or, unexplained, not
+    // observable), never a refutation.
+    let exe = Path::new(env!("CARGO_TARGET_TMPDIR")).join("threads");
+    let st = Command::new("cc").args(["-O1", "-pthread", "-o"]).arg(&exe).arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/c/threads.c")).status().expect("cc");
+    assert!(st.success());
+    let o = run(&["prove", "--format", "json", "-q", "--", exe.to_str().expect("utf-8"), "2", "50"]);
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    let r = json(&o);
+    let calls = r["calls"].as_array().expect("calls");
+    assert_eq!(calls.iter().filter(|c| c["syscall"] == "socket").count(), 100);
+    let mut tids: Vec<u64> = calls.iter().filter_map(|c| c["tid"].as_u64()).collect();
+    tids.sort();
+    tids.dedup();
+    assert_eq!(tids.len(), 2, "{tids:?}");
+    let lowest: Vec<&Value> = r["claims"].as_array().expect("claims").iter().filter(|c| c["id"] == "fd.lowest_free").collect();
+    assert_eq!(lowest.len(), 100);
+    assert!(lowest.iter().all(|c| c["verdict"] != "refuted"), "{lowest:?}");
+    let explained = lowest.iter().filter(|c| c["evidence"].as_array().is_some_and(|e| e.iter().any(|x| x["what"] == "taken meanwhile by another thread"))).count();
+    eprintln!("calls whose fd was explained by the other thread: {explained} of 100");
+}

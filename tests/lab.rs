@@ -438,3 +438,47 @@ fn an_evidence_budget_streams_n_calls_and_counts_the_rest() {
         assert_eq!(claims.iter().filter(|c| c["id"] == "fd.lowest_free").count(), 25, "{attach}: the boundary still judges every call");
     }
 }
+
+#[test]
+fn threads_making_socket_calls_at_once_each_get_their_own_chain() {
+    let _g = lock();
+    // Two threads released together, 10 socket() calls each: on 2 vCPUs their chains run in parallel and interleave
+    // in time. Each call must be judged on its own thread's record: every chain claim proved for every call.
+    let exe = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("threads");
+    let st = Command::new("cc").args(["-O1", "-pthread", "-o"]).arg(&exe).arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/c/threads.c")).status().expect("cc");
+    assert!(st.success());
+    let script = format!(
+        "{0} prove -q --attach fentry --format json -o /tmp/a.json -- {1} 2 10 && {0} prove -q --attach kprobe --format json -o /tmp/b.json -- {1} 2 10; rc=$?; cat /tmp/a.json; echo =====; cat /tmp/b.json; exit $rc",
+        bin(),
+        exe.display()
+    );
+    for k in ["6.1", "6.12"] {
+        let o = lab(k, &["--timeout", "400"], &["sh", "-c", &script]);
+        assert_eq!(o.status.code(), Some(0), "{k}: {}", text(&o.stderr));
+        let out = text(&o.stdout);
+        let parts: Vec<&str> = out.split("=====\n").collect();
+        assert_eq!(parts.len(), 2, "{k}: {out}");
+        for (tier, js) in [("A", parts[0]), ("B", parts[1])] {
+            let r: Value = serde_json::from_str(js).unwrap_or_else(|e| panic!("{k} {tier}: {e}"));
+            assert_eq!(r["kernel"]["tier"], tier);
+            assert_eq!(r["stats"]["lost"], 0, "{k} {tier}");
+            let calls = r["calls"].as_array().expect("calls");
+            let sockets: Vec<&Value> = calls.iter().filter(|c| c["syscall"] == "socket").collect();
+            assert_eq!(sockets.len(), 20, "{k} {tier}: 2 threads × 10 calls");
+            let pid = r["target"]["pid"].as_u64().expect("pid");
+            let mut tids: Vec<u64> = sockets.iter().filter_map(|c| c["tid"].as_u64()).collect();
+            tids.sort();
+            tids.dedup();
+            assert_eq!(tids.len(), 2, "{k} {tier}: two threads, {tids:?}");
+            assert!(!tids.contains(&pid), "{k} {tier}: the calls come from the threads, not the main thread");
+            for c in &sockets {
+                let seq = c["seq"].as_u64().expect("seq");
+                let v = verdicts(&r, seq);
+                for id in CHAIN_CLAIMS {
+                    let got = v.iter().find(|(i, _)| i == id).map(|(_, v)| v.as_str());
+                    assert_eq!(got, Some("proved"), "{k} {tier} call {seq} (tid {}): {id}", c["tid"]);
+                }
+            }
+        }
+    }
+}
