@@ -100,10 +100,13 @@ fn tids(calls: &[&Call]) -> String {
 /// The claims about one socket() call, among all the calls of the session (other threads sharing its fd table).
 pub fn judge_socket_among(call: &Call, all: &[Call], names: &Namer) -> Vec<Claim> {
     let mut j = Judge { call, out: Vec::new() };
-    let (shared, overlapping) = sharing(call, all);
+    let (shared_calls, overlapping) = sharing(call, all);
+    let users = call.before.fdtable.as_ref().map(|t| t.files_users).unwrap_or(0);
+    // Shared: other threads' calls on it were seen, or the kernel counts more than one user of the table.
+    let shared = !shared_calls.is_empty() || users > 1;
     let shared_why = format!(
-        "threads {} share this fd table (files {}) and may change it while this call runs, with calls syswalk does not trace",
-        tids(&shared),
+        "{} share this fd table (files {}, files->count = {users} at entry) and may change it while this call runs, with calls syswalk does not trace",
+        if shared_calls.is_empty() { "other tasks".to_string() } else { format!("threads {}", tids(&shared_calls)) },
         call.before.fdtable.as_ref().map(|t| t.files.as_str()).unwrap_or("?")
     );
     let Some(ret) = call.ret else {
@@ -117,10 +120,10 @@ pub fn judge_socket_among(call: &Call, all: &[Call], names: &Namer) -> Vec<Claim
         let errno = call.errno.as_ref().map(|e| e.show()).unwrap_or_else(|| (-ret).to_string());
         let same = before.as_ref().zip(after.as_ref()).map(|(b, a)| a == b);
         // Another thread on the same table may have opened or closed fds meanwhile: a difference proves nothing then.
-        let missing = if same == Some(false) && !shared.is_empty() { shared_why.as_str() } else { "the fd table was not read at entry and exit" };
+        let missing = if same == Some(false) && shared { shared_why.as_str() } else { "the fd table was not read at entry and exit" };
         j.put(
             "fd.unchanged_on_failure",
-            if same == Some(false) && !shared.is_empty() { None } else { same },
+            if same == Some(false) && shared { None } else { same },
             format!("socket() failed with {errno} and left the fd table as it found it (no fd leaked)"),
             vec![
                 ev("return value", format!("{ret} ({errno})"), "tp_btf/sys_exit"),
@@ -157,7 +160,7 @@ pub fn judge_socket_among(call: &Call, all: &[Call], names: &Namer) -> Vec<Claim
     ];
     let mut missing = "the fd bitmap before the call was not captured, or the fd is beyond the captured words".to_string();
     let lowest = match judge_lowest(false) {
-        Some(false) if !shared.is_empty() => {
+        Some(false) if shared => {
             if judge_lowest(true) == Some(true) {
                 for (f, o) in &taken {
                     evidence.push(ev("taken meanwhile by another thread", format!("fd {f}: call {} {}() tid {}", o.seq, o.syscall, o.tid), "tp_btf/sys_enter + sys_exit of that call (same files table, overlapping in time)"));
@@ -349,7 +352,7 @@ mod tests {
             errno: None,
             before: Walk {
                 fd: None,
-                fdtable: Some(FdTable { files: "f".into(), fdt: "t".into(), open: vec![0, 1, 2], bitmap_bits: 64, max_fds: 64, next_fd: 3, rlimit_nofile_cur: 1024, rlimit_nofile_max: 4096 }),
+                fdtable: Some(FdTable { files: "f".into(), fdt: "t".into(), open: vec![0, 1, 2], bitmap_bits: 64, max_fds: 64, next_fd: 3, rlimit_nofile_cur: 1024, rlimit_nofile_max: 4096, files_users: 1 }),
                 ..Default::default()
             },
             after: Walk {
@@ -478,6 +481,19 @@ mod tests {
         let (mut same, ours) = two_threads(3, 4);
         same.tid = ours.tid;
         assert_eq!(verdict(&judge_socket_among(&ours, &[same, ours.clone()], &Namer::default()), "fd.lowest_free"), Verdict::Refuted);
+    }
+
+    #[test]
+    fn a_table_the_kernel_counts_as_shared_makes_an_unexplained_gap_not_observable() {
+        // No other thread's call was traced, but files->count says another task uses the table.
+        let (_, mut ours) = two_threads(3, 4);
+        if let Some(t) = ours.before.fdtable.as_mut() {
+            t.files_users = 2;
+        }
+        let cs = judge_socket(&ours, &Namer::default());
+        let c = cs.iter().find(|c| c.id == "fd.lowest_free").expect("claim");
+        assert_eq!(c.verdict, Verdict::NotObservable, "{c:?}");
+        assert!(c.reason.as_deref().unwrap_or("").contains("files->count = 2"), "{c:?}");
     }
 
     #[test]

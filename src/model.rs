@@ -122,6 +122,9 @@ pub struct FdTable {
     pub next_fd: u32,
     pub rlimit_nofile_cur: u64,
     pub rlimit_nofile_max: u64,
+    /// files->count: how many tasks share this fd table (more than 1: threads made with CLONE_FILES, or a
+    /// passing reference such as a /proc reader).
+    pub files_users: u32,
 }
 
 impl FdTable {
@@ -219,6 +222,7 @@ pub fn walk_of(ev: &RawEvent, n: &Namer) -> Walk {
             next_fd: ev.fdt.next_fd,
             rlimit_nofile_cur: ev.fdt.rlim_cur,
             rlimit_nofile_max: ev.fdt.rlim_max,
+            files_users: ev.fdt.files_users,
         });
     }
     if has(Walked::SW_W_FILE) {

@@ -108,6 +108,7 @@ fn prove_builtin_target_proves_every_tier_c_claim() {
     assert_eq!(c["syscall"], "socket");
     assert_eq!(c["ret"], 3, "fds 0,1,2 open → fd 3");
     assert_eq!(c["before"]["fdtable"]["open"], serde_json::json!([0, 1, 2]));
+    assert_eq!(c["before"]["fdtable"]["files_users"], 1, "a single-threaded child has its fd table to itself");
     assert_eq!(c["after"]["sock"]["family"]["raw"], 2);
     assert_eq!(c["after"]["sock"]["protocol"]["raw"], 6);
     assert_eq!(c["after"]["sock"]["protocol"]["name"], "IPPROTO_TCP");
@@ -539,6 +540,8 @@ fn threads_sharing_an_fd_table_are_judged_without_false_refutations() {
     tids.sort();
     tids.dedup();
     assert_eq!(tids.len(), 2, "{tids:?}");
+    // The kernel counts the table's users: the main thread and its two workers.
+    assert!(calls.iter().all(|c| c["before"]["fdtable"]["files_users"].as_u64().is_some_and(|n| n >= 3)), "files->count at entry");
     let lowest: Vec<&Value> = r["claims"].as_array().expect("claims").iter().filter(|c| c["id"] == "fd.lowest_free").collect();
     assert_eq!(lowest.len(), 100);
     assert!(lowest.iter().all(|c| c["verdict"] != "refuted"), "{lowest:?}");

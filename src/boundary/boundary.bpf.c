@@ -96,6 +96,7 @@ static __always_inline void walk(struct sw_event *e, struct task_struct *task, i
 	e->fdt.files = (__u64)files;
 	e->fdt.fdt = (__u64)fdt;
 	e->fdt.next_fd = BPF_CORE_READ(files, next_fd);
+	e->fdt.files_users = BPF_CORE_READ(files, count.counter);
 	if (!fdt)
 		return;
 	e->fdt.max_fds = BPF_CORE_READ(fdt, max_fds);

@@ -45,6 +45,8 @@ struct sw_fdtable {
 	__u32 next_fd;                    /* files->next_fd: the kernel's own search start hint */
 	__u64 rlim_cur;                   /* task->signal->rlim[RLIMIT_NOFILE] */
 	__u64 rlim_max;
+	__u32 files_users;                /* files->count: tasks sharing this fd table (threads: CLONE_FILES) */
+	__u32 pad;
 };
 
 struct sw_file {
