@@ -528,9 +528,7 @@ fn lab(cmd: LabCmd) -> Result<i32> {
             if dbg {
                 lab::fetch_dbg(&k)?;
             }
-            if k.needs_new_qemu {
-                lab::new_qemu()?;
-            }
+            lab::new_qemu()?;
             emit(&format!("{} {} {}\n", k.id, k.version, k.image.display()), &None)?;
             Ok(0)
         }
@@ -543,10 +541,8 @@ fn lab(cmd: LabCmd) -> Result<i32> {
                 lab::fetch_dbg(&k)?;
             }
             let q = match qemu {
-                QemuArg::Backports => lab::new_qemu()?,
+                QemuArg::Auto | QemuArg::Backports => lab::new_qemu()?,
                 QemuArg::System => lab::vm::Qemu::system()?,
-                QemuArg::Auto if k.needs_new_qemu => lab::new_qemu()?,
-                QemuArg::Auto => lab::vm::Qemu::system()?,
             };
             let opts = lab::vm::RunOpts { timeout: Duration::from_secs(timeout), accel, mem, cpus, append, env, verbose: console, boot_trace: !no_boot_trace, dbg };
             let out = lab::vm::run(&q, &k, &command, &opts)?;

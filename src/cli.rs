@@ -228,8 +228,9 @@ Exit status: the command's own; 40 when the lab itself failed (panic, timeout, m
         /// net_families[] (note: set_ftrace_filter then starts as "sock_register").
         #[arg(long)]
         no_boot_trace: bool,
-        /// Which qemu: auto = what the kernel needs (see `syswalk lab list`), system = the one on PATH (Debian's
-        /// qemu-system-x86), backports = qemu ≥ 10 from bookworm-backports (fetched into the lab cache on first use).
+        /// Which qemu: auto and backports = qemu ≥ 10 from bookworm-backports (fetched into the lab cache on first
+        /// use; Debian's 7.2 crashes or hangs these kernels under TCG now and then), system = the one on PATH
+        /// (Debian's qemu-system-x86).
         #[arg(long, value_enum, default_value = "auto")]
         qemu: QemuArg,
         #[arg(last = true, required = true, value_name = "CMD")]

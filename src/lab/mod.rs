@@ -18,16 +18,17 @@ pub struct Known {
     pub suite: &'static str,
     /// The metapackage whose dependency names the versioned image package.
     pub meta: &'static str,
-    /// Needs qemu ≥ 10 under TCG. Debian's 7.2 crashed 6.12 about one boot in four (double faults at boot), and
-    /// twice hung 6.1 guests for good in CI while kernel text was being live-patched (ftrace, BPF trampolines; the
-    /// second time: soft lockups on both vCPUs). 10.0 ran both without either. `lab run --qemu system` still
-    /// picks 7.2.
-    pub needs_new_qemu: bool,
 }
 
+/// Every kernel boots under qemu ≥ 10 (bookworm-backports, `new_qemu`). Debian's 7.2 crashed 6.12 about one boot
+/// in four (double faults at boot) and twice hung 6.1 guests for good in CI while kernel text was being
+/// live-patched (ftrace, BPF trampolines; the second time: soft lockups on both vCPUs); 10.0 ran both without
+/// either. `lab run --qemu system` still picks 7.2.
+pub const QEMU_NOTE: &str = "qemu ≥ 10 (bookworm-backports, fetched into the cache)";
+
 pub const KNOWN: &[Known] = &[
-    Known { id: "6.1", suite: "bookworm", meta: "linux-image-cloud-amd64", needs_new_qemu: true },
-    Known { id: "6.12", suite: "bookworm-backports", meta: "linux-image-cloud-amd64", needs_new_qemu: true },
+    Known { id: "6.1", suite: "bookworm", meta: "linux-image-cloud-amd64" },
+    Known { id: "6.12", suite: "bookworm-backports", meta: "linux-image-cloud-amd64" },
 ];
 
 pub fn lab_err(msg: impl Into<String>) -> Error {
@@ -202,7 +203,6 @@ pub struct Kernel {
     pub version: String,
     pub image: PathBuf,
     pub modules: PathBuf,
-    pub needs_new_qemu: bool,
     /// The unpacked package tree (boot/, lib/, usr/lib/debug/ once the -dbg package is fetched), shown to the guest
     /// at the standard places (/boot/System.map-<v>, /boot/config-<v>, /usr/lib/debug/boot/vmlinux-<v>).
     pub root: Option<PathBuf>,
@@ -267,7 +267,6 @@ pub fn cached(k: &Known) -> Result<Option<Kernel>> {
         modules: root.join("lib/modules").join(&version),
         version,
         image,
-        needs_new_qemu: k.needs_new_qemu,
         root: Some(root.clone()),
     }))
 }
@@ -312,10 +311,8 @@ pub fn from_path(p: &Path) -> Result<Kernel> {
     let base = image.parent().and_then(|d| d.parent()).map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("/"));
     let modules_base = if base.join("lib/modules").join(&version).is_dir() { base } else { PathBuf::from("/") };
     let modules = ensure_depmod(&modules_base, &version)?;
-    // Any kernel: see Known::needs_new_qemu.
-    let needs_new_qemu = true;
     let root = (modules_base != Path::new("/")).then_some(modules_base);
-    Ok(Kernel { id: version.clone(), version, image, modules, needs_new_qemu, root })
+    Ok(Kernel { id: version.clone(), version, image, modules, root })
 }
 
 pub fn resolve_kernel(arg: &str) -> Result<Kernel> {
@@ -366,7 +363,7 @@ pub fn list() -> Result<Vec<KernelRow>> {
                 id: k.id.into(),
                 suite: k.suite.into(),
                 cached: cached(k)?.map(|c| c.version),
-                qemu: if k.needs_new_qemu { "qemu ≥ 10 (bookworm-backports, fetched into the cache)".into() } else { "system qemu".into() },
+                qemu: QEMU_NOTE.into(),
             })
         })
         .collect()

@@ -529,7 +529,7 @@ mod tests {
     }
     #[test]
     fn quoting_survives_the_shell() {
-        let k = Kernel { id: "x".into(), version: "1.2'3".into(), image: "/i".into(), modules: "/m".into(), needs_new_qemu: false, root: Some("/tmp/it's".into()) };
+        let k = Kernel { id: "x".into(), version: "1.2'3".into(), image: "/i".into(), modules: "/m".into(), root: Some("/tmp/it's".into()) };
         let s = cmd_script(&["printf".into(), "%s|".into(), "it's $HOME".into()], &[], &k, true);
         assert!(s.contains("R='/tmp/it'\\''s'; V='1.2'\\''3'"), "{s}");
         assert!(s.contains("/usr/lib/debug/boot"));
