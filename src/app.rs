@@ -463,8 +463,9 @@ pub fn collect(
         choice.families.iter().find(|(i, _, _)| *i as i64 == fam).and_then(|(_, _, cr)| names.kallsyms.symbolize(*cr))
     };
     let mut claims: Vec<Claim> = Vec::new();
+    let tables = claims::SharedTables::new(&calls);
     for c in calls.iter().filter(|c| c.syscall == "socket") {
-        claims.extend(claims::judge_socket_among(c, &calls, names));
+        claims.extend(claims::judge_socket_in(c, &tables, names));
         // Under an evidence budget, calls past it were counted, not streamed: they have no chain to judge.
         let budgeted_out = opts.chain_calls > 0 && c.chain.is_empty();
         if used_attach.is_some() && c.ret.is_some_and(|r| r >= 0) && !budgeted_out {

@@ -80,14 +80,31 @@ pub fn judge_socket(call: &Call, names: &Namer) -> Vec<Claim> {
     judge_socket_among(call, &[], names)
 }
 
-/// Other threads' calls on the same fd table (the same `files` pointer at entry): (all of them, those that overlapped
-/// `call` in time). A thread that shares the table can change it while `call` runs.
-fn sharing<'a>(call: &Call, all: &'a [Call]) -> (Vec<&'a Call>, Vec<&'a Call>) {
-    let Some(files) = call.before.fdtable.as_ref().map(|t| t.files.clone()) else { return (vec![], vec![]) };
-    let shared: Vec<&Call> = all.iter().filter(|o| o.tid != call.tid && o.before.fdtable.as_ref().is_some_and(|t| t.files == files)).collect();
-    let (start, end) = (call.enter_ns.unwrap_or(0), call.exit_ns.unwrap_or(u64::MAX));
-    let overlapping = shared.iter().copied().filter(|o| o.enter_ns.unwrap_or(0) < end && o.exit_ns.unwrap_or(u64::MAX) > start).collect();
-    (shared, overlapping)
+/// The calls of every fd table that more than one thread used (by the `files` pointer at entry), built once per
+/// session: a table one thread had to itself (the common case) costs nothing per call.
+pub struct SharedTables<'a>(std::collections::HashMap<&'a str, Vec<&'a Call>>);
+
+impl<'a> SharedTables<'a> {
+    pub fn new(all: &'a [Call]) -> Self {
+        let mut by: std::collections::HashMap<&str, Vec<&Call>> = std::collections::HashMap::new();
+        for c in all {
+            if let Some(t) = c.before.fdtable.as_ref() {
+                by.entry(t.files.as_str()).or_default().push(c);
+            }
+        }
+        by.retain(|_, v| v.iter().any(|c| c.tid != v[0].tid));
+        SharedTables(by)
+    }
+
+    /// Other threads' calls on `call`'s fd table: (all of them, those that overlapped `call` in time). A thread that
+    /// shares the table can change it while `call` runs.
+    fn of(&self, call: &Call) -> (Vec<&'a Call>, Vec<&'a Call>) {
+        let Some(group) = call.before.fdtable.as_ref().and_then(|t| self.0.get(t.files.as_str())) else { return (vec![], vec![]) };
+        let shared: Vec<&Call> = group.iter().copied().filter(|o| o.tid != call.tid).collect();
+        let (start, end) = (call.enter_ns.unwrap_or(0), call.exit_ns.unwrap_or(u64::MAX));
+        let overlapping = shared.iter().copied().filter(|o| o.enter_ns.unwrap_or(0) < end && o.exit_ns.unwrap_or(u64::MAX) > start).collect();
+        (shared, overlapping)
+    }
 }
 
 fn tids(calls: &[&Call]) -> String {
@@ -99,16 +116,23 @@ fn tids(calls: &[&Call]) -> String {
 
 /// The claims about one socket() call, among all the calls of the session (other threads sharing its fd table).
 pub fn judge_socket_among(call: &Call, all: &[Call], names: &Namer) -> Vec<Claim> {
+    judge_socket_in(call, &SharedTables::new(all), names)
+}
+
+/// As `judge_socket_among`, with the session's shared fd tables indexed once (see `SharedTables`).
+pub fn judge_socket_in(call: &Call, tables: &SharedTables, names: &Namer) -> Vec<Claim> {
     let mut j = Judge { call, out: Vec::new() };
-    let (shared_calls, overlapping) = sharing(call, all);
+    let (shared_calls, overlapping) = tables.of(call);
     let users = call.before.fdtable.as_ref().map(|t| t.files_users).unwrap_or(0);
     // Shared: other threads' calls on it were seen, or the kernel counts more than one user of the table.
     let shared = !shared_calls.is_empty() || users > 1;
-    let shared_why = format!(
-        "{} share this fd table (files {}, files->count = {users} at entry) and may change it while this call runs, with calls syswalk does not trace",
-        if shared_calls.is_empty() { "other tasks".to_string() } else { format!("threads {}", tids(&shared_calls)) },
-        call.before.fdtable.as_ref().map(|t| t.files.as_str()).unwrap_or("?")
-    );
+    let shared_why = || {
+        format!(
+            "{} share this fd table (files {}, files->count = {users} at entry) and may change it while this call runs, with calls syswalk does not trace",
+            if shared_calls.is_empty() { "other tasks".to_string() } else { format!("threads {}", tids(&shared_calls)) },
+            call.before.fdtable.as_ref().map(|t| t.files.as_str()).unwrap_or("?")
+        )
+    };
     let Some(ret) = call.ret else {
         j.put("call.returned", None, "the call returned".into(), vec![], "no sys_exit event for this call (the target ended inside it, or events were lost)");
         return j.out;
@@ -120,7 +144,7 @@ pub fn judge_socket_among(call: &Call, all: &[Call], names: &Namer) -> Vec<Claim
         let errno = call.errno.as_ref().map(|e| e.show()).unwrap_or_else(|| (-ret).to_string());
         let same = before.as_ref().zip(after.as_ref()).map(|(b, a)| a == b);
         // Another thread on the same table may have opened or closed fds meanwhile: a difference proves nothing then.
-        let missing = if same == Some(false) && shared { shared_why.as_str() } else { "the fd table was not read at entry and exit" };
+        let missing = if same == Some(false) && shared { shared_why() } else { "the fd table was not read at entry and exit".to_string() };
         j.put(
             "fd.unchanged_on_failure",
             if same == Some(false) && shared { None } else { same },
@@ -130,7 +154,7 @@ pub fn judge_socket_among(call: &Call, all: &[Call], names: &Namer) -> Vec<Claim
                 ev("open fds before", format!("{before:?}"), ENTER),
                 ev("open fds after", format!("{after:?}"), EXIT),
             ],
-            missing,
+            &missing,
         );
         return j.out;
     }
@@ -167,7 +191,7 @@ pub fn judge_socket_among(call: &Call, all: &[Call], names: &Namer) -> Vec<Claim
                 }
                 Some(true)
             } else {
-                missing = shared_why.clone();
+                missing = shared_why();
                 None
             }
         }
