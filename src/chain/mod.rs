@@ -118,29 +118,23 @@ fn decode_objs(mut b: &[u8], n: usize, out: &mut [Obj]) -> Option<usize> {
         plain::copy_from_bytes(&mut h, b).ok()?;
         let body = b.get(std::mem::size_of::<ObjHdr>()..h.size as usize)?;
         *o = Obj { addr: h.addr, kind: h.kind, from: h.from, bits: h.bits, ..Default::default() };
-        let expect = if h.addr == 0 {
-            0
-        } else {
-            match ObjKind(h.kind) {
-                ObjKind::SW_OBJ_SOCKET => std::mem::size_of_val(&o.socket),
-                ObjKind::SW_OBJ_SOCK => std::mem::size_of_val(&o.sock),
-                ObjKind::SW_OBJ_FILE => std::mem::size_of_val(&o.file),
-                _ => 0,
-            }
-        };
-        if body.len() != expect {
-            return None;
-        }
+        // The body is exactly the object the kind names, or nothing for a NULL pointer or another kind.
         match ObjKind(h.kind) {
-            _ if h.addr == 0 => {}
-            ObjKind::SW_OBJ_SOCKET => plain::copy_from_bytes(&mut o.socket, body).ok()?,
-            ObjKind::SW_OBJ_SOCK => plain::copy_from_bytes(&mut o.sock, body).ok()?,
-            ObjKind::SW_OBJ_FILE => plain::copy_from_bytes(&mut o.file, body).ok()?,
-            _ => {}
+            _ if h.addr == 0 => body.is_empty().then_some(())?,
+            ObjKind::SW_OBJ_SOCKET => exact(&mut o.socket, body)?,
+            ObjKind::SW_OBJ_SOCK => exact(&mut o.sock, body)?,
+            ObjKind::SW_OBJ_FILE => exact(&mut o.file, body)?,
+            _ => body.is_empty().then_some(())?,
         }
         b = &b[h.size as usize..];
     }
     b.is_empty().then_some(n)
+}
+
+/// Fills `dst` from `b` when `b` is exactly its size.
+fn exact<T: plain::Plain>(dst: &mut T, b: &[u8]) -> Option<()> {
+    (b.len() == std::mem::size_of::<T>()).then_some(())?;
+    plain::copy_from_bytes(dst, b).ok()
 }
 
 pub const SLOTS: usize = 16;
