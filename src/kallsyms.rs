@@ -17,28 +17,32 @@ pub struct Kallsyms {
 }
 
 impl Kallsyms {
+    const PATH: &'static str = "/proc/kallsyms";
+
+    fn read() -> Result<String> {
+        std::fs::read_to_string(Self::PATH).map_err(|e| Error::io(format!("reading {}", Self::PATH), e))
+    }
+
     pub fn load() -> Result<Self> {
-        let path = "/proc/kallsyms";
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(format!("reading {path}"), e))?;
-        Ok(Self::parse(&text, path))
+        Ok(Self::parse(&Self::read()?, Self::PATH))
     }
 
     /// Only the symbols of one module (e.g. "bpf": programs and trampolines), without building the rest.
     pub fn load_module(module: &str) -> Result<Vec<Sym>> {
-        let path = "/proc/kallsyms";
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(format!("reading {path}"), e))?;
-        Ok(Self::module_syms(&text, module))
+        Ok(Self::module_syms(&Self::read()?, module))
     }
 
     fn module_syms(text: &str, module: &str) -> Vec<Sym> {
         let tag = format!("[{module}]");
-        let only: String = text.lines().filter(|l| l.ends_with(&tag)).flat_map(|l| [l, "\n"]).collect();
-        Self::parse(&only, "").syms
+        Self::from_lines(text.lines().filter(|l| l.ends_with(&tag)), "").syms
     }
 
     pub fn parse(text: &str, source: &str) -> Self {
-        let mut syms: Vec<Sym> = text
-            .lines()
+        Self::from_lines(text.lines(), source)
+    }
+
+    fn from_lines<'t>(lines: impl Iterator<Item = &'t str>, source: &str) -> Self {
+        let mut syms: Vec<Sym> = lines
             .filter_map(|l| {
                 let mut it = l.split_whitespace();
                 let addr = u64::from_str_radix(it.next()?, 16).ok()?;
