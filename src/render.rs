@@ -288,7 +288,7 @@ pub fn text(r: &Report, st: &Style) -> String {
         let _ = writeln!(o, "{l}");
     }
     if r.stats.lost > 0 {
-        let _ = writeln!(o, "WARNING  {} events were lost in the ring buffer: calls below may be incomplete", r.stats.lost);
+        let _ = writeln!(o, "WARNING  {} events were lost (ring buffer full, or program runs the kernel skipped): calls below may be incomplete", r.stats.lost);
     }
     for c in &r.calls {
         let origin = r.syscalls.iter().find(|s| s.nr == c.nr).map(|s| s.nr_origin.as_str()).unwrap_or("?");

@@ -274,7 +274,7 @@ pub fn trace(target: &Target, specs: &[SyscallSpec], opts: &Options, chain: Opti
     drop(tracer);
     let forks = events.iter().filter(|e| e.kind == EvKind::SW_FORK.0).map(|e| (e.tgid, e.other)).collect();
     if stats.lost > 0 && !opts.quiet {
-        eprintln!("syswalk: WARNING: {} events were lost (ring buffer full); the report says which calls may be incomplete", stats.lost);
+        eprintln!("syswalk: WARNING: {} events were lost (ring buffer full, or program runs the kernel skipped); the report says which calls may be incomplete", stats.lost);
     }
     let mut stats = stats;
     stats.lost += chain_lost;
