@@ -5,8 +5,8 @@ use std::time::Duration;
 use clap::{CommandFactory, Parser};
 
 use crate::caps::{self, Caps};
-use crate::claims::{self, Claim, Verdict};
 use crate::chain::{self, Attach};
+use crate::claims::{self, Claim, Verdict};
 use crate::cli::{AttachArg, Cli, Cmd, LabCmd, OutputArgs, QemuArg, TraceArgs};
 use crate::error::{Error, Kind, Result};
 use crate::model::{self, Namer, SyscallSpec};
@@ -73,8 +73,11 @@ fn family_arg(s: &str) -> Result<i32> {
     let up = s.to_ascii_uppercase();
     let name = if up.starts_with("AF_") || up.starts_with("PF_") { up } else { format!("AF_{up}") };
     crate::headers::lookup(&crate::headers::socket_h(), &name).map(|c| c.value as i32).ok_or_else(|| {
-        Error::new(Kind::Usage, format!("unknown address family {s:?}: {name} is not defined in {}", crate::headers::socket_h()))
-            .hint("use a number (e.g. --family 2) or a name the header defines (inet, inet6, unix, netlink, packet)")
+        Error::new(
+            Kind::Usage,
+            format!("unknown address family {s:?}: {name} is not defined in {}", crate::headers::socket_h()),
+        )
+        .hint("use a number (e.g. --family 2) or a name the header defines (inet, inet6, unix, netlink, packet)")
     })
 }
 
@@ -85,7 +88,8 @@ fn btf_arg(names: &Namer, s: &str, prefix: &str, what: &str) -> Result<i32> {
     let up = s.to_ascii_uppercase();
     let name = if up.starts_with(prefix) { up } else { format!("{prefix}{up}") };
     let btf = names.btf.as_ref().ok_or_else(|| {
-        Error::new(Kind::NoBtf, format!("cannot resolve {what} {s:?}: the kernel's BTF is unreadable")).hint("give the number instead")
+        Error::new(Kind::NoBtf, format!("cannot resolve {what} {s:?}: the kernel's BTF is unreadable"))
+            .hint("give the number instead")
     })?;
     btf.enumerator(&name).map(|v| v as i32).ok_or_else(|| {
         Error::new(Kind::Usage, format!("unknown {what} {s:?}: the kernel's BTF has no enumerator {name}"))
@@ -121,7 +125,9 @@ fn dispatch(cli: Cli) -> Result<i32> {
         }
         Cmd::Man => {
             let mut buf = Vec::new();
-            clap_mangen::Man::new(Cli::command()).render(&mut buf).map_err(|e| Error::io("rendering the man page", e))?;
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut buf)
+                .map_err(|e| Error::io("rendering the man page", e))?;
             emit(&String::from_utf8_lossy(&buf), &None)?;
             Ok(0)
         }
@@ -138,8 +144,16 @@ fn dispatch(cli: Cli) -> Result<i32> {
         }
         Cmd::Constants { format } => {
             let names = namer();
-            let opts = Options { follow_forks: false, duration: None, quiet: true, report_on_stdout: true, chain_calls: 0, bpf_stats: false };
-            let got = collect(course_target(), specs_for(&["socket".to_string()])?, &opts, &names, AttachArg::None, None)?;
+            let opts = Options {
+                follow_forks: false,
+                duration: None,
+                quiet: true,
+                report_on_stdout: true,
+                chain_calls: 0,
+                bpf_stats: false,
+            };
+            let got =
+                collect(course_target(), specs_for(&["socket".to_string()])?, &opts, &names, AttachArg::None, None)?;
             let call = got.report.calls.iter().find(|c| c.syscall == "socket");
             let k = crate::constants::build(call, &names);
             let text = match format {
@@ -185,7 +199,12 @@ fn dispatch(cli: Cli) -> Result<i32> {
                 (Some(_), false) => return Err(Error::new(Kind::Usage, "give either -p PID or -- CMD, not both")),
             };
             let duration = match duration {
-                Some(d) if !(d > 0.0 && d.is_finite()) => return Err(Error::new(Kind::Usage, format!("--duration must be a positive number of seconds, got {d}"))),
+                Some(d) if !(d > 0.0 && d.is_finite()) => {
+                    return Err(Error::new(
+                        Kind::Usage,
+                        format!("--duration must be a positive number of seconds, got {d}"),
+                    ))
+                }
                 Some(d) => Some(Duration::from_secs_f64(d)),
                 None => None,
             };
@@ -205,7 +224,18 @@ fn course_target() -> Target {
 /// Symbols whose KASLR offsets are always compared: the creation chain and the dispatch table's neighbours.
 fn kaslr_named() -> Vec<&'static str> {
     let mut v: Vec<&str> = chain::DEFAULT_CHAIN.iter().copied().filter(|f| !f.starts_with('{')).collect();
-    v.extend(["inet_create", "inet6_create", "unix_create", "sock_register", "inet_init", "net_families", "inet_family_ops", "inetsw", "tcp_prot", "inet_stream_ops"]);
+    v.extend([
+        "inet_create",
+        "inet6_create",
+        "unix_create",
+        "sock_register",
+        "inet_init",
+        "net_families",
+        "inet_family_ops",
+        "inetsw",
+        "tcp_prot",
+        "inet_stream_ops",
+    ]);
     v
 }
 
@@ -235,24 +265,56 @@ fn kaslr_text(k: &crate::kaslr::Kaslr) -> String {
     o
 }
 
-fn lesson(system_map: Option<std::path::PathBuf>, how: crate::cli::TraceArgs, out: OutputArgs, command: Vec<std::ffi::OsString>) -> Result<i32> {
+fn lesson(
+    system_map: Option<std::path::PathBuf>,
+    how: crate::cli::TraceArgs,
+    out: OutputArgs,
+    command: Vec<std::ffi::OsString>,
+) -> Result<i32> {
     use crate::lesson::{self, build};
     let names = namer();
     let (target, binary) = match command.first() {
-        None => (course_target(), std::env::current_exe().map_err(|e| Error::io("finding syswalk's own executable", e))?),
+        None => {
+            (course_target(), std::env::current_exe().map_err(|e| Error::io("finding syswalk's own executable", e))?)
+        }
         Some(prog) => {
             let path = crate::target::resolve(prog)?;
             (Target::Command(command.clone()), path)
         }
     };
     let chain = load_chain(how.chain.as_deref(), &names)?;
-    let opts = Options { follow_forks: !how.no_follow, duration: None, quiet: out.quiet, report_on_stdout: out.output.is_none(), chain_calls: how.chain_calls, bpf_stats: how.bpf_stats };
+    let opts = Options {
+        follow_forks: !how.no_follow,
+        duration: None,
+        quiet: out.quiet,
+        report_on_stdout: out.output.is_none(),
+        chain_calls: how.chain_calls,
+        bpf_stats: how.bpf_stats,
+    };
     let got = collect(target, specs_for(&["socket".to_string()])?, &opts, &names, how.attach, chain)?;
     let call = build::course_call(&got.report);
     if call.is_none() {
-        let seen: Vec<String> = got.report.calls.iter().filter(|c| c.syscall == "socket").map(|c| format!("socket({}) = {}", c.args.iter().map(|a| a.value.show()).collect::<Vec<_>>().join(", "), c.ret.map(|r| r.to_string()).unwrap_or_else(|| "?".into()))).collect();
-        return Err(Error::new(Kind::NoCall, format!("the program made no successful socket(AF_INET, SOCK_STREAM, 0) call; it made: {}", if seen.is_empty() { "none".to_string() } else { seen.join("; ") }))
-            .hint("the lesson follows the course's line; use `syswalk prove -- CMD` for any other socket() call"));
+        let seen: Vec<String> = got
+            .report
+            .calls
+            .iter()
+            .filter(|c| c.syscall == "socket")
+            .map(|c| {
+                format!(
+                    "socket({}) = {}",
+                    c.args.iter().map(|a| a.value.show()).collect::<Vec<_>>().join(", "),
+                    c.ret.map(|r| r.to_string()).unwrap_or_else(|| "?".into())
+                )
+            })
+            .collect();
+        return Err(Error::new(
+            Kind::NoCall,
+            format!(
+                "the program made no successful socket(AF_INET, SOCK_STREAM, 0) call; it made: {}",
+                if seen.is_empty() { "none".to_string() } else { seen.join("; ") }
+            ),
+        )
+        .hint("the lesson follows the course's line; use `syswalk prove -- CMD` for any other socket() call"));
     }
     let constants = crate::constants::build(call, &names);
     let user = crate::usercall::find(&binary, "socket");
@@ -264,8 +326,20 @@ fn lesson(system_map: Option<std::path::PathBuf>, how: crate::cli::TraceArgs, ou
     let mut sources = crate::srcline::claims(call, &kaslr, &names);
     let vmlinux = crate::srcline::dwarf_vmlinux(&kaslr.release);
     let offset = kaslr.offset.as_deref().and_then(|o| u64::from_str_radix(o.trim_start_matches("0x"), 16).ok());
-    sources.push(crate::kcode::claim(vmlinux.as_deref(), offset, names.kallsyms.by_name("net_families").map(|s| s.addr)));
-    let l = build::lesson(&build::Inputs { report: &got.report, constants: &constants, user, kaslr: &kaslr, boot, boot_source, sources });
+    sources.push(crate::kcode::claim(
+        vmlinux.as_deref(),
+        offset,
+        names.kallsyms.by_name("net_families").map(|s| s.addr),
+    ));
+    let l = build::lesson(&build::Inputs {
+        report: &got.report,
+        constants: &constants,
+        user,
+        kaslr: &kaslr,
+        boot,
+        boot_source,
+        sources,
+    });
     let text = match out.format {
         Format::Json => render::json(&l),
         Format::Md => lesson::markdown(&l),
@@ -306,17 +380,29 @@ struct ChainChoice {
 
 fn load_chain(path: Option<&std::path::Path>, names: &Namer) -> Result<Option<Vec<chain::spec::FnSpec>>> {
     let Some(p) = path else { return Ok(None) };
-    let text = std::fs::read_to_string(p).map_err(|e| Error::new(Kind::Usage, format!("cannot read chain file {}: {e}", p.display())))?;
+    let text = std::fs::read_to_string(p)
+        .map_err(|e| Error::new(Kind::Usage, format!("cannot read chain file {}: {e}", p.display())))?;
     chain::spec::parse(&text, &p.display().to_string(), names.btf.as_ref(), &names.kallsyms).map(Some)
 }
 
-fn choose_chain(arg: AttachArg, caps: &Caps, names: &Namer, target: &Target, specs: &[SyscallSpec], custom: Option<Vec<chain::spec::FnSpec>>) -> Result<ChainChoice> {
-    let none = |why: String| Ok(ChainChoice { setup: None, families: vec![], families_error: None, inetsw: vec![], why_not: Some(why) });
+fn choose_chain(
+    arg: AttachArg,
+    caps: &Caps,
+    names: &Namer,
+    target: &Target,
+    specs: &[SyscallSpec],
+    custom: Option<Vec<chain::spec::FnSpec>>,
+) -> Result<ChainChoice> {
+    let none = |why: String| {
+        Ok(ChainChoice { setup: None, families: vec![], families_error: None, inetsw: vec![], why_not: Some(why) })
+    };
     if custom.is_some() && arg == AttachArg::None {
         return Err(Error::new(Kind::Usage, "--chain needs a function-level tier; drop --attach none"));
     }
     if custom.is_none() && !specs.iter().any(|s| s.name == "socket") {
-        return none("the function-level chain is defined for socket() only; socket() is not traced in this run".into());
+        return none(
+            "the function-level chain is defined for socket() only; socket() is not traced in this run".into(),
+        );
     }
     let (attach, fallback) = match arg {
         AttachArg::None => return none("--attach none: syscall boundary only".into()),
@@ -326,8 +412,14 @@ fn choose_chain(arg: AttachArg, caps: &Caps, names: &Namer, target: &Target, spe
             Some(caps::Tier::A) => (Attach::Fentry, true),
             Some(caps::Tier::B) => (Attach::Kprobe, false),
             _ if custom.is_some() => {
-                return Err(Error::new(Kind::Bpf, format!("--chain needs fentry or kprobes, and this kernel offers neither: {}", caps.chain_unavailable_reason().unwrap_or_default()))
-                    .hint("run it in the lab: syswalk lab run --kernel 6.1 -- syswalk trace --chain FILE -- CMD"))
+                return Err(Error::new(
+                    Kind::Bpf,
+                    format!(
+                        "--chain needs fentry or kprobes, and this kernel offers neither: {}",
+                        caps.chain_unavailable_reason().unwrap_or_default()
+                    ),
+                )
+                .hint("run it in the lab: syswalk lab run --kernel 6.1 -- syswalk trace --chain FILE -- CMD"))
             }
             _ => return none(caps.chain_unavailable_reason().unwrap_or_else(|| "no fentry or kprobe here".into())),
         },
@@ -336,7 +428,8 @@ fn choose_chain(arg: AttachArg, caps: &Caps, names: &Namer, target: &Target, spe
         Ok((f, sw)) => (f, sw, None),
         Err(e) => (vec![], vec![], Some(e.message)),
     };
-    let create_of = |fam: usize| families.iter().find(|(i, _, _)| *i == fam).and_then(|(_, _, c)| names.kallsyms.symbolize(*c));
+    let create_of =
+        |fam: usize| families.iter().find(|(i, _, _)| *i == fam).and_then(|(_, _, c)| names.kallsyms.symbolize(*c));
     let mut creates: Vec<String> = match target {
         Target::Builtin { family, .. } => create_of(*family as usize).into_iter().collect(),
         _ => families.iter().filter_map(|(i, _, _)| create_of(*i)).collect(),
@@ -374,7 +467,19 @@ fn choose_chain(arg: AttachArg, caps: &Caps, names: &Namer, target: &Target, spe
             plan
         }
     };
-    Ok(ChainChoice { setup: Some(run::ChainSetup { plan, attach, fallback, root_calls: 0, rethook: chain::kretprobe_trampoline(&names.kallsyms) }), families, families_error, inetsw, why_not: None })
+    Ok(ChainChoice {
+        setup: Some(run::ChainSetup {
+            plan,
+            attach,
+            fallback,
+            root_calls: 0,
+            rethook: chain::kretprobe_trampoline(&names.kallsyms),
+        }),
+        families,
+        families_error,
+        inetsw,
+        why_not: None,
+    })
 }
 
 /// What one traced run produced, before rendering.
@@ -392,7 +497,14 @@ fn investigate(
     how: &TraceArgs,
     custom: Option<Vec<chain::spec::FnSpec>>,
 ) -> Result<i32> {
-    let opts = Options { follow_forks: !how.no_follow, duration, quiet: out.quiet, report_on_stdout: out.output.is_none(), chain_calls: how.chain_calls, bpf_stats: how.bpf_stats };
+    let opts = Options {
+        follow_forks: !how.no_follow,
+        duration,
+        quiet: out.quiet,
+        report_on_stdout: out.output.is_none(),
+        chain_calls: how.chain_calls,
+        bpf_stats: how.bpf_stats,
+    };
     let got = collect(target, specs, &opts, &names, how.attach, custom)?;
     let report = got.report;
     let text = match out.format {
@@ -403,7 +515,13 @@ fn investigate(
     };
     emit(&text, &out.output)?;
     if let Ending::Signaled(s) = got.ending {
-        return Err(Error::new(Kind::TargetKilled, format!("the target was killed by {} (the report above has what was captured)", crate::target::signal_name(s))));
+        return Err(Error::new(
+            Kind::TargetKilled,
+            format!(
+                "the target was killed by {} (the report above has what was captured)",
+                crate::target::signal_name(s)
+            ),
+        ));
     }
     if report.claims.iter().any(|c| c.verdict == Verdict::Refuted) {
         eprintln!("syswalk: {} claim(s) refuted by the evidence", report.summary.refuted);
@@ -422,7 +540,17 @@ pub fn collect(
     custom: Option<Vec<chain::spec::FnSpec>>,
 ) -> Result<Collected> {
     let is_pid = matches!(target, Target::Pid(_));
-    let caps = if attach == AttachArg::None { caps::Caps { kernel_release: caps::uname().0, machine: caps::uname().1, checks: vec![], tier: Some(caps::Tier::C), tier_reason: "--attach none".into() } } else { caps::probe_chain() };
+    let caps = if attach == AttachArg::None {
+        caps::Caps {
+            kernel_release: caps::uname().0,
+            machine: caps::uname().1,
+            checks: vec![],
+            tier: Some(caps::Tier::C),
+            tier_reason: "--attach none".into(),
+        }
+    } else {
+        caps::probe_chain()
+    };
     let mut choice = choose_chain(attach, &caps, names, &target, &specs, custom)?;
     if let Some(s) = choice.setup.as_mut() {
         s.root_calls = opts.chain_calls;
@@ -449,12 +577,22 @@ pub fn collect(
     if calls.is_empty() || (traced_socket && socket_calls == 0 && specs.len() == 1) {
         let what = specs.iter().map(|s| s.name).collect::<Vec<_>>().join("/");
         return Err(match session.ending {
-            Ending::Signaled(s) => Error::new(Kind::TargetKilled, format!("the target was killed by {} before any {what}() call", crate::target::signal_name(s))),
-            Ending::Exited(c) if c != 0 => Error::new(Kind::TargetExitedEarly, format!("the target exited with status {c} before any {what}() call"))
-                .hint("check that the program runs on its own; its output is shown above"),
-            _ if is_pid => Error::new(Kind::TargetExitedEarly, format!("process {} ended (or tracing stopped) before any {what}() call", session.root_pid)),
-            _ => Error::new(Kind::NoCall, format!("the target ran to completion without calling {what}()"))
-                .hint("syswalk traces the target and the processes it forks; check the program actually makes the call"),
+            Ending::Signaled(s) => Error::new(
+                Kind::TargetKilled,
+                format!("the target was killed by {} before any {what}() call", crate::target::signal_name(s)),
+            ),
+            Ending::Exited(c) if c != 0 => Error::new(
+                Kind::TargetExitedEarly,
+                format!("the target exited with status {c} before any {what}() call"),
+            )
+            .hint("check that the program runs on its own; its output is shown above"),
+            _ if is_pid => Error::new(
+                Kind::TargetExitedEarly,
+                format!("process {} ended (or tracing stopped) before any {what}() call", session.root_pid),
+            ),
+            _ => Error::new(Kind::NoCall, format!("the target ran to completion without calling {what}()")).hint(
+                "syswalk traces the target and the processes it forks; check the program actually makes the call",
+            ),
         });
     }
 
@@ -488,7 +626,12 @@ pub fn collect(
             names.kallsyms.data_symbol_count()
         )
     };
-    let tinfo = TargetInfo { description: target.describe(), pid: session.root_pid, ending: session.ending, forks: session.forks.clone() };
+    let tinfo = TargetInfo {
+        description: target.describe(),
+        pid: session.root_pid,
+        ending: session.ending,
+        forks: session.forks.clone(),
+    };
     let mut report = Report::new(command_line(), &caps, ks, tinfo, &specs, session.stats.clone(), calls, claims);
     report.kernel.tier = match used_attach {
         Some(Attach::Fentry) => "A".into(),
@@ -499,7 +642,9 @@ pub fn collect(
         report.kernel.tier_reason = format!("{}; chain: {why}", report.kernel.tier_reason);
     }
     if opts.chain_calls > 0 && used_attach.is_none() && !opts.quiet {
-        eprintln!("syswalk: --chain-calls has no effect here: no function-level chain is traced on this kernel (tier C)");
+        eprintln!(
+            "syswalk: --chain-calls has no effect here: no function-level chain is traced on this kernel (tier C)"
+        );
     }
     if opts.chain_calls > 0 && used_attach.is_some() {
         let b = chain::tree::budget(&report.calls, &plan, &session.chain_counted, opts.chain_calls);
@@ -518,7 +663,13 @@ fn lab(cmd: LabCmd) -> Result<i32> {
         LabCmd::Kernels => {
             let mut o = String::from("id    suite               cached version                 qemu\n");
             for r in lab::list()? {
-                o.push_str(&format!("{:<5} {:<19} {:<31} {}\n", r.id, r.suite, r.cached.as_deref().unwrap_or("(not fetched)"), r.qemu));
+                o.push_str(&format!(
+                    "{:<5} {:<19} {:<31} {}\n",
+                    r.id,
+                    r.suite,
+                    r.cached.as_deref().unwrap_or("(not fetched)"),
+                    r.qemu
+                ));
             }
             o.push_str("Any other kernel: --kernel /path/to/vmlinuz-<version> (modules from ../lib/modules/<version> or /lib/modules).\n");
             emit(&o, &None)?;
@@ -545,9 +696,25 @@ fn lab(cmd: LabCmd) -> Result<i32> {
                 QemuArg::Auto | QemuArg::Backports => lab::new_qemu()?,
                 QemuArg::System => lab::vm::Qemu::system()?,
             };
-            let opts = lab::vm::RunOpts { timeout: Duration::from_secs(timeout), accel, mem, cpus, append, env, verbose: console, boot_trace: !no_boot_trace, dbg };
+            let opts = lab::vm::RunOpts {
+                timeout: Duration::from_secs(timeout),
+                accel,
+                mem,
+                cpus,
+                append,
+                env,
+                verbose: console,
+                boot_trace: !no_boot_trace,
+                dbg,
+            };
             let out = lab::vm::run(&q, &k, &command, &opts)?;
-            eprintln!("lab: {} exited {} ({}; boot to exit {:.2} s)", k.version, out.code, out.accel, out.boot_to_exit.as_secs_f64());
+            eprintln!(
+                "lab: {} exited {} ({}; boot to exit {:.2} s)",
+                k.version,
+                out.code,
+                out.accel,
+                out.boot_to_exit.as_secs_f64()
+            );
             Ok(out.code)
         }
     }

@@ -78,8 +78,10 @@ impl Btf {
         let type_len = u32_at(b, 12).ok_or_else(|| bad("short header"))? as usize;
         let str_off = u32_at(b, 16).ok_or_else(|| bad("short header"))? as usize;
         let str_len = u32_at(b, 20).ok_or_else(|| bad("short header"))? as usize;
-        let types = b.get(hdr_len + type_off..hdr_len + type_off + type_len).ok_or_else(|| bad("type section out of range"))?;
-        let strs = b.get(hdr_len + str_off..hdr_len + str_off + str_len).ok_or_else(|| bad("string section out of range"))?;
+        let types =
+            b.get(hdr_len + type_off..hdr_len + type_off + type_len).ok_or_else(|| bad("type section out of range"))?;
+        let strs =
+            b.get(hdr_len + str_off..hdr_len + str_off + str_len).ok_or_else(|| bad("string section out of range"))?;
         let name = |off: u32| -> String {
             let s = strs.get(off as usize..).unwrap_or(&[]);
             let end = s.iter().position(|&c| c == 0).unwrap_or(s.len());
@@ -114,7 +116,9 @@ impl Btf {
                 raw.name = name(name_off);
             }
             if kind == 13 {
-                raw.params = (0..vlen).map(|i| (name(u32_at(body, i * 8).unwrap_or(0)), u32_at(body, i * 8 + 4).unwrap_or(0))).collect();
+                raw.params = (0..vlen)
+                    .map(|i| (name(u32_at(body, i * 8).unwrap_or(0)), u32_at(body, i * 8 + 4).unwrap_or(0)))
+                    .collect();
             }
             if kind == 12 {
                 out.func_types.entry(raw.name.clone()).or_insert(out.types.len() as u32 + 1);
@@ -129,7 +133,11 @@ impl Btf {
                         let mname = name(u32_at(m, 0).unwrap_or(0));
                         let lo = u32_at(m, 4).unwrap_or(0);
                         let v = if kind == 6 {
-                            if kflag == 1 { lo as i32 as i64 } else { lo as i64 }
+                            if kflag == 1 {
+                                lo as i32 as i64
+                            } else {
+                                lo as i64
+                            }
                         } else {
                             let hi = u32_at(m, 8).unwrap_or(0);
                             ((hi as u64) << 32 | lo as u64) as i64
@@ -167,7 +175,8 @@ impl Btf {
     pub fn enum_name_by_anchor(&self, anchor: &str, prefix: &str, v: i64) -> Option<Named> {
         let e = self.enums.iter().find(|e| e.members.iter().any(|(n, _)| n == anchor))?;
         let (n, _) = e.members.iter().find(|(n, mv)| *mv == v && n.starts_with(prefix))?;
-        let label = if e.name.is_empty() { format!("anonymous enum with {anchor}") } else { format!("enum {}", e.name) };
+        let label =
+            if e.name.is_empty() { format!("anonymous enum with {anchor}") } else { format!("enum {}", e.name) };
         Some(Named { name: n.clone(), origin: format!("BTF {label}") })
     }
 
@@ -217,7 +226,10 @@ impl Btf {
         if proto.kind != 13 {
             return None;
         }
-        Some(FuncSig { params: proto.params.iter().map(|(n, t)| (n.clone(), self.type_name(*t))).collect(), ret: self.type_name(proto.ty) })
+        Some(FuncSig {
+            params: proto.params.iter().map(|(n, t)| (n.clone(), self.type_name(*t))).collect(),
+            ret: self.type_name(proto.ty),
+        })
     }
 
     pub fn has_func(&self, name: &str) -> bool {
@@ -242,24 +254,70 @@ pub(crate) mod tests {
             strs.push(0);
             off
         };
-        let names: Vec<u32> = ["sock_type", "SOCK_STREAM", "SOCK_DGRAM", "IPPROTO_IP", "IPPROTO_TCP", "__sys_socket", "socket", "state", "sk"].iter().map(|t| s(t)).collect();
+        let names: Vec<u32> = [
+            "sock_type",
+            "SOCK_STREAM",
+            "SOCK_DGRAM",
+            "IPPROTO_IP",
+            "IPPROTO_TCP",
+            "__sys_socket",
+            "socket",
+            "state",
+            "sk",
+        ]
+        .iter()
+        .map(|t| s(t))
+        .collect();
         let mut t = Vec::new();
         let mut w = |v: u32| t.extend_from_slice(&v.to_le_bytes());
         // [1] INT (kind 1) "": size 4, extra u32
-        w(0); w(1 << 24); w(4); w(32);
+        w(0);
+        w(1 << 24);
+        w(4);
+        w(32);
         // [2] ENUM sock_type, vlen 2
-        w(names[0]); w(6 << 24 | 2); w(4); w(names[1]); w(1); w(names[2]); w(2);
+        w(names[0]);
+        w(6 << 24 | 2);
+        w(4);
+        w(names[1]);
+        w(1);
+        w(names[2]);
+        w(2);
         // [3] ENUM anonymous, vlen 2
-        w(0); w(6 << 24 | 2); w(4); w(names[3]); w(0); w(names[4]); w(6);
+        w(0);
+        w(6 << 24 | 2);
+        w(4);
+        w(names[3]);
+        w(0);
+        w(names[4]);
+        w(6);
         // [4] FUNC_PROTO returning int [1], vlen 1: (struct socket **sk) via [7] PTR -> [8] PTR -> [6]
-        w(0); w(13 << 24 | 1); w(1); w(names[8]); w(7);
+        w(0);
+        w(13 << 24 | 1);
+        w(1);
+        w(names[8]);
+        w(7);
         // [5] FUNC __sys_socket -> [4]
-        w(names[5]); w(12 << 24); w(4);
+        w(names[5]);
+        w(12 << 24);
+        w(4);
         // [6] STRUCT socket, vlen 2
-        w(names[6]); w(4 << 24 | 2); w(16); w(names[7]); w(1); w(0); w(names[8]); w(1); w(64);
+        w(names[6]);
+        w(4 << 24 | 2);
+        w(16);
+        w(names[7]);
+        w(1);
+        w(0);
+        w(names[8]);
+        w(1);
+        w(64);
         // [7] PTR -> [8]; [8] PTR -> [6]
-        w(0); w(2 << 24); w(8);
-        w(0); w(2 << 24); w(6);
+        w(0);
+        w(2 << 24);
+        w(8);
+        w(0);
+        w(2 << 24);
+        w(6);
         let mut b = Vec::new();
         b.extend_from_slice(&[0x9f, 0xeb, 1, 0]);
         b.extend_from_slice(&24u32.to_le_bytes());

@@ -48,7 +48,13 @@ pub fn ev(what: impl Into<String>, value: impl Into<String>, source: impl Into<S
 }
 
 /// A claim about the run as a whole (not tied to one call).
-pub fn global_claim(id: &str, verdict: Verdict, statement: impl Into<String>, evidence: Vec<Evidence>, reason: Option<String>) -> Claim {
+pub fn global_claim(
+    id: &str,
+    verdict: Verdict,
+    statement: impl Into<String>,
+    evidence: Vec<Evidence>,
+    reason: Option<String>,
+) -> Claim {
     Claim { id: id.into(), call: None, verdict, statement: statement.into(), evidence, reason }
 }
 
@@ -99,10 +105,16 @@ impl<'a> SharedTables<'a> {
     /// Other threads' calls on `call`'s fd table: (all of them, those that overlapped `call` in time). A thread that
     /// shares the table can change it while `call` runs.
     fn of(&self, call: &Call) -> (Vec<&'a Call>, Vec<&'a Call>) {
-        let Some(group) = call.before.fdtable.as_ref().and_then(|t| self.0.get(t.files.as_str())) else { return (vec![], vec![]) };
+        let Some(group) = call.before.fdtable.as_ref().and_then(|t| self.0.get(t.files.as_str())) else {
+            return (vec![], vec![]);
+        };
         let shared: Vec<&Call> = group.iter().copied().filter(|o| o.tid != call.tid).collect();
         let (start, end) = (call.enter_ns.unwrap_or(0), call.exit_ns.unwrap_or(u64::MAX));
-        let overlapping = shared.iter().copied().filter(|o| o.enter_ns.unwrap_or(0) < end && o.exit_ns.unwrap_or(u64::MAX) > start).collect();
+        let overlapping = shared
+            .iter()
+            .copied()
+            .filter(|o| o.enter_ns.unwrap_or(0) < end && o.exit_ns.unwrap_or(u64::MAX) > start)
+            .collect();
         (shared, overlapping)
     }
 }
@@ -134,7 +146,13 @@ pub fn judge_socket_in(call: &Call, tables: &SharedTables, names: &Namer) -> Vec
         )
     };
     let Some(ret) = call.ret else {
-        j.put("call.returned", None, "the call returned".into(), vec![], "no sys_exit event for this call (the target ended inside it, or events were lost)");
+        j.put(
+            "call.returned",
+            None,
+            "the call returned".into(),
+            vec![],
+            "no sys_exit event for this call (the target ended inside it, or events were lost)",
+        );
         return j.out;
     };
     let (family, ty, proto) = (arg(call, 0), arg(call, 1), arg(call, 2));
@@ -144,7 +162,11 @@ pub fn judge_socket_in(call: &Call, tables: &SharedTables, names: &Namer) -> Vec
         let errno = call.errno.as_ref().map(|e| e.show()).unwrap_or_else(|| (-ret).to_string());
         let same = before.as_ref().zip(after.as_ref()).map(|(b, a)| a == b);
         // Another thread on the same table may have opened or closed fds meanwhile: a difference proves nothing then.
-        let missing = if same == Some(false) && shared { shared_why() } else { "the fd table was not read at entry and exit".to_string() };
+        let missing = if same == Some(false) && shared {
+            shared_why()
+        } else {
+            "the fd table was not read at entry and exit".to_string()
+        };
         j.put(
             "fd.unchanged_on_failure",
             if same == Some(false) && shared { None } else { same },
@@ -173,21 +195,31 @@ pub fn judge_socket_in(call: &Call, tables: &SharedTables, names: &Namer) -> Vec
     let judge_lowest = |with_taken: bool| {
         fdt_before.and_then(|t| {
             let free_now = !t.is_open(fd)?;
-            let lower_all_used = (0..fd).all(|i| t.is_open(i) == Some(true) || (with_taken && taken.iter().any(|(f, _)| *f == i)));
+            let lower_all_used =
+                (0..fd).all(|i| t.is_open(i) == Some(true) || (with_taken && taken.iter().any(|(f, _)| *f == i)));
             Some(free_now && lower_all_used)
         })
     };
     let mut evidence = vec![
         ev("returned fd", fd.to_string(), "tp_btf/sys_exit"),
         ev("open fds before the call", fdt_before.map(|t| format!("{:?}", t.open)).unwrap_or_default(), ENTER),
-        ev("fdt->max_fds, files->next_fd", fdt_before.map(|t| format!("{}, {}", t.max_fds, t.next_fd)).unwrap_or_default(), ENTER),
+        ev(
+            "fdt->max_fds, files->next_fd",
+            fdt_before.map(|t| format!("{}, {}", t.max_fds, t.next_fd)).unwrap_or_default(),
+            ENTER,
+        ),
     ];
-    let mut missing = "the fd bitmap before the call was not captured, or the fd is beyond the captured words".to_string();
+    let mut missing =
+        "the fd bitmap before the call was not captured, or the fd is beyond the captured words".to_string();
     let lowest = match judge_lowest(false) {
         Some(false) if shared => {
             if judge_lowest(true) == Some(true) {
                 for (f, o) in &taken {
-                    evidence.push(ev("taken meanwhile by another thread", format!("fd {f}: call {} {}() tid {}", o.seq, o.syscall, o.tid), "tp_btf/sys_enter + sys_exit of that call (same files table, overlapping in time)"));
+                    evidence.push(ev(
+                        "taken meanwhile by another thread",
+                        format!("fd {f}: call {} {}() tid {}", o.seq, o.syscall, o.tid),
+                        "tp_btf/sys_enter + sys_exit of that call (same files table, overlapping in time)",
+                    ));
                 }
                 Some(true)
             } else {
@@ -197,7 +229,13 @@ pub fn judge_socket_in(call: &Call, tables: &SharedTables, names: &Namer) -> Vec
         }
         v => v,
     };
-    j.put("fd.lowest_free", lowest, format!("the returned fd {fd} was the lowest free slot of the fd table"), evidence, &missing);
+    j.put(
+        "fd.lowest_free",
+        lowest,
+        format!("the returned fd {fd} was the lowest free slot of the fd table"),
+        evidence,
+        &missing,
+    );
 
     let file = a.file.as_ref();
     let sock = a.socket.as_ref();
@@ -216,7 +254,11 @@ pub fn judge_socket_in(call: &Call, tables: &SharedTables, names: &Namer) -> Vec
             ev("file->private_data", file.map(|f| f.private_data.clone()).unwrap_or_default(), EXIT),
             ev("socket->file (read at private_data)", sock.map(|s| s.file.clone()).unwrap_or_default(), EXIT),
             ev("file->f_op", file.map(|f| f.f_op.show()).unwrap_or_default(), EXIT),
-            ev("file->f_op->read_iter", file.map(|f| f.f_op_read_iter.show()).unwrap_or_default(), &names.kallsyms.source),
+            ev(
+                "file->f_op->read_iter",
+                file.map(|f| f.f_op_read_iter.show()).unwrap_or_default(),
+                &names.kallsyms.source,
+            ),
         ],
         "the walk did not reach file and socket",
     );
@@ -263,9 +305,16 @@ pub fn judge_socket_in(call: &Call, tables: &SharedTables, names: &Namer) -> Vec
     j.put(
         "sock.family_matches_arg",
         sk.zip(family).map(|(k, f)| k.family.raw == f),
-        format!("sk->sk_family equals the family argument {}", call.args.first().map(|a| a.value.show()).unwrap_or_default()),
+        format!(
+            "sk->sk_family equals the family argument {}",
+            call.args.first().map(|a| a.value.show()).unwrap_or_default()
+        ),
         vec![
-            ev("family argument (rdi)", call.args.first().map(|a| a.value.show()).unwrap_or_default(), "tp_btf/sys_enter"),
+            ev(
+                "family argument (rdi)",
+                call.args.first().map(|a| a.value.show()).unwrap_or_default(),
+                "tp_btf/sys_enter",
+            ),
             ev("sk->sk_family", sk.map(|k| k.family.show()).unwrap_or_default(), EXIT),
         ],
         "no sys_enter arguments or no sock",
@@ -286,9 +335,16 @@ pub fn judge_socket_in(call: &Call, tables: &SharedTables, names: &Namer) -> Vec
     j.put(
         "sock.protocol_resolved",
         proto_judgement.as_ref().map(|p| p.0),
-        proto_judgement.as_ref().map(|p| p.1.clone()).unwrap_or_else(|| "the protocol argument resolved to the sock's protocol".into()),
+        proto_judgement
+            .as_ref()
+            .map(|p| p.1.clone())
+            .unwrap_or_else(|| "the protocol argument resolved to the sock's protocol".into()),
         vec![
-            ev("protocol argument (rdx)", call.args.get(2).map(|a| a.value.show()).unwrap_or_default(), "tp_btf/sys_enter"),
+            ev(
+                "protocol argument (rdx)",
+                call.args.get(2).map(|a| a.value.show()).unwrap_or_default(),
+                "tp_btf/sys_enter",
+            ),
             ev("sk->sk_protocol", sk.map(|k| k.protocol.show()).unwrap_or_default(), EXIT),
             ev("sk->sk_prot->name", sk.map(|k| k.prot_name.clone()).unwrap_or_default(), EXIT),
         ],
@@ -299,7 +355,8 @@ pub fn judge_socket_in(call: &Call, tables: &SharedTables, names: &Namer) -> Vec
     j.put(
         "socket.type_matches_arg",
         sock.zip(ty).map(|(s, t)| s.ty.raw == t & 0xf && sk.is_none_or(|k| k.ty.raw == t & 0xf)),
-        "socket->type (and sk->sk_type) equal the type argument without its SOCK_NONBLOCK/SOCK_CLOEXEC flag bits".into(),
+        "socket->type (and sk->sk_type) equal the type argument without its SOCK_NONBLOCK/SOCK_CLOEXEC flag bits"
+            .into(),
         vec![
             ev("type argument (rsi)", call.args.get(1).map(|a| a.value.show()).unwrap_or_default(), "tp_btf/sys_enter"),
             ev("socket->type", sock.map(|s| s.ty.show()).unwrap_or_default(), EXIT),
@@ -376,15 +433,61 @@ mod tests {
             errno: None,
             before: Walk {
                 fd: None,
-                fdtable: Some(FdTable { files: "f".into(), fdt: "t".into(), open: vec![0, 1, 2], bitmap_bits: 64, max_fds: 64, next_fd: 3, rlimit_nofile_cur: 1024, rlimit_nofile_max: 4096, files_users: 1 }),
+                fdtable: Some(FdTable {
+                    files: "f".into(),
+                    fdt: "t".into(),
+                    open: vec![0, 1, 2],
+                    bitmap_bits: 64,
+                    max_fds: 64,
+                    next_fd: 3,
+                    rlimit_nofile_cur: 1024,
+                    rlimit_nofile_max: 4096,
+                    files_users: 1,
+                }),
                 ..Default::default()
             },
             after: Walk {
                 fd: Some(3),
                 fdtable: None,
-                file: Some(FileObj { addr: "F".into(), f_op: p("O"), f_op_read_iter: Ptr { addr: "R".into(), symbol: Some("sock_read_iter".into()) }, f_op_release: p("x"), private_data: "S".into(), f_mode: "0".into(), f_flags: "0".into(), f_count: 1, f_count_raw: 0, f_count_field: "f".into() }),
-                socket: Some(SocketObj { addr: "S".into(), state: Value::plain(1), ty: Value::plain(1), flags: "0".into(), ops: p("OPS"), ops_family: Value::plain(2), ops_release: p("r"), ops_bind: p("b"), ops_connect: p("c"), file: "F".into(), sk: "K".into() }),
-                sock: Some(SockObj { addr: "K".into(), family: Value::plain(2), protocol: Value::plain(6), ty: Value::plain(1), state: Value::plain(7), rcvbuf: 1, sndbuf: 1, refcnt: 1, sk_prot: p("P"), prot_name: "TCP".into(), prot_close: p("c"), sk_socket: "S".into() }),
+                file: Some(FileObj {
+                    addr: "F".into(),
+                    f_op: p("O"),
+                    f_op_read_iter: Ptr { addr: "R".into(), symbol: Some("sock_read_iter".into()) },
+                    f_op_release: p("x"),
+                    private_data: "S".into(),
+                    f_mode: "0".into(),
+                    f_flags: "0".into(),
+                    f_count: 1,
+                    f_count_raw: 0,
+                    f_count_field: "f".into(),
+                }),
+                socket: Some(SocketObj {
+                    addr: "S".into(),
+                    state: Value::plain(1),
+                    ty: Value::plain(1),
+                    flags: "0".into(),
+                    ops: p("OPS"),
+                    ops_family: Value::plain(2),
+                    ops_release: p("r"),
+                    ops_bind: p("b"),
+                    ops_connect: p("c"),
+                    file: "F".into(),
+                    sk: "K".into(),
+                }),
+                sock: Some(SockObj {
+                    addr: "K".into(),
+                    family: Value::plain(2),
+                    protocol: Value::plain(6),
+                    ty: Value::plain(1),
+                    state: Value::plain(7),
+                    rcvbuf: 1,
+                    sndbuf: 1,
+                    refcnt: 1,
+                    sk_prot: p("P"),
+                    prot_name: "TCP".into(),
+                    prot_close: p("c"),
+                    sk_socket: "S".into(),
+                }),
             },
             probes: vec![],
             chain: vec![],
@@ -500,11 +603,17 @@ mod tests {
             t.files = "g".into();
         }
         let (_, ours) = two_threads(3, 4);
-        assert_eq!(verdict(&judge_socket_among(&ours, &[stranger, ours.clone()], &Namer::default()), "fd.lowest_free"), Verdict::Refuted);
+        assert_eq!(
+            verdict(&judge_socket_among(&ours, &[stranger, ours.clone()], &Namer::default()), "fd.lowest_free"),
+            Verdict::Refuted
+        );
         // The same thread's earlier call does not count as sharing either.
         let (mut same, ours) = two_threads(3, 4);
         same.tid = ours.tid;
-        assert_eq!(verdict(&judge_socket_among(&ours, &[same, ours.clone()], &Namer::default()), "fd.lowest_free"), Verdict::Refuted);
+        assert_eq!(
+            verdict(&judge_socket_among(&ours, &[same, ours.clone()], &Namer::default()), "fd.lowest_free"),
+            Verdict::Refuted
+        );
     }
 
     #[test]

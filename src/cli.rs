@@ -75,9 +75,11 @@ pub struct TraceArgs {
 #[derive(Subcommand, Debug)]
 pub enum Cmd {
     /// Make (or watch) socket() calls and prove what they created: fd, struct file, socket, sock and their links.
-    #[command(after_help = "Examples:\n  syswalk prove                         built-in target: socket(AF_INET, SOCK_STREAM, 0), fds 0,1,2 open → fd 3\n  \
+    #[command(
+        after_help = "Examples:\n  syswalk prove                         built-in target: socket(AF_INET, SOCK_STREAM, 0), fds 0,1,2 open → fd 3\n  \
 syswalk prove --family inet6 --type dgram\n  syswalk prove -- ./my_server 8080      run a program; prove every socket() it (and its children) makes\n  \
-syswalk prove --format json -o r.json")]
+syswalk prove --format json -o r.json"
+    )]
     Prove {
         /// Family for the built-in target: a name from this machine's headers (inet, inet6, unix, …) or a number.
         #[arg(long, default_value = "inet", conflicts_with = "command")]
@@ -98,9 +100,11 @@ syswalk prove --format json -o r.json")]
         command: Vec<OsString>,
     },
     /// Trace socket-life syscalls (socket, bind, listen, accept, accept4, connect, close) of a program or a PID.
-    #[command(after_help = "Examples:\n  syswalk trace -p 4242                 attach to a running process and all its threads; Ctrl-C to stop\n  \
+    #[command(
+        after_help = "Examples:\n  syswalk trace -p 4242                 attach to a running process and all its threads; Ctrl-C to stop\n  \
 syswalk trace --syscalls socket,bind,listen -- ./server\n  syswalk trace -p 4242 --duration 10\n  \
-syswalk trace --chain my_chain.toml -- ./prog")]
+syswalk trace --chain my_chain.toml -- ./prog"
+    )]
     Trace {
         /// Attach to this running process (a thread ID selects its whole process).
         #[arg(short, long, conflicts_with = "command")]
@@ -121,10 +125,12 @@ syswalk trace --chain my_chain.toml -- ./prog")]
     /// The Part-1 lesson for socket(), built from live evidence: one step per line, each with the command behind
     /// it, the values captured and its verdict; closing sections (terms used before being derived, forward
     /// references, rejection status) are computed.
-    #[command(after_help = "Examples:\n  syswalk lesson                        built-in target, text (wide lines)\n  \
+    #[command(
+        after_help = "Examples:\n  syswalk lesson                        built-in target, text (wide lines)\n  \
 syswalk lesson --format md -o part1.md\n  syswalk lesson -- ./my_prog          the first socket() your program makes\n  \
 syswalk lab run --kernel 6.12 -- syswalk lesson   the same lesson on a stock kernel, every step observable\n\n\
-Marks: ✓ proved · ✗ refuted · – not observable here (with why) · · shown · ≡ axiom (taken as given)")]
+Marks: ✓ proved · ✗ refuted · – not observable here (with why) · · shown · ≡ axiom (taken as given)"
+    )]
     Lesson {
         /// A System.map or vmlinux of the running kernel for the KASLR steps (default: /boot, /usr/lib/debug/boot).
         #[arg(long, value_name = "FILE")]
@@ -139,8 +145,10 @@ Marks: ✓ proved · ✗ refuted · – not observable here (with why) · · sho
         command: Vec<OsString>,
     },
     /// KASLR from evidence: live addresses (kallsyms) minus link-time addresses (System.map or vmlinux symbols).
-    #[command(after_help = "Examples:\n  syswalk kaslr\n  syswalk kaslr --system-map /usr/lib/debug/boot/vmlinux-$(uname -r)\n  \
-syswalk lab run --kernel 6.1 --dbg -- syswalk kaslr\n  syswalk lab run --kernel 6.1 --dbg --append nokaslr -- syswalk kaslr")]
+    #[command(
+        after_help = "Examples:\n  syswalk kaslr\n  syswalk kaslr --system-map /usr/lib/debug/boot/vmlinux-$(uname -r)\n  \
+syswalk lab run --kernel 6.1 --dbg -- syswalk kaslr\n  syswalk lab run --kernel 6.1 --dbg --append nokaslr -- syswalk kaslr"
+    )]
     Kaslr {
         /// A System.map or vmlinux (with symbols) of the running kernel build.
         #[arg(long, value_name = "FILE")]
@@ -191,9 +199,11 @@ pub enum LabCmd {
     },
     /// Boot a kernel, run CMD inside (same directory, same PATH, host root read-only under a tmpfs overlay),
     /// stream its output, and exit with its exit code.
-    #[command(after_help = "Examples:\n  syswalk lab run --kernel 6.1 -- uname -r\n  syswalk lab run --kernel 6.12 -- syswalk prove\n  \
+    #[command(
+        after_help = "Examples:\n  syswalk lab run --kernel 6.1 -- uname -r\n  syswalk lab run --kernel 6.12 -- syswalk prove\n  \
 syswalk lab run --kernel /boot/vmlinuz-6.1.0-26-amd64 -- sh -c 'cat /proc/version'\n\n\
-Exit status: the command's own; 40 when the lab itself failed (panic, timeout, missing qemu…).")]
+Exit status: the command's own; 40 when the lab itself failed (panic, timeout, missing qemu…)."
+    )]
     Run {
         /// A known kernel id (6.1, 6.12; fetched on first use) or a path to a vmlinuz-<version> image.
         #[arg(long, short)]

@@ -46,7 +46,10 @@ pub fn build(call: Option<&Call>, n: &Namer) -> Constants {
     };
     let btf = |name: &str| -> Option<Source> {
         let b = n.btf.as_ref()?;
-        Some(Source { value: b.enumerator(name)?, source: format!("kernel BTF enumerator {name} ({})", crate::btf::vmlinux_path()) })
+        Some(Source {
+            value: b.enumerator(name)?,
+            source: format!("kernel BTF enumerator {name} ({})", crate::btf::vmlinux_path()),
+        })
     };
     let rows = vec![
         Row {
@@ -55,7 +58,10 @@ pub fn build(call: Option<&Call>, n: &Namer) -> Constants {
             header: headers::syscall_nr("socket"),
             header_file: headers::unistd_path(),
             btf: None,
-            observed: call.map(|c| Source { value: c.nr, source: format!("orig_ax at tp_btf/sys_enter (call #{}, pid {})", c.seq, c.pid) }),
+            observed: call.map(|c| Source {
+                value: c.nr,
+                source: format!("orig_ax at tp_btf/sys_enter (call #{}, pid {})", c.seq, c.pid),
+            }),
         },
         Row {
             name: "AF_INET".into(),
@@ -83,7 +89,11 @@ pub fn build(call: Option<&Call>, n: &Namer) -> Constants {
         },
     ];
     let claims = rows.iter().map(judge).collect();
-    Constants { machine: Source2 { value: machine, source: "uname(2) machine field (what `uname -m` prints)".into() }, rows, claims }
+    Constants {
+        machine: Source2 { value: machine, source: "uname(2) machine field (what `uname -m` prints)".into() },
+        rows,
+        claims,
+    }
 }
 
 fn judge(r: &Row) -> Claim {
@@ -93,7 +103,11 @@ fn judge(r: &Row) -> Claim {
     if let Some(h) = &r.header {
         let via = if h.via.is_empty() { String::new() } else { format!(" via {}", h.via.join(" → ")) };
         let line = h.text.split_whitespace().collect::<Vec<_>>().join(" ");
-        evidence.push(ev(format!("{} in the header", r.name), format!("{}{via}", h.value), format!("{}:{}: {line}", h.file, h.line)));
+        evidence.push(ev(
+            format!("{} in the header", r.name),
+            format!("{}{via}", h.value),
+            format!("{}:{}: {line}", h.file, h.line),
+        ));
         values.push(h.value);
     }
     if let Some(b) = &r.btf {
@@ -106,21 +120,41 @@ fn judge(r: &Row) -> Claim {
     }
     let all_same = values.windows(2).all(|w| w[0] == w[1]);
     let (verdict, statement, reason) = match (&r.header, &r.observed) {
-        (Some(h), Some(o)) if all_same => (Verdict::Proved, format!("{} = {} in {} and the call passed {}", r.name, h.value, h.file, o.value), None),
-        (Some(h), Some(o)) => (Verdict::Refuted, format!("{} = {} in {} but the sources disagree (the call passed {})", r.name, h.value, h.file, o.value), None),
+        (Some(h), Some(o)) if all_same => {
+            (Verdict::Proved, format!("{} = {} in {} and the call passed {}", r.name, h.value, h.file, o.value), None)
+        }
+        (Some(h), Some(o)) => (
+            Verdict::Refuted,
+            format!("{} = {} in {} but the sources disagree (the call passed {})", r.name, h.value, h.file, o.value),
+            None,
+        ),
         (None, Some(o)) => (
             Verdict::NotObservable,
             format!("{} = {} from the observation alone", r.name, o.value),
-            Some(format!("{} is not installed here, so the observed value cannot be checked against it", r.header_file)),
+            Some(format!(
+                "{} is not installed here, so the observed value cannot be checked against it",
+                r.header_file
+            )),
         ),
-        (Some(h), None) => (Verdict::NotObservable, format!("{} = {} in {}", r.name, h.value, h.file), Some("no traced call to compare with".into())),
-        (None, None) => (Verdict::NotObservable, format!("{} is unknown here", r.name), Some(format!("{} absent and no traced call", r.header_file))),
+        (Some(h), None) => (
+            Verdict::NotObservable,
+            format!("{} = {} in {}", r.name, h.value, h.file),
+            Some("no traced call to compare with".into()),
+        ),
+        (None, None) => (
+            Verdict::NotObservable,
+            format!("{} is unknown here", r.name),
+            Some(format!("{} absent and no traced call", r.header_file)),
+        ),
     };
     Claim { id, call: None, verdict, statement, evidence, reason }
 }
 
 pub fn text(c: &Constants) -> String {
-    let mut o = format!("syswalk constants — socket(AF_INET, SOCK_STREAM, 0) on this machine\n\nmachine = {}  ({})\n\n", c.machine.value, c.machine.source);
+    let mut o = format!(
+        "syswalk constants — socket(AF_INET, SOCK_STREAM, 0) on this machine\n\nmachine = {}  ({})\n\n",
+        c.machine.value, c.machine.source
+    );
     for (r, cl) in c.rows.iter().zip(&c.claims) {
         o.push_str(&format!("{} {} — {}\n", cl.verdict.symbol(), r.name, r.meaning));
         for e in &cl.evidence {
@@ -142,8 +176,22 @@ mod tests {
 
     #[test]
     fn disagreement_refutes_and_absence_is_not_observable() {
-        let h = HeaderConst { name: "AF_INET".into(), value: 2, file: "s.h".into(), line: 3, text: "#define AF_INET PF_INET".into(), via: vec!["PF_INET".into()] };
-        let mut r = Row { name: "AF_INET".into(), meaning: String::new(), header: Some(h), header_file: "s.h".into(), btf: None, observed: Some(Source { value: 2, source: "rdi".into() }) };
+        let h = HeaderConst {
+            name: "AF_INET".into(),
+            value: 2,
+            file: "s.h".into(),
+            line: 3,
+            text: "#define AF_INET PF_INET".into(),
+            via: vec!["PF_INET".into()],
+        };
+        let mut r = Row {
+            name: "AF_INET".into(),
+            meaning: String::new(),
+            header: Some(h),
+            header_file: "s.h".into(),
+            btf: None,
+            observed: Some(Source { value: 2, source: "rdi".into() }),
+        };
         assert_eq!(judge(&r).verdict, Verdict::Proved);
         r.observed = Some(Source { value: 10, source: "rdi".into() });
         assert_eq!(judge(&r).verdict, Verdict::Refuted);
@@ -156,7 +204,11 @@ mod tests {
     #[test]
     fn rows_take_registers_from_the_call() {
         let mut c = empty_call();
-        c.args = vec![Arg { name: "family".into(), value: Value::plain(2) }, Arg { name: "type".into(), value: Value::plain(1) }, Arg { name: "protocol".into(), value: Value::plain(0) }];
+        c.args = vec![
+            Arg { name: "family".into(), value: Value::plain(2) },
+            Arg { name: "type".into(), value: Value::plain(1) },
+            Arg { name: "protocol".into(), value: Value::plain(0) },
+        ];
         let k = build(Some(&c), &Namer::default());
         let obs: Vec<i64> = k.rows.iter().map(|r| r.observed.as_ref().map(|o| o.value).unwrap_or(-1)).collect();
         assert_eq!(obs, vec![41, 2, 1, 0]);

@@ -83,7 +83,14 @@ pub fn lookup_in(text: &str, file: &str, name: &str) -> Option<HeaderConst> {
     let mut via = Vec::new();
     for _ in 0..8 {
         if let Some(n) = parse_num(&value) {
-            return Some(HeaderConst { name: name.to_string(), value: n, file: file.to_string(), line, text: linetext, via });
+            return Some(HeaderConst {
+                name: name.to_string(),
+                value: n,
+                file: file.to_string(),
+                line,
+                text: linetext,
+                via,
+            });
         }
         via.push(value.clone());
         let (_, v, _) = find_in(text, &value)?;

@@ -90,7 +90,11 @@ impl Kallsyms {
             return None;
         }
         let i = self.syms.partition_point(|s| s.addr < addr);
-        self.syms[i..].iter().take_while(|s| s.addr == addr).find(|s| !s.name.starts_with("__pfx_")).or_else(|| self.syms.get(i).filter(|s| s.addr == addr))
+        self.syms[i..]
+            .iter()
+            .take_while(|s| s.addr == addr)
+            .find(|s| !s.name.starts_with("__pfx_"))
+            .or_else(|| self.syms.get(i).filter(|s| s.addr == addr))
     }
 
     /// `name+0xoff` for a text address (the nearest symbol at or below it).
@@ -143,7 +147,10 @@ mod tests {
     fn one_modules_symbols_only() {
         let t = "ffffffff81000000 T _stext\nffffffffc0001000 t bpf_prog_6deef7357e7b4530_sw_sys_enter\t[bpf]\nffffffffc0002000 t bpf_trampoline_6442\t[bpf]\nffffffffc0100000 t virtio_init\t[virtio]\n";
         let b = Kallsyms::module_syms(t, "bpf");
-        assert_eq!(b.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["bpf_prog_6deef7357e7b4530_sw_sys_enter", "bpf_trampoline_6442"]);
+        assert_eq!(
+            b.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+            ["bpf_prog_6deef7357e7b4530_sw_sys_enter", "bpf_trampoline_6442"]
+        );
         assert!(b.iter().all(|s| s.module.as_deref() == Some("bpf")));
     }
 

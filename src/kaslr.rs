@@ -59,13 +59,19 @@ impl StaticMap {
     /// Loads a System.map or a vmlinux, told apart by the ELF magic.
     pub fn load(path: &Path) -> std::result::Result<Self, String> {
         let mut head = [0u8; 4];
-        let n = std::fs::File::open(path).and_then(|mut f| std::io::Read::read(&mut f, &mut head)).map_err(|e| format!("{}: {e}", path.display()))?;
+        let n = std::fs::File::open(path)
+            .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
         if n == 4 && &head == b"\x7fELF" {
             return Self::from_elf(path);
         }
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
         if is_placeholder(&text) {
-            return Err(format!("{} is a placeholder ({}); the real map is in the kernel's -dbg package", path.display(), text.trim()));
+            return Err(format!(
+                "{} is a placeholder ({}); the real map is in the kernel's -dbg package",
+                path.display(),
+                text.trim()
+            ));
         }
         let m = Self::parse_system_map(&text, &path.display().to_string());
         if m.syms.is_empty() {
@@ -141,7 +147,6 @@ pub struct Kaslr {
     pub claims: Vec<Claim>,
 }
 
-
 /// The symbols compared: `_text`, the named ones (the chain), then an even spread over the whole text, unique in both.
 pub fn choose(live: &Kallsyms, st: &StaticMap, named: &[&str], spread: usize) -> Vec<(String, u64, u64)> {
     let mut live_count: HashMap<&str, usize> = HashMap::new();
@@ -163,7 +168,11 @@ pub fn choose(live: &Kallsyms, st: &StaticMap, named: &[&str], spread: usize) ->
             }
         }
     }
-    let text: Vec<&crate::kallsyms::Sym> = live.syms().iter().filter(|s| s.module.is_none() && matches!(s.kind, 'T' | 't') && live_count.get(s.name.as_str()) == Some(&1)).collect();
+    let text: Vec<&crate::kallsyms::Sym> = live
+        .syms()
+        .iter()
+        .filter(|s| s.module.is_none() && matches!(s.kind, 'T' | 't') && live_count.get(s.name.as_str()) == Some(&1))
+        .collect();
     if !text.is_empty() && spread > 0 {
         let step = (text.len() / spread).max(1);
         for s in text.iter().step_by(step).take(spread) {
@@ -192,7 +201,14 @@ fn randomize_base(release: &str) -> Option<(String, String)> {
 }
 
 /// Judges KASLR from the live symbols and a static map (None: not observable, with what was tried).
-pub fn measure(live: &Kallsyms, st: Option<&StaticMap>, tried: Vec<String>, release: &str, cmdline: &str, named: &[&str]) -> Kaslr {
+pub fn measure(
+    live: &Kallsyms,
+    st: Option<&StaticMap>,
+    tried: Vec<String>,
+    release: &str,
+    cmdline: &str,
+    named: &[&str],
+) -> Kaslr {
     let nokaslr = cmdline.split_whitespace().any(|w| w == "nokaslr");
     let rb = randomize_base(release);
     let mut k = Kaslr {
@@ -210,8 +226,20 @@ pub fn measure(live: &Kallsyms, st: Option<&StaticMap>, tried: Vec<String>, rele
     const MIN: usize = 20;
     let not = |why: String| {
         [
-            claim("kaslr.offset_constant", Verdict::NotObservable, "live address − link-time address is one constant for every kernel symbol", vec![], Some(why.clone())),
-            claim("kaslr.offset_matches_boot", Verdict::NotObservable, "the offset agrees with how the kernel was booted (nokaslr, CONFIG_RANDOMIZE_BASE)", vec![], Some(why)),
+            claim(
+                "kaslr.offset_constant",
+                Verdict::NotObservable,
+                "live address − link-time address is one constant for every kernel symbol",
+                vec![],
+                Some(why.clone()),
+            ),
+            claim(
+                "kaslr.offset_matches_boot",
+                Verdict::NotObservable,
+                "the offset agrees with how the kernel was booted (nokaslr, CONFIG_RANDOMIZE_BASE)",
+                vec![],
+                Some(why),
+            ),
         ]
     };
     if !live.addresses_visible() {
@@ -226,9 +254,22 @@ pub fn measure(live: &Kallsyms, st: Option<&StaticMap>, tried: Vec<String>, rele
         return k;
     };
     let pairs = choose(live, st, named, 40);
-    k.compared = pairs.iter().map(|(n, l, s)| SymOffset { name: n.clone(), live: hex(*l), link: hex(*s), offset: format!("{:#x}", l.wrapping_sub(*s)) }).collect();
+    k.compared = pairs
+        .iter()
+        .map(|(n, l, s)| SymOffset {
+            name: n.clone(),
+            live: hex(*l),
+            link: hex(*s),
+            offset: format!("{:#x}", l.wrapping_sub(*s)),
+        })
+        .collect();
     if pairs.len() < MIN {
-        k.claims.extend(not(format!("only {} symbols are unique in both {} and {} (need {MIN})", pairs.len(), live.source, st.source)));
+        k.claims.extend(not(format!(
+            "only {} symbols are unique in both {} and {} (need {MIN})",
+            pairs.len(),
+            live.source,
+            st.source
+        )));
         return k;
     }
     let offs: Vec<u64> = pairs.iter().map(|(_, l, s)| l.wrapping_sub(*s)).collect();
@@ -244,35 +285,65 @@ pub fn measure(live: &Kallsyms, st: Option<&StaticMap>, tried: Vec<String>, rele
     if differ.is_empty() {
         k.offset = Some(format!("{first:#x}"));
         evidence.push(ev("distinct offsets", "1", format!("over {} symbols", pairs.len())));
-        k.claims.push(claim("kaslr.offset_constant", Verdict::Proved, format!("live − link-time = {first:#x} for all {} symbols compared: the kernel was moved as one block", pairs.len()), evidence, None));
+        k.claims.push(claim(
+            "kaslr.offset_constant",
+            Verdict::Proved,
+            format!(
+                "live − link-time = {first:#x} for all {} symbols compared: the kernel was moved as one block",
+                pairs.len()
+            ),
+            evidence,
+            None,
+        ));
     } else {
         for d in differ.iter().take(4) {
-            evidence.push(ev(format!("{} (differs)", d.name), format!("{} − {} = {}", d.live, d.link, d.offset), "kallsyms − static map"));
+            evidence.push(ev(
+                format!("{} (differs)", d.name),
+                format!("{} − {} = {}", d.live, d.link, d.offset),
+                "kallsyms − static map",
+            ));
         }
-        k.claims.push(claim("kaslr.offset_constant", Verdict::Refuted, format!("live − link-time is not one constant: {} of {} symbols differ from {first:#x}", differ.len(), pairs.len()), evidence, None));
+        k.claims.push(claim(
+            "kaslr.offset_constant",
+            Verdict::Refuted,
+            format!(
+                "live − link-time is not one constant: {} of {} symbols differ from {first:#x}",
+                differ.len(),
+                pairs.len()
+            ),
+            evidence,
+            None,
+        ));
         return k;
     }
     // Does the measured offset agree with how the kernel was booted?
-    let mut evidence = vec![ev("offset", format!("{first:#x}"), "kaslr.offset_constant"), ev("nokaslr on the command line", nokaslr.to_string(), "/proc/cmdline")];
+    let mut evidence = vec![
+        ev("offset", format!("{first:#x}"), "kaslr.offset_constant"),
+        ev("nokaslr on the command line", nokaslr.to_string(), "/proc/cmdline"),
+    ];
     if let Some((v, src)) = &rb {
         evidence.push(ev("CONFIG_RANDOMIZE_BASE", v.clone(), src.clone()));
     }
     let randomizing = !nokaslr && rb.as_ref().is_none_or(|(v, _)| v == "y");
     let (ok, statement) = match (first == 0, randomizing) {
         (false, true) => (Some(true), format!("KASLR is on and moved the kernel by {first:#x} this boot")),
-        (true, false) => (Some(true), "the kernel runs at its link-time addresses (offset 0), as nokaslr / CONFIG_RANDOMIZE_BASE say it should".to_string()),
-        (false, false) => (Some(false), format!("the kernel moved by {first:#x} although randomization is off")),
-        (true, true) => (
-            if rb.is_some() { Some(false) } else { None },
-            "offset 0 although nothing disables KASLR".to_string(),
+        (true, false) => (
+            Some(true),
+            "the kernel runs at its link-time addresses (offset 0), as nokaslr / CONFIG_RANDOMIZE_BASE say it should"
+                .to_string(),
         ),
+        (false, false) => (Some(false), format!("the kernel moved by {first:#x} although randomization is off")),
+        (true, true) => {
+            (if rb.is_some() { Some(false) } else { None }, "offset 0 although nothing disables KASLR".to_string())
+        }
     };
     let verdict = match ok {
         Some(true) => Verdict::Proved,
         Some(false) => Verdict::Refuted,
         None => Verdict::NotObservable,
     };
-    let reason = ok.is_none().then(|| "offset 0 and no kernel config to say whether CONFIG_RANDOMIZE_BASE is set".to_string());
+    let reason =
+        ok.is_none().then(|| "offset 0 and no kernel config to say whether CONFIG_RANDOMIZE_BASE is set".to_string());
     k.claims.push(claim("kaslr.offset_matches_boot", verdict, statement, evidence, reason));
     k
 }
@@ -282,7 +353,8 @@ pub fn live(live: &Kallsyms, system_map: Option<&Path>, named: &[&str]) -> crate
     let (release, _) = crate::caps::uname();
     let (st, tried) = find_static(&release, system_map);
     if let (Some(_), None) = (system_map, &st) {
-        return Err(crate::error::Error::new(crate::error::Kind::Usage, format!("--system-map: {}", tried.join("; "))).hint("give a System.map or a vmlinux with symbols, of this very kernel build"));
+        return Err(crate::error::Error::new(crate::error::Kind::Usage, format!("--system-map: {}", tried.join("; ")))
+            .hint("give a System.map or a vmlinux with symbols, of this very kernel build"));
     }
     let cmdline = std::fs::read_to_string("/proc/cmdline").unwrap_or_default();
     Ok(measure(live, st.as_ref(), tried, &release, &cmdline, named))
@@ -345,7 +417,8 @@ mod tests {
     #[test]
     fn placeholder_map_is_rejected() {
         let p = std::env::temp_dir().join(format!("syswalk-sysmap-{}", std::process::id()));
-        std::fs::write(&p, "ffffffffffffffff B The real System.map is in the linux-image-<version>-dbg package\n").expect("tmp");
+        std::fs::write(&p, "ffffffffffffffff B The real System.map is in the linux-image-<version>-dbg package\n")
+            .expect("tmp");
         let e = StaticMap::load(&p).unwrap_err();
         assert!(e.contains("placeholder"), "{e}");
         let _ = std::fs::remove_file(p);

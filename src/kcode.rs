@@ -40,7 +40,8 @@ pub fn refs(path: &str, func: &str, var: &str) -> std::result::Result<(u64, u64,
         .ok_or_else(|| format!("no section of {path} holds {func}"))?;
     let data = sec.data().map_err(|e| format!("{path}: {e}"))?;
     let off = (start - sec.address()) as usize;
-    let bytes = data.get(off..off + size as usize).ok_or_else(|| format!("{func}'s bytes are not in the file (NOBITS?)"))?;
+    let bytes =
+        data.get(off..off + size as usize).ok_or_else(|| format!("{func}'s bytes are not in the file (NOBITS?)"))?;
     let mut d = Decoder::with_ip(64, bytes, start, DecoderOptions::NONE);
     let mut fmt = IntelFormatter::new();
     fmt.options_mut().set_hex_prefix("0x");
@@ -71,30 +72,62 @@ pub fn refs(path: &str, func: &str, var: &str) -> std::result::Result<(u64, u64,
 /// `dispatch.code`: sock_register's own instructions address net_families (link time), and moved by the measured
 /// KASLR offset that is the live net_families.
 pub fn claim(vmlinux: Option<&str>, offset: Option<u64>, live_var: Option<u64>) -> Claim {
-    let st = "sock_register's machine code addresses net_families, and link-time address + KASLR offset = the live address";
+    let st =
+        "sock_register's machine code addresses net_families, and link-time address + KASLR offset = the live address";
     let not = |why: String| global_claim("dispatch.code", Verdict::NotObservable, st, vec![], Some(why));
-    let Some(path) = vmlinux else { return not("no vmlinux with symbols of this build (the -dbg package; the lab: `lab run --dbg`)".into()) };
+    let Some(path) = vmlinux else {
+        return not("no vmlinux with symbols of this build (the -dbg package; the lab: `lab run --dbg`)".into());
+    };
     let (start, vaddr, refs) = match refs(path, "sock_register", "net_families") {
         Ok(r) => r,
         Err(e) => return not(e),
     };
-    let mut evidence = vec![ev("sock_register", format!("{start:#x} (link time)"), path), ev("net_families", format!("{vaddr:#x} (link time)"), path)];
+    let mut evidence = vec![
+        ev("sock_register", format!("{start:#x} (link time)"), path),
+        ev("net_families", format!("{vaddr:#x} (link time)"), path),
+    ];
     for r in refs.iter().take(3) {
-        evidence.push(ev(format!("{:#x}", r.addr), format!("{}  [{}]", r.text, r.form), "iced-x86 disassembly of the vmlinux"));
+        evidence.push(ev(
+            format!("{:#x}", r.addr),
+            format!("{}  [{}]", r.text, r.form),
+            "iced-x86 disassembly of the vmlinux",
+        ));
     }
     if refs.is_empty() {
-        return global_claim("dispatch.code", Verdict::Refuted, "no instruction of sock_register addresses net_families", evidence, None);
+        return global_claim(
+            "dispatch.code",
+            Verdict::Refuted,
+            "no instruction of sock_register addresses net_families",
+            evidence,
+            None,
+        );
     }
     let (Some(off), Some(live)) = (offset, live_var) else {
-        return global_claim("dispatch.code", Verdict::NotObservable, st, evidence, Some("the KASLR offset or the live net_families address is unknown".into()));
+        return global_claim(
+            "dispatch.code",
+            Verdict::NotObservable,
+            st,
+            evidence,
+            Some("the KASLR offset or the live net_families address is unknown".into()),
+        );
     };
-    evidence.push(ev("link-time + offset", format!("{vaddr:#x} + {off:#x} = {:#x}", vaddr.wrapping_add(off)), "kaslr.offset_constant"));
+    evidence.push(ev(
+        "link-time + offset",
+        format!("{vaddr:#x} + {off:#x} = {:#x}", vaddr.wrapping_add(off)),
+        "kaslr.offset_constant",
+    ));
     evidence.push(ev("live net_families", format!("{live:#x}"), "/proc/kallsyms"));
     let forms: Vec<&str> = refs.iter().map(|r| r.form.split(' ').next().unwrap_or("")).collect();
     if vaddr.wrapping_add(off) == live {
         let st = format!("{} instruction(s) of sock_register address net_families ({}), and {vaddr:#x} + {off:#x} is its live address", refs.len(), forms.join(", "));
         global_claim("dispatch.code", Verdict::Proved, st, evidence, None)
     } else {
-        global_claim("dispatch.code", Verdict::Refuted, "link-time net_families + offset is not the live address", evidence, None)
+        global_claim(
+            "dispatch.code",
+            Verdict::Refuted,
+            "link-time net_families + offset is not the live address",
+            evidence,
+            None,
+        )
     }
 }

@@ -100,7 +100,11 @@ impl Namer {
                     if t.next() == Some("#define") {
                         if let (Some(n), Some(v)) = (t.next(), t.next()) {
                             if v.parse::<i64>().ok() == Some(e) && n.starts_with('E') {
-                                return Value { raw: e, name: Some(n.to_string()), origin: Some(format!("{f}:{}", i + 1)) };
+                                return Value {
+                                    raw: e,
+                                    name: Some(n.to_string()),
+                                    origin: Some(format!("{f}:{}", i + 1)),
+                                };
                             }
                         }
                     }
@@ -238,51 +242,51 @@ pub fn walk_of(ev: &RawEvent, n: &Namer) -> Walk {
 }
 
 pub fn file_obj(f: &boundary::skel::types::sw_file, fref: bool, n: &Namer) -> FileObj {
-        FileObj {
-            addr: hex(f.addr),
-            f_op: n.ptr(f.f_op),
-            f_op_read_iter: n.text(f.f_op_read_iter),
-            f_op_release: n.text(f.f_op_release),
-            private_data: hex(f.private_data),
-            f_mode: format!("{:#x}", f.f_mode),
-            f_flags: format!("{:#o}", f.f_flags),
-            f_count: if fref { f.count + 1 } else { f.count },
-            f_count_raw: f.count,
-            f_count_field: if fref { "f_ref.refcnt (stores count-1)".into() } else { "f_count".into() },
-        }
+    FileObj {
+        addr: hex(f.addr),
+        f_op: n.ptr(f.f_op),
+        f_op_read_iter: n.text(f.f_op_read_iter),
+        f_op_release: n.text(f.f_op_release),
+        private_data: hex(f.private_data),
+        f_mode: format!("{:#x}", f.f_mode),
+        f_flags: format!("{:#o}", f.f_flags),
+        f_count: if fref { f.count + 1 } else { f.count },
+        f_count_raw: f.count,
+        f_count_field: if fref { "f_ref.refcnt (stores count-1)".into() } else { "f_count".into() },
+    }
 }
 
 pub fn socket_obj(s: &boundary::skel::types::sw_socket, ops: bool, n: &Namer) -> SocketObj {
-        SocketObj {
-            addr: hex(s.addr),
-            state: n.btf_anchor("SS_UNCONNECTED", "SS_", s.state as i64),
-            ty: n.sock_type(s.r#type as i64),
-            flags: format!("{:#x}", s.flags),
-            ops: n.ptr(s.ops),
-            ops_family: if ops { n.family(s.ops_family as i64) } else { Value::plain(-1) },
-            ops_release: n.text(s.ops_release),
-            ops_bind: n.text(s.ops_bind),
-            ops_connect: n.text(s.ops_connect),
-            file: hex(s.file),
-            sk: hex(s.sk),
-        }
+    SocketObj {
+        addr: hex(s.addr),
+        state: n.btf_anchor("SS_UNCONNECTED", "SS_", s.state as i64),
+        ty: n.sock_type(s.r#type as i64),
+        flags: format!("{:#x}", s.flags),
+        ops: n.ptr(s.ops),
+        ops_family: if ops { n.family(s.ops_family as i64) } else { Value::plain(-1) },
+        ops_release: n.text(s.ops_release),
+        ops_bind: n.text(s.ops_bind),
+        ops_connect: n.text(s.ops_connect),
+        file: hex(s.file),
+        sk: hex(s.sk),
+    }
 }
 
 pub fn sock_obj(k: &boundary::skel::types::sw_sock, n: &Namer) -> SockObj {
-        SockObj {
-            addr: hex(k.addr),
-            family: n.family(k.family as i64),
-            protocol: n.protocol(k.protocol as i64),
-            ty: n.sock_type(k.r#type as i64),
-            state: n.tcp_state(k.state as i64),
-            rcvbuf: k.rcvbuf,
-            sndbuf: k.sndbuf,
-            refcnt: k.refcnt,
-            sk_prot: n.ptr(k.sk_prot),
-            prot_name: cstr(&k.prot_name),
-            prot_close: n.text(k.prot_close),
-            sk_socket: hex(k.sk_socket),
-        }
+    SockObj {
+        addr: hex(k.addr),
+        family: n.family(k.family as i64),
+        protocol: n.protocol(k.protocol as i64),
+        ty: n.sock_type(k.r#type as i64),
+        state: n.tcp_state(k.state as i64),
+        rcvbuf: k.rcvbuf,
+        sndbuf: k.sndbuf,
+        refcnt: k.refcnt,
+        sk_prot: n.ptr(k.sk_prot),
+        prot_name: cstr(&k.prot_name),
+        prot_close: n.text(k.prot_close),
+        sk_socket: hex(k.sk_socket),
+    }
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -412,7 +416,8 @@ impl Call {
 
 /// Pairs entry and exit events per thread into calls, in time order.
 pub fn calls_from(events: &[RawEvent], specs: &[SyscallSpec], n: &Namer) -> Vec<Call> {
-    let mut evs: Vec<&RawEvent> = events.iter().filter(|e| e.kind == EvKind::SW_ENTER.0 || e.kind == EvKind::SW_EXIT.0).collect();
+    let mut evs: Vec<&RawEvent> =
+        events.iter().filter(|e| e.kind == EvKind::SW_ENTER.0 || e.kind == EvKind::SW_EXIT.0).collect();
     evs.sort_by_key(|e| e.ts_ns);
     let mut calls: Vec<Call> = Vec::new();
     let mut open: std::collections::HashMap<u32, usize> = std::collections::HashMap::new();
@@ -421,10 +426,19 @@ pub fn calls_from(events: &[RawEvent], specs: &[SyscallSpec], n: &Namer) -> Vec<
         let sname = spec.map(|s| s.name.to_string()).unwrap_or_else(|| format!("syscall_{}", e.nr));
         if e.kind == EvKind::SW_ENTER.0 {
             let argn: &[&str] = spec.map(|s| s.args).unwrap_or(&[]);
-            let args = argn.iter().enumerate().map(|(i, a)| Arg { name: a.to_string(), value: name_arg(&sname, i, e.args[i], n) }).collect();
+            let args = argn
+                .iter()
+                .enumerate()
+                .map(|(i, a)| Arg { name: a.to_string(), value: name_arg(&sname, i, e.args[i], n) })
+                .collect();
             let mut call = Call::bare(calls.len() + 1, e, sname);
             call.args = args;
-            call.regs = ["rdi", "rsi", "rdx", "r10", "r8", "r9"].iter().zip(e.args.iter()).map(|(r, v)| format!("{r}={v:#x}")).chain(std::iter::once(format!("orig_ax={}", e.nr))).collect();
+            call.regs = ["rdi", "rsi", "rdx", "r10", "r8", "r9"]
+                .iter()
+                .zip(e.args.iter())
+                .map(|(r, v)| format!("{r}={v:#x}"))
+                .chain(std::iter::once(format!("orig_ax={}", e.nr)))
+                .collect();
             call.user = Some(UserRegs { ip: e.user_ip, sp: e.user_sp, sp0: e.user_sp0, start_code: e.start_code });
             call.enter_ns = Some(e.ts_ns);
             call.before = walk_of(e, n);
@@ -459,11 +473,18 @@ pub(crate) mod tests {
     use super::*;
 
     pub fn spec_socket() -> SyscallSpec {
-        SyscallSpec { name: "socket", nr: 41, nr_origin: "test".into(), args: &["family", "type", "protocol"], mode: boundary::Mode(2) }
+        SyscallSpec {
+            name: "socket",
+            nr: 41,
+            nr_origin: "test".into(),
+            args: &["family", "type", "protocol"],
+            mode: boundary::Mode(2),
+        }
     }
 
     pub fn enter(tid: u32, ts: u64, args: [u64; 3]) -> RawEvent {
-        let mut e = RawEvent { kind: EvKind::SW_ENTER.0, tgid: tid, tid, nr: 41, ts_ns: ts, walk_fd: -1, ..Default::default() };
+        let mut e =
+            RawEvent { kind: EvKind::SW_ENTER.0, tgid: tid, tid, nr: 41, ts_ns: ts, walk_fd: -1, ..Default::default() };
         e.args[..3].copy_from_slice(&args);
         e.walked = Walked::SW_W_FDT.0;
         e.fdt.max_fds = 64;

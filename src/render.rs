@@ -53,7 +53,8 @@ fn us(ns: u64) -> String {
 }
 
 fn call_title(c: &Call) -> String {
-    let args: Vec<String> = c.args.iter().map(|a| a.value.name.clone().unwrap_or_else(|| a.value.raw.to_string())).collect();
+    let args: Vec<String> =
+        c.args.iter().map(|a| a.value.name.clone().unwrap_or_else(|| a.value.raw.to_string())).collect();
     let ret = match (c.ret, &c.errno) {
         (Some(_), Some(e)) => format!("-1 {}", e.name.clone().unwrap_or_else(|| format!("errno {}", e.raw))),
         (Some(r), None) => r.to_string(),
@@ -71,7 +72,10 @@ fn open_set(v: &[u32]) -> String {
 pub fn steps(c: &Call, spec_origin: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     if c.enter_ns.is_some() {
-        out.push((format!("{} entered (tp_btf/sys_enter)", c.syscall), format!("orig_ax = {} ← __NR_{} [{spec_origin}]", c.nr, c.syscall)));
+        out.push((
+            format!("{} entered (tp_btf/sys_enter)", c.syscall),
+            format!("orig_ax = {} ← __NR_{} [{spec_origin}]", c.nr, c.syscall),
+        ));
         let args: Vec<String> = c
             .args
             .iter()
@@ -145,7 +149,15 @@ fn walk_steps(w: &Walk, when: &str, out: &mut Vec<(String, String)>) {
     if let Some(s) = &w.socket {
         out.push((
             "file->private_data → struct socket".into(),
-            format!("{} · state {} · type {} · flags {} · file {} · sk {}", s.addr, s.state.show(), s.ty.show(), s.flags, s.file, s.sk),
+            format!(
+                "{} · state {} · type {} · flags {} · file {} · sk {}",
+                s.addr,
+                s.state.show(),
+                s.ty.show(),
+                s.flags,
+                s.file,
+                s.sk
+            ),
         ));
         out.push((
             "socket->ops (struct proto_ops)".into(),
@@ -176,7 +188,12 @@ fn walk_steps(w: &Walk, when: &str, out: &mut Vec<(String, String)>) {
         ));
         out.push((
             "sk->sk_prot (struct proto)".into(),
-            format!("{} · name \"{}\" · close = {}", k.sk_prot.show(), k.prot_name, k.prot_close.symbol.as_deref().unwrap_or("?")),
+            format!(
+                "{} · name \"{}\" · close = {}",
+                k.sk_prot.show(),
+                k.prot_name,
+                k.prot_close.symbol.as_deref().unwrap_or("?")
+            ),
         ));
         out.push(("sk->sk_socket".into(), k.sk_socket.clone()));
     }
@@ -205,7 +222,14 @@ pub fn chain_tree(c: &Call) -> Vec<String> {
                 let detail = if let Some(s) = &o.socket {
                     format!("state {} · ops {} · sk {} · file {}", s.state.show(), s.ops.show(), s.sk, s.file)
                 } else if let Some(k) = &o.sock {
-                    format!("family {} · protocol {} · sk_prot {} \"{}\" · sk_socket {}", k.family.show(), k.protocol.show(), k.sk_prot.show(), k.prot_name, k.sk_socket)
+                    format!(
+                        "family {} · protocol {} · sk_prot {} \"{}\" · sk_socket {}",
+                        k.family.show(),
+                        k.protocol.show(),
+                        k.sk_prot.show(),
+                        k.prot_name,
+                        k.sk_socket
+                    )
                 } else if let Some(fl) = &o.file {
                     format!("f_op {} · private_data {}", fl.f_op.show(), fl.private_data)
                 } else {
@@ -228,7 +252,13 @@ pub fn linkage_map(c: &Call) -> Option<String> {
     let _ = writeln!(m, "  fd {fd:<3} ──fdt->fd[{fd}]──▶ struct file {}", f.addr);
     let _ = writeln!(m, "                          │ private_data = {}", f.private_data);
     let _ = writeln!(m, "                          ▼");
-    let _ = writeln!(m, "                     struct socket {}   ──file──▶ {} {}", s.addr, s.file, if s.file == f.addr { "(= the file above ✓)" } else { "(≠ the file above ✗)" });
+    let _ = writeln!(
+        m,
+        "                     struct socket {}   ──file──▶ {} {}",
+        s.addr,
+        s.file,
+        if s.file == f.addr { "(= the file above ✓)" } else { "(≠ the file above ✗)" }
+    );
     let _ = writeln!(m, "                          │ sk = {}      ▲", s.sk);
     let _ = writeln!(m, "                          ▼                                   │ sk_socket");
     match k {
@@ -239,7 +269,13 @@ pub fn linkage_map(c: &Call) -> Option<String> {
                 k.sk_socket,
                 if k.sk_socket == s.addr { "(= the socket above ✓)" } else { "(≠ the socket above ✗)" }
             );
-            let _ = writeln!(m, "                       family {} · protocol {} · sk_prot \"{}\"", k.family.show(), k.protocol.show(), k.prot_name);
+            let _ = writeln!(
+                m,
+                "                       family {} · protocol {} · sk_prot \"{}\"",
+                k.family.show(),
+                k.protocol.show(),
+                k.prot_name
+            );
         }
         None => {
             let _ = writeln!(m, "                     (no struct sock: sk is NULL or was not read)");
@@ -266,7 +302,11 @@ fn claim_lines(c: &Claim, st: &Style, out: &mut String) {
 pub fn text(r: &Report, st: &Style) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "syswalk — what the kernel did, from live evidence ({})", r.tool);
-    let _ = writeln!(o, "kernel   {} {} · tier {} · {}", r.kernel.release, r.kernel.machine, r.kernel.tier, r.kernel.tier_reason);
+    let _ = writeln!(
+        o,
+        "kernel   {} {} · tier {} · {}",
+        r.kernel.release, r.kernel.machine, r.kernel.tier, r.kernel.tier_reason
+    );
     let _ = writeln!(o, "names    {}", r.kernel.kallsyms);
     let ending = match r.target.ending {
         crate::target::Ending::Exited(c) => format!("exited {c}"),
@@ -294,7 +334,8 @@ pub fn text(r: &Report, st: &Style) -> String {
         let origin = r.syscalls.iter().find(|s| s.nr == c.nr).map(|s| s.nr_origin.as_str()).unwrap_or("?");
         let _ = writeln!(o);
         let lat = c.latency_ns.map(us).unwrap_or_else(|| "?".into());
-        let _ = writeln!(o, "call {} · {} · pid {} tid {} \"{}\" · {}", c.seq, call_title(c), c.pid, c.tid, c.comm, lat);
+        let _ =
+            writeln!(o, "call {} · {} · pid {} tid {} \"{}\" · {}", c.seq, call_title(c), c.pid, c.tid, c.comm, lat);
         for (i, (label, val)) in steps(c, origin).iter().enumerate() {
             let _ = writeln!(o, " {:02}. {}{}", i + 1, dots(label), val);
         }
@@ -316,7 +357,8 @@ pub fn text(r: &Report, st: &Style) -> String {
             }
         }
     }
-    let untraced: Vec<String> = r.chain_plan.iter().filter(|p| !p.traced).map(|p| format!("{} ({})", p.name, p.note)).collect();
+    let untraced: Vec<String> =
+        r.chain_plan.iter().filter(|p| !p.traced).map(|p| format!("{} ({})", p.name, p.note)).collect();
     if !untraced.is_empty() {
         let _ = writeln!(o, "\nchain functions not traced here:");
         for u in untraced {
@@ -329,14 +371,31 @@ pub fn text(r: &Report, st: &Style) -> String {
             let _ = writeln!(o, "  not observable here: {e}");
         }
         for s in &d.slots {
-            let _ = writeln!(o, "  net_families[{}] = {} → create = {}", s.family.show(), s.net_proto_family.show(), s.create.show());
+            let _ = writeln!(
+                o,
+                "  net_families[{}] = {} → create = {}",
+                s.family.show(),
+                s.net_proto_family.show(),
+                s.create.show()
+            );
         }
         for w in &d.inetsw {
-            let _ = writeln!(o, "  inetsw[{}] first entry: protocol {}, prot = {}, ops = {}", w.ty.show(), w.protocol.show(), w.prot.show(), w.ops.show());
+            let _ = writeln!(
+                o,
+                "  inetsw[{}] first entry: protocol {}, prot = {}, ops = {}",
+                w.ty.show(),
+                w.protocol.show(),
+                w.prot.show(),
+                w.ops.show()
+            );
         }
     }
     if let Some(b) = &r.chain_budget {
-        let _ = writeln!(o, "\nevidence budget (--chain-calls {}): {} {} calls streamed in full; counted in the kernel for the rest:", b.requested, b.full, b.root);
+        let _ = writeln!(
+            o,
+            "\nevidence budget (--chain-calls {}): {} {} calls streamed in full; counted in the kernel for the rest:",
+            b.requested, b.full, b.root
+        );
         for (n, e, x) in &b.counted {
             let _ = writeln!(o, "  {n:<30} entries {e:>8}  exits {x:>8}");
         }
@@ -367,7 +426,13 @@ fn cost_lines(st: &crate::run::Stats) -> Vec<String> {
         let mut progs: Vec<_> = st.programs.iter().filter(|p| p.runs > 0).collect();
         progs.sort_by_key(|p| std::cmp::Reverse(p.run_ns));
         for p in progs {
-            out.push(format!("         {:<16} {:>9} runs · {:>10.3} ms · {:>6.0} ns/run", p.name, p.runs, p.run_ns as f64 / 1e6, p.run_ns as f64 / p.runs as f64));
+            out.push(format!(
+                "         {:<16} {:>9} runs · {:>10.3} ms · {:>6.0} ns/run",
+                p.name,
+                p.runs,
+                p.run_ns as f64 / 1e6,
+                p.run_ns as f64 / p.runs as f64
+            ));
         }
     }
     if misses > 0 {
@@ -378,7 +443,11 @@ fn cost_lines(st: &crate::run::Stats) -> Vec<String> {
 
 pub fn summary(r: &Report) -> String {
     let mut o = String::new();
-    let _ = writeln!(o, "kernel {} {} · tier {} · {}", r.kernel.release, r.kernel.machine, r.kernel.tier, r.kernel.tier_reason);
+    let _ = writeln!(
+        o,
+        "kernel {} {} · tier {} · {}",
+        r.kernel.release, r.kernel.machine, r.kernel.tier, r.kernel.tier_reason
+    );
     let _ = writeln!(o, "target {} · pid {}", r.target.description, r.target.pid);
     let _ = writeln!(
         o,
@@ -395,16 +464,30 @@ pub fn summary(r: &Report) -> String {
         let _ = writeln!(o, "{l}");
     }
     if let Some(b) = &r.chain_budget {
-        let _ = writeln!(o, "chain budget: {} {} calls in full (asked {}), the rest counted in the kernel", b.full, b.root, b.requested);
+        let _ = writeln!(
+            o,
+            "chain budget: {} {} calls in full (asked {}), the rest counted in the kernel",
+            b.full, b.root, b.requested
+        );
     }
     let mut ids: Vec<&str> = r.claims.iter().map(|c| c.id.as_str()).collect();
     ids.sort();
     ids.dedup();
     for id in ids {
         let n = |v: Verdict| r.claims.iter().filter(|c| c.id == id && c.verdict == v).count();
-        let _ = writeln!(o, "  {id:<30} ✓ {} ✗ {} – {}", n(Verdict::Proved), n(Verdict::Refuted), n(Verdict::NotObservable));
+        let _ = writeln!(
+            o,
+            "  {id:<30} ✓ {} ✗ {} – {}",
+            n(Verdict::Proved),
+            n(Verdict::Refuted),
+            n(Verdict::NotObservable)
+        );
     }
-    let _ = writeln!(o, "∴ {} proved · {} refuted · {} not observable here", r.summary.proved, r.summary.refuted, r.summary.not_observable);
+    let _ = writeln!(
+        o,
+        "∴ {} proved · {} refuted · {} not observable here",
+        r.summary.proved, r.summary.refuted, r.summary.not_observable
+    );
     o
 }
 
@@ -416,11 +499,22 @@ pub fn markdown(r: &Report) -> String {
     let _ = writeln!(o, "| tier | {} — {} |", r.kernel.tier, r.kernel.tier_reason);
     let _ = writeln!(o, "| names | {} |", r.kernel.kallsyms);
     let _ = writeln!(o, "| target | {} (pid {}) |", r.target.description, r.target.pid);
-    let _ = writeln!(o, "| session | attached in {:.1} ms, {} events, {} lost |", r.stats.attach_ms, r.stats.events, r.stats.lost);
+    let _ = writeln!(
+        o,
+        "| session | attached in {:.1} ms, {} events, {} lost |",
+        r.stats.attach_ms, r.stats.events, r.stats.lost
+    );
     for c in &r.calls {
         let origin = r.syscalls.iter().find(|s| s.nr == c.nr).map(|s| s.nr_origin.as_str()).unwrap_or("?");
         let _ = writeln!(o, "\n## Call {}: `{}`\n", c.seq, call_title(c));
-        let _ = writeln!(o, "pid {} · tid {} · `{}` · latency {}\n", c.pid, c.tid, c.comm, c.latency_ns.map(us).unwrap_or_else(|| "?".into()));
+        let _ = writeln!(
+            o,
+            "pid {} · tid {} · `{}` · latency {}\n",
+            c.pid,
+            c.tid,
+            c.comm,
+            c.latency_ns.map(us).unwrap_or_else(|| "?".into())
+        );
         let _ = writeln!(o, "| # | step | evidence |\n|---|---|---|");
         for (i, (label, val)) in steps(c, origin).iter().enumerate() {
             let _ = writeln!(o, "| {:02} | {} | `{}` |", i + 1, label.replace('|', "\\|"), val.replace('|', "\\|"));
@@ -444,7 +538,11 @@ pub fn markdown(r: &Report) -> String {
         }
     }
     if let Some(b) = &r.chain_budget {
-        let _ = writeln!(o, "\nevidence budget (--chain-calls {}): {} {} calls streamed in full; counted in the kernel for the rest:", b.requested, b.full, b.root);
+        let _ = writeln!(
+            o,
+            "\nevidence budget (--chain-calls {}): {} {} calls streamed in full; counted in the kernel for the rest:",
+            b.requested, b.full, b.root
+        );
         for (n, e, x) in &b.counted {
             let _ = writeln!(o, "  {n:<30} entries {e:>8}  exits {x:>8}");
         }
@@ -456,7 +554,11 @@ pub fn markdown(r: &Report) -> String {
             md_claim(k, &mut o);
         }
     }
-    let _ = writeln!(o, "\n**∴ {} proved · {} refuted · {} not observable here**", r.summary.proved, r.summary.refuted, r.summary.not_observable);
+    let _ = writeln!(
+        o,
+        "\n**∴ {} proved · {} refuted · {} not observable here**",
+        r.summary.proved, r.summary.refuted, r.summary.not_observable
+    );
     o
 }
 
@@ -472,7 +574,8 @@ fn md_claim(k: &Claim, o: &mut String) {
 }
 
 pub fn json<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_string_pretty(v).unwrap_or_else(|e| format!("{{\"error\": \"serialising the report failed: {e}\"}}")) + "\n"
+    serde_json::to_string_pretty(v).unwrap_or_else(|e| format!("{{\"error\": \"serialising the report failed: {e}\"}}"))
+        + "\n"
 }
 
 #[cfg(test)]

@@ -102,17 +102,34 @@ pub struct Dispatch {
     pub error: Option<String>,
 }
 
-pub fn dispatch(f: &[(usize, u64, u64)], sw: &[crate::chain::InetswRow], error: Option<String>, n: &crate::model::Namer) -> Option<Dispatch> {
+pub fn dispatch(
+    f: &[(usize, u64, u64)],
+    sw: &[crate::chain::InetswRow],
+    error: Option<String>,
+    n: &crate::model::Namer,
+) -> Option<Dispatch> {
     if f.is_empty() && error.is_none() {
         return None;
     }
     let addr = n.kallsyms.by_name("net_families").map(|s| crate::model::hex(s.addr)).unwrap_or_default();
     Some(Dispatch {
         source: format!("net_families @ {addr} (kallsyms), read by a tp_btf program when syswalk called getpid()"),
-        slots: f.iter().map(|(i, p, c)| DispatchSlot { family: n.family(*i as i64), net_proto_family: n.ptr(*p), create: n.text(*c) }).collect(),
+        slots: f
+            .iter()
+            .map(|(i, p, c)| DispatchSlot {
+                family: n.family(*i as i64),
+                net_proto_family: n.ptr(*p),
+                create: n.text(*c),
+            })
+            .collect(),
         inetsw: sw
             .iter()
-            .map(|(t, pr, p, o)| InetswSlot { ty: n.sock_type(*t as i64), protocol: n.protocol(*pr as i64), prot: n.ptr(*p), ops: n.ptr(*o) })
+            .map(|(t, pr, p, o)| InetswSlot {
+                ty: n.sock_type(*t as i64),
+                protocol: n.protocol(*pr as i64),
+                prot: n.ptr(*p),
+                ops: n.ptr(*o),
+            })
             .collect(),
         error,
     })
@@ -120,7 +137,16 @@ pub fn dispatch(f: &[(usize, u64, u64)], sw: &[crate::chain::InetswRow], error: 
 
 impl Report {
     #[allow(clippy::too_many_arguments)]
-    pub fn new(command: String, caps: &Caps, kallsyms: String, target: TargetInfo, specs: &[SyscallSpec], stats: Stats, calls: Vec<Call>, claims: Vec<Claim>) -> Self {
+    pub fn new(
+        command: String,
+        caps: &Caps,
+        kallsyms: String,
+        target: TargetInfo,
+        specs: &[SyscallSpec],
+        stats: Stats,
+        calls: Vec<Call>,
+        claims: Vec<Claim>,
+    ) -> Self {
         let mut objects: Vec<ObjectRef> = Vec::new();
         for c in &calls {
             for (at, w) in [("entry", &c.before), ("exit", &c.after)] {
@@ -152,7 +178,10 @@ impl Report {
                 kallsyms,
             },
             target,
-            syscalls: specs.iter().map(|s| SyscallInfo { name: s.name.into(), nr: s.nr, nr_origin: s.nr_origin.clone() }).collect(),
+            syscalls: specs
+                .iter()
+                .map(|s| SyscallInfo { name: s.name.into(), nr: s.nr, nr_origin: s.nr_origin.clone() })
+                .collect(),
             stats,
             calls,
             objects,

@@ -13,7 +13,11 @@ use crate::target::{self, Ending, Gated, Pid};
 
 pub enum Target {
     /// socket(family, type, protocol) from syswalk's own clean child.
-    Builtin { family: i32, ty: i32, protocol: i32 },
+    Builtin {
+        family: i32,
+        ty: i32,
+        protocol: i32,
+    },
     Command(Vec<OsString>),
     Pid(u32),
 }
@@ -21,8 +25,12 @@ pub enum Target {
 impl Target {
     pub fn describe(&self) -> String {
         match self {
-            Target::Builtin { family, ty, protocol } => format!("built-in: socket({family}, {ty}, {protocol}) from a process with only fds 0, 1, 2 open"),
-            Target::Command(c) => format!("command: {}", c.iter().map(|s| s.to_string_lossy()).collect::<Vec<_>>().join(" ")),
+            Target::Builtin { family, ty, protocol } => {
+                format!("built-in: socket({family}, {ty}, {protocol}) from a process with only fds 0, 1, 2 open")
+            }
+            Target::Command(c) => {
+                format!("command: {}", c.iter().map(|s| s.to_string_lossy()).collect::<Vec<_>>().join(" "))
+            }
             Target::Pid(p) => format!("pid {p}"),
         }
     }
@@ -123,9 +131,7 @@ pub fn trace(target: &Target, specs: &[SyscallSpec], opts: &Options, chain: Opti
     preflight()?;
     // Resolve the command before loading anything, so a typo costs nothing.
     let mut gated = match target {
-        Target::Builtin { family, ty, protocol } => {
-            Some(Gated::spawn(target::builtin_spec(*family, *ty, *protocol)?)?)
-        }
+        Target::Builtin { family, ty, protocol } => Some(Gated::spawn(target::builtin_spec(*family, *ty, *protocol)?)?),
         Target::Command(argv) => {
             let Some(prog) = argv.first() else {
                 return Err(Error::new(Kind::Usage, "no command given after --"));
@@ -147,7 +153,8 @@ pub fn trace(target: &Target, specs: &[SyscallSpec], opts: &Options, chain: Opti
     };
     let root_pid = gated.as_ref().map(|g| g.pid()).or(live.as_ref().map(|l| l.pid)).unwrap_or(0);
 
-    let syscalls: Vec<TracedSyscall> = specs.iter().map(|s| TracedSyscall { name: s.name.into(), nr: s.nr, mode: s.mode }).collect();
+    let syscalls: Vec<TracedSyscall> =
+        specs.iter().map(|s| TracedSyscall { name: s.name.into(), nr: s.nr, mode: s.mode }).collect();
     // On before anything attaches, off (fd closed) when this function returns.
     let _run_time_stats = if opts.bpf_stats { Some(crate::selfcost::enable_run_time_stats()?) } else { None };
     let t_attach = Instant::now();
@@ -182,7 +189,13 @@ pub fn trace(target: &Target, specs: &[SyscallSpec], opts: &Options, chain: Opti
                         p.note = format!("{} (kprobe)", p.note);
                     }
                     // A fresh object: the first one was consumed by the failed load.
-                    let t = crate::chain::ChainTracer::start(&mut cobj2, &kplan, crate::chain::Attach::Kprobe, cs.root_calls, cs.rethook)?;
+                    let t = crate::chain::ChainTracer::start(
+                        &mut cobj2,
+                        &kplan,
+                        crate::chain::Attach::Kprobe,
+                        cs.root_calls,
+                        cs.rethook,
+                    )?;
                     chain_attach = Some((crate::chain::Attach::Kprobe, why));
                     t
                 }
@@ -252,14 +265,15 @@ pub fn trace(target: &Target, specs: &[SyscallSpec], opts: &Options, chain: Opti
         None => (Vec::new(), 0, Vec::new()),
     };
     let chain_counted: Vec<(String, u64, u64)> = match chain {
-        Some(cs) if cs.root_calls > 0 => cs.plan.iter().filter_map(|p| p.slot.and_then(|s| counted.get(s)).map(|(e, x)| (p.name.clone(), *e, *x))).collect(),
+        Some(cs) if cs.root_calls > 0 => cs
+            .plan
+            .iter()
+            .filter_map(|p| p.slot.and_then(|s| counted.get(s)).map(|(e, x)| (p.name.clone(), *e, *x)))
+            .collect(),
         _ => Vec::new(),
     };
-    let bpf_syms = if ctracer.is_some() {
-        crate::kallsyms::Kallsyms::load_module("bpf").unwrap_or_default()
-    } else {
-        Vec::new()
-    };
+    let bpf_syms =
+        if ctracer.is_some() { crate::kallsyms::Kallsyms::load_module("bpf").unwrap_or_default() } else { Vec::new() };
     drop(ctracer);
     let stats = Stats {
         attach_ms,
@@ -279,5 +293,16 @@ pub fn trace(target: &Target, specs: &[SyscallSpec], opts: &Options, chain: Opti
     let mut stats = stats;
     stats.lost += chain_lost;
     stats.events += chain_events.len();
-    Ok(Session { events, chain_events, chain_lost, chain_attach, stats, root_pid, ending, forks, bpf_syms, chain_counted })
+    Ok(Session {
+        events,
+        chain_events,
+        chain_lost,
+        chain_attach,
+        stats,
+        root_pid,
+        ending,
+        forks,
+        bpf_syms,
+        chain_counted,
+    })
 }

@@ -97,7 +97,10 @@ mod tests {
 
     #[test]
     fn totals_add_up() {
-        let c = [ProgCost { name: "a".into(), runs: 2, run_ns: 10, recursion_misses: 1 }, ProgCost { name: "b".into(), runs: 3, run_ns: 5, recursion_misses: 0 }];
+        let c = [
+            ProgCost { name: "a".into(), runs: 2, run_ns: 10, recursion_misses: 1 },
+            ProgCost { name: "b".into(), runs: 3, run_ns: 5, recursion_misses: 0 },
+        ];
         assert_eq!(totals(&c), (5, 15, 1));
     }
 }

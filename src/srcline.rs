@@ -32,7 +32,20 @@ pub fn candidates(release: &str) -> Vec<String> {
 
 fn strip_prefix_path(f: &str) -> String {
     // Debian builds in /build/reproducible-path/linux-6.1.xx/: keep the path from the kernel tree's root.
-    for root in ["/net/", "/kernel/", "/fs/", "/mm/", "/security/", "/include/", "/arch/", "/lib/", "/block/", "/drivers/", "/ipc/", "/init/"] {
+    for root in [
+        "/net/",
+        "/kernel/",
+        "/fs/",
+        "/mm/",
+        "/security/",
+        "/include/",
+        "/arch/",
+        "/lib/",
+        "/block/",
+        "/drivers/",
+        "/ipc/",
+        "/init/",
+    ] {
         if let Some(i) = f.find(root) {
             return f[i + 1..].to_string();
         }
@@ -82,13 +95,25 @@ fn caller_addr(names: &Namer, caller: &str) -> Option<u64> {
 /// The `source.lines` claim for the chain of `call` (or, without a traced chain, the default chain's functions).
 pub fn claims(call: Option<&Call>, kaslr: &Kaslr, names: &Namer) -> Vec<Claim> {
     let st = "each chain function and observed caller address maps to a line of the running kernel's source, and the DWARF names the same function kallsyms does";
-    let not = |why: String| vec![Claim { id: "source.lines".into(), call: None, verdict: Verdict::NotObservable, statement: st.into(), evidence: vec![], reason: Some(why) }];
+    let not = |why: String| {
+        vec![Claim {
+            id: "source.lines".into(),
+            call: None,
+            verdict: Verdict::NotObservable,
+            statement: st.into(),
+            evidence: vec![],
+            reason: Some(why),
+        }]
+    };
     let Some(path) = dwarf_vmlinux(&kaslr.release) else {
         let tried = candidates(&kaslr.release).join(", ");
         return not(format!("no DWARF vmlinux for {} ({tried}: absent; Debian ships it in linux-image-{}-dbg; the lab: `lab run --dbg`)", kaslr.release, kaslr.release));
     };
-    let Some(offset) = kaslr.offset.as_deref().and_then(|o| u64::from_str_radix(o.trim_start_matches("0x"), 16).ok()) else {
-        return not("the KASLR offset was not measured, so live addresses cannot be moved back to link-time addresses".into());
+    let Some(offset) = kaslr.offset.as_deref().and_then(|o| u64::from_str_radix(o.trim_start_matches("0x"), 16).ok())
+    else {
+        return not(
+            "the KASLR offset was not measured, so live addresses cannot be moved back to link-time addresses".into()
+        );
     };
     let mut addrs: Vec<(String, u64)> = Vec::new();
     let funcs: Vec<String> = match call {
@@ -138,19 +163,40 @@ pub fn claims(call: Option<&Call>, kaslr: &Kaslr, names: &Namer) -> Vec<Claim> {
             }
         };
         let func = l.dwarf_function.clone().unwrap_or_default();
-        evidence.push(Evidence { what: l.what.clone(), value: format!("{loc} (in {func})"), source: format!("{path} @ {:#x} = {:#x} − offset", l.link, l.live) });
+        evidence.push(Evidence {
+            what: l.what.clone(),
+            value: format!("{loc} (in {func})"),
+            source: format!("{path} @ {:#x} = {:#x} − offset", l.link, l.live),
+        });
         // A function entry must be that function in DWARF (outermost frame: the entry is never inlined into itself).
-        if !l.what.contains('+') && l.outer_function.as_deref() != Some(l.what.as_str()) && l.dwarf_function.as_deref() != Some(l.what.as_str()) {
+        if !l.what.contains('+')
+            && l.outer_function.as_deref() != Some(l.what.as_str())
+            && l.dwarf_function.as_deref() != Some(l.what.as_str())
+        {
             bad.push(format!("{} → DWARF says {}", l.what, l.outer_function.as_deref().unwrap_or("nothing")));
         }
     }
     let (verdict, statement, reason) = if !bad.is_empty() {
-        (Verdict::Refuted, format!("the DWARF names other functions at the kallsyms addresses: {}", bad.join(", ")), None)
+        (
+            Verdict::Refuted,
+            format!("the DWARF names other functions at the kallsyms addresses: {}", bad.join(", ")),
+            None,
+        )
     } else if !unmapped.is_empty() {
         (Verdict::NotObservable, st.to_string(), Some(format!("no line information for {}", unmapped.join(", "))))
     } else {
-        let first = lines.first().map(|l| format!("{} at {}:{}", l.what, l.file.as_deref().unwrap_or("?"), l.line.unwrap_or(0))).unwrap_or_default();
-        (Verdict::Proved, format!("{} addresses mapped to source lines of this build ({first}, …), each in the function kallsyms names", lines.len()), None)
+        let first = lines
+            .first()
+            .map(|l| format!("{} at {}:{}", l.what, l.file.as_deref().unwrap_or("?"), l.line.unwrap_or(0)))
+            .unwrap_or_default();
+        (
+            Verdict::Proved,
+            format!(
+                "{} addresses mapped to source lines of this build ({first}, …), each in the function kallsyms names",
+                lines.len()
+            ),
+            None,
+        )
     };
     vec![Claim { id: "source.lines".into(), call: None, verdict, statement, evidence, reason }]
 }

@@ -1,10 +1,10 @@
 //! The traced process: a command started stopped (it blocks before exec until every probe is attached), the
 //! built-in target, or a live PID.
+use std::ffi::CString;
 use std::ffi::OsString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::fs::PermissionsExt;
-use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Kind, Result};
@@ -28,8 +28,10 @@ pub fn resolve(prog: &OsString) -> Result<PathBuf> {
         }
     }
     match not_exec {
-        Some(c) => Err(Error::new(Kind::NotExecutable, format!("{} exists but is not an executable file", c.display()))
-            .hint(format!("make it executable (chmod +x {}) or name the program that runs it", c.display()))),
+        Some(c) => {
+            Err(Error::new(Kind::NotExecutable, format!("{} exists but is not an executable file", c.display()))
+                .hint(format!("make it executable (chmod +x {}) or name the program that runs it", c.display())))
+        }
         None => Err(Error::new(Kind::CommandNotFound, format!("command not found: {}", prog.to_string_lossy()))
             .hint("give a path (./prog) or a program on PATH")),
     }
@@ -154,7 +156,9 @@ impl Gated {
                 let io = std::io::Error::from_raw_os_error(errno);
                 return Err(match errno {
                     libc::ENOENT => Error::new(Kind::CommandNotFound, format!("cannot start the target: {io}")),
-                    libc::EACCES | libc::ENOEXEC | libc::EPERM => Error::new(Kind::NotExecutable, format!("cannot execute the target: {io}")),
+                    libc::EACCES | libc::ENOEXEC | libc::EPERM => {
+                        Error::new(Kind::NotExecutable, format!("cannot execute the target: {io}"))
+                    }
                     _ => Error::io("executing the target", io),
                 });
             }
@@ -261,7 +265,10 @@ impl Pid {
         // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1; no pointers involved.
         let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, tgid as libc::c_int, 0) };
         if fd < 0 {
-            return Err(Error::new(Kind::PidNotFound, format!("cannot open process {tgid}: {}", std::io::Error::last_os_error())));
+            return Err(Error::new(
+                Kind::PidNotFound,
+                format!("cannot open process {tgid}: {}", std::io::Error::last_os_error()),
+            ));
         }
         // SAFETY: pidfd_open returned a fresh fd that we now own.
         let pidfd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
@@ -281,7 +288,13 @@ impl Pid {
 /// fds are 0, 1 and 2.
 pub fn builtin_spec(family: i32, ty: i32, protocol: i32) -> Result<Spec> {
     let exe = std::env::current_exe().map_err(|e| Error::io("finding syswalk's own executable", e))?;
-    let argv = vec![OsString::from("syswalk"), "__target".into(), family.to_string().into(), ty.to_string().into(), protocol.to_string().into()];
+    let argv = vec![
+        OsString::from("syswalk"),
+        "__target".into(),
+        family.to_string().into(),
+        ty.to_string().into(),
+        protocol.to_string().into(),
+    ];
     Ok(Spec { path: exe, argv, null_stdout: true, null_stdin: true, stdout_to_stderr: false })
 }
 
@@ -307,7 +320,9 @@ fn course_line() -> i32 {
 pub fn builtin_main(family: i32, ty: i32, protocol: i32) -> i32 {
     // SAFETY: close_range only closes descriptors; we own none above 2 that Rust code still uses.
     unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
-    let fd = if (family, ty, protocol) == (libc::AF_INET, libc::SOCK_STREAM, 0) { course_line() } else {
+    let fd = if (family, ty, protocol) == (libc::AF_INET, libc::SOCK_STREAM, 0) {
+        course_line()
+    } else {
         // SAFETY: socket takes three ints and returns an fd or -1.
         unsafe { libc::socket(family, ty, protocol) }
     };
@@ -366,14 +381,26 @@ mod exec_tests {
     use super::*;
     #[test]
     fn exec_failure_is_reported_on_release() {
-        let spec = Spec { path: "/nonexistent/prog".into(), argv: vec!["prog".into()], null_stdout: false, null_stdin: true, stdout_to_stderr: false };
+        let spec = Spec {
+            path: "/nonexistent/prog".into(),
+            argv: vec!["prog".into()],
+            null_stdout: false,
+            null_stdin: true,
+            stdout_to_stderr: false,
+        };
         let mut g = Gated::spawn(spec).expect("fork works");
         let e = g.release().expect_err("exec must fail");
         assert_eq!(e.kind, Kind::CommandNotFound);
     }
     #[test]
     fn dropping_a_held_child_kills_it() {
-        let spec = Spec { path: "/bin/sleep".into(), argv: vec!["sleep".into(), "30".into()], null_stdout: false, null_stdin: true, stdout_to_stderr: false };
+        let spec = Spec {
+            path: "/bin/sleep".into(),
+            argv: vec!["sleep".into(), "30".into()],
+            null_stdout: false,
+            null_stdin: true,
+            stdout_to_stderr: false,
+        };
         let g = Gated::spawn(spec).expect("fork");
         let pid = g.pid();
         drop(g);

@@ -4,7 +4,10 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use iced_x86::{Decoder, DecoderOptions, Formatter, Instruction, InstructionInfoFactory, IntelFormatter, Mnemonic, OpAccess, OpKind, Register};
+use iced_x86::{
+    Decoder, DecoderOptions, Formatter, Instruction, InstructionInfoFactory, IntelFormatter, Mnemonic, OpAccess,
+    OpKind, Register,
+};
 use object::{Object, ObjectSection, ObjectSegment, ObjectSymbol, SectionFlags};
 use serde::Serialize;
 
@@ -57,12 +60,22 @@ fn arg_reg(r: Register) -> Option<&'static str> {
 fn constant_of(ins: &Instruction) -> Option<i64> {
     match ins.mnemonic() {
         Mnemonic::Mov if ins.op_count() == 2 && ins.op0_kind() == OpKind::Register => match ins.op1_kind() {
-            OpKind::Immediate8 | OpKind::Immediate16 | OpKind::Immediate32 | OpKind::Immediate64 | OpKind::Immediate32to64 | OpKind::Immediate8to32 | OpKind::Immediate8to64 => {
-                Some(ins.immediate(1) as i64)
-            }
+            OpKind::Immediate8
+            | OpKind::Immediate16
+            | OpKind::Immediate32
+            | OpKind::Immediate64
+            | OpKind::Immediate32to64
+            | OpKind::Immediate8to32
+            | OpKind::Immediate8to64 => Some(ins.immediate(1) as i64),
             _ => None,
         },
-        Mnemonic::Xor if ins.op0_kind() == OpKind::Register && ins.op1_kind() == OpKind::Register && ins.op0_register() == ins.op1_register() => Some(0),
+        Mnemonic::Xor
+            if ins.op0_kind() == OpKind::Register
+                && ins.op1_kind() == OpKind::Register
+                && ins.op0_register() == ins.op1_register() =>
+        {
+            Some(0)
+        }
         _ => None,
     }
 }
@@ -70,9 +83,14 @@ fn constant_of(ins: &Instruction) -> Option<i64> {
 /// Finds every call to `symbol` (a dynamically linked function such as libc's `socket`) in the ELF file at `path`.
 pub fn find(path: &Path, symbol: &str) -> std::result::Result<UserSide, String> {
     let data = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let obj = object::File::parse(&*data).map_err(|e| format!("{} is not an ELF file syswalk can read: {e}", path.display()))?;
+    let obj = object::File::parse(&*data)
+        .map_err(|e| format!("{} is not an ELF file syswalk can read: {e}", path.display()))?;
     if obj.architecture() != object::Architecture::X86_64 {
-        return Err(format!("{} is {:?}; the call-site disassembly knows x86-64 only", path.display(), obj.architecture()));
+        return Err(format!(
+            "{} is {:?}; the call-site disassembly knows x86-64 only",
+            path.display(),
+            obj.architecture()
+        ));
     }
     let mut notes = Vec::new();
     let pie = obj.kind() == object::ObjectKind::Dynamic;
@@ -105,7 +123,9 @@ pub fn find(path: &Path, symbol: &str) -> std::result::Result<UserSide, String> 
         .collect();
     funcs.sort();
     if funcs.is_empty() {
-        notes.push("the binary has no symbol table (stripped): enclosing functions and argument set-up are not shown".into());
+        notes.push(
+            "the binary has no symbol table (stripped): enclosing functions and argument set-up are not shown".into(),
+        );
     }
 
     let exec: Vec<_> = obj.sections().filter(|s| matches!(s.flags(), SectionFlags::Elf { sh_flags } if sh_flags & object::elf::SHF_EXECINSTR as u64 != 0)).collect();
@@ -121,7 +141,10 @@ pub fn find(path: &Path, symbol: &str) -> std::result::Result<UserSide, String> 
         let mut prev: Option<Instruction> = None;
         while d.can_decode() {
             let ins = d.decode();
-            if ins.mnemonic() == Mnemonic::Jmp && ins.is_ip_rel_memory_operand() && got.contains(&ins.ip_rel_memory_address()) {
+            if ins.mnemonic() == Mnemonic::Jmp
+                && ins.is_ip_rel_memory_operand()
+                && got.contains(&ins.ip_rel_memory_address())
+            {
                 plt.push(ins.ip());
                 if let Some(p) = prev.filter(|p| p.mnemonic() == Mnemonic::Endbr64) {
                     plt.push(p.ip());
@@ -157,7 +180,10 @@ pub fn find(path: &Path, symbol: &str) -> std::result::Result<UserSide, String> 
             let via = if ins.op0_kind() == OpKind::NearBranch64 && plt.contains(&ins.near_branch64()) {
                 format!("PLT entry @{:#x} (jumps through the GOT slot of {symbol})", ins.near_branch64())
             } else if ins.is_ip_rel_memory_operand() && got.contains(&ins.ip_rel_memory_address()) {
-                format!("GOT slot @{:#x} (filled with {symbol}'s address by the dynamic linker)", ins.ip_rel_memory_address())
+                format!(
+                    "GOT slot @{:#x} (filled with {symbol}'s address by the dynamic linker)",
+                    ins.ip_rel_memory_address()
+                )
             } else {
                 continue;
             };
@@ -201,14 +227,22 @@ fn setup_before(bytes: &[u8], base: u64, start: u64, call: u64, fmt: &mut IntelF
         }
         let i = info.info(&ins);
         for u in i.used_registers() {
-            if !matches!(u.access(), OpAccess::Write | OpAccess::ReadWrite | OpAccess::CondWrite | OpAccess::ReadCondWrite) {
+            if !matches!(
+                u.access(),
+                OpAccess::Write | OpAccess::ReadWrite | OpAccess::CondWrite | OpAccess::ReadCondWrite
+            ) {
                 continue;
             }
             if let Some(r) = arg_reg(u.register()) {
                 let mut t = String::new();
                 fmt.format(&ins, &mut t);
                 let k = order.iter().position(|o| *o == r).unwrap_or(0);
-                last[k] = Some(Setup { reg: r.into(), addr: format!("{:#x}", ins.ip()), text: t, constant: constant_of(&ins) });
+                last[k] = Some(Setup {
+                    reg: r.into(),
+                    addr: format!("{:#x}", ins.ip()),
+                    text: t,
+                    constant: constant_of(&ins),
+                });
             }
         }
     }
@@ -242,7 +276,11 @@ mod tests {
     fn compile(flags: &[&str]) -> std::path::PathBuf {
         static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let out = std::env::temp_dir().join(format!("syswalk-course-{}-{n}-{}", std::process::id(), flags.join("").replace('-', "")));
+        let out = std::env::temp_dir().join(format!(
+            "syswalk-course-{}-{n}-{}",
+            std::process::id(),
+            flags.join("").replace('-', "")
+        ));
         let st = std::process::Command::new("cc")
             .args(flags)
             .arg("-o")
@@ -284,7 +322,14 @@ mod tests {
             symbol: "socket".into(),
             exec_vaddr: 0x1000,
             pie: true,
-            sites: vec![CallSite { function: Some("main".into()), addr: 0x1150, next: 0x1155, text: String::new(), via: String::new(), setup: vec![] }],
+            sites: vec![CallSite {
+                function: Some("main".into()),
+                addr: 0x1150,
+                next: 0x1155,
+                text: String::new(),
+                via: String::new(),
+                setup: vec![],
+            }],
             notes: vec![],
         };
         let (s, bias) = site_for_return(&u, 0x5555_5555_5000, 0x5555_5555_5155).expect("maps");

@@ -11,13 +11,21 @@ static LOCK: Mutex<()> = Mutex::new(());
 
 fn lock() -> MutexGuard<'static, ()> {
     // SAFETY: geteuid has no preconditions.
-    assert_eq!(unsafe { libc::geteuid() }, 0, "host-tier tests load BPF programs: run them as root (README: test command)");
+    assert_eq!(
+        unsafe { libc::geteuid() },
+        0,
+        "host-tier tests load BPF programs: run them as root (README: test command)"
+    );
     let g = LOCK.lock().unwrap_or_else(|p| p.into_inner());
     // Start from a kernel with none of syswalk's programs loaded (the previous test's are freed after an RCU
     // grace period); anything still there after that is a leak.
     let t0 = Instant::now();
     while !syswalk_progs().is_empty() {
-        assert!(t0.elapsed() < Duration::from_secs(5), "syswalk programs still loaded before the test: {:?}", syswalk_progs());
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "syswalk programs still loaded before the test: {:?}",
+            syswalk_progs()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     g
@@ -33,17 +41,27 @@ fn run(args: &[&str]) -> Output {
 
 fn json(o: &Output) -> Value {
     serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
-        panic!("not JSON ({e}): stdout={} stderr={}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+        panic!(
+            "not JSON ({e}): stdout={} stderr={}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
     })
 }
 
 /// Names of loaded BPF programs that syswalk owns (sw_* tier-C programs, cap_* probe programs), from bpftool.
 fn syswalk_progs() -> Vec<String> {
-    let o = Command::new("bpftool").args(["prog", "list", "-j"]).output().expect("bpftool (scripts/setup.sh installs it)");
+    let o =
+        Command::new("bpftool").args(["prog", "list", "-j"]).output().expect("bpftool (scripts/setup.sh installs it)");
     assert!(o.status.success(), "bpftool failed: {}", String::from_utf8_lossy(&o.stderr));
     let v: Value = serde_json::from_slice(&o.stdout).expect("bpftool json");
     v.as_array()
-        .map(|a| a.iter().filter_map(|p| p["name"].as_str().map(String::from)).filter(|n| n.starts_with("sw_") || n.starts_with("cap_")).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|p| p["name"].as_str().map(String::from))
+                .filter(|n| n.starts_with("sw_") || n.starts_with("cap_"))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -65,7 +83,12 @@ fn cc(name: &str) -> PathBuf {
     if fresh(&out).is_some() && fresh(&out) >= fresh(&src) {
         return out; // already built (the lab tier reuses the host tier's build; cc is slow under TCG)
     }
-    let st = Command::new("cc").args(["-O1", "-o"]).arg(&out).arg(&src).status().expect("cc (gcc) is needed for test targets");
+    let st = Command::new("cc")
+        .args(["-O1", "-o"])
+        .arg(&out)
+        .arg(&src)
+        .status()
+        .expect("cc (gcc) is needed for test targets");
     assert!(st.success(), "compiling {}", src.display());
     out
 }
@@ -100,7 +123,10 @@ fn prove_builtin_target_proves_every_tier_c_claim() {
     let tier = r["kernel"]["tier"].as_str().expect("tier").to_string();
     assert_eq!(r["stats"]["lost"], 0);
     // Launch → attached covers loading and attaching, and everything before (capabilities, BTF, kallsyms).
-    let (l2a, att) = (r["stats"]["launch_to_attached_ms"].as_f64().expect("launch_to_attached_ms"), r["stats"]["attach_ms"].as_f64().expect("attach_ms"));
+    let (l2a, att) = (
+        r["stats"]["launch_to_attached_ms"].as_f64().expect("launch_to_attached_ms"),
+        r["stats"]["attach_ms"].as_f64().expect("attach_ms"),
+    );
     assert!(l2a > att && att > 0.0, "launch→attached {l2a} ms vs attach {att} ms");
     let calls = r["calls"].as_array().expect("calls");
     assert_eq!(calls.len(), 1, "exactly the built-in call");
@@ -238,7 +264,12 @@ fn forked_children_are_followed() {
     assert_ne!(c["pid"].as_u64(), Some(root), "the call came from the forked child");
     assert!(!r["target"]["forks"].as_array().expect("forks").is_empty());
     let o = run(&["prove", "--no-follow", "-q", "--", "sh", "-c", &script]);
-    assert_eq!(o.status.code(), Some(24), "without following, the shell itself made no socket(): {}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(24),
+        "without following, the shell itself made no socket(): {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
 
 #[test]
@@ -262,15 +293,33 @@ fn trace_covers_a_server_life() {
     let _g = lock();
     // python3 is on the machine; a loopback server: socket, bind, listen, close.
     let code = "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); s.listen(1); s.close()";
-    let o = run(&["trace", "--format", "json", "-q", "--syscalls", "socket,bind,listen,close", "--", "python3", "-c", code]);
+    let o = run(&[
+        "trace",
+        "--format",
+        "json",
+        "-q",
+        "--syscalls",
+        "socket,bind,listen,close",
+        "--",
+        "python3",
+        "-c",
+        code,
+    ]);
     assert_eq!(o.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&o.stderr));
     let r = json(&o);
     let calls = r["calls"].as_array().expect("calls");
-    let sock = calls.iter().rev().find(|c| c["syscall"] == "socket" && c["after"]["sock"]["family"]["raw"] == 2).expect("inet socket");
+    let sock = calls
+        .iter()
+        .rev()
+        .find(|c| c["syscall"] == "socket" && c["after"]["sock"]["family"]["raw"] == 2)
+        .expect("inet socket");
     let fd = sock["ret"].as_i64().expect("fd");
     let addr = sock["after"]["socket"]["addr"].clone();
     for name in ["bind", "listen"] {
-        let c = calls.iter().find(|c| c["syscall"] == name && c["args"][0]["value"]["raw"] == fd).unwrap_or_else(|| panic!("{name} on fd {fd}"));
+        let c = calls
+            .iter()
+            .find(|c| c["syscall"] == name && c["args"][0]["value"]["raw"] == fd)
+            .unwrap_or_else(|| panic!("{name} on fd {fd}"));
         assert_eq!(c["ret"], 0);
         assert_eq!(c["after"]["socket"]["addr"], addr, "{name} acts on the same struct socket");
     }
@@ -305,7 +354,15 @@ fn each_error_kind_has_its_exit_code_and_leaves_nothing_loaded() {
     assert_eq!(o.status.code(), Some(11), "{}", String::from_utf8_lossy(&o.stderr));
     // Not root: drop every capability and become nobody.
     let o = Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", bin(), "prove"])
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all",
+            "--bounding-set=-all",
+            bin(),
+            "prove",
+        ])
         .output()
         .expect("setpriv (util-linux)");
     let err = String::from_utf8_lossy(&o.stderr);
@@ -341,7 +398,10 @@ fn interrupt_detaches_everything() {
 fn broken_pipe_is_a_clean_exit() {
     let _g = lock();
     let o = Command::new("bash")
-        .args(["-c", &format!("set -o pipefail; {} prove -q --format json | true; echo \"status=${{PIPESTATUS[0]}}\"", bin())])
+        .args([
+            "-c",
+            &format!("set -o pipefail; {} prove -q --format json | true; echo \"status=${{PIPESTATUS[0]}}\"", bin()),
+        ])
         .output()
         .expect("bash");
     let out = String::from_utf8_lossy(&o.stdout);
@@ -364,7 +424,13 @@ fn caps_reports_tier_and_reasons() {
     let tier = c["tier"].as_str().expect("tier");
     let fentry_ok = check("fentry")["ok"] == true && check("fexit")["ok"] == true;
     let kprobe_ok = check("kprobe")["ok"] == true && check("kretprobe")["ok"] == true;
-    let expect = if fentry_ok { "A" } else if kprobe_ok { "B" } else { "C" };
+    let expect = if fentry_ok {
+        "A"
+    } else if kprobe_ok {
+        "B"
+    } else {
+        "C"
+    };
     assert_eq!(tier, expect);
     for k in c["checks"].as_array().expect("checks") {
         if k["ok"] == false {
@@ -378,11 +444,21 @@ fn caps_reports_tier_and_reasons() {
 }
 
 fn lesson_step<'a>(l: &'a Value, claim: &str) -> &'a Value {
-    l["steps"].as_array().expect("steps").iter().find(|s| s["claims"].as_array().is_some_and(|c| c.iter().any(|x| x == claim))).unwrap_or_else(|| panic!("no step rests on {claim}"))
+    l["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .find(|s| s["claims"].as_array().is_some_and(|c| c.iter().any(|x| x == claim)))
+        .unwrap_or_else(|| panic!("no step rests on {claim}"))
 }
 
 fn lesson_claim<'a>(l: &'a Value, id: &str) -> &'a Value {
-    l["claims"].as_array().expect("claims").iter().find(|c| c["id"] == id).unwrap_or_else(|| panic!("no claim {id}: {}", l["claims"]))
+    l["claims"]
+        .as_array()
+        .expect("claims")
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no claim {id}: {}", l["claims"]))
 }
 
 #[test]
@@ -404,7 +480,15 @@ fn lesson_on_this_kernel_proves_or_says_why_not() {
     assert_eq!(l["axioms"]["undefined"], serde_json::json!([]));
     assert_eq!(l["axioms"]["forward"], serde_json::json!([]));
     // The user side: the built-in target's own machine code and the return address the kernel saw.
-    for id in ["user.call_site", "user.return_address", "constants.nr_socket", "constants.af_inet", "constants.sock_stream", "constants.ipproto_ip", "fd.lowest_free"] {
+    for id in [
+        "user.call_site",
+        "user.return_address",
+        "constants.nr_socket",
+        "constants.af_inet",
+        "constants.sock_stream",
+        "constants.ipproto_ip",
+        "fd.lowest_free",
+    ] {
         assert_eq!(lesson_claim(&l, id)["verdict"], "proved", "{id}: {}", lesson_claim(&l, id));
     }
     let site = lesson_claim(&l, "user.call_site");
@@ -417,11 +501,17 @@ fn lesson_on_this_kernel_proves_or_says_why_not() {
     // The text form has the seeds' line shape and the computed closing sections.
     let t = run(&["lesson", "-q"]);
     let text = String::from_utf8_lossy(&t.stdout);
-    assert!(text.lines().any(|x| x.starts_with("10. look the system call's number up ..") && x.ends_with('✓')), "{text}");
+    assert!(
+        text.lines().any(|x| x.starts_with("10. look the system call's number up ..") && x.ends_with('✓')),
+        "{text}"
+    );
     for h in ["NEW THINGS INTRODUCED WITHOUT DERIVATION", "FORWARD REFERENCES", "REJECTION STATUS"] {
         assert!(text.contains(h), "{h}");
     }
-    assert_eq!(text.lines().filter(|x| x.len() > 3 && x.as_bytes()[2] == b'.' && x.as_bytes()[0].is_ascii_digit()).count(), steps.len());
+    assert_eq!(
+        text.lines().filter(|x| x.len() > 3 && x.as_bytes()[2] == b'.' && x.as_bytes()[0].is_ascii_digit()).count(),
+        steps.len()
+    );
 }
 
 #[test]
@@ -433,7 +523,11 @@ fn lesson_of_a_c_program_finds_its_plt_call() {
     let l = json(&o);
     let site = lesson_claim(&l, "user.call_site");
     assert_eq!(site["verdict"], "proved", "{site}");
-    assert!(site["statement"].as_str().unwrap_or("").contains("main loads 2, 1, 0") && site["statement"].as_str().unwrap_or("").contains("through the PLT"), "{site}");
+    assert!(
+        site["statement"].as_str().unwrap_or("").contains("main loads 2, 1, 0")
+            && site["statement"].as_str().unwrap_or("").contains("through the PLT"),
+        "{site}"
+    );
     assert_eq!(lesson_claim(&l, "user.return_address")["verdict"], "proved");
     // A program that never makes the course's call is told so (exit 24), not given a lesson full of ✗.
     let other = cc("sockets");
@@ -529,7 +623,12 @@ fn threads_sharing_an_fd_table_are_judged_without_false_refutations() {
     // lowest free at its entry because the other thread took it meanwhile. That is evidence (or, unexplained, not
     // observable), never a refutation.
     let exe = Path::new(env!("CARGO_TARGET_TMPDIR")).join("threads");
-    let st = Command::new("cc").args(["-O1", "-pthread", "-o"]).arg(&exe).arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/c/threads.c")).status().expect("cc");
+    let st = Command::new("cc")
+        .args(["-O1", "-pthread", "-o"])
+        .arg(&exe)
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/c/threads.c"))
+        .status()
+        .expect("cc");
     assert!(st.success());
     let o = run(&["prove", "--format", "json", "-q", "--", exe.to_str().expect("utf-8"), "2", "50"]);
     assert_eq!(o.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&o.stderr));
@@ -544,9 +643,15 @@ fn threads_sharing_an_fd_table_are_judged_without_false_refutations() {
     // at least 2 whenever a worker makes a call, 3 while both run.
     let users: Vec<Option<u64>> = calls.iter().map(|c| c["before"]["fdtable"]["files_users"].as_u64()).collect();
     assert!(users.iter().all(|n| n.is_some_and(|n| n >= 2)), "files->count at entry: {users:?}");
-    let lowest: Vec<&Value> = r["claims"].as_array().expect("claims").iter().filter(|c| c["id"] == "fd.lowest_free").collect();
+    let lowest: Vec<&Value> =
+        r["claims"].as_array().expect("claims").iter().filter(|c| c["id"] == "fd.lowest_free").collect();
     assert_eq!(lowest.len(), 100);
     assert!(lowest.iter().all(|c| c["verdict"] != "refuted"), "{lowest:?}");
-    let explained = lowest.iter().filter(|c| c["evidence"].as_array().is_some_and(|e| e.iter().any(|x| x["what"] == "taken meanwhile by another thread"))).count();
+    let explained = lowest
+        .iter()
+        .filter(|c| {
+            c["evidence"].as_array().is_some_and(|e| e.iter().any(|x| x["what"] == "taken meanwhile by another thread"))
+        })
+        .count();
     eprintln!("calls whose fd was explained by the other thread: {explained} of 100");
 }

@@ -36,9 +36,16 @@ fn runs_a_command_on_6_1_and_passes_exit_codes_through() {
     let rel = text(&o.stdout);
     assert!(rel.trim().starts_with("6.1.0-") && rel.trim().ends_with("-cloud-amd64"), "{rel:?}");
     // The same kernel given by path (vmlinuz-<version>, modules from ../lib/modules/<version>).
-    let home = std::env::var("SYSWALK_CACHE").map(|c| format!("{c}/lab")).unwrap_or_else(|_| format!("{}/.cache/syswalk/lab", std::env::var("HOME").unwrap_or_default()));
+    let home = std::env::var("SYSWALK_CACHE")
+        .map(|c| format!("{c}/lab"))
+        .unwrap_or_else(|_| format!("{}/.cache/syswalk/lab", std::env::var("HOME").unwrap_or_default()));
     let boot = std::path::Path::new(&home).join("kernels/6.1/boot");
-    let image = std::fs::read_dir(&boot).expect("6.1 fetched above").flatten().map(|e| e.path()).find(|p| p.to_string_lossy().contains("vmlinuz-")).expect("vmlinuz");
+    let image = std::fs::read_dir(&boot)
+        .expect("6.1 fetched above")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().contains("vmlinuz-"))
+        .expect("vmlinuz");
     let o = lab(image.to_str().expect("utf8"), &[], &["uname", "-r"]);
     assert_eq!(o.status.code(), Some(0), "by path: {}", text(&o.stderr));
     assert_eq!(text(&o.stdout), rel, "the same kernel by path");
@@ -93,7 +100,8 @@ fn fentry_loads_and_fires_on_both_stock_kernels() {
     for k in ["6.1", "6.12"] {
         let c = caps_in(k);
         assert!(c["kernel_release"].as_str().unwrap_or("").starts_with(k), "{k}: {}", c["kernel_release"]);
-        let fentry = c["checks"].as_array().and_then(|a| a.iter().find(|x| x["name"] == "fentry")).cloned().expect("fentry");
+        let fentry =
+            c["checks"].as_array().and_then(|a| a.iter().find(|x| x["name"] == "fentry")).cloned().expect("fentry");
         assert_eq!(fentry["ok"], true, "{k}: {fentry}");
         assert!(fentry["detail"].as_str().unwrap_or("").contains("fired"), "{k}: {fentry}");
         assert_eq!(c["tier"], "A", "{k}");
@@ -140,7 +148,12 @@ fn prove_json(kernel: &str, args: &[&str]) -> Value {
 fn verdicts(r: &Value, call: u64) -> Vec<(String, String)> {
     r["claims"]
         .as_array()
-        .map(|a| a.iter().filter(|c| c["call"].as_u64() == Some(call)).map(|c| (c["id"].as_str().unwrap_or("").to_string(), c["verdict"].as_str().unwrap_or("").to_string())).collect())
+        .map(|a| {
+            a.iter()
+                .filter(|c| c["call"].as_u64() == Some(call))
+                .map(|c| (c["id"].as_str().unwrap_or("").to_string(), c["verdict"].as_str().unwrap_or("").to_string()))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -159,27 +172,53 @@ fn the_whole_chain_is_proved_at_tiers_a_and_b_on_both_kernels() {
             assert!(v.iter().all(|(_, v)| v == "proved"), "{k} {attach}: {v:?}");
             let chain = r["calls"][0]["chain"].as_array().expect("chain");
             let funcs: Vec<&str> = chain.iter().filter_map(|f| f["func"].as_str()).collect();
-            for f in ["__sys_socket", "__sock_create", "sock_alloc", "inet_create", "sk_alloc", "sock_alloc_file", "fd_install"] {
+            for f in [
+                "__sys_socket",
+                "__sock_create",
+                "sock_alloc",
+                "inet_create",
+                "sk_alloc",
+                "sock_alloc_file",
+                "fd_install",
+            ] {
                 assert!(funcs.contains(&f), "{k} {attach}: {f} missing from {funcs:?}");
             }
             assert!(chain.iter().all(|f| f["probe"] == probe));
             // The chain's one-read snapshots agree with tier C's field-by-field walk of the same objects.
             let snap = |func: &str, when: &str, from: &str| -> Value {
-                chain.iter().find(|f| f["func"] == func).and_then(|f| f[when].as_array().and_then(|a| a.iter().find(|o| o["from"] == from)).cloned()).unwrap_or(Value::Null)
+                chain
+                    .iter()
+                    .find(|f| f["func"] == func)
+                    .and_then(|f| f[when].as_array().and_then(|a| a.iter().find(|o| o["from"] == from)).cloned())
+                    .unwrap_or(Value::Null)
             };
             let after = &r["calls"][0]["after"];
-            assert_eq!(snap("fd_install", "entry_objects", "file")["file"], after["file"], "{k} {attach}: fd_install's file vs the walk");
+            assert_eq!(
+                snap("fd_install", "entry_objects", "file")["file"],
+                after["file"],
+                "{k} {attach}: fd_install's file vs the walk"
+            );
             let sk = &snap("sock_init_data", "exit_objects", "sk")["sock"];
             for field in ["addr", "family", "type", "state", "sk_prot", "sk_socket", "prot_name"] {
-                assert_eq!(sk[field], after["sock"][field], "{k} {attach}: sock.{field} after sock_init_data vs the walk");
+                assert_eq!(
+                    sk[field], after["sock"][field],
+                    "{k} {attach}: sock.{field} after sock_init_data vs the walk"
+                );
             }
             let so = &snap(&slot_create(&r), "exit_objects", "sock")["socket"];
             // (not ->file: sock_alloc_file sets it after the create returns)
             for field in ["addr", "ops", "ops_family", "ops_release", "ops_connect", "sk", "state"] {
-                assert_eq!(so[field], after["socket"][field], "{k} {attach}: socket.{field} after the create vs the walk");
+                assert_eq!(
+                    so[field], after["socket"][field],
+                    "{k} {attach}: socket.{field} after the create vs the walk"
+                );
             }
             // The family create came from the live table, not from a list in syswalk.
-            let slot = r["dispatch"]["slots"].as_array().and_then(|s| s.iter().find(|x| x["family"]["raw"] == 2)).cloned().expect("net_families[2]");
+            let slot = r["dispatch"]["slots"]
+                .as_array()
+                .and_then(|s| s.iter().find(|x| x["family"]["raw"] == 2))
+                .cloned()
+                .expect("net_families[2]");
             assert_eq!(slot["net_proto_family"]["symbol"], "inet_family_ops", "{k}");
             assert_eq!(slot["create"]["symbol"], "inet_create", "{k}");
             // A function absent on this kernel is reported as such, never silently dropped.
@@ -194,7 +233,12 @@ fn the_whole_chain_is_proved_at_tiers_a_and_b_on_both_kernels() {
 /// The family create function the report read from net_families[] for the call's family.
 fn slot_create(r: &Value) -> String {
     let fam = r["calls"][0]["args"][0]["value"]["raw"].as_i64().unwrap_or(-1);
-    r["dispatch"]["slots"].as_array().and_then(|s| s.iter().find(|x| x["family"]["raw"].as_i64() == Some(fam))).and_then(|x| x["create"]["symbol"].as_str()).unwrap_or("?").to_string()
+    r["dispatch"]["slots"]
+        .as_array()
+        .and_then(|s| s.iter().find(|x| x["family"]["raw"].as_i64() == Some(fam)))
+        .and_then(|x| x["create"]["symbol"].as_str())
+        .unwrap_or("?")
+        .to_string()
 }
 
 #[test]
@@ -203,7 +247,12 @@ fn inet6_dgram_and_unix_differ_in_create_ops_and_protocol() {
     for k in ["6.1", "6.12"] {
         let v6 = prove_json(k, &["--family", "inet6", "--type", "dgram"]);
         let ux = prove_json(k, &["--family", "unix", "--type", "stream"]);
-        let funcs = |r: &Value| -> Vec<String> { r["calls"][0]["chain"].as_array().map(|a| a.iter().filter_map(|f| f["func"].as_str().map(String::from)).collect()).unwrap_or_default() };
+        let funcs = |r: &Value| -> Vec<String> {
+            r["calls"][0]["chain"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|f| f["func"].as_str().map(String::from)).collect())
+                .unwrap_or_default()
+        };
         assert!(funcs(&v6).contains(&"inet6_create".to_string()), "{k}: {:?}", funcs(&v6));
         assert!(funcs(&ux).contains(&"unix_create".to_string()), "{k}: {:?}", funcs(&ux));
         assert_eq!(v6["calls"][0]["after"]["socket"]["ops"]["symbol"], "inet6_dgram_ops", "{k}");
@@ -239,7 +288,12 @@ fn ftrace_function_graph_agrees_on_the_order() {
         let out = text(&o.stdout);
         let (json, trace) = out.split_once("=====FTRACE=====").expect("both parts");
         let r: Value = serde_json::from_str(json).expect("json");
-        let ours: Vec<String> = r["calls"][0]["chain"].as_array().expect("chain").iter().filter_map(|f| f["func"].as_str().map(String::from)).collect();
+        let ours: Vec<String> = r["calls"][0]["chain"]
+            .as_array()
+            .expect("chain")
+            .iter()
+            .filter_map(|f| f["func"].as_str().map(String::from))
+            .collect();
         // ftrace lines of the target: "… syswalk-123 | … |  name() {" or "name();"
         let mut theirs: Vec<String> = Vec::new();
         for l in trace.lines().filter(|l| l.contains("syswalk-")) {
@@ -266,13 +320,18 @@ fn a_chain_file_extends_the_investigation() {
         let r = prove_json(k, &["--chain", good]);
         let plan = r["chain_plan"].as_array().expect("plan");
         let names: Vec<&str> = plan.iter().filter_map(|p| p["name"].as_str()).collect();
-        assert_eq!(names, vec!["__sys_socket", "sock_map_fd", "get_unused_fd_flags", "sock_alloc_file", "fd_install"], "{k}");
+        assert_eq!(
+            names,
+            vec!["__sys_socket", "sock_map_fd", "get_unused_fd_flags", "sock_alloc_file", "fd_install"],
+            "{k}"
+        );
         let smf = &plan[1];
         assert_eq!(smf["traced"], false, "{k}: {smf}");
         assert!(smf["note"].as_str().unwrap_or("").contains("inlined"), "{k}: {smf}");
         let chain = r["calls"][0]["chain"].as_array().expect("chain");
         let saf = chain.iter().find(|f| f["func"] == "sock_alloc_file").expect("sock_alloc_file traced");
-        let from: Vec<&str> = saf["exit_objects"].as_array().expect("objs").iter().filter_map(|o| o["from"].as_str()).collect();
+        let from: Vec<&str> =
+            saf["exit_objects"].as_array().expect("objs").iter().filter_map(|o| o["from"].as_str()).collect();
         assert_eq!(from, vec!["return", "sock"], "{k}: only the snapshots asked for");
         let v = verdicts(&r, 1);
         for id in ["provenance.file", "fd_install.fd_is_return", "chain.order"] {
@@ -288,7 +347,13 @@ fn a_chain_file_extends_the_investigation() {
 }
 
 fn lesson_claim(l: &Value, id: &str) -> Value {
-    l["claims"].as_array().expect("claims").iter().find(|c| c["id"] == id).cloned().unwrap_or_else(|| panic!("no claim {id}"))
+    l["claims"]
+        .as_array()
+        .expect("claims")
+        .iter()
+        .find(|c| c["id"] == id)
+        .cloned()
+        .unwrap_or_else(|| panic!("no claim {id}"))
 }
 
 #[test]
@@ -299,7 +364,14 @@ fn the_lesson_is_fully_observable_on_stock_kernels_with_the_dbg_package() {
         assert_eq!(o.status.code(), Some(0), "{k}: stderr {}", text(&o.stderr));
         let l: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{k}: {e}: {}", text(&o.stdout)));
         for s in l["steps"].as_array().expect("steps") {
-            assert!(["axiom", "proved", "shown"].contains(&s["status"].as_str().unwrap_or("")), "{k}: step {} {}: {} {}", s["n"], s["action"], s["status"], s["why_not"]);
+            assert!(
+                ["axiom", "proved", "shown"].contains(&s["status"].as_str().unwrap_or("")),
+                "{k}: step {} {}: {} {}",
+                s["n"],
+                s["action"],
+                s["status"],
+                s["why_not"]
+            );
         }
         assert_eq!(l["axioms"]["forward"], serde_json::json!([]), "{k}");
         assert_eq!(l["axioms"]["undefined"], serde_json::json!([]), "{k}");
@@ -307,7 +379,8 @@ fn the_lesson_is_fully_observable_on_stock_kernels_with_the_dbg_package() {
         let kc = lesson_claim(&l, "kaslr.offset_constant");
         let st = kc["statement"].as_str().unwrap_or("");
         assert!(!st.contains("= 0x0 "), "{k}: KASLR is on in the lab: {st}");
-        let n: usize = st.split(" for all ").nth(1).and_then(|x| x.split(' ').next()).and_then(|x| x.parse().ok()).unwrap_or(0);
+        let n: usize =
+            st.split(" for all ").nth(1).and_then(|x| x.split(' ').next()).and_then(|x| x.parse().ok()).unwrap_or(0);
         assert!(n >= 20, "{k}: {n} symbols compared: {st}");
         // Dispatch: the slot names inet_create, put there at boot by inet_init.
         let d = lesson_claim(&l, "dispatch.create");
@@ -315,11 +388,20 @@ fn the_lesson_is_fully_observable_on_stock_kernels_with_the_dbg_package() {
         let b = lesson_claim(&l, "dispatch.registered_at_boot");
         assert!(b["statement"].as_str().unwrap_or("").starts_with("inet_init called sock_register("), "{k}: {b}");
         let sw = lesson_claim(&l, "dispatch.inetsw");
-        assert!(sw["statement"].as_str().unwrap_or("").contains("IPPROTO_TCP (6) / tcp_prot / inet_stream_ops"), "{k}: {sw}");
+        assert!(
+            sw["statement"].as_str().unwrap_or("").contains("IPPROTO_TCP (6) / tcp_prot / inet_stream_ops"),
+            "{k}: {sw}"
+        );
         assert_eq!(lesson_claim(&l, "dispatch.code")["verdict"], "proved", "{k}");
         // Source lines from the -dbg DWARF: __sys_socket is in net/socket.c.
         let s = lesson_claim(&l, "source.lines");
-        let sys = s["evidence"].as_array().expect("evidence").iter().find(|e| e["what"] == "__sys_socket").cloned().unwrap_or_default();
+        let sys = s["evidence"]
+            .as_array()
+            .expect("evidence")
+            .iter()
+            .find(|e| e["what"] == "__sys_socket")
+            .cloned()
+            .unwrap_or_default();
         assert!(sys["value"].as_str().unwrap_or("").starts_with("net/socket.c:"), "{k}: {s}");
     }
 }
@@ -389,8 +471,12 @@ exit $rc"#,
             assert_eq!(r["kernel"]["tier"], tier);
             let pid = r["target"]["pid"].as_u64().expect("pid").to_string();
             let chain = r["calls"][0]["chain"].as_array().expect("chain").clone();
-            let frame = |f: &str| chain.iter().find(|x| x["func"] == f).cloned().unwrap_or_else(|| panic!("{k} {tier}: no {f}"));
-            let arg = |f: &Value, n: &str| f["args"].as_array().and_then(|a| a.iter().find(|x| x["name"] == n)).and_then(|x| bits(&x["value"]));
+            let frame = |f: &str| {
+                chain.iter().find(|x| x["func"] == f).cloned().unwrap_or_else(|| panic!("{k} {tier}: no {f}"))
+            };
+            let arg = |f: &Value, n: &str| {
+                f["args"].as_array().and_then(|a| a.iter().find(|x| x["name"] == n)).and_then(|x| bits(&x["value"]))
+            };
             let mine = |tag: &str| -> Vec<Vec<u64>> {
                 bt.iter()
                     .filter(|l| l.first() == Some(&tag) && l.get(1) == Some(&pid.as_str()))
@@ -398,16 +484,29 @@ exit $rc"#,
                     .collect()
             };
             let sys = frame("__sys_socket");
-            let want_sys = vec![arg(&sys, "family").expect("family"), arg(&sys, "type").expect("type"), arg(&sys, "protocol").expect("protocol"), bits(&sys["ret"]).expect("ret")];
+            let want_sys = vec![
+                arg(&sys, "family").expect("family"),
+                arg(&sys, "type").expect("type"),
+                arg(&sys, "protocol").expect("protocol"),
+                bits(&sys["ret"]).expect("ret"),
+            ];
             assert_eq!(want_sys, vec![2, 1, 0, 3], "{k} {tier}");
             assert_eq!(mine("SYS"), vec![want_sys], "{k} {tier}: __sys_socket args/return, bpftrace vs syswalk");
-            assert_eq!(mine("SA"), vec![vec![bits(&frame("sock_alloc")["ret"]).expect("ret")]], "{k} {tier}: sock_alloc return");
+            assert_eq!(
+                mine("SA"),
+                vec![vec![bits(&frame("sock_alloc")["ret"]).expect("ret")]],
+                "{k} {tier}: sock_alloc return"
+            );
             let saf = bits(&frame("sock_alloc_file")["ret"]).expect("ret");
             assert_eq!(mine("SAF"), vec![vec![saf]], "{k} {tier}: sock_alloc_file return");
             let fi = frame("fd_install");
             let want_fi = vec![arg(&fi, "fd").expect("fd"), arg(&fi, "file").expect("file")];
             assert_eq!(want_fi[1], saf);
-            assert!(mine("FI").contains(&want_fi), "{k} {tier}: fd_install({want_fi:?}) not seen by bpftrace: {:?}", mine("FI"));
+            assert!(
+                mine("FI").contains(&want_fi),
+                "{k} {tier}: fd_install({want_fi:?}) not seen by bpftrace: {:?}",
+                mine("FI")
+            );
         }
     }
 }
@@ -416,10 +515,34 @@ exit $rc"#,
 fn an_evidence_budget_streams_n_calls_and_counts_the_rest() {
     let _g = lock();
     let looper = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("loop");
-    let st = Command::new("cc").args(["-O1", "-o"]).arg(&looper).arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/c/loop.c")).status().expect("cc");
+    let st = Command::new("cc")
+        .args(["-O1", "-o"])
+        .arg(&looper)
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/c/loop.c"))
+        .status()
+        .expect("cc");
     assert!(st.success());
     for attach in ["fentry", "kprobe"] {
-        let o = lab("6.1", &[], &[bin(), "prove", "-q", "--attach", attach, "--chain-calls", "3", "--bpf-stats", "--format", "json", "--", looper.to_str().expect("utf8"), "25", "0"]);
+        let o = lab(
+            "6.1",
+            &[],
+            &[
+                bin(),
+                "prove",
+                "-q",
+                "--attach",
+                attach,
+                "--chain-calls",
+                "3",
+                "--bpf-stats",
+                "--format",
+                "json",
+                "--",
+                looper.to_str().expect("utf8"),
+                "25",
+                "0",
+            ],
+        );
         assert_eq!(o.status.code(), Some(0), "{attach}: {}", text(&o.stderr));
         let r: Value = serde_json::from_slice(&o.stdout).expect("json");
         // --bpf-stats: the kernel timed the chain's programs too; the root's entry program ran once per call.
@@ -429,13 +552,27 @@ fn an_evidence_budget_streams_n_calls_and_counts_the_rest() {
         assert!(p["runs"].as_u64().expect("runs") >= 25 && p["run_ns"].as_u64().expect("ns") > 0, "{attach}: {p}");
         let b = &r["chain_budget"];
         assert_eq!(b["full"], 3, "{attach}: {b}");
-        let root = b["counted"].as_array().expect("counted").iter().find(|c| c[0] == "__sys_socket").cloned().expect("root counted");
+        let root = b["counted"]
+            .as_array()
+            .expect("counted")
+            .iter()
+            .find(|c| c[0] == "__sys_socket")
+            .cloned()
+            .expect("root counted");
         assert_eq!((root[1].as_u64(), root[2].as_u64()), (Some(22), Some(22)), "{attach}: 25 calls − 3 in full");
         let claims = r["claims"].as_array().expect("claims");
         let c = claims.iter().find(|c| c["id"] == "chain.counts_complete").expect("budget claim");
         assert_eq!(c["verdict"], "proved", "{c}");
-        assert_eq!(claims.iter().filter(|c| c["id"] == "provenance.socket").count(), 3, "{attach}: chain claims for the streamed calls only");
-        assert_eq!(claims.iter().filter(|c| c["id"] == "fd.lowest_free").count(), 25, "{attach}: the boundary still judges every call");
+        assert_eq!(
+            claims.iter().filter(|c| c["id"] == "provenance.socket").count(),
+            3,
+            "{attach}: chain claims for the streamed calls only"
+        );
+        assert_eq!(
+            claims.iter().filter(|c| c["id"] == "fd.lowest_free").count(),
+            25,
+            "{attach}: the boundary still judges every call"
+        );
     }
 }
 
@@ -445,7 +582,12 @@ fn threads_making_socket_calls_at_once_each_get_their_own_chain() {
     // Two threads released together, 10 socket() calls each: on 2 vCPUs their chains run in parallel and interleave
     // in time. Each call must be judged on its own thread's record: every chain claim proved for every call.
     let exe = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("threads");
-    let st = Command::new("cc").args(["-O1", "-pthread", "-o"]).arg(&exe).arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/c/threads.c")).status().expect("cc");
+    let st = Command::new("cc")
+        .args(["-O1", "-pthread", "-o"])
+        .arg(&exe)
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/c/threads.c"))
+        .status()
+        .expect("cc");
     assert!(st.success());
     let script = format!(
         "{0} prove -q --attach fentry --format json -o /tmp/a.json -- {1} 2 10 && {0} prove -q --attach kprobe --format json -o /tmp/b.json -- {1} 2 10; rc=$?; cat /tmp/a.json; echo =====; cat /tmp/b.json; exit $rc",

@@ -72,21 +72,27 @@ fn bpf_err(what: &str, e: libbpf_rs::Error) -> Error {
         Error::new(Kind::Permission, format!("{what}: the kernel said {text}"))
             .hint("run as root, or grant CAP_BPF and CAP_PERFMON (e.g. `sudo syswalk …`); `syswalk caps` shows what this kernel allows")
     } else {
-        Error::new(Kind::Bpf, format!("{what}: {text}")).hint("run `syswalk caps` to see which BPF features this kernel offers")
+        Error::new(Kind::Bpf, format!("{what}: {text}"))
+            .hint("run `syswalk caps` to see which BPF features this kernel offers")
     }
 }
 
 impl<'obj> Tracer<'obj> {
     /// Loads the programs, configures which syscalls to trace, attaches everything. Nothing is traced until a
     /// TGID is added with [`Tracer::add_tgid`].
-    pub fn start(obj: &'obj mut MaybeUninit<OpenObject>, syscalls: &[TracedSyscall], follow_forks: bool) -> Result<Self> {
+    pub fn start(
+        obj: &'obj mut MaybeUninit<OpenObject>,
+        syscalls: &[TracedSyscall],
+        follow_forks: bool,
+    ) -> Result<Self> {
         let t0 = Instant::now();
         let builder = skel::BoundarySkelBuilder::default();
         let mut open = builder.open(obj).map_err(|e| bpf_err("opening the tier-C BPF object", e))?;
         if let Some(ro) = open.maps.rodata_data.as_deref_mut() {
             ro.follow_forks = follow_forks;
         }
-        let skel = open.load().map_err(|e| bpf_err("loading the tier-C BPF programs (tp_btf/sys_enter, sys_exit)", e))?;
+        let skel =
+            open.load().map_err(|e| bpf_err("loading the tier-C BPF programs (tp_btf/sys_enter, sys_exit)", e))?;
         for s in syscalls {
             if !(0..512).contains(&s.nr) {
                 return Err(Error::new(Kind::Usage, format!("syscall {} has number {} outside 0..512", s.name, s.nr)));
@@ -190,7 +196,9 @@ pub fn percpu_sum(map: &dyn MapCore) -> u64 {
 /// The sum over CPUs of a per-CPU array's u64 at `key`.
 pub fn percpu_sum_at(map: &dyn MapCore, key: u32) -> u64 {
     match map.lookup_percpu(&key.to_ne_bytes(), MapFlags::ANY) {
-        Ok(Some(per_cpu)) => per_cpu.iter().filter_map(|v| v.get(..8).and_then(|b| b.try_into().ok()).map(u64::from_ne_bytes)).sum(),
+        Ok(Some(per_cpu)) => {
+            per_cpu.iter().filter_map(|v| v.get(..8).and_then(|b| b.try_into().ok()).map(u64::from_ne_bytes)).sum()
+        }
         _ => 0,
     }
 }

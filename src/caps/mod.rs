@@ -161,7 +161,10 @@ fn try_prog(which: &str) -> Result<u64, String> {
         }
         std::hint::black_box(syswalk_uprobe_target());
     }
-    let idx = ["fentry", "fexit", "kprobe", "kretprobe", "tp_btf", "raw_tp", "uprobe"].iter().position(|w| *w == which).unwrap_or(0);
+    let idx = ["fentry", "fexit", "kprobe", "kretprobe", "tp_btf", "raw_tp", "uprobe"]
+        .iter()
+        .position(|w| *w == which)
+        .unwrap_or(0);
     let n = skel
         .maps
         .bss_data
@@ -289,17 +292,29 @@ pub fn probe() -> Caps {
                 "{} symbols, addresses visible; data symbols {} ({})",
                 k.len(),
                 k.data_symbol_count(),
-                if k.has_data_symbols() { "CONFIG_KALLSYMS_ALL-like: data objects named" } else { "few: data objects such as inet_stream_ops are not named here, only text" }
+                if k.has_data_symbols() {
+                    "CONFIG_KALLSYMS_ALL-like: data objects named"
+                } else {
+                    "few: data objects such as inet_stream_ops are not named here, only text"
+                }
             ),
         },
-        Ok(k) => Check { name: "kallsyms".into(), ok: false, detail: format!("{} symbols but addresses hidden (kptr_restrict)", k.len()) },
+        Ok(k) => Check {
+            name: "kallsyms".into(),
+            ok: false,
+            detail: format!("{} symbols but addresses hidden (kptr_restrict)", k.len()),
+        },
         Err(e) => Check { name: "kallsyms".into(), ok: false, detail: e.to_string() },
     });
     let smap = format!("/boot/System.map-{release}");
     checks.push(Check {
         name: "system_map".into(),
         ok: std::path::Path::new(&smap).exists(),
-        detail: if std::path::Path::new(&smap).exists() { smap } else { format!("{smap} absent: static addresses (KASLR offset) not observable") },
+        detail: if std::path::Path::new(&smap).exists() {
+            smap
+        } else {
+            format!("{smap} absent: static addresses (KASLR offset) not observable")
+        },
     });
     let ok = |n: &str| checks.iter().any(|c| c.name == n && c.ok);
     let (tier, tier_reason) = if ok("fentry") && ok("fexit") {

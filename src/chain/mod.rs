@@ -54,9 +54,13 @@ pub fn decode_record(data: &[u8]) -> Decoded {
     let u32_at = |o: usize| data.get(o..o + 4).and_then(|b| b.try_into().ok()).map(u32::from_ne_bytes);
     use std::mem::offset_of;
     type R = skel::types::sw_chain_rec;
-    let (Some(tgid), Some(tid), Some(used), Some(items), Some(dropped)) =
-        (u32_at(offset_of!(R, tgid)), u32_at(offset_of!(R, tid)), u32_at(offset_of!(R, used)), u32_at(offset_of!(R, items)), u32_at(offset_of!(R, dropped)))
-    else {
+    let (Some(tgid), Some(tid), Some(used), Some(items), Some(dropped)) = (
+        u32_at(offset_of!(R, tgid)),
+        u32_at(offset_of!(R, tid)),
+        u32_at(offset_of!(R, used)),
+        u32_at(offset_of!(R, items)),
+        u32_at(offset_of!(R, dropped)),
+    ) else {
         d.malformed = true;
         return d;
     };
@@ -141,7 +145,11 @@ pub const SLOTS: usize = 16;
 
 /// The kretprobe trampoline on this kernel (its name changed across versions), 0 when kallsyms has none.
 pub fn kretprobe_trampoline(ks: &Kallsyms) -> u64 {
-    ["arch_rethook_trampoline", "__kretprobe_trampoline", "kretprobe_trampoline"].iter().find_map(|n| ks.by_name(n)).map(|s| s.addr).unwrap_or(0)
+    ["arch_rethook_trampoline", "__kretprobe_trampoline", "kretprobe_trampoline"]
+        .iter()
+        .find_map(|n| ks.by_name(n))
+        .map(|s| s.addr)
+        .unwrap_or(0)
 }
 
 /// The default chain for socket(); `{create}` is the family's create function, read live from net_families[].
@@ -239,9 +247,15 @@ pub fn plan(names: &[String], btf: Option<&Btf>, ks: &Kallsyms, attach: Attach) 
             let sig: Option<FuncSig> = btf.and_then(|b| b.func_sig(n));
             let in_btf = btf.is_some_and(|b| b.has_func(n));
             let (traced, note) = match (attach, in_kallsyms, in_btf) {
-                (_, false, false) => (false, "absent from kallsyms and BTF: inlined or renamed on this kernel".to_string()),
-                (_, false, true) => (false, "in BTF but not in kallsyms: inlined into its callers (no symbol to attach to)".to_string()),
-                (Attach::Fentry, true, false) => (false, "in kallsyms but not in BTF: fentry needs BTF (use --attach kprobe)".to_string()),
+                (_, false, false) => {
+                    (false, "absent from kallsyms and BTF: inlined or renamed on this kernel".to_string())
+                }
+                (_, false, true) => {
+                    (false, "in BTF but not in kallsyms: inlined into its callers (no symbol to attach to)".to_string())
+                }
+                (Attach::Fentry, true, false) => {
+                    (false, "in kallsyms but not in BTF: fentry needs BTF (use --attach kprobe)".to_string())
+                }
                 _ if slot >= SLOTS => (false, format!("more than {SLOTS} functions: not traced")),
                 _ => (true, "traced".to_string()),
             };
@@ -249,13 +263,24 @@ pub fn plan(names: &[String], btf: Option<&Btf>, ks: &Kallsyms, attach: Attach) 
                 slot += 1;
                 slot - 1
             });
-            FnPlan { name: n.clone(), in_kallsyms, in_btf, params: sig.as_ref().map(|s| s.params.clone()), ret: sig.map(|s| s.ret), traced, note, snapshot: None, slot: s }
+            FnPlan {
+                name: n.clone(),
+                in_kallsyms,
+                in_btf,
+                params: sig.as_ref().map(|s| s.params.clone()),
+                ret: sig.map(|s| s.ret),
+                traced,
+                note,
+                snapshot: None,
+                slot: s,
+            }
         })
         .collect()
 }
 
 fn bpf_err(what: &str, e: libbpf_rs::Error) -> Error {
-    Error::new(Kind::Bpf, format!("{what}: {e:#}")).hint("`syswalk caps` shows which attach types work here; try --attach kprobe or --attach none")
+    Error::new(Kind::Bpf, format!("{what}: {e:#}"))
+        .hint("`syswalk caps` shows which attach types work here; try --attach kprobe or --attach none")
 }
 
 /// The live family dispatch table: for each family slot, the net_proto_family pointer and its ->create.
@@ -278,12 +303,15 @@ pub fn read_families(ks: &Kallsyms) -> Result<Vec<(usize, u64, u64)>> {
 pub type FamilyRow = (usize, u64, u64);
 
 pub fn read_tables(ks: &Kallsyms) -> Result<(Vec<FamilyRow>, Vec<InetswRow>)> {
-    let addr = ks
-        .by_name("net_families")
-        .map(|s| s.addr)
-        .ok_or_else(|| Error::new(Kind::Bpf, "net_families is not in /proc/kallsyms (no CONFIG_KALLSYMS_ALL): the family table cannot be read"))?;
+    let addr = ks.by_name("net_families").map(|s| s.addr).ok_or_else(|| {
+        Error::new(
+            Kind::Bpf,
+            "net_families is not in /proc/kallsyms (no CONFIG_KALLSYMS_ALL): the family table cannot be read",
+        )
+    })?;
     let mut obj = MaybeUninit::<OpenObject>::uninit();
-    let mut open = skel::ChainSkelBuilder::default().open(&mut obj).map_err(|e| bpf_err("opening the chain object", e))?;
+    let mut open =
+        skel::ChainSkelBuilder::default().open(&mut obj).map_err(|e| bpf_err("opening the chain object", e))?;
     for mut p in open.open_object_mut().progs_mut() {
         let keep = p.name() == "read_families";
         p.set_autoload(keep);
@@ -311,7 +339,15 @@ pub fn read_tables(ks: &Kallsyms) -> Result<(Vec<FamilyRow>, Vec<InetswRow>)> {
         .collect();
     let sw = (0..b.sw_entry.len())
         // SAFETY: as above.
-        .map(|t| unsafe { (t, std::ptr::read_volatile(&b.sw_protocol[t]), std::ptr::read_volatile(&b.sw_prot[t]), std::ptr::read_volatile(&b.sw_ops[t]), std::ptr::read_volatile(&b.sw_entry[t])) })
+        .map(|t| unsafe {
+            (
+                t,
+                std::ptr::read_volatile(&b.sw_protocol[t]),
+                std::ptr::read_volatile(&b.sw_prot[t]),
+                std::ptr::read_volatile(&b.sw_ops[t]),
+                std::ptr::read_volatile(&b.sw_entry[t]),
+            )
+        })
         .filter(|r| r.4 != 0)
         .map(|(t, pr, p, o, _)| (t, pr, p, o))
         .collect();
@@ -331,8 +367,15 @@ impl<'obj> ChainTracer<'obj> {
     /// `root_calls`: 0 streams every call in full; N > 0 the first N calls of the plan's first function (the root),
     /// counting the rest in the kernel (see `counted`).
     /// `rethook`: the address of the kretprobe trampoline (see `kretprobe_trampoline`), 0 when unknown.
-    pub fn start(obj: &'obj mut MaybeUninit<OpenObject>, plan: &[FnPlan], attach: Attach, root_calls: u32, rethook: u64) -> Result<Self> {
-        let mut open = skel::ChainSkelBuilder::default().open(obj).map_err(|e| bpf_err("opening the chain object", e))?;
+    pub fn start(
+        obj: &'obj mut MaybeUninit<OpenObject>,
+        plan: &[FnPlan],
+        attach: Attach,
+        root_calls: u32,
+        rethook: u64,
+    ) -> Result<Self> {
+        let mut open =
+            skel::ChainSkelBuilder::default().open(obj).map_err(|e| bpf_err("opening the chain object", e))?;
         let by_slot: Vec<Option<&FnPlan>> = (0..SLOTS).map(|i| plan.iter().find(|p| p.slot == Some(i))).collect();
         for mut p in open.open_object_mut().progs_mut() {
             let name = p.name().to_string_lossy().into_owned();
@@ -346,7 +389,8 @@ impl<'obj> ChainTracer<'obj> {
             p.set_autoload(want);
             if want && matches!(kind, "fe" | "fx") {
                 if let Some(f) = f {
-                    p.set_attach_target(0, Some(f.name.clone())).map_err(|e| bpf_err(&format!("targeting {}", f.name), e))?;
+                    p.set_attach_target(0, Some(f.name.clone()))
+                        .map_err(|e| bpf_err(&format!("targeting {}", f.name), e))?;
                 }
             }
         }
@@ -364,7 +408,11 @@ impl<'obj> ChainTracer<'obj> {
                         c.arg_when[j] = when;
                     }
                 }
-                c.ret_kind = if snapshot_when(f.snapshot.as_deref(), "return") & 2 != 0 { f.ret.as_deref().map(obj_kind).unwrap_or(0) } else { 0 };
+                c.ret_kind = if snapshot_when(f.snapshot.as_deref(), "return") & 2 != 0 {
+                    f.ret.as_deref().map(obj_kind).unwrap_or(0)
+                } else {
+                    0
+                };
             }
         }
         let skel = open.load().map_err(|e| bpf_err("loading the chain programs", e))?;
@@ -437,7 +485,14 @@ impl<'obj> ChainTracer<'obj> {
 
     /// Per slot: (entries, exits) counted in the kernel instead of streamed (evidence budget).
     pub fn counted(&self) -> Vec<(u64, u64)> {
-        (0..SLOTS as u32).map(|s| (crate::boundary::percpu_sum_at(&self.skel.maps.ccount, s * 2), crate::boundary::percpu_sum_at(&self.skel.maps.ccount, s * 2 + 1))).collect()
+        (0..SLOTS as u32)
+            .map(|s| {
+                (
+                    crate::boundary::percpu_sum_at(&self.skel.maps.ccount, s * 2),
+                    crate::boundary::percpu_sum_at(&self.skel.maps.ccount, s * 2 + 1),
+                )
+            })
+            .collect()
     }
 
     pub fn take_events(&self) -> Vec<RawChainEvent> {
@@ -478,7 +533,13 @@ mod tests {
                     ObjKind::SW_OBJ_FILE => bytes_of(&o.file),
                     _ => vec![],
                 };
-                let h = ObjHdr { addr: o.addr, kind: o.kind, from: o.from, bits: o.bits, size: (std::mem::size_of::<ObjHdr>() + body.len()) as u32 };
+                let h = ObjHdr {
+                    addr: o.addr,
+                    kind: o.kind,
+                    from: o.from,
+                    bits: o.bits,
+                    size: (std::mem::size_of::<ObjHdr>() + body.len()) as u32,
+                };
                 ob.extend(bytes_of(&h));
                 ob.extend(body);
             }
@@ -514,7 +575,10 @@ mod tests {
         assert_eq!((x.ret, x.nobjs), (3, 3));
         assert_eq!((x.objs[0].addr, x.objs[0].socket.sk), (0xffff_1000, 0xffff_3000));
         assert_eq!((x.objs[1].addr, x.objs[1].from), (0, 1));
-        assert_eq!((x.objs[2].addr, x.objs[2].kind, x.objs[2].file.private_data), (0xffff_2000, ObjKind::SW_OBJ_FILE.0, 0xffff_1000));
+        assert_eq!(
+            (x.objs[2].addr, x.objs[2].kind, x.objs[2].file.private_data),
+            (0xffff_2000, ObjKind::SW_OBJ_FILE.0, 0xffff_1000)
+        );
     }
 
     #[test]

@@ -86,7 +86,10 @@ pub fn parse(text: &str, source: &str, btf: Option<&Btf>, ks: &Kallsyms) -> Resu
         return Err(Error::new(Kind::Usage, format!("{source}: `functions` is empty")));
     }
     if f.functions.len() > super::SLOTS {
-        return Err(Error::new(Kind::Usage, format!("{source}: {} functions; syswalk traces at most {} at once", f.functions.len(), super::SLOTS)));
+        return Err(Error::new(
+            Kind::Usage,
+            format!("{source}: {} functions; syswalk traces at most {} at once", f.functions.len(), super::SLOTS),
+        ));
     }
     for s in &f.functions {
         let n = s.name();
@@ -104,19 +107,38 @@ pub fn parse(text: &str, source: &str, btf: Option<&Btf>, ks: &Kallsyms) -> Resu
                 "check the spelling against /proc/kallsyms".to_string()
             } else {
                 format!("similar names in /proc/kallsyms: {}", similar.join(", "))
-            } + "; if it is inlined on this kernel, write { name = \"" + n + "\", optional = true } to have it reported instead";
-            return Err(Error::new(Kind::Usage, format!("{source}: function {n:?} does not exist on this kernel (neither in kallsyms nor in BTF)")).hint(hint));
+            } + "; if it is inlined on this kernel, write { name = \""
+                + n
+                + "\", optional = true } to have it reported instead";
+            return Err(Error::new(
+                Kind::Usage,
+                format!("{source}: function {n:?} does not exist on this kernel (neither in kallsyms nor in BTF)"),
+            )
+            .hint(hint));
         }
         if let Some(snap) = s.snapshot() {
             let sig = btf.and_then(|b| b.func_sig(n)).ok_or_else(|| {
-                Error::new(Kind::Usage, format!("{source}: {n}: `snapshot` needs the function's BTF signature, which this kernel does not have"))
+                Error::new(
+                    Kind::Usage,
+                    format!(
+                        "{source}: {n}: `snapshot` needs the function's BTF signature, which this kernel does not have"
+                    ),
+                )
             })?;
             for want in snap {
                 let (when, want) = super::split_snapshot(want);
                 if want == "return" && when == 1 {
-                    return Err(Error::new(Kind::Usage, format!("{source}: {n}: \"entry:return\" — there is no return value at entry")).hint("write \"return\" or \"exit:return\""));
+                    return Err(Error::new(
+                        Kind::Usage,
+                        format!("{source}: {n}: \"entry:return\" — there is no return value at entry"),
+                    )
+                    .hint("write \"return\" or \"exit:return\""));
                 }
-                let ty = if want == "return" { Some(sig.ret.clone()) } else { sig.params.iter().find(|(p, _)| p == want).map(|(_, t)| t.clone()) };
+                let ty = if want == "return" {
+                    Some(sig.ret.clone())
+                } else {
+                    sig.params.iter().find(|(p, _)| p == want).map(|(_, t)| t.clone())
+                };
                 match ty {
                     None => {
                         let names: Vec<&str> = sig.params.iter().map(|(p, _)| p.as_str()).collect();
@@ -124,7 +146,10 @@ pub fn parse(text: &str, source: &str, btf: Option<&Btf>, ks: &Kallsyms) -> Resu
                             .hint(format!("its arguments: {} (or \"return\")", names.join(", "))));
                     }
                     Some(t) if !SNAPSHOTTABLE.contains(&t.as_str()) => {
-                        return Err(Error::new(Kind::Usage, format!("{source}: {n}: {want} is `{t}`; syswalk snapshots {}", SNAPSHOTTABLE.join(", "))));
+                        return Err(Error::new(
+                            Kind::Usage,
+                            format!("{source}: {n}: {want} is `{t}`; syswalk snapshots {}", SNAPSHOTTABLE.join(", ")),
+                        ));
                     }
                     _ => {}
                 }
@@ -138,11 +163,15 @@ pub fn parse(text: &str, source: &str, btf: Option<&Btf>, ks: &Kallsyms) -> Resu
 mod tests {
     use super::*;
     fn ks() -> Kallsyms {
-        Kallsyms::parse("ffffffff81000000 T __sys_socket\nffffffff81000100 T sock_alloc\nffffffff81000200 T sock_alloc_file\n", "fixture")
+        Kallsyms::parse(
+            "ffffffff81000000 T __sys_socket\nffffffff81000100 T sock_alloc\nffffffff81000200 T sock_alloc_file\n",
+            "fixture",
+        )
     }
     #[test]
     fn accepts_names_and_tables() {
-        let f = parse("functions = [\"__sys_socket\", { name = \"sock_alloc\" }]", "t.toml", None, &ks()).expect("valid");
+        let f =
+            parse("functions = [\"__sys_socket\", { name = \"sock_alloc\" }]", "t.toml", None, &ks()).expect("valid");
         assert_eq!(f.iter().map(|s| s.name()).collect::<Vec<_>>(), vec!["__sys_socket", "sock_alloc"]);
     }
     #[test]
@@ -157,10 +186,14 @@ mod tests {
     #[test]
     fn bad_files() {
         assert!(parse("functions = []", "t", None, &ks()).is_err());
-        let ok = parse("functions = [\"sock_alloc\", { name = \"sock_map_fd\", optional = true }]", "t", None, &ks()).expect("optional absent is fine");
+        let ok = parse("functions = [\"sock_alloc\", { name = \"sock_map_fd\", optional = true }]", "t", None, &ks())
+            .expect("optional absent is fine");
         assert_eq!(ok.len(), 2);
         assert!(parse("funcs = [\"x\"]", "t", None, &ks()).is_err());
-        assert!(parse("functions = [{ name = \"sock_alloc\", snapshot = [\"x\"] }]", "t", None, &ks()).is_err(), "snapshot needs BTF");
+        assert!(
+            parse("functions = [{ name = \"sock_alloc\", snapshot = [\"x\"] }]", "t", None, &ks()).is_err(),
+            "snapshot needs BTF"
+        );
     }
     #[test]
     fn snapshot_requests_say_when() {

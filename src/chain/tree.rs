@@ -73,7 +73,10 @@ fn snaps(e: &RawChainEvent, f: Option<&FnPlan>, n: &Namer) -> Vec<ObjSnap> {
             let from = if o.from < 0 {
                 "return".to_string()
             } else {
-                f.and_then(|f| f.params.as_ref()).and_then(|p| p.get(o.from as usize)).map(|p| p.0.clone()).unwrap_or_else(|| format!("arg{}", o.from))
+                f.and_then(|f| f.params.as_ref())
+                    .and_then(|p| p.get(o.from as usize))
+                    .map(|p| p.0.clone())
+                    .unwrap_or_else(|| format!("arg{}", o.from))
             };
             let kind = ObjKind(o.kind);
             let valid = o.addr != 0;
@@ -87,9 +90,18 @@ fn snaps(e: &RawChainEvent, f: Option<&FnPlan>, n: &Namer) -> Vec<ObjSnap> {
                 }
                 .into(),
                 addr: hex(o.addr),
-                socket: (valid && kind == ObjKind::SW_OBJ_SOCKET).then(|| model::socket_obj(&conv::<_, bt::sw_socket>(&o.socket), w(o.bits, crate::boundary::Walked::SW_W_OPS), n)),
-                sock: (valid && kind == ObjKind::SW_OBJ_SOCK).then(|| model::sock_obj(&conv::<_, bt::sw_sock>(&o.sock), n)),
-                file: (valid && kind == ObjKind::SW_OBJ_FILE).then(|| model::file_obj(&conv::<_, bt::sw_file>(&o.file), w(o.bits, crate::boundary::Walked::SW_W_FREF), n)),
+                socket: (valid && kind == ObjKind::SW_OBJ_SOCKET).then(|| {
+                    model::socket_obj(
+                        &conv::<_, bt::sw_socket>(&o.socket),
+                        w(o.bits, crate::boundary::Walked::SW_W_OPS),
+                        n,
+                    )
+                }),
+                sock: (valid && kind == ObjKind::SW_OBJ_SOCK)
+                    .then(|| model::sock_obj(&conv::<_, bt::sw_sock>(&o.sock), n)),
+                file: (valid && kind == ObjKind::SW_OBJ_FILE).then(|| {
+                    model::file_obj(&conv::<_, bt::sw_file>(&o.file), w(o.bits, crate::boundary::Walked::SW_W_FREF), n)
+                }),
             }
         })
         .collect()
@@ -228,7 +240,17 @@ fn claim(id: &str, call: usize, ok: Option<bool>, statement: String, evidence: V
 }
 
 /// The order the course teaches (seeds); `{create}` is the family's create function.
-pub const COURSE_ORDER: &[&str] = &["__sys_socket", "__sock_create", "security_socket_create", "sock_alloc", "{create}", "sk_alloc", "security_socket_post_create", "sock_alloc_file", "fd_install"];
+pub const COURSE_ORDER: &[&str] = &[
+    "__sys_socket",
+    "__sock_create",
+    "security_socket_create",
+    "sock_alloc",
+    "{create}",
+    "sk_alloc",
+    "security_socket_post_create",
+    "sock_alloc_file",
+    "fd_install",
+];
 
 fn first<'a>(c: &'a Call, func: &str) -> Option<&'a Frame> {
     c.chain.iter().find(|f| f.func == func)
@@ -246,7 +268,11 @@ pub fn judge(c: &Call, create: Option<&str>, plan: &[FnPlan]) -> Vec<Claim> {
     let create = create.unwrap_or("{create}");
     // chain.order
     let observed: Vec<String> = c.chain.iter().map(|f| format!("{}{}", "  ".repeat(f.depth), f.func)).collect();
-    let expected: Vec<&str> = COURSE_ORDER.iter().map(|s| if *s == "{create}" { create } else { s }).filter(|f| plan.iter().any(|p| p.name == *f && p.traced)).collect();
+    let expected: Vec<&str> = COURSE_ORDER
+        .iter()
+        .map(|s| if *s == "{create}" { create } else { s })
+        .filter(|f| plan.iter().any(|p| p.name == *f && p.traced))
+        .collect();
     let positions: Vec<Option<usize>> = expected.iter().map(|f| c.chain.iter().position(|x| x.func == *f)).collect();
     let seen: Vec<usize> = positions.iter().flatten().copied().collect();
     let in_order = seen.windows(2).all(|w| w[0] < w[1]);
@@ -260,7 +286,11 @@ pub fn judge(c: &Call, create: Option<&str>, plan: &[FnPlan]) -> Vec<Claim> {
         format!("the traced functions ran in the course's order: {}", expected.join(" → ")),
         vec![
             ev("observed entries (indented by nesting)", observed.join(" | "), src),
-            ev("course functions not observed", if missing.is_empty() { "none".into() } else { missing.join(", ") }, src),
+            ev(
+                "course functions not observed",
+                if missing.is_empty() { "none".into() } else { missing.join(", ") },
+                src,
+            ),
         ],
         "some of the course's functions were not observed in this call (events lost, or not called)",
     ));
@@ -278,7 +308,9 @@ pub fn judge(c: &Call, create: Option<&str>, plan: &[FnPlan]) -> Vec<Claim> {
         let verdict = match parent {
             Some(p) if p == cfn => "= parent".to_string(),
             // A tail call (jmp) from the parent leaves the parent's own return address on the stack.
-            Some(p) if parent_caller == Some(cl.as_str()) => format!("tail call from {p}: the return address is {p}'s own"),
+            Some(p) if parent_caller == Some(cl.as_str()) => {
+                format!("tail call from {p}: the return address is {p}'s own")
+            }
             Some(p) if !traced => format!("via {cfn} (not traced: inlined or intermediate) under {p}"),
             None => "root".into(),
             Some(p) => {
@@ -292,7 +324,8 @@ pub fn judge(c: &Call, create: Option<&str>, plan: &[FnPlan]) -> Vec<Claim> {
         "chain.parentage",
         c.seq,
         (with_caller > 0).then_some(bad.is_empty()),
-        "each function was called by its parent in the tree, or by a named function between them that is not traced".into(),
+        "each function was called by its parent in the tree, or by a named function between them that is not traced"
+            .into(),
         vec![ev("callers (return address at entry)", lines.join(" | "), src)],
         "no caller addresses captured",
     ));
@@ -316,17 +349,38 @@ pub fn judge(c: &Call, create: Option<&str>, plan: &[FnPlan]) -> Vec<Claim> {
         "sock_alloc or the family create was not traced",
     ));
     // socket.filled_by_create
-    let before = first(c, create).and_then(|f| f.entry_objects.iter().find(|o| o.kind == "socket")).and_then(|o| o.socket.clone());
-    let after = first(c, create).and_then(|f| f.exit_objects.iter().find(|o| o.kind == "socket")).and_then(|o| o.socket.clone());
+    let before = first(c, create)
+        .and_then(|f| f.entry_objects.iter().find(|o| o.kind == "socket"))
+        .and_then(|o| o.socket.clone());
+    let after = first(c, create)
+        .and_then(|f| f.exit_objects.iter().find(|o| o.kind == "socket"))
+        .and_then(|o| o.socket.clone());
     let null = hex(0);
     out.push(claim(
         "socket.filled_by_create",
         c.seq,
-        before.as_ref().zip(after.as_ref()).map(|(b, a)| b.sk == null && b.ops.addr == null && a.sk != null && a.ops.addr != null),
+        before
+            .as_ref()
+            .zip(after.as_ref())
+            .map(|(b, a)| b.sk == null && b.ops.addr == null && a.sk != null && a.ops.addr != null),
         format!("{create} found the socket with sk and ops NULL and left both set"),
         vec![
-            ev(format!("socket at {create} entry"), before.as_ref().map(|s| format!("sk {} ops {} state {}", s.sk, s.ops.show(), s.state.show())).unwrap_or_default(), src),
-            ev(format!("socket at {create} exit"), after.as_ref().map(|s| format!("sk {} ops {} state {}", s.sk, s.ops.show(), s.state.show())).unwrap_or_default(), src),
+            ev(
+                format!("socket at {create} entry"),
+                before
+                    .as_ref()
+                    .map(|s| format!("sk {} ops {} state {}", s.sk, s.ops.show(), s.state.show()))
+                    .unwrap_or_default(),
+                src,
+            ),
+            ev(
+                format!("socket at {create} exit"),
+                after
+                    .as_ref()
+                    .map(|s| format!("sk {} ops {} state {}", s.sk, s.ops.show(), s.state.show()))
+                    .unwrap_or_default(),
+                src,
+            ),
         ],
         "the family create was not traced",
     ));
@@ -338,12 +392,16 @@ pub fn judge(c: &Call, create: Option<&str>, plan: &[FnPlan]) -> Vec<Claim> {
         c.seq,
         ska.as_ref().zip(ssk.as_ref()).map(|(a, b)| a == b),
         "sk_alloc's return value is the socket's ->sk".into(),
-        vec![ev("sk_alloc() return", ska.unwrap_or_default(), src), ev("socket->sk", ssk.unwrap_or_default(), "tp_btf/sys_exit walk")],
+        vec![
+            ev("sk_alloc() return", ska.unwrap_or_default(), src),
+            ev("socket->sk", ssk.unwrap_or_default(), "tp_btf/sys_exit walk"),
+        ],
         "sk_alloc was not traced",
     ));
     // provenance.file
     let saf = first(c, "sock_alloc_file").and_then(|f| obj(&f.exit_objects, "return")).map(|o| o.addr.clone());
-    let fdi = first(c, "fd_install").and_then(|f| f.entry_objects.iter().find(|o| o.kind == "file")).map(|o| o.addr.clone());
+    let fdi =
+        first(c, "fd_install").and_then(|f| f.entry_objects.iter().find(|o| o.kind == "file")).map(|o| o.addr.clone());
     let slot = c.after.file.as_ref().map(|f| f.addr.clone());
     out.push(claim(
         "provenance.file",
@@ -364,12 +422,26 @@ pub fn judge(c: &Call, create: Option<&str>, plan: &[FnPlan]) -> Vec<Claim> {
         c.seq,
         fd.as_ref().zip(c.ret).map(|(f, r)| f == &r.to_string()),
         "the fd that fd_install filled is the one socket() returned".into(),
-        vec![ev("fd_install() fd argument", fd.unwrap_or_default(), src), ev("socket() return", c.ret.map(|r| r.to_string()).unwrap_or_default(), "tp_btf/sys_exit")],
+        vec![
+            ev("fd_install() fd argument", fd.unwrap_or_default(), src),
+            ev("socket() return", c.ret.map(|r| r.to_string()).unwrap_or_default(), "tp_btf/sys_exit"),
+        ],
         "fd_install was not traced",
     ));
     // latency.per_function
     let complete = !c.chain.is_empty() && c.chain.iter().all(|f| f.inclusive_ns.is_some());
-    let lat: Vec<String> = c.chain.iter().map(|f| format!("{} incl {} ns excl {} ns", f.func, f.inclusive_ns.map(|v| v.to_string()).unwrap_or("?".into()), f.exclusive_ns.map(|v| v.to_string()).unwrap_or("?".into()))).collect();
+    let lat: Vec<String> = c
+        .chain
+        .iter()
+        .map(|f| {
+            format!(
+                "{} incl {} ns excl {} ns",
+                f.func,
+                f.inclusive_ns.map(|v| v.to_string()).unwrap_or("?".into()),
+                f.exclusive_ns.map(|v| v.to_string()).unwrap_or("?".into())
+            )
+        })
+        .collect();
     out.push(claim(
         "latency.per_function",
         c.seq,
@@ -390,7 +462,17 @@ mod tests {
         names
             .iter()
             .enumerate()
-            .map(|(i, n)| FnPlan { name: n.to_string(), in_kallsyms: true, in_btf: true, params: None, ret: None, traced: true, note: "traced".into(), snapshot: None, slot: Some(i) })
+            .map(|(i, n)| FnPlan {
+                name: n.to_string(),
+                in_kallsyms: true,
+                in_btf: true,
+                params: None,
+                ret: None,
+                traced: true,
+                note: "traced".into(),
+                snapshot: None,
+                slot: Some(i),
+            })
             .collect()
     }
 
@@ -415,7 +497,12 @@ mod tests {
             ev(ChKind::SW_CH_EXIT, 0, 1, 40, 0),
         ];
         let f = frames(&e, &p, "fentry", &Namer::default());
-        let call = |tid: u32, a: u64, b: u64| Call { tid, enter_ns: Some(a), exit_ns: Some(b), ..crate::model::tests_support::empty_call() };
+        let call = |tid: u32, a: u64, b: u64| Call {
+            tid,
+            enter_ns: Some(a),
+            exit_ns: Some(b),
+            ..crate::model::tests_support::empty_call()
+        };
         let mut calls = vec![call(1, 9, 21), call(2, 11, 19), call(1, 29, 41), call(1, 50, 60)];
         assert_eq!(attach_to_calls(&mut calls, &f), 5);
         let shape = |c: &Call| c.chain.iter().map(|x| (x.func.clone(), x.depth, x.parent)).collect::<Vec<_>>();
@@ -433,7 +520,10 @@ mod tests {
         );
         let n = Namer { kallsyms: ks, btf: None };
         // Tier A: the first word is inside the traced function (its fentry call), the second names the caller.
-        assert_eq!(caller_of(&[0xffffffff81000405, 0xffffffff8100007f], "sock_alloc", &n).as_deref(), Some("__sock_create+0x7f"));
+        assert_eq!(
+            caller_of(&[0xffffffff81000405, 0xffffffff8100007f], "sock_alloc", &n).as_deref(),
+            Some("__sock_create+0x7f")
+        );
         // A trampoline frame not laid out as expected: the first word is elsewhere, so no caller at all.
         assert_eq!(caller_of(&[0xffffffff81000905, 0xffffffff8100007f], "sock_alloc", &n), None);
         // Tier B: no first word; a kretprobe trampoline in place of the return address is not a caller.
@@ -454,7 +544,10 @@ mod tests {
             ev(ChKind::SW_CH_EXIT, 0, 1, 100, 3),
         ];
         let f = frames(&e, &p, "fentry", &Namer::default());
-        assert_eq!(f.iter().map(|x| (x.func.as_str(), x.depth, x.parent)).collect::<Vec<_>>(), vec![("a", 0, None), ("b", 1, Some(0)), ("c", 1, Some(0))]);
+        assert_eq!(
+            f.iter().map(|x| (x.func.as_str(), x.depth, x.parent)).collect::<Vec<_>>(),
+            vec![("a", 0, None), ("b", 1, Some(0)), ("c", 1, Some(0))]
+        );
         assert_eq!(f[0].inclusive_ns, Some(90));
         assert_eq!(f[0].exclusive_ns, Some(75));
         assert_eq!(f[1].ret, Some(5));
@@ -499,10 +592,15 @@ mod tests {
         assert_eq!(mk(&[0, 2, 1]), Some(Verdict::Refuted));
     }
 
-#[test]
+    #[test]
     fn budget_counts_must_add_up_to_the_boundary_calls() {
         let p = plan_of(&["__sys_socket", "sock_alloc"]);
-        let e = vec![ev(ChKind::SW_CH_ENTRY, 0, 1, 1, 0), ev(ChKind::SW_CH_ENTRY, 1, 1, 2, 0), ev(ChKind::SW_CH_EXIT, 1, 1, 3, 0), ev(ChKind::SW_CH_EXIT, 0, 1, 4, 3)];
+        let e = vec![
+            ev(ChKind::SW_CH_ENTRY, 0, 1, 1, 0),
+            ev(ChKind::SW_CH_ENTRY, 1, 1, 2, 0),
+            ev(ChKind::SW_CH_EXIT, 1, 1, 3, 0),
+            ev(ChKind::SW_CH_EXIT, 0, 1, 4, 3),
+        ];
         let mut c1 = crate::model::tests_support::empty_call();
         c1.chain = frames(&e, &p, "fentry", &Namer::default());
         let calls = vec![c1, crate::model::tests_support::empty_call(), crate::model::tests_support::empty_call()];
@@ -533,12 +631,17 @@ pub fn budget(calls: &[Call], plan: &[FnPlan], counted: &[(String, u64, u64)], r
     let root = plan.iter().find(|p| p.traced).map(|p| p.name.clone()).unwrap_or_default();
     let full = calls.iter().flat_map(|c| c.chain.iter()).filter(|f| f.func == root && f.depth == 0).count();
     let root_counted = counted.iter().find(|(n, _, _)| *n == root).map(|c| c.1).unwrap_or(0);
-    let unbalanced: Vec<String> = counted.iter().filter(|(_, e, x)| e != x).map(|(n, e, x)| format!("{n} {e}≠{x}")).collect();
+    let unbalanced: Vec<String> =
+        counted.iter().filter(|(_, e, x)| e != x).map(|(n, e, x)| format!("{n} {e}≠{x}")).collect();
     let socket_calls = calls.iter().filter(|c| c.syscall == "socket").count();
     let mut evidence = vec![
         ev(format!("{root} calls streamed in full"), full.to_string(), "chain ring buffer"),
         ev(format!("{root} entries counted in the kernel"), root_counted.to_string(), "ccount per-CPU array"),
-        ev("per function (entries/exits counted)", counted.iter().map(|(n, e, x)| format!("{n} {e}/{x}")).collect::<Vec<_>>().join(" · "), "ccount per-CPU array"),
+        ev(
+            "per function (entries/exits counted)",
+            counted.iter().map(|(n, e, x)| format!("{n} {e}/{x}")).collect::<Vec<_>>().join(" · "),
+            "ccount per-CPU array",
+        ),
     ];
     let (ok, statement) = if root == "__sys_socket" {
         evidence.push(ev("socket() calls at the syscall boundary", socket_calls.to_string(), "tp_btf/sys_enter"));
@@ -548,7 +651,10 @@ pub fn budget(calls: &[Call], plan: &[FnPlan], counted: &[(String, u64, u64)], r
             format!("every socket() went through {root}: {full} in full + {root_counted} counted = {total} of {socket_calls} calls; every counted entry has its exit"),
         )
     } else {
-        (Some(unbalanced.is_empty()), format!("every counted entry of the chain functions has its exit ({full} root calls in full)"))
+        (
+            Some(unbalanced.is_empty()),
+            format!("every counted entry of the chain functions has its exit ({full} root calls in full)"),
+        )
     };
     if !unbalanced.is_empty() {
         evidence.push(ev("unbalanced", unbalanced.join(", "), "ccount per-CPU array"));

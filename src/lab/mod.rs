@@ -46,7 +46,8 @@ pub fn cache_dir() -> Result<PathBuf> {
     } else if let Some(d) = std::env::var_os("XDG_CACHE_HOME") {
         PathBuf::from(d).join("syswalk")
     } else {
-        let home = std::env::var_os("HOME").ok_or_else(|| lab_err("neither SYSWALK_CACHE, XDG_CACHE_HOME nor HOME is set"))?;
+        let home =
+            std::env::var_os("HOME").ok_or_else(|| lab_err("neither SYSWALK_CACHE, XDG_CACHE_HOME nor HOME is set"))?;
         PathBuf::from(home).join(".cache/syswalk")
     };
     let d = base.join("lab");
@@ -55,7 +56,10 @@ pub fn cache_dir() -> Result<PathBuf> {
 }
 
 fn run_quiet(cmd: &mut Command, what: &str) -> Result<String> {
-    let o = cmd.stdin(Stdio::null()).output().map_err(|e| lab_err(format!("{what}: cannot run {:?}: {e}", cmd.get_program())))?;
+    let o = cmd
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| lab_err(format!("{what}: cannot run {:?}: {e}", cmd.get_program())))?;
     if !o.status.success() {
         return Err(lab_err(format!("{what} failed ({}): {}", o.status, String::from_utf8_lossy(&o.stderr).trim())));
     }
@@ -83,7 +87,10 @@ fn system_mirror() -> Result<String> {
     for t in &texts {
         // deb822: a stanza with "Suites: bookworm…" and "URIs: …"
         for stanza in t.split("\n\n") {
-            let uri = stanza.lines().find_map(|l| l.strip_prefix("URIs:")).map(|s| s.split_whitespace().next().unwrap_or("").to_string());
+            let uri = stanza
+                .lines()
+                .find_map(|l| l.strip_prefix("URIs:"))
+                .map(|s| s.split_whitespace().next().unwrap_or("").to_string());
             let suites = stanza.lines().find_map(|l| l.strip_prefix("Suites:")).unwrap_or("");
             if let Some(u) = uri {
                 if suites.split_whitespace().any(|s| s == "bookworm") && !u.is_empty() {
@@ -98,7 +105,8 @@ fn system_mirror() -> Result<String> {
             }
         }
     }
-    Err(lab_err("no Debian bookworm mirror found in /etc/apt/sources.list{,.d}").hint("syswalk's lab fetches Debian packages with apt; configure a bookworm source"))
+    Err(lab_err("no Debian bookworm mirror found in /etc/apt/sources.list{,.d}")
+        .hint("syswalk's lab fetches Debian packages with apt; configure a bookworm source"))
 }
 
 /// A private apt configuration for one suite, kept in the cache; the system's apt configuration is not touched.
@@ -119,10 +127,15 @@ fn apt_config(suite: &str) -> Result<Option<PathBuf>> {
         d.display()
     );
     std::fs::write(&conf, c).map_err(|e| Error::io("writing apt.conf", e))?;
-    let lists_empty = std::fs::read_dir(d.join("lists")).map(|r| r.flatten().filter(|e| e.path().is_file()).count() == 0).unwrap_or(true);
+    let lists_empty = std::fs::read_dir(d.join("lists"))
+        .map(|r| r.flatten().filter(|e| e.path().is_file()).count() == 0)
+        .unwrap_or(true);
     if lists_empty {
         progress(&format!("apt-get update for {suite} (private config in {})", d.display()));
-        run_quiet(Command::new("apt-get").env("APT_CONFIG", &conf).args(["update", "-q"]), &format!("apt-get update ({suite})"))?;
+        run_quiet(
+            Command::new("apt-get").env("APT_CONFIG", &conf).args(["update", "-q"]),
+            &format!("apt-get update ({suite})"),
+        )?;
     }
     Ok(Some(conf))
 }
@@ -155,7 +168,10 @@ fn resolve_meta(conf: &Option<PathBuf>, meta: &str) -> Result<String> {
 fn download_extract(conf: &Option<PathBuf>, pkgs: &[&str], dest: &Path) -> Result<()> {
     for p in pkgs {
         let deb = apt_download(conf, p, "")?;
-        progress(&format!("unpacking {} (dpkg-deb -x)…", deb.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()));
+        progress(&format!(
+            "unpacking {} (dpkg-deb -x)…",
+            deb.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+        ));
         run_quiet(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(dest), "dpkg-deb -x")?;
     }
     Ok(())
@@ -175,7 +191,8 @@ fn apt_download(conf: &Option<PathBuf>, pkg: &str, size_note: &str) -> Result<Pa
         .status()
         .map_err(|e| lab_err(format!("cannot run apt-get: {e}")))?;
     if !st.success() {
-        return Err(lab_err(format!("apt-get download {pkg} failed ({st})")).hint("check network access to the Debian mirror and `apt-get update`"));
+        return Err(lab_err(format!("apt-get download {pkg} failed ({st})"))
+            .hint("check network access to the Debian mirror and `apt-get update`"));
     }
     let name_prefix = format!("{pkg}_");
     list_debs(&debs)
@@ -186,7 +203,9 @@ fn apt_download(conf: &Option<PathBuf>, pkg: &str, size_note: &str) -> Result<Pa
 }
 
 fn list_debs(d: &Path) -> Vec<PathBuf> {
-    std::fs::read_dir(d).map(|r| r.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "deb")).collect()).unwrap_or_default()
+    std::fs::read_dir(d)
+        .map(|r| r.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "deb")).collect())
+        .unwrap_or_default()
 }
 
 /// apt's progress goes to our stderr: stdout belongs to the command run in the guest (`lab run -- syswalk … --format
@@ -222,14 +241,20 @@ pub fn fetch_dbg(k: &Kernel) -> Result<PathBuf> {
     if let Some(p) = k.dbg_vmlinux() {
         return Ok(p);
     }
-    let root = k.root.clone().ok_or_else(|| lab_err(format!("kernel {} has no package tree to put the -dbg files in", k.version)))?;
+    let root = k
+        .root
+        .clone()
+        .ok_or_else(|| lab_err(format!("kernel {} has no package tree to put the -dbg files in", k.version)))?;
     let suite = known(&k.id).map(|x| x.suite).unwrap_or("bookworm");
     let conf = apt_config(suite)?;
     let pkg = format!("linux-image-{}-dbg", k.version);
     let deb = apt_download(&conf, &pkg, " (≈280–320 MB)")?;
     progress(&format!("unpacking vmlinux and System.map from {} (dpkg-deb --fsys-tarfile | tar)…", deb.display()));
     let script = "dpkg-deb --fsys-tarfile \"$1\" | tar -x -C \"$2\" --wildcards './usr/lib/debug/boot/*'";
-    run_quiet(Command::new("sh").arg("-c").arg(script).arg("sh").arg(&deb).arg(&root), "dpkg-deb --fsys-tarfile | tar -x")?;
+    run_quiet(
+        Command::new("sh").arg("-c").arg(script).arg("sh").arg(&deb).arg(&root),
+        "dpkg-deb --fsys-tarfile | tar -x",
+    )?;
     // The unpacked files are what is kept; the 280 MB .deb is not needed again.
     let _ = std::fs::remove_file(&deb);
     k.dbg_vmlinux().ok_or_else(|| lab_err(format!("{pkg} contained no usr/lib/debug/boot/vmlinux-{}", k.version)))
@@ -278,8 +303,10 @@ pub fn known(id: &str) -> Option<&'static Known> {
 /// Fetches (or finds in the cache) a known kernel.
 pub fn fetch(id: &str) -> Result<Kernel> {
     let k = known(id).ok_or_else(|| {
-        Error::new(Kind::Usage, format!("unknown lab kernel {id:?}"))
-            .hint(format!("known: {}; or give a path to a vmlinuz-<version> image", KNOWN.iter().map(|k| k.id).collect::<Vec<_>>().join(", ")))
+        Error::new(Kind::Usage, format!("unknown lab kernel {id:?}")).hint(format!(
+            "known: {}; or give a path to a vmlinuz-<version> image",
+            KNOWN.iter().map(|k| k.id).collect::<Vec<_>>().join(", ")
+        ))
     })?;
     if let Some(kern) = cached(k)? {
         ensure_depmod(&kernels_dir()?.join(k.id), &kern.version)?;
@@ -303,10 +330,12 @@ pub fn fetch(id: &str) -> Result<Kernel> {
 /// A kernel given by path: `…/vmlinuz-<version>`, modules from `<image dir>/../lib/modules/<version>` or
 /// `/lib/modules/<version>`.
 pub fn from_path(p: &Path) -> Result<Kernel> {
-    let image = std::fs::canonicalize(p).map_err(|e| Error::new(Kind::Usage, format!("kernel image {}: {e}", p.display())))?;
+    let image =
+        std::fs::canonicalize(p).map_err(|e| Error::new(Kind::Usage, format!("kernel image {}: {e}", p.display())))?;
     let name = image.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let version = name.strip_prefix("vmlinuz-").map(String::from).ok_or_else(|| {
-        Error::new(Kind::Usage, format!("cannot tell the kernel version from {name:?}")).hint("name the image vmlinuz-<version>, as Debian does")
+        Error::new(Kind::Usage, format!("cannot tell the kernel version from {name:?}"))
+            .hint("name the image vmlinuz-<version>, as Debian does")
     })?;
     let base = image.parent().and_then(|d| d.parent()).map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("/"));
     let modules_base = if base.join("lib/modules").join(&version).is_dir() { base } else { PathBuf::from("/") };
@@ -336,14 +365,19 @@ pub fn new_qemu() -> Result<vm::Qemu> {
         let _ = std::fs::remove_dir_all(&root);
         std::fs::rename(&tmp, &root).map_err(|e| Error::io("moving qemu into the cache", e))?;
     }
-    let ldd = Command::new("ldd").arg(&bin).output().map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
+    let ldd = Command::new("ldd")
+        .arg(&bin)
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
     let missing: Vec<&str> = ldd.lines().filter(|l| l.contains("not found")).map(|l| l.trim()).collect();
     if !missing.is_empty() {
         return Err(lab_err(format!("qemu from backports lacks shared libraries: {}", missing.join("; ")))
             .hint("install Debian's qemu-system-x86 (scripts/setup.sh does), which brings the same libraries"));
     }
     let mut q = vm::Qemu::new(bin);
-    q.data_dirs = vec![root.join("usr/share/qemu"), PathBuf::from("/usr/share/seabios"), root.join("usr/share/seabios")];
+    q.data_dirs =
+        vec![root.join("usr/share/qemu"), PathBuf::from("/usr/share/seabios"), root.join("usr/share/seabios")];
     Ok(q)
 }
 

@@ -29,14 +29,18 @@ impl Qemu {
         let bin = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
             .map(|d| d.join("qemu-system-x86_64"))
             .find(|p| p.exists())
-            .ok_or_else(|| lab_err("qemu-system-x86_64 not found").hint("run scripts/setup.sh (apt-get install qemu-system-x86)"))?;
+            .ok_or_else(|| {
+                lab_err("qemu-system-x86_64 not found").hint("run scripts/setup.sh (apt-get install qemu-system-x86)")
+            })?;
         Ok(Qemu::new(bin))
     }
     pub fn version(&self) -> String {
         Command::new(&self.bin)
             .arg("--version")
             .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).lines().next().unwrap_or("").replace("QEMU emulator version ", ""))
+            .map(|o| {
+                String::from_utf8_lossy(&o.stdout).lines().next().unwrap_or("").replace("QEMU emulator version ", "")
+            })
             .unwrap_or_default()
     }
 }
@@ -105,7 +109,11 @@ fn read_module(dir: &Path, rel: &str) -> Result<Vec<u8>> {
     match tool {
         None => std::fs::read(&p).map_err(|e| Error::io(format!("reading {}", p.display()), e)),
         Some(t) => {
-            let o = Command::new(t).arg("-dc").arg(&p).output().map_err(|e| lab_err(format!("{t} is needed to unpack {}: {e}", p.display())))?;
+            let o = Command::new(t)
+                .arg("-dc")
+                .arg(&p)
+                .output()
+                .map_err(|e| lab_err(format!("{t} is needed to unpack {}: {e}", p.display())))?;
             if !o.status.success() {
                 return Err(lab_err(format!("{t} -dc {} failed", p.display())));
             }
@@ -163,9 +171,14 @@ fn shell_quote(s: &[u8]) -> String {
 
 /// The base initramfs (busybox, modules, init) for a kernel: built once, cached.
 fn base_initramfs(k: &Kernel) -> Result<(Vec<u8>, Share)> {
-    let dep = std::fs::read_to_string(k.modules.join("modules.dep")).map_err(|e| Error::io("reading modules.dep", e))?;
+    let dep =
+        std::fs::read_to_string(k.modules.join("modules.dep")).map_err(|e| Error::io("reading modules.dep", e))?;
     let builtin = std::fs::read_to_string(k.modules.join("modules.builtin")).unwrap_or_default();
-    let share = if modpath(&dep, "9p").is_some() || builtin.lines().any(|l| l.ends_with("/9p.ko")) { Share::NineP } else { Share::Virtiofs };
+    let share = if modpath(&dep, "9p").is_some() || builtin.lines().any(|l| l.ends_with("/9p.ko")) {
+        Share::NineP
+    } else {
+        Share::Virtiofs
+    };
     let cache = cache_dir()?.join("initramfs");
     std::fs::create_dir_all(&cache).map_err(|e| Error::io("creating the initramfs cache", e))?;
     // Keyed by what goes in: kernel, share, and the init script itself (a changed init must not reuse a stale image).
@@ -177,9 +190,10 @@ fn base_initramfs(k: &Kernel) -> Result<(Vec<u8>, Share)> {
     if let Ok(b) = std::fs::read(&f) {
         return Ok((b, share));
     }
-    let busybox = ["/bin/busybox", "/usr/bin/busybox"].iter().map(PathBuf::from).find(|p| p.exists()).ok_or_else(|| {
-        lab_err("busybox not found").hint("run scripts/setup.sh (apt-get install busybox-static)")
-    })?;
+    let busybox =
+        ["/bin/busybox", "/usr/bin/busybox"].iter().map(PathBuf::from).find(|p| p.exists()).ok_or_else(|| {
+            lab_err("busybox not found").hint("run scripts/setup.sh (apt-get install busybox-static)")
+        })?;
     let want: &[&str] = match share {
         Share::NineP => &["virtio_pci", "9pnet_virtio", "9p", "overlay"],
         Share::Virtiofs => &["virtio_pci", "virtiofs", "overlay"],
@@ -223,7 +237,9 @@ fn base_initramfs(k: &Kernel) -> Result<(Vec<u8>, Share)> {
     c.file("vm.conf", 0o644, conf.as_bytes());
     let b = c.finish();
     let tmp = f.with_extension("tmp");
-    std::fs::write(&tmp, &b).and_then(|_| std::fs::rename(&tmp, &f)).map_err(|e| Error::io("caching the initramfs", e))?;
+    std::fs::write(&tmp, &b)
+        .and_then(|_| std::fs::rename(&tmp, &f))
+        .map_err(|e| Error::io("caching the initramfs", e))?;
     Ok((b, share))
 }
 
@@ -234,7 +250,9 @@ fn cmd_script(argv: &[OsString], env: &[String], k: &Kernel, dbg: bool) -> Strin
     if let Some(root) = &k.root {
         let r = shell_quote(root.as_os_str().as_bytes());
         let v = shell_quote(k.version.as_bytes());
-        s.push_str(&format!("R={r}; V={v}; mkdir -p /boot\n[ -e \"$R/boot/config-$V\" ] && ln -sf \"$R/boot/config-$V\" /boot/\n"));
+        s.push_str(&format!(
+            "R={r}; V={v}; mkdir -p /boot\n[ -e \"$R/boot/config-$V\" ] && ln -sf \"$R/boot/config-$V\" /boot/\n"
+        ));
         if dbg {
             s.push_str(
                 "mkdir -p /usr/lib/debug/boot\n\
@@ -279,7 +297,11 @@ fn mkfifo(p: &Path) -> Result<()> {
 /// Opens a FIFO for reading without blocking on the open, then makes reads blocking.
 fn open_fifo_reader(p: &Path) -> Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
-    let f = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(p).map_err(|e| Error::io(format!("opening {}", p.display()), e))?;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(p)
+        .map_err(|e| Error::io(format!("opening {}", p.display()), e))?;
     use std::os::fd::AsRawFd;
     // SAFETY: fcntl on an fd we own; clearing O_NONBLOCK.
     unsafe {
@@ -303,7 +325,11 @@ fn pump(mut from: std::fs::File, to_stderr: bool, done: Arc<AtomicBool>) -> std:
                     std::thread::sleep(Duration::from_millis(5));
                 }
                 Ok(n) => {
-                    let r = if to_stderr { std::io::stderr().write_all(&buf[..n]) } else { std::io::stdout().write_all(&buf[..n]).and_then(|_| std::io::stdout().flush()) };
+                    let r = if to_stderr {
+                        std::io::stderr().write_all(&buf[..n])
+                    } else {
+                        std::io::stdout().write_all(&buf[..n]).and_then(|_| std::io::stdout().flush())
+                    };
                     if r.is_err() {
                         break;
                     }
@@ -334,11 +360,12 @@ fn virtiofsd() -> Result<PathBuf> {
     if let Some(p) = std::env::var_os("SYSWALK_VIRTIOFSD") {
         return Ok(PathBuf::from(p));
     }
-    ["/usr/lib/qemu/virtiofsd", "/usr/libexec/virtiofsd"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
-        .ok_or_else(|| lab_err("this kernel has no 9p, and no virtiofsd was found").hint("run scripts/setup.sh (qemu-system-x86 ships /usr/lib/qemu/virtiofsd)"))
+    ["/usr/lib/qemu/virtiofsd", "/usr/libexec/virtiofsd"].iter().map(PathBuf::from).find(|p| p.exists()).ok_or_else(
+        || {
+            lab_err("this kernel has no 9p, and no virtiofsd was found")
+                .hint("run scripts/setup.sh (qemu-system-x86 ships /usr/lib/qemu/virtiofsd)")
+        },
+    )
 }
 
 /// The outcome of a guest run.
@@ -352,7 +379,9 @@ pub struct Outcome {
 fn console_tail(con: &Path) -> String {
     let t = std::fs::read_to_string(con).unwrap_or_default();
     let lines: Vec<&str> = t.lines().collect();
-    if let Some(i) = lines.iter().position(|l| l.contains("Kernel panic") || l.contains("BUG:") || l.contains("Oops") || l.contains("general protection")) {
+    if let Some(i) = lines.iter().position(|l| {
+        l.contains("Kernel panic") || l.contains("BUG:") || l.contains("Oops") || l.contains("general protection")
+    }) {
         let start = i.saturating_sub(3);
         return lines[start..(i + 30).min(lines.len())].join("\n");
     }
@@ -369,7 +398,17 @@ fn kvm_usable(q: &Qemu, k: &Kernel, opts: &RunOpts) -> bool {
         return v.trim() == "yes";
     }
     progress("checking whether KVM works here (one short boot, result cached)…");
-    let probe = RunOpts { timeout: Duration::from_secs(30), accel: Accel::Kvm, mem: opts.mem.clone(), cpus: 1, append: String::new(), env: vec![], verbose: false, boot_trace: false, dbg: false };
+    let probe = RunOpts {
+        timeout: Duration::from_secs(30),
+        accel: Accel::Kvm,
+        mem: opts.mem.clone(),
+        cpus: 1,
+        append: String::new(),
+        env: vec![],
+        verbose: false,
+        boot_trace: false,
+        dbg: false,
+    };
     let ok = boot(q, k, &[OsString::from("true")], &probe, true).map(|o| o.code == 0).unwrap_or(false);
     if let Some(f) = f {
         let _ = std::fs::write(f, if ok { "yes\n" } else { "no\n" });
@@ -389,12 +428,26 @@ pub fn run(q: &Qemu, k: &Kernel, argv: &[OsString], opts: &RunOpts) -> Result<Ou
 }
 
 fn clone_opts(o: &RunOpts) -> RunOpts {
-    RunOpts { timeout: o.timeout, accel: o.accel, mem: o.mem.clone(), cpus: o.cpus, append: o.append.clone(), env: o.env.clone(), verbose: o.verbose, boot_trace: o.boot_trace, dbg: o.dbg }
+    RunOpts {
+        timeout: o.timeout,
+        accel: o.accel,
+        mem: o.mem.clone(),
+        cpus: o.cpus,
+        append: o.append.clone(),
+        env: o.env.clone(),
+        verbose: o.verbose,
+        boot_trace: o.boot_trace,
+        dbg: o.dbg,
+    }
 }
 
 fn boot(q: &Qemu, k: &Kernel, argv: &[OsString], opts: &RunOpts, silent: bool) -> Result<Outcome> {
     let (base, share) = base_initramfs(k)?;
-    let dir = std::env::temp_dir().join(format!("syswalk-lab-{}-{}", std::process::id(), Instant::now().elapsed().as_nanos() ^ rand_u64()));
+    let dir = std::env::temp_dir().join(format!(
+        "syswalk-lab-{}-{}",
+        std::process::id(),
+        Instant::now().elapsed().as_nanos() ^ rand_u64()
+    ));
     std::fs::create_dir_all(&dir).map_err(|e| Error::io("creating the VM work dir", e))?;
     let mut work = Work { dir: dir.clone(), children: Vec::new() };
     let mut c = Cpio::default();
@@ -428,7 +481,12 @@ fn boot(q: &Qemu, k: &Kernel, argv: &[OsString], opts: &RunOpts, silent: bool) -
     cmd.args(["-serial", "chardev:con", "-serial", "chardev:out", "-serial", "chardev:rc", "-serial", "chardev:err"]);
     match share {
         Share::NineP => {
-            cmd.args(["-fsdev", "local,id=root,path=/,security_model=none,readonly=on,multidevs=remap", "-device", "virtio-9p-pci,fsdev=root,mount_tag=hostroot"]);
+            cmd.args([
+                "-fsdev",
+                "local,id=root,path=/,security_model=none,readonly=on,multidevs=remap",
+                "-device",
+                "virtio-9p-pci,fsdev=root,mount_tag=hostroot",
+            ]);
         }
         Share::Virtiofs => {
             let sock = dir.join("vfs.sock");
@@ -459,13 +517,27 @@ fn boot(q: &Qemu, k: &Kernel, argv: &[OsString], opts: &RunOpts, silent: bool) -
     let qlog = std::fs::File::create(dir.join("qemu.log")).map_err(|e| Error::io("qemu log", e))?;
     let qlog2 = qlog.try_clone().map_err(|e| Error::io("qemu log", e))?;
     if !silent {
-        progress(&format!("booting {} under qemu {} ({accel}, {} share)…", k.version, q.version(), if share == Share::NineP { "9p" } else { "virtiofs" }));
+        progress(&format!(
+            "booting {} under qemu {} ({accel}, {} share)…",
+            k.version,
+            q.version(),
+            if share == Share::NineP { "9p" } else { "virtiofs" }
+        ));
     }
     let t0 = Instant::now();
-    let child = cmd.stdin(Stdio::null()).stdout(qlog).stderr(qlog2).spawn().map_err(|e| lab_err(format!("starting {}: {e}", q.bin.display())))?;
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(qlog)
+        .stderr(qlog2)
+        .spawn()
+        .map_err(|e| lab_err(format!("starting {}: {e}", q.bin.display())))?;
     work.children.push(child);
     let done = Arc::new(AtomicBool::new(false));
-    let (po, pe) = if silent { (None, None) } else { (Some(pump(out_r, false, done.clone())), Some(pump(err_r, true, done.clone()))) };
+    let (po, pe) = if silent {
+        (None, None)
+    } else {
+        (Some(pump(out_r, false, done.clone())), Some(pump(err_r, true, done.clone())))
+    };
     let mut timed_out = false;
     let status = loop {
         let ch = work.children.last_mut().ok_or_else(|| lab_err("qemu process lost"))?;
@@ -485,20 +557,27 @@ fn boot(q: &Qemu, k: &Kernel, argv: &[OsString], opts: &RunOpts, silent: bool) -
     for h in [po, pe].into_iter().flatten() {
         let _ = h.join();
     }
-    let rc = std::fs::read_to_string(&rcf).unwrap_or_default().chars().filter(|c| c.is_ascii_digit()).collect::<String>();
+    let rc =
+        std::fs::read_to_string(&rcf).unwrap_or_default().chars().filter(|c| c.is_ascii_digit()).collect::<String>();
     if opts.verbose {
         eprintln!("{}", std::fs::read_to_string(&con).unwrap_or_default());
     }
     let console = std::fs::read_to_string(&con).unwrap_or_default();
     if timed_out {
-        return Err(lab_err(format!("the guest did not finish within {} s; console tail:\n{}", opts.timeout.as_secs(), console_tail(&con)))
-            .hint("raise --timeout, or check the command does not wait for input"));
+        return Err(lab_err(format!(
+            "the guest did not finish within {} s; console tail:\n{}",
+            opts.timeout.as_secs(),
+            console_tail(&con)
+        ))
+        .hint("raise --timeout, or check the command does not wait for input"));
     }
     if let Some(line) = console.lines().find(|l| l.contains("Kernel panic")) {
         return Err(lab_err(format!("the guest kernel panicked: {}\n{}", line.trim(), console_tail(&con))));
     }
     match rc.parse::<i32>() {
-        Ok(125) if console.contains("syswalk-lab(init)") => Err(lab_err(format!("the lab's init failed in the guest:\n{}", console_tail(&con)))),
+        Ok(125) if console.contains("syswalk-lab(init)") => {
+            Err(lab_err(format!("the lab's init failed in the guest:\n{}", console_tail(&con))))
+        }
         Ok(code) => Ok(Outcome { code, boot_to_exit: elapsed, accel }),
         Err(_) => {
             let ql = std::fs::read_to_string(dir.join("qemu.log")).unwrap_or_default();
@@ -525,15 +604,27 @@ mod tests {
         assert_eq!(modpath(DEP, "9p").as_deref(), Some("kernel/fs/9p/9p.ko.xz"));
         assert_eq!(modpath(DEP, "9pnet_virtio").as_deref(), Some("kernel/net/9p/9pnet_virtio.ko.xz"));
         assert_eq!(modpath(DEP, "virtiofs"), None);
-        assert_eq!(deps_of(DEP, "kernel/fs/9p/9p.ko.xz"), vec!["kernel/net/9p/9pnet.ko.xz", "kernel/fs/netfs/netfs.ko.xz"]);
+        assert_eq!(
+            deps_of(DEP, "kernel/fs/9p/9p.ko.xz"),
+            vec!["kernel/net/9p/9pnet.ko.xz", "kernel/fs/netfs/netfs.ko.xz"]
+        );
     }
     #[test]
     fn quoting_survives_the_shell() {
-        let k = Kernel { id: "x".into(), version: "1.2'3".into(), image: "/i".into(), modules: "/m".into(), root: Some("/tmp/it's".into()) };
+        let k = Kernel {
+            id: "x".into(),
+            version: "1.2'3".into(),
+            image: "/i".into(),
+            modules: "/m".into(),
+            root: Some("/tmp/it's".into()),
+        };
         let s = cmd_script(&["printf".into(), "%s|".into(), "it's $HOME".into()], &[], &k, true);
         assert!(s.contains("R='/tmp/it'\\''s'; V='1.2'\\''3'"), "{s}");
         assert!(s.contains("/usr/lib/debug/boot"));
-        assert!(!cmd_script(&["true".into()], &[], &k, false).contains("/usr/lib/debug/boot"), "no -dbg files unless asked");
+        assert!(
+            !cmd_script(&["true".into()], &[], &k, false).contains("/usr/lib/debug/boot"),
+            "no -dbg files unless asked"
+        );
         let last = s.lines().last().expect("command line");
         let o = Command::new("sh").arg("-c").arg(last).output().expect("sh");
         assert_eq!(String::from_utf8_lossy(&o.stdout), "it's $HOME|");

@@ -51,7 +51,10 @@ pub fn parse_boot_trace(text: &str) -> Vec<BootReg> {
         }
     }
     for (t, b, w) in out.iter_mut() {
-        let best = calls.iter_mut().filter(|c| !c.2 && c.3 == *w && (c.0 - *t).abs() < 0.01).min_by(|a, b| (a.0 - *t).abs().total_cmp(&(b.0 - *t).abs()));
+        let best = calls
+            .iter_mut()
+            .filter(|c| !c.2 && c.3 == *w && (c.0 - *t).abs() < 0.01)
+            .min_by(|a, b| (a.0 - *t).abs().total_cmp(&(b.0 - *t).abs()));
         if let Some(c) = best {
             c.2 = true;
             b.caller = Some(c.1.clone());
@@ -60,15 +63,19 @@ pub fn parse_boot_trace(text: &str) -> Vec<BootReg> {
     out.into_iter().map(|(_, b, _)| b).collect()
 }
 
-
 fn not(id: &str, statement: &str, why: impl Into<String>) -> Claim {
     claim(id, Verdict::NotObservable, statement, vec![], Some(why.into()))
 }
 
 /// The claims tying the binary's machine code to what the kernel saw at entry.
-pub fn user_claims(call: Option<&Call>, user: &std::result::Result<UserSide, String>, constants: &Constants) -> Vec<Claim> {
+pub fn user_claims(
+    call: Option<&Call>,
+    user: &std::result::Result<UserSide, String>,
+    constants: &Constants,
+) -> Vec<Claim> {
     let mut out = Vec::new();
-    let header = |name: &str| constants.rows.iter().find(|r| r.name == name).and_then(|r| r.header.as_ref()).map(|h| h.value);
+    let header =
+        |name: &str| constants.rows.iter().find(|r| r.name == name).and_then(|r| r.header.as_ref()).map(|h| h.value);
     // user.call_site: the immediates loaded before the call are the headers' constants.
     let st = "the binary loads rdi, rsi, rdx with AF_INET, SOCK_STREAM, 0 right before calling socket()";
     match user {
@@ -82,7 +89,11 @@ pub fn user_claims(call: Option<&Call>, user: &std::result::Result<UserSide, Str
                 .and_then(|r| crate::usercall::site_for_return(u, r.start_code, r.sp0).map(|(s, _)| s))
                 .or_else(|| u.sites.iter().find(|s| s.setup.iter().any(|x| x.constant.is_some())))
                 .unwrap_or(&u.sites[0]);
-            let mut evidence = vec![ev("call", format!("{:#x}: {}", site.addr, site.text), format!("{} ({})", u.binary, site.function.as_deref().unwrap_or("no symbol")))];
+            let mut evidence = vec![ev(
+                "call",
+                format!("{:#x}: {}", site.addr, site.text),
+                format!("{} ({})", u.binary, site.function.as_deref().unwrap_or("no symbol")),
+            )];
             let mut ok = Some(true);
             for (reg, h) in want {
                 let s = site.setup.iter().find(|x| x.reg == reg);
@@ -148,8 +159,16 @@ pub fn dispatch_claims(report: &Report, call: Option<&Call>, boot: &[BootReg], b
     let family = call.and_then(|c| c.args.first()).map(|a| a.value.raw);
     let slot = report.dispatch.as_ref().and_then(|d| d.slots.iter().find(|s| Some(s.family.raw) == family));
     match (&report.dispatch, slot) {
-        (None, _) => out.push(not("dispatch.create", st, "net_families was not read: the table is read by the function-level tier (A/B) only")),
-        (Some(d), None) => out.push(not("dispatch.create", st, d.error.clone().unwrap_or_else(|| format!("no net_families slot for family {family:?}")))),
+        (None, _) => out.push(not(
+            "dispatch.create",
+            st,
+            "net_families was not read: the table is read by the function-level tier (A/B) only",
+        )),
+        (Some(d), None) => out.push(not(
+            "dispatch.create",
+            st,
+            d.error.clone().unwrap_or_else(|| format!("no net_families slot for family {family:?}")),
+        )),
         (Some(d), Some(s)) => {
             let create = s.create.symbol.clone().unwrap_or_default();
             let called = call.and_then(|c| c.chain.iter().find(|f| f.func == create));
@@ -159,11 +178,37 @@ pub fn dispatch_claims(report: &Report, call: Option<&Call>, boot: &[BootReg], b
             ];
             match called {
                 Some(f) => {
-                    e.push(ev("called", format!("{} (depth {}, caller {})", f.func, f.depth, f.caller.as_deref().unwrap_or("?")), f.probe.clone()));
-                    out.push(claim("dispatch.create", Verdict::Proved, format!("net_families[{}] → {} → .create = {create}, and {create} is what ran", s.family.raw, s.net_proto_family.symbol.as_deref().unwrap_or("ops"), ), e, None));
+                    e.push(ev(
+                        "called",
+                        format!("{} (depth {}, caller {})", f.func, f.depth, f.caller.as_deref().unwrap_or("?")),
+                        f.probe.clone(),
+                    ));
+                    out.push(claim(
+                        "dispatch.create",
+                        Verdict::Proved,
+                        format!(
+                            "net_families[{}] → {} → .create = {create}, and {create} is what ran",
+                            s.family.raw,
+                            s.net_proto_family.symbol.as_deref().unwrap_or("ops"),
+                        ),
+                        e,
+                        None,
+                    ));
                 }
-                None if call.is_some_and(|c| c.chain.is_empty()) => out.push(claim("dispatch.create", Verdict::NotObservable, st, e, Some("the chain was not traced".into()))),
-                None => out.push(claim("dispatch.create", Verdict::Refuted, format!("the slot names {create} but the chain shows no call to it"), e, None)),
+                None if call.is_some_and(|c| c.chain.is_empty()) => out.push(claim(
+                    "dispatch.create",
+                    Verdict::NotObservable,
+                    st,
+                    e,
+                    Some("the chain was not traced".into()),
+                )),
+                None => out.push(claim(
+                    "dispatch.create",
+                    Verdict::Refuted,
+                    format!("the slot names {create} but the chain shows no call to it"),
+                    e,
+                    None,
+                )),
             }
         }
     }
@@ -178,27 +223,58 @@ pub fn dispatch_claims(report: &Report, call: Option<&Call>, boot: &[BootReg], b
             st,
             match &report.dispatch {
                 None => "inetsw was not read: the tables are read by the function-level tier (A/B) only".to_string(),
-                Some(d) if d.inetsw.is_empty() => "inetsw is not in kallsyms here (no CONFIG_KALLSYMS_ALL), or AF_INET is not built in".to_string(),
+                Some(d) if d.inetsw.is_empty() => {
+                    "inetsw is not in kallsyms here (no CONFIG_KALLSYMS_ALL), or AF_INET is not built in".to_string()
+                }
                 Some(_) => format!("inetsw has no entry for type {ty:?}"),
             },
         )),
-        (Some(_), None, _) | (Some(_), _, None) => out.push(not("dispatch.inetsw", st, "the sys_exit walk did not reach the socket and sock")),
+        (Some(_), None, _) | (Some(_), _, None) => {
+            out.push(not("dispatch.inetsw", st, "the sys_exit walk did not reach the socket and sock"))
+        }
         (Some(r), Some(k), Some(s)) => {
             let e = vec![
-                ev(format!("inetsw[{}] first entry", r.ty.show()), format!("protocol {}, prot {}, ops {}", r.protocol.show(), r.prot.show(), r.ops.show()), "read live by the tp_btf reader"),
-                ev("sk->sk_protocol, sk->sk_prot", format!("{}, {}", k.protocol.show(), k.sk_prot.show()), "tp_btf/sys_exit walk"),
+                ev(
+                    format!("inetsw[{}] first entry", r.ty.show()),
+                    format!("protocol {}, prot {}, ops {}", r.protocol.show(), r.prot.show(), r.ops.show()),
+                    "read live by the tp_btf reader",
+                ),
+                ev(
+                    "sk->sk_protocol, sk->sk_prot",
+                    format!("{}, {}", k.protocol.show(), k.sk_prot.show()),
+                    "tp_btf/sys_exit walk",
+                ),
                 ev("socket->ops", s.ops.show(), "tp_btf/sys_exit walk"),
             ];
             let ok = r.protocol.raw == k.protocol.raw && r.prot.addr == k.sk_prot.addr && r.ops.addr == s.ops.addr;
             let name = |p: &crate::model::Ptr| p.symbol.clone().unwrap_or_else(|| p.addr.clone());
             out.push(if ok {
-                claim("dispatch.inetsw", Verdict::Proved, format!("inetsw[{}] → {} / {} / {}: exactly what the new sock and socket carry", r.ty.show(), r.protocol.show(), name(&r.prot), name(&r.ops)), e, None)
+                claim(
+                    "dispatch.inetsw",
+                    Verdict::Proved,
+                    format!(
+                        "inetsw[{}] → {} / {} / {}: exactly what the new sock and socket carry",
+                        r.ty.show(),
+                        r.protocol.show(),
+                        name(&r.prot),
+                        name(&r.ops)
+                    ),
+                    e,
+                    None,
+                )
             } else {
-                claim("dispatch.inetsw", Verdict::Refuted, "the socket's protocol, proto or ops differ from inetsw[type]'s first entry", e, None)
+                claim(
+                    "dispatch.inetsw",
+                    Verdict::Refuted,
+                    "the socket's protocol, proto or ops differ from inetsw[type]'s first entry",
+                    e,
+                    None,
+                )
             });
         }
     }
-    let st = "the pointer in net_families[family] was registered at boot by sock_register(), called from the family's init";
+    let st =
+        "the pointer in net_families[family] was registered at boot by sock_register(), called from the family's init";
     let reg = boot.iter().find(|b| b.family == family && family.is_some());
     match (reg, slot) {
         (None, _) if boot.is_empty() => out.push(not(
@@ -206,7 +282,11 @@ pub fn dispatch_claims(report: &Report, call: Option<&Call>, boot: &[BootReg], b
             st,
             format!("{boot_source} holds no boot-time sock_register() trace: boot with `{BOOT_TRACE}` (the lab does)"),
         )),
-        (None, _) => out.push(not("dispatch.registered_at_boot", st, format!("the boot trace has {} sock_register() calls, none for family {family:?}", boot.len()))),
+        (None, _) => out.push(not(
+            "dispatch.registered_at_boot",
+            st,
+            format!("the boot trace has {} sock_register() calls, none for family {family:?}", boot.len()),
+        )),
         (Some(_), None) => out.push(not("dispatch.registered_at_boot", st, "the live slot was not read (tier C)")),
         (Some(b), Some(s)) => {
             let e = vec![
@@ -219,12 +299,22 @@ pub fn dispatch_claims(report: &Report, call: Option<&Call>, boot: &[BootReg], b
                 claim(
                     "dispatch.registered_at_boot",
                     Verdict::Proved,
-                    format!("{} called sock_register({}) at boot; that pointer is in the slot now", b.caller.as_deref().unwrap_or("?"), s.net_proto_family.show()),
+                    format!(
+                        "{} called sock_register({}) at boot; that pointer is in the slot now",
+                        b.caller.as_deref().unwrap_or("?"),
+                        s.net_proto_family.show()
+                    ),
                     e,
                     None,
                 )
             } else {
-                claim("dispatch.registered_at_boot", Verdict::Refuted, "the pointer registered at boot is not the one in the slot now", e, None)
+                claim(
+                    "dispatch.registered_at_boot",
+                    Verdict::Refuted,
+                    "the pointer registered at boot is not the one in the slot now",
+                    e,
+                    None,
+                )
             });
         }
     }
@@ -235,7 +325,11 @@ pub fn dispatch_claims(report: &Report, call: Option<&Call>, boot: &[BootReg], b
 pub fn course_call(r: &Report) -> Option<&Call> {
     r.calls.iter().find(|c| {
         let a = |i: usize| c.args.get(i).map(|x| x.value.raw);
-        c.syscall == "socket" && c.ret.is_some_and(|v| v >= 0) && a(0) == Some(libc::AF_INET as i64) && a(1).map(|t| t & 0xf) == Some(libc::SOCK_STREAM as i64) && a(2) == Some(0)
+        c.syscall == "socket"
+            && c.ret.is_some_and(|v| v >= 0)
+            && a(0) == Some(libc::AF_INET as i64)
+            && a(1).map(|t| t & 0xf) == Some(libc::SOCK_STREAM as i64)
+            && a(2) == Some(0)
     })
 }
 
@@ -252,7 +346,8 @@ pub struct Inputs<'a> {
 /// The lesson for the first socket() call of the report.
 pub fn lesson(inp: &Inputs) -> Lesson {
     let r = inp.report;
-    let call = course_call(r).or_else(|| r.calls.iter().find(|c| c.syscall == "socket" && c.ret.is_some_and(|v| v >= 0)));
+    let call =
+        course_call(r).or_else(|| r.calls.iter().find(|c| c.syscall == "socket" && c.ret.is_some_and(|v| v >= 0)));
     let mut claims: Vec<Claim> = Vec::new();
     claims.extend(inp.constants.claims.iter().cloned());
     claims.extend(user_claims(call, &inp.user, inp.constants));
@@ -274,7 +369,9 @@ pub fn lesson(inp: &Inputs) -> Lesson {
         Step::new("axioms", "x86-64 calling convention and the syscall instruction", "")
             .introduces(&["rdi", "rsi", "rdx", "rax", "kernel", "user space", "system call", "syscall number"])
             .uses(&["register", "instruction", "number"])
-            .axiom("arguments 1..3 go in rdi, rsi, rdx; `syscall` enters the kernel with the system call's number in rax"),
+            .axiom(
+                "arguments 1..3 go in rdi, rsi, rdx; `syscall` enters the kernel with the system call's number in rax",
+            ),
         Step::new("axioms", "a process's open files are numbered", "")
             .introduces(&["file descriptor", "fd table", "struct file"])
             .uses(&["number", "kernel", "pointer"])
@@ -284,97 +381,192 @@ pub fn lesson(inp: &Inputs) -> Lesson {
             .uses(&["CPU"])
             .evidence(format!("{} ({})", inp.constants.machine.value, inp.constants.machine.source))
             .result(format!("machine = {}", inp.constants.machine.value)),
-        Step::new("the line", "write the line: int fd = socket(AF_INET, SOCK_STREAM, 0);", "tests/c/course.c (or the built-in target: syswalk __target)")
-            .introduces(&["socket()", "AF_INET", "SOCK_STREAM", "IPPROTO_IP", "header", "libc"])
-            .uses(&["file descriptor", "system call"])
-            .result("socket() is a libc function; the names are defined in the installed headers"),
-        Step::new("the line", "look AF_INET up in the installed header", format!("grep -n AF_INET {}", crate::headers::socket_h()))
-            .uses(&["AF_INET", "header"])
-            .judged_by(&["constants.af_inet"], c),
-        Step::new("the line", "look SOCK_STREAM up", format!("grep -n SOCK_STREAM {}", crate::headers::socket_type_h()))
-            .uses(&["SOCK_STREAM", "header"])
-            .judged_by(&["constants.sock_stream"], c),
+        Step::new(
+            "the line",
+            "write the line: int fd = socket(AF_INET, SOCK_STREAM, 0);",
+            "tests/c/course.c (or the built-in target: syswalk __target)",
+        )
+        .introduces(&["socket()", "AF_INET", "SOCK_STREAM", "IPPROTO_IP", "header", "libc"])
+        .uses(&["file descriptor", "system call"])
+        .result("socket() is a libc function; the names are defined in the installed headers"),
+        Step::new(
+            "the line",
+            "look AF_INET up in the installed header",
+            format!("grep -n AF_INET {}", crate::headers::socket_h()),
+        )
+        .uses(&["AF_INET", "header"])
+        .judged_by(&["constants.af_inet"], c),
+        Step::new(
+            "the line",
+            "look SOCK_STREAM up",
+            format!("grep -n SOCK_STREAM {}", crate::headers::socket_type_h()),
+        )
+        .uses(&["SOCK_STREAM", "header"])
+        .judged_by(&["constants.sock_stream"], c),
         Step::new("the line", "look IPPROTO_IP up", format!("grep -n IPPROTO_IP {}", crate::headers::NETINET_IN_H))
             .uses(&["IPPROTO_IP", "header"])
             .judged_by(&["constants.ipproto_ip"], c),
-        Step::new("the line", "look the system call's number up", format!("grep -n __NR_socket {}", crate::headers::unistd_path()))
-            .introduces(&["__NR_socket"])
-            .uses(&["syscall number", "header", "socket()"])
-            .judged_by(&["constants.nr_socket"], c),
-        Step::new("the binary", "disassemble the call site in the program", "syswalk lesson (iced-x86 over the ELF; objdump -d --no-show-raw-insn BINARY)")
-            .introduces(&["call site", "PLT", "GOT"])
-            .uses(&["instruction", "rdi", "rsi", "rdx", "call", "AF_INET", "SOCK_STREAM", "libc"])
-            .judged_by(&["user.call_site"], c),
-        Step::new("watching", "attach verifier-checked eBPF programs to the syscall tracepoints", "syswalk caps; tp_btf/sys_enter + tp_btf/sys_exit")
-            .introduces(&["eBPF", "tracepoint", "sys_enter", "sys_exit", "tier"])
-            .uses(&["kernel", "system call"])
-            .evidence(format!("tier {} ({})", r.kernel.tier, r.kernel.tier_reason))
-            .result(format!("{} events, {} lost", r.stats.events, r.stats.lost)),
+        Step::new(
+            "the line",
+            "look the system call's number up",
+            format!("grep -n __NR_socket {}", crate::headers::unistd_path()),
+        )
+        .introduces(&["__NR_socket"])
+        .uses(&["syscall number", "header", "socket()"])
+        .judged_by(&["constants.nr_socket"], c),
+        Step::new(
+            "the binary",
+            "disassemble the call site in the program",
+            "syswalk lesson (iced-x86 over the ELF; objdump -d --no-show-raw-insn BINARY)",
+        )
+        .introduces(&["call site", "PLT", "GOT"])
+        .uses(&["instruction", "rdi", "rsi", "rdx", "call", "AF_INET", "SOCK_STREAM", "libc"])
+        .judged_by(&["user.call_site"], c),
+        Step::new(
+            "watching",
+            "attach verifier-checked eBPF programs to the syscall tracepoints",
+            "syswalk caps; tp_btf/sys_enter + tp_btf/sys_exit",
+        )
+        .introduces(&["eBPF", "tracepoint", "sys_enter", "sys_exit", "tier"])
+        .uses(&["kernel", "system call"])
+        .evidence(format!("tier {} ({})", r.kernel.tier, r.kernel.tier_reason))
+        .result(format!("{} events, {} lost", r.stats.events, r.stats.lost)),
         Step::new("the boundary", "read the registers at syscall entry", "tp_btf/sys_enter: regs->di, si, dx, orig_ax")
             .uses(&["sys_enter", "rdi", "rsi", "rdx", "rax", "__NR_socket", "AF_INET", "SOCK_STREAM", "IPPROTO_IP"])
-            .judged_by(&["constants.nr_socket", "constants.af_inet", "constants.sock_stream", "constants.ipproto_ip"], c)
-            .only_evidence(call.map(|c| c.regs.iter().take(3).cloned().chain(c.regs.last().cloned()).collect::<Vec<_>>().join(" ") + " (tp_btf/sys_enter)").unwrap_or_default())
-            .result("rdi, rsi, rdx, orig_ax hold AF_INET, SOCK_STREAM, IPPROTO_IP, __NR_socket as the headers define them"),
-        Step::new("the boundary", "follow the return address on the user stack back into the binary", "tp_btf/sys_enter: bpf_probe_read_user(regs->sp); task->mm->start_code")
-            .uses(&["return address", "stack", "call site", "sys_enter"])
-            .judged_by(&["user.return_address"], c),
-        Step::new("kernel addresses", "list the kernel's symbols and their live addresses", "grep -w __sys_socket /proc/kallsyms")
-            .introduces(&["kernel symbol", "kallsyms"])
-            .uses(&["kernel", "address"])
-            .evidence(r.kernel.kallsyms.clone())
-            .result("every kernel function has a live address"),
+            .judged_by(
+                &["constants.nr_socket", "constants.af_inet", "constants.sock_stream", "constants.ipproto_ip"],
+                c,
+            )
+            .only_evidence(
+                call.map(|c| {
+                    c.regs.iter().take(3).cloned().chain(c.regs.last().cloned()).collect::<Vec<_>>().join(" ")
+                        + " (tp_btf/sys_enter)"
+                })
+                .unwrap_or_default(),
+            )
+            .result(
+                "rdi, rsi, rdx, orig_ax hold AF_INET, SOCK_STREAM, IPPROTO_IP, __NR_socket as the headers define them",
+            ),
+        Step::new(
+            "the boundary",
+            "follow the return address on the user stack back into the binary",
+            "tp_btf/sys_enter: bpf_probe_read_user(regs->sp); task->mm->start_code",
+        )
+        .uses(&["return address", "stack", "call site", "sys_enter"])
+        .judged_by(&["user.return_address"], c),
+        Step::new(
+            "kernel addresses",
+            "list the kernel's symbols and their live addresses",
+            "grep -w __sys_socket /proc/kallsyms",
+        )
+        .introduces(&["kernel symbol", "kallsyms"])
+        .uses(&["kernel", "address"])
+        .evidence(r.kernel.kallsyms.clone())
+        .result("every kernel function has a live address"),
         Step::new("kernel addresses", "subtract the link-time addresses (System.map / vmlinux)", "syswalk kaslr")
             .introduces(&["link-time address", "KASLR offset"])
             .uses(&["kernel symbol", "kallsyms", "address"])
             .judged_by(&["kaslr.offset_constant"], c),
-        Step::new("kernel addresses", "compare the offset with how the kernel was booted", "cat /proc/cmdline; grep RANDOMIZE_BASE /boot/config-$(uname -r)")
-            .uses(&["KASLR offset"])
-            .judged_by(&["kaslr.offset_matches_boot"], c),
-        Step::new("the chain", "trace each kernel function the call runs through", "syswalk prove (fentry/fexit = tier A, kprobe/kretprobe = tier B)")
-            .introduces(&["fentry", "kprobe", "creation chain", "caller"])
-            .uses(&["eBPF", "kernel symbol", "tier", "return address"])
-            .judged_by(&["chain.order", "chain.parentage"], c),
-        Step::new("dispatch", "read the family table slot, its create function, and the type switch inetsw[type]", "net_families[AF_INET] → ops → .create; inetsw[SOCK_STREAM] → prot, ops (read live by a tp_btf program)")
-            .introduces(&["net_families", "family create function", "inetsw"])
-            .uses(&["AF_INET", "SOCK_STREAM", "pointer", "creation chain"])
-            .judged_by(&["dispatch.create", "dispatch.inetsw"], c),
-        Step::new("dispatch", "find who registered the slot at boot", format!("grep sock_register {TRACE_FILE} (boot with {BOOT_TRACE})"))
-            .introduces(&["sock_register"])
-            .uses(&["net_families", "kernel"])
-            .judged_by(&["dispatch.registered_at_boot"], c),
-        Step::new("dispatch", "find the instructions of sock_register that address the slot", "objdump -d --disassemble=sock_register /usr/lib/debug/boot/vmlinux-$(uname -r)")
-            .introduces(&["displacement"])
-            .uses(&["sock_register", "instruction", "net_families", "link-time address", "KASLR offset"])
-            .judged_by(&["dispatch.code"], c),
-        Step::new("objects", "follow the struct socket from sock_alloc into the family create, private_data and sk_socket", "fexit sock_alloc; fentry <create>; sys_exit walk")
-            .introduces(&["struct socket", "struct sock"])
-            .uses(&["creation chain", "pointer", "family create function", "struct file"])
-            .judged_by(&["provenance.socket", "socket.filled_by_create"], c),
+        Step::new(
+            "kernel addresses",
+            "compare the offset with how the kernel was booted",
+            "cat /proc/cmdline; grep RANDOMIZE_BASE /boot/config-$(uname -r)",
+        )
+        .uses(&["KASLR offset"])
+        .judged_by(&["kaslr.offset_matches_boot"], c),
+        Step::new(
+            "the chain",
+            "trace each kernel function the call runs through",
+            "syswalk prove (fentry/fexit = tier A, kprobe/kretprobe = tier B)",
+        )
+        .introduces(&["fentry", "kprobe", "creation chain", "caller"])
+        .uses(&["eBPF", "kernel symbol", "tier", "return address"])
+        .judged_by(&["chain.order", "chain.parentage"], c),
+        Step::new(
+            "dispatch",
+            "read the family table slot, its create function, and the type switch inetsw[type]",
+            "net_families[AF_INET] → ops → .create; inetsw[SOCK_STREAM] → prot, ops (read live by a tp_btf program)",
+        )
+        .introduces(&["net_families", "family create function", "inetsw"])
+        .uses(&["AF_INET", "SOCK_STREAM", "pointer", "creation chain"])
+        .judged_by(&["dispatch.create", "dispatch.inetsw"], c),
+        Step::new(
+            "dispatch",
+            "find who registered the slot at boot",
+            format!("grep sock_register {TRACE_FILE} (boot with {BOOT_TRACE})"),
+        )
+        .introduces(&["sock_register"])
+        .uses(&["net_families", "kernel"])
+        .judged_by(&["dispatch.registered_at_boot"], c),
+        Step::new(
+            "dispatch",
+            "find the instructions of sock_register that address the slot",
+            "objdump -d --disassemble=sock_register /usr/lib/debug/boot/vmlinux-$(uname -r)",
+        )
+        .introduces(&["displacement"])
+        .uses(&["sock_register", "instruction", "net_families", "link-time address", "KASLR offset"])
+        .judged_by(&["dispatch.code"], c),
+        Step::new(
+            "objects",
+            "follow the struct socket from sock_alloc into the family create, private_data and sk_socket",
+            "fexit sock_alloc; fentry <create>; sys_exit walk",
+        )
+        .introduces(&["struct socket", "struct sock"])
+        .uses(&["creation chain", "pointer", "family create function", "struct file"])
+        .judged_by(&["provenance.socket", "socket.filled_by_create"], c),
         Step::new("objects", "follow the struct sock from sk_alloc into socket->sk", "fexit sk_alloc; fexit <create>")
             .uses(&["struct sock", "struct socket"])
             .judged_by(&["provenance.sock"], c),
-        Step::new("objects", "follow the struct file from sock_alloc_file into fd_install", "fexit sock_alloc_file; fentry fd_install")
-            .uses(&["struct file", "fd table"])
-            .judged_by(&["provenance.file", "fd_install.fd_is_return"], c),
-        Step::new("the result", "check the returned fd is the lowest free slot", "tp_btf/sys_enter + sys_exit: open_fds bitmap")
-            .uses(&["file descriptor", "fd table", "sys_exit"])
-            .judged_by(&["fd.lowest_free"], c),
-        Step::new("the result", "walk fd → file → socket and back", "tp_btf/sys_exit: task->files->fdt->fd[n]->private_data")
-            .uses(&["fd table", "struct file", "struct socket", "pointer"])
-            .judged_by(&["file.private_data_is_socket", "socket.file_is_file"], c),
+        Step::new(
+            "objects",
+            "follow the struct file from sock_alloc_file into fd_install",
+            "fexit sock_alloc_file; fentry fd_install",
+        )
+        .uses(&["struct file", "fd table"])
+        .judged_by(&["provenance.file", "fd_install.fd_is_return"], c),
+        Step::new(
+            "the result",
+            "check the returned fd is the lowest free slot",
+            "tp_btf/sys_enter + sys_exit: open_fds bitmap",
+        )
+        .uses(&["file descriptor", "fd table", "sys_exit"])
+        .judged_by(&["fd.lowest_free"], c),
+        Step::new(
+            "the result",
+            "walk fd → file → socket and back",
+            "tp_btf/sys_exit: task->files->fdt->fd[n]->private_data",
+        )
+        .uses(&["fd table", "struct file", "struct socket", "pointer"])
+        .judged_by(&["file.private_data_is_socket", "socket.file_is_file"], c),
         Step::new("the result", "walk socket → sock and back", "tp_btf/sys_exit: socket->sk; sk->sk_socket")
             .uses(&["struct socket", "struct sock"])
             .judged_by(&["socket.sk_is_sock", "sock.sk_socket_backlink"], c),
-        Step::new("the result", "check the type, ops, family and protocol the objects carry", "tp_btf/sys_exit: socket->type, ->ops; sk->sk_family, sk_protocol")
-            .uses(&["struct socket", "struct sock", "AF_INET", "SOCK_STREAM", "IPPROTO_IP"])
-            .judged_by(&["socket.type_matches_arg", "socket.ops_is_family_ops", "sock.family_matches_arg", "sock.protocol_resolved"], c),
+        Step::new(
+            "the result",
+            "check the type, ops, family and protocol the objects carry",
+            "tp_btf/sys_exit: socket->type, ->ops; sk->sk_family, sk_protocol",
+        )
+        .uses(&["struct socket", "struct sock", "AF_INET", "SOCK_STREAM", "IPPROTO_IP"])
+        .judged_by(
+            &[
+                "socket.type_matches_arg",
+                "socket.ops_is_family_ops",
+                "sock.family_matches_arg",
+                "sock.protocol_resolved",
+            ],
+            c,
+        ),
         Step::new("cost", "time each function, inclusive and exclusive", "fentry/fexit timestamps")
             .uses(&["creation chain"])
             .judged_by(&["latency.per_function"], c),
-        Step::new("source", "map each chain function to the running kernel's source line", "DWARF of the -dbg vmlinux (addr2line -e vmlinux ADDR)")
-            .introduces(&["source line"])
-            .uses(&["link-time address", "creation chain"])
-            .judged_by(&["source.lines"], c),
+        Step::new(
+            "source",
+            "map each chain function to the running kernel's source line",
+            "DWARF of the -dbg vmlinux (addr2line -e vmlinux ADDR)",
+        )
+        .introduces(&["source line"])
+        .uses(&["link-time address", "creation chain"])
+        .judged_by(&["source.lines"], c),
     ];
     for s in steps.iter_mut() {
         s.evidence.retain(|e| !e.is_empty());
@@ -383,7 +575,14 @@ pub fn lesson(inp: &Inputs) -> Lesson {
     // Keep only the claims the steps rest on.
     let used: std::collections::HashSet<String> = steps.iter().flat_map(|s| s.claims.iter().cloned()).collect();
     let claims: Vec<Claim> = claims.into_iter().filter(|c| used.contains(&c.id)).collect();
-    Lesson::new(title, format!("{} {}", r.kernel.release, r.kernel.machine), r.kernel.tier.clone(), r.command.clone(), steps, claims)
+    Lesson::new(
+        title,
+        format!("{} {}", r.kernel.release, r.kernel.machine),
+        r.kernel.tier.clone(),
+        r.command.clone(),
+        steps,
+        claims,
+    )
 }
 
 #[cfg(test)]
@@ -401,7 +600,10 @@ mod tests {
             swapper/0-1       [000] ...1.     1.180717: sock_register <-af_unix_init\n";
         let b = parse_boot_trace(t);
         assert_eq!(b.len(), 2);
-        assert_eq!((b[0].caller.as_deref(), b[0].ops, b[0].family), (Some("inet_init"), Some(0xffffffff821081a0), Some(2)));
+        assert_eq!(
+            (b[0].caller.as_deref(), b[0].ops, b[0].family),
+            (Some("inet_init"), Some(0xffffffff821081a0), Some(2))
+        );
         assert_eq!(b[1].caller.as_deref(), Some("af_unix_init"));
     }
 }

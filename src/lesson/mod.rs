@@ -197,7 +197,11 @@ pub fn check(steps: &[Step]) -> Axioms {
     for s in steps {
         for t in &s.introduces {
             match first.get(&norm(t)) {
-                Some(_) => a.reintroduced.push(TermUse { term: t.clone(), used_at: s.n, introduced_at: first.get(&norm(t)).copied() }),
+                Some(_) => a.reintroduced.push(TermUse {
+                    term: t.clone(),
+                    used_at: s.n,
+                    introduced_at: first.get(&norm(t)).copied(),
+                }),
                 None => {
                     first.insert(norm(t), s.n);
                     if s.status == Status::Axiom {
@@ -215,7 +219,9 @@ pub fn check(steps: &[Step]) -> Axioms {
                     a.undefined.push(TermUse { term: t.clone(), used_at: s.n, introduced_at: None });
                 }
                 None => {}
-                Some(&at) if at > s.n && !seen_here => a.forward.push(TermUse { term: t.clone(), used_at: s.n, introduced_at: Some(at) }),
+                Some(&at) if at > s.n && !seen_here => {
+                    a.forward.push(TermUse { term: t.clone(), used_at: s.n, introduced_at: Some(at) })
+                }
                 _ => {}
             }
         }
@@ -239,7 +245,14 @@ pub struct Lesson {
 pub const SCHEMA: &str = "syswalk.lesson/1";
 
 impl Lesson {
-    pub fn new(title: String, kernel: String, tier: String, command: String, mut steps: Vec<Step>, claims: Vec<Claim>) -> Self {
+    pub fn new(
+        title: String,
+        kernel: String,
+        tier: String,
+        command: String,
+        mut steps: Vec<Step>,
+        claims: Vec<Claim>,
+    ) -> Self {
         for (i, s) in steps.iter_mut().enumerate() {
             s.n = i + 1;
         }
@@ -299,7 +312,12 @@ fn closing(l: &Lesson, md: bool) -> String {
         o.push_str(&format!("{item}(none): no step uses a term before the step that introduces it\n"));
     }
     for u in &l.axioms.forward {
-        o.push_str(&format!("{item}✗ \"{}\" used at step {:02}, introduced only at step {:02}\n", u.term, u.used_at, u.introduced_at.unwrap_or(0)));
+        o.push_str(&format!(
+            "{item}✗ \"{}\" used at step {:02}, introduced only at step {:02}\n",
+            u.term,
+            u.used_at,
+            u.introduced_at.unwrap_or(0)
+        ));
     }
     o.push_str(&h("NEW INFERENCE"));
     for s in l.steps.iter().filter(|s| s.status == Status::Proved) {
@@ -339,7 +357,15 @@ pub fn markdown(l: &Lesson) -> String {
             _ => s.result.clone(),
         };
         let code = if s.code.is_empty() { String::new() } else { format!("<br>`{}`", s.code.replace('`', "'")) };
-        o.push_str(&format!("| {:02} | {}{} | {}{} | {} |\n", s.n, md_escape(&s.action), md_escape(&code), md_escape(&ev), md_escape(&res), s.status.symbol()));
+        o.push_str(&format!(
+            "| {:02} | {}{} | {}{} | {} |\n",
+            s.n,
+            md_escape(&s.action),
+            md_escape(&code),
+            md_escape(&ev),
+            md_escape(&res),
+            s.status.symbol()
+        ));
     }
     o.push_str(&closing(l, true));
     o
@@ -355,28 +381,56 @@ mod tests {
 
     #[test]
     fn a_clean_lesson_has_nothing_to_report() {
-        let l = Lesson::new("t".into(), "k".into(), "C".into(), "c".into(), vec![st(&["byte"], &[]), st(&["address"], &["Byte"]), st(&[], &["address", "byte"])], vec![]);
+        let l = Lesson::new(
+            "t".into(),
+            "k".into(),
+            "C".into(),
+            "c".into(),
+            vec![st(&["byte"], &[]), st(&["address"], &["Byte"]), st(&[], &["address", "byte"])],
+            vec![],
+        );
         assert_eq!(l.axioms.undefined, vec![]);
         assert_eq!(l.axioms.forward, vec![]);
     }
 
     #[test]
     fn a_term_used_before_its_introduction_is_a_forward_reference() {
-        let l = Lesson::new("t".into(), "k".into(), "C".into(), "c".into(), vec![st(&["byte"], &["fd"]), st(&["fd"], &["byte"])], vec![]);
+        let l = Lesson::new(
+            "t".into(),
+            "k".into(),
+            "C".into(),
+            "c".into(),
+            vec![st(&["byte"], &["fd"]), st(&["fd"], &["byte"])],
+            vec![],
+        );
         assert_eq!(l.axioms.forward, vec![TermUse { term: "fd".into(), used_at: 1, introduced_at: Some(2) }]);
         assert!(text(&l).contains("\"fd\" used at step 01, introduced only at step 02"));
     }
 
     #[test]
     fn a_term_never_introduced_is_reported_once() {
-        let l = Lesson::new("t".into(), "k".into(), "C".into(), "c".into(), vec![st(&[], &["socket"]), st(&[], &["socket"])], vec![]);
+        let l = Lesson::new(
+            "t".into(),
+            "k".into(),
+            "C".into(),
+            "c".into(),
+            vec![st(&[], &["socket"]), st(&[], &["socket"])],
+            vec![],
+        );
         assert_eq!(l.axioms.undefined, vec![TermUse { term: "socket".into(), used_at: 1, introduced_at: None }]);
         assert!(text(&l).contains("✗ \"socket\" used at step 01 and introduced by no step"));
     }
 
     #[test]
     fn a_step_is_as_good_as_its_worst_claim_and_a_missing_claim_is_not_observable() {
-        let c = |id: &str, v: Verdict| Claim { id: id.into(), call: None, verdict: v, statement: format!("{id} holds"), evidence: vec![], reason: Some("r".into()) };
+        let c = |id: &str, v: Verdict| Claim {
+            id: id.into(),
+            call: None,
+            verdict: v,
+            statement: format!("{id} holds"),
+            evidence: vec![],
+            reason: Some("r".into()),
+        };
         let claims = vec![c("a", Verdict::Proved), c("b", Verdict::NotObservable), c("r", Verdict::Refuted)];
         assert_eq!(Step::new("p", "x", "").judged_by(&["a"], &claims).status, Status::Proved);
         assert_eq!(Step::new("p", "x", "").judged_by(&["a", "b"], &claims).status, Status::NotObservable);
@@ -393,12 +447,19 @@ mod tests {
             call: None,
             verdict: Verdict::Proved,
             statement: "__NR_socket = 41 in unistd_64.h and the call passed 41".into(),
-            evidence: vec![crate::claims::Evidence { what: "__NR_socket".into(), value: "41".into(), source: "unistd_64.h:45".into() }],
+            evidence: vec![crate::claims::Evidence {
+                what: "__NR_socket".into(),
+                value: "41".into(),
+                source: "unistd_64.h:45".into(),
+            }],
             reason: None,
         }];
         let steps = vec![
             Step::new("axioms", "count slots", "").introduces(&["byte"]).axiom("a byte holds 0..255"),
-            Step::new("the number", "find __NR_socket in the header", "grep -n __NR_socket unistd_64.h").introduces(&["syscall number"]).uses(&["byte"]).judged_by(&["constants.nr_socket"], &claims),
+            Step::new("the number", "find __NR_socket in the header", "grep -n __NR_socket unistd_64.h")
+                .introduces(&["syscall number"])
+                .uses(&["byte"])
+                .judged_by(&["constants.nr_socket"], &claims),
         ];
         let l = Lesson::new("T".into(), "6.1".into(), "A".into(), "syswalk lesson".into(), steps, claims);
         let want = "T\nkernel 6.1 · tier A · syswalk lesson\n\nAXIOMS\n01. count slots ........................................... a byte holds 0..255 ≡\n\nTHE NUMBER\n02. find __NR_socket in the header ........................ __NR_socket = 41 (unistd_64.h:45) → __NR_socket = 41 in unistd_64.h and the call passed 41 ✓\n    $ grep -n __NR_socket unistd_64.h\n\nNEW THINGS INTRODUCED WITHOUT DERIVATION\n  ≡ taken as given by the axiom steps: byte\n\nFORWARD REFERENCES\n  (none): no step uses a term before the step that introduces it\n\nNEW INFERENCE\n  ∴ 02 __NR_socket = 41 in unistd_64.h and the call passed 41\n\nREJECTION STATUS\n  1 proved ✓ · 0 refuted ✗ · 0 not observable here – · 0 shown · 1 axioms ≡ (2 steps)\n";
@@ -407,8 +468,17 @@ mod tests {
 
     #[test]
     fn markdown_snapshot_marks_not_observable_with_the_reason() {
-        let claims = vec![Claim { id: "kaslr.offset_constant".into(), call: None, verdict: Verdict::NotObservable, statement: "s".into(), evidence: vec![], reason: Some("no System.map | here".into()) }];
-        let steps = vec![Step::new("kernel addresses", "subtract", "syswalk kaslr").uses(&["KASLR offset"]).judged_by(&["kaslr.offset_constant"], &claims)];
+        let claims = vec![Claim {
+            id: "kaslr.offset_constant".into(),
+            call: None,
+            verdict: Verdict::NotObservable,
+            statement: "s".into(),
+            evidence: vec![],
+            reason: Some("no System.map | here".into()),
+        }];
+        let steps = vec![Step::new("kernel addresses", "subtract", "syswalk kaslr")
+            .uses(&["KASLR offset"])
+            .judged_by(&["kaslr.offset_constant"], &claims)];
         let l = Lesson::new("T".into(), "k".into(), "C".into(), "c".into(), steps, claims);
         let want = "# T\n\nkernel `k` · tier C · `c`\n\n## kernel addresses\n\n| # | do this | evidence → result | |\n|---|---|---|---|\n| 01 | subtract<br>`syswalk kaslr` | not observable here: no System.map \\| here | – |\n\n## NEW THINGS INTRODUCED WITHOUT DERIVATION\n\n- ✗ \"KASLR offset\" used at step 01 and introduced by no step\n\n## FORWARD REFERENCES\n\n- (none): no step uses a term before the step that introduces it\n\n## NEW INFERENCE\n\n\n## REJECTION STATUS\n\n- 0 proved ✓ · 0 refuted ✗ · 1 not observable here – · 0 shown · 0 axioms ≡ (1 steps)\n";
         assert_eq!(markdown(&l), want);
