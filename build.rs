@@ -6,10 +6,13 @@ use std::process::Command;
 
 use libbpf_cargo::SkeletonBuilder;
 
+/// The headers every BPF program shares: vmlinux.h, the interface enums, the event layouts, the object readers.
+const INCLUDE: &str = "src/probes/include";
+
 const PROGRAMS: &[(&str, &str)] = &[
-    ("src/boundary/boundary.bpf.c", "boundary.skel.rs"),
-    ("src/caps/probe.bpf.c", "caps.skel.rs"),
-    ("src/chain/chain.bpf.c", "chain.skel.rs"),
+    ("src/probes/boundary/boundary.bpf.c", "boundary.skel.rs"),
+    ("src/probes/caps/probe.bpf.c", "caps.skel.rs"),
+    ("src/probes/chain/chain.bpf.c", "chain.skel.rs"),
 ];
 
 fn main() {
@@ -22,13 +25,13 @@ fn main() {
         );
         return;
     }
-    println!("cargo:rerun-if-changed=bpf/vmlinux.h");
+    println!("cargo:rerun-if-changed={INCLUDE}");
     println!("cargo:rerun-if-env-changed=SYSWALK_CLANG");
     for (src, skel) in PROGRAMS {
         println!("cargo:rerun-if-changed={src}");
         let dir = PathBuf::from(src).parent().map(|p| p.to_path_buf()).unwrap_or_default();
-        // Headers beside the program and the shared ones in src/boundary (events.h, walk.h).
-        for entry in [dir, PathBuf::from("src/boundary")].iter().flat_map(std::fs::read_dir).flatten().flatten() {
+        // Headers beside the program and the shared ones (include/).
+        for entry in [dir, PathBuf::from(INCLUDE)].iter().flat_map(std::fs::read_dir).flatten().flatten() {
             if entry.path().extension().is_some_and(|e| e == "h") {
                 println!("cargo:rerun-if-changed={}", entry.path().display());
             }
@@ -36,7 +39,7 @@ fn main() {
         if let Err(e) = SkeletonBuilder::new()
             .source(src)
             .clang(&clang)
-            .clang_args(["-Ibpf", "-Wall", "-Wno-unused-function"])
+            .clang_args([format!("-I{INCLUDE}").as_str(), "-Wall", "-Wno-unused-function"])
             .build_and_generate(out.join(skel))
         {
             println!("cargo::error=building BPF program {src} failed: {e:#}");

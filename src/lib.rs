@@ -1,24 +1,22 @@
 //! syswalk: prove, with live eBPF evidence, what the Linux kernel does for a system call.
-pub mod app;
-pub mod boundary;
-pub mod btf;
-pub mod caps;
-pub mod chain;
-pub mod claims;
-pub mod cli;
-pub mod constants;
-pub mod error;
-pub mod headers;
-pub mod kallsyms;
-pub mod kaslr;
-pub mod kcode;
-pub mod lab;
-pub mod lesson;
-pub mod model;
-pub mod render;
-pub mod report;
-pub mod run;
-pub mod selfcost;
-pub mod srcline;
-pub mod target;
-pub mod usercall;
+//!
+//! The data flow, as the folders show it (ARCHITECTURE.md has the whole map):
+//! probes (BPF, kernel side) → model (events → calls → typed objects) → syscalls/claims (✓/✗ with evidence) →
+//! report / lesson → render (text, Markdown, JSON). `commands` runs one subcommand each; `lab` boots stock kernels.
+mod claims;
+mod cli;
+mod commands;
+mod error;
+mod lab;
+mod lesson;
+mod machine;
+mod model;
+mod probes;
+mod render;
+mod report;
+mod syscalls;
+
+/// Runs syswalk with the process's arguments; returns the exit code.
+pub fn main() -> i32 {
+    commands::main()
+}

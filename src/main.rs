@@ -1,3 +1,3 @@
 fn main() {
-    std::process::exit(syswalk::app::main());
+    std::process::exit(syswalk::main());
 }

@@ -1,11 +1,11 @@
 //! The report: everything one run observed and concluded, in the versioned JSON schema (docs/json-schema.md).
 use serde::Serialize;
 
-use crate::caps::Caps;
 use crate::claims::{Claim, Verdict};
 use crate::model::{Call, SyscallSpec};
-use crate::run::Stats;
-use crate::target::Ending;
+use crate::probes::caps::Caps;
+use crate::probes::session::Stats;
+use crate::probes::target::Ending;
 
 pub const SCHEMA: &str = "syswalk.report/2";
 
@@ -66,13 +66,13 @@ pub struct Report {
     pub claims: Vec<Claim>,
     pub summary: Summary,
     /// Tiers A/B: the functions of the chain, and for each whether it was traced here and why not.
-    pub chain_plan: Vec<crate::chain::FnPlan>,
+    pub chain_plan: Vec<crate::probes::chain::FnPlan>,
     /// The live family dispatch table net_families[] (tiers A/B, where kallsyms has its address).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dispatch: Option<Dispatch>,
     /// `--chain-calls N`: how many calls were streamed in full and what the kernel counted for the rest.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub chain_budget: Option<crate::chain::tree::Budget>,
+    pub chain_budget: Option<crate::claims::budget::Budget>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -104,7 +104,7 @@ pub struct Dispatch {
 
 pub fn dispatch(
     f: &[(usize, u64, u64)],
-    sw: &[crate::chain::InetswRow],
+    sw: &[crate::probes::chain::InetswRow],
     error: Option<String>,
     n: &crate::model::Namer,
 ) -> Option<Dispatch> {

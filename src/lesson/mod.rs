@@ -5,8 +5,6 @@ use serde::Serialize;
 
 use crate::claims::{Claim, Verdict};
 
-pub mod build;
-
 /// A step's standing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -6,10 +6,10 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::boundary::{EvKind, RawEvent, TracedSyscall, Tracer};
 use crate::error::{Error, Kind, Result};
 use crate::model::SyscallSpec;
-use crate::target::{self, Ending, Gated, Pid};
+use crate::probes::boundary::{EvKind, RawEvent, TracedSyscall, Tracer};
+use crate::probes::target::{self, Ending, Gated, Pid};
 
 pub enum Target {
     /// socket(family, type, protocol) from syswalk's own clean child.
@@ -64,13 +64,13 @@ pub struct Stats {
     /// Whether the kernel's BPF run-time statistics were on (--bpf-stats): then `programs` has run counts and times.
     pub bpf_stats: bool,
     /// syswalk's own programs, as the kernel counted them (recursion misses always; runs and time with bpf_stats).
-    pub programs: Vec<crate::selfcost::ProgCost>,
+    pub programs: Vec<crate::probes::selfcost::ProgCost>,
 }
 
 /// The function-level chain to trace alongside the boundary (tiers A/B).
 pub struct ChainSetup {
-    pub plan: Vec<crate::chain::FnPlan>,
-    pub attach: crate::chain::Attach,
+    pub plan: Vec<crate::probes::chain::FnPlan>,
+    pub attach: crate::probes::chain::Attach,
     /// Fall back from fentry to kprobe if fentry cannot be loaded (not when the user forced fentry).
     pub fallback: bool,
     /// Evidence budget: 0 = every call in full; N = the first N root calls in full, the rest counted.
@@ -81,17 +81,16 @@ pub struct ChainSetup {
 
 pub struct Session {
     pub events: Vec<RawEvent>,
-    pub chain_events: Vec<crate::chain::RawChainEvent>,
-    pub chain_lost: u64,
+    pub chain_events: Vec<crate::probes::chain::RawChainEvent>,
     /// The attach type the chain really used, and why (fallbacks included).
-    pub chain_attach: Option<(crate::chain::Attach, String)>,
+    pub chain_attach: Option<(crate::probes::chain::Attach, String)>,
     pub stats: Stats,
     pub root_pid: u32,
     pub ending: Ending,
     pub forks: Vec<(u32, u32)>,
     /// kallsyms entries of BPF code ([bpf]: programs and trampolines), read while the chain was still attached, so
     /// a return address inside a trampoline is named as one rather than as the nearest module symbol.
-    pub bpf_syms: Vec<crate::kallsyms::Sym>,
+    pub bpf_syms: Vec<crate::machine::kallsyms::Sym>,
     /// Evidence budget: per traced function, (name, entries counted, exits counted) in the kernel, not streamed.
     pub chain_counted: Vec<(String, u64, u64)>,
 }
@@ -112,14 +111,14 @@ fn install_sigint() {
 
 /// Checks that apply before anything is loaded: privileges and BTF.
 pub fn preflight() -> Result<()> {
-    if !crate::caps::has_bpf_caps() {
+    if !crate::probes::caps::has_bpf_caps() {
         return Err(Error::new(
             Kind::Permission,
             "syswalk needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN) to load its tracing programs",
         )
         .hint("run it as root: sudo syswalk …"));
     }
-    let btf = crate::btf::vmlinux_path();
+    let btf = crate::machine::btf::vmlinux_path();
     if !std::path::Path::new(&btf).exists() {
         return Err(Error::new(Kind::NoBtf, format!("this kernel has no BTF ({btf} is missing)"))
             .hint("syswalk's CO-RE programs need CONFIG_DEBUG_INFO_BTF=y; use a stock distro kernel or `syswalk lab run --kernel 6.1 -- syswalk prove`"));
@@ -156,7 +155,7 @@ pub fn trace(target: &Target, specs: &[SyscallSpec], opts: &Options, chain: Opti
     let syscalls: Vec<TracedSyscall> =
         specs.iter().map(|s| TracedSyscall { name: s.name.into(), nr: s.nr, mode: s.mode }).collect();
     // On before anything attaches, off (fd closed) when this function returns.
-    let _run_time_stats = if opts.bpf_stats { Some(crate::selfcost::enable_run_time_stats()?) } else { None };
+    let _run_time_stats = if opts.bpf_stats { Some(crate::probes::selfcost::enable_run_time_stats()?) } else { None };
     let t_attach = Instant::now();
     let mut obj = MaybeUninit::uninit();
     let tracer = match Tracer::start(&mut obj, &syscalls, opts.follow_forks) {
@@ -173,13 +172,14 @@ pub fn trace(target: &Target, specs: &[SyscallSpec], opts: &Options, chain: Opti
     let ctracer = match chain {
         None => None,
         Some(cs) => {
-            let first = crate::chain::ChainTracer::start(&mut cobj, &cs.plan, cs.attach, cs.root_calls, cs.rethook);
+            let first =
+                crate::probes::chain::ChainTracer::start(&mut cobj, &cs.plan, cs.attach, cs.root_calls, cs.rethook);
             let t = match first {
                 Ok(t) => {
                     chain_attach = Some((cs.attach, format!("{:?} loaded and attached", cs.attach).to_lowercase()));
                     t
                 }
-                Err(e) if cs.fallback && cs.attach == crate::chain::Attach::Fentry => {
+                Err(e) if cs.fallback && cs.attach == crate::probes::chain::Attach::Fentry => {
                     let why = format!("fentry failed ({}); fell back to kprobe", e.message);
                     if !opts.quiet {
                         eprintln!("syswalk: {why}");
@@ -189,14 +189,14 @@ pub fn trace(target: &Target, specs: &[SyscallSpec], opts: &Options, chain: Opti
                         p.note = format!("{} (kprobe)", p.note);
                     }
                     // A fresh object: the first one was consumed by the failed load.
-                    let t = crate::chain::ChainTracer::start(
+                    let t = crate::probes::chain::ChainTracer::start(
                         &mut cobj2,
                         &kplan,
-                        crate::chain::Attach::Kprobe,
+                        crate::probes::chain::Attach::Kprobe,
                         cs.root_calls,
                         cs.rethook,
                     )?;
-                    chain_attach = Some((crate::chain::Attach::Kprobe, why));
+                    chain_attach = Some((crate::probes::chain::Attach::Kprobe, why));
                     t
                 }
                 Err(e) => return Err(e),
@@ -206,7 +206,7 @@ pub fn trace(target: &Target, specs: &[SyscallSpec], opts: &Options, chain: Opti
         }
     };
     let attach_ms = t_attach.elapsed().as_secs_f64() * 1e3;
-    let launch_to_attached_ms = crate::app::LAUNCH.get().map(|t| t.elapsed().as_secs_f64() * 1e3);
+    let launch_to_attached_ms = crate::commands::LAUNCH.get().map(|t| t.elapsed().as_secs_f64() * 1e3);
     if !opts.quiet {
         eprintln!("syswalk: attached in {attach_ms:.1} ms; tracing {}", target.describe());
     }
@@ -250,7 +250,7 @@ pub fn trace(target: &Target, specs: &[SyscallSpec], opts: &Options, chain: Opti
     tracer.drain()?;
     let events = tracer.take_events();
     let mut programs = tracer.costs();
-    let boundary_misses = crate::selfcost::totals(&programs).2;
+    let boundary_misses = crate::probes::selfcost::totals(&programs).2;
     let (chain_events, chain_lost, counted) = match &ctracer {
         Some(c) => {
             c.drain()?;
@@ -258,7 +258,7 @@ pub fn trace(target: &Target, specs: &[SyscallSpec], opts: &Options, chain: Opti
             evs.extend(c.open_records());
             let costs = c.costs();
             // A recursion miss is an entry or exit that never reached the record: lost, like a full ring.
-            let misses = crate::selfcost::totals(&costs).2;
+            let misses = crate::probes::selfcost::totals(&costs).2;
             programs.extend(costs);
             (evs, c.lost() + misses, c.counted())
         }
@@ -272,8 +272,11 @@ pub fn trace(target: &Target, specs: &[SyscallSpec], opts: &Options, chain: Opti
             .collect(),
         _ => Vec::new(),
     };
-    let bpf_syms =
-        if ctracer.is_some() { crate::kallsyms::Kallsyms::load_module("bpf").unwrap_or_default() } else { Vec::new() };
+    let bpf_syms = if ctracer.is_some() {
+        crate::machine::kallsyms::Kallsyms::load_module("bpf").unwrap_or_default()
+    } else {
+        Vec::new()
+    };
     drop(ctracer);
     let stats = Stats {
         attach_ms,
@@ -293,16 +296,5 @@ pub fn trace(target: &Target, specs: &[SyscallSpec], opts: &Options, chain: Opti
     let mut stats = stats;
     stats.lost += chain_lost;
     stats.events += chain_events.len();
-    Ok(Session {
-        events,
-        chain_events,
-        chain_lost,
-        chain_attach,
-        stats,
-        root_pid,
-        ending,
-        forks,
-        bpf_syms,
-        chain_counted,
-    })
+    Ok(Session { events, chain_events, chain_attach, stats, root_pid, ending, forks, bpf_syms, chain_counted })
 }

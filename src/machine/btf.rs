@@ -42,8 +42,6 @@ pub struct Btf {
     pub func_types: HashMap<String, u32>,
     pub enums: Vec<Enum>,
     pub funcs: std::collections::HashSet<String>,
-    pub structs: HashMap<String, Vec<String>>,
-    pub source: String,
 }
 
 /// A value named by an enum of the kernel's BTF, with where the name came from.
@@ -87,7 +85,8 @@ impl Btf {
             let end = s.iter().position(|&c| c == 0).unwrap_or(s.len());
             String::from_utf8_lossy(&s[..end]).into_owned()
         };
-        let mut out = Btf { source: source.to_string(), ..Default::default() };
+        let _ = source;
+        let mut out = Btf::default();
         let mut p = 0usize;
         while p + 12 <= types.len() {
             let name_off = u32_at(types, p).ok_or_else(|| bad("truncated type"))?;
@@ -148,13 +147,6 @@ impl Btf {
                 }
                 12 => {
                     out.funcs.insert(name(name_off));
-                }
-                4 => {
-                    let n = name(name_off);
-                    if !n.is_empty() {
-                        let fields = (0..vlen).map(|i| name(u32_at(body, i * 12).unwrap_or(0))).collect();
-                        out.structs.entry(n).or_insert(fields);
-                    }
                 }
                 _ => {}
             }
@@ -234,9 +226,6 @@ impl Btf {
 
     pub fn has_func(&self, name: &str) -> bool {
         self.funcs.contains(name)
-    }
-    pub fn struct_has_field(&self, s: &str, f: &str) -> Option<bool> {
-        self.structs.get(s).map(|fs| fs.iter().any(|x| x == f))
     }
 }
 
@@ -340,8 +329,6 @@ pub(crate) mod tests {
         assert!(p.origin.contains("anonymous"));
         assert!(btf.has_func("__sys_socket"));
         assert!(!btf.has_func("inet_create"));
-        assert_eq!(btf.struct_has_field("socket", "sk"), Some(true));
-        assert_eq!(btf.struct_has_field("socket", "wq"), Some(false));
         assert_eq!(btf.enumerator("IPPROTO_TCP"), Some(6));
         let sig = btf.func_sig("__sys_socket").expect("sig");
         assert_eq!(sig.ret, "");

@@ -3,7 +3,7 @@
 #ifndef SYSWALK_CHAIN_H
 #define SYSWALK_CHAIN_H
 
-#include "../boundary/events.h"
+#include "events.h"
 
 #define SW_SLOTS 16     /* functions one run can trace */
 #define SW_OBJS 3       /* object snapshots per event */

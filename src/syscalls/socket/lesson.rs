@@ -2,13 +2,13 @@
 //! kernels, two tiers) compare line by line; what a kernel cannot show is a "not observable here" step, not a gap.
 use serde::Serialize;
 
-use super::{Lesson, Step};
+use crate::claims::constants::Constants;
+use crate::claims::kaslr::Kaslr;
 use crate::claims::{ev, global_claim as claim, Claim, Verdict};
-use crate::constants::Constants;
-use crate::kaslr::Kaslr;
+use crate::lesson::{Lesson, Step};
+use crate::machine::usercall::UserSide;
 use crate::model::Call;
 use crate::report::Report;
-use crate::usercall::UserSide;
 
 /// One family registration seen by the boot-time tracers the lab enables (see `BOOT_TRACE`).
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -86,7 +86,7 @@ pub fn user_claims(
             // The site the run actually returned to, when known; else the first with constant set-up.
             let site = call
                 .and_then(|c| c.user)
-                .and_then(|r| crate::usercall::site_for_return(u, r.start_code, r.sp0).map(|(s, _)| s))
+                .and_then(|r| crate::machine::usercall::site_for_return(u, r.start_code, r.sp0).map(|(s, _)| s))
                 .or_else(|| u.sites.iter().find(|s| s.setup.iter().any(|x| x.constant.is_some())))
                 .unwrap_or(&u.sites[0]);
             let mut evidence = vec![ev(
@@ -131,7 +131,7 @@ pub fn user_claims(
                 ev("mm->start_code", format!("{:#x}", r.start_code), "task->mm at tp_btf/sys_enter"),
                 ev("text p_vaddr", format!("{:#x}", u.exec_vaddr), format!("{} program headers", u.binary)),
             ];
-            match crate::usercall::site_for_return(u, r.start_code, r.sp0) {
+            match crate::machine::usercall::site_for_return(u, r.start_code, r.sp0) {
                 Some((s, bias)) => {
                     let mut e = evidence;
                     e.push(ev("load bias", format!("{bias:#x}"), "start_code − p_vaddr"));
@@ -392,24 +392,28 @@ pub fn lesson(inp: &Inputs) -> Lesson {
         Step::new(
             "the line",
             "look AF_INET up in the installed header",
-            format!("grep -n AF_INET {}", crate::headers::socket_h()),
+            format!("grep -n AF_INET {}", crate::machine::headers::socket_h()),
         )
         .uses(&["AF_INET", "header"])
         .judged_by(&["constants.af_inet"], c),
         Step::new(
             "the line",
             "look SOCK_STREAM up",
-            format!("grep -n SOCK_STREAM {}", crate::headers::socket_type_h()),
+            format!("grep -n SOCK_STREAM {}", crate::machine::headers::socket_type_h()),
         )
         .uses(&["SOCK_STREAM", "header"])
         .judged_by(&["constants.sock_stream"], c),
-        Step::new("the line", "look IPPROTO_IP up", format!("grep -n IPPROTO_IP {}", crate::headers::NETINET_IN_H))
-            .uses(&["IPPROTO_IP", "header"])
-            .judged_by(&["constants.ipproto_ip"], c),
+        Step::new(
+            "the line",
+            "look IPPROTO_IP up",
+            format!("grep -n IPPROTO_IP {}", crate::machine::headers::NETINET_IN_H),
+        )
+        .uses(&["IPPROTO_IP", "header"])
+        .judged_by(&["constants.ipproto_ip"], c),
         Step::new(
             "the line",
             "look the system call's number up",
-            format!("grep -n __NR_socket {}", crate::headers::unistd_path()),
+            format!("grep -n __NR_socket {}", crate::machine::headers::unistd_path()),
         )
         .introduces(&["__NR_socket"])
         .uses(&["syscall number", "header", "socket()"])

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::claims::{ev, global_claim as claim, Claim, Verdict};
-use crate::kallsyms::Kallsyms;
+use crate::machine::kallsyms::Kallsyms;
 use crate::model::hex;
 
 /// Link-time addresses by name (a name may occur more than once: static functions in different files).
@@ -168,7 +168,7 @@ pub fn choose(live: &Kallsyms, st: &StaticMap, named: &[&str], spread: usize) ->
             }
         }
     }
-    let text: Vec<&crate::kallsyms::Sym> = live
+    let text: Vec<&crate::machine::kallsyms::Sym> = live
         .syms()
         .iter()
         .filter(|s| s.module.is_none() && matches!(s.kind, 'T' | 't') && live_count.get(s.name.as_str()) == Some(&1))
@@ -350,7 +350,7 @@ pub fn measure(
 
 /// `syswalk kaslr` on this machine.
 pub fn live(live: &Kallsyms, system_map: Option<&Path>, named: &[&str]) -> crate::error::Result<Kaslr> {
-    let (release, _) = crate::caps::uname();
+    let (release, _) = crate::probes::caps::uname();
     let (st, tried) = find_static(&release, system_map);
     if let (Some(_), None) = (system_map, &st) {
         return Err(crate::error::Error::new(crate::error::Kind::Usage, format!("--system-map: {}", tried.join("; ")))

@@ -1,11 +1,13 @@
 //! The evidence model: ring-buffer events paired into calls, each with the objects its walk found, every value
 //! named from the running kernel (kallsyms, BTF) or the machine's headers, and every name carrying its origin.
+pub mod frame;
+
 use serde::Serialize;
 
-use crate::boundary::{self, EvKind, RawEvent, Walked};
-use crate::btf::Btf;
-use crate::headers;
-use crate::kallsyms::Kallsyms;
+use crate::machine::btf::Btf;
+use crate::machine::headers;
+use crate::machine::kallsyms::Kallsyms;
+use crate::probes::boundary::{self, EvKind, RawEvent, Walked};
 
 /// Where names come from on this machine.
 #[derive(Default)]
@@ -321,7 +323,7 @@ pub struct Call {
     pub probes: Vec<String>,
     /// The function-level chain inside this call (tiers A/B), in entry order with depths.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
-    pub chain: Vec<crate::chain::tree::Frame>,
+    pub chain: Vec<crate::model::frame::Frame>,
 }
 
 /// User-space registers at syscall entry (tp_btf/sys_enter), raw.

@@ -6,8 +6,8 @@ use libbpf_rs::skel::{OpenSkel, SkelBuilder};
 use libbpf_rs::{OpenObject, UprobeOpts};
 use serde::Serialize;
 
-use crate::btf;
-use crate::kallsyms::Kallsyms;
+use crate::machine::btf;
+use crate::machine::kallsyms::Kallsyms;
 
 #[allow(clippy::all, unused_imports, dead_code, non_camel_case_types)]
 mod skel {
@@ -53,9 +53,6 @@ pub struct Caps {
 impl Caps {
     pub fn get(&self, name: &str) -> Option<&Check> {
         self.checks.iter().find(|c| c.name == name)
-    }
-    pub fn ok(&self, name: &str) -> bool {
-        self.get(name).is_some_and(|c| c.ok)
     }
     /// Why the function-level chain is not observable here (None when it is).
     pub fn chain_unavailable_reason(&self) -> Option<String> {

@@ -3,8 +3,8 @@
 //! vmlinux). The DWARF's own function name at that address is checked against the kallsyms name.
 use serde::Serialize;
 
+use crate::claims::kaslr::Kaslr;
 use crate::claims::{Claim, Evidence, Verdict};
-use crate::kaslr::Kaslr;
 use crate::model::{Call, Namer};
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -126,7 +126,9 @@ pub fn claims(call: Option<&Call>, kaslr: &Kaslr, names: &Namer) -> Vec<Claim> {
             }
             v
         }
-        _ => crate::chain::DEFAULT_CHAIN.iter().filter(|f| !f.starts_with('{')).map(|s| s.to_string()).collect(),
+        _ => {
+            crate::probes::chain::DEFAULT_CHAIN.iter().filter(|f| !f.starts_with('{')).map(|s| s.to_string()).collect()
+        }
     };
     for f in &funcs {
         if let Some(s) = names.kallsyms.by_name(f) {

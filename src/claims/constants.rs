@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use crate::claims::{ev, Claim, Verdict};
-use crate::headers::{self, HeaderConst};
+use crate::machine::headers::{self, HeaderConst};
 use crate::model::{Call, Namer};
 
 #[derive(Debug, Clone, Serialize)]
@@ -38,7 +38,7 @@ pub struct Source2 {
 
 /// The rows for a socket() call (`call` is the traced call, when there is one).
 pub fn build(call: Option<&Call>, n: &Namer) -> Constants {
-    let (_, machine) = crate::caps::uname();
+    let (_, machine) = crate::probes::caps::uname();
     let reg = |i: usize, r: &str| -> Option<Source> {
         let c = call?;
         let v = c.args.get(i)?.value.raw;
@@ -48,7 +48,7 @@ pub fn build(call: Option<&Call>, n: &Namer) -> Constants {
         let b = n.btf.as_ref()?;
         Some(Source {
             value: b.enumerator(name)?,
-            source: format!("kernel BTF enumerator {name} ({})", crate::btf::vmlinux_path()),
+            source: format!("kernel BTF enumerator {name} ({})", crate::machine::btf::vmlinux_path()),
         })
     };
     let rows = vec![

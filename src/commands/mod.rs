@@ -4,16 +4,16 @@ use std::time::Duration;
 
 use clap::{CommandFactory, Parser};
 
-use crate::caps::{self, Caps};
-use crate::chain::{self, Attach};
-use crate::claims::{self, Claim, Verdict};
+use crate::claims::{Claim, Verdict};
 use crate::cli::{AttachArg, Cli, Cmd, LabCmd, OutputArgs, QemuArg, TraceArgs};
 use crate::error::{Error, Kind, Result};
 use crate::model::{self, Namer, SyscallSpec};
+use crate::probes::caps::{self, Caps};
+use crate::probes::chain::{self, Attach};
+use crate::probes::session::{self, Options, Target};
+use crate::probes::target::Ending;
 use crate::render::{self, Format, Style};
 use crate::report::{Report, TargetInfo};
-use crate::run::{self, Options, Target};
-use crate::target::Ending;
 
 /// When syswalk's main started: launch → attached is measured from here.
 pub static LAUNCH: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
@@ -61,8 +61,8 @@ fn color_wanted(out: &OutputArgs) -> bool {
 }
 
 fn namer() -> Namer {
-    let kallsyms = crate::kallsyms::Kallsyms::load().unwrap_or_default();
-    Namer { kallsyms, btf: crate::btf::Btf::load().ok() }
+    let kallsyms = crate::machine::kallsyms::Kallsyms::load().unwrap_or_default();
+    Namer { kallsyms, btf: crate::machine::btf::Btf::load().ok() }
 }
 
 /// Resolves a family name (inet, AF_INET6 …) through this machine's headers, or a number.
@@ -72,13 +72,18 @@ fn family_arg(s: &str) -> Result<i32> {
     }
     let up = s.to_ascii_uppercase();
     let name = if up.starts_with("AF_") || up.starts_with("PF_") { up } else { format!("AF_{up}") };
-    crate::headers::lookup(&crate::headers::socket_h(), &name).map(|c| c.value as i32).ok_or_else(|| {
-        Error::new(
-            Kind::Usage,
-            format!("unknown address family {s:?}: {name} is not defined in {}", crate::headers::socket_h()),
-        )
-        .hint("use a number (e.g. --family 2) or a name the header defines (inet, inet6, unix, netlink, packet)")
-    })
+    crate::machine::headers::lookup(&crate::machine::headers::socket_h(), &name).map(|c| c.value as i32).ok_or_else(
+        || {
+            Error::new(
+                Kind::Usage,
+                format!(
+                    "unknown address family {s:?}: {name} is not defined in {}",
+                    crate::machine::headers::socket_h()
+                ),
+            )
+            .hint("use a number (e.g. --family 2) or a name the header defines (inet, inet6, unix, netlink, packet)")
+        },
+    )
 }
 
 fn btf_arg(names: &Namer, s: &str, prefix: &str, what: &str) -> Result<i32> {
@@ -116,7 +121,7 @@ fn command_line() -> String {
 
 fn dispatch(cli: Cli) -> Result<i32> {
     match cli.command {
-        Cmd::Target { family, ty, protocol } => Ok(crate::target::builtin_main(family, ty, protocol)),
+        Cmd::Target { family, ty, protocol } => Ok(crate::probes::target::builtin_main(family, ty, protocol)),
         Cmd::Completions { shell } => {
             let mut buf = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "syswalk", &mut buf);
@@ -133,8 +138,8 @@ fn dispatch(cli: Cli) -> Result<i32> {
         }
         Cmd::Lab { cmd } => lab(cmd),
         Cmd::Kaslr { system_map, format } => {
-            let ks = crate::kallsyms::Kallsyms::load()?;
-            let k = crate::kaslr::live(&ks, system_map.as_deref(), &kaslr_named())?;
+            let ks = crate::machine::kallsyms::Kallsyms::load()?;
+            let k = crate::claims::kaslr::live(&ks, system_map.as_deref(), &kaslr_named())?;
             let text = match format {
                 Format::Json => render::json(&k),
                 _ => kaslr_text(&k),
@@ -155,10 +160,10 @@ fn dispatch(cli: Cli) -> Result<i32> {
             let got =
                 collect(course_target(), specs_for(&["socket".to_string()])?, &opts, &names, AttachArg::None, None)?;
             let call = got.report.calls.iter().find(|c| c.syscall == "socket");
-            let k = crate::constants::build(call, &names);
+            let k = crate::claims::constants::build(call, &names);
             let text = match format {
                 Format::Json => render::json(&k),
-                _ => crate::constants::text(&k),
+                _ => crate::claims::constants::text(&k),
             };
             emit(&text, &None)?;
             Ok(if k.claims.iter().any(|c| c.verdict == Verdict::Refuted) { Kind::Refuted.exit_code() } else { 0 })
@@ -239,7 +244,7 @@ fn kaslr_named() -> Vec<&'static str> {
     v
 }
 
-fn kaslr_text(k: &crate::kaslr::Kaslr) -> String {
+fn kaslr_text(k: &crate::claims::kaslr::Kaslr) -> String {
     let mut o = format!(
         "syswalk kaslr — kernel {}\n\nlive addresses: {}\nlink-time addresses: {}\n",
         k.release,
@@ -271,14 +276,15 @@ fn lesson(
     out: OutputArgs,
     command: Vec<std::ffi::OsString>,
 ) -> Result<i32> {
-    use crate::lesson::{self, build};
+    use crate::lesson;
+    use crate::syscalls::socket::lesson as build;
     let names = namer();
     let (target, binary) = match command.first() {
         None => {
             (course_target(), std::env::current_exe().map_err(|e| Error::io("finding syswalk's own executable", e))?)
         }
         Some(prog) => {
-            let path = crate::target::resolve(prog)?;
+            let path = crate::probes::target::resolve(prog)?;
             (Target::Command(command.clone()), path)
         }
     };
@@ -316,17 +322,17 @@ fn lesson(
         )
         .hint("the lesson follows the course's line; use `syswalk prove -- CMD` for any other socket() call"));
     }
-    let constants = crate::constants::build(call, &names);
-    let user = crate::usercall::find(&binary, "socket");
-    let kaslr = crate::kaslr::live(&names.kallsyms, system_map.as_deref(), &kaslr_named())?;
+    let constants = crate::claims::constants::build(call, &names);
+    let user = crate::machine::usercall::find(&binary, "socket");
+    let kaslr = crate::claims::kaslr::live(&names.kallsyms, system_map.as_deref(), &kaslr_named())?;
     let (boot, boot_source) = match std::fs::read_to_string(build::TRACE_FILE) {
         Ok(t) => (build::parse_boot_trace(&t), build::TRACE_FILE.to_string()),
         Err(e) => (vec![], format!("{} ({e}; tracefs not mounted?)", build::TRACE_FILE)),
     };
-    let mut sources = crate::srcline::claims(call, &kaslr, &names);
-    let vmlinux = crate::srcline::dwarf_vmlinux(&kaslr.release);
+    let mut sources = crate::claims::srcline::claims(call, &kaslr, &names);
+    let vmlinux = crate::claims::srcline::dwarf_vmlinux(&kaslr.release);
     let offset = kaslr.offset.as_deref().and_then(|o| u64::from_str_radix(o.trim_start_matches("0x"), 16).ok());
-    sources.push(crate::kcode::claim(
+    sources.push(crate::claims::kcode::claim(
         vmlinux.as_deref(),
         offset,
         names.kallsyms.by_name("net_families").map(|s| s.addr),
@@ -370,7 +376,7 @@ fn caps_text(c: &Caps) -> String {
 
 /// The chain to trace for this run: which attach type, which functions, the live family table.
 struct ChainChoice {
-    setup: Option<run::ChainSetup>,
+    setup: Option<session::ChainSetup>,
     families: Vec<(usize, u64, u64)>,
     families_error: Option<String>,
     inetsw: Vec<chain::InetswRow>,
@@ -468,7 +474,7 @@ fn choose_chain(
         }
     };
     Ok(ChainChoice {
-        setup: Some(run::ChainSetup {
+        setup: Some(session::ChainSetup {
             plan,
             attach,
             fallback,
@@ -519,7 +525,7 @@ fn investigate(
             Kind::TargetKilled,
             format!(
                 "the target was killed by {} (the report above has what was captured)",
-                crate::target::signal_name(s)
+                crate::probes::target::signal_name(s)
             ),
         ));
     }
@@ -555,7 +561,7 @@ pub fn collect(
     if let Some(s) = choice.setup.as_mut() {
         s.root_calls = opts.chain_calls;
     }
-    let session = run::trace(&target, &specs, opts, choice.setup.as_ref())?;
+    let session = session::trace(&target, &specs, opts, choice.setup.as_ref())?;
     let mut calls = model::calls_from(&session.events, &specs, names);
     let plan: Vec<chain::FnPlan> = choice.setup.as_ref().map(|s| s.plan.clone()).unwrap_or_default();
     let used_attach = session.chain_attach.as_ref().map(|(a, _)| *a);
@@ -568,8 +574,8 @@ pub fn collect(
         let mut ks = names.kallsyms.clone();
         ks.extend(session.bpf_syms.iter().cloned());
         let live = Namer { kallsyms: ks, btf: names.btf.clone() };
-        let frames = chain::tree::frames(&session.chain_events, &plan, probe, &live);
-        chain::tree::attach_to_calls(&mut calls, &frames);
+        let frames = crate::model::frame::frames(&session.chain_events, &plan, probe, &live);
+        crate::model::frame::attach_to_calls(&mut calls, &frames);
     }
     let socket_calls = calls.iter().filter(|c| c.syscall == "socket").count();
     let traced_socket = specs.iter().any(|s| s.name == "socket");
@@ -579,7 +585,7 @@ pub fn collect(
         return Err(match session.ending {
             Ending::Signaled(s) => Error::new(
                 Kind::TargetKilled,
-                format!("the target was killed by {} before any {what}() call", crate::target::signal_name(s)),
+                format!("the target was killed by {} before any {what}() call", crate::probes::target::signal_name(s)),
             ),
             Ending::Exited(c) if c != 0 => Error::new(
                 Kind::TargetExitedEarly,
@@ -601,18 +607,20 @@ pub fn collect(
         choice.families.iter().find(|(i, _, _)| *i as i64 == fam).and_then(|(_, _, cr)| names.kallsyms.symbolize(*cr))
     };
     let mut claims: Vec<Claim> = Vec::new();
-    let tables = claims::SharedTables::new(&calls);
+    let tables = crate::syscalls::socket::claims::SharedTables::new(&calls);
     for c in calls.iter().filter(|c| c.syscall == "socket") {
-        claims.extend(claims::judge_socket_in(c, &tables, names));
+        claims.extend(crate::syscalls::socket::claims::judge_socket_in(c, &tables, names));
         // Under an evidence budget, calls past it were counted, not streamed: they have no chain to judge.
         let budgeted_out = opts.chain_calls > 0 && c.chain.is_empty();
         if used_attach.is_some() && c.ret.is_some_and(|r| r >= 0) && !budgeted_out {
-            claims.extend(chain::tree::judge(c, create_for(c).as_deref(), &plan));
+            claims.extend(crate::syscalls::socket::chain::judge(c, create_for(c).as_deref(), &plan));
         }
     }
     match (&choice.why_not, used_attach) {
-        (Some(why), _) => claims.extend(claims::chain_not_observable(why)),
-        (None, None) => claims.extend(claims::chain_not_observable("the chain tracer did not attach")),
+        (Some(why), _) => claims.extend(crate::syscalls::socket::claims::chain_not_observable(why)),
+        (None, None) => {
+            claims.extend(crate::syscalls::socket::claims::chain_not_observable("the chain tracer did not attach"))
+        }
         _ => {}
     }
     let ks = if names.kallsyms.is_empty() {
@@ -647,7 +655,7 @@ pub fn collect(
         );
     }
     if opts.chain_calls > 0 && used_attach.is_some() {
-        let b = chain::tree::budget(&report.calls, &plan, &session.chain_counted, opts.chain_calls);
+        let b = crate::claims::budget::budget(&report.calls, &plan, &session.chain_counted, opts.chain_calls);
         report.claims.push(b.1.clone());
         report.summary = crate::report::Report::summarize(&report.claims);
         report.chain_budget = Some(b.0);

@@ -309,9 +309,9 @@ pub fn text(r: &Report, st: &Style) -> String {
     );
     let _ = writeln!(o, "names    {}", r.kernel.kallsyms);
     let ending = match r.target.ending {
-        crate::target::Ending::Exited(c) => format!("exited {c}"),
-        crate::target::Ending::Signaled(s) => format!("killed by {}", crate::target::signal_name(s)),
-        crate::target::Ending::Unknown => "ending not observed".into(),
+        crate::probes::target::Ending::Exited(c) => format!("exited {c}"),
+        crate::probes::target::Ending::Signaled(s) => format!("killed by {}", crate::probes::target::signal_name(s)),
+        crate::probes::target::Ending::Unknown => "ending not observed".into(),
     };
     let _ = writeln!(o, "target   {} · pid {} · {}", r.target.description, r.target.pid, ending);
     let _ = writeln!(
@@ -417,8 +417,8 @@ pub fn text(r: &Report, st: &Style) -> String {
 }
 
 /// What syswalk's own programs cost (kernel run-time statistics, --bpf-stats) and what the kernel skipped.
-fn cost_lines(st: &crate::run::Stats) -> Vec<String> {
-    let (runs, ns, misses) = crate::selfcost::totals(&st.programs);
+fn cost_lines(st: &crate::probes::session::Stats) -> Vec<String> {
+    let (runs, ns, misses) = crate::probes::selfcost::totals(&st.programs);
     let mut out = Vec::new();
     if st.bpf_stats {
         let per = if runs > 0 { format!("{:.0} ns per run", ns as f64 / runs as f64) } else { "no runs".into() };

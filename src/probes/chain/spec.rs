@@ -12,9 +12,9 @@
 //! argument is read at both (each snapshot is two kernel reads per call: ask only for what you look at).
 use serde::Deserialize;
 
-use crate::btf::Btf;
 use crate::error::{Error, Kind, Result};
-use crate::kallsyms::Kallsyms;
+use crate::machine::btf::Btf;
+use crate::machine::kallsyms::Kallsyms;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -197,11 +197,11 @@ mod tests {
     }
     #[test]
     fn snapshot_requests_say_when() {
-        assert_eq!(crate::chain::split_snapshot("entry:sock"), (1, "sock"));
-        assert_eq!(crate::chain::split_snapshot("exit:return"), (2, "return"));
-        assert_eq!(crate::chain::split_snapshot("sock"), (3, "sock"));
-        let d = crate::chain::default_snapshots("inet_create", true);
+        assert_eq!(crate::probes::chain::split_snapshot("entry:sock"), (1, "sock"));
+        assert_eq!(crate::probes::chain::split_snapshot("exit:return"), (2, "return"));
+        assert_eq!(crate::probes::chain::split_snapshot("sock"), (3, "sock"));
+        let d = crate::probes::chain::default_snapshots("inet_create", true);
         assert_eq!(d, vec!["sock"], "the create function: its socket before and after");
-        assert_eq!(crate::chain::default_snapshots("__sock_create", false), Vec::<String>::new());
+        assert_eq!(crate::probes::chain::default_snapshots("__sock_create", false), Vec::<String>::new());
     }
 }

@@ -1,62 +1,7 @@
-//! Claims: statements about a call, each judged from the evidence captured for it. A claim is proved only with the
-//! values that prove it; what this kernel cannot show is `not_observable`, with the reason.
-use serde::Serialize;
-
+//! The claims about one socket() call: the syscall boundary and the struct walk (tier C), judged from the evidence
+//! captured for it.
+use crate::claims::{ev, Claim, Evidence, Verdict};
 use crate::model::{Call, Namer};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    Proved,
-    Refuted,
-    NotObservable,
-}
-
-impl Verdict {
-    pub fn symbol(self) -> &'static str {
-        match self {
-            Verdict::Proved => "✓",
-            Verdict::Refuted => "✗",
-            Verdict::NotObservable => "–",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Evidence {
-    pub what: String,
-    pub value: String,
-    /// Where the value was captured: probe or file.
-    pub source: String,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Claim {
-    pub id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub call: Option<usize>,
-    pub verdict: Verdict,
-    pub statement: String,
-    pub evidence: Vec<Evidence>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-}
-
-/// One piece of evidence: what was read, its value, and where it was captured.
-pub fn ev(what: impl Into<String>, value: impl Into<String>, source: impl Into<String>) -> Evidence {
-    Evidence { what: what.into(), value: value.into(), source: source.into() }
-}
-
-/// A claim about the run as a whole (not tied to one call).
-pub fn global_claim(
-    id: &str,
-    verdict: Verdict,
-    statement: impl Into<String>,
-    evidence: Vec<Evidence>,
-    reason: Option<String>,
-) -> Claim {
-    Claim { id: id.into(), call: None, verdict, statement: statement.into(), evidence, reason }
-}
 
 const EXIT: &str = "tp_btf/sys_exit walk";
 const ENTER: &str = "tp_btf/sys_enter walk";
@@ -82,6 +27,7 @@ fn arg(call: &Call, i: usize) -> Option<i64> {
 }
 
 /// The claims about one socket() call, judged on its own.
+#[cfg(test)]
 pub fn judge_socket(call: &Call, names: &Namer) -> Vec<Claim> {
     judge_socket_among(call, &[], names)
 }
@@ -127,6 +73,7 @@ fn tids(calls: &[&Call]) -> String {
 }
 
 /// The claims about one socket() call, among all the calls of the session (other threads sharing its fd table).
+#[cfg(test)]
 pub fn judge_socket_among(call: &Call, all: &[Call], names: &Namer) -> Vec<Claim> {
     judge_socket_in(call, &SharedTables::new(all), names)
 }
@@ -495,7 +442,7 @@ mod tests {
     }
 
     fn namer_with_tcp() -> Namer {
-        let btf = crate::btf::Btf::parse(&crate::btf::tests::fixture(), "fixture").expect("fixture");
+        let btf = crate::machine::btf::Btf::parse(&crate::machine::btf::tests::fixture(), "fixture").expect("fixture");
         Namer { btf: Some(btf), ..Default::default() }
     }
 

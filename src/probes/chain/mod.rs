@@ -10,9 +10,9 @@ use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 use libbpf_rs::{MapCore, MapFlags, OpenObject, RingBuffer, RingBufferBuilder};
 use serde::Serialize;
 
-use crate::btf::{Btf, FuncSig};
 use crate::error::{Error, Kind, Result};
-use crate::kallsyms::Kallsyms;
+use crate::machine::btf::{Btf, FuncSig};
+use crate::machine::kallsyms::Kallsyms;
 
 #[allow(clippy::all, unused_imports, dead_code, non_camel_case_types)]
 pub mod skel {
@@ -20,7 +20,6 @@ pub mod skel {
 }
 
 pub mod spec;
-pub mod tree;
 
 pub use skel::types::{sw_chain_event as RawChainEvent, sw_chain_kind as ChKind, sw_obj_kind as ObjKind};
 use skel::types::{sw_chain_item as Item, sw_obj as Obj, sw_obj_hdr as ObjHdr};
@@ -283,21 +282,8 @@ fn bpf_err(what: &str, e: libbpf_rs::Error) -> Error {
         .hint("`syswalk caps` shows which attach types work here; try --attach kprobe or --attach none")
 }
 
-/// The live family dispatch table: for each family slot, the net_proto_family pointer and its ->create.
-#[derive(Debug, Clone, Serialize)]
-pub struct Families {
-    pub net_families: String,
-    pub slots: Vec<(usize, String, String)>,
-}
-
-/// Reads net_families[] live (needs its address in kallsyms, i.e. CONFIG_KALLSYMS_ALL).
 /// inetsw[type]'s first entry: (type, protocol, struct proto *, struct proto_ops *).
 pub type InetswRow = (usize, i32, u64, u64);
-
-/// The live family table, and the inet switch table when kallsyms has its address.
-pub fn read_families(ks: &Kallsyms) -> Result<Vec<(usize, u64, u64)>> {
-    read_tables(ks).map(|(f, _)| f)
-}
 
 /// net_families[]: (family, struct net_proto_family *, its ->create).
 pub type FamilyRow = (usize, u64, u64);
@@ -470,17 +456,17 @@ impl<'obj> ChainTracer<'obj> {
     }
 
     pub fn poll(&self, timeout: Duration) -> Result<()> {
-        crate::boundary::poll_ring(self.ring.as_ref(), timeout)
+        crate::probes::boundary::poll_ring(self.ring.as_ref(), timeout)
     }
 
     pub fn drain(&self) -> Result<()> {
-        crate::boundary::drain_ring(self.ring.as_ref())
+        crate::probes::boundary::drain_ring(self.ring.as_ref())
     }
 
     /// Items lost: no room in the ring buffer or in a record (counted in the kernel), plus records that did not
     /// decode (one each).
     pub fn lost(&self) -> u64 {
-        crate::boundary::percpu_sum(&self.skel.maps.clost) + self.malformed.get()
+        crate::probes::boundary::percpu_sum(&self.skel.maps.clost) + self.malformed.get()
     }
 
     /// Per slot: (entries, exits) counted in the kernel instead of streamed (evidence budget).
@@ -488,8 +474,8 @@ impl<'obj> ChainTracer<'obj> {
         (0..SLOTS as u32)
             .map(|s| {
                 (
-                    crate::boundary::percpu_sum_at(&self.skel.maps.ccount, s * 2),
-                    crate::boundary::percpu_sum_at(&self.skel.maps.ccount, s * 2 + 1),
+                    crate::probes::boundary::percpu_sum_at(&self.skel.maps.ccount, s * 2),
+                    crate::probes::boundary::percpu_sum_at(&self.skel.maps.ccount, s * 2 + 1),
                 )
             })
             .collect()
@@ -500,8 +486,8 @@ impl<'obj> ChainTracer<'obj> {
     }
 
     /// What the chain's programs cost the kernel so far (see `selfcost`).
-    pub fn costs(&self) -> Vec<crate::selfcost::ProgCost> {
-        crate::selfcost::read(self.skel.object())
+    pub fn costs(&self) -> Vec<crate::probes::selfcost::ProgCost> {
+        crate::probes::selfcost::read(self.skel.object())
     }
 }
 

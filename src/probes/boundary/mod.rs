@@ -43,6 +43,7 @@ pub fn decode(data: &[u8]) -> Result<RawEvent> {
 }
 
 /// The bytes of an event, for recording fixtures.
+#[cfg(test)]
 pub fn encode(ev: &RawEvent) -> Vec<u8> {
     // SAFETY: RawEvent is plain old data (see the Plain impl above); we only read its bytes.
     unsafe { plain::as_bytes(ev) }.to_vec()
@@ -160,8 +161,8 @@ impl<'obj> Tracer<'obj> {
     }
 
     /// What the boundary programs cost the kernel so far (see `selfcost`).
-    pub fn costs(&self) -> Vec<crate::selfcost::ProgCost> {
-        crate::selfcost::read(self.skel.object())
+    pub fn costs(&self) -> Vec<crate::probes::selfcost::ProgCost> {
+        crate::probes::selfcost::read(self.skel.object())
     }
 
     pub fn take_events(&self) -> Vec<RawEvent> {

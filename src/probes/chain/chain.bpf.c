@@ -7,7 +7,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include "chain.h"
-#include "../boundary/walk.h"
+#include "walk.h"
 
 char LICENSE[] SEC("license") = "GPL";
 

@@ -1,0 +1,107 @@
+//! `chain.counts_complete`: the evidence budget's account (`--chain-calls N`).
+use serde::Serialize;
+
+use crate::claims::{ev, judged, Claim};
+use crate::model::Call;
+use crate::probes::chain::FnPlan;
+
+/// The evidence budget's account: calls streamed in full, and per function what the kernel counted instead.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Budget {
+    pub requested: u32,
+    pub root: String,
+    /// Root calls received in full (entry events of the root function).
+    pub full: usize,
+    /// (function, entries counted, exits counted).
+    pub counted: Vec<(String, u64, u64)>,
+}
+
+/// Judges `chain.counts_complete`: full + counted root calls = the calls seen at the syscall boundary (for the
+/// socket chain), and every counted entry has its exit.
+pub fn budget(calls: &[Call], plan: &[FnPlan], counted: &[(String, u64, u64)], requested: u32) -> (Budget, Claim) {
+    let root = plan.iter().find(|p| p.traced).map(|p| p.name.clone()).unwrap_or_default();
+    let full = calls.iter().flat_map(|c| c.chain.iter()).filter(|f| f.func == root && f.depth == 0).count();
+    let root_counted = counted.iter().find(|(n, _, _)| *n == root).map(|c| c.1).unwrap_or(0);
+    let unbalanced: Vec<String> =
+        counted.iter().filter(|(_, e, x)| e != x).map(|(n, e, x)| format!("{n} {e}≠{x}")).collect();
+    let socket_calls = calls.iter().filter(|c| c.syscall == "socket").count();
+    let mut evidence = vec![
+        ev(format!("{root} calls streamed in full"), full.to_string(), "chain ring buffer"),
+        ev(format!("{root} entries counted in the kernel"), root_counted.to_string(), "ccount per-CPU array"),
+        ev(
+            "per function (entries/exits counted)",
+            counted.iter().map(|(n, e, x)| format!("{n} {e}/{x}")).collect::<Vec<_>>().join(" · "),
+            "ccount per-CPU array",
+        ),
+    ];
+    let (ok, statement) = if root == "__sys_socket" {
+        evidence.push(ev("socket() calls at the syscall boundary", socket_calls.to_string(), "tp_btf/sys_enter"));
+        let total = full as u64 + root_counted;
+        (
+            Some(total == socket_calls as u64 && unbalanced.is_empty()),
+            format!("every socket() went through {root}: {full} in full + {root_counted} counted = {total} of {socket_calls} calls; every counted entry has its exit"),
+        )
+    } else {
+        (
+            Some(unbalanced.is_empty()),
+            format!("every counted entry of the chain functions has its exit ({full} root calls in full)"),
+        )
+    };
+    if !unbalanced.is_empty() {
+        evidence.push(ev("unbalanced", unbalanced.join(", "), "ccount per-CPU array"));
+    }
+    let c = judged("chain.counts_complete", None, ok, statement, evidence, "");
+    (Budget { requested, root, full, counted: counted.to_vec() }, c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::claims::Verdict;
+    use crate::model::frame::frames;
+    use crate::model::Namer;
+    use crate::probes::chain::{ChKind, RawChainEvent};
+
+    fn plan_of(names: &[&str]) -> Vec<FnPlan> {
+        names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| FnPlan {
+                name: n.to_string(),
+                in_kallsyms: true,
+                in_btf: true,
+                params: None,
+                ret: None,
+                traced: true,
+                note: "traced".into(),
+                snapshot: None,
+                slot: Some(i),
+            })
+            .collect()
+    }
+
+    fn item(kind: ChKind, slot: u32, tid: u32, ts: u64, ret: i64) -> RawChainEvent {
+        RawChainEvent { kind: kind.0, slot, tid, tgid: tid, ts_ns: ts, ret, nargs: 0, ..Default::default() }
+    }
+
+    #[test]
+    fn budget_counts_must_add_up_to_the_boundary_calls() {
+        let p = plan_of(&["__sys_socket", "sock_alloc"]);
+        let e = vec![
+            item(ChKind::SW_CH_ENTRY, 0, 1, 1, 0),
+            item(ChKind::SW_CH_ENTRY, 1, 1, 2, 0),
+            item(ChKind::SW_CH_EXIT, 1, 1, 3, 0),
+            item(ChKind::SW_CH_EXIT, 0, 1, 4, 3),
+        ];
+        let mut c1 = crate::model::tests_support::empty_call();
+        c1.chain = frames(&e, &p, "fentry", &Namer::default());
+        let calls = vec![c1, crate::model::tests_support::empty_call(), crate::model::tests_support::empty_call()];
+        let ok = vec![("__sys_socket".to_string(), 2, 2), ("sock_alloc".to_string(), 2, 2)];
+        let (b, c) = budget(&calls, &p, &ok, 1);
+        assert_eq!((b.full, c.verdict), (1, Verdict::Proved), "{c:?}");
+        let missed = vec![("__sys_socket".to_string(), 1, 1), ("sock_alloc".to_string(), 1, 1)];
+        assert_eq!(budget(&calls, &p, &missed, 1).1.verdict, Verdict::Refuted, "a call that bypassed __sys_socket");
+        let unbalanced = vec![("__sys_socket".to_string(), 2, 2), ("sock_alloc".to_string(), 2, 1)];
+        assert_eq!(budget(&calls, &p, &unbalanced, 1).1.verdict, Verdict::Refuted);
+    }
+}

@@ -1,0 +1,268 @@
+//! The function-level claims about one socket() call (tiers A/B): order, parentage, provenance of each object.
+use crate::claims::{ev, judged, Claim};
+use crate::model::frame::{Frame, ObjSnap};
+use crate::model::{hex, Call};
+use crate::probes::chain::FnPlan;
+
+/// The order the course teaches (seeds); `{create}` is the family's create function.
+pub const COURSE_ORDER: &[&str] = &[
+    "__sys_socket",
+    "__sock_create",
+    "security_socket_create",
+    "sock_alloc",
+    "{create}",
+    "sk_alloc",
+    "security_socket_post_create",
+    "sock_alloc_file",
+    "fd_install",
+];
+
+fn first<'a>(c: &'a Call, func: &str) -> Option<&'a Frame> {
+    c.chain.iter().find(|f| f.func == func)
+}
+
+fn obj<'a>(objs: &'a [ObjSnap], from: &str) -> Option<&'a ObjSnap> {
+    objs.iter().find(|o| o.from == from)
+}
+
+/// The chain claims for one socket() call that has frames.
+pub fn judge(c: &Call, create: Option<&str>, plan: &[FnPlan]) -> Vec<Claim> {
+    let mut out = Vec::new();
+    let probe = c.chain.first().map(|f| f.probe.clone()).unwrap_or_default();
+    let src = probe.as_str();
+    let create = create.unwrap_or("{create}");
+    // chain.order
+    let observed: Vec<String> = c.chain.iter().map(|f| format!("{}{}", "  ".repeat(f.depth), f.func)).collect();
+    let expected: Vec<&str> = COURSE_ORDER
+        .iter()
+        .map(|s| if *s == "{create}" { create } else { s })
+        .filter(|f| plan.iter().any(|p| p.name == *f && p.traced))
+        .collect();
+    let positions: Vec<Option<usize>> = expected.iter().map(|f| c.chain.iter().position(|x| x.func == *f)).collect();
+    let seen: Vec<usize> = positions.iter().flatten().copied().collect();
+    let in_order = seen.windows(2).all(|w| w[0] < w[1]);
+    let missing: Vec<&str> = expected.iter().zip(&positions).filter(|(_, p)| p.is_none()).map(|(f, _)| *f).collect();
+    // Out of order among what was seen refutes; something not seen (lost, or not called) only makes it unobservable.
+    let order_verdict = if c.chain.is_empty() || (in_order && !missing.is_empty()) { None } else { Some(in_order) };
+    out.push(judged(
+        "chain.order",
+        Some(c.seq),
+        order_verdict,
+        format!("the traced functions ran in the course's order: {}", expected.join(" → ")),
+        vec![
+            ev("observed entries (indented by nesting)", observed.join(" | "), src),
+            ev(
+                "course functions not observed",
+                if missing.is_empty() { "none".into() } else { missing.join(", ") },
+                src,
+            ),
+        ],
+        "some of the course's functions were not observed in this call (events lost, or not called)",
+    ));
+    // chain.parentage
+    let mut bad = Vec::new();
+    let mut lines = Vec::new();
+    let mut with_caller = 0;
+    for f in &c.chain {
+        let Some(cl) = &f.caller else { continue };
+        with_caller += 1;
+        let cfn = cl.split('+').next().unwrap_or("");
+        let parent = f.parent.map(|p| c.chain[p].func.as_str());
+        let traced = plan.iter().any(|p| p.traced && p.name == cfn);
+        let parent_caller = f.parent.and_then(|p| c.chain[p].caller.as_deref());
+        let verdict = match parent {
+            Some(p) if p == cfn => "= parent".to_string(),
+            // A tail call (jmp) from the parent leaves the parent's own return address on the stack.
+            Some(p) if parent_caller == Some(cl.as_str()) => {
+                format!("tail call from {p}: the return address is {p}'s own")
+            }
+            Some(p) if !traced => format!("via {cfn} (not traced: inlined or intermediate) under {p}"),
+            None => "root".into(),
+            Some(p) => {
+                bad.push(f.func.clone());
+                format!("≠ parent {p}")
+            }
+        };
+        lines.push(format!("{} ← {cl} ({verdict})", f.func));
+    }
+    out.push(judged(
+        "chain.parentage",
+        Some(c.seq),
+        (with_caller > 0).then_some(bad.is_empty()),
+        "each function was called by its parent in the tree, or by a named function between them that is not traced"
+            .into(),
+        vec![ev("callers (return address at entry)", lines.join(" | "), src)],
+        "no caller addresses captured",
+    ));
+    // provenance.socket
+    let sa = first(c, "sock_alloc").and_then(|f| obj(&f.exit_objects, "return")).map(|o| o.addr.clone());
+    let cr = first(c, create).and_then(|f| f.entry_objects.iter().find(|o| o.kind == "socket")).map(|o| o.addr.clone());
+    let pd = c.after.file.as_ref().map(|f| f.private_data.clone());
+    let bl = c.after.sock.as_ref().map(|k| k.sk_socket.clone());
+    let vals: Vec<&String> = [&sa, &cr, &pd, &bl].into_iter().flatten().collect();
+    out.push(judged(
+        "provenance.socket",
+        Some(c.seq),
+        (sa.is_some() && cr.is_some()).then(|| vals.windows(2).all(|w| w[0] == w[1])),
+        format!("the struct socket sock_alloc returned is the one {create} received, file->private_data holds and sk->sk_socket points to"),
+        vec![
+            ev("sock_alloc() return", sa.clone().unwrap_or_default(), src),
+            ev(format!("{create}() socket argument"), cr.unwrap_or_default(), src),
+            ev("file->private_data", pd.unwrap_or_default(), "tp_btf/sys_exit walk"),
+            ev("sk->sk_socket", bl.unwrap_or_default(), "tp_btf/sys_exit walk"),
+        ],
+        "sock_alloc or the family create was not traced",
+    ));
+    // socket.filled_by_create
+    let before = first(c, create)
+        .and_then(|f| f.entry_objects.iter().find(|o| o.kind == "socket"))
+        .and_then(|o| o.socket.clone());
+    let after = first(c, create)
+        .and_then(|f| f.exit_objects.iter().find(|o| o.kind == "socket"))
+        .and_then(|o| o.socket.clone());
+    let null = hex(0);
+    out.push(judged(
+        "socket.filled_by_create",
+        Some(c.seq),
+        before
+            .as_ref()
+            .zip(after.as_ref())
+            .map(|(b, a)| b.sk == null && b.ops.addr == null && a.sk != null && a.ops.addr != null),
+        format!("{create} found the socket with sk and ops NULL and left both set"),
+        vec![
+            ev(
+                format!("socket at {create} entry"),
+                before
+                    .as_ref()
+                    .map(|s| format!("sk {} ops {} state {}", s.sk, s.ops.show(), s.state.show()))
+                    .unwrap_or_default(),
+                src,
+            ),
+            ev(
+                format!("socket at {create} exit"),
+                after
+                    .as_ref()
+                    .map(|s| format!("sk {} ops {} state {}", s.sk, s.ops.show(), s.state.show()))
+                    .unwrap_or_default(),
+                src,
+            ),
+        ],
+        "the family create was not traced",
+    ));
+    // provenance.sock
+    let ska = first(c, "sk_alloc").and_then(|f| obj(&f.exit_objects, "return")).map(|o| o.addr.clone());
+    let ssk = c.after.socket.as_ref().map(|s| s.sk.clone());
+    out.push(judged(
+        "provenance.sock",
+        Some(c.seq),
+        ska.as_ref().zip(ssk.as_ref()).map(|(a, b)| a == b),
+        "sk_alloc's return value is the socket's ->sk".into(),
+        vec![
+            ev("sk_alloc() return", ska.unwrap_or_default(), src),
+            ev("socket->sk", ssk.unwrap_or_default(), "tp_btf/sys_exit walk"),
+        ],
+        "sk_alloc was not traced",
+    ));
+    // provenance.file
+    let saf = first(c, "sock_alloc_file").and_then(|f| obj(&f.exit_objects, "return")).map(|o| o.addr.clone());
+    let fdi =
+        first(c, "fd_install").and_then(|f| f.entry_objects.iter().find(|o| o.kind == "file")).map(|o| o.addr.clone());
+    let slot = c.after.file.as_ref().map(|f| f.addr.clone());
+    out.push(judged(
+        "provenance.file",
+        Some(c.seq),
+        saf.as_ref().zip(fdi.as_ref()).map(|(a, b)| a == b && slot.as_ref().is_none_or(|s| s == a)),
+        "sock_alloc_file's return value is what fd_install installed, and what fdt->fd[ret] holds".into(),
+        vec![
+            ev("sock_alloc_file() return", saf.unwrap_or_default(), src),
+            ev("fd_install() file argument", fdi.unwrap_or_default(), src),
+            ev("fdt->fd[ret]", slot.unwrap_or_default(), "tp_btf/sys_exit walk"),
+        ],
+        "sock_alloc_file or fd_install was not traced",
+    ));
+    // fd_install.fd_is_return
+    let fd = first(c, "fd_install").and_then(|f| f.args.first()).map(|a| a.value.clone());
+    out.push(judged(
+        "fd_install.fd_is_return",
+        Some(c.seq),
+        fd.as_ref().zip(c.ret).map(|(f, r)| f == &r.to_string()),
+        "the fd that fd_install filled is the one socket() returned".into(),
+        vec![
+            ev("fd_install() fd argument", fd.unwrap_or_default(), src),
+            ev("socket() return", c.ret.map(|r| r.to_string()).unwrap_or_default(), "tp_btf/sys_exit"),
+        ],
+        "fd_install was not traced",
+    ));
+    // latency.per_function
+    let complete = !c.chain.is_empty() && c.chain.iter().all(|f| f.inclusive_ns.is_some());
+    let lat: Vec<String> = c
+        .chain
+        .iter()
+        .map(|f| {
+            format!(
+                "{} incl {} ns excl {} ns",
+                f.func,
+                f.inclusive_ns.map(|v| v.to_string()).unwrap_or("?".into()),
+                f.exclusive_ns.map(|v| v.to_string()).unwrap_or("?".into())
+            )
+        })
+        .collect();
+    out.push(judged(
+        "latency.per_function",
+        Some(c.seq),
+        complete.then_some(true),
+        "every traced function's inclusive and exclusive time was measured (entry and exit both seen)".into(),
+        vec![ev("per function", lat.join(" | "), src)],
+        "an entry or exit was not seen (events lost, or no chain frames in this call)",
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::claims::Verdict;
+    use crate::model::frame::frames;
+    use crate::model::Namer;
+    use crate::probes::chain::{ChKind, RawChainEvent};
+
+    fn plan_of(names: &[&str]) -> Vec<FnPlan> {
+        names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| FnPlan {
+                name: n.to_string(),
+                in_kallsyms: true,
+                in_btf: true,
+                params: None,
+                ret: None,
+                traced: true,
+                note: "traced".into(),
+                snapshot: None,
+                slot: Some(i),
+            })
+            .collect()
+    }
+
+    fn ev(kind: ChKind, slot: u32, tid: u32, ts: u64, ret: i64) -> RawChainEvent {
+        RawChainEvent { kind: kind.0, slot, tid, tgid: tid, ts_ns: ts, ret, nargs: 0, ..Default::default() }
+    }
+
+    #[test]
+    fn order_claim_refutes_a_swap() {
+        let p = plan_of(&["__sys_socket", "sock_alloc", "sk_alloc"]);
+        let mk = |order: &[u32]| {
+            let mut e = Vec::new();
+            for (i, s) in order.iter().enumerate() {
+                e.push(ev(ChKind::SW_CH_ENTRY, *s, 1, i as u64 * 10 + 1, 0));
+                e.push(ev(ChKind::SW_CH_EXIT, *s, 1, i as u64 * 10 + 2, 0));
+            }
+            let fr = frames(&e, &p, "fentry", &Namer::default());
+            let mut c = crate::model::tests_support::empty_call();
+            c.chain = fr;
+            judge(&c, None, &p).into_iter().find(|k| k.id == "chain.order").map(|k| k.verdict)
+        };
+        assert_eq!(mk(&[0, 1, 2]), Some(Verdict::Proved));
+        assert_eq!(mk(&[0, 2, 1]), Some(Verdict::Refuted));
+    }
+}
