@@ -2,7 +2,7 @@
 use serde::Serialize;
 
 use crate::claims::{Claim, Verdict};
-use crate::model::{Call, SyscallSpec};
+use crate::model::Call;
 use crate::probes::caps::Caps;
 use crate::probes::session::Stats;
 use crate::probes::target::Ending;
@@ -142,7 +142,7 @@ impl Report {
         caps: &Caps,
         kallsyms: String,
         target: TargetInfo,
-        specs: &[SyscallSpec],
+        syscalls: Vec<SyscallInfo>,
         stats: Stats,
         calls: Vec<Call>,
         claims: Vec<Claim>,
@@ -178,10 +178,7 @@ impl Report {
                 kallsyms,
             },
             target,
-            syscalls: specs
-                .iter()
-                .map(|s| SyscallInfo { name: s.name.into(), nr: s.nr, nr_origin: s.nr_origin.clone() })
-                .collect(),
+            syscalls,
             stats,
             calls,
             objects,

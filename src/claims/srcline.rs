@@ -93,7 +93,8 @@ fn caller_addr(names: &Namer, caller: &str) -> Option<u64> {
 }
 
 /// The `source.lines` claim for the chain of `call` (or, without a traced chain, the default chain's functions).
-pub fn claims(call: Option<&Call>, kaslr: &Kaslr, names: &Namer) -> Vec<Claim> {
+/// `default_funcs`: the functions to look up when the call has no traced chain (the syscall's default chain).
+pub fn claims(call: Option<&Call>, kaslr: &Kaslr, names: &Namer, default_funcs: &[&str]) -> Vec<Claim> {
     let st = "each chain function and observed caller address maps to a line of the running kernel's source, and the DWARF names the same function kallsyms does";
     let not = |why: String| {
         vec![Claim {
@@ -126,9 +127,7 @@ pub fn claims(call: Option<&Call>, kaslr: &Kaslr, names: &Namer) -> Vec<Claim> {
             }
             v
         }
-        _ => {
-            crate::probes::chain::DEFAULT_CHAIN.iter().filter(|f| !f.starts_with('{')).map(|s| s.to_string()).collect()
-        }
+        _ => default_funcs.iter().map(|s| s.to_string()).collect(),
     };
     for f in &funcs {
         if let Some(s) = names.kallsyms.by_name(f) {

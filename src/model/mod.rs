@@ -337,56 +337,21 @@ pub struct UserRegs {
     pub start_code: u64,
 }
 
-/// Static facts about a traced syscall: name, number (with where it came from), argument names, walk mode.
-#[derive(Debug, Clone)]
-pub struct SyscallSpec {
+/// How the model pairs and names one syscall's events: its number and how its arguments are named. Each syscall's
+/// module (`crate::syscalls`) gives its own.
+#[derive(Debug, Clone, Copy)]
+pub struct Signature {
     pub name: &'static str,
     pub nr: i64,
-    pub nr_origin: String,
     pub args: &'static [&'static str],
-    pub mode: boundary::Mode,
+    pub name_arg: fn(usize, u64, &Namer) -> Value,
 }
 
-/// The x86_64 numbers, used only when the machine has no asm/unistd_64.h; the report names the origin either way.
-const FALLBACK: &[(&str, i64, &[&str], u32)] = &[
-    ("socket", 41, &["family", "type", "protocol"], 2),
-    ("connect", 42, &["fd", "addr", "addrlen"], 3),
-    ("accept", 43, &["fd", "addr", "addrlen"], 2),
-    ("bind", 49, &["fd", "addr", "addrlen"], 3),
-    ("listen", 50, &["fd", "backlog"], 3),
-    ("accept4", 288, &["fd", "addr", "addrlen", "flags"], 2),
-    ("close", 3, &["fd"], 3),
-];
-
-pub fn known_syscalls() -> Vec<&'static str> {
-    FALLBACK.iter().map(|f| f.0).collect()
-}
-
-pub fn syscall_spec(name: &str) -> Option<SyscallSpec> {
-    let (n, fallback_nr, args, mode) = FALLBACK.iter().find(|f| f.0 == name)?;
-    let (nr, nr_origin) = match headers::syscall_nr(n) {
-        Some(c) => (c.value, format!("{}:{}", c.file, c.line)),
-        None => (*fallback_nr, format!("syswalk's x86_64 table ({} absent)", headers::unistd_path())),
-    };
-    Some(SyscallSpec { name: n, nr, nr_origin, args, mode: boundary::Mode(*mode) })
-}
-
-fn name_arg(syscall: &str, idx: usize, raw: u64, n: &Namer) -> Value {
-    let v = raw as i64;
-    match (syscall, idx) {
-        ("socket", 0) => n.family(v as i32 as i64),
-        ("socket", 1) => {
-            let base = (v as i32) & 0xf;
-            let mut val = n.sock_type(base as i64);
-            val.raw = v as i32 as i64;
-            if base as i64 != val.raw {
-                val.name = val.name.map(|s| format!("{s}|flags {:#x}", val.raw & !0xf));
-            }
-            val
-        }
-        ("socket", 2) => n.protocol(v as i32 as i64),
-        (_, 0) => Value::plain(v as i32 as i64),
-        _ => Value { raw: v, name: None, origin: None },
+/// The argument naming of a syscall with no special one: argument 0 is an int (an fd), the rest raw.
+pub fn plain_arg(idx: usize, raw: u64, _: &Namer) -> Value {
+    match idx {
+        0 => Value::plain(raw as i64 as i32 as i64),
+        _ => Value::plain(raw as i64),
     }
 }
 
@@ -417,7 +382,7 @@ impl Call {
 }
 
 /// Pairs entry and exit events per thread into calls, in time order.
-pub fn calls_from(events: &[RawEvent], specs: &[SyscallSpec], n: &Namer) -> Vec<Call> {
+pub fn calls_from(events: &[RawEvent], specs: &[Signature], n: &Namer) -> Vec<Call> {
     let mut evs: Vec<&RawEvent> =
         events.iter().filter(|e| e.kind == EvKind::SW_ENTER.0 || e.kind == EvKind::SW_EXIT.0).collect();
     evs.sort_by_key(|e| e.ts_ns);
@@ -431,7 +396,10 @@ pub fn calls_from(events: &[RawEvent], specs: &[SyscallSpec], n: &Namer) -> Vec<
             let args = argn
                 .iter()
                 .enumerate()
-                .map(|(i, a)| Arg { name: a.to_string(), value: name_arg(&sname, i, e.args[i], n) })
+                .map(|(i, a)| Arg {
+                    name: a.to_string(),
+                    value: spec.map_or(plain_arg as fn(usize, u64, &Namer) -> Value, |s| s.name_arg)(i, e.args[i], n),
+                })
                 .collect();
             let mut call = Call::bare(calls.len() + 1, e, sname);
             call.args = args;
@@ -474,14 +442,8 @@ pub fn calls_from(events: &[RawEvent], specs: &[SyscallSpec], n: &Namer) -> Vec<
 pub(crate) mod tests {
     use super::*;
 
-    pub fn spec_socket() -> SyscallSpec {
-        SyscallSpec {
-            name: "socket",
-            nr: 41,
-            nr_origin: "test".into(),
-            args: &["family", "type", "protocol"],
-            mode: boundary::Mode(2),
-        }
+    pub fn spec_socket() -> Signature {
+        Signature { name: "socket", nr: 41, args: &["family", "type", "protocol"], name_arg: plain_arg }
     }
 
     pub fn enter(tid: u32, ts: u64, args: [u64; 3]) -> RawEvent {

@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::error::{Error, Kind, Result};
-use crate::model::SyscallSpec;
 use crate::probes::boundary::{EvKind, RawEvent, TracedSyscall, Tracer};
 use crate::probes::target::{self, Ending, Gated, Pid};
 
@@ -47,6 +46,8 @@ pub struct Options {
     pub chain_calls: u32,
     /// Turn on the kernel's BPF run-time statistics for the session and report what each program cost.
     pub bpf_stats: bool,
+    /// When syswalk started: launch → attached is measured from it.
+    pub launch: Instant,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -126,7 +127,12 @@ pub fn preflight() -> Result<()> {
     Ok(())
 }
 
-pub fn trace(target: &Target, specs: &[SyscallSpec], opts: &Options, chain: Option<&ChainSetup>) -> Result<Session> {
+pub fn trace(
+    target: &Target,
+    syscalls: &[TracedSyscall],
+    opts: &Options,
+    chain: Option<&ChainSetup>,
+) -> Result<Session> {
     preflight()?;
     // Resolve the command before loading anything, so a typo costs nothing.
     let mut gated = match target {
@@ -152,13 +158,11 @@ pub fn trace(target: &Target, specs: &[SyscallSpec], opts: &Options, chain: Opti
     };
     let root_pid = gated.as_ref().map(|g| g.pid()).or(live.as_ref().map(|l| l.pid)).unwrap_or(0);
 
-    let syscalls: Vec<TracedSyscall> =
-        specs.iter().map(|s| TracedSyscall { name: s.name.into(), nr: s.nr, mode: s.mode }).collect();
     // On before anything attaches, off (fd closed) when this function returns.
     let _run_time_stats = if opts.bpf_stats { Some(crate::probes::selfcost::enable_run_time_stats()?) } else { None };
     let t_attach = Instant::now();
     let mut obj = MaybeUninit::uninit();
-    let tracer = match Tracer::start(&mut obj, &syscalls, opts.follow_forks) {
+    let tracer = match Tracer::start(&mut obj, syscalls, opts.follow_forks) {
         Ok(t) => t,
         Err(e) => {
             // Dropping `gated` kills the held child: it never runs untraced.
@@ -206,7 +210,7 @@ pub fn trace(target: &Target, specs: &[SyscallSpec], opts: &Options, chain: Opti
         }
     };
     let attach_ms = t_attach.elapsed().as_secs_f64() * 1e3;
-    let launch_to_attached_ms = crate::commands::LAUNCH.get().map(|t| t.elapsed().as_secs_f64() * 1e3);
+    let launch_to_attached_ms = Some(opts.launch.elapsed().as_secs_f64() * 1e3);
     if !opts.quiet {
         eprintln!("syswalk: attached in {attach_ms:.1} ms; tracing {}", target.describe());
     }

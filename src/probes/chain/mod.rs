@@ -151,24 +151,6 @@ pub fn kretprobe_trampoline(ks: &Kallsyms) -> u64 {
         .unwrap_or(0)
 }
 
-/// The default chain for socket(); `{create}` is the family's create function, read live from net_families[].
-pub const DEFAULT_CHAIN: &[&str] = &[
-    "__sys_socket",
-    "update_socket_protocol",
-    "__sock_create",
-    "security_socket_create",
-    "sock_alloc",
-    "{create}",
-    "sk_alloc",
-    "sock_init_data",
-    "security_socket_post_create",
-    "sock_alloc_file",
-    "get_unused_fd_flags",
-    "fd_install",
-    "sock_map_fd",
-    "sock_release",
-];
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Attach {
@@ -210,20 +192,6 @@ fn snapshot_when(list: Option<&[String]>, name: &str) -> u8 {
         None => 3,
         Some(l) => l.iter().map(|w| split_snapshot(w)).filter(|(_, n)| *n == name).fold(0, |a, (w, _)| a | w),
     }
-}
-
-/// The default chain's snapshots: each object where the course looks at it — before and after the calls that change
-/// it — and nowhere else (each snapshot is ~40 reads per call). `{create}` is the family's create function.
-pub fn default_snapshots(name: &str, is_create: bool) -> Vec<String> {
-    let v: &[&str] = match name {
-        _ if is_create => &["sock"],
-        "sock_alloc" | "sk_alloc" | "sock_alloc_file" => &["exit:return"],
-        "sock_init_data" => &["exit:sk"],
-        "fd_install" => &["entry:file"],
-        "sock_release" => &["entry:sock"],
-        _ => &[],
-    };
-    v.iter().map(|s| s.to_string()).collect()
 }
 
 fn obj_kind(ty: &str) -> u8 {

@@ -1,0 +1,265 @@
+//! The pipeline every tracing command shares: choose the tier and the chain, trace, pair events into calls, judge
+//! them, and assemble the report (not yet rendered).
+use crate::claims::Claim;
+use crate::cli::AttachArg;
+use crate::error::{Error, Kind, Result};
+use crate::model::{self, Namer};
+use crate::probes::caps::{self, Caps};
+use crate::probes::chain::{self, Attach};
+use crate::probes::session::{self, Options, Target};
+use crate::probes::target::Ending;
+use crate::report::{Report, TargetInfo};
+use crate::syscalls::{socket, SyscallSpec};
+
+/// The chain to trace for this run: which attach type, which functions, the live family table.
+pub struct ChainChoice {
+    setup: Option<session::ChainSetup>,
+    families: Vec<(usize, u64, u64)>,
+    families_error: Option<String>,
+    inetsw: Vec<chain::InetswRow>,
+    /// Why the chain is not traced (tier C), when it is not.
+    why_not: Option<String>,
+}
+
+pub fn load_chain(path: Option<&std::path::Path>, names: &Namer) -> Result<Option<Vec<chain::spec::FnSpec>>> {
+    let Some(p) = path else { return Ok(None) };
+    let text = std::fs::read_to_string(p)
+        .map_err(|e| Error::new(Kind::Usage, format!("cannot read chain file {}: {e}", p.display())))?;
+    chain::spec::parse(&text, &p.display().to_string(), names.btf.as_ref(), &names.kallsyms).map(Some)
+}
+
+pub fn choose_chain(
+    arg: AttachArg,
+    caps: &Caps,
+    names: &Namer,
+    target: &Target,
+    specs: &[SyscallSpec],
+    custom: Option<Vec<chain::spec::FnSpec>>,
+) -> Result<ChainChoice> {
+    let none = |why: String| {
+        Ok(ChainChoice { setup: None, families: vec![], families_error: None, inetsw: vec![], why_not: Some(why) })
+    };
+    if custom.is_some() && arg == AttachArg::None {
+        return Err(Error::new(Kind::Usage, "--chain needs a function-level tier; drop --attach none"));
+    }
+    if custom.is_none() && !specs.iter().any(|s| s.name == "socket") {
+        return none(
+            "the function-level chain is defined for socket() only; socket() is not traced in this run".into(),
+        );
+    }
+    let (attach, fallback) = match arg {
+        AttachArg::None => return none("--attach none: syscall boundary only".into()),
+        AttachArg::Fentry => (Attach::Fentry, false),
+        AttachArg::Kprobe => (Attach::Kprobe, false),
+        AttachArg::Auto => match caps.tier {
+            Some(caps::Tier::A) => (Attach::Fentry, true),
+            Some(caps::Tier::B) => (Attach::Kprobe, false),
+            _ if custom.is_some() => {
+                return Err(Error::new(
+                    Kind::Bpf,
+                    format!(
+                        "--chain needs fentry or kprobes, and this kernel offers neither: {}",
+                        caps.chain_unavailable_reason().unwrap_or_default()
+                    ),
+                )
+                .hint("run it in the lab: syswalk lab run --kernel 6.1 -- syswalk trace --chain FILE -- CMD"))
+            }
+            _ => return none(caps.chain_unavailable_reason().unwrap_or_else(|| "no fentry or kprobe here".into())),
+        },
+    };
+    let (families, inetsw, families_error) = match chain::read_tables(&names.kallsyms) {
+        Ok((f, sw)) => (f, sw, None),
+        Err(e) => (vec![], vec![], Some(e.message)),
+    };
+    let create_of =
+        |fam: usize| families.iter().find(|(i, _, _)| *i == fam).and_then(|(_, _, c)| names.kallsyms.symbolize(*c));
+    let mut creates: Vec<String> = match target {
+        Target::Builtin { family, .. } => create_of(*family as usize).into_iter().collect(),
+        _ => families.iter().filter_map(|(i, _, _)| create_of(*i)).collect(),
+    };
+    creates.dedup();
+    let fnames = socket::chain_functions(&creates, matches!(target, Target::Builtin { .. }));
+    let plan = match custom {
+        Some(specs) => {
+            let fnames: Vec<String> = specs.iter().map(|s| s.name().to_string()).collect();
+            let mut plan = chain::plan(&fnames, names.btf.as_ref(), &names.kallsyms, attach);
+            for (p, s) in plan.iter_mut().zip(&specs) {
+                p.snapshot = s.snapshot().map(|v| v.to_vec());
+            }
+            plan
+        }
+        None => {
+            let mut plan = chain::plan(&fnames, names.btf.as_ref(), &names.kallsyms, attach);
+            for p in plan.iter_mut() {
+                p.snapshot = Some(socket::default_snapshots(&p.name, creates.contains(&p.name)));
+            }
+            plan
+        }
+    };
+    Ok(ChainChoice {
+        setup: Some(session::ChainSetup {
+            plan,
+            attach,
+            fallback,
+            root_calls: 0,
+            rethook: chain::kretprobe_trampoline(&names.kallsyms),
+        }),
+        families,
+        families_error,
+        inetsw,
+        why_not: None,
+    })
+}
+
+/// What one traced run produced, before rendering.
+pub struct Collected {
+    pub report: Report,
+    pub ending: Ending,
+}
+
+/// Traces the target and judges what it did: the report, not yet rendered.
+pub fn collect(
+    target: Target,
+    specs: Vec<SyscallSpec>,
+    opts: &Options,
+    names: &Namer,
+    attach: AttachArg,
+    custom: Option<Vec<chain::spec::FnSpec>>,
+) -> Result<Collected> {
+    let is_pid = matches!(target, Target::Pid(_));
+    let caps = if attach == AttachArg::None {
+        caps::Caps {
+            kernel_release: caps::uname().0,
+            machine: caps::uname().1,
+            checks: vec![],
+            tier: Some(caps::Tier::C),
+            tier_reason: "--attach none".into(),
+        }
+    } else {
+        caps::probe_chain()
+    };
+    let mut choice = choose_chain(attach, &caps, names, &target, &specs, custom)?;
+    if let Some(s) = choice.setup.as_mut() {
+        s.root_calls = opts.chain_calls;
+    }
+    let session =
+        session::trace(&target, &specs.iter().map(|s| s.traced()).collect::<Vec<_>>(), opts, choice.setup.as_ref())?;
+    let sigs: Vec<model::Signature> = specs.iter().map(|s| s.signature()).collect();
+    let mut calls = model::calls_from(&session.events, &sigs, names);
+    let plan: Vec<chain::FnPlan> = choice.setup.as_ref().map(|s| s.plan.clone()).unwrap_or_default();
+    let used_attach = session.chain_attach.as_ref().map(|(a, _)| *a);
+    if let Some(a) = used_attach {
+        let probe = match a {
+            Attach::Fentry => "fentry/fexit",
+            Attach::Kprobe => "kprobe/kretprobe",
+        };
+        // Name return addresses with the BPF trampolines that existed while tracing.
+        let mut ks = names.kallsyms.clone();
+        ks.extend(session.bpf_syms.iter().cloned());
+        let live = Namer { kallsyms: ks, btf: names.btf.clone() };
+        let frames = crate::model::frame::frames(&session.chain_events, &plan, probe, &live);
+        crate::model::frame::attach_to_calls(&mut calls, &frames);
+    }
+    let socket_calls = calls.iter().filter(|c| c.syscall == "socket").count();
+    let traced_socket = specs.iter().any(|s| s.name == "socket");
+
+    if calls.is_empty() || (traced_socket && socket_calls == 0 && specs.len() == 1) {
+        let what = specs.iter().map(|s| s.name).collect::<Vec<_>>().join("/");
+        return Err(match session.ending {
+            Ending::Signaled(s) => Error::new(
+                Kind::TargetKilled,
+                format!("the target was killed by {} before any {what}() call", crate::probes::target::signal_name(s)),
+            ),
+            Ending::Exited(c) if c != 0 => Error::new(
+                Kind::TargetExitedEarly,
+                format!("the target exited with status {c} before any {what}() call"),
+            )
+            .hint("check that the program runs on its own; its output is shown above"),
+            _ if is_pid => Error::new(
+                Kind::TargetExitedEarly,
+                format!("process {} ended (or tracing stopped) before any {what}() call", session.root_pid),
+            ),
+            _ => Error::new(Kind::NoCall, format!("the target ran to completion without calling {what}()")).hint(
+                "syswalk traces the target and the processes it forks; check the program actually makes the call",
+            ),
+        });
+    }
+
+    let create_for = |c: &model::Call| {
+        let fam = c.args.first().map(|a| a.value.raw).unwrap_or(-1);
+        choice.families.iter().find(|(i, _, _)| *i as i64 == fam).and_then(|(_, _, cr)| names.kallsyms.symbolize(*cr))
+    };
+    let mut claims: Vec<Claim> = Vec::new();
+    let tables = crate::syscalls::socket::claims::SharedTables::new(&calls);
+    for c in calls.iter().filter(|c| c.syscall == "socket") {
+        claims.extend(crate::syscalls::socket::claims::judge_socket_in(c, &tables, names));
+        // Under an evidence budget, calls past it were counted, not streamed: they have no chain to judge.
+        let budgeted_out = opts.chain_calls > 0 && c.chain.is_empty();
+        if used_attach.is_some() && c.ret.is_some_and(|r| r >= 0) && !budgeted_out {
+            claims.extend(crate::syscalls::socket::chain::judge(c, create_for(c).as_deref(), &plan));
+        }
+    }
+    match (&choice.why_not, used_attach) {
+        (Some(why), _) => claims.extend(crate::syscalls::socket::claims::chain_not_observable(why)),
+        (None, None) => {
+            claims.extend(crate::syscalls::socket::claims::chain_not_observable("the chain tracer did not attach"))
+        }
+        _ => {}
+    }
+    let ks = if names.kallsyms.is_empty() {
+        "kallsyms unreadable: pointers not named".to_string()
+    } else if names.kallsyms.has_data_symbols() {
+        format!("{}: text and data symbols ({} data)", names.kallsyms.source, names.kallsyms.data_symbol_count())
+    } else {
+        format!(
+            "{}: text symbols only ({} data symbols; no CONFIG_KALLSYMS_ALL) — data pointers (ops tables, protos) are identified by the functions they hold",
+            names.kallsyms.source,
+            names.kallsyms.data_symbol_count()
+        )
+    };
+    let tinfo = TargetInfo {
+        description: target.describe(),
+        pid: session.root_pid,
+        ending: session.ending,
+        forks: session.forks.clone(),
+    };
+    let mut report = Report::new(
+        super::command_line(),
+        &caps,
+        ks,
+        tinfo,
+        syscall_infos(&specs),
+        session.stats.clone(),
+        calls,
+        claims,
+    );
+    report.kernel.tier = match used_attach {
+        Some(Attach::Fentry) => "A".into(),
+        Some(Attach::Kprobe) => "B".into(),
+        None => "C".into(),
+    };
+    if let Some((_, why)) = &session.chain_attach {
+        report.kernel.tier_reason = format!("{}; chain: {why}", report.kernel.tier_reason);
+    }
+    if opts.chain_calls > 0 && used_attach.is_none() && !opts.quiet {
+        eprintln!(
+            "syswalk: --chain-calls has no effect here: no function-level chain is traced on this kernel (tier C)"
+        );
+    }
+    if opts.chain_calls > 0 && used_attach.is_some() {
+        let b = crate::claims::budget::budget(&report.calls, &plan, &session.chain_counted, opts.chain_calls);
+        report.claims.push(b.1.clone());
+        report.summary = crate::report::Report::summarize(&report.claims);
+        report.chain_budget = Some(b.0);
+    }
+    report.chain_plan = plan;
+    report.dispatch = crate::report::dispatch(&choice.families, &choice.inetsw, choice.families_error.clone(), names);
+    Ok(Collected { report, ending: session.ending })
+}
+
+fn syscall_infos(specs: &[SyscallSpec]) -> Vec<crate::report::SyscallInfo> {
+    specs
+        .iter()
+        .map(|s| crate::report::SyscallInfo { name: s.name.into(), nr: s.nr, nr_origin: s.nr_origin.clone() })
+        .collect()
+}

@@ -1,0 +1,30 @@
+//! `syswalk constants`: the numbers behind socket(AF_INET, SOCK_STREAM, 0), from headers, BTF and registers.
+use super::collect::collect;
+use super::{course_target, emit, namer, specs_for, Ctx};
+use crate::claims::Verdict;
+use crate::cli::AttachArg;
+use crate::error::{Kind, Result};
+use crate::probes::session::Options;
+use crate::render::{self, Format};
+
+pub fn run(ctx: &Ctx, format: Format) -> Result<i32> {
+    let names = namer();
+    let opts = Options {
+        follow_forks: false,
+        duration: None,
+        quiet: true,
+        report_on_stdout: true,
+        chain_calls: 0,
+        bpf_stats: false,
+        launch: ctx.launch,
+    };
+    let got = collect(course_target(), specs_for(&["socket".to_string()])?, &opts, &names, AttachArg::None, None)?;
+    let call = got.report.calls.iter().find(|c| c.syscall == "socket");
+    let k = crate::claims::constants::build(call, &names);
+    let text = match format {
+        Format::Json => render::json(&k),
+        _ => render::constants::text(&k),
+    };
+    emit(&text, &None)?;
+    Ok(if k.claims.iter().any(|c| c.verdict == Verdict::Refuted) { Kind::Refuted.exit_code() } else { 0 })
+}

@@ -1,0 +1,63 @@
+//! `prove` and `trace`: trace, judge, render the report, choose the exit code.
+use std::time::Duration;
+
+use super::collect::collect;
+use super::{emit, Ctx};
+use crate::claims::Verdict;
+use crate::cli::{OutputArgs, TraceArgs};
+use crate::error::{Error, Kind, Result};
+use crate::model::Namer;
+use crate::probes::chain;
+use crate::probes::session::{Options, Target};
+use crate::probes::target::Ending;
+use crate::render::{self, Format, Style};
+use crate::syscalls::SyscallSpec;
+
+pub fn color_wanted(out: &OutputArgs) -> bool {
+    // SAFETY: isatty only inspects the descriptor.
+    out.output.is_none() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && unsafe { libc::isatty(1) } == 1
+}
+
+pub fn run(
+    ctx: &Ctx,
+    target: Target,
+    specs: Vec<SyscallSpec>,
+    duration: Option<Duration>,
+    out: &OutputArgs,
+    names: Namer,
+    how: &TraceArgs,
+    custom: Option<Vec<chain::spec::FnSpec>>,
+) -> Result<i32> {
+    let opts = Options {
+        follow_forks: !how.no_follow,
+        duration,
+        quiet: out.quiet,
+        report_on_stdout: out.output.is_none(),
+        chain_calls: how.chain_calls,
+        bpf_stats: how.bpf_stats,
+        launch: ctx.launch,
+    };
+    let got = collect(target, specs, &opts, &names, how.attach, custom)?;
+    let report = got.report;
+    let text = match out.format {
+        Format::Text => render::text(&report, &Style { color: color_wanted(out) }),
+        Format::Md => render::markdown(&report),
+        Format::Json => render::json(&report),
+        Format::Summary => render::summary(&report),
+    };
+    emit(&text, &out.output)?;
+    if let Ending::Signaled(s) = got.ending {
+        return Err(Error::new(
+            Kind::TargetKilled,
+            format!(
+                "the target was killed by {} (the report above has what was captured)",
+                crate::probes::target::signal_name(s)
+            ),
+        ));
+    }
+    if report.claims.iter().any(|c| c.verdict == Verdict::Refuted) {
+        eprintln!("syswalk: {} claim(s) refuted by the evidence", report.summary.refuted);
+        return Ok(Kind::Refuted.exit_code());
+    }
+    Ok(0)
+}

@@ -1,0 +1,104 @@
+//! `syswalk lesson`: the Part-1 lesson for socket(), built from one traced run.
+
+use super::collect::{collect, load_chain};
+use super::{course_target, emit, kaslr_named, namer, specs_for, Ctx};
+use crate::cli::OutputArgs;
+use crate::error::{Error, Kind, Result};
+use crate::probes::session::{Options, Target};
+use crate::render::{self, Format};
+
+pub fn run(
+    ctx: &Ctx,
+    system_map: Option<std::path::PathBuf>,
+    how: crate::cli::TraceArgs,
+    out: OutputArgs,
+    command: Vec<std::ffi::OsString>,
+) -> Result<i32> {
+    use crate::lesson;
+    use crate::syscalls::socket::lesson as build;
+    let names = namer();
+    let (target, binary) = match command.first() {
+        None => {
+            (course_target(), std::env::current_exe().map_err(|e| Error::io("finding syswalk's own executable", e))?)
+        }
+        Some(prog) => {
+            let path = crate::probes::target::resolve(prog)?;
+            (Target::Command(command.clone()), path)
+        }
+    };
+    let chain = load_chain(how.chain.as_deref(), &names)?;
+    let opts = Options {
+        follow_forks: !how.no_follow,
+        duration: None,
+        quiet: out.quiet,
+        report_on_stdout: out.output.is_none(),
+        chain_calls: how.chain_calls,
+        bpf_stats: how.bpf_stats,
+        launch: ctx.launch,
+    };
+    let got = collect(target, specs_for(&["socket".to_string()])?, &opts, &names, how.attach, chain)?;
+    let call = build::course_call(&got.report);
+    if call.is_none() {
+        let seen: Vec<String> = got
+            .report
+            .calls
+            .iter()
+            .filter(|c| c.syscall == "socket")
+            .map(|c| {
+                format!(
+                    "socket({}) = {}",
+                    c.args.iter().map(|a| a.value.show()).collect::<Vec<_>>().join(", "),
+                    c.ret.map(|r| r.to_string()).unwrap_or_else(|| "?".into())
+                )
+            })
+            .collect();
+        return Err(Error::new(
+            Kind::NoCall,
+            format!(
+                "the program made no successful socket(AF_INET, SOCK_STREAM, 0) call; it made: {}",
+                if seen.is_empty() { "none".to_string() } else { seen.join("; ") }
+            ),
+        )
+        .hint("the lesson follows the course's line; use `syswalk prove -- CMD` for any other socket() call"));
+    }
+    let constants = crate::claims::constants::build(call, &names);
+    let user = crate::machine::usercall::find(&binary, "socket");
+    let kaslr = crate::claims::kaslr::live(&names.kallsyms, system_map.as_deref(), &kaslr_named())?;
+    let (boot, boot_source) = match std::fs::read_to_string(build::TRACE_FILE) {
+        Ok(t) => (build::parse_boot_trace(&t), build::TRACE_FILE.to_string()),
+        Err(e) => (vec![], format!("{} ({e}; tracefs not mounted?)", build::TRACE_FILE)),
+    };
+    let mut sources = crate::claims::srcline::claims(
+        call,
+        &kaslr,
+        &names,
+        &crate::syscalls::socket::chain_symbols().collect::<Vec<_>>(),
+    );
+    let vmlinux = crate::claims::srcline::dwarf_vmlinux(&kaslr.release);
+    let offset = kaslr.offset.as_deref().and_then(|o| u64::from_str_radix(o.trim_start_matches("0x"), 16).ok());
+    sources.push(crate::claims::kcode::claim(
+        vmlinux.as_deref(),
+        offset,
+        names.kallsyms.by_name("net_families").map(|s| s.addr),
+    ));
+    let l = build::lesson(&build::Inputs {
+        report: &got.report,
+        constants: &constants,
+        user,
+        kaslr: &kaslr,
+        boot,
+        boot_source,
+        sources,
+    });
+    let text = match out.format {
+        Format::Json => render::json(&l),
+        Format::Md => render::lesson::markdown(&l),
+        Format::Text | Format::Summary => render::lesson::text(&l),
+    };
+    emit(&text, &out.output)?;
+    if l.count(lesson::Status::Refuted) > 0 {
+        eprintln!("syswalk: {} lesson step(s) refuted by the evidence", l.count(lesson::Status::Refuted));
+        return Ok(Kind::Refuted.exit_code());
+    }
+    Ok(0)
+}

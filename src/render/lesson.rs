@@ -1,0 +1,109 @@
+//! The lesson as text (the seeds' line style) and as Markdown.
+use crate::lesson::{Lesson, Status};
+
+fn dots(left: &str, width: usize) -> String {
+    let n = left.chars().count();
+    let pad = if n + 2 < width { width - n } else { 4 };
+    format!("{left} {}", ".".repeat(pad.saturating_sub(2)))
+}
+
+/// The seeds' line style: `NN. do this .......... evidence → result ✓`, one step per (long) line, the code under it.
+pub fn text(l: &Lesson) -> String {
+    let mut o = format!("{}\nkernel {} · tier {} · {}\n", l.title, l.kernel, l.tier, l.command);
+    let mut part = String::new();
+    for s in &l.steps {
+        if s.part != part {
+            part = s.part.clone();
+            o.push_str(&format!("\n{}\n", part.to_uppercase()));
+        }
+        let left = format!("{:02}. {}", s.n, s.action);
+        let ev = if s.evidence.is_empty() { String::new() } else { format!("{} → ", s.evidence.join("; ")) };
+        let res = match (&s.status, &s.why_not) {
+            (Status::NotObservable, Some(w)) => format!("not observable here: {w}"),
+            _ => s.result.clone(),
+        };
+        o.push_str(&format!("{} {ev}{res} {}\n", dots(&left, 60), s.status.symbol()));
+        if !s.code.is_empty() {
+            o.push_str(&format!("    $ {}\n", s.code));
+        }
+    }
+    o.push_str(&closing(l, false));
+    o
+}
+
+fn closing(l: &Lesson, md: bool) -> String {
+    let h = |t: &str| if md { format!("\n## {t}\n\n") } else { format!("\n{t}\n") };
+    let item = if md { "- " } else { "  " };
+    let mut o = h("NEW THINGS INTRODUCED WITHOUT DERIVATION");
+    if l.axioms.given.is_empty() && l.axioms.undefined.is_empty() {
+        o.push_str(&format!("{item}(none)\n"));
+    }
+    if !l.axioms.given.is_empty() {
+        o.push_str(&format!("{item}≡ taken as given by the axiom steps: {}\n", l.axioms.given.join(", ")));
+    }
+    for u in &l.axioms.undefined {
+        o.push_str(&format!("{item}✗ \"{}\" used at step {:02} and introduced by no step\n", u.term, u.used_at));
+    }
+    o.push_str(&h("FORWARD REFERENCES"));
+    if l.axioms.forward.is_empty() {
+        o.push_str(&format!("{item}(none): no step uses a term before the step that introduces it\n"));
+    }
+    for u in &l.axioms.forward {
+        o.push_str(&format!(
+            "{item}✗ \"{}\" used at step {:02}, introduced only at step {:02}\n",
+            u.term,
+            u.used_at,
+            u.introduced_at.unwrap_or(0)
+        ));
+    }
+    o.push_str(&h("NEW INFERENCE"));
+    for s in l.steps.iter().filter(|s| s.status == Status::Proved) {
+        o.push_str(&format!("{item}∴ {:02} {}\n", s.n, s.result));
+    }
+    o.push_str(&h("REJECTION STATUS"));
+    o.push_str(&format!(
+        "{item}{} proved ✓ · {} refuted ✗ · {} not observable here – · {} shown · {} axioms ≡ ({} steps)\n",
+        l.count(Status::Proved),
+        l.count(Status::Refuted),
+        l.count(Status::NotObservable),
+        l.count(Status::Shown),
+        l.count(Status::Axiom),
+        l.steps.len()
+    ));
+    for s in l.steps.iter().filter(|s| s.status == Status::Refuted) {
+        o.push_str(&format!("{item}✗ {:02} {}: {}\n", s.n, s.action, s.result));
+    }
+    o
+}
+
+fn md_escape(s: &str) -> String {
+    s.replace('|', "\\|")
+}
+
+pub fn markdown(l: &Lesson) -> String {
+    let mut o = format!("# {}\n\nkernel `{}` · tier {} · `{}`\n", l.title, l.kernel, l.tier, l.command);
+    let mut part = String::new();
+    for s in &l.steps {
+        if s.part != part {
+            part = s.part.clone();
+            o.push_str(&format!("\n## {part}\n\n| # | do this | evidence → result | |\n|---|---|---|---|\n"));
+        }
+        let ev = if s.evidence.is_empty() { String::new() } else { format!("{} → ", s.evidence.join("; ")) };
+        let res = match (&s.status, &s.why_not) {
+            (Status::NotObservable, Some(w)) => format!("not observable here: {w}"),
+            _ => s.result.clone(),
+        };
+        let code = if s.code.is_empty() { String::new() } else { format!("<br>`{}`", s.code.replace('`', "'")) };
+        o.push_str(&format!(
+            "| {:02} | {}{} | {}{} | {} |\n",
+            s.n,
+            md_escape(&s.action),
+            md_escape(&code),
+            md_escape(&ev),
+            md_escape(&res),
+            s.status.symbol()
+        ));
+    }
+    o.push_str(&closing(l, true));
+    o
+}

@@ -1,0 +1,88 @@
+//! The report as Markdown.
+use std::fmt::Write as _;
+
+use super::{call_title, chain_tree, linkage_map, steps, us};
+use crate::claims::{Claim, Verdict};
+use crate::report::Report;
+
+pub fn markdown(r: &Report) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "# syswalk report\n");
+    let _ = writeln!(o, "| | |\n|---|---|");
+    let _ = writeln!(o, "| kernel | `{}` {} |", r.kernel.release, r.kernel.machine);
+    let _ = writeln!(o, "| tier | {} — {} |", r.kernel.tier, r.kernel.tier_reason);
+    let _ = writeln!(o, "| names | {} |", r.kernel.kallsyms);
+    let _ = writeln!(o, "| target | {} (pid {}) |", r.target.description, r.target.pid);
+    let _ = writeln!(
+        o,
+        "| session | attached in {:.1} ms, {} events, {} lost |",
+        r.stats.attach_ms, r.stats.events, r.stats.lost
+    );
+    for c in &r.calls {
+        let origin = r.syscalls.iter().find(|s| s.nr == c.nr).map(|s| s.nr_origin.as_str()).unwrap_or("?");
+        let _ = writeln!(o, "\n## Call {}: `{}`\n", c.seq, call_title(c));
+        let _ = writeln!(
+            o,
+            "pid {} · tid {} · `{}` · latency {}\n",
+            c.pid,
+            c.tid,
+            c.comm,
+            c.latency_ns.map(us).unwrap_or_else(|| "?".into())
+        );
+        let _ = writeln!(o, "| # | step | evidence |\n|---|---|---|");
+        for (i, (label, val)) in steps(c, origin).iter().enumerate() {
+            let _ = writeln!(o, "| {:02} | {} | `{}` |", i + 1, label.replace('|', "\\|"), val.replace('|', "\\|"));
+        }
+        if !c.chain.is_empty() {
+            let _ = writeln!(o, "\n### Function chain ({})\n\n```", c.chain[0].probe);
+            for l in chain_tree(c) {
+                let _ = writeln!(o, "{l}");
+            }
+            let _ = writeln!(o, "```");
+        }
+        if let Some(m) = linkage_map(c) {
+            let _ = writeln!(o, "\n```\n{m}```");
+        }
+        let cl: Vec<&Claim> = r.claims.iter().filter(|k| k.call == Some(c.seq)).collect();
+        if !cl.is_empty() {
+            let _ = writeln!(o, "\n### Claims\n");
+            for k in cl {
+                md_claim(k, &mut o);
+            }
+        }
+    }
+    if let Some(b) = &r.chain_budget {
+        let _ = writeln!(
+            o,
+            "\nevidence budget (--chain-calls {}): {} {} calls streamed in full; counted in the kernel for the rest:",
+            b.requested, b.full, b.root
+        );
+        for (n, e, x) in &b.counted {
+            let _ = writeln!(o, "  {n:<30} entries {e:>8}  exits {x:>8}");
+        }
+    }
+    let global: Vec<&Claim> = r.claims.iter().filter(|k| k.call.is_none()).collect();
+    if !global.is_empty() {
+        let _ = writeln!(o, "\n## Function-level claims\n");
+        for k in global {
+            md_claim(k, &mut o);
+        }
+    }
+    let _ = writeln!(
+        o,
+        "\n**∴ {} proved · {} refuted · {} not observable here**",
+        r.summary.proved, r.summary.refuted, r.summary.not_observable
+    );
+    o
+}
+
+fn md_claim(k: &Claim, o: &mut String) {
+    let _ = writeln!(o, "- {} **`{}`** — {}", k.verdict.symbol(), k.id, k.statement);
+    if k.verdict == Verdict::NotObservable {
+        let _ = writeln!(o, "  - not observable here: {}", k.reason.as_deref().unwrap_or("no evidence"));
+    } else {
+        for e in &k.evidence {
+            let _ = writeln!(o, "  - {} = `{}` ({})", e.what, e.value, e.source);
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! The report as text, in the seeds' forensic line style, and the one-screen summary.
+use std::fmt::Write as _;
+
+use super::{call_title, chain_tree, dots, linkage_map, steps, us, Style};
+use crate::claims::{Claim, Verdict};
+use crate::report::Report;
+
+fn claim_lines(c: &Claim, st: &Style, out: &mut String) {
+    let head = format!("{} {}", st.verdict(c.verdict), c.id);
+    let _ = writeln!(out, "  {} {}", head, c.statement);
+    match c.verdict {
+        Verdict::NotObservable => {
+            let _ = writeln!(out, "      not observable here: {}", c.reason.as_deref().unwrap_or("no evidence"));
+        }
+        _ => {
+            for e in &c.evidence {
+                let _ = writeln!(out, "      {} = {}   [{}]", e.what, e.value, e.source);
+            }
+        }
+    }
+}
+
+pub fn text(r: &Report, st: &Style) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "syswalk — what the kernel did, from live evidence ({})", r.tool);
+    let _ = writeln!(
+        o,
+        "kernel   {} {} · tier {} · {}",
+        r.kernel.release, r.kernel.machine, r.kernel.tier, r.kernel.tier_reason
+    );
+    let _ = writeln!(o, "names    {}", r.kernel.kallsyms);
+    let ending = match r.target.ending {
+        crate::probes::target::Ending::Exited(c) => format!("exited {c}"),
+        crate::probes::target::Ending::Signaled(s) => format!("killed by {}", crate::probes::target::signal_name(s)),
+        crate::probes::target::Ending::Unknown => "ending not observed".into(),
+    };
+    let _ = writeln!(o, "target   {} · pid {} · {}", r.target.description, r.target.pid, ending);
+    let _ = writeln!(
+        o,
+        "session  attached in {:.1} ms{} · {} events · {} lost{} · traced {:.0} ms",
+        r.stats.attach_ms,
+        r.stats.launch_to_attached_ms.map(|l| format!(" ({l:.0} ms after launch)")).unwrap_or_default(),
+        r.stats.events,
+        r.stats.lost,
+        if r.stats.undecodable > 0 { format!(" · {} undecodable", r.stats.undecodable) } else { String::new() },
+        r.stats.traced_ms
+    );
+    for l in cost_lines(&r.stats) {
+        let _ = writeln!(o, "{l}");
+    }
+    if r.stats.lost > 0 {
+        let _ = writeln!(o, "WARNING  {} events were lost (ring buffer full, or program runs the kernel skipped): calls below may be incomplete", r.stats.lost);
+    }
+    for c in &r.calls {
+        let origin = r.syscalls.iter().find(|s| s.nr == c.nr).map(|s| s.nr_origin.as_str()).unwrap_or("?");
+        let _ = writeln!(o);
+        let lat = c.latency_ns.map(us).unwrap_or_else(|| "?".into());
+        let _ =
+            writeln!(o, "call {} · {} · pid {} tid {} \"{}\" · {}", c.seq, call_title(c), c.pid, c.tid, c.comm, lat);
+        for (i, (label, val)) in steps(c, origin).iter().enumerate() {
+            let _ = writeln!(o, " {:02}. {}{}", i + 1, dots(label), val);
+        }
+        if !c.chain.is_empty() {
+            let _ = writeln!(o, "\n function chain ({}; tier {})", c.chain[0].probe, r.kernel.tier);
+            for l in chain_tree(c) {
+                let _ = writeln!(o, "   {l}");
+            }
+        }
+        if let Some(m) = linkage_map(c) {
+            let _ = writeln!(o, "\n memory linkage (live addresses)");
+            o.push_str(&m);
+        }
+        let cl: Vec<&Claim> = r.claims.iter().filter(|k| k.call == Some(c.seq)).collect();
+        if !cl.is_empty() {
+            let _ = writeln!(o, "\n claims");
+            for k in cl {
+                claim_lines(k, st, &mut o);
+            }
+        }
+    }
+    let untraced: Vec<String> =
+        r.chain_plan.iter().filter(|p| !p.traced).map(|p| format!("{} ({})", p.name, p.note)).collect();
+    if !untraced.is_empty() {
+        let _ = writeln!(o, "\nchain functions not traced here:");
+        for u in untraced {
+            let _ = writeln!(o, "  – {u}");
+        }
+    }
+    if let Some(d) = &r.dispatch {
+        let _ = writeln!(o, "\nfamily dispatch table, read live: {}", d.source);
+        if let Some(e) = &d.error {
+            let _ = writeln!(o, "  not observable here: {e}");
+        }
+        for s in &d.slots {
+            let _ = writeln!(
+                o,
+                "  net_families[{}] = {} → create = {}",
+                s.family.show(),
+                s.net_proto_family.show(),
+                s.create.show()
+            );
+        }
+        for w in &d.inetsw {
+            let _ = writeln!(
+                o,
+                "  inetsw[{}] first entry: protocol {}, prot = {}, ops = {}",
+                w.ty.show(),
+                w.protocol.show(),
+                w.prot.show(),
+                w.ops.show()
+            );
+        }
+    }
+    if let Some(b) = &r.chain_budget {
+        let _ = writeln!(
+            o,
+            "\nevidence budget (--chain-calls {}): {} {} calls streamed in full; counted in the kernel for the rest:",
+            b.requested, b.full, b.root
+        );
+        for (n, e, x) in &b.counted {
+            let _ = writeln!(o, "  {n:<30} entries {e:>8}  exits {x:>8}");
+        }
+    }
+    let global: Vec<&Claim> = r.claims.iter().filter(|k| k.call.is_none()).collect();
+    if !global.is_empty() {
+        let _ = writeln!(o, "\nfunction-level claims");
+        for k in global {
+            claim_lines(k, st, &mut o);
+        }
+    }
+    let _ = writeln!(o);
+    let _ = writeln!(
+        o,
+        "∴ {} proved · {} refuted · {} not observable here",
+        r.summary.proved, r.summary.refuted, r.summary.not_observable
+    );
+    o
+}
+
+/// What syswalk's own programs cost (kernel run-time statistics, --bpf-stats) and what the kernel skipped.
+fn cost_lines(st: &crate::probes::session::Stats) -> Vec<String> {
+    let (runs, ns, misses) = crate::probes::selfcost::totals(&st.programs);
+    let mut out = Vec::new();
+    if st.bpf_stats {
+        let per = if runs > 0 { format!("{:.0} ns per run", ns as f64 / runs as f64) } else { "no runs".into() };
+        out.push(format!("bpf cost {runs} program runs · {:.3} ms inside syswalk's programs · {per} (kernel run-time statistics, dispatch not included)", ns as f64 / 1e6));
+        let mut progs: Vec<_> = st.programs.iter().filter(|p| p.runs > 0).collect();
+        progs.sort_by_key(|p| std::cmp::Reverse(p.run_ns));
+        for p in progs {
+            out.push(format!(
+                "         {:<16} {:>9} runs · {:>10.3} ms · {:>6.0} ns/run",
+                p.name,
+                p.runs,
+                p.run_ns as f64 / 1e6,
+                p.run_ns as f64 / p.runs as f64
+            ));
+        }
+    }
+    if misses > 0 {
+        out.push(format!("WARNING  {misses} program runs skipped by the kernel (recursion misses: already running on that CPU) — counted as lost"));
+    }
+    out
+}
+
+pub fn summary(r: &Report) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "kernel {} {} · tier {} · {}",
+        r.kernel.release, r.kernel.machine, r.kernel.tier, r.kernel.tier_reason
+    );
+    let _ = writeln!(o, "target {} · pid {}", r.target.description, r.target.pid);
+    let _ = writeln!(
+        o,
+        "session attach_ms {:.1} · launch_to_attached_ms {} · events {} · lost {} · undecodable {} · traced_ms {:.0} · calls {}",
+        r.stats.attach_ms,
+        r.stats.launch_to_attached_ms.map(|l| format!("{l:.0}")).unwrap_or_else(|| "?".into()),
+        r.stats.events,
+        r.stats.lost,
+        r.stats.undecodable,
+        r.stats.traced_ms,
+        r.calls.len()
+    );
+    for l in cost_lines(&r.stats) {
+        let _ = writeln!(o, "{l}");
+    }
+    if let Some(b) = &r.chain_budget {
+        let _ = writeln!(
+            o,
+            "chain budget: {} {} calls in full (asked {}), the rest counted in the kernel",
+            b.full, b.root, b.requested
+        );
+    }
+    let mut ids: Vec<&str> = r.claims.iter().map(|c| c.id.as_str()).collect();
+    ids.sort();
+    ids.dedup();
+    for id in ids {
+        let n = |v: Verdict| r.claims.iter().filter(|c| c.id == id && c.verdict == v).count();
+        let _ = writeln!(
+            o,
+            "  {id:<30} ✓ {} ✗ {} – {}",
+            n(Verdict::Proved),
+            n(Verdict::Refuted),
+            n(Verdict::NotObservable)
+        );
+    }
+    let _ = writeln!(
+        o,
+        "∴ {} proved · {} refuted · {} not observable here",
+        r.summary.proved, r.summary.refuted, r.summary.not_observable
+    );
+    o
+}
