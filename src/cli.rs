@@ -6,6 +6,11 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::render::Format;
 
+/// The text after the top-level help: the exit-code table (error.rs holds the one table).
+pub fn help_after() -> String {
+    format!("Exit codes: {}", crate::error::exit_code_table())
+}
+
 #[derive(Parser, Debug)]
 #[command(
     name = "syswalk",
@@ -16,9 +21,7 @@ detach when syswalk exits), walks the kernel objects each call created — fd ta
 struct sock — and judges every claim about them as proved (✓), refuted (✗) or not observable on this kernel, always \
 with the evidence: probe, address, value.\n\nStart with `syswalk caps` to see what this kernel lets syswalk observe, \
 then `syswalk prove`.",
-    after_help = "Exit codes: 0 ok · 1 a claim was refuted · 2 usage · 10 permission · 11 no BTF · 12 BPF refused · \
-20 command not found · 21 not executable · 22 PID not found · 23 target exited before the call · 24 target made no \
-such call · 25 target killed by a signal · 30 I/O · 40 lab · 70 internal"
+    after_help = help_after()
 )]
 pub struct Cli {
     /// Show libbpf's own diagnostics on stderr.

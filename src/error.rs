@@ -72,6 +72,26 @@ impl Kind {
         }
     }
 
+    /// What the exit code means, as the README and `--help` say it.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Kind::Refuted => "a claim was refuted",
+            Kind::Usage => "usage",
+            Kind::Permission => "not root / missing CAP_BPF+CAP_PERFMON",
+            Kind::NoBtf => "no BTF",
+            Kind::Bpf => "the kernel refused a BPF program",
+            Kind::CommandNotFound => "command not found",
+            Kind::NotExecutable => "not executable",
+            Kind::PidNotFound => "PID not found",
+            Kind::TargetExitedEarly => "target exited before the call",
+            Kind::NoCall => "target made no such call",
+            Kind::TargetKilled => "target killed by a signal",
+            Kind::Io => "I/O",
+            Kind::Lab => "lab",
+            Kind::Internal => "internal",
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Kind::Usage => "usage",
@@ -92,24 +112,44 @@ impl Kind {
     }
 }
 
-/// An error: its kind, what happened, and what to do about it.
+/// The one exit-code table, in code order: "0 ok · 1 a claim was refuted · 2 usage · …". `--help` prints it and a
+/// test checks the README's copy against it.
+pub fn exit_code_table() -> String {
+    let mut k: Vec<Kind> = Kind::ALL.to_vec();
+    k.sort_by_key(|k| k.exit_code());
+    std::iter::once("0 ok".to_string())
+        .chain(k.iter().map(|k| format!("{} {}", k.exit_code(), k.meaning())))
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+/// An error: its kind, what happened, what to do about it, and the error that caused it (kept, not flattened).
 #[derive(Debug)]
 pub struct Error {
     pub kind: Kind,
     pub message: String,
     pub hint: Option<String>,
+    pub source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
 impl Error {
     pub fn new(kind: Kind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into(), hint: None }
+        Error { kind, message: message.into(), hint: None, source: None }
+    }
+    /// `message` says what failed (and may quote `source`); `source` stays reachable through `Error::source`.
+    pub fn with_source(
+        kind: Kind,
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Error { kind, message: message.into(), hint: None, source: Some(Box::new(source)) }
     }
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self
     }
     pub fn io(what: impl fmt::Display, e: std::io::Error) -> Self {
-        Error::new(Kind::Io, format!("{what}: {e}"))
+        Error::with_source(Kind::Io, format!("{what}: {e}"), e)
     }
     pub fn exit_code(&self) -> i32 {
         self.kind.exit_code()
@@ -126,7 +166,11 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
 
 pub type Result<T> = std::result::Result<T, Error>;
 
@@ -141,6 +185,23 @@ mod tests {
             assert!(seen.insert(k.exit_code()), "duplicate exit code for {k:?}");
         }
     }
+    #[test]
+    fn the_readme_and_the_help_carry_the_one_exit_code_table() {
+        let readme = include_str!("../README.md");
+        let t = exit_code_table();
+        assert!(readme.contains(&t), "README's exit codes differ from the code's table:\n{t}");
+        let help = crate::cli::help_after();
+        assert!(help.contains(&t), "--help: {help}");
+    }
+
+    #[test]
+    fn an_io_error_keeps_its_source() {
+        use std::error::Error as _;
+        let e = Error::io("reading x", std::io::Error::from(std::io::ErrorKind::NotFound));
+        assert_eq!(e.kind, Kind::Io);
+        assert!(e.source().is_some_and(|s| s.to_string().contains("not found")), "{e:?}");
+    }
+
     #[test]
     fn display_carries_hint() {
         let e = Error::new(Kind::PidNotFound, "no process 7").hint("check `ps`");

@@ -38,7 +38,7 @@ pub struct Source2 {
 
 /// The rows for a socket() call (`call` is the traced call, when there is one).
 pub fn build(call: Option<&Call>, n: &Namer) -> Constants {
-    let (_, machine) = crate::probes::caps::uname();
+    let (_, machine) = crate::machine::uname();
     let reg = |i: usize, r: &str| -> Option<Source> {
         let c = call?;
         let v = c.args.get(i)?.value.raw;

@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::error::{Error, Kind, Result};
+
 use crate::claims::{ev, global_claim as claim, Claim, Verdict};
 use crate::machine::kallsyms::Kallsyms;
 use crate::model::hex;
@@ -35,13 +37,16 @@ impl StaticMap {
     }
 
     /// Symbols of a vmlinux ELF (mapped, not read: a -dbg vmlinux is ~600 MB).
-    pub fn from_elf(path: &Path) -> std::result::Result<Self, String> {
+    pub fn from_elf(path: &Path) -> Result<Self> {
         use object::{Object, ObjectSymbol};
-        let f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let f = std::fs::File::open(path)
+            .map_err(|e| Error::with_source(Kind::Io, format!("{}: {e}", path.display()), e))?;
         // A concurrent truncation by another process could fault: the documented hazard of any file mapping.
         // SAFETY: the file is opened read-only and only read through the map; syswalk never writes or truncates it.
-        let map = unsafe { memmap2::Mmap::map(&f) }.map_err(|e| format!("mapping {}: {e}", path.display()))?;
-        let obj = object::File::parse(&*map).map_err(|e| format!("{} is not an ELF file: {e}", path.display()))?;
+        let map = unsafe { memmap2::Mmap::map(&f) }
+            .map_err(|e| Error::with_source(Kind::Io, format!("mapping {}: {e}", path.display()), e))?;
+        let obj = object::File::parse(&*map)
+            .map_err(|e| Error::with_source(Kind::Io, format!("{} is not an ELF file: {e}", path.display()), e))?;
         let mut syms: HashMap<String, Vec<u64>> = HashMap::new();
         for s in obj.symbols() {
             if let Ok(n) = s.name() {
@@ -51,31 +56,35 @@ impl StaticMap {
             }
         }
         if syms.is_empty() {
-            return Err(format!("{} has no symbol table (stripped)", path.display()));
+            return Err(Error::new(Kind::Io, format!("{} has no symbol table (stripped)", path.display())));
         }
         Ok(StaticMap { source: format!("{} (ELF .symtab)", path.display()), syms })
     }
 
     /// Loads a System.map or a vmlinux, told apart by the ELF magic.
-    pub fn load(path: &Path) -> std::result::Result<Self, String> {
+    pub fn load(path: &Path) -> Result<Self> {
         let mut head = [0u8; 4];
         let n = std::fs::File::open(path)
             .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+            .map_err(|e| Error::with_source(Kind::Io, format!("{}: {e}", path.display()), e))?;
         if n == 4 && &head == b"\x7fELF" {
             return Self::from_elf(path);
         }
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::with_source(Kind::Io, format!("{}: {e}", path.display()), e))?;
         if is_placeholder(&text) {
-            return Err(format!(
-                "{} is a placeholder ({}); the real map is in the kernel's -dbg package",
-                path.display(),
-                text.trim()
+            return Err(Error::new(
+                Kind::Io,
+                format!(
+                    "{} is a placeholder ({}); the real map is in the kernel's -dbg package",
+                    path.display(),
+                    text.trim()
+                ),
             ));
         }
         let m = Self::parse_system_map(&text, &path.display().to_string());
         if m.syms.is_empty() {
-            return Err(format!("{} has no symbols", path.display()));
+            return Err(Error::new(Kind::Io, format!("{} has no symbols", path.display())));
         }
         Ok(m)
     }
@@ -117,7 +126,7 @@ pub fn find_static(release: &str, given: Option<&Path>) -> (Option<StaticMap>, V
         }
         match StaticMap::load(&p) {
             Ok(m) => return (Some(m), tried),
-            Err(e) => tried.push(e),
+            Err(e) => tried.push(e.message),
         }
     }
     (None, tried)
@@ -350,7 +359,7 @@ pub fn measure(
 
 /// `syswalk kaslr` on this machine.
 pub fn live(live: &Kallsyms, system_map: Option<&Path>, named: &[&str]) -> crate::error::Result<Kaslr> {
-    let (release, _) = crate::probes::caps::uname();
+    let (release, _) = crate::machine::uname();
     let (st, tried) = find_static(&release, system_map);
     if let (Some(_), None) = (system_map, &st) {
         return Err(crate::error::Error::new(crate::error::Kind::Usage, format!("--system-map: {}", tried.join("; ")))
@@ -420,7 +429,7 @@ mod tests {
         std::fs::write(&p, "ffffffffffffffff B The real System.map is in the linux-image-<version>-dbg package\n")
             .expect("tmp");
         let e = StaticMap::load(&p).unwrap_err();
-        assert!(e.contains("placeholder"), "{e}");
+        assert!(e.message.contains("placeholder"), "{e}");
         let _ = std::fs::remove_file(p);
     }
 }

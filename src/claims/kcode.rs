@@ -4,6 +4,8 @@ use iced_x86::{Decoder, DecoderOptions, Formatter, IntelFormatter, OpKind};
 use object::{Object, ObjectSection, ObjectSymbol};
 use serde::Serialize;
 
+use crate::error::{Error, Kind, Result};
+
 use crate::claims::{ev, global_claim, Claim, Verdict};
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -18,11 +20,12 @@ pub struct Ref {
 }
 
 /// Decodes `func` in the vmlinux ELF at `path` and returns its memory operands that resolve to `var`.
-pub fn refs(path: &str, func: &str, var: &str) -> std::result::Result<(u64, u64, Vec<Ref>), String> {
-    let f = std::fs::File::open(path).map_err(|e| format!("{path}: {e}"))?;
+pub fn refs(path: &str, func: &str, var: &str) -> Result<(u64, u64, Vec<Ref>)> {
+    let f = std::fs::File::open(path).map_err(|e| Error::with_source(Kind::Io, format!("{path}: {e}"), e))?;
     // SAFETY: read-only mapping of a file syswalk does not modify; see kaslr::StaticMap::from_elf.
-    let map = unsafe { memmap2::Mmap::map(&f) }.map_err(|e| format!("mapping {path}: {e}"))?;
-    let obj = object::File::parse(&*map).map_err(|e| format!("{path}: {e}"))?;
+    let map = unsafe { memmap2::Mmap::map(&f) }
+        .map_err(|e| Error::with_source(Kind::Io, format!("mapping {path}: {e}"), e))?;
+    let obj = object::File::parse(&*map).map_err(|e| Error::with_source(Kind::Io, format!("{path}: {e}"), e))?;
     let mut fsym = None;
     let mut vaddr = None;
     for s in obj.symbols() {
@@ -32,16 +35,18 @@ pub fn refs(path: &str, func: &str, var: &str) -> std::result::Result<(u64, u64,
             _ => {}
         }
     }
-    let (start, size) = fsym.ok_or_else(|| format!("{func} is not a function symbol of {path}"))?;
-    let vaddr = vaddr.ok_or_else(|| format!("{var} is not a symbol of {path}"))?;
+    let (start, size) =
+        fsym.ok_or_else(|| Error::new(Kind::Io, format!("{func} is not a function symbol of {path}")))?;
+    let vaddr = vaddr.ok_or_else(|| Error::new(Kind::Io, format!("{var} is not a symbol of {path}")))?;
     let sec = obj
         .sections()
         .find(|s| s.address() <= start && start + size <= s.address() + s.size())
-        .ok_or_else(|| format!("no section of {path} holds {func}"))?;
-    let data = sec.data().map_err(|e| format!("{path}: {e}"))?;
+        .ok_or_else(|| Error::new(Kind::Io, format!("no section of {path} holds {func}")))?;
+    let data = sec.data().map_err(|e| Error::with_source(Kind::Io, format!("{path}: {e}"), e))?;
     let off = (start - sec.address()) as usize;
-    let bytes =
-        data.get(off..off + size as usize).ok_or_else(|| format!("{func}'s bytes are not in the file (NOBITS?)"))?;
+    let bytes = data
+        .get(off..off + size as usize)
+        .ok_or_else(|| Error::new(Kind::Io, format!("{func}'s bytes are not in the file (NOBITS?)")))?;
     let mut d = Decoder::with_ip(64, bytes, start, DecoderOptions::NONE);
     let mut fmt = IntelFormatter::new();
     fmt.options_mut().set_hex_prefix("0x");
@@ -80,7 +85,7 @@ pub fn claim(vmlinux: Option<&str>, offset: Option<u64>, live_var: Option<u64>) 
     };
     let (start, vaddr, refs) = match refs(path, "sock_register", "net_families") {
         Ok(r) => r,
-        Err(e) => return not(e),
+        Err(e) => return not(e.message),
     };
     let mut evidence = vec![
         ev("sock_register", format!("{start:#x} (link time)"), path),

@@ -3,6 +3,8 @@
 //! vmlinux). The DWARF's own function name at that address is checked against the kallsyms name.
 use serde::Serialize;
 
+use crate::error::{Error, Kind, Result};
+
 use crate::claims::kaslr::Kaslr;
 use crate::claims::{Claim, Evidence, Verdict};
 use crate::model::{Call, Namer};
@@ -59,12 +61,12 @@ pub fn dwarf_vmlinux(release: &str) -> Option<String> {
 }
 
 /// Looks each (label, live address) up.
-pub fn lookup(path: &str, offset: u64, addrs: &[(String, u64)]) -> std::result::Result<Vec<Line>, String> {
-    let loader = addr2line::Loader::new(path).map_err(|e| format!("{path}: {e}"))?;
+pub fn lookup(path: &str, offset: u64, addrs: &[(String, u64)]) -> Result<Vec<Line>> {
+    let loader = addr2line::Loader::new(path).map_err(|e| Error::new(Kind::Io, format!("{path}: {e}")))?;
     let mut out = Vec::new();
     for (what, live) in addrs {
         let link = live.wrapping_sub(offset);
-        let loc = loader.find_location(link).map_err(|e| format!("{path}: {e}"))?;
+        let loc = loader.find_location(link).map_err(|e| Error::new(Kind::Io, format!("{path}: {e}")))?;
         let mut names: Vec<String> = Vec::new();
         if let Ok(mut frames) = loader.find_frames(link) {
             while let Ok(Some(f)) = frames.next() {

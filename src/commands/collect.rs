@@ -118,19 +118,24 @@ pub struct Collected {
 }
 
 /// Traces the target and judges what it did: the report, not yet rendered.
-pub fn collect(
-    target: Target,
-    specs: Vec<SyscallSpec>,
-    opts: &Options,
-    names: &Namer,
-    attach: AttachArg,
-    custom: Option<Vec<chain::spec::FnSpec>>,
-) -> Result<Collected> {
+/// One tracing run to make: what to trace, how, and which chain.
+pub struct Request {
+    pub target: Target,
+    pub specs: Vec<SyscallSpec>,
+    pub opts: Options,
+    pub attach: AttachArg,
+    /// A `--chain` file's functions instead of the syscall's default chain.
+    pub custom: Option<Vec<chain::spec::FnSpec>>,
+}
+
+pub fn collect(req: Request, names: &Namer) -> Result<Collected> {
+    let Request { target, specs, opts, attach, custom } = req;
+    let opts = &opts;
     let is_pid = matches!(target, Target::Pid(_));
     let caps = if attach == AttachArg::None {
         caps::Caps {
-            kernel_release: caps::uname().0,
-            machine: caps::uname().1,
+            kernel_release: crate::machine::uname().0,
+            machine: crate::machine::uname().1,
             checks: vec![],
             tier: Some(caps::Tier::C),
             tier_reason: "--attach none".into(),

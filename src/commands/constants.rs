@@ -1,5 +1,5 @@
 //! `syswalk constants`: the numbers behind socket(AF_INET, SOCK_STREAM, 0), from headers, BTF and registers.
-use super::collect::collect;
+use super::collect::{collect, Request};
 use super::{course_target, emit, namer, specs_for, Ctx};
 use crate::claims::Verdict;
 use crate::cli::AttachArg;
@@ -18,7 +18,14 @@ pub fn run(ctx: &Ctx, format: Format) -> Result<i32> {
         bpf_stats: false,
         launch: ctx.launch,
     };
-    let got = collect(course_target(), specs_for(&["socket".to_string()])?, &opts, &names, AttachArg::None, None)?;
+    let req = Request {
+        target: course_target(),
+        specs: specs_for(&["socket".to_string()])?,
+        opts,
+        attach: AttachArg::None,
+        custom: None,
+    };
+    let got = collect(req, &names)?;
     let call = got.report.calls.iter().find(|c| c.syscall == "socket");
     let k = crate::claims::constants::build(call, &names);
     let text = match format {

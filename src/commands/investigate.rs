@@ -1,7 +1,7 @@
 //! `prove` and `trace`: trace, judge, render the report, choose the exit code.
 use std::time::Duration;
 
-use super::collect::collect;
+use super::collect::{collect, Request};
 use super::{emit, Ctx};
 use crate::claims::Verdict;
 use crate::cli::{OutputArgs, TraceArgs};
@@ -18,16 +18,16 @@ pub fn color_wanted(out: &OutputArgs) -> bool {
     out.output.is_none() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && unsafe { libc::isatty(1) } == 1
 }
 
-pub fn run(
-    ctx: &Ctx,
-    target: Target,
-    specs: Vec<SyscallSpec>,
-    duration: Option<Duration>,
-    out: &OutputArgs,
-    names: Namer,
-    how: &TraceArgs,
-    custom: Option<Vec<chain::spec::FnSpec>>,
-) -> Result<i32> {
+/// What `prove` and `trace` ask for: a target, its syscalls, how long, and a `--chain` file's functions if given.
+pub struct Job {
+    pub target: Target,
+    pub specs: Vec<SyscallSpec>,
+    pub duration: Option<Duration>,
+    pub custom: Option<Vec<chain::spec::FnSpec>>,
+}
+
+pub fn run(ctx: &Ctx, job: Job, out: &OutputArgs, names: Namer, how: &TraceArgs) -> Result<i32> {
+    let Job { target, specs, duration, custom } = job;
     let opts = Options {
         follow_forks: !how.no_follow,
         duration,
@@ -37,7 +37,7 @@ pub fn run(
         bpf_stats: how.bpf_stats,
         launch: ctx.launch,
     };
-    let got = collect(target, specs, &opts, &names, how.attach, custom)?;
+    let got = collect(Request { target, specs, opts, attach: how.attach, custom }, &names)?;
     let report = got.report;
     let text = match out.format {
         Format::Text => render::text(&report, &Style { color: color_wanted(out) }),

@@ -1,6 +1,6 @@
 //! `syswalk lesson`: the Part-1 lesson for socket(), built from one traced run.
 
-use super::collect::{collect, load_chain};
+use super::collect::{collect, load_chain, Request};
 use super::{course_target, emit, kaslr_named, namer, specs_for, Ctx};
 use crate::cli::OutputArgs;
 use crate::error::{Error, Kind, Result};
@@ -36,7 +36,8 @@ pub fn run(
         bpf_stats: how.bpf_stats,
         launch: ctx.launch,
     };
-    let got = collect(target, specs_for(&["socket".to_string()])?, &opts, &names, how.attach, chain)?;
+    let specs = specs_for(&["socket".to_string()])?;
+    let got = collect(Request { target, specs, opts, attach: how.attach, custom: chain }, &names)?;
     let call = build::course_call(&got.report);
     if call.is_none() {
         let seen: Vec<String> = got
@@ -64,9 +65,9 @@ pub fn run(
     let constants = crate::claims::constants::build(call, &names);
     let user = crate::machine::usercall::find(&binary, "socket");
     let kaslr = crate::claims::kaslr::live(&names.kallsyms, system_map.as_deref(), &kaslr_named())?;
-    let (boot, boot_source) = match std::fs::read_to_string(build::TRACE_FILE) {
-        Ok(t) => (build::parse_boot_trace(&t), build::TRACE_FILE.to_string()),
-        Err(e) => (vec![], format!("{} ({e}; tracefs not mounted?)", build::TRACE_FILE)),
+    let (boot, boot_source) = match std::fs::read_to_string(crate::machine::boottrace::TRACE_FILE) {
+        Ok(t) => (crate::machine::boottrace::parse_boot_trace(&t), crate::machine::boottrace::TRACE_FILE.to_string()),
+        Err(e) => (vec![], format!("{} ({e}; tracefs not mounted?)", crate::machine::boottrace::TRACE_FILE)),
     };
     let mut sources = crate::claims::srcline::claims(
         call,

@@ -28,5 +28,5 @@ pub fn run(
     };
     let specs = specs_for(&["socket".to_string()])?;
     let chain = load_chain(how.chain.as_deref(), &names)?;
-    investigate::run(ctx, target, specs, None, &out, names, &how, chain)
+    investigate::run(ctx, investigate::Job { target, specs, duration: None, custom: chain }, &out, names, &how)
 }

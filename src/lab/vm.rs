@@ -61,7 +61,7 @@ pub struct RunOpts {
     /// Environment variables passed into the guest (names; values from this process).
     pub env: Vec<String>,
     pub verbose: bool,
-    /// Record every sock_register() from boot on into the trace buffer (crate::syscalls::socket::lesson::BOOT_TRACE).
+    /// Record every sock_register() from boot on into the trace buffer (crate::machine::boottrace::BOOT_TRACE).
     pub boot_trace: bool,
     /// Show the -dbg files (fetched beforehand) to the guest.
     pub dbg: bool,
@@ -392,7 +392,7 @@ fn kvm_usable(q: &Qemu, k: &Kernel, opts: &RunOpts) -> bool {
     if std::fs::OpenOptions::new().read(true).write(true).open("/dev/kvm").is_err() {
         return false;
     }
-    let key = format!("{}-{}", crate::probes::caps::uname().0, q.version()).replace(['/', ' '], "_");
+    let key = format!("{}-{}", crate::machine::uname().0, q.version()).replace(['/', ' '], "_");
     let f = cache_dir().map(|d| d.join(format!("kvm-{key}"))).ok();
     if let Some(v) = f.as_ref().and_then(|f| std::fs::read_to_string(f).ok()) {
         return v.trim() == "yes";
@@ -472,7 +472,7 @@ fn boot(q: &Qemu, k: &Kernel, argv: &[OsString], opts: &RunOpts, silent: bool) -
     cmd.args(["-accel", accel, "-cpu", if accel == "kvm" { "host" } else { "max" }]);
     cmd.args(["-smp", &opts.cpus.to_string(), "-m", &opts.mem]);
     cmd.arg("-kernel").arg(&k.image).arg("-initrd").arg(dir.join("initrd"));
-    let trace = if opts.boot_trace { crate::syscalls::socket::lesson::BOOT_TRACE } else { "" };
+    let trace = if opts.boot_trace { crate::machine::boottrace::BOOT_TRACE } else { "" };
     cmd.arg("-append").arg(format!("console=ttyS0 loglevel=5 panic=-1 oops=panic softlockup_panic=1 softlockup_all_cpu_backtrace=1 rdinit=/init 8250.nr_uarts=4 {trace} {}", opts.append));
     cmd.arg("-chardev").arg(format!("file,id=con,path={}", con.display()));
     cmd.arg("-chardev").arg(format!("pipe,id=out,path={}", dir.join("out").display()));

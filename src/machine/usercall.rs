@@ -11,6 +11,8 @@ use iced_x86::{
 use object::{Object, ObjectSection, ObjectSegment, ObjectSymbol, SectionFlags};
 use serde::Serialize;
 
+use crate::error::{Error, Kind, Result};
+
 /// An instruction that set up one argument register before the call.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Setup {
@@ -81,15 +83,16 @@ fn constant_of(ins: &Instruction) -> Option<i64> {
 }
 
 /// Finds every call to `symbol` (a dynamically linked function such as libc's `socket`) in the ELF file at `path`.
-pub fn find(path: &Path, symbol: &str) -> std::result::Result<UserSide, String> {
-    let data = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let obj = object::File::parse(&*data)
-        .map_err(|e| format!("{} is not an ELF file syswalk can read: {e}", path.display()))?;
+pub fn find(path: &Path, symbol: &str) -> Result<UserSide> {
+    let data = std::fs::read(path)
+        .map_err(|e| Error::with_source(Kind::Io, format!("cannot read {}: {e}", path.display()), e))?;
+    let obj = object::File::parse(&*data).map_err(|e| {
+        Error::with_source(Kind::Io, format!("{} is not an ELF file syswalk can read: {e}", path.display()), e)
+    })?;
     if obj.architecture() != object::Architecture::X86_64 {
-        return Err(format!(
-            "{} is {:?}; the call-site disassembly knows x86-64 only",
-            path.display(),
-            obj.architecture()
+        return Err(Error::new(
+            Kind::Io,
+            format!("{} is {:?}; the call-site disassembly knows x86-64 only", path.display(), obj.architecture()),
         ));
     }
     let mut notes = Vec::new();
@@ -112,7 +115,7 @@ pub fn find(path: &Path, symbol: &str) -> std::result::Result<UserSide, String> 
         }
     }
     if got.is_empty() {
-        return Err(format!("{} has no dynamic relocation for {symbol}: it is not linked against a shared {symbol}() (static binary, or no such call)", path.display()));
+        return Err(Error::new(Kind::Io, format!("{} has no dynamic relocation for {symbol}: it is not linked against a shared {symbol}() (static binary, or no such call)", path.display())));
     }
 
     // Function symbols, for naming the enclosing function and decoding it from its start.
@@ -340,10 +343,10 @@ mod tests {
     #[test]
     fn not_elf_and_no_symbol_are_clear_errors() {
         let e = find(Path::new("/proc/self/status"), "socket").unwrap_err();
-        assert!(e.contains("not an ELF"), "{e}");
+        assert!(e.message.contains("not an ELF"), "{e}");
         let bin = compile(&["-O0"]);
         let e = find(&bin, "bind").unwrap_err();
-        assert!(e.contains("no dynamic relocation for bind"), "{e}");
+        assert!(e.message.contains("no dynamic relocation for bind"), "{e}");
         let _ = std::fs::remove_file(bin);
     }
 

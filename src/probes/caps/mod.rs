@@ -6,6 +6,8 @@ use libbpf_rs::skel::{OpenSkel, SkelBuilder};
 use libbpf_rs::{OpenObject, UprobeOpts};
 use serde::Serialize;
 
+use crate::error::{Error, Kind, Result};
+
 use crate::machine::btf;
 use crate::machine::kallsyms::Kallsyms;
 
@@ -68,20 +70,6 @@ impl Caps {
     }
 }
 
-pub fn uname() -> (String, String) {
-    // SAFETY: utsname is plain data; uname fills it and we read NUL-terminated fields.
-    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
-    // SAFETY: u is a valid, writable utsname.
-    if unsafe { libc::uname(&mut u) } != 0 {
-        return ("unknown".into(), "unknown".into());
-    }
-    let f = |b: &[libc::c_char]| {
-        let v: Vec<u8> = b.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect();
-        String::from_utf8_lossy(&v).into_owned()
-    };
-    (f(&u.release), f(&u.machine))
-}
-
 /// Effective capabilities from /proc/self/status.
 pub fn cap_eff() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -109,9 +97,11 @@ pub extern "C" fn syswalk_uprobe_target() -> u64 {
 }
 
 /// Loads, attaches and fires one program; returns how often it fired.
-fn try_prog(which: &str) -> Result<u64, String> {
+fn try_prog(which: &str) -> Result<u64> {
     let mut obj = MaybeUninit::<OpenObject>::uninit();
-    let mut open = skel::ProbeSkelBuilder::default().open(&mut obj).map_err(|e| format!("open failed: {e}"))?;
+    let mut open = skel::ProbeSkelBuilder::default()
+        .open(&mut obj)
+        .map_err(|e| Error::with_source(Kind::Bpf, format!("open failed: {e}"), e))?;
     {
         let p = &mut open.progs;
         for (name, prog) in [
@@ -126,7 +116,8 @@ fn try_prog(which: &str) -> Result<u64, String> {
             prog.set_autoload(name == which);
         }
     }
-    let skel = open.load().map_err(|e| format!("BPF_PROG_LOAD failed: {}", short(&e)))?;
+    let skel =
+        open.load().map_err(|e| Error::with_source(Kind::Bpf, format!("BPF_PROG_LOAD failed: {}", short(&e)), e))?;
     let p = &skel.progs;
     let link = match which {
         "fentry" => p.cap_fentry.attach(),
@@ -144,9 +135,9 @@ fn try_prog(which: &str) -> Result<u64, String> {
                 UprobeOpts { func_name: Some("syswalk_uprobe_target".into()), ..Default::default() },
             )
         }
-        _ => return Err("unknown attach type".into()),
+        _ => return Err(Error::new(Kind::Bpf, "unknown attach type")),
     };
-    let link = link.map_err(|e| format!("attach failed: {}", short(&e)))?;
+    let link = link.map_err(|e| Error::with_source(Kind::Bpf, format!("attach failed: {}", short(&e)), e))?;
     // Make the event happen: socket() (for the kernel-side probes) and a call of the uprobe target.
     for _ in 0..3 {
         // SAFETY: socket/close take plain ints; the fd is closed at once.
@@ -171,7 +162,7 @@ fn try_prog(which: &str) -> Result<u64, String> {
         .unwrap_or(0);
     drop(link);
     if n == 0 {
-        return Err("attached, but never fired when its event happened".into());
+        return Err(Error::new(Kind::Bpf, "attached, but never fired when its event happened"));
     }
     Ok(n)
 }
@@ -198,13 +189,13 @@ fn short(e: &libbpf_rs::Error) -> String {
 
 /// One attach type tried for real (or skipped with the reason when the kernel lacks BTF it needs).
 fn attach_check(which: &str, possible: bool) -> Check {
-    let r = if possible { try_prog(which) } else { Err("needs kernel BTF".into()) };
+    let r = if possible { try_prog(which) } else { Err(Error::new(Kind::Bpf, "needs kernel BTF")) };
     Check {
         name: which.into(),
         ok: r.is_ok(),
         detail: match r {
             Ok(n) => format!("loaded, attached, fired {n}× when triggered"),
-            Err(e) => e,
+            Err(e) => e.message,
         },
     }
 }
@@ -212,7 +203,7 @@ fn attach_check(which: &str, possible: bool) -> Check {
 /// The attach types the function-level chain could use (fentry, kprobe), tried for real: what `prove` needs to say
 /// whether the chain is observable, without the full `caps` survey.
 pub fn probe_chain() -> Caps {
-    let (release, machine) = uname();
+    let (release, machine) = crate::machine::uname();
     let mut checks = Vec::new();
     for which in ["fentry", "kprobe"] {
         checks.push(attach_check(which, true));
@@ -230,7 +221,7 @@ pub fn probe_chain() -> Caps {
 
 /// Runs every check. Takes well under a second.
 pub fn probe() -> Caps {
-    let (release, machine) = uname();
+    let (release, machine) = crate::machine::uname();
     let mut checks = Vec::new();
     let c = cap_eff();
     let has = |b: u32| c >> b & 1 == 1;

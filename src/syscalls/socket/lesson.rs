@@ -1,85 +1,28 @@
 //! Builds the Part-1 lesson for socket() from the evidence of one run. The step list is fixed, so two lessons (two
 //! kernels, two tiers) compare line by line; what a kernel cannot show is a "not observable here" step, not a gap.
-use serde::Serialize;
 
 use crate::claims::constants::Constants;
 use crate::claims::kaslr::Kaslr;
 use crate::claims::{ev, global_claim as claim, Claim, Verdict};
 use crate::lesson::{Lesson, Step};
+use crate::machine::boottrace::{BootReg, BOOT_TRACE, TRACE_FILE};
 use crate::machine::usercall::UserSide;
 use crate::model::Call;
 use crate::report::Report;
-
-/// One family registration seen by the boot-time tracers the lab enables (see `BOOT_TRACE`).
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct BootReg {
-    /// The caller, from the function tracer's `sock_register <-caller` line.
-    pub caller: Option<String>,
-    /// The net_proto_family pointer passed (kprobe event `ops=`).
-    pub ops: Option<u64>,
-    /// Its ->family field (kprobe event `family=`).
-    pub family: Option<i64>,
-    pub line: String,
-}
-
-/// Kernel command line that records, from the first initcall on, every sock_register() with its caller and
-/// arguments into the trace buffer: the function tracer restricted to sock_register, and a boot-time kprobe event.
-/// trace_clock=global: under TCG the TSC is "unstable" and the kernel would switch clocks late in boot, which
-/// empties the trace buffer (measured on 6.1).
-pub const BOOT_TRACE: &str = "trace_clock=global ftrace=function ftrace_filter=sock_register kprobe_event=p:syswalk_sock_register,sock_register,ops=%di,family=+0(%di):s32";
-
-pub const TRACE_FILE: &str = "/sys/kernel/tracing/trace";
-
-/// Parses the trace buffer: function-tracer lines (`sock_register <-inet_init`) and the kprobe event lines
-/// (`syswalk_sock_register: (sock_register+0x0/0x70) ops=0x… family=2`) of the same calls, paired by time (the
-/// kprobe fires just before the function tracer's callback on the same entry; measured order on 6.1).
-pub fn parse_boot_trace(text: &str) -> Vec<BootReg> {
-    let ts = |l: &str| l.split_whitespace().find_map(|w| w.strip_suffix(':').and_then(|t| t.parse::<f64>().ok()));
-    // task-pid and [cpu]: the two lines of one call come from the same task on the same CPU.
-    let who = |l: &str| l.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
-    let mut calls: Vec<(f64, String, bool, String)> = Vec::new();
-    let mut out: Vec<(f64, BootReg, String)> = Vec::new();
-    for l in text.lines().filter(|l| !l.starts_with('#')) {
-        let Some(t) = ts(l) else { continue };
-        if let Some(i) = l.find("sock_register <-") {
-            calls.push((t, l[i + "sock_register <-".len()..].trim().to_string(), false, who(l)));
-        } else if l.contains("syswalk_sock_register:") {
-            let field = |k: &str| l.split_whitespace().find_map(|w| w.strip_prefix(k)).map(|v| v.to_string());
-            let ops = field("ops=").and_then(|v| u64::from_str_radix(v.trim_start_matches("0x"), 16).ok());
-            let family = field("family=").and_then(|v| v.parse().ok());
-            out.push((t, BootReg { caller: None, ops, family, line: l.trim().to_string() }, who(l)));
-        }
-    }
-    for (t, b, w) in out.iter_mut() {
-        let best = calls
-            .iter_mut()
-            .filter(|c| !c.2 && c.3 == *w && (c.0 - *t).abs() < 0.01)
-            .min_by(|a, b| (a.0 - *t).abs().total_cmp(&(b.0 - *t).abs()));
-        if let Some(c) = best {
-            c.2 = true;
-            b.caller = Some(c.1.clone());
-        }
-    }
-    out.into_iter().map(|(_, b, _)| b).collect()
-}
 
 fn not(id: &str, statement: &str, why: impl Into<String>) -> Claim {
     claim(id, Verdict::NotObservable, statement, vec![], Some(why.into()))
 }
 
 /// The claims tying the binary's machine code to what the kernel saw at entry.
-pub fn user_claims(
-    call: Option<&Call>,
-    user: &std::result::Result<UserSide, String>,
-    constants: &Constants,
-) -> Vec<Claim> {
+pub fn user_claims(call: Option<&Call>, user: &crate::error::Result<UserSide>, constants: &Constants) -> Vec<Claim> {
     let mut out = Vec::new();
     let header =
         |name: &str| constants.rows.iter().find(|r| r.name == name).and_then(|r| r.header.as_ref()).map(|h| h.value);
     // user.call_site: the immediates loaded before the call are the headers' constants.
     let st = "the binary loads rdi, rsi, rdx with AF_INET, SOCK_STREAM, 0 right before calling socket()";
     match user {
-        Err(e) => out.push(not("user.call_site", st, e.clone())),
+        Err(e) => out.push(not("user.call_site", st, e.message.clone())),
         Ok(u) if u.sites.is_empty() => out.push(not("user.call_site", st, u.notes.join("; "))),
         Ok(u) => {
             let want = [("rdi", header("AF_INET")), ("rsi", header("SOCK_STREAM")), ("rdx", header("IPPROTO_IP"))];
@@ -123,7 +66,7 @@ pub fn user_claims(
     let st = "the return address on the user stack at syscall entry points right after the call site in the binary";
     match (call.and_then(|c| c.user), user) {
         (None, _) => out.push(not("user.return_address", st, "no sys_enter registers for the call")),
-        (_, Err(e)) => out.push(not("user.return_address", st, e.clone())),
+        (_, Err(e)) => out.push(not("user.return_address", st, e.message.clone())),
         (Some(r), Ok(u)) => {
             let evidence = vec![
                 ev("user rsp", format!("{:#x}", r.sp), "pt_regs at tp_btf/sys_enter"),
@@ -336,7 +279,7 @@ pub fn course_call(r: &Report) -> Option<&Call> {
 pub struct Inputs<'a> {
     pub report: &'a Report,
     pub constants: &'a Constants,
-    pub user: std::result::Result<UserSide, String>,
+    pub user: crate::error::Result<UserSide>,
     pub kaslr: &'a Kaslr,
     pub boot: Vec<BootReg>,
     pub boot_source: String,
@@ -587,27 +530,4 @@ pub fn lesson(inp: &Inputs) -> Lesson {
         steps,
         claims,
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn boot_trace_pairs_caller_and_arguments() {
-        // As recorded on 6.1 under TCG: netlink registers before the kprobe event exists; kprobe line first.
-        let t = "# tracer: function\n\
-            swapper/0-1       [001] .....     0.655704: sock_register <-netlink_proto_init\n\
-            swapper/0-1       [001] ...1.     1.153158: syswalk_sock_register: (sock_register+0x0/0x70) ops=0xffffffff821081a0 family=2\n\
-            swapper/0-1       [001] ...1.     1.153591: sock_register <-inet_init\n\
-            swapper/0-1       [000] ...1.     1.180688: syswalk_sock_register: (sock_register+0x0/0x70) ops=0xffffffff82108000 family=1\n\
-            swapper/0-1       [000] ...1.     1.180717: sock_register <-af_unix_init\n";
-        let b = parse_boot_trace(t);
-        assert_eq!(b.len(), 2);
-        assert_eq!(
-            (b[0].caller.as_deref(), b[0].ops, b[0].family),
-            (Some("inet_init"), Some(0xffffffff821081a0), Some(2))
-        );
-        assert_eq!(b[1].caller.as_deref(), Some("af_unix_init"));
-    }
 }
