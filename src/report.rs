@@ -2,8 +2,9 @@
 use serde::Serialize;
 
 use crate::claims::{Claim, Verdict};
-use crate::model::Call;
+use crate::model::{Call, KAddr, ObjKind};
 use crate::probes::caps::Caps;
+use crate::probes::caps::Tier;
 use crate::probes::session::Stats;
 use crate::probes::target::Ending;
 
@@ -14,9 +15,9 @@ pub struct KernelInfo {
     pub release: String,
     pub machine: String,
     /// The tier this run used.
-    pub tier: String,
+    pub tier: Tier,
     /// The best tier the kernel offers (from the capability probe).
-    pub tier_available: Option<String>,
+    pub tier_available: Option<Tier>,
     pub tier_reason: String,
     pub kallsyms: String,
 }
@@ -39,8 +40,8 @@ pub struct SyscallInfo {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ObjectRef {
-    pub kind: String,
-    pub addr: String,
+    pub kind: ObjKind,
+    pub addr: KAddr,
     /// (call seq, "entry" | "exit") where this object was seen.
     pub seen: Vec<(usize, String)>,
 }
@@ -111,7 +112,7 @@ pub fn dispatch(
     if f.is_empty() && error.is_none() {
         return None;
     }
-    let addr = n.kallsyms.by_name("net_families").map(|s| crate::model::hex(s.addr)).unwrap_or_default();
+    let addr = n.kallsyms.by_name("net_families").map(|s| KAddr(s.addr).to_string()).unwrap_or_default();
     Some(Dispatch {
         source: format!("net_families @ {addr} (kallsyms), read by a tp_btf program when syswalk called getpid()"),
         slots: f
@@ -148,19 +149,22 @@ impl Report {
         claims: Vec<Claim>,
     ) -> Self {
         let mut objects: Vec<ObjectRef> = Vec::new();
+        // Each object once, in order of first sight: an index by (kind, address), not a scan per sighting.
+        let mut at_index: std::collections::HashMap<(ObjKind, KAddr), usize> = std::collections::HashMap::new();
         for c in &calls {
             for (at, w) in [("entry", &c.before), ("exit", &c.after)] {
                 let found = [
-                    ("file", w.file.as_ref().map(|f| f.addr.clone())),
-                    ("socket", w.socket.as_ref().map(|s| s.addr.clone())),
-                    ("sock", w.sock.as_ref().map(|s| s.addr.clone())),
+                    (ObjKind::File, w.file.as_ref().map(|f| f.addr)),
+                    (ObjKind::Socket, w.socket.as_ref().map(|s| s.addr)),
+                    (ObjKind::Sock, w.sock.as_ref().map(|s| s.addr)),
                 ];
                 for (kind, addr) in found {
                     let Some(addr) = addr else { continue };
-                    match objects.iter_mut().find(|o| o.kind == kind && o.addr == addr) {
-                        Some(o) => o.seen.push((c.seq, at.into())),
-                        None => objects.push(ObjectRef { kind: kind.into(), addr, seen: vec![(c.seq, at.into())] }),
-                    }
+                    let i = *at_index.entry((kind, addr)).or_insert_with(|| {
+                        objects.push(ObjectRef { kind, addr, seen: Vec::new() });
+                        objects.len() - 1
+                    });
+                    objects[i].seen.push((c.seq, at.into()));
                 }
             }
         }
@@ -172,8 +176,8 @@ impl Report {
             kernel: KernelInfo {
                 release: caps.kernel_release.clone(),
                 machine: caps.machine.clone(),
-                tier: "C".into(),
-                tier_available: caps.tier.map(|t| format!("{t:?}")),
+                tier: Tier::C,
+                tier_available: caps.tier,
                 tier_reason: caps.tier_reason.clone(),
                 kallsyms,
             },

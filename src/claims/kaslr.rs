@@ -9,7 +9,14 @@ use crate::error::{Error, Kind, Result};
 
 use crate::claims::{ev, global_claim as claim, Claim, Verdict};
 use crate::machine::kallsyms::Kallsyms;
-use crate::model::hex;
+use crate::model::KAddr;
+
+fn hex_opt<S: serde::Serializer>(v: &Option<u64>, s: S) -> std::result::Result<S::Ok, S::Error> {
+    match v {
+        Some(v) => s.collect_str(&format_args!("{v:#x}")),
+        None => s.serialize_none(),
+    }
+}
 
 /// Link-time addresses by name (a name may occur more than once: static functions in different files).
 #[derive(Debug, Clone, Default)]
@@ -135,9 +142,9 @@ pub fn find_static(release: &str, given: Option<&Path>) -> (Option<StaticMap>, V
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct SymOffset {
     pub name: String,
-    pub live: String,
+    pub live: KAddr,
     #[serde(rename = "static")]
-    pub link: String,
+    pub link: KAddr,
     pub offset: String,
 }
 
@@ -152,7 +159,9 @@ pub struct Kaslr {
     /// CONFIG_RANDOMIZE_BASE as the kernel's config says, and where it was read.
     pub randomize_base: Option<(String, String)>,
     pub compared: Vec<SymOffset>,
-    pub offset: Option<String>,
+    /// live − link-time, one number for the whole kernel (shown and serialized as 0x…).
+    #[serde(serialize_with = "hex_opt")]
+    pub offset: Option<u64>,
     pub claims: Vec<Claim>,
 }
 
@@ -267,8 +276,8 @@ pub fn measure(
         .iter()
         .map(|(n, l, s)| SymOffset {
             name: n.clone(),
-            live: hex(*l),
-            link: hex(*s),
+            live: KAddr(*l),
+            link: KAddr(*s),
             offset: format!("{:#x}", l.wrapping_sub(*s)),
         })
         .collect();
@@ -292,7 +301,7 @@ pub fn measure(
         evidence.push(ev(c.name.clone(), format!("{} − {} = {}", c.live, c.link, c.offset), "kallsyms − static map"));
     }
     if differ.is_empty() {
-        k.offset = Some(format!("{first:#x}"));
+        k.offset = Some(first);
         evidence.push(ev("distinct offsets", "1", format!("over {} symbols", pairs.len())));
         k.claims.push(claim(
             "kaslr.offset_constant",
@@ -390,7 +399,7 @@ mod tests {
         let (l, s) = live_map(0x2a00000, 100);
         let k = measure(&l, Some(&s), vec![], "x", "quiet", &["f3"]);
         assert_eq!(k.claims[0].verdict, Verdict::Proved, "{:?}", k.claims);
-        assert_eq!(k.offset.as_deref(), Some("0x2a00000"));
+        assert_eq!(k.offset, Some(0x2a00000));
         assert!(k.compared.len() >= 20);
         assert_eq!(k.claims[1].verdict, Verdict::Proved);
     }
@@ -412,7 +421,7 @@ mod tests {
         let (l, s) = live_map(0, 100);
         let k = measure(&l, Some(&s), vec![], "x", "quiet nokaslr", &[]);
         assert_eq!(k.claims[1].verdict, Verdict::Proved);
-        assert_eq!(k.offset.as_deref(), Some("0x0"));
+        assert_eq!(k.offset, Some(0));
     }
 
     #[test]

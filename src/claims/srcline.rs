@@ -88,12 +88,6 @@ pub fn lookup(path: &str, offset: u64, addrs: &[(String, u64)]) -> Result<Vec<Li
     Ok(out)
 }
 
-fn caller_addr(names: &Namer, caller: &str) -> Option<u64> {
-    let (sym, off) = caller.split_once('+').unwrap_or((caller, "0x0"));
-    let off = u64::from_str_radix(off.trim_start_matches("0x").split('/').next().unwrap_or("0"), 16).ok()?;
-    Some(names.kallsyms.by_name(sym)?.addr + off)
-}
-
 /// The `source.lines` claim for the chain of `call` (or, without a traced chain, the default chain's functions).
 /// `default_funcs`: the functions to look up when the call has no traced chain (the syscall's default chain).
 pub fn claims(call: Option<&Call>, kaslr: &Kaslr, names: &Namer, default_funcs: &[&str]) -> Vec<Claim> {
@@ -112,8 +106,7 @@ pub fn claims(call: Option<&Call>, kaslr: &Kaslr, names: &Namer, default_funcs: 
         let tried = candidates(&kaslr.release).join(", ");
         return not(format!("no DWARF vmlinux for {} ({tried}: absent; Debian ships it in linux-image-{}-dbg; the lab: `lab run --dbg`)", kaslr.release, kaslr.release));
     };
-    let Some(offset) = kaslr.offset.as_deref().and_then(|o| u64::from_str_radix(o.trim_start_matches("0x"), 16).ok())
-    else {
+    let Some(offset) = kaslr.offset else {
         return not(
             "the KASLR offset was not measured, so live addresses cannot be moved back to link-time addresses".into()
         );
@@ -139,10 +132,9 @@ pub fn claims(call: Option<&Call>, kaslr: &Kaslr, names: &Namer, default_funcs: 
     if let Some(c) = call {
         for f in &c.chain {
             if let Some(cl) = &f.caller {
-                if let Some(a) = caller_addr(names, cl) {
-                    if !addrs.iter().any(|(w, _)| w == cl) {
-                        addrs.push((cl.clone(), a));
-                    }
+                let name = cl.to_string();
+                if !addrs.iter().any(|(w, _)| *w == name) {
+                    addrs.push((name, cl.addr.0));
                 }
             }
         }

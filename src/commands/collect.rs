@@ -239,9 +239,9 @@ pub fn collect(req: Request, names: &Namer) -> Result<Collected> {
         claims,
     );
     report.kernel.tier = match used_attach {
-        Some(Attach::Fentry) => "A".into(),
-        Some(Attach::Kprobe) => "B".into(),
-        None => "C".into(),
+        Some(Attach::Fentry) => caps::Tier::A,
+        Some(Attach::Kprobe) => caps::Tier::B,
+        None => caps::Tier::C,
     };
     if let Some((_, why)) = &session.chain_attach {
         report.kernel.tier_reason = format!("{}; chain: {why}", report.kernel.tier_reason);

@@ -76,7 +76,7 @@ pub fn run(
         &crate::syscalls::socket::chain_symbols().collect::<Vec<_>>(),
     );
     let vmlinux = crate::claims::srcline::dwarf_vmlinux(&kaslr.release);
-    let offset = kaslr.offset.as_deref().and_then(|o| u64::from_str_radix(o.trim_start_matches("0x"), 16).ok());
+    let offset = kaslr.offset;
     sources.push(crate::claims::kcode::claim(
         vmlinux.as_deref(),
         offset,

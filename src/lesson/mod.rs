@@ -232,7 +232,7 @@ pub struct Lesson {
     pub schema: String,
     pub title: String,
     pub kernel: String,
-    pub tier: String,
+    pub tier: crate::probes::caps::Tier,
     pub command: String,
     pub steps: Vec<Step>,
     pub axioms: Axioms,
@@ -246,7 +246,7 @@ impl Lesson {
     pub fn new(
         title: String,
         kernel: String,
-        tier: String,
+        tier: crate::probes::caps::Tier,
         command: String,
         mut steps: Vec<Step>,
         claims: Vec<Claim>,
@@ -276,7 +276,7 @@ mod tests {
         let l = Lesson::new(
             "t".into(),
             "k".into(),
-            "C".into(),
+            crate::probes::caps::Tier::C,
             "c".into(),
             vec![st(&["byte"], &[]), st(&["address"], &["Byte"]), st(&[], &["address", "byte"])],
             vec![],
@@ -290,7 +290,7 @@ mod tests {
         let l = Lesson::new(
             "t".into(),
             "k".into(),
-            "C".into(),
+            crate::probes::caps::Tier::C,
             "c".into(),
             vec![st(&["byte"], &["fd"]), st(&["fd"], &["byte"])],
             vec![],
@@ -304,7 +304,7 @@ mod tests {
         let l = Lesson::new(
             "t".into(),
             "k".into(),
-            "C".into(),
+            crate::probes::caps::Tier::C,
             "c".into(),
             vec![st(&[], &["socket"]), st(&[], &["socket"])],
             vec![],
@@ -353,7 +353,8 @@ mod tests {
                 .uses(&["byte"])
                 .judged_by(&["constants.nr_socket"], &claims),
         ];
-        let l = Lesson::new("T".into(), "6.1".into(), "A".into(), "syswalk lesson".into(), steps, claims);
+        let l =
+            Lesson::new("T".into(), "6.1".into(), crate::probes::caps::Tier::A, "syswalk lesson".into(), steps, claims);
         let want = "T\nkernel 6.1 · tier A · syswalk lesson\n\nAXIOMS\n01. count slots ........................................... a byte holds 0..255 ≡\n\nTHE NUMBER\n02. find __NR_socket in the header ........................ __NR_socket = 41 (unistd_64.h:45) → __NR_socket = 41 in unistd_64.h and the call passed 41 ✓\n    $ grep -n __NR_socket unistd_64.h\n\nNEW THINGS INTRODUCED WITHOUT DERIVATION\n  ≡ taken as given by the axiom steps: byte\n\nFORWARD REFERENCES\n  (none): no step uses a term before the step that introduces it\n\nNEW INFERENCE\n  ∴ 02 __NR_socket = 41 in unistd_64.h and the call passed 41\n\nREJECTION STATUS\n  1 proved ✓ · 0 refuted ✗ · 0 not observable here – · 0 shown · 1 axioms ≡ (2 steps)\n";
         assert_eq!(text(&l), want);
     }
@@ -371,7 +372,7 @@ mod tests {
         let steps = vec![Step::new("kernel addresses", "subtract", "syswalk kaslr")
             .uses(&["KASLR offset"])
             .judged_by(&["kaslr.offset_constant"], &claims)];
-        let l = Lesson::new("T".into(), "k".into(), "C".into(), "c".into(), steps, claims);
+        let l = Lesson::new("T".into(), "k".into(), crate::probes::caps::Tier::C, "c".into(), steps, claims);
         let want = "# T\n\nkernel `k` · tier C · `c`\n\n## kernel addresses\n\n| # | do this | evidence → result | |\n|---|---|---|---|\n| 01 | subtract<br>`syswalk kaslr` | not observable here: no System.map \\| here | – |\n\n## NEW THINGS INTRODUCED WITHOUT DERIVATION\n\n- ✗ \"KASLR offset\" used at step 01 and introduced by no step\n\n## FORWARD REFERENCES\n\n- (none): no step uses a term before the step that introduces it\n\n## NEW INFERENCE\n\n\n## REJECTION STATUS\n\n- 0 proved ✓ · 0 refuted ✗ · 1 not observable here – · 0 shown · 0 axioms ≡ (1 steps)\n";
         assert_eq!(markdown(&l), want);
     }

@@ -13,6 +13,8 @@ pub struct Sym {
 #[derive(Debug, Clone, Default)]
 pub struct Kallsyms {
     syms: Vec<Sym>, // sorted by address
+    /// Indexes into `syms`, sorted by (name, address): `by_name` is a binary search, not a scan of ~200 000 lines.
+    by_name: Vec<u32>,
     pub source: String,
 }
 
@@ -53,13 +55,23 @@ impl Kallsyms {
             })
             .collect();
         syms.sort_by_key(|s| s.addr);
-        Kallsyms { syms, source: source.to_string() }
+        let mut k = Kallsyms { syms, by_name: Vec::new(), source: source.to_string() };
+        k.index();
+        k
+    }
+
+    fn index(&mut self) {
+        let syms = &self.syms;
+        let mut idx: Vec<u32> = (0..syms.len() as u32).collect();
+        idx.sort_by(|&a, &b| syms[a as usize].name.cmp(&syms[b as usize].name).then(a.cmp(&b)));
+        self.by_name = idx;
     }
 
     /// Adds symbols (e.g. BPF trampolines that appeared after loading), keeping the address order.
     pub fn extend(&mut self, more: impl IntoIterator<Item = Sym>) {
         self.syms.extend(more);
         self.syms.sort_by_key(|s| s.addr);
+        self.index();
     }
 
     /// All symbols, sorted by address.
@@ -113,6 +125,12 @@ impl Kallsyms {
 
     /// `name+0xoff` for a code address: only text symbols, and only within 64 KiB of one (else None).
     pub fn symbolize_text(&self, addr: u64) -> Option<String> {
+        self.text_location(addr)
+            .map(|(s, off)| if off == 0 { s.name.clone() } else { format!("{}+{:#x}", s.name, off) })
+    }
+
+    /// The text symbol holding a code address and the offset into it (see `symbolize_text`).
+    pub fn text_location(&self, addr: u64) -> Option<(&Sym, u64)> {
         if addr == 0 {
             return None;
         }
@@ -127,15 +145,17 @@ impl Kallsyms {
         if s.module.is_some() && off > 0x1000 && self.syms.get(i).is_none_or(|n| n.module != s.module) {
             return None;
         }
-        Some(if off == 0 { s.name.clone() } else { format!("{}+{:#x}", s.name, off) })
+        Some((s, off))
     }
 
     pub fn names(&self) -> impl Iterator<Item = &String> {
         self.syms.iter().map(|s| &s.name)
     }
 
+    /// The symbol of that name with the lowest address (a name can repeat: static functions of different files).
     pub fn by_name(&self, name: &str) -> Option<&Sym> {
-        self.syms.iter().find(|s| s.name == name)
+        let i = self.by_name.partition_point(|&i| self.syms[i as usize].name.as_str() < name);
+        self.by_name.get(i).map(|&i| &self.syms[i as usize]).filter(|s| s.name == name)
     }
 }
 
@@ -169,5 +189,24 @@ mod tests {
         let k = Kallsyms::parse("0000000000000000 T _text\n0000000000000000 T x\n", "f");
         assert!(!k.addresses_visible());
         assert_eq!(k.exact(0), None);
+    }
+
+    #[test]
+    fn by_name_finds_the_lowest_address_of_a_repeated_name_and_sees_added_symbols() {
+        let mut k = Kallsyms::parse(
+            "ffffffff81000300 t dup\nffffffff81000100 t dup\nffffffff81000200 T other\nffffffff81000000 T _text\n",
+            "fixture",
+        );
+        assert_eq!(k.by_name("dup").map(|s| s.addr), Some(0xffffffff81000100));
+        assert_eq!(k.by_name("other").map(|s| s.addr), Some(0xffffffff81000200));
+        assert!(k.by_name("absent").is_none() && k.by_name("").is_none());
+        k.extend([Sym {
+            addr: 0xffffffffc0000000,
+            kind: 't',
+            name: "bpf_trampoline_1".into(),
+            module: Some("bpf".into()),
+        }]);
+        assert_eq!(k.by_name("bpf_trampoline_1").map(|s| s.addr), Some(0xffffffffc0000000));
+        assert_eq!(k.by_name("dup").map(|s| s.addr), Some(0xffffffff81000100));
     }
 }

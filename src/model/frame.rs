@@ -2,13 +2,16 @@
 //! boundary call they happened in.
 use serde::Serialize;
 
-use crate::model::{self, hex, Call, FileObj, Namer, SockObj, SocketObj};
+use crate::model::{self, hex, Call, Caller, FileObj, KAddr, Namer, ObjKind, SockObj, SocketObj};
 use crate::probes::boundary::skel::types as bt;
-use crate::probes::chain::{ChKind, FnPlan, ObjKind, RawChainEvent};
+use crate::probes::chain::{ChKind, FnPlan, ObjKind as RawKind, RawChainEvent};
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct FArg {
     pub name: String,
+    /// The register's value as captured (the typed view is `value`).
+    #[serde(skip)]
+    pub raw: u64,
     #[serde(rename = "type")]
     pub ty: String,
     pub value: String,
@@ -18,8 +21,8 @@ pub struct FArg {
 pub struct ObjSnap {
     /// "return" or the argument's name.
     pub from: String,
-    pub kind: String,
-    pub addr: String,
+    pub kind: ObjKind,
+    pub addr: KAddr,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub socket: Option<SocketObj>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -42,7 +45,7 @@ pub struct Frame {
     pub args: Vec<FArg>,
     pub ret: Option<i64>,
     /// The return address the function was called from (captured at entry: the return address), as symbol+offset.
-    pub caller: Option<String>,
+    pub caller: Option<Caller>,
     pub entry_objects: Vec<ObjSnap>,
     pub exit_objects: Vec<ObjSnap>,
     pub probe: String,
@@ -77,28 +80,27 @@ fn snaps(e: &RawChainEvent, f: Option<&FnPlan>, n: &Namer) -> Vec<ObjSnap> {
                     .map(|p| p.0.clone())
                     .unwrap_or_else(|| format!("arg{}", o.from))
             };
-            let kind = ObjKind(o.kind);
+            let kind = RawKind(o.kind);
             let valid = o.addr != 0;
             ObjSnap {
                 from,
                 kind: match kind {
-                    ObjKind::SW_OBJ_SOCKET => "socket",
-                    ObjKind::SW_OBJ_SOCK => "sock",
-                    ObjKind::SW_OBJ_FILE => "file",
-                    _ => "?",
-                }
-                .into(),
-                addr: hex(o.addr),
-                socket: (valid && kind == ObjKind::SW_OBJ_SOCKET).then(|| {
+                    RawKind::SW_OBJ_SOCKET => ObjKind::Socket,
+                    RawKind::SW_OBJ_SOCK => ObjKind::Sock,
+                    RawKind::SW_OBJ_FILE => ObjKind::File,
+                    _ => ObjKind::Unknown,
+                },
+                addr: KAddr(o.addr),
+                socket: (valid && kind == RawKind::SW_OBJ_SOCKET).then(|| {
                     model::socket_obj(
                         &conv::<_, bt::sw_socket>(&o.socket),
                         w(o.bits, crate::probes::boundary::Walked::SW_W_OPS),
                         n,
                     )
                 }),
-                sock: (valid && kind == ObjKind::SW_OBJ_SOCK)
+                sock: (valid && kind == RawKind::SW_OBJ_SOCK)
                     .then(|| model::sock_obj(&conv::<_, bt::sw_sock>(&o.sock), n)),
-                file: (valid && kind == ObjKind::SW_OBJ_FILE).then(|| {
+                file: (valid && kind == RawKind::SW_OBJ_FILE).then(|| {
                     model::file_obj(
                         &conv::<_, bt::sw_file>(&o.file),
                         w(o.bits, crate::probes::boundary::Walked::SW_W_FREF),
@@ -113,20 +115,18 @@ fn snaps(e: &RawChainEvent, f: Option<&FnPlan>, n: &Namer) -> Vec<ObjSnap> {
 /// The caller from the return addresses captured at entry (see `stack` in chain.h). At tier A the first word must
 /// lie inside the traced function itself (its fentry call); otherwise the trampoline frame was not laid out as
 /// expected and the caller is unknown rather than guessed.
-fn caller_of(stack: &[u64], func: &str, n: &Namer) -> Option<String> {
-    let base = |a: u64| n.kallsyms.symbolize_text(a).map(|s| s.split('+').next().unwrap_or("").to_string());
+fn caller_of(stack: &[u64], func: &str, n: &Namer) -> Option<Caller> {
     let (own, ret) = (stack.first().copied().unwrap_or(0), stack.get(1).copied().unwrap_or(0));
-    if own != 0 && base(own).as_deref() != Some(func) {
-        return None;
-    }
-    if ret == 0 {
+    if own != 0 && n.kallsyms.text_location(own).map(|(s, _)| s.name.as_str()) != Some(func) {
         return None;
     }
     // A trampoline put there by a probe (kretprobe/rethook, BPF) is not a caller: unknown, never "the same as".
-    n.kallsyms.symbolize_text(ret).filter(|s| {
-        let b = s.split('+').next().unwrap_or("");
-        !b.contains("rethook") && !b.contains("kretprobe") && !b.contains("trampoline") && !b.starts_with("bpf_")
-    })
+    let (s, offset) = n.kallsyms.text_location(ret)?;
+    let b = s.name.as_str();
+    if b.contains("rethook") || b.contains("kretprobe") || b.contains("trampoline") || b.starts_with("bpf_") {
+        return None;
+    }
+    Some(Caller { addr: KAddr(ret), symbol: s.name.clone(), offset })
 }
 
 /// Rebuilds per-thread call trees from entry/exit events (time order). A missing exit (lost, or the thread ended
@@ -148,7 +148,7 @@ pub fn frames(events: &[RawChainEvent], plan: &[FnPlan], probe: &str, n: &Namer)
                     let (name, ty) = names.get(j).cloned().unwrap_or_else(|| (format!("arg{j}"), "?".into()));
                     let v = e.args[j];
                     let value = if ty.contains('*') { hex(v) } else { (v as i64 as i32).to_string() };
-                    FArg { name, ty, value }
+                    FArg { name, raw: v, ty, value }
                 })
                 .collect();
             out.push(Frame {
@@ -297,13 +297,16 @@ mod tests {
         let n = Namer { kallsyms: ks, btf: None };
         // Tier A: the first word is inside the traced function (its fentry call), the second names the caller.
         assert_eq!(
-            caller_of(&[0xffffffff81000405, 0xffffffff8100007f], "sock_alloc", &n).as_deref(),
+            caller_of(&[0xffffffff81000405, 0xffffffff8100007f], "sock_alloc", &n).map(|c| c.to_string()).as_deref(),
             Some("__sock_create+0x7f")
         );
         // A trampoline frame not laid out as expected: the first word is elsewhere, so no caller at all.
         assert_eq!(caller_of(&[0xffffffff81000905, 0xffffffff8100007f], "sock_alloc", &n), None);
         // Tier B: no first word; a kretprobe trampoline in place of the return address is not a caller.
-        assert_eq!(caller_of(&[0, 0xffffffff8100007f], "sock_alloc", &n).as_deref(), Some("__sock_create+0x7f"));
+        assert_eq!(
+            caller_of(&[0, 0xffffffff8100007f], "sock_alloc", &n).map(|c| (c.symbol, c.offset, c.addr)),
+            Some(("__sock_create".to_string(), 0x7f, KAddr(0xffffffff8100007f)))
+        );
         assert_eq!(caller_of(&[0, 0xffffffff81000810], "sock_alloc", &n), None);
         assert_eq!(caller_of(&[0, 0], "sock_alloc", &n), None);
     }

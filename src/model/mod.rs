@@ -1,6 +1,9 @@
 //! The evidence model: ring-buffer events paired into calls, each with the objects its walk found, every value
 //! named from the running kernel (kallsyms, BTF) or the machine's headers, and every name carrying its origin.
+pub mod addr;
 pub mod frame;
+
+pub use addr::{Caller, KAddr, ObjKind};
 
 use serde::Serialize;
 
@@ -45,7 +48,7 @@ impl Value {
 /// A kernel pointer and, where kallsyms names it, the symbol.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Ptr {
-    pub addr: String,
+    pub addr: KAddr,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub symbol: Option<String>,
 }
@@ -54,18 +57,18 @@ impl Ptr {
     pub fn show(&self) -> String {
         match &self.symbol {
             Some(s) => format!("{} <{s}>", self.addr),
-            None => self.addr.clone(),
+            None => self.addr.to_string(),
         }
     }
 }
 
 impl Namer {
     pub fn ptr(&self, addr: u64) -> Ptr {
-        Ptr { addr: hex(addr), symbol: self.kallsyms.exact(addr).map(|s| s.name.clone()) }
+        Ptr { addr: KAddr(addr), symbol: self.kallsyms.exact(addr).map(|s| s.name.clone()) }
     }
     /// A text pointer: exact symbol or symbol+offset.
     pub fn text(&self, addr: u64) -> Ptr {
-        Ptr { addr: hex(addr), symbol: self.kallsyms.symbolize(addr) }
+        Ptr { addr: KAddr(addr), symbol: self.kallsyms.symbolize(addr) }
     }
     pub fn btf_enum(&self, enum_name: &str, v: i64) -> Value {
         match self.btf.as_ref().and_then(|b| b.enum_name(enum_name, v)) {
@@ -119,8 +122,8 @@ impl Namer {
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct FdTable {
-    pub files: String,
-    pub fdt: String,
+    pub files: KAddr,
+    pub fdt: KAddr,
     /// Slots in use (from fdt->open_fds), within the first `bitmap_bits` fds.
     pub open: Vec<u32>,
     pub bitmap_bits: u32,
@@ -141,11 +144,11 @@ impl FdTable {
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct FileObj {
-    pub addr: String,
+    pub addr: KAddr,
     pub f_op: Ptr,
     pub f_op_read_iter: Ptr,
     pub f_op_release: Ptr,
-    pub private_data: String,
+    pub private_data: KAddr,
     pub f_mode: String,
     pub f_flags: String,
     /// The reference count. Since 6.13 the kernel stores count-1 in f_ref; `f_count_raw` is what memory held.
@@ -156,7 +159,7 @@ pub struct FileObj {
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct SocketObj {
-    pub addr: String,
+    pub addr: KAddr,
     pub state: Value,
     #[serde(rename = "type")]
     pub ty: Value,
@@ -166,13 +169,13 @@ pub struct SocketObj {
     pub ops_release: Ptr,
     pub ops_bind: Ptr,
     pub ops_connect: Ptr,
-    pub file: String,
-    pub sk: String,
+    pub file: KAddr,
+    pub sk: KAddr,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct SockObj {
-    pub addr: String,
+    pub addr: KAddr,
     pub family: Value,
     pub protocol: Value,
     #[serde(rename = "type")]
@@ -184,7 +187,7 @@ pub struct SockObj {
     pub sk_prot: Ptr,
     pub prot_name: String,
     pub prot_close: Ptr,
-    pub sk_socket: String,
+    pub sk_socket: KAddr,
 }
 
 /// What one CO-RE walk found, at syscall entry or exit.
@@ -220,8 +223,8 @@ pub fn walk_of(ev: &RawEvent, n: &Namer) -> Walk {
             }
         }
         out.fdtable = Some(FdTable {
-            files: hex(ev.fdt.files),
-            fdt: hex(ev.fdt.fdt),
+            files: KAddr(ev.fdt.files),
+            fdt: KAddr(ev.fdt.fdt),
             open,
             bitmap_bits: words * 64,
             max_fds: ev.fdt.max_fds,
@@ -245,11 +248,11 @@ pub fn walk_of(ev: &RawEvent, n: &Namer) -> Walk {
 
 pub fn file_obj(f: &boundary::skel::types::sw_file, fref: bool, n: &Namer) -> FileObj {
     FileObj {
-        addr: hex(f.addr),
+        addr: KAddr(f.addr),
         f_op: n.ptr(f.f_op),
         f_op_read_iter: n.text(f.f_op_read_iter),
         f_op_release: n.text(f.f_op_release),
-        private_data: hex(f.private_data),
+        private_data: KAddr(f.private_data),
         f_mode: format!("{:#x}", f.f_mode),
         f_flags: format!("{:#o}", f.f_flags),
         f_count: if fref { f.count + 1 } else { f.count },
@@ -260,7 +263,7 @@ pub fn file_obj(f: &boundary::skel::types::sw_file, fref: bool, n: &Namer) -> Fi
 
 pub fn socket_obj(s: &boundary::skel::types::sw_socket, ops: bool, n: &Namer) -> SocketObj {
     SocketObj {
-        addr: hex(s.addr),
+        addr: KAddr(s.addr),
         state: n.btf_anchor("SS_UNCONNECTED", "SS_", s.state as i64),
         ty: n.sock_type(s.r#type as i64),
         flags: format!("{:#x}", s.flags),
@@ -269,14 +272,14 @@ pub fn socket_obj(s: &boundary::skel::types::sw_socket, ops: bool, n: &Namer) ->
         ops_release: n.text(s.ops_release),
         ops_bind: n.text(s.ops_bind),
         ops_connect: n.text(s.ops_connect),
-        file: hex(s.file),
-        sk: hex(s.sk),
+        file: KAddr(s.file),
+        sk: KAddr(s.sk),
     }
 }
 
 pub fn sock_obj(k: &boundary::skel::types::sw_sock, n: &Namer) -> SockObj {
     SockObj {
-        addr: hex(k.addr),
+        addr: KAddr(k.addr),
         family: n.family(k.family as i64),
         protocol: n.protocol(k.protocol as i64),
         ty: n.sock_type(k.r#type as i64),
@@ -287,7 +290,7 @@ pub fn sock_obj(k: &boundary::skel::types::sw_sock, n: &Namer) -> SockObj {
         sk_prot: n.ptr(k.sk_prot),
         prot_name: cstr(&k.prot_name),
         prot_close: n.text(k.prot_close),
-        sk_socket: hex(k.sk_socket),
+        sk_socket: KAddr(k.sk_socket),
     }
 }
 

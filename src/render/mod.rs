@@ -206,7 +206,7 @@ fn walk_steps(w: &Walk, when: &str, out: &mut Vec<(String, String)>) {
                 k.prot_close.symbol.as_deref().unwrap_or("?")
             ),
         ));
-        out.push(("sk->sk_socket".into(), k.sk_socket.clone()));
+        out.push(("sk->sk_socket".into(), k.sk_socket.to_string()));
     }
 }
 
@@ -226,7 +226,7 @@ pub fn chain_tree(c: &Call) -> Vec<String> {
             (Some(i), Some(e)) => format!("{} incl · {} excl", us(i), us(e)),
             _ => "?".into(),
         };
-        let caller = f.caller.as_deref().map(|c| format!(" · ← {c}")).unwrap_or_default();
+        let caller = f.caller.as_ref().map(|c| format!(" · ← {c}")).unwrap_or_default();
         out.push(format!("{ind}{}({}) = {ret} · {t}{caller}", f.func, args.join(", ")));
         for (when, objs) in [("in", &f.entry_objects), ("out", &f.exit_objects)] {
             for o in objs.iter() {
@@ -259,7 +259,7 @@ pub fn linkage_map(c: &Call) -> Option<String> {
     let (fd, f, s) = (w.fd?, w.file.as_ref()?, w.socket.as_ref()?);
     let mut m = String::new();
     let k = w.sock.as_ref();
-    let sk_addr = k.map(|k| k.addr.as_str()).unwrap_or("NULL");
+    let sk_addr = k.map(|k| k.addr.to_string()).unwrap_or_else(|| "NULL".into());
     let _ = writeln!(m, "  fd {fd:<3} ──fdt->fd[{fd}]──▶ struct file {}", f.addr);
     let _ = writeln!(m, "                          │ private_data = {}", f.private_data);
     let _ = writeln!(m, "                          ▼");

@@ -26,6 +26,13 @@ pub enum Tier {
     C,
 }
 
+impl std::fmt::Display for Tier {
+    /// The letter: A, B or C.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self, f)
+    }
+}
+
 impl Tier {
     pub fn describe(self) -> &'static str {
         match self {

@@ -1,8 +1,13 @@
 //! The function-level claims about one socket() call (tiers A/B): order, parentage, provenance of each object.
 use crate::claims::{ev, judged, Claim};
 use crate::model::frame::{Frame, ObjSnap};
-use crate::model::{hex, Call};
+use crate::model::{Call, KAddr, ObjKind};
 use crate::probes::chain::FnPlan;
+
+/// An address as evidence: "" when it was not captured (never a made-up 0).
+fn show(a: Option<KAddr>) -> String {
+    a.map(|a| a.to_string()).unwrap_or_default()
+}
 
 /// The order the course teaches (seeds); `{create}` is the family's create function.
 pub const COURSE_ORDER: &[&str] = &[
@@ -66,14 +71,14 @@ pub fn judge(c: &Call, create: Option<&str>, plan: &[FnPlan]) -> Vec<Claim> {
     for f in &c.chain {
         let Some(cl) = &f.caller else { continue };
         with_caller += 1;
-        let cfn = cl.split('+').next().unwrap_or("");
+        let cfn = cl.symbol.as_str();
         let parent = f.parent.map(|p| c.chain[p].func.as_str());
         let traced = plan.iter().any(|p| p.traced && p.name == cfn);
-        let parent_caller = f.parent.and_then(|p| c.chain[p].caller.as_deref());
+        let parent_caller = f.parent.and_then(|p| c.chain[p].caller.as_ref());
         let verdict = match parent {
             Some(p) if p == cfn => "= parent".to_string(),
             // A tail call (jmp) from the parent leaves the parent's own return address on the stack.
-            Some(p) if parent_caller == Some(cl.as_str()) => {
+            Some(p) if parent_caller == Some(cl) => {
                 format!("tail call from {p}: the return address is {p}'s own")
             }
             Some(p) if !traced => format!("via {cfn} (not traced: inlined or intermediate) under {p}"),
@@ -95,39 +100,38 @@ pub fn judge(c: &Call, create: Option<&str>, plan: &[FnPlan]) -> Vec<Claim> {
         "no caller addresses captured",
     ));
     // provenance.socket
-    let sa = first(c, "sock_alloc").and_then(|f| obj(&f.exit_objects, "return")).map(|o| o.addr.clone());
-    let cr = first(c, create).and_then(|f| f.entry_objects.iter().find(|o| o.kind == "socket")).map(|o| o.addr.clone());
-    let pd = c.after.file.as_ref().map(|f| f.private_data.clone());
-    let bl = c.after.sock.as_ref().map(|k| k.sk_socket.clone());
-    let vals: Vec<&String> = [&sa, &cr, &pd, &bl].into_iter().flatten().collect();
+    let sa = first(c, "sock_alloc").and_then(|f| obj(&f.exit_objects, "return")).map(|o| o.addr);
+    let cr = first(c, create).and_then(|f| f.entry_objects.iter().find(|o| o.kind == ObjKind::Socket)).map(|o| o.addr);
+    let pd = c.after.file.as_ref().map(|f| f.private_data);
+    let bl = c.after.sock.as_ref().map(|k| k.sk_socket);
+    let vals: Vec<KAddr> = [sa, cr, pd, bl].into_iter().flatten().collect();
     out.push(judged(
         "provenance.socket",
         Some(c.seq),
         (sa.is_some() && cr.is_some()).then(|| vals.windows(2).all(|w| w[0] == w[1])),
         format!("the struct socket sock_alloc returned is the one {create} received, file->private_data holds and sk->sk_socket points to"),
         vec![
-            ev("sock_alloc() return", sa.clone().unwrap_or_default(), src),
-            ev(format!("{create}() socket argument"), cr.unwrap_or_default(), src),
-            ev("file->private_data", pd.unwrap_or_default(), "tp_btf/sys_exit walk"),
-            ev("sk->sk_socket", bl.unwrap_or_default(), "tp_btf/sys_exit walk"),
+            ev("sock_alloc() return", show(sa), src),
+            ev(format!("{create}() socket argument"), show(cr), src),
+            ev("file->private_data", show(pd), "tp_btf/sys_exit walk"),
+            ev("sk->sk_socket", show(bl), "tp_btf/sys_exit walk"),
         ],
         "sock_alloc or the family create was not traced",
     ));
     // socket.filled_by_create
     let before = first(c, create)
-        .and_then(|f| f.entry_objects.iter().find(|o| o.kind == "socket"))
+        .and_then(|f| f.entry_objects.iter().find(|o| o.kind == ObjKind::Socket))
         .and_then(|o| o.socket.clone());
     let after = first(c, create)
-        .and_then(|f| f.exit_objects.iter().find(|o| o.kind == "socket"))
+        .and_then(|f| f.exit_objects.iter().find(|o| o.kind == ObjKind::Socket))
         .and_then(|o| o.socket.clone());
-    let null = hex(0);
     out.push(judged(
         "socket.filled_by_create",
         Some(c.seq),
         before
             .as_ref()
             .zip(after.as_ref())
-            .map(|(b, a)| b.sk == null && b.ops.addr == null && a.sk != null && a.ops.addr != null),
+            .map(|(b, a)| b.sk.is_null() && b.ops.addr.is_null() && !a.sk.is_null() && !a.ops.addr.is_null()),
         format!("{create} found the socket with sk and ops NULL and left both set"),
         vec![
             ev(
@@ -150,45 +154,42 @@ pub fn judge(c: &Call, create: Option<&str>, plan: &[FnPlan]) -> Vec<Claim> {
         "the family create was not traced",
     ));
     // provenance.sock
-    let ska = first(c, "sk_alloc").and_then(|f| obj(&f.exit_objects, "return")).map(|o| o.addr.clone());
-    let ssk = c.after.socket.as_ref().map(|s| s.sk.clone());
+    let ska = first(c, "sk_alloc").and_then(|f| obj(&f.exit_objects, "return")).map(|o| o.addr);
+    let ssk = c.after.socket.as_ref().map(|s| s.sk);
     out.push(judged(
         "provenance.sock",
         Some(c.seq),
         ska.as_ref().zip(ssk.as_ref()).map(|(a, b)| a == b),
         "sk_alloc's return value is the socket's ->sk".into(),
-        vec![
-            ev("sk_alloc() return", ska.unwrap_or_default(), src),
-            ev("socket->sk", ssk.unwrap_or_default(), "tp_btf/sys_exit walk"),
-        ],
+        vec![ev("sk_alloc() return", show(ska), src), ev("socket->sk", show(ssk), "tp_btf/sys_exit walk")],
         "sk_alloc was not traced",
     ));
     // provenance.file
-    let saf = first(c, "sock_alloc_file").and_then(|f| obj(&f.exit_objects, "return")).map(|o| o.addr.clone());
+    let saf = first(c, "sock_alloc_file").and_then(|f| obj(&f.exit_objects, "return")).map(|o| o.addr);
     let fdi =
-        first(c, "fd_install").and_then(|f| f.entry_objects.iter().find(|o| o.kind == "file")).map(|o| o.addr.clone());
-    let slot = c.after.file.as_ref().map(|f| f.addr.clone());
+        first(c, "fd_install").and_then(|f| f.entry_objects.iter().find(|o| o.kind == ObjKind::File)).map(|o| o.addr);
+    let slot = c.after.file.as_ref().map(|f| f.addr);
     out.push(judged(
         "provenance.file",
         Some(c.seq),
         saf.as_ref().zip(fdi.as_ref()).map(|(a, b)| a == b && slot.as_ref().is_none_or(|s| s == a)),
         "sock_alloc_file's return value is what fd_install installed, and what fdt->fd[ret] holds".into(),
         vec![
-            ev("sock_alloc_file() return", saf.unwrap_or_default(), src),
-            ev("fd_install() file argument", fdi.unwrap_or_default(), src),
-            ev("fdt->fd[ret]", slot.unwrap_or_default(), "tp_btf/sys_exit walk"),
+            ev("sock_alloc_file() return", show(saf), src),
+            ev("fd_install() file argument", show(fdi), src),
+            ev("fdt->fd[ret]", show(slot), "tp_btf/sys_exit walk"),
         ],
         "sock_alloc_file or fd_install was not traced",
     ));
     // fd_install.fd_is_return
-    let fd = first(c, "fd_install").and_then(|f| f.args.first()).map(|a| a.value.clone());
+    let fd = first(c, "fd_install").and_then(|f| f.args.first());
     out.push(judged(
         "fd_install.fd_is_return",
         Some(c.seq),
-        fd.as_ref().zip(c.ret).map(|(f, r)| f == &r.to_string()),
+        fd.zip(c.ret).map(|(f, r)| f.raw as i64 as i32 as i64 == r),
         "the fd that fd_install filled is the one socket() returned".into(),
         vec![
-            ev("fd_install() fd argument", fd.unwrap_or_default(), src),
+            ev("fd_install() fd argument", fd.map(|f| f.value.clone()).unwrap_or_default(), src),
             ev("socket() return", c.ret.map(|r| r.to_string()).unwrap_or_default(), "tp_btf/sys_exit"),
         ],
         "fd_install was not traced",

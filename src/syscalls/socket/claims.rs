@@ -34,14 +34,14 @@ pub fn judge_socket(call: &Call, names: &Namer) -> Vec<Claim> {
 
 /// The calls of every fd table that more than one thread used (by the `files` pointer at entry), built once per
 /// session: a table one thread had to itself (the common case) costs nothing per call.
-pub struct SharedTables<'a>(std::collections::HashMap<&'a str, Vec<&'a Call>>);
+pub struct SharedTables<'a>(std::collections::HashMap<crate::model::KAddr, Vec<&'a Call>>);
 
 impl<'a> SharedTables<'a> {
     pub fn new(all: &'a [Call]) -> Self {
-        let mut by: std::collections::HashMap<&str, Vec<&Call>> = std::collections::HashMap::new();
+        let mut by: std::collections::HashMap<crate::model::KAddr, Vec<&Call>> = std::collections::HashMap::new();
         for c in all {
             if let Some(t) = c.before.fdtable.as_ref() {
-                by.entry(t.files.as_str()).or_default().push(c);
+                by.entry(t.files).or_default().push(c);
             }
         }
         by.retain(|_, v| v.iter().any(|c| c.tid != v[0].tid));
@@ -51,7 +51,7 @@ impl<'a> SharedTables<'a> {
     /// Other threads' calls on `call`'s fd table: (all of them, those that overlapped `call` in time). A thread that
     /// shares the table can change it while `call` runs.
     fn of(&self, call: &Call) -> (Vec<&'a Call>, Vec<&'a Call>) {
-        let Some(group) = call.before.fdtable.as_ref().and_then(|t| self.0.get(t.files.as_str())) else {
+        let Some(group) = call.before.fdtable.as_ref().and_then(|t| self.0.get(&t.files)) else {
             return (vec![], vec![]);
         };
         let shared: Vec<&Call> = group.iter().copied().filter(|o| o.tid != call.tid).collect();
@@ -89,7 +89,7 @@ pub fn judge_socket_in(call: &Call, tables: &SharedTables, names: &Namer) -> Vec
         format!(
             "{} share this fd table (files {}, files->count = {users} at entry) and may change it while this call runs, with calls syswalk does not trace",
             if shared_calls.is_empty() { "other tasks".to_string() } else { format!("threads {}", tids(&shared_calls)) },
-            call.before.fdtable.as_ref().map(|t| t.files.as_str()).unwrap_or("?")
+            call.before.fdtable.as_ref().map(|t| t.files.to_string()).unwrap_or_else(|| "?".into())
         )
     };
     let Some(ret) = call.ret else {
@@ -197,9 +197,9 @@ pub fn judge_socket_in(call: &Call, tables: &SharedTables, names: &Namer) -> Vec
         }),
         format!("file->private_data of fd {fd} holds a struct socket (one whose ->file points back to this file)"),
         vec![
-            ev(format!("fdt->fd[{fd}]"), file.map(|f| f.addr.clone()).unwrap_or_default(), EXIT),
-            ev("file->private_data", file.map(|f| f.private_data.clone()).unwrap_or_default(), EXIT),
-            ev("socket->file (read at private_data)", sock.map(|s| s.file.clone()).unwrap_or_default(), EXIT),
+            ev(format!("fdt->fd[{fd}]"), file.map(|f| f.addr.to_string()).unwrap_or_default(), EXIT),
+            ev("file->private_data", file.map(|f| f.private_data.to_string()).unwrap_or_default(), EXIT),
+            ev("socket->file (read at private_data)", sock.map(|s| s.file.to_string()).unwrap_or_default(), EXIT),
             ev("file->f_op", file.map(|f| f.f_op.show()).unwrap_or_default(), EXIT),
             ev(
                 "file->f_op->read_iter",
@@ -216,8 +216,8 @@ pub fn judge_socket_in(call: &Call, tables: &SharedTables, names: &Namer) -> Vec
         file.zip(sock).map(|(f, s)| s.file == f.addr),
         format!("socket->file is the struct file installed at fd {fd}"),
         vec![
-            ev(format!("fdt->fd[{fd}]"), file.map(|f| f.addr.clone()).unwrap_or_default(), EXIT),
-            ev("socket->file", sock.map(|s| s.file.clone()).unwrap_or_default(), EXIT),
+            ev(format!("fdt->fd[{fd}]"), file.map(|f| f.addr.to_string()).unwrap_or_default(), EXIT),
+            ev("socket->file", sock.map(|s| s.file.to_string()).unwrap_or_default(), EXIT),
         ],
         "the walk did not reach file and socket",
     );
@@ -225,10 +225,10 @@ pub fn judge_socket_in(call: &Call, tables: &SharedTables, names: &Namer) -> Vec
     // socket.sk_is_sock
     j.put(
         "socket.sk_is_sock",
-        sock.zip(sk).map(|(s, k)| s.sk == k.addr && s.sk != crate::model::hex(0) && k.family.raw == s.ops_family.raw),
+        sock.zip(sk).map(|(s, k)| s.sk == k.addr && !s.sk.is_null() && k.family.raw == s.ops_family.raw),
         "socket->sk points to a struct sock of the socket's family".into(),
         vec![
-            ev("socket->sk", sock.map(|s| s.sk.clone()).unwrap_or_default(), EXIT),
+            ev("socket->sk", sock.map(|s| s.sk.to_string()).unwrap_or_default(), EXIT),
             ev("sk->sk_family", sk.map(|k| k.family.show()).unwrap_or_default(), EXIT),
             ev("socket->ops->family", sock.map(|s| s.ops_family.show()).unwrap_or_default(), EXIT),
             ev("sk->sk_prot->name", sk.map(|k| k.prot_name.clone()).unwrap_or_default(), EXIT),
@@ -242,8 +242,8 @@ pub fn judge_socket_in(call: &Call, tables: &SharedTables, names: &Namer) -> Vec
         sock.zip(sk).map(|(s, k)| k.sk_socket == s.addr),
         "sk->sk_socket points back to the struct socket (socket ⇄ sock)".into(),
         vec![
-            ev("socket", sock.map(|s| s.addr.clone()).unwrap_or_default(), EXIT),
-            ev("sk->sk_socket", sk.map(|k| k.sk_socket.clone()).unwrap_or_default(), EXIT),
+            ev("socket", sock.map(|s| s.addr.to_string()).unwrap_or_default(), EXIT),
+            ev("sk->sk_socket", sk.map(|k| k.sk_socket.to_string()).unwrap_or_default(), EXIT),
         ],
         "the walk did not reach the sock",
     );
@@ -357,8 +357,16 @@ mod tests {
     use super::*;
     use crate::model::*;
 
+    /// A made-up kernel address per name, so fixtures read as letters.
+    fn a(name: &str) -> KAddr {
+        KAddr(
+            0xffff_8880_0000_0000
+                | name.bytes().fold(0u64, |h, b| h.wrapping_mul(131).wrapping_add(b as u64)) & 0xffff_ffff,
+        )
+    }
+
     fn good_call() -> Call {
-        let p = |a: &str| Ptr { addr: a.into(), symbol: None };
+        let p = |x: &str| Ptr { addr: a(x), symbol: None };
         Call {
             seq: 1,
             pid: 10,
@@ -381,8 +389,8 @@ mod tests {
             before: Walk {
                 fd: None,
                 fdtable: Some(FdTable {
-                    files: "f".into(),
-                    fdt: "t".into(),
+                    files: a("f"),
+                    fdt: a("t"),
                     open: vec![0, 1, 2],
                     bitmap_bits: 64,
                     max_fds: 64,
@@ -397,11 +405,11 @@ mod tests {
                 fd: Some(3),
                 fdtable: None,
                 file: Some(FileObj {
-                    addr: "F".into(),
+                    addr: a("F"),
                     f_op: p("O"),
-                    f_op_read_iter: Ptr { addr: "R".into(), symbol: Some("sock_read_iter".into()) },
+                    f_op_read_iter: Ptr { addr: a("R"), symbol: Some("sock_read_iter".into()) },
                     f_op_release: p("x"),
-                    private_data: "S".into(),
+                    private_data: a("S"),
                     f_mode: "0".into(),
                     f_flags: "0".into(),
                     f_count: 1,
@@ -409,7 +417,7 @@ mod tests {
                     f_count_field: "f".into(),
                 }),
                 socket: Some(SocketObj {
-                    addr: "S".into(),
+                    addr: a("S"),
                     state: Value::plain(1),
                     ty: Value::plain(1),
                     flags: "0".into(),
@@ -418,11 +426,11 @@ mod tests {
                     ops_release: p("r"),
                     ops_bind: p("b"),
                     ops_connect: p("c"),
-                    file: "F".into(),
-                    sk: "K".into(),
+                    file: a("F"),
+                    sk: a("K"),
                 }),
                 sock: Some(SockObj {
-                    addr: "K".into(),
+                    addr: a("K"),
                     family: Value::plain(2),
                     protocol: Value::plain(6),
                     ty: Value::plain(1),
@@ -433,7 +441,7 @@ mod tests {
                     sk_prot: p("P"),
                     prot_name: "TCP".into(),
                     prot_close: p("c"),
-                    sk_socket: "S".into(),
+                    sk_socket: a("S"),
                 }),
             },
             probes: vec![],
@@ -464,7 +472,7 @@ mod tests {
     fn broken_links_are_refuted() {
         let mut c = good_call();
         if let Some(k) = c.after.sock.as_mut() {
-            k.sk_socket = "OTHER".into();
+            k.sk_socket = a("OTHER");
         }
         if let Some(t) = c.before.fdtable.as_mut() {
             t.open = vec![0, 2];
@@ -547,7 +555,7 @@ mod tests {
         // Another process (its own files table) explains nothing: refuted.
         let mut stranger = other.clone();
         if let Some(t) = stranger.before.fdtable.as_mut() {
-            t.files = "g".into();
+            t.files = a("g");
         }
         let (_, ours) = two_threads(3, 4);
         assert_eq!(

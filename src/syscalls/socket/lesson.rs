@@ -123,7 +123,12 @@ pub fn dispatch_claims(report: &Report, call: Option<&Call>, boot: &[BootReg], b
                 Some(f) => {
                     e.push(ev(
                         "called",
-                        format!("{} (depth {}, caller {})", f.func, f.depth, f.caller.as_deref().unwrap_or("?")),
+                        format!(
+                            "{} (depth {}, caller {})",
+                            f.func,
+                            f.depth,
+                            f.caller.as_ref().map(|c| c.to_string()).unwrap_or_else(|| "?".into())
+                        ),
                         f.probe.clone(),
                     ));
                     out.push(claim(
@@ -190,7 +195,7 @@ pub fn dispatch_claims(report: &Report, call: Option<&Call>, boot: &[BootReg], b
                 ev("socket->ops", s.ops.show(), "tp_btf/sys_exit walk"),
             ];
             let ok = r.protocol.raw == k.protocol.raw && r.prot.addr == k.sk_prot.addr && r.ops.addr == s.ops.addr;
-            let name = |p: &crate::model::Ptr| p.symbol.clone().unwrap_or_else(|| p.addr.clone());
+            let name = |p: &crate::model::Ptr| p.symbol.clone().unwrap_or_else(|| p.addr.to_string());
             out.push(if ok {
                 claim(
                     "dispatch.inetsw",
@@ -237,7 +242,7 @@ pub fn dispatch_claims(report: &Report, call: Option<&Call>, boot: &[BootReg], b
                 ev("caller", b.caller.clone().unwrap_or_else(|| "?".into()), "function tracer: sock_register <-caller"),
                 ev(format!("net_families[{}] now", s.family.raw), s.net_proto_family.show(), "live read"),
             ];
-            let same = b.ops.map(crate::model::hex) == Some(s.net_proto_family.addr.clone());
+            let same = b.ops.map(crate::model::KAddr) == Some(s.net_proto_family.addr);
             out.push(if same {
                 claim(
                     "dispatch.registered_at_boot",
@@ -525,7 +530,7 @@ pub fn lesson(inp: &Inputs) -> Lesson {
     Lesson::new(
         title,
         format!("{} {}", r.kernel.release, r.kernel.machine),
-        r.kernel.tier.clone(),
+        r.kernel.tier,
         r.command.clone(),
         steps,
         claims,
