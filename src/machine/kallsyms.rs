@@ -123,13 +123,9 @@ impl Kallsyms {
         Some(if off == 0 { s.name.clone() } else { format!("{}+{:#x}", s.name, off) })
     }
 
-    /// `name+0xoff` for a code address: only text symbols, and only within 64 KiB of one (else None).
-    pub fn symbolize_text(&self, addr: u64) -> Option<String> {
-        self.text_location(addr)
-            .map(|(s, off)| if off == 0 { s.name.clone() } else { format!("{}+{:#x}", s.name, off) })
-    }
 
-    /// The text symbol holding a code address and the offset into it (see `symbolize_text`).
+    /// `name+0xoff` for a code address: only text symbols, and only within 64 KiB of one (else None).
+    /// Returns the text symbol holding a code address and the offset into it.
     pub fn text_location(&self, addr: u64) -> Option<(&Sym, u64)> {
         if addr == 0 {
             return None;

@@ -9,7 +9,6 @@ use serde::{Serialize, Serializer};
 pub struct KAddr(pub u64);
 
 impl KAddr {
-    pub const NULL: KAddr = KAddr(0);
     pub fn is_null(self) -> bool {
         self.0 == 0
     }
@@ -91,7 +90,7 @@ mod tests {
         assert_eq!(a.to_string(), "0xffff888100d6df80");
         assert_eq!(serde_json::to_string(&a).ok().as_deref(), Some("\"0xffff888100d6df80\""));
         assert_eq!(KAddr(0).to_string(), "0x0000000000000000");
-        assert!(KAddr::NULL.is_null() && !a.is_null());
+        assert!(KAddr(0).is_null() && !a.is_null());
         let c = Caller { addr: a, symbol: "__sock_create".into(), offset: 0x7f };
         assert_eq!(serde_json::to_string(&c).ok().as_deref(), Some("\"__sock_create+0x7f\""));
         assert_eq!(serde_json::to_string(&ObjKind::Sock).ok().as_deref(), Some("\"sock\""));
