@@ -103,6 +103,7 @@ pub fn choose_chain(
             fallback,
             root_calls: 0,
             rethook: chain::kretprobe_trampoline(&names.kallsyms),
+            cookies: names.btf.as_ref().is_some_and(|b| b.enumerator("BPF_FUNC_get_attach_cookie").is_some()),
         }),
         families,
         families_error,

@@ -123,7 +123,6 @@ impl Kallsyms {
         Some(if off == 0 { s.name.clone() } else { format!("{}+{:#x}", s.name, off) })
     }
 
-
     /// `name+0xoff` for a code address: only text symbols, and only within 64 KiB of one (else None).
     /// Returns the text symbol holding a code address and the offset into it.
     pub fn text_location(&self, addr: u64) -> Option<(&Sym, u64)> {

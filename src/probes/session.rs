@@ -68,17 +68,7 @@ pub struct Stats {
     pub programs: Vec<crate::probes::selfcost::ProgCost>,
 }
 
-/// The function-level chain to trace alongside the boundary (tiers A/B).
-pub struct ChainSetup {
-    pub plan: Vec<crate::probes::chain::FnPlan>,
-    pub attach: crate::probes::chain::Attach,
-    /// Fall back from fentry to kprobe if fentry cannot be loaded (not when the user forced fentry).
-    pub fallback: bool,
-    /// Evidence budget: 0 = every call in full; N = the first N root calls in full, the rest counted.
-    pub root_calls: u32,
-    /// The kretprobe trampoline's address (kallsyms), for tier B's caller.
-    pub rethook: u64,
-}
+pub use crate::probes::chain::ChainSetup;
 
 pub struct Session {
     pub events: Vec<RawEvent>,
@@ -176,8 +166,7 @@ pub fn trace(
     let ctracer = match chain {
         None => None,
         Some(cs) => {
-            let first =
-                crate::probes::chain::ChainTracer::start(&mut cobj, &cs.plan, cs.attach, cs.root_calls, cs.rethook);
+            let first = crate::probes::chain::ChainTracer::start(&mut cobj, cs, &cs.plan, cs.attach);
             let t = match first {
                 Ok(t) => {
                     chain_attach = Some((cs.attach, format!("{:?} loaded and attached", cs.attach).to_lowercase()));
@@ -195,10 +184,9 @@ pub fn trace(
                     // A fresh object: the first one was consumed by the failed load.
                     let t = crate::probes::chain::ChainTracer::start(
                         &mut cobj2,
+                        cs,
                         &kplan,
                         crate::probes::chain::Attach::Kprobe,
-                        cs.root_calls,
-                        cs.rethook,
                     )?;
                     chain_attach = Some((crate::probes::chain::Attach::Kprobe, why));
                     t

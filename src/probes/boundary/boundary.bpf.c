@@ -15,6 +15,7 @@ struct sw_event sw_event_layout = {};
 enum sw_kind sw_kind_layout;
 enum sw_mode sw_mode_layout;
 enum sw_walk sw_walk_layout;
+enum sw_limits sw_limits_layout;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -25,7 +26,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 512);
+	__uint(max_entries, SW_NR_MAX);
 	__type(key, __u32);   /* syscall number */
 	__type(value, __u8);  /* enum sw_mode */
 } syscalls SEC(".maps");
@@ -53,7 +54,7 @@ static __always_inline __u8 mode_of(long nr)
 {
 	__u32 key = (__u32)nr;
 	__u8 *m;
-	if (nr < 0 || nr >= 512)
+	if (nr < 0 || nr >= SW_NR_MAX)
 		return SW_MODE_OFF;
 	m = bpf_map_lookup_elem(&syscalls, &key);
 	return m ? *m : SW_MODE_OFF;

@@ -95,8 +95,12 @@ impl<'obj> Tracer<'obj> {
         let skel =
             open.load().map_err(|e| bpf_err("loading the tier-C BPF programs (tp_btf/sys_enter, sys_exit)", e))?;
         for s in syscalls {
-            if !(0..512).contains(&s.nr) {
-                return Err(Error::new(Kind::Usage, format!("syscall {} has number {} outside 0..512", s.name, s.nr)));
+            let max = skel::types::sw_limits::SW_NR_MAX.0 as i64;
+            if !(0..max).contains(&s.nr) {
+                return Err(Error::new(
+                    Kind::Usage,
+                    format!("syscall {} has number {} outside 0..{max}", s.name, s.nr),
+                ));
             }
             let mode = s.mode.0 as u8;
             skel.maps

@@ -156,18 +156,27 @@ fn try_prog(which: &str) -> Result<u64> {
         }
         std::hint::black_box(syswalk_uprobe_target());
     }
-    let idx = ["fentry", "fexit", "kprobe", "kretprobe", "tp_btf", "raw_tp", "uprobe"]
-        .iter()
-        .position(|w| *w == which)
-        .unwrap_or(0);
+    use skel::types::cap_kind as K;
+    let idx = match which {
+        "fentry" => K::CAP_FENTRY,
+        "fexit" => K::CAP_FEXIT,
+        "kprobe" => K::CAP_KPROBE,
+        "kretprobe" => K::CAP_KRETPROBE,
+        "tp_btf" => K::CAP_TP_BTF,
+        "raw_tp" => K::CAP_RAW_TP,
+        _ => K::CAP_UPROBE,
+    }
+    .0 as usize;
+    // Detach first: the count is read once the program can no longer run, so it is final.
+    drop(link);
     let n = skel
         .maps
         .bss_data
         .as_deref()
-        // SAFETY: the pointer comes from a live reference into the mmapped .bss; volatile because the kernel writes it.
+        // SAFETY: the reference points into the mmapped .bss, live as long as `skel`; volatile because the kernel
+        // wrote it behind the compiler's back.
         .map(|b| unsafe { std::ptr::read_volatile(&b.hits[idx]) })
         .unwrap_or(0);
-    drop(link);
     if n == 0 {
         return Err(Error::new(Kind::Bpf, "attached, but never fired when its event happened"));
     }

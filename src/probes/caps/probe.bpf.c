@@ -7,8 +7,9 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+#include "interface.h"
+
 /* How often each program fired: proof that an attached program really runs. Index = enum cap_kind. */
-enum cap_kind { CAP_FENTRY, CAP_FEXIT, CAP_KPROBE, CAP_KRETPROBE, CAP_TP_BTF, CAP_RAW_TP, CAP_UPROBE, CAP_N };
 __u64 hits[CAP_N] = {};
 enum cap_kind cap_kind_layout;
 

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Tiers A and B: the function-level chain. SW_SLOTS generic programs of each kind (fentry, fexit, kprobe,
- * kretprobe); user space points each used slot at one kernel function before load (fentry/fexit: attach target;
- * kprobe: attach by name), tells it which arguments are objects to snapshot, and filters by TGID like tier C. */
+/* Tiers A and B: the function-level chain. One handler per kind of probe (on_fentry, on_fexit, on_kprobe,
+ * on_kretprobe) does the work; the programs are thin wrappers that only say which slot they are. fentry/fexit need
+ * one program per traced function (each is loaded against its function's BTF): SW_SLOTS of each, pointed by user
+ * space at one function before load. Kprobes carry their slot as the BPF cookie of the attachment where the kernel
+ * has cookies (kp_cookie/kr_cookie, attached once per function), else use the per-slot wrappers. User space tells
+ * each slot which arguments are objects to snapshot; events are filtered by TGID like tier C. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
@@ -17,6 +20,9 @@ struct sw_obj_hdr sw_obj_hdr_layout = {};
 struct sw_chain_rec *sw_chain_rec_layout = NULL;
 enum sw_obj_kind sw_obj_kind_layout;
 enum sw_chain_kind sw_chain_kind_layout;
+enum sw_limits sw_limits_layout;
+enum sw_rec_mode sw_rec_mode_layout;
+enum sw_when sw_when_layout;
 
 const volatile struct sw_slot_cfg cfg[SW_SLOTS] = {};
 
@@ -139,16 +145,22 @@ static __always_inline struct sw_obj_hdr *obj_at(struct sw_chain_item *e, __u32 
 static __always_inline void snap_all(struct sw_chain_item *e, __u8 *buf, __u32 slot, bool with_ret)
 {
 	__u32 n = 0, bytes = 0;
+	__u64 s = slot;
+	const volatile struct sw_slot_cfg *c;
 	if (slot >= SW_SLOTS)
 		return;
-	if (with_ret && cfg[slot].ret_kind && (__u64)e->ret > 4096 && e->ret < -4096) {
-		bytes += snap(obj_at(e, bytes), buf, cfg[slot].ret_kind, (__u64)e->ret, -1);
+	/* A slot from a cookie is a run-time value: the mask is done in the register that then indexes cfg[] (as
+	 * asm, so the compiler cannot drop it as redundant after the check), which is what the verifier tracks. */
+	asm volatile("%[s] &= %[m]" : [s] "+r"(s) : [m] "i"(SW_SLOTS - 1));
+	c = &cfg[s];
+	if (with_ret && c->ret_kind && (__u64)e->ret > 4096 && e->ret < -4096) {
+		bytes += snap(obj_at(e, bytes), buf, c->ret_kind, (__u64)e->ret, -1);
 		n = 1;
 	}
 #pragma unroll
 	for (int j = 0; j < 6; j++) {
-		if (cfg[slot].arg_kind[j] && (cfg[slot].arg_when[j] & (with_ret ? 2 : 1)) && n < SW_OBJS) {
-			bytes += snap(obj_at(e, bytes), buf, cfg[slot].arg_kind[j], e->args[j], j);
+		if (c->arg_kind[j] && (c->arg_when[j] & (with_ret ? SW_AT_EXIT : SW_AT_ENTRY)) && n < SW_OBJS) {
+			bytes += snap(obj_at(e, bytes), buf, c->arg_kind[j], e->args[j], j);
 			n++;
 		}
 	}
@@ -169,7 +181,7 @@ static __always_inline void emit(struct sw_chain_rec *r)
 {
 	__u64 sz = (__u64)r->used + __builtin_offsetof(struct sw_chain_rec, arena);
 	long avail;
-	r->mode = 0;
+	r->mode = SW_REC_CLOSED;
 	/* 64-bit and checked right before the call: the verifier must see sz bounded by the value's size. */
 	asm volatile("" : "+r"(sz));
 	if (sz > __builtin_offsetof(struct sw_chain_rec, scratch))
@@ -188,7 +200,7 @@ static __always_inline struct sw_chain_item *begin(__u32 kind, __u32 slot, struc
 	struct sw_chain_rec *r = bpf_map_lookup_elem(&recs, &tid);
 	struct sw_chain_item *e;
 
-	if (!r || !r->mode) {
+	if (!r || r->mode == SW_REC_CLOSED) {
 		if (kind != SW_CH_ENTRY || !bpf_map_lookup_elem(&ctgids, &tgid))
 			return NULL;
 		if (!r) {
@@ -210,14 +222,14 @@ static __always_inline struct sw_chain_item *begin(__u32 kind, __u32 slot, struc
 		r->dropped = 0;
 		r->open_slot = slot;
 		r->depth = 0;
-		r->mode = 1;
+		r->mode = SW_REC_RECORDING;
 		if (root_calls) {
 			/* Not atomic with the increment: two CPUs may both take the last place (user space reports the
 			 * number of calls it really received in full). */
 			bool full = slot == 0 && roots_full < root_calls;
 			if (full)
 				__sync_fetch_and_add(&roots_full, 1);
-			r->mode = full ? 1 : 2;
+			r->mode = full ? SW_REC_RECORDING : SW_REC_COUNTING;
 		}
 	}
 	if (slot == r->open_slot) {
@@ -226,10 +238,10 @@ static __always_inline struct sw_chain_item *begin(__u32 kind, __u32 slot, struc
 		else if (r->depth)
 			r->depth--;
 	}
-	if (r->mode == 2) {
+	if (r->mode == SW_REC_COUNTING) {
 		count(kind, slot);
 		if (!r->depth)
-			r->mode = 0;
+			r->mode = SW_REC_CLOSED;
 		return NULL;
 	}
 	/* Room for this item and, while the record stays open, for the exit that will close it. */
@@ -306,94 +318,112 @@ static __always_inline void caller_kprobe(struct sw_chain_item *e, struct pt_reg
 		if (!bpf_get_func_arg(ctx, 5, &v)) e->args[5] = v; \
 	} while (0)
 
-#define SLOT(i)                                                                        \
-SEC("fentry/__sys_socket")                                                             \
-int BPF_PROG(fe_##i)                                                                   \
-{                                                                                      \
-	struct sw_chain_rec *r = NULL;                                                 \
-	struct sw_chain_item *e = begin(SW_CH_ENTRY, i, &r);                              \
-	if (!e || !r)                                                                  \
-		return 0;                                                              \
-	FARGS(e, ctx);                                                                 \
-	e->func_ip = bpf_get_func_ip(ctx);                                             \
-	caller_fentry(e);                                                              \
-	snap_all(e, r->scratch, i, false);                                                         \
-	finish(r, e);                                                                  \
-	return 0;                                                                      \
-}                                                                                      \
-SEC("fexit/__sys_socket")                                                              \
-int BPF_PROG(fx_##i)                                                                   \
-{                                                                                      \
-	__u64 rv = 0;                                                                  \
-	struct sw_chain_rec *r = NULL;                                                 \
-	struct sw_chain_item *e = begin(SW_CH_EXIT, i, &r);                               \
-	if (!e || !r)                                                                  \
-		return 0;                                                              \
-	FARGS(e, ctx);                                                                 \
-	bpf_get_func_ret(ctx, &rv);                                                    \
-	e->ret = (__s64)rv;                                                             \
-	e->func_ip = bpf_get_func_ip(ctx);                                             \
-	snap_all(e, r->scratch, i, true);                                                          \
-	finish(r, e);                                                                  \
-	return 0;                                                                      \
-}                                                                                      \
-SEC("kprobe")                                                                          \
-int kp_##i(struct pt_regs *ctx)                                                        \
-{                                                                                      \
-	struct stash_val sv = {};                                                      \
-	__u64 key;                                                                     \
-	struct sw_chain_rec *r = NULL;                                                 \
-	struct sw_chain_item *e = begin(SW_CH_ENTRY, i, &r);                              \
-	if (!e || !r)                                                                  \
-		return 0;                                                              \
-	e->args[0] = PT_REGS_PARM1(ctx);                                               \
-	e->args[1] = PT_REGS_PARM2(ctx);                                               \
-	e->args[2] = PT_REGS_PARM3(ctx);                                               \
-	e->args[3] = PT_REGS_PARM4(ctx);                                               \
-	e->args[4] = PT_REGS_PARM5(ctx);                                               \
-	e->args[5] = PT_REGS_PARM6(ctx);                                               \
-	e->func_ip = PT_REGS_IP(ctx);                                                  \
-	caller_kprobe(e, ctx);                                                         \
-	__builtin_memcpy(sv.args, e->args, sizeof(sv.args));                           \
-	key = (bpf_get_current_pid_tgid() << 8) | i;                                   \
-	bpf_map_update_elem(&stash, &key, &sv, BPF_ANY);                               \
-	snap_all(e, r->scratch, i, false);                                                         \
-	finish(r, e);                                                                  \
-	return 0;                                                                      \
-}                                                                                      \
-SEC("kretprobe")                                                                       \
-int kr_##i(struct pt_regs *ctx)                                                        \
-{                                                                                      \
-	__u64 key = (bpf_get_current_pid_tgid() << 8) | i;                             \
-	struct stash_val *sv;                                                          \
-	struct sw_chain_rec *r = NULL;                                                 \
-	struct sw_chain_item *e = begin(SW_CH_EXIT, i, &r);                               \
-	if (!e || !r)                                                                  \
-		return 0;                                                              \
-	sv = bpf_map_lookup_elem(&stash, &key);                                        \
-	if (sv) {                                                                      \
-		__builtin_memcpy(e->args, sv->args, sizeof(e->args));                  \
-		bpf_map_delete_elem(&stash, &key);                                     \
-	}                                                                              \
-	e->ret = PT_REGS_RC(ctx);                                                      \
-	snap_all(e, r->scratch, i, true);                                                          \
-	finish(r, e);                                                                  \
-	return 0;                                                                      \
+static __always_inline int on_fentry(unsigned long long *ctx, __u32 slot)
+{
+	struct sw_chain_rec *r = NULL;
+	struct sw_chain_item *e = begin(SW_CH_ENTRY, slot, &r);
+	if (!e || !r)
+		return 0;
+	FARGS(e, ctx);
+	e->func_ip = bpf_get_func_ip(ctx);
+	caller_fentry(e);
+	snap_all(e, r->scratch, slot, false);
+	finish(r, e);
+	return 0;
 }
+
+static __always_inline int on_fexit(unsigned long long *ctx, __u32 slot)
+{
+	__u64 rv = 0;
+	struct sw_chain_rec *r = NULL;
+	struct sw_chain_item *e = begin(SW_CH_EXIT, slot, &r);
+	if (!e || !r)
+		return 0;
+	FARGS(e, ctx);
+	bpf_get_func_ret(ctx, &rv);
+	e->ret = (__s64)rv;
+	e->func_ip = bpf_get_func_ip(ctx);
+	snap_all(e, r->scratch, slot, true);
+	finish(r, e);
+	return 0;
+}
+
+static __always_inline int on_kprobe(struct pt_regs *ctx, __u32 slot)
+{
+	struct stash_val sv = {};
+	__u64 key;
+	struct sw_chain_rec *r = NULL;
+	struct sw_chain_item *e;
+	if (slot >= SW_SLOTS)
+		return 0;
+	e = begin(SW_CH_ENTRY, slot, &r);
+	if (!e || !r)
+		return 0;
+	e->args[0] = PT_REGS_PARM1(ctx);
+	e->args[1] = PT_REGS_PARM2(ctx);
+	e->args[2] = PT_REGS_PARM3(ctx);
+	e->args[3] = PT_REGS_PARM4(ctx);
+	e->args[4] = PT_REGS_PARM5(ctx);
+	e->args[5] = PT_REGS_PARM6(ctx);
+	e->func_ip = PT_REGS_IP(ctx);
+	caller_kprobe(e, ctx);
+	__builtin_memcpy(sv.args, e->args, sizeof(sv.args));
+	key = (bpf_get_current_pid_tgid() << 8) | slot;
+	bpf_map_update_elem(&stash, &key, &sv, BPF_ANY);
+	snap_all(e, r->scratch, slot, false);
+	finish(r, e);
+	return 0;
+}
+
+static __always_inline int on_kretprobe(struct pt_regs *ctx, __u32 slot)
+{
+	__u64 key = (bpf_get_current_pid_tgid() << 8) | slot;
+	struct stash_val *sv;
+	struct sw_chain_rec *r = NULL;
+	struct sw_chain_item *e;
+	if (slot >= SW_SLOTS)
+		return 0;
+	e = begin(SW_CH_EXIT, slot, &r);
+	if (!e || !r)
+		return 0;
+	sv = bpf_map_lookup_elem(&stash, &key);
+	if (sv) {
+		__builtin_memcpy(e->args, sv->args, sizeof(e->args));
+		bpf_map_delete_elem(&stash, &key);
+	}
+	e->ret = PT_REGS_RC(ctx);
+	snap_all(e, r->scratch, slot, true);
+	finish(r, e);
+	return 0;
+}
+
+/* Kprobes with the slot as the attachment's cookie: one program attached once per traced function. */
+SEC("kprobe")
+int kp_cookie(struct pt_regs *ctx) { return on_kprobe(ctx, (__u32)bpf_get_attach_cookie(ctx)); }
+
+SEC("kretprobe")
+int kr_cookie(struct pt_regs *ctx) { return on_kretprobe(ctx, (__u32)bpf_get_attach_cookie(ctx)); }
+
+/* The per-slot wrappers (fentry/fexit always; kprobes where the kernel has no attach cookies). */
+#define SLOT(i)                                                                     \
+	SEC("fentry/__sys_socket") int BPF_PROG(fe_##i) { return on_fentry(ctx, i); } \
+	SEC("fexit/__sys_socket") int BPF_PROG(fx_##i) { return on_fexit(ctx, i); }   \
+	SEC("kprobe") int kp_##i(struct pt_regs *ctx) { return on_kprobe(ctx, i); }   \
+	SEC("kretprobe") int kr_##i(struct pt_regs *ctx) { return on_kretprobe(ctx, i); }
 
 SLOT(0) SLOT(1) SLOT(2) SLOT(3) SLOT(4) SLOT(5) SLOT(6) SLOT(7)
 SLOT(8) SLOT(9) SLOT(10) SLOT(11) SLOT(12) SLOT(13) SLOT(14) SLOT(15)
 
 /* Reads the live dispatch table net_families[] (address from kallsyms, set by user space) when syswalk itself
  * calls getpid(): which struct net_proto_family each family slot holds, and its ->create function. */
-#define SW_NPROTO 46
 __u64 net_families_addr = 0;
 __u32 reader_tgid = 0;
+/* The getpid syscall number (user space knows it: the machine's headers / libc). */
+const volatile __u32 getpid_nr = 0;
 __u64 fam_ptr[SW_NPROTO] = {};
 __u64 fam_create[SW_NPROTO] = {};
 __u32 fam_read = 0;
 /* inetsw[type]: the first struct inet_protosw on each type's list (what inet_create takes for protocol 0). */
-#define SW_NSOCKTYPE 11
 __u64 inetsw_addr = 0;
 __u64 sw_entry[SW_NSOCKTYPE] = {};
 __u64 sw_prot[SW_NSOCKTYPE] = {};
@@ -403,7 +433,7 @@ __s32 sw_protocol[SW_NSOCKTYPE] = {};
 SEC("tp_btf/sys_enter")
 int BPF_PROG(read_families, struct pt_regs *regs, long id)
 {
-	if ((bpf_get_current_pid_tgid() >> 32) != reader_tgid || id != 39 /* getpid, x86_64 */ || !net_families_addr)
+	if ((bpf_get_current_pid_tgid() >> 32) != reader_tgid || id != getpid_nr || !net_families_addr)
 		return 0;
 #pragma clang loop unroll(full)
 	for (int i = 0; i < SW_NPROTO; i++) {

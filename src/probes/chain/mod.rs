@@ -140,7 +140,10 @@ fn exact<T: plain::Plain>(dst: &mut T, b: &[u8]) -> Option<()> {
     plain::copy_from_bytes(dst, b).ok()
 }
 
-pub const SLOTS: usize = 16;
+/// Functions one run can trace (interface.h).
+pub const SLOTS: usize = skel::types::sw_limits::SW_SLOTS.0 as usize;
+pub(super) const AT_ENTRY: u8 = skel::types::sw_when::SW_AT_ENTRY.0 as u8;
+const AT_EXIT: u8 = skel::types::sw_when::SW_AT_EXIT.0 as u8;
 
 /// The kretprobe trampoline on this kernel (its name changed across versions), 0 when kallsyms has none.
 pub fn kretprobe_trampoline(ks: &Kallsyms) -> u64 {
@@ -180,16 +183,16 @@ pub struct FnPlan {
 /// A snapshot request: "NAME" (at entry and at exit), "entry:NAME" or "exit:NAME"; NAME is an argument or "return".
 pub fn split_snapshot(want: &str) -> (u8, &str) {
     match want.split_once(':') {
-        Some(("entry", n)) => (1, n),
-        Some(("exit", n)) => (2, n),
-        _ => (3, want),
+        Some(("entry", n)) => (AT_ENTRY, n),
+        Some(("exit", n)) => (AT_EXIT, n),
+        _ => (AT_ENTRY | AT_EXIT, want),
     }
 }
 
 /// When to snapshot argument (or "return") `name`: bit 0 at entry, bit 1 at exit. No list: every object, both.
 fn snapshot_when(list: Option<&[String]>, name: &str) -> u8 {
     match list {
-        None => 3,
+        None => AT_ENTRY | AT_EXIT,
         Some(l) => l.iter().map(|w| split_snapshot(w)).filter(|(_, n)| *n == name).fold(0, |a, (w, _)| a | w),
     }
 }
@@ -270,6 +273,9 @@ pub fn read_tables(ks: &Kallsyms) -> Result<(Vec<FamilyRow>, Vec<InetswRow>)> {
         let keep = p.name() == "read_families";
         p.set_autoload(keep);
     }
+    if let Some(ro) = open.maps.rodata_data.as_deref_mut() {
+        ro.getpid_nr = libc::SYS_getpid as u32;
+    }
     let mut sk = open.load().map_err(|e| bpf_err("loading the family-table reader", e))?;
     if let Some(b) = sk.maps.bss_data.as_deref_mut() {
         b.net_families_addr = addr;
@@ -317,17 +323,31 @@ pub struct ChainTracer<'obj> {
     malformed: Rc<std::cell::Cell<u64>>,
 }
 
+/// The function-level chain to trace alongside the boundary (tiers A/B).
+pub struct ChainSetup {
+    pub plan: Vec<FnPlan>,
+    pub attach: Attach,
+    /// Fall back from fentry to kprobe if fentry cannot be loaded (not when the user forced fentry).
+    pub fallback: bool,
+    /// Evidence budget: 0 = every call in full; N = the first N calls of the plan's first function (the root) in
+    /// full, the rest counted in the kernel (see `ChainTracer::counted`).
+    pub root_calls: u32,
+    /// The kretprobe trampoline's address (see `kretprobe_trampoline`), for tier B's caller; 0 when unknown.
+    pub rethook: u64,
+    /// The kernel has BPF attach cookies (its BTF lists BPF_FUNC_get_attach_cookie): kprobes carry their slot as
+    /// the attachment's cookie, one program for every function, instead of one program per slot.
+    pub cookies: bool,
+}
+
 impl<'obj> ChainTracer<'obj> {
-    /// `root_calls`: 0 streams every call in full; N > 0 the first N calls of the plan's first function (the root),
-    /// counting the rest in the kernel (see `counted`).
-    /// `rethook`: the address of the kretprobe trampoline (see `kretprobe_trampoline`), 0 when unknown.
+    /// Loads and attaches the chain: `plan` and `attach` as given (a fallback changes them), the rest from `cs`.
     pub fn start(
         obj: &'obj mut MaybeUninit<OpenObject>,
+        cs: &ChainSetup,
         plan: &[FnPlan],
         attach: Attach,
-        root_calls: u32,
-        rethook: u64,
     ) -> Result<Self> {
+        let cookies = cs.cookies && attach == Attach::Kprobe;
         let mut open =
             skel::ChainSkelBuilder::default().open(obj).map_err(|e| bpf_err("opening the chain object", e))?;
         let by_slot: Vec<Option<&FnPlan>> = (0..SLOTS).map(|i| plan.iter().find(|p| p.slot == Some(i))).collect();
@@ -337,7 +357,9 @@ impl<'obj> ChainTracer<'obj> {
             let slot: Option<usize> = idx.parse().ok();
             let f = slot.and_then(|s| by_slot.get(s).copied().flatten());
             let want = match (kind, attach) {
-                ("fe" | "fx", Attach::Fentry) | ("kp" | "kr", Attach::Kprobe) => f.is_some(),
+                ("fe" | "fx", Attach::Fentry) => f.is_some(),
+                ("kp" | "kr", Attach::Kprobe) if idx == "cookie" => cookies,
+                ("kp" | "kr", Attach::Kprobe) => !cookies && f.is_some(),
                 _ => false,
             };
             p.set_autoload(want);
@@ -349,8 +371,8 @@ impl<'obj> ChainTracer<'obj> {
             }
         }
         if let Some(ro) = open.maps.rodata_data.as_deref_mut() {
-            ro.root_calls = root_calls;
-            ro.rethook_tramp = rethook;
+            ro.root_calls = cs.root_calls;
+            ro.rethook_tramp = cs.rethook;
             for f in plan.iter().filter(|f| f.traced) {
                 let Some(s) = f.slot else { continue };
                 let c = &mut ro.cfg[s];
@@ -362,7 +384,7 @@ impl<'obj> ChainTracer<'obj> {
                         c.arg_when[j] = when;
                     }
                 }
-                c.ret_kind = if snapshot_when(f.snapshot.as_deref(), "return") & 2 != 0 {
+                c.ret_kind = if snapshot_when(f.snapshot.as_deref(), "return") & AT_EXIT != 0 {
                     f.ret.as_deref().map(obj_kind).unwrap_or(0)
                 } else {
                     0
@@ -378,6 +400,23 @@ impl<'obj> ChainTracer<'obj> {
         for p in progs {
             let name = p.name().to_string_lossy().into_owned();
             let (kind, idx) = name.split_once('_').unwrap_or(("", ""));
+            if idx == "cookie" {
+                if !cookies || !matches!(kind, "kp" | "kr") {
+                    continue;
+                }
+                // One program, attached to every traced function with the function's slot as the cookie.
+                for (slot, f) in by_slot.iter().enumerate().filter_map(|(s, f)| f.map(|f| (s, f))) {
+                    let opts = libbpf_rs::KprobeOpts { cookie: slot as u64, ..Default::default() };
+                    let link = p.attach_kprobe_with_opts(kind == "kr", &f.name, opts);
+                    links.push(
+                        link.map_err(|e| bpf_err(&format!("attaching {name} to {} (cookie {slot})", f.name), e))?,
+                    );
+                }
+                continue;
+            }
+            if cookies && matches!(kind, "kp" | "kr") {
+                continue; // not loaded: the cookie programs stand in for the per-slot ones
+            }
             let Some(f) = idx.parse::<usize>().ok().and_then(|s| by_slot.get(s).copied().flatten()) else { continue };
             let link = match (kind, attach) {
                 ("fe" | "fx", Attach::Fentry) => p.attach(),
@@ -410,7 +449,7 @@ impl<'obj> ChainTracer<'obj> {
             let Ok(Some(v)) = self.skel.maps.recs.lookup(&key, MapFlags::ANY) else { continue };
             let m = std::mem::offset_of!(skel::types::sw_chain_rec, mode);
             let mode = v.get(m..m + 4).and_then(|b| b.try_into().ok()).map(u32::from_ne_bytes).unwrap_or(0);
-            if mode == 1 {
+            if mode == skel::types::sw_rec_mode::SW_REC_RECORDING.0 {
                 let d = decode_record(&v);
                 self.malformed.set(self.malformed.get() + u64::from(d.malformed));
                 out.extend(d.events);

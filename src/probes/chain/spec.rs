@@ -127,7 +127,7 @@ pub fn parse(text: &str, source: &str, btf: Option<&Btf>, ks: &Kallsyms) -> Resu
             })?;
             for want in snap {
                 let (when, want) = super::split_snapshot(want);
-                if want == "return" && when == 1 {
+                if want == "return" && when == super::AT_ENTRY {
                     return Err(Error::new(
                         Kind::Usage,
                         format!("{source}: {n}: \"entry:return\" — there is no return value at entry"),

@@ -5,9 +5,6 @@
 
 #include "events.h"
 
-#define SW_SLOTS 16     /* functions one run can trace */
-#define SW_OBJS 3       /* object snapshots per event */
-#define SW_STACK 2      /* return addresses captured per entry (see stack[] below) */
 
 enum sw_obj_kind {
 	SW_OBJ_NONE = 0,
@@ -25,7 +22,7 @@ enum sw_chain_kind {
 /* What to snapshot for one traced function (set by user space from the function's BTF signature). */
 struct sw_slot_cfg {
 	__u8 arg_kind[6];       /* enum sw_obj_kind per argument */
-	__u8 arg_when[6];       /* per argument: bit 0 snapshot at entry, bit 1 at exit */
+	__u8 arg_when[6];       /* per argument: enum sw_when bits */
 	__u8 ret_kind;          /* the return value, snapshotted at exit */
 	__u8 used;
 };
@@ -68,9 +65,6 @@ struct sw_chain_item {
 	__u16 obj_bytes;        /* bytes of the snapshots that follow this item */
 };
 
-/* Bytes of items one record holds: the default socket() chain takes about a third. */
-#define SW_ARENA (1 << 14)
-
 /* One outermost traced call on one thread (normally one call of the chain's first function): its items in time
  * order, sent as ONE ring-buffer record when the call returns. Kept per thread in a map between calls, so a
  * traced function costs a lookup and a few stores instead of a ring-buffer reservation. */
@@ -82,7 +76,7 @@ struct sw_chain_rec {
 	__u32 dropped;          /* items that did not fit (reported as lost) */
 	__u32 open_slot;        /* the slot whose entry opened the record */
 	__u32 depth;            /* open_slot's nesting (recursion) */
-	__u32 mode;             /* 0: closed; 1: recording; 2: counting only (evidence budget) */
+	__u32 mode;             /* enum sw_rec_mode */
 	__u8 arena[SW_ARENA];
 	__u8 scratch[SW_SCRATCH]; /* walk.h's scratch for the object being snapshotted (not sent) */
 };

@@ -4,11 +4,9 @@
 #ifndef SYSWALK_EVENTS_H
 #define SYSWALK_EVENTS_H
 
-#define SW_FD_WORDS 4          /* open_fds bitmap words captured: fds 0..255 */
-#define SW_PROT_NAME_LEN 32    /* struct proto.name */
-#define SW_COMM_LEN 16
-#define SW_SCRATCH 2048        /* walk.h copies a kernel object whole into a scratch area this big */
-#define SW_RLIMIT_NOFILE 7     /* asm-generic/resource.h; same on every architecture Linux has */
+#include "interface.h"
+
+#define SW_RLIMIT_NOFILE 7     /* asm-generic/resource.h; same on every architecture Linux has (BPF only) */
 
 enum sw_kind {
 	SW_ENTER = 1,      /* traced syscall entered (tp_btf/sys_enter) */
@@ -101,7 +99,7 @@ struct sw_event {
 	__s64 nr;                         /* syscall number (orig_ax) */
 	__s64 ret;
 	__u64 ts_ns;                      /* bpf_ktime_get_ns */
-	__u64 args[6];                    /* rdi rsi rdx r10 r8 r9 at entry */
+	__u64 args[SW_ARGS];              /* rdi rsi rdx r10 r8 r9 at entry */
 	__u64 user_ip;                    /* SW_ENTER: regs->ip, the user instruction after `syscall` */
 	__u64 user_sp;                    /* SW_ENTER: regs->sp, the user stack pointer */
 	__u64 user_sp0;                   /* SW_ENTER: the word at user sp (a leaf libc wrapper: its return address) */
