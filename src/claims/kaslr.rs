@@ -434,11 +434,11 @@ mod tests {
 
     #[test]
     fn placeholder_map_is_rejected() {
-        let p = std::env::temp_dir().join(format!("syswalk-sysmap-{}", std::process::id()));
+        let tmp = tempfile::tempdir().expect("tmp");
+        let p = tmp.path().join("System.map");
         std::fs::write(&p, "ffffffffffffffff B The real System.map is in the linux-image-<version>-dbg package\n")
             .expect("tmp");
         let e = StaticMap::load(&p).unwrap_err();
         assert!(e.message.contains("placeholder"), "{e}");
-        let _ = std::fs::remove_file(p);
     }
 }

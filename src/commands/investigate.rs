@@ -14,8 +14,8 @@ use crate::render::{self, Format, Style};
 use crate::syscalls::SyscallSpec;
 
 pub fn color_wanted(out: &OutputArgs) -> bool {
-    // SAFETY: isatty only inspects the descriptor.
-    out.output.is_none() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && unsafe { libc::isatty(1) } == 1
+    use std::io::IsTerminal;
+    out.output.is_none() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
 }
 
 /// What `prove` and `trace` ask for: a target, its syscalls, how long, and a `--chain` file's functions if given.

@@ -66,9 +66,8 @@ mod tests {
         let mut c = Cpio::default();
         c.dir("d");
         c.file("d/x", 0o644, b"hello");
-        let dir = std::env::temp_dir().join(format!("syswalk-cpio-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("tmp");
+        let tmp = tempfile::tempdir().expect("tmp");
+        let dir = tmp.path().to_path_buf();
         let mut ch = std::process::Command::new(bb)
             .args(["cpio", "-id"])
             .current_dir(&dir)
@@ -80,7 +79,6 @@ mod tests {
         ch.stdin.take().expect("stdin").write_all(&c.finish()).expect("write");
         assert!(ch.wait().expect("wait").success());
         assert_eq!(std::fs::read_to_string(dir.join("d/x")).expect("unpacked"), "hello");
-        let _ = std::fs::remove_dir_all(&dir);
     }
     fn which(p: &str) -> Result<std::path::PathBuf, ()> {
         std::env::split_paths(&std::env::var_os("PATH").ok_or(())?).map(|d| d.join(p)).find(|c| c.exists()).ok_or(())

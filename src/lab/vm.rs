@@ -156,16 +156,17 @@ sync
 poweroff -f
 "#;
 
-fn shell_quote(s: &[u8]) -> String {
-    let mut o = String::from("'");
+/// `s` as one single-quoted shell word, byte for byte (UTF-8 or not: the guest gets exactly these bytes).
+fn shell_quote(s: &[u8]) -> Vec<u8> {
+    let mut o = vec![b'\''];
     for &b in s {
         if b == b'\'' {
-            o.push_str("'\\''");
+            o.extend_from_slice(b"'\\''");
         } else {
-            o.push(b as char);
+            o.push(b);
         }
     }
-    o.push('\'');
+    o.push(b'\'');
     o
 }
 
@@ -243,45 +244,56 @@ fn base_initramfs(k: &Kernel) -> Result<(Vec<u8>, Share)> {
     Ok((b, share))
 }
 
-fn cmd_script(argv: &[OsString], env: &[String], k: &Kernel, dbg: bool) -> String {
+/// The guest's command script, as bytes: paths, arguments and values reach the guest exactly as given.
+fn cmd_script(argv: &[OsString], env: &[String], k: &Kernel, dbg: bool) -> Vec<u8> {
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
-    let mut s = String::new();
+    let mut s: Vec<u8> = Vec::new();
     // The kernel's own files at the places tools look for them (the guest root is a writable overlay).
     if let Some(root) = &k.root {
-        let r = shell_quote(root.as_os_str().as_bytes());
-        let v = shell_quote(k.version.as_bytes());
-        s.push_str(&format!(
-            "R={r}; V={v}; mkdir -p /boot\n[ -e \"$R/boot/config-$V\" ] && ln -sf \"$R/boot/config-$V\" /boot/\n"
-        ));
+        s.extend_from_slice(b"R=");
+        s.extend(shell_quote(root.as_os_str().as_bytes()));
+        s.extend_from_slice(b"; V=");
+        s.extend(shell_quote(k.version.as_bytes()));
+        s.extend_from_slice(b"; mkdir -p /boot\n[ -e \"$R/boot/config-$V\" ] && ln -sf \"$R/boot/config-$V\" /boot/\n");
         if dbg {
-            s.push_str(
-                "mkdir -p /usr/lib/debug/boot\n\
+            s.extend_from_slice(
+                b"mkdir -p /usr/lib/debug/boot\n\
                  for f in \"$R/usr/lib/debug/boot/\"*-\"$V\"; do [ -e \"$f\" ] && ln -sf \"$f\" /usr/lib/debug/boot/; done\n\
                  [ -e \"$R/usr/lib/debug/boot/System.map-$V\" ] && ln -sf \"$R/usr/lib/debug/boot/System.map-$V\" /boot/\n",
             );
         }
-        s.push_str("unset R V\n");
+        s.extend_from_slice(b"unset R V\n");
     }
-    s.push_str(&format!("cd {} 2>/dev/null || cd /\n", shell_quote(cwd.as_os_str().as_bytes())));
+    s.extend_from_slice(b"cd ");
+    s.extend(shell_quote(cwd.as_os_str().as_bytes()));
+    s.extend_from_slice(b" 2>/dev/null || cd /\n");
     let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
     let home = std::env::var_os("HOME").unwrap_or_else(|| "/root".into());
-    s.push_str(&format!(
-        "export PATH={} HOME={} TERM=dumb LANG=C.UTF-8 SYSWALK_IN_LAB=1\n",
-        shell_quote(path.as_bytes()),
-        shell_quote(home.as_bytes())
-    ));
+    s.extend_from_slice(b"export PATH=");
+    s.extend(shell_quote(path.as_bytes()));
+    s.extend_from_slice(b" HOME=");
+    s.extend(shell_quote(home.as_bytes()));
+    s.extend_from_slice(b" TERM=dumb LANG=C.UTF-8 SYSWALK_IN_LAB=1\n");
     for name in env {
         let (k, v) = match name.split_once('=') {
-            Some((k, v)) => (k.to_string(), Some(v.to_string())),
-            None => (name.clone(), std::env::var(name).ok()),
+            Some((k, v)) => (k.to_string(), Some(OsString::from(v))),
+            None => (name.clone(), std::env::var_os(name)),
         };
         if let Some(v) = v {
-            s.push_str(&format!("export {}={}\n", k, shell_quote(v.as_bytes())));
+            s.extend_from_slice(b"export ");
+            s.extend_from_slice(k.as_bytes());
+            s.push(b'=');
+            s.extend(shell_quote(v.as_bytes()));
+            s.push(b'\n');
         }
     }
-    let q: Vec<String> = argv.iter().map(|a| shell_quote(a.as_bytes())).collect();
-    s.push_str(&q.join(" "));
-    s.push('\n');
+    for (i, a) in argv.iter().enumerate() {
+        if i > 0 {
+            s.push(b' ');
+        }
+        s.extend(shell_quote(a.as_bytes()));
+    }
+    s.push(b'\n');
     s
 }
 
@@ -342,7 +354,8 @@ fn pump(mut from: std::fs::File, to_stderr: bool, done: Arc<AtomicBool>) -> std:
 }
 
 struct Work {
-    dir: PathBuf,
+    /// Removed when dropped (after the children are stopped: fields drop after `drop`).
+    _dir: tempfile::TempDir,
     children: Vec<Child>,
 }
 
@@ -352,7 +365,6 @@ impl Drop for Work {
             let _ = c.kill();
             let _ = c.wait();
         }
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -443,15 +455,14 @@ fn clone_opts(o: &RunOpts) -> RunOpts {
 
 fn boot(q: &Qemu, k: &Kernel, argv: &[OsString], opts: &RunOpts, silent: bool) -> Result<Outcome> {
     let (base, share) = base_initramfs(k)?;
-    let dir = std::env::temp_dir().join(format!(
-        "syswalk-lab-{}-{}",
-        std::process::id(),
-        Instant::now().elapsed().as_nanos() ^ rand_u64()
-    ));
-    std::fs::create_dir_all(&dir).map_err(|e| Error::io("creating the VM work dir", e))?;
-    let mut work = Work { dir: dir.clone(), children: Vec::new() };
+    let tmp = tempfile::Builder::new()
+        .prefix("syswalk-lab-")
+        .tempdir()
+        .map_err(|e| Error::io("creating the VM work dir", e))?;
+    let dir = tmp.path().to_path_buf();
+    let mut work = Work { _dir: tmp, children: Vec::new() };
     let mut c = Cpio::default();
-    c.file("cmd.sh", 0o755, cmd_script(argv, &opts.env, k, opts.dbg).as_bytes());
+    c.file("cmd.sh", 0o755, &cmd_script(argv, &opts.env, k, opts.dbg));
     let mut initrd = base;
     initrd.extend_from_slice(&c.finish());
     std::fs::write(dir.join("initrd"), &initrd).map_err(|e| Error::io("writing the initrd", e))?;
@@ -591,10 +602,6 @@ fn boot(q: &Qemu, k: &Kernel, argv: &[OsString], opts: &RunOpts, silent: bool) -
     }
 }
 
-fn rand_u64() -> u128 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -618,15 +625,14 @@ mod tests {
             modules: "/m".into(),
             root: Some("/tmp/it's".into()),
         };
-        let s = cmd_script(&["printf".into(), "%s|".into(), "it's $HOME".into()], &[], &k, true);
+        let s = cmd_script(&["printf".into(), "%s|".into(), "it's $HOME".into(), "é—✓".into()], &[], &k, true);
+        let s = String::from_utf8(s).expect("UTF-8 in, UTF-8 out");
         assert!(s.contains("R='/tmp/it'\\''s'; V='1.2'\\''3'"), "{s}");
         assert!(s.contains("/usr/lib/debug/boot"));
-        assert!(
-            !cmd_script(&["true".into()], &[], &k, false).contains("/usr/lib/debug/boot"),
-            "no -dbg files unless asked"
-        );
+        let plain = String::from_utf8(cmd_script(&["true".into()], &[], &k, false)).expect("utf-8");
+        assert!(!plain.contains("/usr/lib/debug/boot"), "no -dbg files unless asked");
         let last = s.lines().last().expect("command line");
         let o = Command::new("sh").arg("-c").arg(last).output().expect("sh");
-        assert_eq!(String::from_utf8_lossy(&o.stdout), "it's $HOME|");
+        assert_eq!(String::from_utf8_lossy(&o.stdout), "it's $HOME|é—✓|", "non-ASCII arguments arrive unmangled");
     }
 }

@@ -282,11 +282,33 @@ pub fn trace(
     };
     drop(tracer);
     let forks = events.iter().filter(|e| e.kind == EvKind::SW_FORK.0).map(|e| (e.tgid, e.other)).collect();
-    if stats.lost > 0 && !opts.quiet {
-        eprintln!("syswalk: WARNING: {} events were lost (ring buffer full, or program runs the kernel skipped); the report says which calls may be incomplete", stats.lost);
-    }
     let mut stats = stats;
     stats.lost += chain_lost;
     stats.events += chain_events.len();
+    // After the chain's losses are added: a run that lost only chain items warns too.
+    if let Some(w) = lost_warning(stats.lost, chain_lost) {
+        if !opts.quiet {
+            eprintln!("{w}");
+        }
+    }
     Ok(Session { events, chain_events, chain_attach, stats, root_pid, ending, forks, bpf_syms, chain_counted })
+}
+
+/// The stderr warning for a session that lost events (boundary and chain together), None when nothing was lost.
+pub fn lost_warning(lost: u64, of_which_chain: u64) -> Option<String> {
+    (lost > 0).then(|| {
+        format!(
+            "syswalk: WARNING: {lost} events were lost ({of_which_chain} of them chain items; ring buffer full, or program runs the kernel skipped); the report says which calls may be incomplete"
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn chain_only_losses_warn() {
+        assert!(super::lost_warning(0, 0).is_none());
+        let w = super::lost_warning(3, 3).expect("chain-only losses are losses");
+        assert!(w.contains("3 events were lost (3 of them chain items"), "{w}");
+    }
 }

@@ -341,11 +341,11 @@ mod tests {
     fn resolve_errors() {
         let e = resolve(&"definitely-not-a-command-syswalk".into()).expect_err("missing");
         assert_eq!(e.kind, Kind::CommandNotFound);
-        let f = std::env::temp_dir().join(format!("syswalk-noexec-{}", std::process::id()));
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let f = tmp.path().join("noexec");
         std::fs::write(&f, "data").expect("temp file");
         let e = resolve(&f.clone().into_os_string()).expect_err("not exec");
         assert_eq!(e.kind, Kind::NotExecutable);
-        let _ = std::fs::remove_file(&f);
         assert!(resolve(&"sh".into()).is_ok());
     }
     #[test]
@@ -357,8 +357,8 @@ mod tests {
     }
     #[test]
     fn gate_holds_child_until_released() {
-        let dir = std::env::temp_dir().join(format!("syswalk-gate-{}", std::process::id()));
-        let _ = std::fs::remove_file(&dir);
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let dir = tmp.path().join("gate");
         let spec = Spec {
             path: "/bin/sh".into(),
             argv: vec!["sh".into(), "-c".into(), format!("touch {}", dir.display()).into()],
@@ -372,7 +372,6 @@ mod tests {
         g.release().expect("release");
         assert_eq!(g.wait().expect("wait"), Ending::Exited(0));
         assert!(dir.exists(), "child did not run after release");
-        let _ = std::fs::remove_file(&dir);
     }
 }
 

@@ -58,19 +58,7 @@ fn close(have: &str, want: &str) -> bool {
     if have.len() >= 5 && want.len() >= 5 && (have.contains(want) || want.contains(have)) {
         return true;
     }
-    if have.len().abs_diff(want.len()) > 2 {
-        return false;
-    }
-    let (a, b): (Vec<char>, Vec<char>) = (have.chars().collect(), want.chars().collect());
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for i in 1..=a.len() {
-        let mut cur = vec![i; b.len() + 1];
-        for j in 1..=b.len() {
-            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + usize::from(a[i - 1] != b[j - 1]));
-        }
-        prev = cur;
-    }
-    prev[b.len()] <= 2
+    have.len().abs_diff(want.len()) <= 2 && strsim::levenshtein(have, want) <= 2
 }
 
 const SNAPSHOTTABLE: [&str; 4] = ["struct socket *", "struct sock *", "struct file *", "struct socket **"];
