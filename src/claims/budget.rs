@@ -1,6 +1,7 @@
 //! `chain.counts_complete`: the evidence budget's account (`--chain-calls N`).
 use serde::Serialize;
 
+use crate::claims::ids;
 use crate::claims::{ev, judged, Claim};
 use crate::model::Call;
 use crate::probes::chain::FnPlan;
@@ -50,7 +51,7 @@ pub fn budget(calls: &[Call], plan: &[FnPlan], counted: &[(String, u64, u64)], r
     if !unbalanced.is_empty() {
         evidence.push(ev("unbalanced", unbalanced.join(", "), "ccount per-CPU array"));
     }
-    let c = judged("chain.counts_complete", None, ok, statement, evidence, "");
+    let c = judged(ids::CHAIN_COUNTS_COMPLETE, None, ok, statement, evidence, "");
     (Budget { requested, root, full, counted: counted.to_vec() }, c)
 }
 

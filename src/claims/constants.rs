@@ -14,6 +14,8 @@ pub struct Source {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Row {
+    #[serde(skip)]
+    pub id: crate::claims::ids::ClaimId,
     pub name: String,
     pub meaning: String,
     pub header: Option<HeaderConst>,
@@ -53,6 +55,7 @@ pub fn build(call: Option<&Call>, n: &Namer) -> Constants {
     };
     let rows = vec![
         Row {
+            id: crate::claims::ids::CONSTANTS_NR_SOCKET,
             name: "__NR_socket".into(),
             meaning: "the number the kernel's syscall table is indexed with for socket()".into(),
             header: headers::syscall_nr("socket"),
@@ -64,6 +67,7 @@ pub fn build(call: Option<&Call>, n: &Namer) -> Constants {
             }),
         },
         Row {
+            id: crate::claims::ids::CONSTANTS_AF_INET,
             name: "AF_INET".into(),
             meaning: "address family: IPv4 (first argument)".into(),
             header: headers::lookup(&headers::socket_h(), "AF_INET"),
@@ -72,6 +76,7 @@ pub fn build(call: Option<&Call>, n: &Namer) -> Constants {
             observed: reg(0, "rdi"),
         },
         Row {
+            id: crate::claims::ids::CONSTANTS_SOCK_STREAM,
             name: "SOCK_STREAM".into(),
             meaning: "socket type: a reliable byte stream (second argument)".into(),
             header: headers::lookup(&headers::socket_type_h(), "SOCK_STREAM"),
@@ -80,6 +85,7 @@ pub fn build(call: Option<&Call>, n: &Namer) -> Constants {
             observed: reg(1, "rsi"),
         },
         Row {
+            id: crate::claims::ids::CONSTANTS_IPPROTO_IP,
             name: "IPPROTO_IP".into(),
             meaning: "protocol 0: the family's default for the type (third argument)".into(),
             header: headers::lookup(headers::NETINET_IN_H, "IPPROTO_IP"),
@@ -97,7 +103,6 @@ pub fn build(call: Option<&Call>, n: &Namer) -> Constants {
 }
 
 fn judge(r: &Row) -> Claim {
-    let id = format!("constants.{}", r.name.to_ascii_lowercase().trim_start_matches('_'));
     let mut evidence = Vec::new();
     let mut values: Vec<i64> = Vec::new();
     if let Some(h) = &r.header {
@@ -147,7 +152,7 @@ fn judge(r: &Row) -> Claim {
             Some(format!("{} absent and no traced call", r.header_file)),
         ),
     };
-    Claim { id, call: None, verdict, statement, evidence, reason }
+    Claim::new(r.id, None, verdict, statement, evidence, reason)
 }
 
 #[cfg(test)]
@@ -167,6 +172,7 @@ mod tests {
             via: vec!["PF_INET".into()],
         };
         let mut r = Row {
+            id: crate::claims::ids::CONSTANTS_AF_INET,
             name: "AF_INET".into(),
             meaning: String::new(),
             header: Some(h),
@@ -180,7 +186,7 @@ mod tests {
         r.header = None;
         let c = judge(&r);
         assert_eq!(c.verdict, Verdict::NotObservable);
-        assert!(c.statement.contains("from the observation alone"));
+        assert!(c.conclusion().contains("from the observation alone"));
     }
 
     #[test]

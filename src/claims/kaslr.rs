@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Kind, Result};
 
+use crate::claims::ids;
 use crate::claims::{ev, global_claim as claim, Claim, Verdict};
 use crate::machine::kallsyms::Kallsyms;
 use crate::model::KAddr;
@@ -245,14 +246,14 @@ pub fn measure(
     let not = |why: String| {
         [
             claim(
-                "kaslr.offset_constant",
+                ids::KASLR_OFFSET_CONSTANT,
                 Verdict::NotObservable,
                 "live address − link-time address is one constant for every kernel symbol",
                 vec![],
                 Some(why.clone()),
             ),
             claim(
-                "kaslr.offset_matches_boot",
+                ids::KASLR_OFFSET_MATCHES_BOOT,
                 Verdict::NotObservable,
                 "the offset agrees with how the kernel was booted (nokaslr, CONFIG_RANDOMIZE_BASE)",
                 vec![],
@@ -304,7 +305,7 @@ pub fn measure(
         k.offset = Some(first);
         evidence.push(ev("distinct offsets", "1", format!("over {} symbols", pairs.len())));
         k.claims.push(claim(
-            "kaslr.offset_constant",
+            ids::KASLR_OFFSET_CONSTANT,
             Verdict::Proved,
             format!(
                 "live − link-time = {first:#x} for all {} symbols compared: the kernel was moved as one block",
@@ -322,7 +323,7 @@ pub fn measure(
             ));
         }
         k.claims.push(claim(
-            "kaslr.offset_constant",
+            ids::KASLR_OFFSET_CONSTANT,
             Verdict::Refuted,
             format!(
                 "live − link-time is not one constant: {} of {} symbols differ from {first:#x}",
@@ -336,7 +337,7 @@ pub fn measure(
     }
     // Does the measured offset agree with how the kernel was booted?
     let mut evidence = vec![
-        ev("offset", format!("{first:#x}"), "kaslr.offset_constant"),
+        ev("offset", format!("{first:#x}"), ids::KASLR_OFFSET_CONSTANT.id),
         ev("nokaslr on the command line", nokaslr.to_string(), "/proc/cmdline"),
     ];
     if let Some((v, src)) = &rb {
@@ -362,7 +363,7 @@ pub fn measure(
     };
     let reason =
         ok.is_none().then(|| "offset 0 and no kernel config to say whether CONFIG_RANDOMIZE_BASE is set".to_string());
-    k.claims.push(claim("kaslr.offset_matches_boot", verdict, statement, evidence, reason));
+    k.claims.push(claim(ids::KASLR_OFFSET_MATCHES_BOOT, verdict, statement, evidence, reason));
     k
 }
 

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Kind, Result};
 
+use crate::claims::ids;
 use crate::claims::{ev, global_claim, Claim, Verdict};
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -79,7 +80,7 @@ pub fn refs(path: &str, func: &str, var: &str) -> Result<(u64, u64, Vec<Ref>)> {
 pub fn claim(vmlinux: Option<&str>, offset: Option<u64>, live_var: Option<u64>) -> Claim {
     let st =
         "sock_register's machine code addresses net_families, and link-time address + KASLR offset = the live address";
-    let not = |why: String| global_claim("dispatch.code", Verdict::NotObservable, st, vec![], Some(why));
+    let not = |why: String| global_claim(ids::DISPATCH_CODE, Verdict::NotObservable, st, vec![], Some(why));
     let Some(path) = vmlinux else {
         return not("no vmlinux with symbols of this build (the -dbg package; the lab: `lab run --dbg`)".into());
     };
@@ -100,7 +101,7 @@ pub fn claim(vmlinux: Option<&str>, offset: Option<u64>, live_var: Option<u64>) 
     }
     if refs.is_empty() {
         return global_claim(
-            "dispatch.code",
+            ids::DISPATCH_CODE,
             Verdict::Refuted,
             "no instruction of sock_register addresses net_families",
             evidence,
@@ -109,7 +110,7 @@ pub fn claim(vmlinux: Option<&str>, offset: Option<u64>, live_var: Option<u64>) 
     }
     let (Some(off), Some(live)) = (offset, live_var) else {
         return global_claim(
-            "dispatch.code",
+            ids::DISPATCH_CODE,
             Verdict::NotObservable,
             st,
             evidence,
@@ -119,16 +120,16 @@ pub fn claim(vmlinux: Option<&str>, offset: Option<u64>, live_var: Option<u64>) 
     evidence.push(ev(
         "link-time + offset",
         format!("{vaddr:#x} + {off:#x} = {:#x}", vaddr.wrapping_add(off)),
-        "kaslr.offset_constant",
+        ids::KASLR_OFFSET_CONSTANT.id,
     ));
     evidence.push(ev("live net_families", format!("{live:#x}"), "/proc/kallsyms"));
     let forms: Vec<&str> = refs.iter().map(|r| r.form.split(' ').next().unwrap_or("")).collect();
     if vaddr.wrapping_add(off) == live {
         let st = format!("{} instruction(s) of sock_register address net_families ({}), and {vaddr:#x} + {off:#x} is its live address", refs.len(), forms.join(", "));
-        global_claim("dispatch.code", Verdict::Proved, st, evidence, None)
+        global_claim(ids::DISPATCH_CODE, Verdict::Proved, st, evidence, None)
     } else {
         global_claim(
-            "dispatch.code",
+            ids::DISPATCH_CODE,
             Verdict::Refuted,
             "link-time net_families + offset is not the live address",
             evidence,

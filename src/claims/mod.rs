@@ -7,6 +7,7 @@ use serde::Serialize;
 
 pub mod budget;
 pub mod constants;
+pub mod ids;
 pub mod kaslr;
 pub mod kcode;
 pub mod srcline;
@@ -43,7 +44,11 @@ pub struct Claim {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub call: Option<usize>,
     pub verdict: Verdict,
+    /// The claim's one statement (claims::ids), whatever the verdict.
     pub statement: String,
+    /// What this run found: the values and names behind the verdict, when they say more than the statement.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finding: Option<String>,
     pub evidence: Vec<Evidence>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -56,13 +61,33 @@ pub fn ev(what: impl Into<String>, value: impl Into<String>, source: impl Into<S
 
 /// A claim about the run as a whole (not tied to one call).
 pub fn global_claim(
-    id: &str,
+    id: ids::ClaimId,
     verdict: Verdict,
-    statement: impl Into<String>,
+    finding: impl Into<String>,
     evidence: Vec<Evidence>,
     reason: Option<String>,
 ) -> Claim {
-    Claim { id: id.into(), call: None, verdict, statement: statement.into(), evidence, reason }
+    Claim::new(id, None, verdict, finding.into(), evidence, reason)
+}
+
+impl Claim {
+    /// A claim `id` with its verdict; `finding` is kept when it says more than the id's statement.
+    pub fn new(
+        id: ids::ClaimId,
+        call: Option<usize>,
+        verdict: Verdict,
+        finding: String,
+        evidence: Vec<Evidence>,
+        reason: Option<String>,
+    ) -> Claim {
+        let finding = (!finding.is_empty() && finding != id.statement).then_some(finding);
+        Claim { id: id.id.into(), call, verdict, statement: id.statement.into(), finding, evidence, reason }
+    }
+
+    /// What to show as the conclusion: the finding, or the statement when there is none.
+    pub fn conclusion(&self) -> &str {
+        self.finding.as_deref().unwrap_or(&self.statement)
+    }
 }
 
 /// The verdict an optional judgement gives: proved, refuted, or (None) not observable.
@@ -76,14 +101,14 @@ pub fn verdict_of(ok: Option<bool>) -> Verdict {
 
 /// A judged claim: `ok` None is "not observable here", with `missing` as the reason.
 pub fn judged(
-    id: &str,
+    id: ids::ClaimId,
     call: Option<usize>,
     ok: Option<bool>,
-    statement: String,
+    finding: String,
     evidence: Vec<Evidence>,
     missing: &str,
 ) -> Claim {
     let verdict = verdict_of(ok);
     let reason = (verdict == Verdict::NotObservable).then(|| missing.to_string());
-    Claim { id: id.into(), call, verdict, statement, evidence, reason }
+    Claim::new(id, call, verdict, finding, evidence, reason)
 }

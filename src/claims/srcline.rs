@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::error::{Error, Kind, Result};
 
 use crate::claims::kaslr::Kaslr;
-use crate::claims::{Claim, Evidence, Verdict};
+use crate::claims::{ids, Claim, Evidence, Verdict};
 use crate::model::{Call, Namer};
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -91,13 +91,14 @@ pub fn lookup(path: &str, offset: u64, addrs: &[(String, u64)]) -> Result<Vec<Li
 /// The `source.lines` claim for the chain of `call` (or, without a traced chain, the default chain's functions).
 /// `default_funcs`: the functions to look up when the call has no traced chain (the syscall's default chain).
 pub fn claims(call: Option<&Call>, kaslr: &Kaslr, names: &Namer, default_funcs: &[&str]) -> Vec<Claim> {
-    let st = "each chain function and observed caller address maps to a line of the running kernel's source, and the DWARF names the same function kallsyms does";
+    let st = ids::SOURCE_LINES.statement;
     let not = |why: String| {
         vec![Claim {
-            id: "source.lines".into(),
+            id: ids::SOURCE_LINES.id.into(),
             call: None,
             verdict: Verdict::NotObservable,
             statement: st.into(),
+            finding: None,
             evidence: vec![],
             reason: Some(why),
         }]
@@ -193,5 +194,5 @@ pub fn claims(call: Option<&Call>, kaslr: &Kaslr, names: &Namer, default_funcs: 
             None,
         )
     };
-    vec![Claim { id: "source.lines".into(), call: None, verdict, statement, evidence, reason }]
+    vec![Claim::new(ids::SOURCE_LINES, None, verdict, statement, evidence, reason)]
 }

@@ -102,13 +102,13 @@ impl Step {
     }
     /// Rests the step on claims: its status is the worst of theirs (refuted > not observable > proved); a claim
     /// the run did not produce makes the step not observable, with that said.
-    pub fn judged_by(mut self, ids: &[&str], claims: &[Claim]) -> Self {
+    pub fn judged_by(mut self, ids: &[crate::claims::ids::ClaimId], claims: &[Claim]) -> Self {
         let mut status = Status::Shown;
         let mut why: Vec<String> = Vec::new();
         let mut results: Vec<String> = Vec::new();
-        for id in ids {
+        for id in ids.iter().map(|i| i.id) {
             self.claims.push(id.to_string());
-            let mine: Vec<&Claim> = claims.iter().filter(|c| c.id == *id).collect();
+            let mine: Vec<&Claim> = claims.iter().filter(|c| c.id == id).collect();
             if mine.is_empty() {
                 status = worst(status, Status::NotObservable);
                 why.push(format!("{id}: not produced by this run"));
@@ -127,7 +127,7 @@ impl Step {
             for e in c.evidence.iter().take(3) {
                 self.evidence.push(format!("{} = {} ({})", e.what, e.value, e.source));
             }
-            results.push(c.statement.clone());
+            results.push(c.conclusion().to_string());
         }
         self.status = status;
         if !results.is_empty() {
@@ -315,19 +315,22 @@ mod tests {
 
     #[test]
     fn a_step_is_as_good_as_its_worst_claim_and_a_missing_claim_is_not_observable() {
+        use crate::claims::ids::ClaimId;
+        let id = |id: &'static str| ClaimId { id, statement: "" };
         let c = |id: &str, v: Verdict| Claim {
             id: id.into(),
             call: None,
             verdict: v,
             statement: format!("{id} holds"),
+            finding: None,
             evidence: vec![],
             reason: Some("r".into()),
         };
         let claims = vec![c("a", Verdict::Proved), c("b", Verdict::NotObservable), c("r", Verdict::Refuted)];
-        assert_eq!(Step::new("p", "x", "").judged_by(&["a"], &claims).status, Status::Proved);
-        assert_eq!(Step::new("p", "x", "").judged_by(&["a", "b"], &claims).status, Status::NotObservable);
-        assert_eq!(Step::new("p", "x", "").judged_by(&["a", "b", "r"], &claims).status, Status::Refuted);
-        let m = Step::new("p", "x", "").judged_by(&["zz"], &claims);
+        assert_eq!(Step::new("p", "x", "").judged_by(&[id("a")], &claims).status, Status::Proved);
+        assert_eq!(Step::new("p", "x", "").judged_by(&[id("a"), id("b")], &claims).status, Status::NotObservable);
+        assert_eq!(Step::new("p", "x", "").judged_by(&[id("a"), id("b"), id("r")], &claims).status, Status::Refuted);
+        let m = Step::new("p", "x", "").judged_by(&[id("zz")], &claims);
         assert_eq!(m.status, Status::NotObservable);
         assert_eq!(m.why_not.as_deref(), Some("zz: not produced by this run"));
     }
@@ -339,6 +342,7 @@ mod tests {
             call: None,
             verdict: Verdict::Proved,
             statement: "__NR_socket = 41 in unistd_64.h and the call passed 41".into(),
+            finding: None,
             evidence: vec![crate::claims::Evidence {
                 what: "__NR_socket".into(),
                 value: "41".into(),
@@ -351,7 +355,7 @@ mod tests {
             Step::new("the number", "find __NR_socket in the header", "grep -n __NR_socket unistd_64.h")
                 .introduces(&["syscall number"])
                 .uses(&["byte"])
-                .judged_by(&["constants.nr_socket"], &claims),
+                .judged_by(&[crate::claims::ids::CONSTANTS_NR_SOCKET], &claims),
         ];
         let l =
             Lesson::new("T".into(), "6.1".into(), crate::probes::caps::Tier::A, "syswalk lesson".into(), steps, claims);
@@ -366,12 +370,13 @@ mod tests {
             call: None,
             verdict: Verdict::NotObservable,
             statement: "s".into(),
+            finding: None,
             evidence: vec![],
             reason: Some("no System.map | here".into()),
         }];
         let steps = vec![Step::new("kernel addresses", "subtract", "syswalk kaslr")
             .uses(&["KASLR offset"])
-            .judged_by(&["kaslr.offset_constant"], &claims)];
+            .judged_by(&[crate::claims::ids::KASLR_OFFSET_CONSTANT], &claims)];
         let l = Lesson::new("T".into(), "k".into(), crate::probes::caps::Tier::C, "c".into(), steps, claims);
         let want = "# T\n\nkernel `k` · tier C · `c`\n\n## kernel addresses\n\n| # | do this | evidence → result | |\n|---|---|---|---|\n| 01 | subtract<br>`syswalk kaslr` | not observable here: no System.map \\| here | – |\n\n## NEW THINGS INTRODUCED WITHOUT DERIVATION\n\n- ✗ \"KASLR offset\" used at step 01 and introduced by no step\n\n## FORWARD REFERENCES\n\n- (none): no step uses a term before the step that introduces it\n\n## NEW INFERENCE\n\n\n## REJECTION STATUS\n\n- 0 proved ✓ · 0 refuted ✗ · 1 not observable here – · 0 shown · 0 axioms ≡ (1 steps)\n";
         assert_eq!(markdown(&l), want);

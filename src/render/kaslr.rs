@@ -19,7 +19,7 @@ pub fn text(k: &Kaslr) -> String {
     }
     o.push('\n');
     for c in &k.claims {
-        o.push_str(&format!("{} {}: {}\n", c.verdict.symbol(), c.id, c.statement));
+        o.push_str(&format!("{} {}: {}\n", c.verdict.symbol(), c.id, c.conclusion()));
         if let Some(r) = &c.reason {
             o.push_str(&format!("    not observable here: {r}\n"));
         }

@@ -78,6 +78,9 @@ pub fn markdown(r: &Report) -> String {
 
 fn md_claim(k: &Claim, o: &mut String) {
     let _ = writeln!(o, "- {} **`{}`** — {}", k.verdict.symbol(), k.id, k.statement);
+    if let Some(f) = &k.finding {
+        let _ = writeln!(o, "  - ∴ {f}");
+    }
     if k.verdict == Verdict::NotObservable {
         let _ = writeln!(o, "  - not observable here: {}", k.reason.as_deref().unwrap_or("no evidence"));
     } else {

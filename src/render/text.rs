@@ -8,6 +8,9 @@ use crate::report::Report;
 fn claim_lines(c: &Claim, st: &Style, out: &mut String) {
     let head = format!("{} {}", st.verdict(c.verdict), c.id);
     let _ = writeln!(out, "  {} {}", head, c.statement);
+    if let Some(f) = &c.finding {
+        let _ = writeln!(out, "      ∴ {f}");
+    }
     match c.verdict {
         Verdict::NotObservable => {
             let _ = writeln!(out, "      not observable here: {}", c.reason.as_deref().unwrap_or("no evidence"));

@@ -1,4 +1,5 @@
 //! The function-level claims about one socket() call (tiers A/B): order, parentage, provenance of each object.
+use crate::claims::ids;
 use crate::claims::{ev, judged, Claim};
 use crate::model::frame::{Frame, ObjSnap};
 use crate::model::{Call, KAddr, ObjKind};
@@ -8,6 +9,18 @@ use crate::probes::chain::FnPlan;
 fn show(a: Option<KAddr>) -> String {
     a.map(|a| a.to_string()).unwrap_or_default()
 }
+
+/// The claims `judge` makes, in its order (also reported as not observable where there is no chain).
+pub const CLAIMS: &[ids::ClaimId] = &[
+    ids::CHAIN_ORDER,
+    ids::CHAIN_PARENTAGE,
+    ids::PROVENANCE_SOCKET,
+    ids::SOCKET_FILLED_BY_CREATE,
+    ids::PROVENANCE_SOCK,
+    ids::PROVENANCE_FILE,
+    ids::FD_INSTALL_FD_IS_RETURN,
+    ids::LATENCY_PER_FUNCTION,
+];
 
 /// The order the course teaches (seeds); `{create}` is the family's create function.
 pub const COURSE_ORDER: &[&str] = &[
@@ -50,7 +63,7 @@ pub fn judge(c: &Call, create: Option<&str>, plan: &[FnPlan]) -> Vec<Claim> {
     // Out of order among what was seen refutes; something not seen (lost, or not called) only makes it unobservable.
     let order_verdict = if c.chain.is_empty() || (in_order && !missing.is_empty()) { None } else { Some(in_order) };
     out.push(judged(
-        "chain.order",
+        ids::CHAIN_ORDER,
         Some(c.seq),
         order_verdict,
         format!("the traced functions ran in the course's order: {}", expected.join(" → ")),
@@ -91,7 +104,7 @@ pub fn judge(c: &Call, create: Option<&str>, plan: &[FnPlan]) -> Vec<Claim> {
         lines.push(format!("{} ← {cl} ({verdict})", f.func));
     }
     out.push(judged(
-        "chain.parentage",
+        ids::CHAIN_PARENTAGE,
         Some(c.seq),
         (with_caller > 0).then_some(bad.is_empty()),
         "each function was called by its parent in the tree, or by a named function between them that is not traced"
@@ -106,7 +119,7 @@ pub fn judge(c: &Call, create: Option<&str>, plan: &[FnPlan]) -> Vec<Claim> {
     let bl = c.after.sock.as_ref().map(|k| k.sk_socket);
     let vals: Vec<KAddr> = [sa, cr, pd, bl].into_iter().flatten().collect();
     out.push(judged(
-        "provenance.socket",
+        ids::PROVENANCE_SOCKET,
         Some(c.seq),
         (sa.is_some() && cr.is_some()).then(|| vals.windows(2).all(|w| w[0] == w[1])),
         format!("the struct socket sock_alloc returned is the one {create} received, file->private_data holds and sk->sk_socket points to"),
@@ -126,7 +139,7 @@ pub fn judge(c: &Call, create: Option<&str>, plan: &[FnPlan]) -> Vec<Claim> {
         .and_then(|f| f.exit_objects.iter().find(|o| o.kind == ObjKind::Socket))
         .and_then(|o| o.socket.clone());
     out.push(judged(
-        "socket.filled_by_create",
+        ids::SOCKET_FILLED_BY_CREATE,
         Some(c.seq),
         before
             .as_ref()
@@ -157,7 +170,7 @@ pub fn judge(c: &Call, create: Option<&str>, plan: &[FnPlan]) -> Vec<Claim> {
     let ska = first(c, "sk_alloc").and_then(|f| obj(&f.exit_objects, "return")).map(|o| o.addr);
     let ssk = c.after.socket.as_ref().map(|s| s.sk);
     out.push(judged(
-        "provenance.sock",
+        ids::PROVENANCE_SOCK,
         Some(c.seq),
         ska.as_ref().zip(ssk.as_ref()).map(|(a, b)| a == b),
         "sk_alloc's return value is the socket's ->sk".into(),
@@ -170,7 +183,7 @@ pub fn judge(c: &Call, create: Option<&str>, plan: &[FnPlan]) -> Vec<Claim> {
         first(c, "fd_install").and_then(|f| f.entry_objects.iter().find(|o| o.kind == ObjKind::File)).map(|o| o.addr);
     let slot = c.after.file.as_ref().map(|f| f.addr);
     out.push(judged(
-        "provenance.file",
+        ids::PROVENANCE_FILE,
         Some(c.seq),
         saf.as_ref().zip(fdi.as_ref()).map(|(a, b)| a == b && slot.as_ref().is_none_or(|s| s == a)),
         "sock_alloc_file's return value is what fd_install installed, and what fdt->fd[ret] holds".into(),
@@ -184,7 +197,7 @@ pub fn judge(c: &Call, create: Option<&str>, plan: &[FnPlan]) -> Vec<Claim> {
     // fd_install.fd_is_return
     let fd = first(c, "fd_install").and_then(|f| f.args.first());
     out.push(judged(
-        "fd_install.fd_is_return",
+        ids::FD_INSTALL_FD_IS_RETURN,
         Some(c.seq),
         fd.zip(c.ret).map(|(f, r)| f.raw as i64 as i32 as i64 == r),
         "the fd that fd_install filled is the one socket() returned".into(),
@@ -209,7 +222,7 @@ pub fn judge(c: &Call, create: Option<&str>, plan: &[FnPlan]) -> Vec<Claim> {
         })
         .collect();
     out.push(judged(
-        "latency.per_function",
+        ids::LATENCY_PER_FUNCTION,
         Some(c.seq),
         complete.then_some(true),
         "every traced function's inclusive and exclusive time was measured (entry and exit both seen)".into(),

@@ -1,6 +1,6 @@
 //! The claims about one socket() call: the syscall boundary and the struct walk (tier C), judged from the evidence
 //! captured for it.
-use crate::claims::{ev, Claim, Evidence, Verdict};
+use crate::claims::{ev, ids, judged, Claim, Evidence, Verdict};
 use crate::model::{Call, Namer};
 
 const EXIT: &str = "tp_btf/sys_exit walk";
@@ -12,13 +12,8 @@ struct Judge<'a> {
 }
 
 impl Judge<'_> {
-    fn put(&mut self, id: &str, ok: Option<bool>, statement: String, evidence: Vec<Evidence>, missing: &str) {
-        let (verdict, reason) = match ok {
-            Some(true) => (Verdict::Proved, None),
-            Some(false) => (Verdict::Refuted, None),
-            None => (Verdict::NotObservable, Some(missing.to_string())),
-        };
-        self.out.push(Claim { id: id.into(), call: Some(self.call.seq), verdict, statement, evidence, reason });
+    fn put(&mut self, id: ids::ClaimId, ok: Option<bool>, finding: String, evidence: Vec<Evidence>, missing: &str) {
+        self.out.push(judged(id, Some(self.call.seq), ok, finding, evidence, missing));
     }
 }
 
@@ -94,7 +89,7 @@ pub fn judge_socket_in(call: &Call, tables: &SharedTables, names: &Namer) -> Vec
     };
     let Some(ret) = call.ret else {
         j.put(
-            "call.returned",
+            ids::CALL_RETURNED,
             None,
             "the call returned".into(),
             vec![],
@@ -115,7 +110,7 @@ pub fn judge_socket_in(call: &Call, tables: &SharedTables, names: &Namer) -> Vec
             "the fd table was not read at entry and exit".to_string()
         };
         j.put(
-            "fd.unchanged_on_failure",
+            ids::FD_UNCHANGED_ON_FAILURE,
             if same == Some(false) && shared { None } else { same },
             format!("socket() failed with {errno} and left the fd table as it found it (no fd leaked)"),
             vec![
@@ -177,7 +172,7 @@ pub fn judge_socket_in(call: &Call, tables: &SharedTables, names: &Namer) -> Vec
         v => v,
     };
     j.put(
-        "fd.lowest_free",
+        ids::FD_LOWEST_FREE,
         lowest,
         format!("the returned fd {fd} was the lowest free slot of the fd table"),
         evidence,
@@ -191,7 +186,7 @@ pub fn judge_socket_in(call: &Call, tables: &SharedTables, names: &Namer) -> Vec
 
     // file.private_data_is_socket
     j.put(
-        "file.private_data_is_socket",
+        ids::FILE_PRIVATE_DATA_IS_SOCKET,
         file.zip(sock).map(|(f, s)| {
             f.private_data == s.addr && s.file == f.addr && fop_name.as_deref().is_none_or(|n| n == "sock_read_iter")
         }),
@@ -212,7 +207,7 @@ pub fn judge_socket_in(call: &Call, tables: &SharedTables, names: &Namer) -> Vec
 
     // socket.file_is_file
     j.put(
-        "socket.file_is_file",
+        ids::SOCKET_FILE_IS_FILE,
         file.zip(sock).map(|(f, s)| s.file == f.addr),
         format!("socket->file is the struct file installed at fd {fd}"),
         vec![
@@ -224,7 +219,7 @@ pub fn judge_socket_in(call: &Call, tables: &SharedTables, names: &Namer) -> Vec
 
     // socket.sk_is_sock
     j.put(
-        "socket.sk_is_sock",
+        ids::SOCKET_SK_IS_SOCK,
         sock.zip(sk).map(|(s, k)| s.sk == k.addr && !s.sk.is_null() && k.family.raw == s.ops_family.raw),
         "socket->sk points to a struct sock of the socket's family".into(),
         vec![
@@ -238,7 +233,7 @@ pub fn judge_socket_in(call: &Call, tables: &SharedTables, names: &Namer) -> Vec
 
     // sock.sk_socket_backlink
     j.put(
-        "sock.sk_socket_backlink",
+        ids::SOCK_SK_SOCKET_BACKLINK,
         sock.zip(sk).map(|(s, k)| k.sk_socket == s.addr),
         "sk->sk_socket points back to the struct socket (socket ⇄ sock)".into(),
         vec![
@@ -250,7 +245,7 @@ pub fn judge_socket_in(call: &Call, tables: &SharedTables, names: &Namer) -> Vec
 
     // sock.family_matches_arg
     j.put(
-        "sock.family_matches_arg",
+        ids::SOCK_FAMILY_MATCHES_ARG,
         sk.zip(family).map(|(k, f)| k.family.raw == f),
         format!(
             "sk->sk_family equals the family argument {}",
@@ -280,7 +275,7 @@ pub fn judge_socket_in(call: &Call, tables: &SharedTables, names: &Namer) -> Vec
         }
     });
     j.put(
-        "sock.protocol_resolved",
+        ids::SOCK_PROTOCOL_RESOLVED,
         proto_judgement.as_ref().map(|p| p.0),
         proto_judgement
             .as_ref()
@@ -300,7 +295,7 @@ pub fn judge_socket_in(call: &Call, tables: &SharedTables, names: &Namer) -> Vec
 
     // socket.type_matches_arg
     j.put(
-        "socket.type_matches_arg",
+        ids::SOCKET_TYPE_MATCHES_ARG,
         sock.zip(ty).map(|(s, t)| s.ty.raw == t & 0xf && sk.is_none_or(|k| k.ty.raw == t & 0xf)),
         "socket->type (and sk->sk_type) equal the type argument without its SOCK_NONBLOCK/SOCK_CLOEXEC flag bits"
             .into(),
@@ -314,7 +309,7 @@ pub fn judge_socket_in(call: &Call, tables: &SharedTables, names: &Namer) -> Vec
 
     // socket.ops_is_family_ops
     j.put(
-        "socket.ops_is_family_ops",
+        ids::SOCKET_OPS_IS_FAMILY_OPS,
         sock.zip(family).map(|(s, f)| s.ops_family.raw == f),
         "socket->ops is the family's proto_ops table (its ->family is the requested family)".into(),
         vec![
@@ -329,27 +324,12 @@ pub fn judge_socket_in(call: &Call, tables: &SharedTables, names: &Namer) -> Vec
 }
 
 /// Claims that need the function-level chain, reported as not observable with `why` (from the capability probe).
+/// The same claims `chain::judge` makes (same ids, same statements), here not observable for `why`.
 pub fn chain_not_observable(why: &str) -> Vec<Claim> {
-    [
-        ("chain.order", "the creation chain runs __sys_socket → __sock_create → sock_alloc → <family>_create → sk_alloc → sock_alloc_file → fd_install in that order"),
-        ("provenance.socket", "the struct socket sock_alloc returned is the one the family create received and private_data holds"),
-        ("provenance.sock", "sk_alloc's return value is the socket's ->sk"),
-        ("provenance.file", "sock_alloc_file's return value is what fd_install installed at the returned fd"),
-        ("chain.parentage", "each chain function is called by the previous one or by a named inlined parent"),
-        ("socket.filled_by_create", "the family create fills the struct socket's ops and sk"),
-        ("fd_install.fd_is_return", "fd_install installs at the fd the call returns"),
-        ("latency.per_function", "each chain function's inclusive and exclusive time"),
-    ]
-    .iter()
-    .map(|(id, st)| Claim {
-        id: id.to_string(),
-        call: None,
-        verdict: Verdict::NotObservable,
-        statement: st.to_string(),
-        evidence: vec![],
-        reason: Some(why.to_string()),
-    })
-    .collect()
+    super::chain::CLAIMS
+        .iter()
+        .map(|id| Claim::new(*id, None, Verdict::NotObservable, String::new(), vec![], Some(why.to_string())))
+        .collect()
 }
 
 #[cfg(test)]

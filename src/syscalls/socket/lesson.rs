@@ -2,6 +2,7 @@
 //! kernels, two tiers) compare line by line; what a kernel cannot show is a "not observable here" step, not a gap.
 
 use crate::claims::constants::Constants;
+use crate::claims::ids;
 use crate::claims::kaslr::Kaslr;
 use crate::claims::{ev, global_claim as claim, Claim, Verdict};
 use crate::lesson::{Lesson, Step};
@@ -10,7 +11,7 @@ use crate::machine::usercall::UserSide;
 use crate::model::Call;
 use crate::report::Report;
 
-fn not(id: &str, statement: &str, why: impl Into<String>) -> Claim {
+fn not(id: ids::ClaimId, statement: &str, why: impl Into<String>) -> Claim {
     claim(id, Verdict::NotObservable, statement, vec![], Some(why.into()))
 }
 
@@ -22,8 +23,8 @@ pub fn user_claims(call: Option<&Call>, user: &crate::error::Result<UserSide>, c
     // user.call_site: the immediates loaded before the call are the headers' constants.
     let st = "the binary loads rdi, rsi, rdx with AF_INET, SOCK_STREAM, 0 right before calling socket()";
     match user {
-        Err(e) => out.push(not("user.call_site", st, e.message.clone())),
-        Ok(u) if u.sites.is_empty() => out.push(not("user.call_site", st, u.notes.join("; "))),
+        Err(e) => out.push(not(ids::USER_CALL_SITE, st, e.message.clone())),
+        Ok(u) if u.sites.is_empty() => out.push(not(ids::USER_CALL_SITE, st, u.notes.join("; "))),
         Ok(u) => {
             let want = [("rdi", header("AF_INET")), ("rsi", header("SOCK_STREAM")), ("rdx", header("IPPROTO_IP"))];
             // The site the run actually returned to, when known; else the first with constant set-up.
@@ -55,18 +56,18 @@ pub fn user_claims(call: Option<&Call>, user: &crate::error::Result<UserSide>, c
                     let vals: Vec<String> = site.setup.iter().map(|x| x.constant.unwrap_or_default().to_string()).collect();
                     let how = if site.via.starts_with("PLT") { "PLT" } else { "GOT" };
                     let f = site.function.as_deref().unwrap_or("the caller");
-                    claim("user.call_site", Verdict::Proved, format!("{f} loads {} into rdi, rsi, rdx (the headers' values) and calls socket through the {how}", vals.join(", ")), evidence, None)
+                    claim(ids::USER_CALL_SITE, Verdict::Proved, format!("{f} loads {} into rdi, rsi, rdx (the headers' values) and calls socket through the {how}", vals.join(", ")), evidence, None)
                 }
-                Some(false) => claim("user.call_site", Verdict::Refuted, "the constants loaded before the call differ from the headers'", evidence, None),
-                None => claim("user.call_site", Verdict::NotObservable, st, evidence, Some("the arguments are not loaded as constants at this call site (they come from variables), or a header is absent".into())),
+                Some(false) => claim(ids::USER_CALL_SITE, Verdict::Refuted, "the constants loaded before the call differ from the headers'", evidence, None),
+                None => claim(ids::USER_CALL_SITE, Verdict::NotObservable, st, evidence, Some("the arguments are not loaded as constants at this call site (they come from variables), or a header is absent".into())),
             });
         }
     }
     // user.return_address: the word on the user stack at entry is the address right after that call.
     let st = "the return address on the user stack at syscall entry points right after the call site in the binary";
     match (call.and_then(|c| c.user), user) {
-        (None, _) => out.push(not("user.return_address", st, "no sys_enter registers for the call")),
-        (_, Err(e)) => out.push(not("user.return_address", st, e.message.clone())),
+        (None, _) => out.push(not(ids::USER_RETURN_ADDRESS, st, "no sys_enter registers for the call")),
+        (_, Err(e)) => out.push(not(ids::USER_RETURN_ADDRESS, st, e.message.clone())),
         (Some(r), Ok(u)) => {
             let evidence = vec![
                 ev("user rsp", format!("{:#x}", r.sp), "pt_regs at tp_btf/sys_enter"),
@@ -79,10 +80,10 @@ pub fn user_claims(call: Option<&Call>, user: &crate::error::Result<UserSide>, c
                     let mut e = evidence;
                     e.push(ev("load bias", format!("{bias:#x}"), "start_code − p_vaddr"));
                     e.push(ev("[rsp] − bias", format!("{:#x}", r.sp0 - bias), format!("= end of the call at {:#x} in {}", s.addr, s.function.as_deref().unwrap_or("?"))));
-                    out.push(claim("user.return_address", Verdict::Proved, format!("[rsp] − load bias = {:#x}, the instruction after the call at {:#x}: this call site made the syscall", r.sp0 - bias, s.addr), e, None));
+                    out.push(claim(ids::USER_RETURN_ADDRESS, Verdict::Proved, format!("[rsp] − load bias = {:#x}, the instruction after the call at {:#x}: this call site made the syscall", r.sp0 - bias, s.addr), e, None));
                 }
                 None => out.push(claim(
-                    "user.return_address",
+                    ids::USER_RETURN_ADDRESS,
                     Verdict::NotObservable,
                     st,
                     evidence,
@@ -103,12 +104,12 @@ pub fn dispatch_claims(report: &Report, call: Option<&Call>, boot: &[BootReg], b
     let slot = report.dispatch.as_ref().and_then(|d| d.slots.iter().find(|s| Some(s.family.raw) == family));
     match (&report.dispatch, slot) {
         (None, _) => out.push(not(
-            "dispatch.create",
+            ids::DISPATCH_CREATE,
             st,
             "net_families was not read: the table is read by the function-level tier (A/B) only",
         )),
         (Some(d), None) => out.push(not(
-            "dispatch.create",
+            ids::DISPATCH_CREATE,
             st,
             d.error.clone().unwrap_or_else(|| format!("no net_families slot for family {family:?}")),
         )),
@@ -132,7 +133,7 @@ pub fn dispatch_claims(report: &Report, call: Option<&Call>, boot: &[BootReg], b
                         f.probe.clone(),
                     ));
                     out.push(claim(
-                        "dispatch.create",
+                        ids::DISPATCH_CREATE,
                         Verdict::Proved,
                         format!(
                             "net_families[{}] → {} → .create = {create}, and {create} is what ran",
@@ -144,14 +145,14 @@ pub fn dispatch_claims(report: &Report, call: Option<&Call>, boot: &[BootReg], b
                     ));
                 }
                 None if call.is_some_and(|c| c.chain.is_empty()) => out.push(claim(
-                    "dispatch.create",
+                    ids::DISPATCH_CREATE,
                     Verdict::NotObservable,
                     st,
                     e,
                     Some("the chain was not traced".into()),
                 )),
                 None => out.push(claim(
-                    "dispatch.create",
+                    ids::DISPATCH_CREATE,
                     Verdict::Refuted,
                     format!("the slot names {create} but the chain shows no call to it"),
                     e,
@@ -167,7 +168,7 @@ pub fn dispatch_claims(report: &Report, call: Option<&Call>, boot: &[BootReg], b
     let (sock, socket) = (call.and_then(|c| c.after.sock.as_ref()), call.and_then(|c| c.after.socket.as_ref()));
     match (row, sock, socket) {
         (None, _, _) => out.push(not(
-            "dispatch.inetsw",
+            ids::DISPATCH_INETSW,
             st,
             match &report.dispatch {
                 None => "inetsw was not read: the tables are read by the function-level tier (A/B) only".to_string(),
@@ -178,7 +179,7 @@ pub fn dispatch_claims(report: &Report, call: Option<&Call>, boot: &[BootReg], b
             },
         )),
         (Some(_), None, _) | (Some(_), _, None) => {
-            out.push(not("dispatch.inetsw", st, "the sys_exit walk did not reach the socket and sock"))
+            out.push(not(ids::DISPATCH_INETSW, st, "the sys_exit walk did not reach the socket and sock"))
         }
         (Some(r), Some(k), Some(s)) => {
             let e = vec![
@@ -198,7 +199,7 @@ pub fn dispatch_claims(report: &Report, call: Option<&Call>, boot: &[BootReg], b
             let name = |p: &crate::model::Ptr| p.symbol.clone().unwrap_or_else(|| p.addr.to_string());
             out.push(if ok {
                 claim(
-                    "dispatch.inetsw",
+                    ids::DISPATCH_INETSW,
                     Verdict::Proved,
                     format!(
                         "inetsw[{}] → {} / {} / {}: exactly what the new sock and socket carry",
@@ -212,7 +213,7 @@ pub fn dispatch_claims(report: &Report, call: Option<&Call>, boot: &[BootReg], b
                 )
             } else {
                 claim(
-                    "dispatch.inetsw",
+                    ids::DISPATCH_INETSW,
                     Verdict::Refuted,
                     "the socket's protocol, proto or ops differ from inetsw[type]'s first entry",
                     e,
@@ -226,16 +227,16 @@ pub fn dispatch_claims(report: &Report, call: Option<&Call>, boot: &[BootReg], b
     let reg = boot.iter().find(|b| b.family == family && family.is_some());
     match (reg, slot) {
         (None, _) if boot.is_empty() => out.push(not(
-            "dispatch.registered_at_boot",
+            ids::DISPATCH_REGISTERED_AT_BOOT,
             st,
             format!("{boot_source} holds no boot-time sock_register() trace: boot with `{BOOT_TRACE}` (the lab does)"),
         )),
         (None, _) => out.push(not(
-            "dispatch.registered_at_boot",
+            ids::DISPATCH_REGISTERED_AT_BOOT,
             st,
             format!("the boot trace has {} sock_register() calls, none for family {family:?}", boot.len()),
         )),
-        (Some(_), None) => out.push(not("dispatch.registered_at_boot", st, "the live slot was not read (tier C)")),
+        (Some(_), None) => out.push(not(ids::DISPATCH_REGISTERED_AT_BOOT, st, "the live slot was not read (tier C)")),
         (Some(b), Some(s)) => {
             let e = vec![
                 ev("boot", b.line.clone(), boot_source.to_string()),
@@ -245,7 +246,7 @@ pub fn dispatch_claims(report: &Report, call: Option<&Call>, boot: &[BootReg], b
             let same = b.ops.map(crate::model::KAddr) == Some(s.net_proto_family.addr);
             out.push(if same {
                 claim(
-                    "dispatch.registered_at_boot",
+                    ids::DISPATCH_REGISTERED_AT_BOOT,
                     Verdict::Proved,
                     format!(
                         "{} called sock_register({}) at boot; that pointer is in the slot now",
@@ -257,7 +258,7 @@ pub fn dispatch_claims(report: &Report, call: Option<&Call>, boot: &[BootReg], b
                 )
             } else {
                 claim(
-                    "dispatch.registered_at_boot",
+                    ids::DISPATCH_REGISTERED_AT_BOOT,
                     Verdict::Refuted,
                     "the pointer registered at boot is not the one in the slot now",
                     e,
@@ -343,21 +344,21 @@ pub fn lesson(inp: &Inputs) -> Lesson {
             format!("grep -n AF_INET {}", crate::machine::headers::socket_h()),
         )
         .uses(&["AF_INET", "header"])
-        .judged_by(&["constants.af_inet"], c),
+        .judged_by(&[ids::CONSTANTS_AF_INET], c),
         Step::new(
             "the line",
             "look SOCK_STREAM up",
             format!("grep -n SOCK_STREAM {}", crate::machine::headers::socket_type_h()),
         )
         .uses(&["SOCK_STREAM", "header"])
-        .judged_by(&["constants.sock_stream"], c),
+        .judged_by(&[ids::CONSTANTS_SOCK_STREAM], c),
         Step::new(
             "the line",
             "look IPPROTO_IP up",
             format!("grep -n IPPROTO_IP {}", crate::machine::headers::NETINET_IN_H),
         )
         .uses(&["IPPROTO_IP", "header"])
-        .judged_by(&["constants.ipproto_ip"], c),
+        .judged_by(&[ids::CONSTANTS_IPPROTO_IP], c),
         Step::new(
             "the line",
             "look the system call's number up",
@@ -365,7 +366,7 @@ pub fn lesson(inp: &Inputs) -> Lesson {
         )
         .introduces(&["__NR_socket"])
         .uses(&["syscall number", "header", "socket()"])
-        .judged_by(&["constants.nr_socket"], c),
+        .judged_by(&[ids::CONSTANTS_NR_SOCKET], c),
         Step::new(
             "the binary",
             "disassemble the call site in the program",
@@ -373,7 +374,7 @@ pub fn lesson(inp: &Inputs) -> Lesson {
         )
         .introduces(&["call site", "PLT", "GOT"])
         .uses(&["instruction", "rdi", "rsi", "rdx", "call", "AF_INET", "SOCK_STREAM", "libc"])
-        .judged_by(&["user.call_site"], c),
+        .judged_by(&[ids::USER_CALL_SITE], c),
         Step::new(
             "watching",
             "attach verifier-checked eBPF programs to the syscall tracepoints",
@@ -386,7 +387,12 @@ pub fn lesson(inp: &Inputs) -> Lesson {
         Step::new("the boundary", "read the registers at syscall entry", "tp_btf/sys_enter: regs->di, si, dx, orig_ax")
             .uses(&["sys_enter", "rdi", "rsi", "rdx", "rax", "__NR_socket", "AF_INET", "SOCK_STREAM", "IPPROTO_IP"])
             .judged_by(
-                &["constants.nr_socket", "constants.af_inet", "constants.sock_stream", "constants.ipproto_ip"],
+                &[
+                    ids::CONSTANTS_NR_SOCKET,
+                    ids::CONSTANTS_AF_INET,
+                    ids::CONSTANTS_SOCK_STREAM,
+                    ids::CONSTANTS_IPPROTO_IP,
+                ],
                 c,
             )
             .only_evidence(
@@ -405,7 +411,7 @@ pub fn lesson(inp: &Inputs) -> Lesson {
             "tp_btf/sys_enter: bpf_probe_read_user(regs->sp); task->mm->start_code",
         )
         .uses(&["return address", "stack", "call site", "sys_enter"])
-        .judged_by(&["user.return_address"], c),
+        .judged_by(&[ids::USER_RETURN_ADDRESS], c),
         Step::new(
             "kernel addresses",
             "list the kernel's symbols and their live addresses",
@@ -418,14 +424,14 @@ pub fn lesson(inp: &Inputs) -> Lesson {
         Step::new("kernel addresses", "subtract the link-time addresses (System.map / vmlinux)", "syswalk kaslr")
             .introduces(&["link-time address", "KASLR offset"])
             .uses(&["kernel symbol", "kallsyms", "address"])
-            .judged_by(&["kaslr.offset_constant"], c),
+            .judged_by(&[ids::KASLR_OFFSET_CONSTANT], c),
         Step::new(
             "kernel addresses",
             "compare the offset with how the kernel was booted",
             "cat /proc/cmdline; grep RANDOMIZE_BASE /boot/config-$(uname -r)",
         )
         .uses(&["KASLR offset"])
-        .judged_by(&["kaslr.offset_matches_boot"], c),
+        .judged_by(&[ids::KASLR_OFFSET_MATCHES_BOOT], c),
         Step::new(
             "the chain",
             "trace each kernel function the call runs through",
@@ -433,7 +439,7 @@ pub fn lesson(inp: &Inputs) -> Lesson {
         )
         .introduces(&["fentry", "kprobe", "creation chain", "caller"])
         .uses(&["eBPF", "kernel symbol", "tier", "return address"])
-        .judged_by(&["chain.order", "chain.parentage"], c),
+        .judged_by(&[ids::CHAIN_ORDER, ids::CHAIN_PARENTAGE], c),
         Step::new(
             "dispatch",
             "read the family table slot, its create function, and the type switch inetsw[type]",
@@ -441,7 +447,7 @@ pub fn lesson(inp: &Inputs) -> Lesson {
         )
         .introduces(&["net_families", "family create function", "inetsw"])
         .uses(&["AF_INET", "SOCK_STREAM", "pointer", "creation chain"])
-        .judged_by(&["dispatch.create", "dispatch.inetsw"], c),
+        .judged_by(&[ids::DISPATCH_CREATE, ids::DISPATCH_INETSW], c),
         Step::new(
             "dispatch",
             "find who registered the slot at boot",
@@ -449,7 +455,7 @@ pub fn lesson(inp: &Inputs) -> Lesson {
         )
         .introduces(&["sock_register"])
         .uses(&["net_families", "kernel"])
-        .judged_by(&["dispatch.registered_at_boot"], c),
+        .judged_by(&[ids::DISPATCH_REGISTERED_AT_BOOT], c),
         Step::new(
             "dispatch",
             "find the instructions of sock_register that address the slot",
@@ -457,7 +463,7 @@ pub fn lesson(inp: &Inputs) -> Lesson {
         )
         .introduces(&["displacement"])
         .uses(&["sock_register", "instruction", "net_families", "link-time address", "KASLR offset"])
-        .judged_by(&["dispatch.code"], c),
+        .judged_by(&[ids::DISPATCH_CODE], c),
         Step::new(
             "objects",
             "follow the struct socket from sock_alloc into the family create, private_data and sk_socket",
@@ -465,34 +471,34 @@ pub fn lesson(inp: &Inputs) -> Lesson {
         )
         .introduces(&["struct socket", "struct sock"])
         .uses(&["creation chain", "pointer", "family create function", "struct file"])
-        .judged_by(&["provenance.socket", "socket.filled_by_create"], c),
+        .judged_by(&[ids::PROVENANCE_SOCKET, ids::SOCKET_FILLED_BY_CREATE], c),
         Step::new("objects", "follow the struct sock from sk_alloc into socket->sk", "fexit sk_alloc; fexit <create>")
             .uses(&["struct sock", "struct socket"])
-            .judged_by(&["provenance.sock"], c),
+            .judged_by(&[ids::PROVENANCE_SOCK], c),
         Step::new(
             "objects",
             "follow the struct file from sock_alloc_file into fd_install",
             "fexit sock_alloc_file; fentry fd_install",
         )
         .uses(&["struct file", "fd table"])
-        .judged_by(&["provenance.file", "fd_install.fd_is_return"], c),
+        .judged_by(&[ids::PROVENANCE_FILE, ids::FD_INSTALL_FD_IS_RETURN], c),
         Step::new(
             "the result",
             "check the returned fd is the lowest free slot",
             "tp_btf/sys_enter + sys_exit: open_fds bitmap",
         )
         .uses(&["file descriptor", "fd table", "sys_exit"])
-        .judged_by(&["fd.lowest_free"], c),
+        .judged_by(&[ids::FD_LOWEST_FREE], c),
         Step::new(
             "the result",
             "walk fd → file → socket and back",
             "tp_btf/sys_exit: task->files->fdt->fd[n]->private_data",
         )
         .uses(&["fd table", "struct file", "struct socket", "pointer"])
-        .judged_by(&["file.private_data_is_socket", "socket.file_is_file"], c),
+        .judged_by(&[ids::FILE_PRIVATE_DATA_IS_SOCKET, ids::SOCKET_FILE_IS_FILE], c),
         Step::new("the result", "walk socket → sock and back", "tp_btf/sys_exit: socket->sk; sk->sk_socket")
             .uses(&["struct socket", "struct sock"])
-            .judged_by(&["socket.sk_is_sock", "sock.sk_socket_backlink"], c),
+            .judged_by(&[ids::SOCKET_SK_IS_SOCK, ids::SOCK_SK_SOCKET_BACKLINK], c),
         Step::new(
             "the result",
             "check the type, ops, family and protocol the objects carry",
@@ -501,16 +507,16 @@ pub fn lesson(inp: &Inputs) -> Lesson {
         .uses(&["struct socket", "struct sock", "AF_INET", "SOCK_STREAM", "IPPROTO_IP"])
         .judged_by(
             &[
-                "socket.type_matches_arg",
-                "socket.ops_is_family_ops",
-                "sock.family_matches_arg",
-                "sock.protocol_resolved",
+                ids::SOCKET_TYPE_MATCHES_ARG,
+                ids::SOCKET_OPS_IS_FAMILY_OPS,
+                ids::SOCK_FAMILY_MATCHES_ARG,
+                ids::SOCK_PROTOCOL_RESOLVED,
             ],
             c,
         ),
         Step::new("cost", "time each function, inclusive and exclusive", "fentry/fexit timestamps")
             .uses(&["creation chain"])
-            .judged_by(&["latency.per_function"], c),
+            .judged_by(&[ids::LATENCY_PER_FUNCTION], c),
         Step::new(
             "source",
             "map each chain function to the running kernel's source line",
@@ -518,7 +524,7 @@ pub fn lesson(inp: &Inputs) -> Lesson {
         )
         .introduces(&["source line"])
         .uses(&["link-time address", "creation chain"])
-        .judged_by(&["source.lines"], c),
+        .judged_by(&[ids::SOURCE_LINES], c),
     ];
     for s in steps.iter_mut() {
         s.evidence.retain(|e| !e.is_empty());

@@ -1,0 +1,116 @@
+//! Every claim syswalk judges: its id and its one statement. A claim's `statement` is always this text, whatever
+//! the verdict; what a run found out (the values, the names) goes in its `finding`. Add a claim here first.
+
+/// A claim's id (stable: reports, lessons and tests refer to it) and what it states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClaimId {
+    pub id: &'static str,
+    pub statement: &'static str,
+}
+
+macro_rules! ids {
+    ($($name:ident = $id:literal : $st:literal;)*) => {
+        $(pub const $name: ClaimId = ClaimId { id: $id, statement: $st };)*
+        /// All of them, for the uniqueness test.
+        #[cfg(test)]
+        pub const ALL: &[ClaimId] = &[$($name),*];
+    };
+}
+
+ids! {
+    CALL_RETURNED = "call.returned": "the call returned";
+    FD_LOWEST_FREE = "fd.lowest_free": "the returned fd was the lowest free slot of the fd table";
+    FD_UNCHANGED_ON_FAILURE = "fd.unchanged_on_failure":
+        "a failed socket() left the fd table as it found it (no fd leaked)";
+    FILE_PRIVATE_DATA_IS_SOCKET = "file.private_data_is_socket":
+        "file->private_data of the returned fd holds a struct socket (one whose ->file points back to this file)";
+    SOCKET_FILE_IS_FILE = "socket.file_is_file": "socket->file is the struct file installed at the returned fd";
+    SOCKET_SK_IS_SOCK = "socket.sk_is_sock": "socket->sk points to a struct sock of the socket's family";
+    SOCK_SK_SOCKET_BACKLINK = "sock.sk_socket_backlink":
+        "sk->sk_socket points back to the struct socket (socket ⇄ sock)";
+    SOCK_FAMILY_MATCHES_ARG = "sock.family_matches_arg": "sk->sk_family equals the family argument";
+    SOCK_PROTOCOL_RESOLVED = "sock.protocol_resolved": "the protocol argument resolved to the sock's protocol";
+    SOCKET_TYPE_MATCHES_ARG = "socket.type_matches_arg":
+        "socket->type (and sk->sk_type) equal the type argument without its SOCK_NONBLOCK/SOCK_CLOEXEC flag bits";
+    SOCKET_OPS_IS_FAMILY_OPS = "socket.ops_is_family_ops":
+        "socket->ops is the family's proto_ops table (its ->family is the requested family)";
+    CHAIN_ORDER = "chain.order":
+        "the creation chain runs in the course's order: __sys_socket → __sock_create → security_socket_create → sock_alloc → <family>_create → sk_alloc → security_socket_post_create → sock_alloc_file → fd_install (those this kernel has as functions)";
+    CHAIN_PARENTAGE = "chain.parentage":
+        "each function was called by its parent in the tree, or by a named function between them that is not traced";
+    PROVENANCE_SOCKET = "provenance.socket":
+        "the struct socket sock_alloc returned is the one the family create received, file->private_data holds and sk->sk_socket points to";
+    SOCKET_FILLED_BY_CREATE = "socket.filled_by_create":
+        "the family create found the socket with sk and ops NULL and left both set";
+    PROVENANCE_SOCK = "provenance.sock": "sk_alloc's return value is the socket's ->sk";
+    PROVENANCE_FILE = "provenance.file":
+        "sock_alloc_file's return value is what fd_install installed, and what fdt->fd[ret] holds";
+    FD_INSTALL_FD_IS_RETURN = "fd_install.fd_is_return": "the fd that fd_install filled is the one socket() returned";
+    LATENCY_PER_FUNCTION = "latency.per_function":
+        "every traced function's inclusive and exclusive time was measured (entry and exit both seen)";
+    CHAIN_COUNTS_COMPLETE = "chain.counts_complete":
+        "every call of the chain's root was streamed in full or counted in the kernel, the total matches the calls at the syscall boundary, and every counted entry has its exit";
+    KASLR_OFFSET_CONSTANT = "kaslr.offset_constant":
+        "live address − link-time address is one constant for every kernel symbol";
+    KASLR_OFFSET_MATCHES_BOOT = "kaslr.offset_matches_boot":
+        "the offset agrees with how the kernel was booted (nokaslr, CONFIG_RANDOMIZE_BASE)";
+    CONSTANTS_NR_SOCKET = "constants.nr_socket":
+        "__NR_socket has the same value in the installed headers, the kernel and the traced call";
+    CONSTANTS_AF_INET = "constants.af_inet":
+        "AF_INET has the same value in the installed headers, the kernel and the traced call";
+    CONSTANTS_SOCK_STREAM = "constants.sock_stream":
+        "SOCK_STREAM has the same value in the installed headers, the kernel and the traced call";
+    CONSTANTS_IPPROTO_IP = "constants.ipproto_ip":
+        "IPPROTO_IP has the same value in the installed headers, the kernel and the traced call";
+    SOURCE_LINES = "source.lines":
+        "each chain function and observed caller address maps to a line of the running kernel's source, and the DWARF names the same function kallsyms does";
+    DISPATCH_CODE = "dispatch.code":
+        "sock_register's machine code addresses net_families, and link-time address + KASLR offset = the live address";
+    DISPATCH_CREATE = "dispatch.create": "net_families[family]->create is the function __sock_create called";
+    DISPATCH_INETSW = "dispatch.inetsw":
+        "inetsw[type]'s first entry holds the protocol, struct proto and proto_ops the new socket got";
+    DISPATCH_REGISTERED_AT_BOOT = "dispatch.registered_at_boot":
+        "the pointer in net_families[family] was registered at boot by sock_register(), called from the family's init";
+    USER_CALL_SITE = "user.call_site":
+        "the binary loads rdi, rsi, rdx with AF_INET, SOCK_STREAM, 0 right before calling socket()";
+    USER_RETURN_ADDRESS = "user.return_address":
+        "the return address on the user stack at syscall entry points right after the call site in the binary";
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ids_are_unique_and_every_statement_is_said_once() {
+        let mut ids: Vec<&str> = super::ALL.iter().map(|c| c.id).collect();
+        ids.sort();
+        let n = ids.len();
+        ids.dedup();
+        assert_eq!(ids.len(), n, "an id is defined twice");
+        assert!(super::ALL.iter().all(|c| !c.statement.is_empty()));
+    }
+
+    #[test]
+    fn no_claim_id_is_spelled_out_elsewhere_in_the_source() {
+        // Claim ids appear as literals only in this file (tests may name them when they look a claim up).
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        fn walk(d: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            for e in std::fs::read_dir(d).into_iter().flatten().flatten() {
+                if e.path().is_dir() {
+                    walk(&e.path(), out)
+                } else if e.path().extension().is_some_and(|x| x == "rs") {
+                    out.push(e.path())
+                }
+            }
+        }
+        walk(&src, &mut files);
+        for f in files.iter().filter(|f| !f.ends_with("claims/ids.rs")) {
+            let text = std::fs::read_to_string(f).unwrap_or_default();
+            let code = text.split("#[cfg(test)]").next().unwrap_or("");
+            for c in super::ALL {
+                let lit = format!("\"{}\"", c.id);
+                assert!(!code.contains(&lit), "{} spells out {lit}: use claims::ids", f.display());
+            }
+        }
+    }
+}
