@@ -16,6 +16,9 @@ mod render;
 mod report;
 mod syscalls;
 
+#[cfg(test)]
+mod fixtures;
+
 /// Runs syswalk with the process's arguments; returns the exit code.
 pub fn main() -> i32 {
     commands::main()

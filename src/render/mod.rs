@@ -309,3 +309,32 @@ mod tests {
         assert!(dots(&"x".repeat(60)).ends_with(".. "));
     }
 }
+
+/// Snapshots of every renderer on the fixed fixture (src/fixtures.rs): a wording or layout change shows as a diff
+/// to review (`cargo insta review`, or INSTA_UPDATE=always then `git diff`).
+#[cfg(test)]
+mod snapshots {
+    use crate::fixtures;
+
+    #[test]
+    fn report_text() {
+        insta::assert_snapshot!(super::text(&fixtures::report(), &super::Style { color: false }));
+    }
+
+    #[test]
+    fn report_markdown() {
+        insta::assert_snapshot!(super::markdown(&fixtures::report()));
+    }
+
+    #[test]
+    fn report_summary() {
+        insta::assert_snapshot!(super::summary(&fixtures::report()));
+    }
+
+    #[test]
+    fn lesson_text_and_markdown() {
+        let l = fixtures::lesson();
+        insta::assert_snapshot!("lesson_text", super::lesson::text(&l));
+        insta::assert_snapshot!("lesson_markdown", super::lesson::markdown(&l));
+    }
+}
