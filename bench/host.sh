@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Host benchmark (not a test): socket()+close() loop, untraced vs traced by `syswalk prove`, side by side in one run.
-# Usage: bench/host.sh [ITERATIONS] [ROUNDS]
+# BASELINE=/path/to/another/syswalk traces the same loop in the same rounds, to compare two builds.
+# Usage: [BASELINE=…] bench/host.sh [ITERATIONS] [ROUNDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-200000}
@@ -19,4 +20,9 @@ for r in $(seq 1 "$ROUNDS"); do
   eps=$(python3 -c "print(round($ev/($ms/1000)))")
   printf '%-8s %-10s %12s %12s %10s %8s %10s\n' "$r" traced "$t" "$eps" "$ev" "$lost" "$att"
   python3 -c "print('         ratio traced/untraced = %.3f' % ($t/$u))"
+  if [ -n "${BASELINE:-}" ]; then
+    t0=$("$BASELINE" prove -q --format json -o "$tmp/r0.json" -- "$tmp/loop" "$N" | awk '{print $3}')
+    printf '%-8s %-10s %12s\n' "$r" baseline "$t0"
+    python3 -c "print('         ratio this build/baseline (traced iter/s) = %.3f' % ($t/$t0))"
+  fi
 done

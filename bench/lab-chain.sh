@@ -4,8 +4,8 @@
 # functions. Prints iterations/s and ratios, plus launch→attached times. Floors beside them: the same kfunc/kretfunc
 # probes with empty bodies (what the trampolines alone cost) and empty raw_syscalls tracepoints (what tier C's
 # attach points alone cost: every syscall then takes the kernel's slow path). --bpf-stats runs show the time spent
-# inside syswalk's own programs. BASELINE=/path/to/another/syswalk adds its tier A (mode A0) to every round, to compare
-# two builds in the same boot. Usage: [ROUNDS=3] [BASELINE=…] bench/lab-chain.sh [N] [KERNELS…]
+# inside syswalk's own programs. BASELINE=/path/to/another/syswalk adds its tier A and tier B (modes A0, B0) to every
+# round, to compare two builds in the same boot. Usage: [ROUNDS=3] [BASELINE=…] bench/lab-chain.sh [N] [KERNELS…]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-3000}; shift || true
@@ -44,6 +44,7 @@ for r in \$(seq 1 \$R); do
   keep A "\$(sw --attach fentry)"
   [ -z "\$SW0" ] || keep A0 "\$(sw0 --attach fentry)"
   keep B "\$(sw --attach kprobe)"
+  [ -z "\$SW0" ] || keep B0 "\$(sw0 --attach kprobe)"
   keep A8 "\$(sw --attach fentry --chain-calls 8)"
   keep B8 "\$(sw --attach kprobe --chain-calls 8)"
   keep C "\$(sw --attach none)"
@@ -61,15 +62,16 @@ done
 t0=\$(date +%s%N); bpftrace -q -e "\$probes { } BEGIN { exit(); }" >/dev/null 2>&1; t1=\$(date +%s%N)
 t2=\$(date +%s%N); \$SW prove -q --attach fentry --format summary -o /tmp/s.txt >/dev/null 2>&1; t3=\$(date +%s%N)
 echo "kernel \$(uname -r) · N=\$N (untraced: 10×N) · best of \$R rounds (all rounds in brackets)"
-for m in untraced A \${SW0:+A0} B A8 B8 C bpftrace btrec empty kpempty tpempty; do
+for m in untraced A \${SW0:+A0} B \${SW0:+B0} A8 B8 C bpftrace btrec empty kpempty tpempty; do
   printf "%-9s iter/s %8s   [%s ]\n" \$m "\${best[\$m]}" "\${all[\$m]}"
 done
 grep -h "session" /tmp/s.txt | sed 's/^/last run: /' || true
 l2a=\$(awk '/^session/ { for (i = 1; i < NF; i++) if (\$i == "launch_to_attached_ms") print \$(i + 1) }' /tmp/s.txt)
 echo "bpftrace start→attached→exit for the same 22 probes: \$(( (t1 - t0) / 1000000 )) ms; syswalk prove (built-in target, default chain): launch→attached \$l2a ms, launch→report \$(( (t3 - t2) / 1000000 )) ms"
-awk -v u=\${best[untraced]} -v a=\${best[A]} -v b=\${best[B]} -v bt=\${best[bpftrace]} -v a8=\${best[A8]} -v b8=\${best[B8]} -v c=\${best[C]} -v em=\${best[empty]} -v tp=\${best[tpempty]} -v kp=\${best[kpempty]} -v a0=\${best[A0]:-0} -v br=\${best[btrec]:-0} 'BEGIN {
+awk -v u=\${best[untraced]} -v a=\${best[A]} -v b=\${best[B]} -v bt=\${best[bpftrace]} -v a8=\${best[A8]} -v b8=\${best[B8]} -v c=\${best[C]} -v em=\${best[empty]} -v tp=\${best[tpempty]} -v kp=\${best[kpempty]} -v a0=\${best[A0]:-0} -v b0=\${best[B0]:-0} -v br=\${best[btrec]:-0} 'BEGIN {
   if (br > 0) printf "bpftrace recording arguments, returns and timestamps per call (printf): %.2fx untraced, +%.1f µs per call\n", u/br, 1e6/br-1e6/u;
   if (a0 > 0) printf "this build vs BASELINE, tier A: %.2fx vs %.2fx untraced (added cost %.1f vs %.1f µs per call)\n", u/a, u/a0, 1e6/a-1e6/u, 1e6/a0-1e6/u;
+  if (b0 > 0) printf "this build vs BASELINE, tier B: %.2fx vs %.2fx untraced (added cost %.1f vs %.1f µs per call)\n", u/b, u/b0, 1e6/b-1e6/u, 1e6/b0-1e6/u;
   printf "ratios (untraced/traced; 1.0 = free): tier A %.2fx · tier B %.2fx · A budget8 %.2fx · B budget8 %.2fx · tier C %.2fx · bpftrace %.2fx · empty trampolines %.2fx · empty kprobes %.2fx · empty syscall tracepoints %.2fx\n", u/a, u/b, u/a8, u/b8, u/c, u/bt, u/em, u/kp, u/tp;
   printf "added cost per call (µs): tier A %.1f · tier B %.1f · A budget8 %.1f · B budget8 %.1f · tier C %.1f · bpftrace %.1f · empty trampolines %.1f · empty kprobes %.1f · empty syscall tracepoints %.1f\n", 1e6/a-1e6/u, 1e6/b-1e6/u, 1e6/a8-1e6/u, 1e6/b8-1e6/u, 1e6/c-1e6/u, 1e6/bt-1e6/u, 1e6/em-1e6/u, 1e6/kp-1e6/u, 1e6/tp-1e6/u }'
 INSIDE

@@ -14,6 +14,7 @@ mod model;
 mod probes;
 mod render;
 mod report;
+mod signals;
 mod syscalls;
 
 #[cfg(test)]

@@ -492,7 +492,7 @@ fn lesson_on_this_kernel_proves_or_says_why_not() {
         assert_eq!(lesson_claim(&l, id)["verdict"], "proved", "{id}: {}", lesson_claim(&l, id));
     }
     let site = lesson_claim(&l, "user.call_site");
-    assert!(site["statement"].as_str().unwrap_or("").starts_with("syswalk_course_socket loads 2, 1, 0"), "{site}");
+    assert!(site["finding"].as_str().unwrap_or("").starts_with("syswalk_course_socket loads 2, 1, 0"), "{site}");
     // This kernel has no static map and no fentry/kprobes: those steps are present and say so.
     assert_eq!(lesson_step(&l, "kaslr.offset_constant")["status"], "not_observable");
     assert!(lesson_step(&l, "kaslr.offset_constant")["why_not"].as_str().unwrap_or("").contains("System.map"));
@@ -524,8 +524,8 @@ fn lesson_of_a_c_program_finds_its_plt_call() {
     let site = lesson_claim(&l, "user.call_site");
     assert_eq!(site["verdict"], "proved", "{site}");
     assert!(
-        site["statement"].as_str().unwrap_or("").contains("main loads 2, 1, 0")
-            && site["statement"].as_str().unwrap_or("").contains("through the PLT"),
+        site["finding"].as_str().unwrap_or("").contains("main loads 2, 1, 0")
+            && site["finding"].as_str().unwrap_or("").contains("through the PLT"),
         "{site}"
     );
     assert_eq!(lesson_claim(&l, "user.return_address")["verdict"], "proved");

@@ -47,6 +47,7 @@ impl StaticMap {
     /// Symbols of a vmlinux ELF (mapped, not read: a -dbg vmlinux is ~600 MB).
     pub fn from_elf(path: &Path) -> Result<Self> {
         use object::{Object, ObjectSymbol};
+        crate::machine::files::regular(path, "the vmlinux", Kind::Io)?;
         let f = std::fs::File::open(path)
             .map_err(|e| Error::with_source(Kind::Io, format!("{}: {e}", path.display()), e))?;
         // A concurrent truncation by another process could fault: the documented hazard of any file mapping.
@@ -71,6 +72,7 @@ impl StaticMap {
 
     /// Loads a System.map or a vmlinux, told apart by the ELF magic.
     pub fn load(path: &Path) -> Result<Self> {
+        crate::machine::files::regular(path, "the System.map or vmlinux", Kind::Io)?;
         let mut head = [0u8; 4];
         let n = std::fs::File::open(path)
             .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
@@ -78,8 +80,12 @@ impl StaticMap {
         if n == 4 && &head == b"\x7fELF" {
             return Self::from_elf(path);
         }
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::with_source(Kind::Io, format!("{}: {e}", path.display()), e))?;
+        let text = crate::machine::files::read_text_limited(
+            path,
+            crate::machine::files::SYSTEM_MAP_MAX,
+            "the System.map",
+            Kind::Io,
+        )?;
         if is_placeholder(&text) {
             return Err(Error::new(
                 Kind::Io,

@@ -23,8 +23,8 @@ pub struct ChainChoice {
 
 pub fn load_chain(path: Option<&std::path::Path>, names: &Namer) -> Result<Option<Vec<chain::spec::FnSpec>>> {
     let Some(p) = path else { return Ok(None) };
-    let text = std::fs::read_to_string(p)
-        .map_err(|e| Error::new(Kind::Usage, format!("cannot read chain file {}: {e}", p.display())))?;
+    let text =
+        crate::machine::files::read_text_limited(p, crate::machine::files::CHAIN_FILE_MAX, "chain file", Kind::Usage)?;
     chain::spec::parse(&text, &p.display().to_string(), names.btf.as_ref(), &names.kallsyms).map(Some)
 }
 
@@ -174,16 +174,27 @@ pub fn collect(req: Request, names: &Namer) -> Result<Collected> {
         return Err(match session.ending {
             Ending::Signaled(s) => Error::new(
                 Kind::TargetKilled,
-                format!("the target was killed by {} before any {what}() call", crate::probes::target::signal_name(s)),
+                format!("the target was killed by {} before any {what}() call", crate::signals::name(s)),
             ),
             Ending::Exited(c) if c != 0 => Error::new(
                 Kind::TargetExitedEarly,
                 format!("the target exited with status {c} before any {what}() call"),
             )
             .hint("check that the program runs on its own; its output is shown above"),
+            Ending::Detached(why) => Error::new(
+                Kind::NoCall,
+                format!(
+                    "process {} made no {what}() call while it was traced (syswalk detached {why}; it still runs)",
+                    session.root_pid
+                ),
+            )
+            .hint("trace longer (--duration), or make the program do the call while syswalk watches"),
+            Ending::StoppedBySyswalk(why) => {
+                Error::new(Kind::NoCall, format!("the target made no {what}() call before syswalk stopped it {why}"))
+            }
             _ if is_pid => Error::new(
                 Kind::TargetExitedEarly,
-                format!("process {} ended (or tracing stopped) before any {what}() call", session.root_pid),
+                format!("process {} ended before any {what}() call", session.root_pid),
             ),
             _ => Error::new(Kind::NoCall, format!("the target ran to completion without calling {what}()")).hint(
                 "syswalk traces the target and the processes it forks; check the program actually makes the call",
@@ -226,7 +237,7 @@ pub fn collect(req: Request, names: &Namer) -> Result<Collected> {
     let tinfo = TargetInfo {
         description: target.describe(),
         pid: session.root_pid,
-        ending: session.ending,
+        ending: session.ending.clone(),
         forks: session.forks.clone(),
     };
     let mut report = Report::new(

@@ -2,7 +2,7 @@
 use std::time::Duration;
 
 use super::collect::{collect, Request};
-use super::{emit, Ctx};
+use super::{Ctx, Output};
 use crate::claims::Verdict;
 use crate::cli::{OutputArgs, TraceArgs};
 use crate::error::{Error, Kind, Result};
@@ -13,9 +13,14 @@ use crate::probes::target::Ending;
 use crate::render::{self, Format, Style};
 use crate::syscalls::SyscallSpec;
 
+/// Colour only for a person at a terminal: stdout is a terminal that is not TERM=dumb (the lab's serial console
+/// is a terminal too; the lab sets TERM=dumb unless its own stdout is a terminal), and NO_COLOR is not set.
 pub fn color_wanted(out: &OutputArgs) -> bool {
     use std::io::IsTerminal;
-    out.output.is_none() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+    out.output.is_none()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::env::var("TERM").is_ok_and(|t| !t.is_empty() && t != "dumb")
+        && std::io::stdout().is_terminal()
 }
 
 /// What `prove` and `trace` ask for: a target, its syscalls, how long, and a `--chain` file's functions if given.
@@ -28,6 +33,7 @@ pub struct Job {
 
 pub fn run(ctx: &Ctx, job: Job, out: &OutputArgs, names: Namer, how: &TraceArgs) -> Result<i32> {
     let Job { target, specs, duration, custom } = job;
+    let sink = Output::check(&out.output)?;
     let opts = Options {
         follow_forks: !how.no_follow,
         duration,
@@ -45,14 +51,16 @@ pub fn run(ctx: &Ctx, job: Job, out: &OutputArgs, names: Namer, how: &TraceArgs)
         Format::Json => render::json(&report),
         Format::Summary => render::summary(&report),
     };
-    emit(&text, &out.output)?;
+    sink.write(&text)?;
+    if let Ending::StoppedBySyswalk(why) = &got.ending {
+        if !out.quiet {
+            eprintln!("syswalk: syswalk stopped the target {why}; the report has what was captured until then");
+        }
+    }
     if let Ending::Signaled(s) = got.ending {
         return Err(Error::new(
             Kind::TargetKilled,
-            format!(
-                "the target was killed by {} (the report above has what was captured)",
-                crate::probes::target::signal_name(s)
-            ),
+            format!("the target was killed by {} (the report above has what was captured)", crate::signals::name(s)),
         ));
     }
     if report.claims.iter().any(|c| c.verdict == Verdict::Refuted) {

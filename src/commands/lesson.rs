@@ -1,7 +1,7 @@
 //! `syswalk lesson`: the Part-1 lesson for socket(), built from one traced run.
 
 use super::collect::{collect, load_chain, Request};
-use super::{course_target, emit, kaslr_named, namer, specs_for, Ctx};
+use super::{course_target, kaslr_named, namer, specs_for, Ctx, Output};
 use crate::cli::OutputArgs;
 use crate::error::{Error, Kind, Result};
 use crate::probes::session::{Options, Target};
@@ -14,6 +14,7 @@ pub fn run(
     out: OutputArgs,
     command: Vec<std::ffi::OsString>,
 ) -> Result<i32> {
+    let sink = Output::check(&out.output)?;
     use crate::lesson;
     use crate::syscalls::socket::lesson as build;
     let names = namer();
@@ -96,7 +97,7 @@ pub fn run(
         Format::Md => render::lesson::markdown(&l),
         Format::Text | Format::Summary => render::lesson::text(&l),
     };
-    emit(&text, &out.output)?;
+    sink.write(&text)?;
     if l.count(lesson::Status::Refuted) > 0 {
         eprintln!("syswalk: {} lesson step(s) refuted by the evidence", l.count(lesson::Status::Refuted));
         return Ok(Kind::Refuted.exit_code());

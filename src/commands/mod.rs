@@ -29,6 +29,8 @@ pub struct Ctx {
 
 pub fn main() -> i32 {
     let ctx = Ctx { launch: Instant::now() };
+    // From the start: SIGINT, SIGTERM and SIGHUP stop the work at a safe point (a second one ends syswalk at once).
+    crate::signals::install();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -68,6 +70,65 @@ fn dispatch(ctx: &Ctx, cli: Cli) -> Result<i32> {
     }
 }
 
+/// Where a report goes (`-o FILE`, or stdout), checked before any tracing starts: a long trace must not be lost to
+/// a typo in the output path. A file created by the check is removed again if no report is written into it.
+pub struct Output {
+    path: Option<std::path::PathBuf>,
+    created: bool,
+    written: std::cell::Cell<bool>,
+}
+
+impl Output {
+    pub fn check(path: &Option<std::path::PathBuf>) -> Result<Output> {
+        let Some(p) = path else { return Ok(Output { path: None, created: false, written: false.into() }) };
+        let bad = |why: String| {
+            Error::new(Kind::Usage, format!("-o {}: {why}", p.display()))
+                .hint("give a file in an existing folder (the report is written there when tracing ends)")
+        };
+        let existed = match std::fs::metadata(p) {
+            Ok(m) if m.is_dir() => return Err(bad("is a directory".into())),
+            Ok(m) => {
+                use std::os::unix::fs::{FileTypeExt, MetadataExt};
+                let t = m.file_type();
+                // A device is refused unless it is /dev/null or a terminal: /dev/full and the like would only fail
+                // once the trace is over.
+                if t.is_char_device() {
+                    let null = libc::major(m.rdev()) == 1 && libc::minor(m.rdev()) == 3;
+                    let f = std::fs::OpenOptions::new().write(true).open(p).map_err(|e| bad(e.to_string()))?;
+                    use std::io::IsTerminal;
+                    if !null && !f.is_terminal() {
+                        return Err(bad("is a device, not a file".into()));
+                    }
+                } else if !(t.is_file() || t.is_fifo()) {
+                    return Err(bad("is not a regular file".into()));
+                }
+                true
+            }
+            Err(_) => false,
+        };
+        if !existed {
+            std::fs::OpenOptions::new().write(true).create_new(true).open(p).map_err(|e| bad(e.to_string()))?;
+        } else if std::fs::metadata(p).is_ok_and(|m| m.is_file()) {
+            std::fs::OpenOptions::new().write(true).open(p).map_err(|e| bad(e.to_string()))?;
+        }
+        Ok(Output { path: Some(p.clone()), created: !existed, written: false.into() })
+    }
+
+    pub fn write(&self, text: &str) -> Result<()> {
+        emit(text, &self.path)?;
+        self.written.set(true);
+        Ok(())
+    }
+}
+
+impl Drop for Output {
+    fn drop(&mut self) {
+        if let (Some(p), true, false) = (&self.path, self.created, self.written.get()) {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
 /// Writes `text` to the file or stdout. A closed pipe (`syswalk prove | head`) is a clean exit, not an error.
 pub fn emit(text: &str, out: &Option<std::path::PathBuf>) -> Result<()> {
     match out {
@@ -90,7 +151,7 @@ pub fn namer() -> Namer {
 
 /// Resolves a family name (inet, AF_INET6 …) through this machine's headers, or a number.
 pub fn family_arg(s: &str) -> Result<i32> {
-    if let Ok(n) = s.parse() {
+    if let Some(n) = number_arg(s, "--family", 0xffff)? {
         return Ok(n);
     }
     let up = s.to_ascii_uppercase();
@@ -109,15 +170,35 @@ pub fn family_arg(s: &str) -> Result<i32> {
     )
 }
 
+/// A number given for --family/--type/--protocol: None when `s` is a name; a usage error when it is negative or
+/// above `max` (families fit in sa_family_t; a type may carry SOCK_NONBLOCK/SOCK_CLOEXEC bits; protocols fit in 16
+/// bits). Out-of-range values that the kernel itself rejects (EAFNOSUPPORT…) are inside these bounds on purpose.
+pub fn number_arg(s: &str, flag: &str, max: i64) -> Result<Option<i32>> {
+    let t = s.trim();
+    let looks_numeric = t.starts_with(['-', '+']) || t.starts_with(|c: char| c.is_ascii_digit());
+    if !looks_numeric {
+        return Ok(None);
+    }
+    let n: i64 =
+        t.parse().map_err(|_| Error::new(Kind::Usage, format!("{flag} {s:?} is neither a number nor a name")))?;
+    if !(0..=max).contains(&n) {
+        return Err(Error::new(Kind::Usage, format!("{flag} {n} is out of range: it must be 0..={max}"))
+            .hint("socket() takes a non-negative int here; use a name (e.g. inet, stream, tcp) or a number in range"));
+    }
+    Ok(Some(n as i32))
+}
+
 pub fn btf_arg(names: &Namer, s: &str, prefix: &str, what: &str) -> Result<i32> {
-    if let Ok(n) = s.parse() {
+    let (flag, max) = if prefix == "SOCK_" { ("--type", i32::MAX as i64) } else { ("--protocol", 0xffff) };
+    if let Some(n) = number_arg(s, flag, max)? {
         return Ok(n);
     }
     let up = s.to_ascii_uppercase();
     let name = if up.starts_with(prefix) { up } else { format!("{prefix}{up}") };
     let btf = names.btf.as_ref().ok_or_else(|| {
-        Error::new(Kind::NoBtf, format!("cannot resolve {what} {s:?}: the kernel's BTF is unreadable"))
-            .hint("give the number instead")
+        let why = crate::machine::btf::Btf::load().err().map(|e| e.message).unwrap_or_else(|| "unreadable".into());
+        Error::new(Kind::NoBtf, format!("cannot resolve {what} {s:?}: the kernel's BTF: {why}"))
+            .hint("give the number instead, or point SYSWALK_BTF_PATH at the kernel's BTF")
     })?;
     btf.enumerator(&name).map(|v| v as i32).ok_or_else(|| {
         Error::new(Kind::Usage, format!("unknown {what} {s:?}: the kernel's BTF has no enumerator {name}"))
@@ -163,4 +244,38 @@ pub fn kaslr_named() -> Vec<&'static str> {
         "inet_stream_ops",
     ]);
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numeric_socket_arguments_are_range_checked_as_usage_errors() {
+        for bad in ["-1", "65536", "99999999999", "1e3", "+-2"] {
+            let e = family_arg(bad).expect_err(bad);
+            assert_eq!(e.kind, Kind::Usage, "{bad}: {e}");
+        }
+        assert_eq!(family_arg("2").ok(), Some(2));
+        assert_eq!(family_arg("45").ok(), Some(45), "a family the kernel rejects is a valid experiment");
+        assert_eq!(number_arg("inet", "--family", 10).ok(), Some(None));
+        assert_eq!(number_arg("0x10", "--family", 100).map_err(|e| e.kind).err(), Some(Kind::Usage));
+    }
+
+    #[test]
+    fn the_output_is_checked_before_any_work_and_a_new_empty_file_is_removed() {
+        for bad in ["/nonexistent/dir/r.txt", "/", "/dev/full"] {
+            let e = Output::check(&Some(bad.into())).err().unwrap_or_else(|| panic!("{bad} accepted"));
+            assert_eq!(e.kind, Kind::Usage, "{bad}");
+        }
+        assert!(Output::check(&Some("/dev/null".into())).is_ok());
+        let t = tempfile::tempdir().expect("tmp");
+        let p = t.path().join("r.txt");
+        drop(Output::check(&Some(p.clone())).expect("a new file in an existing folder"));
+        assert!(!p.exists(), "no report written: the file the check created is gone");
+        let o = Output::check(&Some(p.clone())).expect("again");
+        o.write("report").expect("write");
+        drop(o);
+        assert_eq!(std::fs::read_to_string(&p).ok().as_deref(), Some("report"));
+    }
 }

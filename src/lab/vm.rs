@@ -148,6 +148,7 @@ if [ -d "$R$MODDIR" ] && [ "$MODDIR" != "/lib/modules/$KVER" ]; then
   mkdir -p "$R/lib/modules/$KVER" && mount --bind "$R$MODDIR" "$R/lib/modules/$KVER"
 fi
 echo vm > /proc/sys/kernel/hostname
+ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up || log "could not bring lo up"
 stty -F /dev/ttyS1 raw -echo 2>/dev/null; stty -F /dev/ttyS3 raw -echo 2>/dev/null
 SH=/bin/sh; [ -x $R/bin/bash ] && SH=/bin/bash
 chroot $R $SH /run/vm/cmd.sh < /dev/null > /dev/ttyS1 2> /dev/ttyS3
@@ -155,6 +156,28 @@ echo $? > /dev/ttyS2
 sync
 poweroff -f
 "#;
+
+/// A TERM value that needs no quoting.
+fn shell_safe_word(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.+".contains(c))
+}
+
+/// The child dies with syswalk (SIGKILL when syswalk goes away, however it goes): no VM or virtiofsd left running.
+fn die_with_syswalk(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: getpid has no preconditions.
+    let parent = unsafe { libc::getpid() };
+    // SAFETY: the closure runs between fork and exec and only calls async-signal-safe functions (prctl, getppid).
+    unsafe {
+        cmd.pre_exec(move || {
+            if crate::signals::die_with_parent(parent) {
+                Ok(())
+            } else {
+                Err(std::io::Error::other("syswalk exited before the child started"))
+            }
+        });
+    }
+}
 
 /// `s` as one single-quoted shell word, byte for byte (UTF-8 or not: the guest gets exactly these bytes).
 fn shell_quote(s: &[u8]) -> Vec<u8> {
@@ -273,7 +296,13 @@ fn cmd_script(argv: &[OsString], env: &[String], k: &Kernel, dbg: bool) -> Vec<u
     s.extend(shell_quote(path.as_bytes()));
     s.extend_from_slice(b" HOME=");
     s.extend(shell_quote(home.as_bytes()));
-    s.extend_from_slice(b" TERM=dumb LANG=C.UTF-8 SYSWALK_IN_LAB=1\n");
+    // The guest's stdout is a serial line that looks like a terminal: colour only when the host's stdout, where the
+    // output ends up, really is one.
+    use std::io::IsTerminal;
+    let term = std::env::var("TERM").ok().filter(|t| std::io::stdout().is_terminal() && shell_safe_word(t));
+    s.extend_from_slice(
+        format!(" TERM={} LANG=C.UTF-8 SYSWALK_IN_LAB=1\n", term.as_deref().unwrap_or("dumb")).as_bytes(),
+    );
     for name in env {
         let (k, v) = match name.split_once('=') {
             Some((k, v)) => (k.to_string(), Some(OsString::from(v))),
@@ -502,7 +531,9 @@ fn boot(q: &Qemu, k: &Kernel, argv: &[OsString], opts: &RunOpts, silent: bool) -
         Share::Virtiofs => {
             let sock = dir.join("vfs.sock");
             let vlog = std::fs::File::create(dir.join("virtiofsd.log")).map_err(|e| Error::io("virtiofsd log", e))?;
-            let d = Command::new(virtiofsd()?)
+            let mut d = Command::new(virtiofsd()?);
+            die_with_syswalk(&mut d);
+            let d = d
                 .arg(format!("--socket-path={}", sock.display()))
                 .args(["-o", "source=/", "-o", "cache=always", "-o", "sandbox=chroot", "-o", "log_level=err"])
                 .stdin(Stdio::null())
@@ -536,6 +567,7 @@ fn boot(q: &Qemu, k: &Kernel, argv: &[OsString], opts: &RunOpts, silent: bool) -
         ));
     }
     let t0 = Instant::now();
+    die_with_syswalk(&mut cmd);
     let child = cmd
         .stdin(Stdio::null())
         .stdout(qlog)
@@ -550,6 +582,7 @@ fn boot(q: &Qemu, k: &Kernel, argv: &[OsString], opts: &RunOpts, silent: bool) -
         (Some(pump(out_r, false, done.clone())), Some(pump(err_r, true, done.clone())))
     };
     let mut timed_out = false;
+    let mut stopped = None;
     let status = loop {
         let ch = work.children.last_mut().ok_or_else(|| lab_err("qemu process lost"))?;
         if let Some(st) = ch.try_wait().map_err(|e| Error::io("waiting for qemu", e))? {
@@ -557,6 +590,12 @@ fn boot(q: &Qemu, k: &Kernel, argv: &[OsString], opts: &RunOpts, silent: bool) -
         }
         if t0.elapsed() > opts.timeout {
             timed_out = true;
+            let _ = ch.kill();
+            let _ = ch.wait();
+            break None;
+        }
+        if let Some(sig) = crate::signals::received() {
+            stopped = Some(sig);
             let _ = ch.kill();
             let _ = ch.wait();
             break None;
@@ -574,6 +613,9 @@ fn boot(q: &Qemu, k: &Kernel, argv: &[OsString], opts: &RunOpts, silent: bool) -
         eprintln!("{}", std::fs::read_to_string(&con).unwrap_or_default());
     }
     let console = std::fs::read_to_string(&con).unwrap_or_default();
+    if let Some(sig) = stopped {
+        return Err(lab_err(format!("stopped on {}: the VM was shut down", crate::signals::name(sig))));
+    }
     if timed_out {
         return Err(lab_err(format!(
             "the guest did not finish within {} s; console tail:\n{}",

@@ -58,9 +58,14 @@ fn u32_at(b: &[u8], off: usize) -> Option<u32> {
 impl Btf {
     pub fn load() -> Result<Self> {
         let path = vmlinux_path();
-        let data = std::fs::read(&path).map_err(|e| {
-            Error::new(Kind::NoBtf, format!("cannot read the kernel's BTF at {path}: {e}"))
-                .hint("syswalk needs a kernel built with CONFIG_DEBUG_INFO_BTF=y; try `syswalk lab run --kernel 6.1 -- syswalk prove`")
+        let data = super::files::read_limited(
+            std::path::Path::new(&path),
+            super::files::BTF_MAX,
+            "the kernel's BTF",
+            Kind::NoBtf,
+        )
+        .map_err(|e| {
+            e.hint("syswalk needs a kernel built with CONFIG_DEBUG_INFO_BTF=y (SYSWALK_BTF_PATH overrides where it looks); try `syswalk lab run --kernel 6.1 -- syswalk prove`")
         })?;
         Self::parse(&data, &path)
     }

@@ -2,6 +2,7 @@
 //! target's own binary.
 pub mod boottrace;
 pub mod btf;
+pub mod files;
 pub mod headers;
 pub mod kallsyms;
 pub mod usercall;

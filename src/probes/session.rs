@@ -1,7 +1,6 @@
 //! One tracing session: preflight, load + attach, start or join the target, collect, detach.
 use std::ffi::OsString;
 use std::mem::MaybeUninit;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -84,20 +83,6 @@ pub struct Session {
     pub bpf_syms: Vec<crate::machine::kallsyms::Sym>,
     /// Evidence budget: per traced function, (name, entries counted, exits counted) in the kernel, not streamed.
     pub chain_counted: Vec<(String, u64, u64)>,
-}
-
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_sigint(_: libc::c_int) {
-    INTERRUPTED.store(true, Ordering::SeqCst);
-}
-
-fn install_sigint() {
-    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-    unsafe {
-        libc::signal(libc::SIGINT, on_sigint as *const () as libc::sighandler_t);
-        libc::signal(libc::SIGTERM, on_sigint as *const () as libc::sighandler_t);
-    }
 }
 
 /// Checks that apply before anything is loaded: privileges and BTF.
@@ -202,43 +187,44 @@ pub fn trace(
     if !opts.quiet {
         eprintln!("syswalk: attached in {attach_ms:.1} ms; tracing {}", target.describe());
     }
-    install_sigint();
     let t0 = Instant::now();
     if let Some(g) = gated.as_mut() {
         g.release()?;
     }
-    let mut ending = Ending::Unknown;
-    loop {
+    let ending = loop {
         tracer.poll(Duration::from_millis(if ctracer.is_some() { 25 } else { 50 }))?;
         if let Some(c) = &ctracer {
             c.poll(Duration::from_millis(25))?;
         }
         if let Some(g) = gated.as_mut() {
             if let Some(end) = g.try_wait()? {
-                ending = end;
-                break;
+                break end;
             }
         }
         if let Some(l) = &live {
             if l.exited() {
-                ending = Ending::Unknown;
-                break;
+                break Ending::Ended;
             }
         }
-        if INTERRUPTED.load(Ordering::SeqCst) {
+        let stop = match (crate::signals::received(), opts.duration) {
+            (Some(sig), _) => Some(format!("on {}", crate::signals::name(sig))),
+            (None, Some(d)) if t0.elapsed() >= d => Some(format!("after --duration {} s", d.as_secs_f64())),
+            _ => None,
+        };
+        if let Some(why) = stop {
             if !opts.quiet {
-                eprintln!("syswalk: interrupted; detaching");
+                eprintln!("syswalk: stopping {why}; detaching");
             }
-            if let Some(g) = gated.as_mut() {
-                g.kill();
-                ending = g.wait().unwrap_or(Ending::Unknown);
-            }
-            break;
+            break match gated.as_mut() {
+                Some(g) => {
+                    g.kill();
+                    let _ = g.wait();
+                    Ending::StoppedBySyswalk(why)
+                }
+                None => Ending::Detached(why),
+            };
         }
-        if opts.duration.is_some_and(|d| t0.elapsed() >= d) {
-            break;
-        }
-    }
+    };
     tracer.drain()?;
     let events = tracer.take_events();
     let mut programs = tracer.costs();

@@ -84,6 +84,8 @@ impl Gated {
         let (g_r, g_w, e_w) = (grd.as_raw_fd(), gwr.as_raw_fd(), ewr.as_raw_fd());
         // The child only calls async-signal-safe functions (close, read, open, dup2, execv, write, _exit) on data
         // prepared before the fork.
+        // SAFETY: getpid has no preconditions.
+        let parent = unsafe { libc::getpid() };
         // SAFETY: fork has no memory-safety preconditions; the child's restrictions are kept as said above.
         let pid = unsafe { libc::fork() };
         if pid < 0 {
@@ -93,6 +95,10 @@ impl Gated {
             // SAFETY: see above; every pointer passed points into CStrings/arrays that live until exec or _exit.
             unsafe {
                 libc::close(g_w);
+                // A target syswalk launched dies with syswalk (even SIGKILLed), never runs on untraced.
+                if !crate::signals::die_with_parent(parent) {
+                    libc::_exit(126);
+                }
                 let mut b = 0u8;
                 loop {
                     let n = libc::read(g_r, (&mut b as *mut u8).cast(), 1);
@@ -167,7 +173,7 @@ impl Gated {
     }
 
     fn waitpid(&mut self, flags: i32) -> Result<Option<Ending>> {
-        if let Some(e) = self.reaped {
+        if let Some(e) = self.reaped.clone() {
             return Ok(Some(e));
         }
         let mut st = 0i32;
@@ -190,7 +196,7 @@ impl Gated {
         } else {
             Ending::Unknown
         };
-        self.reaped = Some(end);
+        self.reaped = Some(end.clone());
         Ok(Some(end))
     }
 
@@ -224,24 +230,34 @@ impl Drop for Gated {
     }
 }
 
-/// How a process ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+/// How a process ended (or how syswalk stopped watching it).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case", tag = "how", content = "value")]
 pub enum Ending {
     Exited(i32),
+    /// Killed by a signal syswalk did not send.
     Signaled(i32),
+    /// syswalk stopped the target it had launched (why: "on SIGINT", "after --duration 5 s").
+    StoppedBySyswalk(String),
+    /// `-p`: syswalk stopped tracing (why) and left the process running.
+    Detached(String),
+    /// A `-p` process ended; its exit status belongs to its parent.
+    Ended,
     Unknown,
 }
 
-pub fn signal_name(sig: i32) -> String {
-    // SAFETY: strsignal returns a pointer to a static or thread-local string (never freed by us); we copy it at once.
-    let p = unsafe { libc::strsignal(sig) };
-    if p.is_null() {
-        return format!("signal {sig}");
+impl Ending {
+    /// As the report's target line says it.
+    pub fn describe(&self) -> String {
+        match self {
+            Ending::Exited(c) => format!("exited {c}"),
+            Ending::Signaled(s) => format!("killed by {}", crate::signals::name(*s)),
+            Ending::StoppedBySyswalk(why) => format!("stopped by syswalk {why}"),
+            Ending::Detached(why) => format!("still running: syswalk detached {why}"),
+            Ending::Ended => "ended".into(),
+            Ending::Unknown => "ending not observed".into(),
+        }
     }
-    // SAFETY: p is a valid NUL-terminated C string per strsignal's contract.
-    let s = unsafe { std::ffi::CStr::from_ptr(p) }.to_string_lossy().into_owned();
-    format!("signal {sig} ({s})")
 }
 
 /// A live process to attach to.
@@ -255,6 +271,21 @@ impl Pid {
         if pid == 0 || !Path::new(&format!("/proc/{pid}")).exists() {
             return Err(Error::new(Kind::PidNotFound, format!("no process with PID {pid}"))
                 .hint("check the PID with `ps -e` (a thread ID works too: its whole process is traced)"));
+        }
+        if pid == std::process::id() {
+            return Err(Error::new(Kind::Usage, format!("PID {pid} is syswalk itself"))
+                .hint("give the PID of the program to watch, e.g. `syswalk trace -p $(pidof my_server)`"));
+        }
+        // /proc/PID/stat field 9 is the task's flags; PF_KTHREAD (0x00200000) marks a kernel thread.
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let flags = stat.rsplit_once(") ").and_then(|(_, rest)| rest.split_whitespace().nth(6)?.parse::<u64>().ok());
+        if flags.is_some_and(|f| f & 0x0020_0000 != 0) {
+            let comm = stat.split_once(" (").and_then(|(_, r)| r.rsplit_once(") ")).map(|(c, _)| c).unwrap_or("?");
+            return Err(Error::new(
+                Kind::Usage,
+                format!("PID {pid} ({}) is a kernel thread: it makes no system calls from user space", comm.escape_debug()),
+            )
+            .hint("give the PID of a user-space program (`ps -e -o pid,comm` lists them; kernel threads are in [brackets])"));
         }
         // A thread ID is accepted: trace its whole thread group.
         let tgid = std::fs::read_to_string(format!("/proc/{pid}/status"))

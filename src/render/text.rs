@@ -32,11 +32,7 @@ pub fn text(r: &Report, st: &Style) -> String {
         r.kernel.release, r.kernel.machine, r.kernel.tier, r.kernel.tier_reason
     );
     let _ = writeln!(o, "names    {}", r.kernel.kallsyms);
-    let ending = match r.target.ending {
-        crate::probes::target::Ending::Exited(c) => format!("exited {c}"),
-        crate::probes::target::Ending::Signaled(s) => format!("killed by {}", crate::probes::target::signal_name(s)),
-        crate::probes::target::Ending::Unknown => "ending not observed".into(),
-    };
+    let ending = r.target.ending.describe();
     let _ = writeln!(o, "target   {} · pid {} · {}", r.target.description, r.target.pid, ending);
     let _ = writeln!(
         o,
