@@ -122,6 +122,8 @@ syswalk trace --chain my_chain.toml -- ./prog"
         how: TraceArgs,
         #[command(flatten)]
         out: OutputArgs,
+        /// Program to run (held before exec until every probe is attached), with its arguments; its children are
+        /// followed too. Its stdout goes to stderr while the report is written to stdout.
         #[arg(last = true, value_name = "CMD")]
         command: Vec<OsString>,
     },
@@ -180,11 +182,13 @@ syswalk lab run --kernel 6.1 --dbg -- syswalk kaslr\n  syswalk lab run --kernel 
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff).
-    Man,
-    /// (internal) the built-in target: socket(family, type, protocol) with only fds 0,1,2 open.
-    #[command(name = "__target", hide = true)]
-    Target { family: i32, ty: i32, protocol: i32 },
+    /// Print the man page (roff): syswalk(1), or with a command's name its own page (syswalk-prove(1), …).
+    #[command(after_help = "Examples:\n  syswalk man | man -l -\n  syswalk man prove > syswalk-prove.1")]
+    Man {
+        /// The command whose page to print (prove, trace, lesson, kaslr, constants, caps, lab, completions, man).
+        #[arg(value_name = "COMMAND")]
+        command: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]

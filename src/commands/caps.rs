@@ -11,5 +11,12 @@ pub fn run(format: Format) -> Result<i32> {
         Format::Text | Format::Md | Format::Summary => render::caps::text(&c),
     };
     emit(&text, &None)?;
-    Ok(if c.tier.is_some() { 0 } else { Kind::Bpf.exit_code() })
+    // Without the privileges to load BPF, every attach check fails for the same reason: that is a permission
+    // problem (exit 10, as every other command), not a kernel that refuses BPF.
+    let privileged = c.get("privileges").is_none_or(|p| p.ok);
+    Ok(match (c.tier.is_some(), privileged) {
+        (true, _) => 0,
+        (false, false) => Kind::Permission.exit_code(),
+        (false, true) => Kind::Bpf.exit_code(),
+    })
 }

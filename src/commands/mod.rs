@@ -28,6 +28,12 @@ pub struct Ctx {
 }
 
 pub fn main() -> i32 {
+    // The built-in target re-executes syswalk as `syswalk __target F T P`: an internal entry point, kept out of the
+    // command line's definition (so out of help, completions and the man page).
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|a| a == crate::probes::target::TARGET_ARG) {
+        return crate::probes::target::target_main(&args[2..]);
+    }
     let ctx = Ctx { launch: Instant::now() };
     // From the start: SIGINT, SIGTERM and SIGHUP stop the work at a safe point (a second one ends syswalk at once).
     crate::signals::install();
@@ -53,9 +59,8 @@ pub fn main() -> i32 {
 
 fn dispatch(ctx: &Ctx, cli: Cli) -> Result<i32> {
     match cli.command {
-        Cmd::Target { family, ty, protocol } => Ok(crate::probes::target::builtin_main(family, ty, protocol)),
         Cmd::Completions { shell } => docs::completions(shell),
-        Cmd::Man => docs::man(),
+        Cmd::Man { command } => docs::man(command.as_deref()),
         Cmd::Lab { cmd } => lab::run(cmd),
         Cmd::Kaslr { system_map, format } => kaslr::run(system_map, format),
         Cmd::Constants { format } => constants::run(ctx, format),

@@ -321,7 +321,7 @@ pub fn builtin_spec(family: i32, ty: i32, protocol: i32) -> Result<Spec> {
     let exe = std::env::current_exe().map_err(|e| Error::io("finding syswalk's own executable", e))?;
     let argv = vec![
         OsString::from("syswalk"),
-        "__target".into(),
+        TARGET_ARG.into(),
         family.to_string().into(),
         ty.to_string().into(),
         protocol.to_string().into(),
@@ -346,6 +346,21 @@ pub extern "C" fn syswalk_course_socket() -> i32 {
 
 fn course_line() -> i32 {
     syswalk_course_socket()
+}
+
+/// The first argument that makes syswalk the built-in target (see `builtin_spec`).
+pub const TARGET_ARG: &str = "__target";
+
+/// `syswalk __target FAMILY TYPE PROTOCOL` (as `builtin_spec` writes it); 2 on anything else.
+pub fn target_main(args: &[OsString]) -> i32 {
+    let nums: Vec<i32> = args.iter().filter_map(|a| a.to_str()?.parse().ok()).collect();
+    match nums[..] {
+        [family, ty, protocol] if args.len() == 3 => builtin_main(family, ty, protocol),
+        _ => {
+            eprintln!("syswalk: __target is internal (the built-in target): it takes FAMILY TYPE PROTOCOL as numbers");
+            2
+        }
+    }
 }
 
 pub fn builtin_main(family: i32, ty: i32, protocol: i32) -> i32 {

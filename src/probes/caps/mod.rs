@@ -279,11 +279,14 @@ pub fn probe() -> Caps {
         },
     });
     let ftrace = std::fs::read_to_string("/sys/kernel/tracing/available_tracers");
+    // What the function-level oracle (ftrace's function_graph tracer) needs; the check is named for it.
+    let graph = ftrace.as_ref().is_ok_and(|t| t.split_whitespace().any(|x| x == "function_graph"));
     checks.push(Check {
-        name: "function_tracer".into(),
-        ok: ftrace.as_ref().is_ok_and(|t| t.split_whitespace().any(|x| x == "function_graph")),
+        name: "function_graph".into(),
+        ok: graph,
         detail: match ftrace {
-            Ok(t) => format!("available_tracers: {}", t.trim()),
+            Ok(t) if graph => format!("in available_tracers ({})", t.trim()),
+            Ok(t) => format!("not in available_tracers ({}): no ftrace oracle for the chain here", t.trim()),
             Err(e) => format!("/sys/kernel/tracing/available_tracers: {e}"),
         },
     });
