@@ -1,4 +1,5 @@
 //! The lesson as text (the seeds' line style) and as Markdown.
+use super::escape::{md, md_cell_code, md_code, text as esc};
 use crate::lesson::{Lesson, Status};
 
 fn dots(left: &str, width: usize) -> String {
@@ -9,7 +10,7 @@ fn dots(left: &str, width: usize) -> String {
 
 /// The seeds' line style: `NN. do this .......... evidence → result ✓`, one step per (long) line, the code under it.
 pub fn text(l: &Lesson) -> String {
-    let mut o = format!("{}\nkernel {} · tier {} · {}\n", l.title, l.kernel, l.tier, l.command);
+    let mut o = format!("{}\nkernel {} · tier {} · {}\n", l.title, esc(&l.kernel), l.tier, esc(&l.command));
     let mut part = String::new();
     for s in &l.steps {
         if s.part != part {
@@ -22,13 +23,13 @@ pub fn text(l: &Lesson) -> String {
             (Status::NotObservable, Some(w)) => format!("not observable here: {w}"),
             _ => s.result.clone(),
         };
-        o.push_str(&format!("{} {ev}{res} {}\n", dots(&left, 60), s.status.symbol()));
+        o.push_str(&format!("{} {}{} {}\n", dots(&left, 60), esc(&ev), esc(&res), s.status.symbol()));
         if !s.code.is_empty() {
-            o.push_str(&format!("    $ {}\n", s.code));
+            o.push_str(&format!("    $ {}\n", esc(&s.code)));
         }
     }
     o.push_str(&closing(l, false));
-    o
+    super::escape::document(&o)
 }
 
 fn closing(l: &Lesson, md: bool) -> String {
@@ -76,12 +77,8 @@ fn closing(l: &Lesson, md: bool) -> String {
     o
 }
 
-fn md_escape(s: &str) -> String {
-    s.replace('|', "\\|")
-}
-
 pub fn markdown(l: &Lesson) -> String {
-    let mut o = format!("# {}\n\nkernel `{}` · tier {} · `{}`\n", l.title, l.kernel, l.tier, l.command);
+    let mut o = format!("# {}\n\nkernel {} · tier {} · {}\n", l.title, md_code(&l.kernel), l.tier, md_code(&l.command));
     let mut part = String::new();
     for s in &l.steps {
         if s.part != part {
@@ -93,14 +90,14 @@ pub fn markdown(l: &Lesson) -> String {
             (Status::NotObservable, Some(w)) => format!("not observable here: {w}"),
             _ => s.result.clone(),
         };
-        let code = if s.code.is_empty() { String::new() } else { format!("<br>`{}`", s.code.replace('`', "'")) };
+        let code = if s.code.is_empty() { String::new() } else { format!("<br>{}", md_cell_code(&s.code)) };
         o.push_str(&format!(
             "| {:02} | {}{} | {}{} | {} |\n",
             s.n,
-            md_escape(&s.action),
-            md_escape(&code),
-            md_escape(&ev),
-            md_escape(&res),
+            md(&s.action),
+            code,
+            md(&ev),
+            md(&res),
             s.status.symbol()
         ));
     }

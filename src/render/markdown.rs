@@ -1,6 +1,7 @@
 //! The report as Markdown.
 use std::fmt::Write as _;
 
+use super::escape::{md, md_cell_code, md_code, md_fence};
 use super::{call_title, chain_tree, linkage_map, steps, us};
 use crate::claims::{Claim, Verdict};
 use crate::report::Report;
@@ -9,10 +10,16 @@ pub fn markdown(r: &Report) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "# syswalk report\n");
     let _ = writeln!(o, "| | |\n|---|---|");
-    let _ = writeln!(o, "| kernel | `{}` {} |", r.kernel.release, r.kernel.machine);
-    let _ = writeln!(o, "| tier | {} — {} |", r.kernel.tier, r.kernel.tier_reason);
-    let _ = writeln!(o, "| names | {} |", r.kernel.kallsyms);
-    let _ = writeln!(o, "| target | {} (pid {}) |", r.target.description, r.target.pid);
+    let _ = writeln!(o, "| kernel | {} {} |", md_code(&r.kernel.release), md(&r.kernel.machine));
+    let _ = writeln!(o, "| tier | {} — {} |", r.kernel.tier, md(&r.kernel.tier_reason));
+    let _ = writeln!(o, "| names | {} |", md(&r.kernel.kallsyms));
+    let _ = writeln!(
+        o,
+        "| target | {} (pid {}, {}) |",
+        md(&r.target.description),
+        r.target.pid,
+        md(&r.target.ending.describe())
+    );
     let _ = writeln!(
         o,
         "| session | attached in {:.1} ms, {} events, {} lost |",
@@ -20,28 +27,28 @@ pub fn markdown(r: &Report) -> String {
     );
     for c in &r.calls {
         let origin = r.syscalls.iter().find(|s| s.nr == c.nr).map(|s| s.nr_origin.as_str()).unwrap_or("?");
-        let _ = writeln!(o, "\n## Call {}: `{}`\n", c.seq, call_title(c));
+        let _ = writeln!(o, "\n## Call {}: {}\n", c.seq, md_code(&call_title(c)));
         let _ = writeln!(
             o,
-            "pid {} · tid {} · `{}` · latency {}\n",
+            "pid {} · tid {} · {} · latency {}\n",
             c.pid,
             c.tid,
-            c.comm,
+            md_code(&c.comm),
             c.latency_ns.map(us).unwrap_or_else(|| "?".into())
         );
         let _ = writeln!(o, "| # | step | evidence |\n|---|---|---|");
         for (i, (label, val)) in steps(c, origin).iter().enumerate() {
-            let _ = writeln!(o, "| {:02} | {} | `{}` |", i + 1, label.replace('|', "\\|"), val.replace('|', "\\|"));
+            let _ = writeln!(o, "| {:02} | {} | {} |", i + 1, md(label), md_cell_code(val));
         }
         if !c.chain.is_empty() {
-            let _ = writeln!(o, "\n### Function chain ({})\n\n```", c.chain[0].probe);
-            for l in chain_tree(c) {
-                let _ = writeln!(o, "{l}");
-            }
-            let _ = writeln!(o, "```");
+            let body: String = chain_tree(c).iter().map(|l| format!("{}\n", super::escape::text(l))).collect();
+            let f = md_fence(&body);
+            let _ = writeln!(o, "\n### Function chain ({})\n\n{f}\n{body}{f}", md(&c.chain[0].probe));
         }
         if let Some(m) = linkage_map(c) {
-            let _ = writeln!(o, "\n```\n{m}```");
+            let m = super::escape::document(&m);
+            let f = md_fence(&m);
+            let _ = writeln!(o, "\n{f}\n{m}{f}");
         }
         let cl: Vec<&Claim> = r.claims.iter().filter(|k| k.call == Some(c.seq)).collect();
         if !cl.is_empty() {
@@ -77,15 +84,15 @@ pub fn markdown(r: &Report) -> String {
 }
 
 fn md_claim(k: &Claim, o: &mut String) {
-    let _ = writeln!(o, "- {} **`{}`** — {}", k.verdict.symbol(), k.id, k.statement);
+    let _ = writeln!(o, "- {} **{}** — {}", k.verdict.symbol(), md_code(&k.id), md(&k.statement));
     if let Some(f) = &k.finding {
-        let _ = writeln!(o, "  - ∴ {f}");
+        let _ = writeln!(o, "  - ∴ {}", md(f));
     }
     if k.verdict == Verdict::NotObservable {
-        let _ = writeln!(o, "  - not observable here: {}", k.reason.as_deref().unwrap_or("no evidence"));
+        let _ = writeln!(o, "  - not observable here: {}", md(k.reason.as_deref().unwrap_or("no evidence")));
     } else {
         for e in &k.evidence {
-            let _ = writeln!(o, "  - {} = `{}` ({})", e.what, e.value, e.source);
+            let _ = writeln!(o, "  - {} = {} ({})", md(&e.what), md_code(&e.value), md(&e.source));
         }
     }
 }

@@ -8,6 +8,7 @@ use crate::model::{Call, Walk};
 
 pub mod caps;
 pub mod constants;
+pub mod escape;
 pub mod kaslr;
 pub mod lesson;
 mod markdown;
@@ -202,7 +203,7 @@ fn walk_steps(w: &Walk, when: &str, out: &mut Vec<(String, String)>) {
             format!(
                 "{} · name \"{}\" · close = {}",
                 k.sk_prot.show(),
-                k.prot_name,
+                escape::text(&k.prot_name),
                 k.prot_close.symbol.as_deref().unwrap_or("?")
             ),
         ));
@@ -238,7 +239,7 @@ pub fn chain_tree(c: &Call) -> Vec<String> {
                         k.family.show(),
                         k.protocol.show(),
                         k.sk_prot.show(),
-                        k.prot_name,
+                        escape::text(&k.prot_name),
                         k.sk_socket
                     )
                 } else if let Some(fl) = &o.file {
@@ -285,7 +286,7 @@ pub fn linkage_map(c: &Call) -> Option<String> {
                 "                       family {} · protocol {} · sk_prot \"{}\"",
                 k.family.show(),
                 k.protocol.show(),
-                k.prot_name
+                escape::text(&k.prot_name)
             );
         }
         None => {

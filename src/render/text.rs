@@ -5,35 +5,63 @@ use super::{call_title, chain_tree, dots, linkage_map, steps, us, Style};
 use crate::claims::{Claim, Verdict};
 use crate::report::Report;
 
-fn claim_lines(c: &Claim, st: &Style, out: &mut String) {
-    let head = format!("{} {}", st.verdict(c.verdict), c.id);
-    let _ = writeln!(out, "  {} {}", head, c.statement);
+fn claim_lines(c: &Claim, out: &mut String) {
+    let _ = writeln!(out, "  {} {} {}", c.verdict.symbol(), c.id, esc(&c.statement));
     if let Some(f) = &c.finding {
-        let _ = writeln!(out, "      ∴ {f}");
+        let _ = writeln!(out, "      ∴ {}", esc(f));
     }
     match c.verdict {
         Verdict::NotObservable => {
-            let _ = writeln!(out, "      not observable here: {}", c.reason.as_deref().unwrap_or("no evidence"));
+            let _ = writeln!(out, "      not observable here: {}", esc(c.reason.as_deref().unwrap_or("no evidence")));
         }
         _ => {
             for e in &c.evidence {
-                let _ = writeln!(out, "      {} = {}   [{}]", e.what, e.value, e.source);
+                let _ = writeln!(out, "      {} = {}   [{}]", esc(&e.what), esc(&e.value), esc(&e.source));
             }
         }
     }
 }
 
+fn esc(s: &str) -> std::borrow::Cow<'_, str> {
+    super::escape::text(s)
+}
+
+/// The verdict marks of claim lines in colour (after escaping: no colour code can come from outside).
+fn colorize(doc: String, st: &Style) -> String {
+    if !st.color {
+        return doc;
+    }
+    doc.split('\n')
+        .map(|l| {
+            for v in [Verdict::Proved, Verdict::Refuted, Verdict::NotObservable] {
+                if let Some(rest) = l.strip_prefix(&format!("  {} ", v.symbol())) {
+                    return format!("  {} {rest}", st.verdict(v));
+                }
+            }
+            l.to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 pub fn text(r: &Report, st: &Style) -> String {
+    colorize(super::escape::document(&plain(r)), st)
+}
+
+fn plain(r: &Report) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "syswalk — what the kernel did, from live evidence ({})", r.tool);
     let _ = writeln!(
         o,
         "kernel   {} {} · tier {} · {}",
-        r.kernel.release, r.kernel.machine, r.kernel.tier, r.kernel.tier_reason
+        esc(&r.kernel.release),
+        esc(&r.kernel.machine),
+        r.kernel.tier,
+        esc(&r.kernel.tier_reason)
     );
-    let _ = writeln!(o, "names    {}", r.kernel.kallsyms);
+    let _ = writeln!(o, "names    {}", esc(&r.kernel.kallsyms));
     let ending = r.target.ending.describe();
-    let _ = writeln!(o, "target   {} · pid {} · {}", r.target.description, r.target.pid, ending);
+    let _ = writeln!(o, "target   {} · pid {} · {}", esc(&r.target.description), r.target.pid, esc(&ending));
     let _ = writeln!(
         o,
         "session  attached in {:.1} ms{} · {} events · {} lost{} · traced {:.0} ms",
@@ -54,15 +82,23 @@ pub fn text(r: &Report, st: &Style) -> String {
         let origin = r.syscalls.iter().find(|s| s.nr == c.nr).map(|s| s.nr_origin.as_str()).unwrap_or("?");
         let _ = writeln!(o);
         let lat = c.latency_ns.map(us).unwrap_or_else(|| "?".into());
-        let _ =
-            writeln!(o, "call {} · {} · pid {} tid {} \"{}\" · {}", c.seq, call_title(c), c.pid, c.tid, c.comm, lat);
-        for (i, (label, val)) in steps(c, origin).iter().enumerate() {
-            let _ = writeln!(o, " {:02}. {}{}", i + 1, dots(label), val);
+        let _ = writeln!(
+            o,
+            "call {} · {} · pid {} tid {} \"{}\" · {}",
+            c.seq,
+            esc(&call_title(c)),
+            c.pid,
+            c.tid,
+            esc(&c.comm),
+            lat
+        );
+        for (i, (label, val)) in steps(c, esc(origin).as_ref()).iter().enumerate() {
+            let _ = writeln!(o, " {:02}. {}{}", i + 1, dots(&esc(label)), esc(val));
         }
         if !c.chain.is_empty() {
             let _ = writeln!(o, "\n function chain ({}; tier {})", c.chain[0].probe, r.kernel.tier);
             for l in chain_tree(c) {
-                let _ = writeln!(o, "   {l}");
+                let _ = writeln!(o, "   {}", esc(&l));
             }
         }
         if let Some(m) = linkage_map(c) {
@@ -73,7 +109,7 @@ pub fn text(r: &Report, st: &Style) -> String {
         if !cl.is_empty() {
             let _ = writeln!(o, "\n claims");
             for k in cl {
-                claim_lines(k, st, &mut o);
+                claim_lines(k, &mut o);
             }
         }
     }
@@ -124,7 +160,7 @@ pub fn text(r: &Report, st: &Style) -> String {
     if !global.is_empty() {
         let _ = writeln!(o, "\nfunction-level claims");
         for k in global {
-            claim_lines(k, st, &mut o);
+            claim_lines(k, &mut o);
         }
     }
     let _ = writeln!(o);
@@ -162,13 +198,20 @@ fn cost_lines(st: &crate::probes::session::Stats) -> Vec<String> {
 }
 
 pub fn summary(r: &Report) -> String {
+    super::escape::document(&summary_plain(r))
+}
+
+fn summary_plain(r: &Report) -> String {
     let mut o = String::new();
     let _ = writeln!(
         o,
         "kernel {} {} · tier {} · {}",
-        r.kernel.release, r.kernel.machine, r.kernel.tier, r.kernel.tier_reason
+        esc(&r.kernel.release),
+        esc(&r.kernel.machine),
+        r.kernel.tier,
+        esc(&r.kernel.tier_reason)
     );
-    let _ = writeln!(o, "target {} · pid {}", r.target.description, r.target.pid);
+    let _ = writeln!(o, "target {} · pid {}", esc(&r.target.description), r.target.pid);
     let _ = writeln!(
         o,
         "session attach_ms {:.1} · launch_to_attached_ms {} · events {} · lost {} · undecodable {} · traced_ms {:.0} · calls {}",

@@ -1,0 +1,243 @@
+//! Host tier, the fault suite: signals, hostile strings, bad input. Each test asserts what a user would see (exit
+//! code, message, output bytes) and that nothing is left behind (programs loaded, processes running, files).
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+mod common;
+use common::*;
+
+fn alive(pid: u32) -> bool {
+    // A zombie is not alive: read the state.
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rsplit_once(") ").map(|(_, r)| !r.starts_with('Z')))
+        .unwrap_or(false)
+}
+
+/// The target syswalk launched: syswalk's child (the pid in /proc/<syswalk>/task/<tid>/children).
+fn child_of(pid: u32) -> Option<u32> {
+    let dir = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    dir.flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("children")).ok())
+        .flat_map(|s| s.split_whitespace().filter_map(|p| p.parse().ok()).collect::<Vec<u32>>())
+        .next()
+}
+
+/// Starts `syswalk args…` and waits until its programs are attached and its target runs.
+fn start_attached(args: &[&str]) -> (std::process::Child, Vec<String>) {
+    let before = syswalk_progs();
+    let child = Command::new(bin()).args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
+    let t0 = Instant::now();
+    while syswalk_progs().len() == before.len() && t0.elapsed() < Duration::from_secs(15) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(syswalk_progs().len() > before.len(), "{args:?}: programs were never attached");
+    std::thread::sleep(Duration::from_millis(200));
+    (child, before)
+}
+
+#[test]
+fn sigint_sigterm_sighup_stop_cleanly_and_take_the_launched_target_along() {
+    let _g = lock();
+    for (sig, name) in [(libc::SIGINT, "SIGINT"), (libc::SIGTERM, "SIGTERM"), (libc::SIGHUP, "SIGHUP")] {
+        let (child, before) = start_attached(&["prove", "--", "sleep", "30"]);
+        let target = child_of(child.id()).expect("the target runs as syswalk's child");
+        // SAFETY: kill on our own child's pid.
+        unsafe { libc::kill(child.id() as i32, sig) };
+        let t0 = Instant::now();
+        let o = child.wait_with_output().expect("wait");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(t0.elapsed() < Duration::from_secs(10), "{name}: took {:?}", t0.elapsed());
+        // The target made no socket() call: that is the answer (24), said plainly — not "killed by signal 9".
+        assert_eq!(o.status.code(), Some(24), "{name}: {err}");
+        assert!(err.contains(&format!("before syswalk stopped it on signal {sig}")), "{name}: {err}");
+        assert!(!err.contains("killed by"), "{name}: {err}");
+        assert!(!alive(target), "{name}: the target {target} runs on");
+        assert_nothing_left(&before, name);
+    }
+}
+
+#[test]
+fn sigkill_of_syswalk_takes_the_launched_target_along_and_frees_every_program() {
+    let _g = lock();
+    let (mut child, before) = start_attached(&["trace", "-q", "--", "sleep", "30"]);
+    let target = child_of(child.id()).expect("target");
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    let t0 = Instant::now();
+    while alive(target) && t0.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!alive(target), "the target {target} outlived a SIGKILLed syswalk");
+    assert_nothing_left(&before, "after SIGKILL");
+}
+
+#[test]
+fn a_traced_pid_runs_on_after_syswalk_stops() {
+    let _g = lock();
+    let mut sleeper = Command::new("sleep").arg("30").spawn().expect("sleep");
+    let pid = sleeper.id().to_string();
+    let (child, before) = start_attached(&["trace", "-p", &pid]);
+    // SAFETY: kill on our own child's pid.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let o = child.wait_with_output().expect("wait");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(24), "{err}");
+    assert!(err.contains("it still runs"), "{err}");
+    assert!(alive(sleeper.id()), "-p: syswalk must leave the process running");
+    assert_nothing_left(&before, "-p after SIGINT");
+    let _ = sleeper.kill();
+    let _ = sleeper.wait();
+    // --duration with no call: the same answer, not "the process ended".
+    let mut sleeper = Command::new("sleep").arg("30").spawn().expect("sleep");
+    let o = run(&["trace", "-q", "-p", &sleeper.id().to_string(), "--duration", "1"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(24), "{err}");
+    assert!(err.contains("after --duration 1 s") && err.contains("it still runs"), "{err}");
+    let _ = sleeper.kill();
+    let _ = sleeper.wait();
+}
+
+/// Markdown without its code spans and fenced blocks (where HTML is not interpreted).
+fn outside_code(md: &str) -> String {
+    let mut out = String::new();
+    let mut in_block: Option<usize> = None;
+    for line in md.lines() {
+        let ticks = line.chars().take_while(|c| *c == '`').count();
+        if ticks >= 3 && in_block.is_none_or(|n| ticks >= n) {
+            in_block = if in_block.is_some() { None } else { Some(ticks) };
+            continue;
+        }
+        if in_block.is_some() {
+            continue;
+        }
+        let cs: Vec<char> = line.chars().collect();
+        let mut i = 0;
+        while i < cs.len() {
+            if cs[i] == '`' {
+                let n = cs[i..].iter().take_while(|c| **c == '`').count();
+                let fence: String = "`".repeat(n);
+                let rest: String = cs[i + n..].iter().collect();
+                if let Some(end) = rest.find(&fence) {
+                    i += n + rest[..end].chars().count() + n;
+                    continue;
+                }
+            }
+            out.push(cs[i]);
+            i += 1;
+        }
+        out.push('\n');
+    }
+    out
+}
+
+const HOSTILE_ARG: &str = "<img src=x onerror=alert(1)>|`code`\n✓ fake.claim\x1b]0;owned\x07\x1b[2J";
+
+/// A target whose argv and comm are hostile, making one socket() call.
+fn hostile_target() -> Vec<String> {
+    let py = "import ctypes, socket, sys\n\
+              ctypes.CDLL(None).prctl(15, b'\\x1b[31m|`<b>x', 0, 0, 0)\n\
+              socket.socket().close()";
+    vec!["python3".into(), "-c".into(), py.into(), HOSTILE_ARG.into()]
+}
+
+#[test]
+fn hostile_argv_and_comm_are_escaped_in_every_format() {
+    let _g = lock();
+    let t = hostile_target();
+    let mut args: Vec<&str> = vec!["prove", "-q", "--format", "", "--"];
+    args.extend(t.iter().map(String::as_str));
+    for format in ["text", "md", "json", "summary"] {
+        args[3] = format;
+        let o = Command::new(bin()).args(&args).env("TERM", "xterm").output().expect("run");
+        assert_eq!(o.status.code(), Some(0), "{format}: {}", String::from_utf8_lossy(&o.stderr));
+        let out = String::from_utf8_lossy(&o.stdout).into_owned();
+        assert!(!out.contains('\x1b') && !out.contains('\x07'), "{format}: a raw control character reached the output");
+        match format {
+            "json" => {
+                // JSON keeps the real strings (serde escapes them), nothing lost.
+                let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+                assert!(v["target"]["description"].as_str().unwrap_or("").contains(HOSTILE_ARG), "{v}");
+                assert!(v["calls"][0]["comm"].as_str().unwrap_or("").starts_with("\x1b[31m"), "{}", v["calls"][0]);
+            }
+            "md" => {
+                let prose = outside_code(&out);
+                assert!(!prose.contains("<img") && !prose.contains("<b>"), "live HTML in Markdown:\n{prose}");
+                assert!(out.contains("&lt;img src=x onerror=alert(1)&gt;"), "{out}");
+                // Every table row still has its cells: no newline or bare | from the argv broke one.
+                for l in out.lines().filter(|l| l.starts_with("| ")) {
+                    assert!(l.ends_with(" |"), "a table row was broken: {l}");
+                }
+            }
+            _ => {
+                assert!(out.contains("\\x1b]0;owned\\x07"), "{format}: the escape is not shown visibly:\n{out}");
+                assert!(
+                    !out.lines().any(|l| l.starts_with("✓ fake.claim")),
+                    "{format}: a newline in argv faked a line"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn bad_input_is_refused_before_any_tracing_with_its_exit_code() {
+    let _g = lock();
+    let cases: &[(&[&str], i32, &str)] = &[
+        (&["prove", "-o", "/nonexistent/dir/r.txt"], 2, "-o /nonexistent/dir/r.txt"),
+        (&["prove", "-o", "/"], 2, "is a directory"),
+        (&["prove", "-o", "/dev/full"], 2, "is a device"),
+        (&["trace", "--chain", "/dev/zero", "--", "true"], 2, "is a character device"),
+        (&["trace", "--duration", "1e300", "--", "true"], 2, "longer than a year"),
+        (&["trace", "--duration", "1e20", "--", "true"], 2, "longer than a year"),
+        (&["trace", "--duration=-1", "--", "true"], 2, "positive"),
+        (&["prove", "--family=-1"], 2, "out of range"),
+        (&["prove", "--family", "99999999"], 2, "out of range"),
+        (&["prove", "--protocol", "70000"], 2, "out of range"),
+        (&["trace", "-p", "2"], 2, "kernel thread"),
+        (&["man", "nope"], 2, "no command"),
+    ];
+    for (args, code, needle) in cases {
+        let before = syswalk_progs();
+        let t0 = Instant::now();
+        let o = run(args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(*code), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err:?} lacks {needle:?}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(t0.elapsed() < Duration::from_secs(5), "{args:?}: refused only after {:?}", t0.elapsed());
+        assert_nothing_left(&before, &format!("{args:?}"));
+    }
+    assert!(!Path::new("/nonexistent/dir/r.txt").exists());
+    let o = Command::new(bin()).args(["prove", "-q"]).env("SYSWALK_BTF_PATH", "/dev/zero").output().expect("run");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(11), "{err}");
+    assert!(err.contains("/dev/zero is a character device"), "{err}");
+    // syswalk's own PID: `exec` keeps the shell's PID, so $$ is syswalk's.
+    let o = Command::new("sh").args(["-c", &format!("exec {} trace -p $$", bin())]).output().expect("sh");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("is syswalk itself"), "{err}");
+    // Without privileges `caps` says so with the permission exit code, like every command.
+    let o = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", bin()])
+        .arg("caps")
+        .output()
+        .expect("setpriv");
+    assert_eq!(o.status.code(), Some(10), "{}", String::from_utf8_lossy(&o.stdout));
+}
+
+#[test]
+fn a_report_file_is_written_only_with_a_report() {
+    let _g = lock();
+    let dir = tempfile::tempdir().expect("tmp");
+    let f = dir.path().join("r.json");
+    let o = run(&["prove", "-q", "--format", "json", "-o", f.to_str().expect("utf8"), "--", "true"]);
+    assert_eq!(o.status.code(), Some(24), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!f.exists(), "a failed run left an empty report file");
+    let o = run(&["prove", "-q", "--format", "json", "-o", f.to_str().expect("utf8")]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&f).expect("report")).expect("json");
+    assert_eq!(v["summary"]["refuted"], 0);
+}
