@@ -241,3 +241,31 @@ fn a_report_file_is_written_only_with_a_report() {
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&f).expect("report")).expect("json");
     assert_eq!(v["summary"]["refuted"], 0);
 }
+
+#[test]
+fn only_sockets_are_walked_as_sockets() {
+    let _g = lock();
+    let prog = cc("files");
+    let o = run(&["trace", "-q", "--syscalls", "close", "--format", "json", "--", prog.to_str().expect("utf8")]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let kinds: Vec<(String, bool)> = r["calls"]
+        .as_array()
+        .expect("calls")
+        .iter()
+        .filter(|c| c["syscall"] == "close" && c["before"]["file"].is_object())
+        .map(|c| (c["before"]["file"]["type"].as_str().unwrap_or("").to_string(), c["before"]["socket"].is_object()))
+        .collect();
+    let want = ["pipe (FIFO)", "anonymous inode", "directory", "anonymous inode", "anonymous inode", "socket"];
+    assert!(kinds.len() >= want.len(), "{kinds:?}");
+    let tail = &kinds[kinds.len() - want.len()..];
+    for ((ty, walked), w) in tail.iter().zip(want) {
+        assert!(ty.starts_with(w), "{tail:?}");
+        assert_eq!(*walked, w == "socket", "only the socket's private_data is read as a struct socket: {tail:?}");
+    }
+    let sockets = r["objects"].as_array().expect("objects").iter().filter(|o| o["kind"] == "socket").count();
+    assert_eq!(sockets, 1, "one struct socket in the whole run: {}", r["objects"]);
+    let text = run(&["trace", "-q", "--syscalls", "close", "--", prog.to_str().expect("utf8")]);
+    let t = String::from_utf8_lossy(&text.stdout);
+    assert!(t.contains("not read as a struct socket: the file is a pipe (FIFO)"), "{t}");
+}

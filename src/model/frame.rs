@@ -104,6 +104,7 @@ fn snaps(e: &RawChainEvent, f: Option<&FnPlan>, n: &Namer) -> Vec<ObjSnap> {
                     model::file_obj(
                         &conv::<_, bt::sw_file>(&o.file),
                         w(o.bits, crate::probes::boundary::Walked::SW_W_FREF),
+                        w(o.bits, crate::probes::boundary::Walked::SW_W_INODE),
                         n,
                     )
                 }),

@@ -155,6 +155,36 @@ pub struct FileObj {
     pub f_count: i64,
     pub f_count_raw: i64,
     pub f_count_field: String,
+    /// file->f_inode, and what its i_mode says the file is ("socket", "pipe (FIFO)", "regular file", …; "anonymous
+    /// inode" for eventfd, epoll, timerfd and the like). Only a "socket" is walked further as a struct socket.
+    pub inode: KAddr,
+    pub i_mode: String,
+    #[serde(rename = "type")]
+    pub ty: String,
+}
+
+impl FileObj {
+    pub fn is_socket(&self) -> bool {
+        self.ty == "socket"
+    }
+}
+
+/// What an inode's mode says the file is (the S_IFMT bits, named as `ls -l` and stat(2) name them).
+pub fn file_type(i_mode: u32, known: bool) -> &'static str {
+    if !known {
+        return "unknown (the inode was not read)";
+    }
+    match i_mode & libc::S_IFMT {
+        libc::S_IFSOCK => "socket",
+        libc::S_IFIFO => "pipe (FIFO)",
+        libc::S_IFREG => "regular file",
+        libc::S_IFDIR => "directory",
+        libc::S_IFCHR => "character device",
+        libc::S_IFBLK => "block device",
+        libc::S_IFLNK => "symbolic link",
+        0 => "anonymous inode (eventfd, epoll, timerfd, signalfd, …)",
+        _ => "unknown file type",
+    }
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -235,7 +265,7 @@ pub fn walk_of(ev: &RawEvent, n: &Namer) -> Walk {
         });
     }
     if has(Walked::SW_W_FILE) {
-        out.file = Some(file_obj(&ev.file, has(Walked::SW_W_FREF), n));
+        out.file = Some(file_obj(&ev.file, has(Walked::SW_W_FREF), has(Walked::SW_W_INODE), n));
     }
     if has(Walked::SW_W_SOCKET) {
         out.socket = Some(socket_obj(&ev.socket, has(Walked::SW_W_OPS), n));
@@ -246,7 +276,7 @@ pub fn walk_of(ev: &RawEvent, n: &Namer) -> Walk {
     out
 }
 
-pub fn file_obj(f: &boundary::skel::types::sw_file, fref: bool, n: &Namer) -> FileObj {
+pub fn file_obj(f: &boundary::skel::types::sw_file, fref: bool, inode: bool, n: &Namer) -> FileObj {
     FileObj {
         addr: KAddr(f.addr),
         f_op: n.ptr(f.f_op),
@@ -258,6 +288,9 @@ pub fn file_obj(f: &boundary::skel::types::sw_file, fref: bool, n: &Namer) -> Fi
         f_count: if fref { f.count + 1 } else { f.count },
         f_count_raw: f.count,
         f_count_field: if fref { "f_ref.refcnt (stores count-1)".into() } else { "f_count".into() },
+        inode: KAddr(f.f_inode),
+        i_mode: format!("{:#o}", f.i_mode),
+        ty: file_type(f.i_mode, inode).into(),
     }
 }
 

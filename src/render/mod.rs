@@ -142,8 +142,10 @@ fn walk_steps(w: &Walk, when: &str, out: &mut Vec<(String, String)>) {
         out.push((
             format!("fdt->fd[{fd}] → struct file{sfx}"),
             format!(
-                "{} · f_op {} (read_iter = {}, release = {}) · f_mode {} · f_flags {} · {} = {} → count {} · private_data {}",
+                "{} · {} (f_inode->i_mode {}) · f_op {} (read_iter = {}, release = {}) · f_mode {} · f_flags {} · {} = {} → count {} · private_data {}",
                 f.addr,
+                f.ty,
+                f.i_mode,
                 f.f_op.show(),
                 f.f_op_read_iter.symbol.as_deref().unwrap_or("?"),
                 f.f_op_release.symbol.as_deref().unwrap_or("?"),
@@ -157,6 +159,12 @@ fn walk_steps(w: &Walk, when: &str, out: &mut Vec<(String, String)>) {
         ));
     } else {
         out.push((format!("fdt->fd[{fd}]{sfx}"), "empty (NULL) or not read".into()));
+    }
+    if let Some(f) = w.file.as_ref().filter(|f| !f.is_socket()) {
+        out.push((
+            "file->private_data".into(),
+            format!("{} — not read as a struct socket: the file is a {}, not a socket", f.private_data, f.ty),
+        ));
     }
     if let Some(s) = &w.socket {
         out.push((

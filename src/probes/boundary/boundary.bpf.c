@@ -122,6 +122,8 @@ static __always_inline void walk(struct sw_event *e, struct task_struct *task, i
 	if (!buf)
 		return;
 	e->walked |= sw_read_file(&e->file, buf, file);
+	if (!sw_is_socket_file(&e->file, e->walked))
+		return;
 	sock = (struct socket *)e->file.private_data;
 	if (!sock)
 		return;

@@ -33,6 +33,7 @@ enum sw_walk {
 	SW_W_PROT = 1 << 5,
 	SW_W_FOP = 1 << 6,
 	SW_W_FREF = 1 << 7,  /* file count read from file_ref_t (6.13+: stored value = count - 1) */
+	SW_W_INODE = 1 << 8, /* f_inode->i_mode read: the file's type is known */
 };
 
 struct sw_fdtable {
@@ -56,6 +57,9 @@ struct sw_file {
 	__s64 count;                      /* raw f_count / f_ref.refcnt */
 	__u32 f_mode;
 	__u32 f_flags;
+	__u64 f_inode;                    /* file->f_inode */
+	__u32 i_mode;                     /* f_inode->i_mode: the file's type (S_IFSOCK, S_IFIFO, …) and permissions */
+	__u32 pad;
 };
 
 struct sw_socket {

@@ -3,6 +3,17 @@
 #ifndef SYSWALK_WALK_H
 #define SYSWALK_WALK_H
 
+/* linux/stat.h: the file type bits of i_mode. */
+#define SW_S_IFMT 00170000
+#define SW_S_IFSOCK 0140000
+
+/* Only a file whose inode says it is a socket is read as one: private_data of a pipe, an eventfd or a directory is
+ * something else entirely (never a struct socket to walk). */
+static __always_inline bool sw_is_socket_file(const struct sw_file *f, __u32 bits)
+{
+	return (bits & SW_W_INODE) && (f->i_mode & SW_S_IFMT) == SW_S_IFSOCK;
+}
+
 /* file->f_count before 6.13; file->f_ref since. */
 struct file___old {
 	atomic_long_t f_count;
@@ -114,6 +125,12 @@ static __always_inline __u32 sw_read_file(struct sw_file *out, __u8 *buf, struct
 	} else {
 		out->count = PICK(buf, file, struct file, f_ref.refcnt.counter);
 		bits |= SW_W_FREF;
+	}
+	out->f_inode = PICK(buf, file, struct file, f_inode);
+	if (out->f_inode) {
+		struct inode *inode = (struct inode *)out->f_inode;
+		out->i_mode = BPF_CORE_READ(inode, i_mode);
+		bits |= SW_W_INODE;
 	}
 	if (fop && grab(buf, bpf_core_type_size(struct file_operations), (void *)fop)) {
 		out->f_op_read_iter = PICK(buf, (void *)fop, struct file_operations, read_iter);

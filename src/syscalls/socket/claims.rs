@@ -187,13 +187,21 @@ pub fn judge_socket_in(call: &Call, tables: &SharedTables, names: &Namer) -> Vec
     // file.private_data_is_socket
     j.put(
         ids::FILE_PRIVATE_DATA_IS_SOCKET,
-        file.zip(sock).map(|(f, s)| {
-            f.private_data == s.addr && s.file == f.addr && fop_name.as_deref().is_none_or(|n| n == "sock_read_iter")
-        }),
+        match (file, sock) {
+            // The inode says the file is something else: its private_data is no socket (and was not read as one).
+            (Some(f), _) if !f.is_socket() && !f.ty.starts_with("unknown") => Some(false),
+            (Some(f), Some(s)) => Some(
+                f.private_data == s.addr
+                    && s.file == f.addr
+                    && fop_name.as_deref().is_none_or(|n| n == "sock_read_iter"),
+            ),
+            _ => None,
+        },
         format!("file->private_data of fd {fd} holds a struct socket (one whose ->file points back to this file)"),
         vec![
             ev(format!("fdt->fd[{fd}]"), file.map(|f| f.addr.to_string()).unwrap_or_default(), EXIT),
             ev("file->private_data", file.map(|f| f.private_data.to_string()).unwrap_or_default(), EXIT),
+            ev("file->f_inode->i_mode", file.map(|f| format!("{} ({})", f.i_mode, f.ty)).unwrap_or_default(), EXIT),
             ev("socket->file (read at private_data)", sock.map(|s| s.file.to_string()).unwrap_or_default(), EXIT),
             ev("file->f_op", file.map(|f| f.f_op.show()).unwrap_or_default(), EXIT),
             ev(
@@ -395,6 +403,9 @@ mod tests {
                     f_count: 1,
                     f_count_raw: 0,
                     f_count_field: "f".into(),
+                    inode: KAddr(0xffff_8881_0a0b_0c00),
+                    i_mode: "0o140777".into(),
+                    ty: "socket".into(),
                 }),
                 socket: Some(SocketObj {
                     addr: a("S"),
