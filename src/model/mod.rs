@@ -169,6 +169,66 @@ impl FileObj {
     }
 }
 
+/// A file's f_flags as open(2) names them: "O_RDWR|O_NONBLOCK (0o4002)" (the names and values of the C library's
+/// fcntl.h, which are the kernel's uapi ones).
+pub fn open_flags(f: u32) -> String {
+    let f = f as i32;
+    let mut names = vec![match f & libc::O_ACCMODE {
+        libc::O_RDONLY => "O_RDONLY",
+        libc::O_WRONLY => "O_WRONLY",
+        libc::O_RDWR => "O_RDWR",
+        _ => "O_ACCMODE=3",
+    }
+    .to_string()];
+    let mut rest = f & !libc::O_ACCMODE;
+    for (bit, name) in [
+        (libc::O_CREAT, "O_CREAT"),
+        (libc::O_EXCL, "O_EXCL"),
+        (libc::O_NOCTTY, "O_NOCTTY"),
+        (libc::O_TRUNC, "O_TRUNC"),
+        (libc::O_APPEND, "O_APPEND"),
+        (libc::O_NONBLOCK, "O_NONBLOCK"),
+        (libc::O_DSYNC, "O_DSYNC"),
+        (libc::O_DIRECT, "O_DIRECT"),
+        (libc::O_LARGEFILE, "O_LARGEFILE"),
+        (libc::O_DIRECTORY, "O_DIRECTORY"),
+        (libc::O_NOFOLLOW, "O_NOFOLLOW"),
+        (libc::O_NOATIME, "O_NOATIME"),
+        (libc::O_CLOEXEC, "O_CLOEXEC"),
+        (libc::O_PATH, "O_PATH"),
+    ] {
+        if rest & bit == bit && bit != 0 {
+            names.push(name.into());
+            rest &= !bit;
+        }
+    }
+    if rest != 0 {
+        names.push(format!("{rest:#o}"));
+    }
+    format!("{} ({:#o})", names.join("|"), f)
+}
+
+/// The flag bits socket() and accept4() take in their type/flags argument, as names.
+pub fn sock_flags(v: i64) -> Option<String> {
+    let mut rest = v;
+    let mut names = Vec::new();
+    for (bit, name) in [(libc::SOCK_NONBLOCK as i64, "SOCK_NONBLOCK"), (libc::SOCK_CLOEXEC as i64, "SOCK_CLOEXEC")] {
+        if rest & bit != 0 {
+            names.push(name.to_string());
+            rest &= !bit;
+        }
+    }
+    if rest != 0 {
+        names.push(format!("{rest:#x}"));
+    }
+    (!names.is_empty()).then(|| names.join("|"))
+}
+
+/// A user-space pointer argument: its value in hex (NULL for 0).
+pub fn user_ptr(raw: u64) -> Value {
+    Value { raw: raw as i64, name: Some(if raw == 0 { "NULL".into() } else { format!("{raw:#x}") }), origin: None }
+}
+
 /// What an inode's mode says the file is (the S_IFMT bits, named as `ls -l` and stat(2) name them).
 pub fn file_type(i_mode: u32, known: bool) -> &'static str {
     if !known {
@@ -284,7 +344,7 @@ pub fn file_obj(f: &boundary::skel::types::sw_file, fref: bool, inode: bool, n: 
         f_op_release: n.text(f.f_op_release),
         private_data: KAddr(f.private_data),
         f_mode: format!("{:#x}", f.f_mode),
-        f_flags: format!("{:#o}", f.f_flags),
+        f_flags: open_flags(f.f_flags),
         f_count: if fref { f.count + 1 } else { f.count },
         f_count_raw: f.count,
         f_count_field: if fref { "f_ref.refcnt (stores count-1)".into() } else { "f_count".into() },

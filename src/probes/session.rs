@@ -29,7 +29,7 @@ impl Target {
             Target::Command(c) => {
                 format!("command: {}", c.iter().map(|s| s.to_string_lossy()).collect::<Vec<_>>().join(" "))
             }
-            Target::Pid(p) => format!("pid {p}"),
+            Target::Pid(_) => "a running process (-p)".into(),
         }
     }
 }

@@ -56,11 +56,13 @@ fn dots(label: &str) -> String {
     }
 }
 
+/// A duration a person can read: µs below 10 ms, then ms, then s.
 fn us(ns: u64) -> String {
-    if ns < 10_000 {
-        format!("{:.2} µs", ns as f64 / 1e3)
-    } else {
-        format!("{:.1} µs", ns as f64 / 1e3)
+    match ns {
+        0..10_000 => format!("{:.2} µs", ns as f64 / 1e3),
+        10_000..10_000_000 => format!("{:.1} µs", ns as f64 / 1e3),
+        10_000_000..10_000_000_000 => format!("{:.1} ms", ns as f64 / 1e6),
+        _ => format!("{:.1} s", ns as f64 / 1e9),
     }
 }
 

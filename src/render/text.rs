@@ -159,8 +159,19 @@ fn plain(r: &Report) -> String {
     let global: Vec<&Claim> = r.claims.iter().filter(|k| k.call.is_none()).collect();
     if !global.is_empty() {
         let _ = writeln!(o, "\nfunction-level claims");
+        // Claims not observable for one shared reason (the chain needs fentry or kprobes): the reason once.
+        let mut said: Option<&str> = None;
         for k in global {
-            claim_lines(k, &mut o);
+            match (k.verdict, k.reason.as_deref()) {
+                (Verdict::NotObservable, Some(r)) if said == Some(r) => {
+                    let _ = writeln!(o, "  {} {} {}", k.verdict.symbol(), k.id, esc(&k.statement));
+                    let _ = writeln!(o, "      not observable here: the same reason");
+                }
+                (v, r) => {
+                    claim_lines(k, &mut o);
+                    said = if v == Verdict::NotObservable { r } else { None };
+                }
+            }
         }
     }
     let _ = writeln!(o);

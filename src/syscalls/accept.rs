@@ -1,12 +1,16 @@
 //! accept(fd, addr, addrlen): a new connection's socket from a listener. At the boundary only, for now: arguments, return value and the walk of the fd it names.
 use super::Def;
-use crate::model::plain_arg;
+use crate::model::{plain_arg, user_ptr, Namer, Value};
 use crate::probes::boundary::Mode;
 
-pub const DEF: Def = Def {
-    name: "accept",
-    fallback_nr: 43,
-    args: &["fd", "addr", "addrlen"],
-    mode: Mode::SW_MODE_WALK_RET,
-    name_arg: plain_arg,
-};
+pub const DEF: Def =
+    Def { name: "accept", fallback_nr: 43, args: &["fd", "addr", "addrlen"], mode: Mode::SW_MODE_WALK_RET, name_arg };
+
+/// fd as a number, the sockaddr pointer in hex, addrlen as a number (a pointer for accept: shown in hex).
+fn name_arg(idx: usize, raw: u64, n: &Namer) -> Value {
+    match idx {
+        1 => user_ptr(raw),
+        2 => user_ptr(raw),
+        _ => plain_arg(idx, raw, n),
+    }
+}

@@ -1,6 +1,6 @@
 //! accept4(fd, addr, addrlen, flags): accept with SOCK_NONBLOCK/SOCK_CLOEXEC flags. At the boundary only, for now: arguments, return value and the walk of the fd it names.
 use super::Def;
-use crate::model::plain_arg;
+use crate::model::{plain_arg, user_ptr, Namer, Value};
 use crate::probes::boundary::Mode;
 
 pub const DEF: Def = Def {
@@ -8,5 +8,15 @@ pub const DEF: Def = Def {
     fallback_nr: 288,
     args: &["fd", "addr", "addrlen", "flags"],
     mode: Mode::SW_MODE_WALK_RET,
-    name_arg: plain_arg,
+    name_arg,
 };
+
+/// fd as a number, the sockaddr pointer in hex, addrlen as a number (a pointer for accept: shown in hex), flags decoded.
+fn name_arg(idx: usize, raw: u64, n: &Namer) -> Value {
+    match idx {
+        1 => user_ptr(raw),
+        2 => user_ptr(raw),
+        3 => Value { name: crate::model::sock_flags(raw as i64), ..Value::plain(raw as i64) },
+        _ => plain_arg(idx, raw, n),
+    }
+}

@@ -1,12 +1,15 @@
 //! connect(fd, addr, addrlen): a client's connection. At the boundary only, for now: arguments, return value and the walk of the fd it names.
 use super::Def;
-use crate::model::plain_arg;
+use crate::model::{plain_arg, user_ptr, Namer, Value};
 use crate::probes::boundary::Mode;
 
-pub const DEF: Def = Def {
-    name: "connect",
-    fallback_nr: 42,
-    args: &["fd", "addr", "addrlen"],
-    mode: Mode::SW_MODE_WALK_ARG0,
-    name_arg: plain_arg,
-};
+pub const DEF: Def =
+    Def { name: "connect", fallback_nr: 42, args: &["fd", "addr", "addrlen"], mode: Mode::SW_MODE_WALK_ARG0, name_arg };
+
+/// fd as a number, the sockaddr pointer in hex, addrlen as a number (a pointer for accept: shown in hex).
+fn name_arg(idx: usize, raw: u64, n: &Namer) -> Value {
+    match idx {
+        1 => user_ptr(raw),
+        _ => plain_arg(idx, raw, n),
+    }
+}

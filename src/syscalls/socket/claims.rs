@@ -60,6 +60,14 @@ impl<'a> SharedTables<'a> {
     }
 }
 
+/// Open fds as a set, "{0,1,2}"; "not read" when the walk did not get the table.
+fn fd_set(open: Option<&[u32]>) -> String {
+    match open {
+        Some(v) => format!("{{{}}}", v.iter().map(|f| f.to_string()).collect::<Vec<_>>().join(",")),
+        None => "not read".into(),
+    }
+}
+
 fn tids(calls: &[&Call]) -> String {
     let mut t: Vec<u32> = calls.iter().map(|c| c.tid).collect();
     t.sort();
@@ -115,8 +123,8 @@ pub fn judge_socket_in(call: &Call, tables: &SharedTables, names: &Namer) -> Vec
             format!("socket() failed with {errno} and left the fd table as it found it (no fd leaked)"),
             vec![
                 ev("return value", format!("{ret} ({errno})"), "tp_btf/sys_exit"),
-                ev("open fds before", format!("{before:?}"), ENTER),
-                ev("open fds after", format!("{after:?}"), EXIT),
+                ev("open fds before", fd_set(before.as_deref()), ENTER),
+                ev("open fds after", fd_set(after.as_deref()), EXIT),
             ],
             &missing,
         );
@@ -144,7 +152,7 @@ pub fn judge_socket_in(call: &Call, tables: &SharedTables, names: &Namer) -> Vec
     };
     let mut evidence = vec![
         ev("returned fd", fd.to_string(), "tp_btf/sys_exit"),
-        ev("open fds before the call", fdt_before.map(|t| format!("{:?}", t.open)).unwrap_or_default(), ENTER),
+        ev("open fds before the call", fd_set(fdt_before.map(|t| t.open.as_slice())), ENTER),
         ev(
             "fdt->max_fds, files->next_fd",
             fdt_before.map(|t| format!("{}, {}", t.max_fds, t.next_fd)).unwrap_or_default(),

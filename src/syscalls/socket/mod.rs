@@ -28,7 +28,8 @@ pub fn name_arg(idx: usize, raw: u64, n: &Namer) -> Value {
             let mut val = n.sock_type(base as i64);
             val.raw = v as i32 as i64;
             if base as i64 != val.raw {
-                val.name = val.name.map(|s| format!("{s}|flags {:#x}", val.raw & !0xf));
+                let flags = crate::model::sock_flags(val.raw & !0xf).unwrap_or_default();
+                val.name = val.name.map(|s| format!("{s}|{flags}"));
             }
             val
         }
