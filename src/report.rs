@@ -46,6 +46,37 @@ pub struct ObjectRef {
     pub seen: Vec<(usize, String)>,
 }
 
+/// Every call and claim of the run, counted as they were judged: `calls` and `claims` hold the full evidence of a
+/// bounded number of them only (`--keep-calls`), so memory does not grow with the run; these counts are complete.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Totals {
+    pub calls: u64,
+    /// Calls in `calls`, with their full evidence.
+    pub calls_in_full: u64,
+    pub by_syscall: std::collections::BTreeMap<String, u64>,
+    /// Per claim id: proved, refuted, not observable — over every call.
+    pub claims: std::collections::BTreeMap<String, [u64; 3]>,
+}
+
+impl Totals {
+    pub fn count_call(&mut self, c: &Call) {
+        self.calls += 1;
+        *self.by_syscall.entry(c.syscall.clone()).or_default() += 1;
+    }
+    pub fn count_claim(&mut self, c: &Claim) {
+        let i = match c.verdict {
+            Verdict::Proved => 0,
+            Verdict::Refuted => 1,
+            Verdict::NotObservable => 2,
+        };
+        self.claims.entry(c.id.clone()).or_default()[i] += 1;
+    }
+    pub fn summary(&self) -> Summary {
+        let sum = |i: usize| self.claims.values().map(|v| v[i] as usize).sum();
+        Summary { proved: sum(0), refuted: sum(1), not_observable: sum(2) }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct Summary {
     pub proved: usize,
@@ -65,7 +96,9 @@ pub struct Report {
     pub calls: Vec<Call>,
     pub objects: Vec<ObjectRef>,
     pub claims: Vec<Claim>,
+    /// Claims over every call (`claims` has the full evidence of those of `calls` only).
     pub summary: Summary,
+    pub totals: Totals,
     /// Tiers A/B: the functions of the chain, and for each whether it was traced here and why not.
     pub chain_plan: Vec<crate::probes::chain::FnPlan>,
     /// The live family dispatch table net_families[] (tiers A/B, where kallsyms has its address).
@@ -169,6 +202,13 @@ impl Report {
             }
         }
         let summary = Self::summarize(&claims);
+        let mut totals = Totals { calls_in_full: calls.len() as u64, ..Default::default() };
+        for c in &calls {
+            totals.count_call(c);
+        }
+        for c in &claims {
+            totals.count_claim(c);
+        }
         Report {
             schema: SCHEMA.into(),
             tool: format!("syswalk {}", env!("CARGO_PKG_VERSION")),
@@ -188,6 +228,7 @@ impl Report {
             objects,
             claims,
             summary,
+            totals,
             chain_plan: Vec::new(),
             dispatch: None,
             chain_budget: None,

@@ -19,13 +19,24 @@ pub struct Budget {
 
 /// Judges `chain.counts_complete`: full + counted root calls = the calls seen at the syscall boundary (for the
 /// socket chain), and every counted entry has its exit.
-pub fn budget(calls: &[Call], plan: &[FnPlan], counted: &[(String, u64, u64)], requested: u32) -> (Budget, Claim) {
+/// The root function's outermost calls among `calls` (what `budget` counts as streamed in full).
+pub fn root_calls(c: &Call, plan: &[FnPlan]) -> usize {
+    let root = plan.iter().find(|p| p.traced).map(|p| p.name.as_str()).unwrap_or_default();
+    c.chain.iter().filter(|f| f.func == root && f.depth == 0).count()
+}
+
+/// `full`: root calls received in full (see `root_calls`), `socket_calls`: socket() calls seen at the boundary.
+pub fn budget(
+    full: usize,
+    socket_calls: usize,
+    plan: &[FnPlan],
+    counted: &[(String, u64, u64)],
+    requested: u32,
+) -> (Budget, Claim) {
     let root = plan.iter().find(|p| p.traced).map(|p| p.name.clone()).unwrap_or_default();
-    let full = calls.iter().flat_map(|c| c.chain.iter()).filter(|f| f.func == root && f.depth == 0).count();
     let root_counted = counted.iter().find(|(n, _, _)| *n == root).map(|c| c.1).unwrap_or(0);
     let unbalanced: Vec<String> =
         counted.iter().filter(|(_, e, x)| e != x).map(|(n, e, x)| format!("{n} {e}≠{x}")).collect();
-    let socket_calls = calls.iter().filter(|c| c.syscall == "socket").count();
     let mut evidence = vec![
         ev(format!("{root} calls streamed in full"), full.to_string(), "chain ring buffer"),
         ev(format!("{root} entries counted in the kernel"), root_counted.to_string(), "ccount per-CPU array"),
@@ -96,13 +107,20 @@ mod tests {
         ];
         let mut c1 = crate::model::tests_support::empty_call();
         c1.chain = frames(&e, &p, "fentry", &Namer::default());
-        let calls = vec![c1, crate::model::tests_support::empty_call(), crate::model::tests_support::empty_call()];
+        let calls = [c1, crate::model::tests_support::empty_call(), crate::model::tests_support::empty_call()];
         let ok = vec![("__sys_socket".to_string(), 2, 2), ("sock_alloc".to_string(), 2, 2)];
-        let (b, c) = budget(&calls, &p, &ok, 1);
+        let (b, c) = budget(calls.iter().map(|c| root_calls(c, &p)).sum(), calls.len(), &p, &ok, 1);
         assert_eq!((b.full, c.verdict), (1, Verdict::Proved), "{c:?}");
         let missed = vec![("__sys_socket".to_string(), 1, 1), ("sock_alloc".to_string(), 1, 1)];
-        assert_eq!(budget(&calls, &p, &missed, 1).1.verdict, Verdict::Refuted, "a call that bypassed __sys_socket");
+        assert_eq!(
+            budget(calls.iter().map(|c| root_calls(c, &p)).sum(), calls.len(), &p, &missed, 1).1.verdict,
+            Verdict::Refuted,
+            "a call that bypassed __sys_socket"
+        );
         let unbalanced = vec![("__sys_socket".to_string(), 2, 2), ("sock_alloc".to_string(), 2, 1)];
-        assert_eq!(budget(&calls, &p, &unbalanced, 1).1.verdict, Verdict::Refuted);
+        assert_eq!(
+            budget(calls.iter().map(|c| root_calls(c, &p)).sum(), calls.len(), &p, &unbalanced, 1).1.verdict,
+            Verdict::Refuted
+        );
     }
 }

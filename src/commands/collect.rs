@@ -1,5 +1,6 @@
 //! The pipeline every tracing command shares: choose the tier and the chain, trace, pair events into calls, judge
 //! them, and assemble the report (not yet rendered).
+use super::stream;
 use crate::claims::Claim;
 use crate::cli::AttachArg;
 use crate::error::{Error, Kind, Result};
@@ -127,10 +128,12 @@ pub struct Request {
     pub attach: AttachArg,
     /// A `--chain` file's functions instead of the syscall's default chain.
     pub custom: Option<Vec<chain::spec::FnSpec>>,
+    /// Calls kept with their full evidence (`--keep-calls`; 0 = all).
+    pub keep: usize,
 }
 
 pub fn collect(req: Request, names: &Namer) -> Result<Collected> {
-    let Request { target, specs, opts, attach, custom } = req;
+    let Request { target, specs, opts, attach, custom, keep } = req;
     let opts = &opts;
     let is_pid = matches!(target, Target::Pid(_));
     let caps = if attach == AttachArg::None {
@@ -148,28 +151,28 @@ pub fn collect(req: Request, names: &Namer) -> Result<Collected> {
     if let Some(s) = choice.setup.as_mut() {
         s.root_calls = opts.chain_calls;
     }
-    let session =
-        session::trace(&target, &specs.iter().map(|s| s.traced()).collect::<Vec<_>>(), opts, choice.setup.as_ref())?;
     let sigs: Vec<model::Signature> = specs.iter().map(|s| s.signature()).collect();
-    let mut calls = model::calls_from(&session.events, &sigs, names);
     let plan: Vec<chain::FnPlan> = choice.setup.as_ref().map(|s| s.plan.clone()).unwrap_or_default();
+    let judge = choice.setup.as_ref().map(|s| stream::ChainJudge {
+        plan: &plan,
+        probe: if s.attach == Attach::Kprobe { "kprobe/kretprobe" } else { "fentry/fexit" },
+        families: &choice.families,
+        budget: opts.chain_calls > 0,
+    });
+    let mut st = stream::Stream::new(names, sigs, judge, keep);
+    let session = session::trace(
+        &target,
+        &specs.iter().map(|s| s.traced()).collect::<Vec<_>>(),
+        opts,
+        choice.setup.as_ref(),
+        &mut st,
+    )?;
+    st.finish();
     let used_attach = session.chain_attach.as_ref().map(|(a, _)| *a);
-    if let Some(a) = used_attach {
-        let probe = match a {
-            Attach::Fentry => "fentry/fexit",
-            Attach::Kprobe => "kprobe/kretprobe",
-        };
-        // Name return addresses with the BPF trampolines that existed while tracing.
-        let mut ks = names.kallsyms.clone();
-        ks.extend(session.bpf_syms.iter().cloned());
-        let live = Namer { kallsyms: ks, btf: names.btf.clone() };
-        let frames = crate::model::frame::frames(&session.chain_events, &plan, probe, &live);
-        crate::model::frame::attach_to_calls(&mut calls, &frames);
-    }
-    let socket_calls = calls.iter().filter(|c| c.syscall == "socket").count();
+    let socket_calls = st.socket_calls;
     let traced_socket = specs.iter().any(|s| s.name == "socket");
 
-    if calls.is_empty() || (traced_socket && socket_calls == 0 && specs.len() == 1) {
+    if st.totals.calls == 0 || (traced_socket && socket_calls == 0 && specs.len() == 1) {
         let what = specs.iter().map(|s| s.name).collect::<Vec<_>>().join("/");
         return Err(match session.ending {
             Ending::Signaled(s) => Error::new(
@@ -202,24 +205,11 @@ pub fn collect(req: Request, names: &Namer) -> Result<Collected> {
         });
     }
 
-    let create_for = |c: &model::Call| {
-        let fam = c.args.first().map(|a| a.value.raw).unwrap_or(-1);
-        choice.families.iter().find(|(i, _, _)| *i as i64 == fam).and_then(|(_, _, cr)| names.kallsyms.symbolize(*cr))
-    };
-    let mut claims: Vec<Claim> = Vec::new();
-    let tables = crate::syscalls::socket::claims::SharedTables::new(&calls);
-    for c in calls.iter().filter(|c| c.syscall == "socket") {
-        claims.extend(crate::syscalls::socket::claims::judge_socket_in(c, &tables, names));
-        // Under an evidence budget, calls past it were counted, not streamed: they have no chain to judge.
-        let budgeted_out = opts.chain_calls > 0 && c.chain.is_empty();
-        if used_attach.is_some() && c.ret.is_some_and(|r| r >= 0) && !budgeted_out {
-            claims.extend(crate::syscalls::socket::chain::judge(c, create_for(c).as_deref(), &plan));
-        }
-    }
+    let mut global: Vec<Claim> = Vec::new();
     match (&choice.why_not, used_attach) {
-        (Some(why), _) => claims.extend(crate::syscalls::socket::claims::chain_not_observable(why)),
+        (Some(why), _) => global.extend(crate::syscalls::socket::claims::chain_not_observable(why)),
         (None, None) => {
-            claims.extend(crate::syscalls::socket::claims::chain_not_observable("the chain tracer did not attach"))
+            global.extend(crate::syscalls::socket::claims::chain_not_observable("the chain tracer did not attach"))
         }
         _ => {}
     }
@@ -247,9 +237,10 @@ pub fn collect(req: Request, names: &Namer) -> Result<Collected> {
         tinfo,
         syscall_infos(&specs),
         session.stats.clone(),
-        calls,
-        claims,
+        std::mem::take(&mut st.kept),
+        std::mem::take(&mut st.claims),
     );
+    report.totals = std::mem::take(&mut st.totals);
     report.kernel.tier = match used_attach {
         Some(Attach::Fentry) => caps::Tier::A,
         Some(Attach::Kprobe) => caps::Tier::B,
@@ -264,11 +255,16 @@ pub fn collect(req: Request, names: &Namer) -> Result<Collected> {
         );
     }
     if opts.chain_calls > 0 && used_attach.is_some() {
-        let b = crate::claims::budget::budget(&report.calls, &plan, &session.chain_counted, opts.chain_calls);
-        report.claims.push(b.1.clone());
-        report.summary = crate::report::Report::summarize(&report.claims);
+        let b =
+            crate::claims::budget::budget(st.root_full, socket_calls, &plan, &session.chain_counted, opts.chain_calls);
+        global.push(b.1);
         report.chain_budget = Some(b.0);
     }
+    for c in &global {
+        report.totals.count_claim(c);
+    }
+    report.claims.extend(global);
+    report.summary = report.totals.summary();
     report.chain_plan = plan;
     report.dispatch = crate::report::dispatch(&choice.families, &choice.inetsw, choice.families_error.clone(), names);
     Ok(Collected { report, ending: session.ending })

@@ -24,6 +24,7 @@ pub fn run(ctx: &Ctx, format: Format) -> Result<i32> {
         opts,
         attach: AttachArg::None,
         custom: None,
+        keep: 1,
     };
     let got = collect(req, &names)?;
     let call = got.report.calls.iter().find(|c| c.syscall == "socket");

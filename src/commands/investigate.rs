@@ -43,7 +43,7 @@ pub fn run(ctx: &Ctx, job: Job, out: &OutputArgs, names: Namer, how: &TraceArgs)
         bpf_stats: how.bpf_stats,
         launch: ctx.launch,
     };
-    let got = collect(Request { target, specs, opts, attach: how.attach, custom }, &names)?;
+    let got = collect(Request { target, specs, opts, attach: how.attach, custom, keep: how.keep_calls }, &names)?;
     let report = got.report;
     let text = match out.format {
         Format::Text => render::text(&report, &Style { color: color_wanted(out) }),

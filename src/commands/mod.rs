@@ -20,6 +20,7 @@ mod kaslr;
 mod lab;
 mod lesson;
 mod prove;
+mod stream;
 mod trace;
 
 /// What every command gets from main: when syswalk started (launch → attached is measured from it).
@@ -151,7 +152,7 @@ pub fn emit(text: &str, out: &Option<std::path::PathBuf>) -> Result<()> {
 
 pub fn namer() -> Namer {
     let kallsyms = crate::machine::kallsyms::Kallsyms::load().unwrap_or_default();
-    Namer { kallsyms, btf: crate::machine::btf::Btf::load().ok() }
+    Namer { kallsyms, btf: crate::machine::btf::Btf::load().ok(), ..Default::default() }
 }
 
 /// Resolves a family name (inet, AF_INET6 …) through this machine's headers, or a number.

@@ -193,41 +193,59 @@ pub fn frames(events: &[RawChainEvent], plan: &[FnPlan], probe: &str, n: &Namer)
     out
 }
 
-/// Gives each boundary call the frames that ran inside it (same thread, between its entry and exit).
-pub fn attach_to_calls(calls: &mut [Call], frames: &[Frame]) -> usize {
-    // Per thread, the frames with an entry time, sorted by it: each call takes a range by binary search (a scan of
-    // every frame per call was quadratic: 18 s for 2000 calls under TCG).
-    let mut by_tid: std::collections::HashMap<u32, Vec<(u64, usize)>> = std::collections::HashMap::new();
-    for (i, f) in frames.iter().enumerate() {
-        if let Some(t) = f.enter_ns {
-            by_tid.entry(f.tid).or_default().push((t, i));
+/// Frames as records arrive, per thread, until the boundary call they ran in has completed: each record is one
+/// outermost traced call, so a record's frames never refer to another record's.
+#[derive(Default)]
+pub struct FrameQueue {
+    by_tid: std::collections::HashMap<u32, std::collections::VecDeque<(u64, Option<u64>, Frame)>>,
+    next: u64,
+    /// Frames that ran outside every traced boundary call of their thread (dropped, counted).
+    pub outside: u64,
+}
+
+impl FrameQueue {
+    /// The frames of one batch of chain events (whole records).
+    pub fn push(&mut self, events: &[RawChainEvent], plan: &[FnPlan], probe: &str, n: &Namer) {
+        let base = self.next;
+        let fs = frames(events, plan, probe, n);
+        self.next += fs.len() as u64;
+        for (i, f) in fs.into_iter().enumerate() {
+            let parent = f.parent.map(|p| base + p as u64);
+            self.by_tid.entry(f.tid).or_default().push_back((base + i as u64, parent, f));
         }
     }
-    for v in by_tid.values_mut() {
-        v.sort_unstable();
-    }
-    let mut used = 0;
-    for c in calls.iter_mut() {
-        let (Some(a), Some(b)) = (c.enter_ns, c.exit_ns) else { continue };
-        let Some(v) = by_tid.get(&c.tid) else { continue };
-        let lo = v.partition_point(|&(t, _)| t < a);
-        let hi = v.partition_point(|&(t, _)| t <= b);
-        let mut idx: Vec<usize> = v[lo..hi.max(lo)].iter().map(|&(_, i)| i).collect();
-        idx.sort_unstable();
-        let remap = |p: Option<usize>| p.and_then(|p| idx.binary_search(&p).ok());
-        let base = idx.iter().map(|&i| frames[i].depth).min().unwrap_or(0);
-        c.chain = idx
-            .iter()
-            .map(|&i| {
-                let mut f = frames[i].clone();
-                f.parent = remap(f.parent);
+
+    /// The frames that ran inside `c` (same thread, entered between its entry and exit), taken out of the queue,
+    /// parents as indexes into the returned list and depths from 0. Frames of the thread that entered before `c`
+    /// belong to no traced call: they are dropped.
+    pub fn take_for(&mut self, c: &Call) -> Vec<Frame> {
+        let (Some(a), Some(b)) = (c.enter_ns, c.exit_ns) else { return Vec::new() };
+        let Some(q) = self.by_tid.get_mut(&c.tid) else { return Vec::new() };
+        let mut mine: Vec<(u64, Option<u64>, Frame)> = Vec::new();
+        while let Some((_, _, f)) = q.front() {
+            match f.enter_ns {
+                Some(t) if t > b => break,
+                Some(t) if t >= a => mine.extend(q.pop_front()),
+                _ => {
+                    q.pop_front();
+                    self.outside += 1;
+                }
+            }
+        }
+        if q.is_empty() {
+            self.by_tid.remove(&c.tid);
+        }
+        mine.sort_by_key(|(g, _, _)| *g);
+        let base = mine.iter().map(|(_, _, f)| f.depth).min().unwrap_or(0);
+        let gids: Vec<u64> = mine.iter().map(|(g, _, _)| *g).collect();
+        mine.into_iter()
+            .map(|(_, p, mut f)| {
+                f.parent = p.and_then(|p| gids.binary_search(&p).ok());
                 f.depth -= base;
                 f
             })
-            .collect();
-        used += idx.len();
+            .collect()
     }
-    used
 }
 
 #[cfg(test)]
@@ -273,15 +291,21 @@ mod tests {
             ev(ChKind::SW_CH_EXIT, 1, 1, 32, 0),
             ev(ChKind::SW_CH_EXIT, 0, 1, 40, 0),
         ];
-        let f = frames(&e, &p, "fentry", &Namer::default());
+        let mut q = FrameQueue::default();
+        q.push(&e[..6], &p, "fentry", &Namer::default());
+        // A later poll round's records (thread 1's second call) go to the same thread's queue.
+        q.push(&e[6..], &p, "fentry", &Namer::default());
         let call = |tid: u32, a: u64, b: u64| Call {
             tid,
             enter_ns: Some(a),
             exit_ns: Some(b),
             ..crate::model::tests_support::empty_call()
         };
-        let mut calls = vec![call(1, 9, 21), call(2, 11, 19), call(1, 29, 41), call(1, 50, 60)];
-        assert_eq!(attach_to_calls(&mut calls, &f), 5);
+        let mut calls = [call(1, 9, 21), call(2, 11, 19), call(1, 29, 41), call(1, 50, 60)];
+        for c in calls.iter_mut() {
+            c.chain = q.take_for(c);
+        }
+        assert_eq!(calls.iter().map(|c| c.chain.len()).sum::<usize>(), 5);
         let shape = |c: &Call| c.chain.iter().map(|x| (x.func.clone(), x.depth, x.parent)).collect::<Vec<_>>();
         assert_eq!(shape(&calls[0]), vec![("a".into(), 0, None), ("b".into(), 1, Some(0))]);
         assert_eq!(shape(&calls[1]), vec![("a".into(), 0, None)], "the other thread's frames stay out");
@@ -295,7 +319,7 @@ mod tests {
             "ffffffff81000000 T __sock_create\nffffffff81000400 T sock_alloc\nffffffff81000800 T arch_rethook_trampoline\nffffffff81000900 T other\n",
             "fixture",
         );
-        let n = Namer { kallsyms: ks, btf: None };
+        let n = Namer { kallsyms: ks, ..Default::default() };
         // Tier A: the first word is inside the traced function (its fentry call), the second names the caller.
         assert_eq!(
             caller_of(&[0xffffffff81000405, 0xffffffff8100007f], "sock_alloc", &n).map(|c| c.to_string()).as_deref(),

@@ -17,6 +17,9 @@ use crate::probes::boundary::{self, EvKind, RawEvent, Walked};
 pub struct Namer {
     pub kallsyms: Kallsyms,
     pub btf: Option<Btf>,
+    /// Names already looked up (a value is named the same way every time): lookups scan headers and every BTF
+    /// enum, far too slow to repeat for every call of a long run.
+    pub cache: std::cell::RefCell<std::collections::HashMap<(&'static str, i64), Value>>,
 }
 
 pub fn hex(v: u64) -> String {
@@ -70,23 +73,31 @@ impl Namer {
     pub fn text(&self, addr: u64) -> Ptr {
         Ptr { addr: KAddr(addr), symbol: self.kallsyms.symbolize(addr) }
     }
-    pub fn btf_enum(&self, enum_name: &str, v: i64) -> Value {
-        match self.btf.as_ref().and_then(|b| b.enum_name(enum_name, v)) {
-            Some(n) => Value { raw: v, name: Some(n.name), origin: Some(n.origin) },
-            None => Value::plain(v),
+    fn cached(&self, key: &'static str, v: i64, look: impl FnOnce() -> Value) -> Value {
+        if let Some(hit) = self.cache.borrow().get(&(key, v)) {
+            return hit.clone();
         }
+        let val = look();
+        self.cache.borrow_mut().insert((key, v), val.clone());
+        val
     }
-    pub fn btf_anchor(&self, anchor: &str, prefix: &str, v: i64) -> Value {
-        match self.btf.as_ref().and_then(|b| b.enum_name_by_anchor(anchor, prefix, v)) {
+    pub fn btf_enum(&self, enum_name: &'static str, v: i64) -> Value {
+        self.cached(enum_name, v, || match self.btf.as_ref().and_then(|b| b.enum_name(enum_name, v)) {
             Some(n) => Value { raw: v, name: Some(n.name), origin: Some(n.origin) },
             None => Value::plain(v),
-        }
+        })
+    }
+    pub fn btf_anchor(&self, anchor: &'static str, prefix: &str, v: i64) -> Value {
+        self.cached(anchor, v, || match self.btf.as_ref().and_then(|b| b.enum_name_by_anchor(anchor, prefix, v)) {
+            Some(n) => Value { raw: v, name: Some(n.name), origin: Some(n.origin) },
+            None => Value::plain(v),
+        })
     }
     pub fn family(&self, v: i64) -> Value {
-        match headers::family_name(v) {
+        self.cached("AF_", v, || match headers::family_name(v) {
             Some(c) => Value { raw: v, name: Some(c.name), origin: Some(format!("{}:{}", c.file, c.line)) },
             None => Value::plain(v),
-        }
+        })
     }
     pub fn sock_type(&self, v: i64) -> Value {
         self.btf_enum("sock_type", v)
@@ -98,6 +109,9 @@ impl Namer {
         self.btf_anchor("TCP_ESTABLISHED", "TCP_", v)
     }
     pub fn errno(&self, e: i64) -> Value {
+        self.cached("errno", e, || self.errno_lookup(e))
+    }
+    fn errno_lookup(&self, e: i64) -> Value {
         for f in ["/usr/include/asm-generic/errno-base.h", "/usr/include/asm-generic/errno.h"] {
             if let Some(text) = headers::header_text(f) {
                 for (i, l) in text.lines().enumerate() {
@@ -477,27 +491,37 @@ impl Call {
     }
 }
 
-/// Pairs entry and exit events per thread into calls, in time order.
-pub fn calls_from(events: &[RawEvent], specs: &[Signature], n: &Namer) -> Vec<Call> {
-    let mut evs: Vec<&RawEvent> =
-        events.iter().filter(|e| e.kind == EvKind::SW_ENTER.0 || e.kind == EvKind::SW_EXIT.0).collect();
-    evs.sort_by_key(|e| e.ts_ns);
-    let mut calls: Vec<Call> = Vec::new();
-    let mut open: std::collections::HashMap<u32, usize> = std::collections::HashMap::new();
-    for e in evs {
-        let spec = specs.iter().find(|s| s.nr == e.nr);
-        let sname = spec.map(|s| s.name.to_string()).unwrap_or_else(|| format!("syscall_{}", e.nr));
+/// Pairs entry and exit events per thread into calls as the events arrive: only the open call of each thread is
+/// held, so memory does not grow with the run. Calls are numbered in the order they entered.
+pub struct Pairer {
+    sigs: Vec<Signature>,
+    open: std::collections::HashMap<u32, Call>,
+    next_seq: usize,
+}
+
+impl Pairer {
+    pub fn new(sigs: Vec<Signature>) -> Self {
+        Pairer { sigs, open: std::collections::HashMap::new(), next_seq: 1 }
+    }
+
+    fn seq(&mut self) -> usize {
+        self.next_seq += 1;
+        self.next_seq - 1
+    }
+
+    /// One boundary event (in per-thread order); the calls it completes go to `done`.
+    pub fn push(&mut self, e: &RawEvent, n: &Namer, done: &mut Vec<Call>) {
+        let spec = self.sigs.iter().find(|s| s.nr == e.nr).copied();
+        let sname = || spec.map(|s| s.name.to_string()).unwrap_or_else(|| format!("syscall_{}", e.nr));
         if e.kind == EvKind::SW_ENTER.0 {
             let argn: &[&str] = spec.map(|s| s.args).unwrap_or(&[]);
+            let name_arg = spec.map_or(plain_arg as fn(usize, u64, &Namer) -> Value, |s| s.name_arg);
             let args = argn
                 .iter()
                 .enumerate()
-                .map(|(i, a)| Arg {
-                    name: a.to_string(),
-                    value: spec.map_or(plain_arg as fn(usize, u64, &Namer) -> Value, |s| s.name_arg)(i, e.args[i], n),
-                })
+                .map(|(i, a)| Arg { name: a.to_string(), value: name_arg(i, e.args[i], n) })
                 .collect();
-            let mut call = Call::bare(calls.len() + 1, e, sname);
+            let mut call = Call::bare(self.seq(), e, sname());
             call.args = args;
             call.regs = ["rdi", "rsi", "rdx", "r10", "r8", "r9"]
                 .iter()
@@ -509,18 +533,19 @@ pub fn calls_from(events: &[RawEvent], specs: &[Signature], n: &Namer) -> Vec<Ca
             call.enter_ns = Some(e.ts_ns);
             call.before = walk_of(e, n);
             call.probes = vec!["tp_btf/sys_enter".into()];
-            open.insert(e.tid, calls.len());
-            calls.push(call);
-        } else {
-            let idx = match open.remove(&e.tid) {
-                Some(i) if calls[i].nr == e.nr => i,
-                _ => {
+            // An entry while another call of the thread is open: that one's exit was lost; it ends here as it is.
+            if let Some(prev) = self.open.insert(e.tid, call) {
+                done.push(prev);
+            }
+        } else if e.kind == EvKind::SW_EXIT.0 {
+            let mut c = match self.open.remove(&e.tid) {
+                Some(c) if c.nr == e.nr => c,
+                other => {
+                    done.extend(other);
                     // Exit without a matching entry: the call began before syswalk attached.
-                    calls.push(Call::bare(calls.len() + 1, e, sname));
-                    calls.len() - 1
+                    Call::bare(self.seq(), e, sname())
                 }
             };
-            let c = &mut calls[idx];
             c.exit_ns = Some(e.ts_ns);
             c.latency_ns = c.enter_ns.map(|t| e.ts_ns.saturating_sub(t));
             c.ret = Some(e.ret);
@@ -529,8 +554,35 @@ pub fn calls_from(events: &[RawEvent], specs: &[Signature], n: &Namer) -> Vec<Ca
             }
             c.after = walk_of(e, n);
             c.probes.push("tp_btf/sys_exit".into());
+            done.push(c);
         }
     }
+
+    /// When the earliest call still open entered (nothing older can still complete).
+    pub fn oldest_open(&self) -> Option<u64> {
+        self.open.values().filter_map(|c| c.enter_ns).min()
+    }
+
+    /// The calls still open when tracing stopped, as they are (no exit), in entry order.
+    pub fn finish(&mut self) -> Vec<Call> {
+        let mut v: Vec<Call> = self.open.drain().map(|(_, c)| c).collect();
+        v.sort_by_key(|c| c.seq);
+        v
+    }
+}
+
+/// Pairs a whole list of events (sorted by time first): what `Pairer` does for a finished run.
+#[cfg(test)]
+pub fn calls_from(events: &[RawEvent], specs: &[Signature], n: &Namer) -> Vec<Call> {
+    let mut evs: Vec<&RawEvent> = events.iter().collect();
+    evs.sort_by_key(|e| e.ts_ns);
+    let mut p = Pairer::new(specs.to_vec());
+    let mut calls = Vec::new();
+    for e in evs {
+        p.push(e, n, &mut calls);
+    }
+    calls.extend(p.finish());
+    calls.sort_by_key(|c| c.seq);
     calls
 }
 

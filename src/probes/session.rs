@@ -69,18 +69,26 @@ pub struct Stats {
 
 pub use crate::probes::chain::ChainSetup;
 
+/// Where a session's events go as they arrive: nothing is kept here, so memory does not grow with the run.
+/// Per poll round: the boundary events read, then the chain records read after them (a call's chain record is
+/// written before its sys_exit event, so by the end of the round that delivered a call's exit its chain was
+/// delivered too), then `round`.
+pub trait Sink {
+    /// Once, when everything is attached: the kallsyms lines of BPF code ([bpf]: programs and trampolines) that
+    /// exist now, so a return address inside a trampoline is named as one.
+    fn attached(&mut self, bpf_syms: Vec<crate::machine::kallsyms::Sym>);
+    fn boundary(&mut self, events: Vec<RawEvent>);
+    fn chain(&mut self, events: Vec<crate::probes::chain::RawChainEvent>);
+    fn round(&mut self);
+}
+
 pub struct Session {
-    pub events: Vec<RawEvent>,
-    pub chain_events: Vec<crate::probes::chain::RawChainEvent>,
     /// The attach type the chain really used, and why (fallbacks included).
     pub chain_attach: Option<(crate::probes::chain::Attach, String)>,
     pub stats: Stats,
     pub root_pid: u32,
     pub ending: Ending,
     pub forks: Vec<(u32, u32)>,
-    /// kallsyms entries of BPF code ([bpf]: programs and trampolines), read while the chain was still attached, so
-    /// a return address inside a trampoline is named as one rather than as the nearest module symbol.
-    pub bpf_syms: Vec<crate::machine::kallsyms::Sym>,
     /// Evidence budget: per traced function, (name, entries counted, exits counted) in the kernel, not streamed.
     pub chain_counted: Vec<(String, u64, u64)>,
 }
@@ -107,6 +115,7 @@ pub fn trace(
     syscalls: &[TracedSyscall],
     opts: &Options,
     chain: Option<&ChainSetup>,
+    sink: &mut dyn Sink,
 ) -> Result<Session> {
     preflight()?;
     // Resolve the command before loading anything, so a typo costs nothing.
@@ -191,11 +200,28 @@ pub fn trace(
     if let Some(g) = gated.as_mut() {
         g.release()?;
     }
+    sink.attached(if ctracer.is_some() {
+        crate::machine::kallsyms::Kallsyms::load_module("bpf").unwrap_or_default()
+    } else {
+        Vec::new()
+    });
+    let mut events = 0usize;
+    let mut forks: Vec<(u32, u32)> = Vec::new();
+    let mut deliver = |sink: &mut dyn Sink, b: Vec<RawEvent>, c: Vec<crate::probes::chain::RawChainEvent>| {
+        events += b.len() + c.len();
+        forks.extend(b.iter().filter(|e| e.kind == EvKind::SW_FORK.0).map(|e| (e.tgid, e.other)));
+        sink.boundary(b);
+        if !c.is_empty() {
+            sink.chain(c);
+        }
+        sink.round();
+    };
     let ending = loop {
         tracer.poll(Duration::from_millis(if ctracer.is_some() { 25 } else { 50 }))?;
         if let Some(c) = &ctracer {
             c.poll(Duration::from_millis(25))?;
         }
+        deliver(sink, tracer.take_events(), ctracer.as_ref().map(|c| c.take_events()).unwrap_or_default());
         if let Some(g) = gated.as_mut() {
             if let Some(end) = g.try_wait()? {
                 break end;
@@ -226,13 +252,14 @@ pub fn trace(
         }
     };
     tracer.drain()?;
-    let events = tracer.take_events();
+    let last = tracer.take_events();
     let mut programs = tracer.costs();
     let boundary_misses = crate::probes::selfcost::totals(&programs).2;
     let (chain_events, chain_lost, counted) = match &ctracer {
         Some(c) => {
             c.drain()?;
             let mut evs = c.take_events();
+            // Calls still open when tracing stopped are read back from the per-thread records, not lost.
             evs.extend(c.open_records());
             let costs = c.costs();
             // A recursion miss is an entry or exit that never reached the record: lost, like a full ring.
@@ -242,6 +269,7 @@ pub fn trace(
         }
         None => (Vec::new(), 0, Vec::new()),
     };
+    deliver(sink, last, chain_events);
     let chain_counted: Vec<(String, u64, u64)> = match chain {
         Some(cs) if cs.root_calls > 0 => cs
             .plan
@@ -250,16 +278,11 @@ pub fn trace(
             .collect(),
         _ => Vec::new(),
     };
-    let bpf_syms = if ctracer.is_some() {
-        crate::machine::kallsyms::Kallsyms::load_module("bpf").unwrap_or_default()
-    } else {
-        Vec::new()
-    };
     drop(ctracer);
     let stats = Stats {
         attach_ms,
         launch_to_attached_ms,
-        events: events.len(),
+        events,
         lost: tracer.lost() + boundary_misses,
         undecodable: *tracer.decode_errors.borrow(),
         traced_ms: t0.elapsed().as_secs_f64() * 1e3,
@@ -267,17 +290,15 @@ pub fn trace(
         programs,
     };
     drop(tracer);
-    let forks = events.iter().filter(|e| e.kind == EvKind::SW_FORK.0).map(|e| (e.tgid, e.other)).collect();
     let mut stats = stats;
     stats.lost += chain_lost;
-    stats.events += chain_events.len();
     // After the chain's losses are added: a run that lost only chain items warns too.
     if let Some(w) = lost_warning(stats.lost, chain_lost) {
         if !opts.quiet {
             eprintln!("{w}");
         }
     }
-    Ok(Session { events, chain_events, chain_attach, stats, root_pid, ending, forks, bpf_syms, chain_counted })
+    Ok(Session { chain_attach, stats, root_pid, ending, forks, chain_counted })
 }
 
 /// The stderr warning for a session that lost events (boundary and chain together), None when nothing was lost.

@@ -27,36 +27,106 @@ pub fn judge_socket(call: &Call, names: &Namer) -> Vec<Claim> {
     judge_socket_among(call, &[], names)
 }
 
-/// The calls of every fd table that more than one thread used (by the `files` pointer at entry), built once per
-/// session: a table one thread had to itself (the common case) costs nothing per call.
-pub struct SharedTables<'a>(std::collections::HashMap<crate::model::KAddr, Vec<&'a Call>>);
+/// What the judgement of another call needs to know of a call on an fd table: who made it, when, what it returned.
+#[derive(Debug, Clone)]
+pub struct TableUse {
+    pub seq: usize,
+    pub tid: u32,
+    pub enter_ns: Option<u64>,
+    pub exit_ns: Option<u64>,
+    pub syscall: String,
+    pub ret: Option<i64>,
+}
 
-impl<'a> SharedTables<'a> {
-    pub fn new(all: &'a [Call]) -> Self {
-        let mut by: std::collections::HashMap<crate::model::KAddr, Vec<&Call>> = std::collections::HashMap::new();
-        for c in all {
-            if let Some(t) = c.before.fdtable.as_ref() {
-                by.entry(t.files).or_default().push(c);
-            }
+/// Calls per fd table (the `files` pointer at entry), kept as a window over the run: a call is judged against the
+/// other threads' calls that overlapped it, and once no call still to be judged can overlap a use, it is dropped
+/// (`prune`). A table keeps at most `MAX_PER_TABLE` uses (a thread blocked for an hour in accept() must not make
+/// the window grow with everything the others did meanwhile): past that the oldest go first, and a gap they would
+/// have explained is "not observable", never a refutation.
+#[derive(Default)]
+pub struct SharedTables(std::collections::HashMap<crate::model::KAddr, Table>);
+
+/// One fd table's recent uses, in the order the calls completed, and every thread seen using it.
+#[derive(Default)]
+struct Table {
+    uses: std::collections::VecDeque<TableUse>,
+    tids: std::collections::BTreeSet<u32>,
+}
+
+const MAX_PER_TABLE: usize = 4096;
+/// How far past a call's own exit the scan for overlapping calls goes: a call of another thread that was running
+/// when ours returned completes soon after (one per thread); past this many later completions it is not looked
+/// for (the gap it would have explained is then "not observable" — the table is shared — never a refutation).
+const SCAN_PAST_EXIT: usize = 256;
+
+impl SharedTables {
+    /// Every call of a finished run at once.
+    #[cfg(test)]
+    pub fn new(all: &[Call]) -> Self {
+        let mut t = SharedTables::default();
+        let mut sorted: Vec<&Call> = all.iter().collect();
+        sorted.sort_by_key(|c| c.exit_ns);
+        for c in sorted {
+            t.add(c);
         }
-        by.retain(|_, v| v.iter().any(|c| c.tid != v[0].tid));
-        SharedTables(by)
+        t
     }
 
-    /// Other threads' calls on `call`'s fd table: (all of them, those that overlapped `call` in time). A thread that
-    /// shares the table can change it while `call` runs.
-    fn of(&self, call: &Call) -> (Vec<&'a Call>, Vec<&'a Call>) {
-        let Some(group) = call.before.fdtable.as_ref().and_then(|t| self.0.get(&t.files)) else {
+    /// A completed call (calls are added in the order they completed).
+    pub fn add(&mut self, c: &Call) {
+        let Some(t) = c.before.fdtable.as_ref() else { return };
+        let table = self.0.entry(t.files).or_default();
+        if table.uses.len() >= MAX_PER_TABLE {
+            table.uses.pop_front();
+        }
+        table.tids.insert(c.tid);
+        table.uses.push_back(TableUse {
+            seq: c.seq,
+            tid: c.tid,
+            enter_ns: c.enter_ns,
+            exit_ns: c.exit_ns,
+            syscall: c.syscall.clone(),
+            ret: c.ret,
+        });
+    }
+
+    /// Drops the uses that ended before `ns` (no call judged from now on began earlier).
+    pub fn prune(&mut self, ns: u64) {
+        self.0.retain(|_, t| {
+            while t.uses.front().is_some_and(|u| u.exit_ns.is_none_or(|x| x < ns)) {
+                t.uses.pop_front();
+            }
+            !t.uses.is_empty()
+        });
+    }
+
+    /// The other threads seen on `call`'s fd table, and their calls that overlapped `call` in time (a thread that
+    /// shares the table can change it while `call` runs). A binary search to the calls that ended after `call`
+    /// began, then a bounded scan: constant work per call, whatever the run's length.
+    fn of(&self, call: &Call) -> (Vec<u32>, Vec<&TableUse>) {
+        let Some(t) = call.before.fdtable.as_ref().and_then(|t| self.0.get(&t.files)) else {
             return (vec![], vec![]);
         };
-        let shared: Vec<&Call> = group.iter().copied().filter(|o| o.tid != call.tid).collect();
+        let others: Vec<u32> = t.tids.iter().copied().filter(|&x| x != call.tid).collect();
+        if others.is_empty() {
+            return (others, vec![]);
+        }
         let (start, end) = (call.enter_ns.unwrap_or(0), call.exit_ns.unwrap_or(u64::MAX));
-        let overlapping = shared
-            .iter()
-            .copied()
-            .filter(|o| o.enter_ns.unwrap_or(0) < end && o.exit_ns.unwrap_or(u64::MAX) > start)
-            .collect();
-        (shared, overlapping)
+        let from = t.uses.partition_point(|u| u.exit_ns.unwrap_or(u64::MAX) <= start);
+        let mut past = 0;
+        let mut overlapping = Vec::new();
+        for u in t.uses.range(from..) {
+            if u.exit_ns.unwrap_or(u64::MAX) > end {
+                past += 1;
+                if past > SCAN_PAST_EXIT {
+                    break;
+                }
+            }
+            if u.tid != call.tid && u.enter_ns.unwrap_or(0) < end && u.exit_ns.unwrap_or(u64::MAX) > start {
+                overlapping.push(u);
+            }
+        }
+        (others, overlapping)
     }
 }
 
@@ -68,13 +138,6 @@ fn fd_set(open: Option<&[u32]>) -> String {
     }
 }
 
-fn tids(calls: &[&Call]) -> String {
-    let mut t: Vec<u32> = calls.iter().map(|c| c.tid).collect();
-    t.sort();
-    t.dedup();
-    t.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ")
-}
-
 /// The claims about one socket() call, among all the calls of the session (other threads sharing its fd table).
 #[cfg(test)]
 pub fn judge_socket_among(call: &Call, all: &[Call], names: &Namer) -> Vec<Claim> {
@@ -84,14 +147,18 @@ pub fn judge_socket_among(call: &Call, all: &[Call], names: &Namer) -> Vec<Claim
 /// As `judge_socket_among`, with the session's shared fd tables indexed once (see `SharedTables`).
 pub fn judge_socket_in(call: &Call, tables: &SharedTables, names: &Namer) -> Vec<Claim> {
     let mut j = Judge { call, out: Vec::new() };
-    let (shared_calls, overlapping) = tables.of(call);
+    let (other_tids, overlapping) = tables.of(call);
     let users = call.before.fdtable.as_ref().map(|t| t.files_users).unwrap_or(0);
     // Shared: other threads' calls on it were seen, or the kernel counts more than one user of the table.
-    let shared = !shared_calls.is_empty() || users > 1;
+    let shared = !other_tids.is_empty() || users > 1;
     let shared_why = || {
         format!(
             "{} share this fd table (files {}, files->count = {users} at entry) and may change it while this call runs, with calls syswalk does not trace",
-            if shared_calls.is_empty() { "other tasks".to_string() } else { format!("threads {}", tids(&shared_calls)) },
+            if other_tids.is_empty() {
+                "other tasks".to_string()
+            } else {
+                format!("threads {}", other_tids.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", "))
+            },
             call.before.fdtable.as_ref().map(|t| t.files.to_string()).unwrap_or_else(|| "?".into())
         )
     };
@@ -136,7 +203,7 @@ pub fn judge_socket_in(call: &Call, tables: &SharedTables, names: &Namer) -> Vec
 
     // fd.lowest_free: free at entry, and every lower slot open at entry — or taken meanwhile by another thread's
     // traced call on the same table (its returned fd). Otherwise, with threads sharing the table, not observable.
-    let taken: Vec<(u32, &Call)> = overlapping
+    let taken: Vec<(u32, &TableUse)> = overlapping
         .iter()
         .filter(|o| matches!(o.syscall.as_str(), "socket" | "accept" | "accept4"))
         .filter_map(|o| o.ret.filter(|r| *r >= 0).map(|r| (r as u32, *o)))
