@@ -73,9 +73,9 @@ pub struct TraceArgs {
     /// spent in it. Without it the report still counts recursion misses (events the kernel skipped), as lost.
     #[arg(long)]
     pub bpf_stats: bool,
-    /// Calls shown with their full evidence: the first N (and up to 100 more with a refuted claim). Every call is
-    /// judged and counted as it arrives whatever N is (`totals` in JSON), so memory does not grow with the run;
-    /// 0 keeps every call in full (memory then grows with it).
+    /// Calls shown with their full evidence: the first N of each syscall (and up to 100 more with a refuted claim).
+    /// Every call is judged and counted as it arrives whatever N is (`totals` in JSON), so memory does not grow
+    /// with the run; 0 keeps every call in full (memory then grows with it).
     #[arg(long, value_name = "N", default_value_t = 200)]
     pub keep_calls: usize,
 }
