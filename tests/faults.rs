@@ -269,3 +269,32 @@ fn only_sockets_are_walked_as_sockets() {
     let t = String::from_utf8_lossy(&text.stdout);
     assert!(t.contains("not read as a struct socket: the file is a pipe (FIFO)"), "{t}");
 }
+
+#[test]
+fn an_overloaded_ring_buffer_counts_and_shows_what_it_lost() {
+    let _g = lock();
+    let looper = cc("loop");
+    // A 4 KiB ring holds five events: 20 000 socket()+close() pairs overflow it for sure.
+    let o = Command::new(bin())
+        .args(["trace", "--format", "json", "--", looper.to_str().expect("utf8"), "20000", "0"])
+        .env("SYSWALK_RING_KB", "4")
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let lost = r["stats"]["lost"].as_u64().expect("lost");
+    let seen = r["totals"]["calls"].as_u64().expect("calls");
+    assert!(lost > 0, "a 4 KiB ring lost nothing?");
+    assert!(err.contains(&format!("WARNING: {lost} events were lost")), "{err}");
+    // Every event is either judged (2 per call) or counted as lost: 40 000 events and the warm-up's.
+    assert!(2 * seen + lost >= 40_000, "seen {seen} calls, lost {lost} events");
+    let t = Command::new(bin())
+        .args(["trace", "-q", "--", looper.to_str().expect("utf8"), "20000", "0"])
+        .env("SYSWALK_RING_KB", "4")
+        .output()
+        .expect("run");
+    assert!(String::from_utf8_lossy(&t.stdout).contains("events were lost"), "the text report says so too");
+    let o = Command::new(bin()).args(["prove", "-q"]).env("SYSWALK_RING_KB", "3").output().expect("run");
+    assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+}

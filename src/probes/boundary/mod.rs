@@ -92,6 +92,13 @@ impl<'obj> Tracer<'obj> {
         if let Some(ro) = open.maps.rodata_data.as_deref_mut() {
             ro.follow_forks = follow_forks;
         }
+        // SYSWALK_RING_KB (a power of two, ≥ 4): the ring buffer's size, for tests of an overloaded ring.
+        if let Some(kb) = std::env::var("SYSWALK_RING_KB").ok().and_then(|v| v.parse::<u32>().ok()) {
+            if !(kb.is_power_of_two() && kb >= 4) {
+                return Err(Error::new(Kind::Usage, format!("SYSWALK_RING_KB={kb}: a power of two, at least 4")));
+            }
+            open.maps.events.set_max_entries(kb * 1024).map_err(|e| bpf_err("sizing the ring buffer", e))?;
+        }
         let skel =
             open.load().map_err(|e| bpf_err("loading the tier-C BPF programs (tp_btf/sys_enter, sys_exit)", e))?;
         for s in syscalls {
