@@ -169,22 +169,8 @@ pub fn report() -> Report {
     let btf = crate::machine::btf::Btf::parse(&crate::machine::btf::tests::fixture(), "fixture").ok();
     let names = Namer { btf, ..Default::default() };
     let mut claims: Vec<Claim> = crate::syscalls::socket::claims::judge_socket(&call, &names);
-    let plan: Vec<FnPlan> = call
-        .chain
-        .iter()
-        .enumerate()
-        .map(|(i, f)| FnPlan {
-            name: f.func.clone(),
-            in_kallsyms: true,
-            in_btf: true,
-            params: None,
-            ret: None,
-            traced: true,
-            note: "traced".into(),
-            snapshot: None,
-            slot: Some(i),
-        })
-        .collect();
+    let funcs: Vec<&str> = call.chain.iter().map(|f| f.func.as_str()).collect();
+    let plan = plan_of(&funcs);
     claims.extend(crate::syscalls::socket::chain::judge(&call, Some("inet_create"), &plan));
     let caps = Caps {
         kernel_release: "6.12.57+deb12-cloud-amd64".into(),
@@ -263,4 +249,43 @@ pub fn lesson() -> crate::lesson::Lesson {
         sources: vec![],
     };
     crate::syscalls::socket::lesson::lesson(&inputs)
+}
+
+/// A plan tracing these functions, in slots 0, 1, … (no BTF signatures).
+pub fn plan_of(names: &[&str]) -> Vec<FnPlan> {
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| FnPlan {
+            name: n.to_string(),
+            in_kallsyms: true,
+            in_btf: true,
+            params: None,
+            ret: None,
+            traced: true,
+            note: "traced".into(),
+            snapshot: None,
+            slot: Some(i),
+        })
+        .collect()
+}
+
+/// One chain entry or exit as a record decodes to.
+pub fn chain_event(
+    kind: crate::probes::chain::ChKind,
+    slot: u32,
+    tid: u32,
+    ts: u64,
+    ret: i64,
+) -> crate::probes::chain::RawChainEvent {
+    crate::probes::chain::RawChainEvent {
+        kind: kind.0,
+        slot,
+        tid,
+        tgid: tid,
+        ts_ns: ts,
+        ret,
+        nargs: 0,
+        ..Default::default()
+    }
 }

@@ -70,31 +70,10 @@ pub fn budget(
 mod tests {
     use super::*;
     use crate::claims::Verdict;
+    use crate::fixtures::{chain_event as item, plan_of};
     use crate::model::frame::frames;
     use crate::model::Namer;
-    use crate::probes::chain::{ChKind, RawChainEvent};
-
-    fn plan_of(names: &[&str]) -> Vec<FnPlan> {
-        names
-            .iter()
-            .enumerate()
-            .map(|(i, n)| FnPlan {
-                name: n.to_string(),
-                in_kallsyms: true,
-                in_btf: true,
-                params: None,
-                ret: None,
-                traced: true,
-                note: "traced".into(),
-                snapshot: None,
-                slot: Some(i),
-            })
-            .collect()
-    }
-
-    fn item(kind: ChKind, slot: u32, tid: u32, ts: u64, ret: i64) -> RawChainEvent {
-        RawChainEvent { kind: kind.0, slot, tid, tgid: tid, ts_ns: ts, ret, nargs: 0, ..Default::default() }
-    }
+    use crate::probes::chain::ChKind;
 
     #[test]
     fn budget_counts_must_add_up_to_the_boundary_calls() {

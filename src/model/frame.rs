@@ -251,29 +251,8 @@ impl FrameQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fixtures::{chain_event as ev, plan_of};
     use crate::machine::kallsyms::Kallsyms;
-
-    fn plan_of(names: &[&str]) -> Vec<FnPlan> {
-        names
-            .iter()
-            .enumerate()
-            .map(|(i, n)| FnPlan {
-                name: n.to_string(),
-                in_kallsyms: true,
-                in_btf: true,
-                params: None,
-                ret: None,
-                traced: true,
-                note: "traced".into(),
-                snapshot: None,
-                slot: Some(i),
-            })
-            .collect()
-    }
-
-    fn ev(kind: ChKind, slot: u32, tid: u32, ts: u64, ret: i64) -> RawChainEvent {
-        RawChainEvent { kind: kind.0, slot, tid, tgid: tid, ts_ns: ts, ret, nargs: 0, ..Default::default() }
-    }
 
     #[test]
     fn frames_go_to_the_call_that_contains_them_on_their_thread() {

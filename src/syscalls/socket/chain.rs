@@ -236,31 +236,10 @@ pub fn judge(c: &Call, create: Option<&str>, plan: &[FnPlan]) -> Vec<Claim> {
 mod tests {
     use super::*;
     use crate::claims::Verdict;
+    use crate::fixtures::{chain_event as ev, plan_of};
     use crate::model::frame::frames;
     use crate::model::Namer;
-    use crate::probes::chain::{ChKind, RawChainEvent};
-
-    fn plan_of(names: &[&str]) -> Vec<FnPlan> {
-        names
-            .iter()
-            .enumerate()
-            .map(|(i, n)| FnPlan {
-                name: n.to_string(),
-                in_kallsyms: true,
-                in_btf: true,
-                params: None,
-                ret: None,
-                traced: true,
-                note: "traced".into(),
-                snapshot: None,
-                slot: Some(i),
-            })
-            .collect()
-    }
-
-    fn ev(kind: ChKind, slot: u32, tid: u32, ts: u64, ret: i64) -> RawChainEvent {
-        RawChainEvent { kind: kind.0, slot, tid, tgid: tid, ts_ns: ts, ret, nargs: 0, ..Default::default() }
-    }
+    use crate::probes::chain::ChKind;
 
     #[test]
     fn order_claim_refutes_a_swap() {
