@@ -16,11 +16,18 @@ extern "C" fn on_signal(sig: libc::c_int) {
     }
 }
 
-/// Installs the handler for SIGINT, SIGTERM and SIGHUP.
+/// Installs the handler for SIGINT, SIGTERM and SIGHUP — except for a signal already ignored (`nohup`, a
+/// background job of a non-interactive shell): that one stays ignored, for syswalk and what it starts.
 pub fn install() {
     for s in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
-        // SAFETY: the handler only touches an atomic and calls async-signal-safe functions.
-        unsafe { libc::signal(s, on_signal as *const () as libc::sighandler_t) };
+        // SAFETY: the handler only touches an atomic and calls async-signal-safe functions; the previous
+        // disposition returned by signal() is put back when it was SIG_IGN.
+        unsafe {
+            let old = libc::signal(s, on_signal as *const () as libc::sighandler_t);
+            if old == libc::SIG_IGN {
+                libc::signal(s, libc::SIG_IGN);
+            }
+        }
     }
 }
 

@@ -59,6 +59,33 @@ fn sigint_sigterm_sighup_stop_cleanly_and_take_the_launched_target_along() {
 }
 
 #[test]
+fn ctrl_c_at_a_terminal_reaches_the_target_too_and_is_still_syswalk_stopping_it() {
+    let _g = lock();
+    use std::os::unix::process::CommandExt;
+    let before = syswalk_progs();
+    // A terminal sends SIGINT to the whole foreground process group: syswalk and the target it launched.
+    let child = Command::new(bin())
+        .args(["prove", "--", "sleep", "30"])
+        .process_group(0)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let t0 = Instant::now();
+    while syswalk_progs().len() == before.len() && t0.elapsed() < Duration::from_secs(15) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    // SAFETY: kill on the process group we just made.
+    unsafe { libc::kill(-(child.id() as i32), libc::SIGINT) };
+    let o = child.wait_with_output().expect("wait");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(24), "{err}");
+    assert!(err.contains("before syswalk stopped it on signal 2") && !err.contains("killed by"), "{err}");
+    assert_nothing_left(&before, "after a group SIGINT");
+}
+
+#[test]
 fn sigkill_of_syswalk_takes_the_launched_target_along_and_frees_every_program() {
     let _g = lock();
     let (mut child, before) = start_attached(&["trace", "-q", "--", "sleep", "30"]);

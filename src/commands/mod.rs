@@ -36,8 +36,6 @@ pub fn main() -> i32 {
         return crate::probes::target::target_main(&args[2..]);
     }
     let ctx = Ctx { launch: Instant::now() };
-    // From the start: SIGINT, SIGTERM and SIGHUP stop the work at a safe point (a second one ends syswalk at once).
-    crate::signals::install();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -96,13 +94,14 @@ impl Output {
             Ok(m) => {
                 use std::os::unix::fs::{FileTypeExt, MetadataExt};
                 let t = m.file_type();
-                // A device is refused unless it is /dev/null or a terminal: /dev/full and the like would only fail
-                // once the trace is over.
+                // A device is refused unless it is /dev/null or a terminal (told by its numbers: opening a device
+                // can have effects of its own): /dev/full and the like would only fail once the trace is over.
                 if t.is_char_device() {
-                    let null = libc::major(m.rdev()) == 1 && libc::minor(m.rdev()) == 3;
-                    let f = std::fs::OpenOptions::new().write(true).open(p).map_err(|e| bad(e.to_string()))?;
-                    use std::io::IsTerminal;
-                    if !null && !f.is_terminal() {
+                    let (major, minor) = (libc::major(m.rdev()), libc::minor(m.rdev()));
+                    let null = (major, minor) == (1, 3);
+                    // 4: virtual consoles and serial lines, 5: /dev/tty, /dev/console, 136–143: pseudo-terminals.
+                    let terminal = matches!(major, 4 | 5 | 136..=143);
+                    if !null && !terminal {
                         return Err(bad("is a device, not a file".into()));
                     }
                 } else if !(t.is_file() || t.is_fifo()) {

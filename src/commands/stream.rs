@@ -12,6 +12,9 @@ use crate::probes::session::Sink;
 use crate::report::Totals;
 use crate::syscalls::socket;
 
+/// An open call older than this (its exit lost, or blocked in the kernel) no longer holds back the pruning.
+const STALE_NS: u64 = 10_000_000_000;
+
 /// Calls with a refuted claim keep their full evidence even past `--keep-calls`, up to this many.
 const REFUTED_KEPT: usize = 100;
 
@@ -169,12 +172,22 @@ impl Sink for Stream<'_> {
             self.judge(c);
         }
         // No call judged from now on began before the oldest call still waiting or open (or, with none of those,
-        // before the last event seen): uses of the fd tables that ended earlier can go.
-        let watermark =
-            self.waiting.iter().filter_map(|c| c.enter_ns).chain(self.pairer.oldest_open()).chain(self.last_ts).min();
+        // before the last event seen): uses of the fd tables that ended earlier can go. Only socket() calls are
+        // judged against the window; an open one older than STALE_NS (its exit lost, or blocked) does not hold it.
+        let now = self.last_ts.unwrap_or(0);
+        let watermark = self
+            .waiting
+            .iter()
+            .filter(|c| c.syscall == "socket")
+            .filter_map(|c| c.enter_ns)
+            .chain(self.pairer.oldest_open_of("socket", now, STALE_NS))
+            .chain(self.last_ts)
+            .min();
         if let Some(w) = watermark {
             self.tables.prune(w);
         }
+        let pairer = &self.pairer;
+        self.frames.prune(|tid| pairer.open_enter(tid));
     }
 }
 

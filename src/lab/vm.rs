@@ -170,6 +170,9 @@ fn die_with_syswalk(cmd: &mut Command) {
     // SAFETY: the closure runs between fork and exec and only calls async-signal-safe functions (prctl, getppid).
     unsafe {
         cmd.pre_exec(move || {
+            // Its own process group: a Ctrl-C at the terminal reaches syswalk (which shuts the VM down and says
+            // so), not qemu directly.
+            libc::setpgid(0, 0);
             if crate::signals::die_with_parent(parent) {
                 Ok(())
             } else {
@@ -483,6 +486,7 @@ fn clone_opts(o: &RunOpts) -> RunOpts {
 }
 
 fn boot(q: &Qemu, k: &Kernel, argv: &[OsString], opts: &RunOpts, silent: bool) -> Result<Outcome> {
+    crate::signals::install();
     let (base, share) = base_initramfs(k)?;
     let tmp = tempfile::Builder::new()
         .prefix("syswalk-lab-")

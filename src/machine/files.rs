@@ -52,8 +52,17 @@ pub fn read_limited(path: &Path, max: u64, what: &str, kind: Kind) -> Result<Vec
     if m.len() > max {
         return Err(too_big(m.len()));
     }
-    let f = std::fs::File::open(path)
+    // O_NONBLOCK: a path swapped for a FIFO after the check cannot make the open wait; what was opened is checked
+    // again on the descriptor.
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
         .map_err(|e| Error::with_source(kind, format!("cannot read {what} {}: {e}", path.display()), e))?;
+    if !f.metadata().is_ok_and(|m| m.is_file()) {
+        return Err(Error::new(kind, format!("{what} {} changed into something other than a file", path.display())));
+    }
     let mut buf = Vec::with_capacity(m.len() as usize);
     f.take(max + 1)
         .read_to_end(&mut buf)

@@ -204,6 +204,22 @@ pub struct FrameQueue {
 }
 
 impl FrameQueue {
+    /// After the calls that completed have taken their frames: a frame of a thread that entered before the call
+    /// the thread has open (or with none open, any frame) ran outside every call that can still complete — a
+    /// chain function called by an untraced syscall — and is dropped, so the queue does not grow with the run.
+    pub fn prune(&mut self, open_enter: impl Fn(u32) -> Option<u64>) {
+        let mut dropped = 0;
+        self.by_tid.retain(|tid, q| {
+            let keep_from = open_enter(*tid).unwrap_or(u64::MAX);
+            while q.front().is_some_and(|(_, _, f)| f.enter_ns.is_none_or(|t| t < keep_from)) {
+                q.pop_front();
+                dropped += 1;
+            }
+            !q.is_empty()
+        });
+        self.outside += dropped;
+    }
+
     /// The frames of one batch of chain events (whole records).
     pub fn push(&mut self, events: &[RawChainEvent], plan: &[FnPlan], probe: &str, n: &Namer) {
         let base = self.next;

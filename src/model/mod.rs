@@ -558,9 +558,20 @@ impl Pairer {
         }
     }
 
-    /// When the earliest call still open entered (nothing older can still complete).
-    pub fn oldest_open(&self) -> Option<u64> {
-        self.open.values().filter_map(|c| c.enter_ns).min()
+    /// When the earliest open call of `syscall` entered, ignoring calls open for more than `stale_ns` before
+    /// `now` (a call whose exit was lost must not hold back everything after it).
+    pub fn oldest_open_of(&self, syscall: &str, now: u64, stale_ns: u64) -> Option<u64> {
+        self.open
+            .values()
+            .filter(|c| c.syscall == syscall)
+            .filter_map(|c| c.enter_ns)
+            .filter(|t| now.saturating_sub(*t) <= stale_ns)
+            .min()
+    }
+
+    /// When the call `tid` has open entered.
+    pub fn open_enter(&self, tid: u32) -> Option<u64> {
+        self.open.get(&tid).and_then(|c| c.enter_ns)
     }
 
     /// The calls still open when tracing stopped, as they are (no exit), in entry order.

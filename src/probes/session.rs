@@ -117,6 +117,8 @@ pub fn trace(
     chain: Option<&ChainSetup>,
     sink: &mut dyn Sink,
 ) -> Result<Session> {
+    // From here on SIGINT, SIGTERM and SIGHUP stop the session at a safe point (a second one ends syswalk at once).
+    crate::signals::install();
     preflight()?;
     // Resolve the command before loading anything, so a typo costs nothing.
     let mut gated = match target {
@@ -197,6 +199,13 @@ pub fn trace(
         eprintln!("syswalk: attached in {attach_ms:.1} ms; tracing {}", target.describe());
     }
     let t0 = Instant::now();
+    if let Some(sig) = crate::signals::received() {
+        // Stopped while loading: the held target never runs (dropping it kills it).
+        return Err(Error::new(
+            Kind::NoCall,
+            format!("stopped on {} while attaching: the target was never started", crate::signals::name(sig)),
+        ));
+    }
     if let Some(g) = gated.as_mut() {
         g.release()?;
     }
@@ -217,9 +226,14 @@ pub fn trace(
         sink.round();
     };
     let ending = loop {
-        tracer.poll(Duration::from_millis(if ctracer.is_some() { 25 } else { 50 }))?;
+        // Wait for the boundary ring (woken early only when it fills up), then read everything both rings hold:
+        // the boundary ring first, then the chain ring, whose records precede the sys_exit events just read (a
+        // poll only reads a ring epoll reports ready, and the programs mostly submit without waking: a quiet ring
+        // would otherwise keep its records past the round that needs them).
+        tracer.poll(Duration::from_millis(50))?;
+        tracer.drain()?;
         if let Some(c) = &ctracer {
-            c.poll(Duration::from_millis(25))?;
+            c.drain()?;
         }
         deliver(sink, tracer.take_events(), ctracer.as_ref().map(|c| c.take_events()).unwrap_or_default());
         if let Some(g) = gated.as_mut() {
@@ -250,6 +264,12 @@ pub fn trace(
                 None => Ending::Detached(why),
             };
         }
+    };
+    let ending = match (ending, crate::signals::received()) {
+        (Ending::Signaled(s), Some(r)) if s == r => {
+            Ending::StoppedBySyswalk(format!("on {} (the terminal sent it to the target too)", crate::signals::name(r)))
+        }
+        (e, _) => e,
     };
     tracer.drain()?;
     let last = tracer.take_events();

@@ -63,9 +63,14 @@ pub fn md_code(s: &str) -> String {
     code_span(text(s).into_owned())
 }
 
-/// A code span inside a table cell: a `|` would end the cell even there, so it is escaped (GFM tables unescape it).
+/// A code span inside a table cell. A `|` would end the cell even inside a code span, and GFM's row splitter
+/// reads `\\|` as an escaped backslash and a bare pipe: a value with a `|` is written as escaped text instead.
 pub fn md_cell_code(s: &str) -> String {
-    code_span(text(s).replace('|', "\\|"))
+    if s.contains('|') {
+        md(s)
+    } else {
+        code_span(text(s).into_owned())
+    }
 }
 
 fn code_span(t: String) -> String {
@@ -102,7 +107,8 @@ mod tests {
         assert!(!m.contains('<') && !m.contains('\n') && m.contains("&lt;img"), "{m}");
         assert!(!m.replace("\\|", "").contains('|'), "a bare | would split a table cell: {m}");
         assert_eq!(md("sock_alloc → <family>_create"), "sock\\_alloc → &lt;family&gt;\\_create");
-        assert_eq!(md_cell_code("a|b"), "`a\\|b`");
+        assert_eq!(md_cell_code("a|b"), "a\\|b");
+        assert_eq!(md_cell_code("a\\|b"), "a\\\\\\|b", "escaped backslash, then escaped pipe");
         assert_eq!(md_code("a|b"), "`a|b`");
         let c = md_code("a`b``c");
         assert!(c.starts_with("```") && c.ends_with("```"), "fence longer than the longest run: {c}");

@@ -32,7 +32,10 @@ pub fn text(l: &Lesson) -> String {
     super::escape::document(&o)
 }
 
-fn closing(l: &Lesson, md: bool) -> String {
+fn closing(l: &Lesson, as_md: bool) -> String {
+    let md = as_md;
+    // Results and actions carry outside strings (symbol names, the user's binary): escaped for the format.
+    let e = |t: &str| if md { super::escape::md(t) } else { esc(t).into_owned() };
     let h = |t: &str| if md { format!("\n## {t}\n\n") } else { format!("\n{t}\n") };
     let item = if md { "- " } else { "  " };
     let mut o = h("NEW THINGS INTRODUCED WITHOUT DERIVATION");
@@ -43,7 +46,7 @@ fn closing(l: &Lesson, md: bool) -> String {
         o.push_str(&format!("{item}≡ taken as given by the axiom steps: {}\n", l.axioms.given.join(", ")));
     }
     for u in &l.axioms.undefined {
-        o.push_str(&format!("{item}✗ \"{}\" used at step {:02} and introduced by no step\n", u.term, u.used_at));
+        o.push_str(&format!("{item}✗ \"{}\" used at step {:02} and introduced by no step\n", e(&u.term), u.used_at));
     }
     o.push_str(&h("FORWARD REFERENCES"));
     if l.axioms.forward.is_empty() {
@@ -59,7 +62,7 @@ fn closing(l: &Lesson, md: bool) -> String {
     }
     o.push_str(&h("NEW INFERENCE"));
     for s in l.steps.iter().filter(|s| s.status == Status::Proved) {
-        o.push_str(&format!("{item}∴ {:02} {}\n", s.n, s.result));
+        o.push_str(&format!("{item}∴ {:02} {}\n", s.n, e(&s.result)));
     }
     o.push_str(&h("REJECTION STATUS"));
     o.push_str(&format!(
@@ -72,7 +75,7 @@ fn closing(l: &Lesson, md: bool) -> String {
         l.steps.len()
     ));
     for s in l.steps.iter().filter(|s| s.status == Status::Refuted) {
-        o.push_str(&format!("{item}✗ {:02} {}: {}\n", s.n, s.action, s.result));
+        o.push_str(&format!("{item}✗ {:02} {}: {}\n", s.n, e(&s.action), e(&s.result)));
     }
     o
 }

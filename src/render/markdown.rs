@@ -10,7 +10,15 @@ pub fn markdown(r: &Report) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "# syswalk report\n");
     let _ = writeln!(o, "| | |\n|---|---|");
-    let _ = writeln!(o, "| kernel | {} {} |", md_code(&r.kernel.release), md(&r.kernel.machine));
+    let _ = writeln!(o, "| kernel | {} {} |", md_cell_code(&r.kernel.release), md(&r.kernel.machine));
+    if r.totals.calls > r.calls.len() as u64 {
+        let _ = writeln!(
+            o,
+            "| calls | {} traced and judged; {} shown in full (--keep-calls) |",
+            r.totals.calls,
+            r.calls.len()
+        );
+    }
     let _ = writeln!(o, "| tier | {} — {} |", r.kernel.tier, md(&r.kernel.tier_reason));
     let _ = writeln!(o, "| names | {} |", md(&r.kernel.kallsyms));
     let _ = writeln!(

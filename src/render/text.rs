@@ -78,6 +78,14 @@ fn plain(r: &Report) -> String {
     if r.stats.lost > 0 {
         let _ = writeln!(o, "WARNING  {} events were lost (ring buffer full, or program runs the kernel skipped): calls below may be incomplete", r.stats.lost);
     }
+    if r.totals.calls > r.calls.len() as u64 {
+        let _ = writeln!(
+            o,
+            "calls    {} traced and judged; the first of each syscall shown in full below ({}; --keep-calls), all counted in the summary",
+            r.totals.calls,
+            r.calls.len()
+        );
+    }
     for c in &r.calls {
         let origin = r.syscalls.iter().find(|s| s.nr == c.nr).map(|s| s.nr_origin.as_str()).unwrap_or("?");
         let _ = writeln!(o);
@@ -232,7 +240,7 @@ fn summary_plain(r: &Report) -> String {
         r.stats.lost,
         r.stats.undecodable,
         r.stats.traced_ms,
-        r.calls.len()
+        r.totals.calls
     );
     for l in cost_lines(&r.stats) {
         let _ = writeln!(o, "{l}");
@@ -244,18 +252,9 @@ fn summary_plain(r: &Report) -> String {
             b.full, b.root, b.requested
         );
     }
-    let mut ids: Vec<&str> = r.claims.iter().map(|c| c.id.as_str()).collect();
-    ids.sort();
-    ids.dedup();
-    for id in ids {
-        let n = |v: Verdict| r.claims.iter().filter(|c| c.id == id && c.verdict == v).count();
-        let _ = writeln!(
-            o,
-            "  {id:<30} ✓ {} ✗ {} – {}",
-            n(Verdict::Proved),
-            n(Verdict::Refuted),
-            n(Verdict::NotObservable)
-        );
+    // Every call's claims (totals), not only those of the calls kept in full: the lines add up to the ∴ line.
+    for (id, [p, x, n]) in &r.totals.claims {
+        let _ = writeln!(o, "  {id:<30} ✓ {p} ✗ {x} – {n}");
     }
     let _ = writeln!(
         o,

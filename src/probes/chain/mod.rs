@@ -4,7 +4,6 @@
 use std::cell::RefCell;
 use std::mem::MaybeUninit;
 use std::rc::Rc;
-use std::time::Duration;
 
 use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 use libbpf_rs::{MapCore, MapFlags, OpenObject, RingBuffer, RingBufferBuilder};
@@ -460,10 +459,6 @@ impl<'obj> ChainTracer<'obj> {
 
     pub fn add_tgid(&self, tgid: u32) -> Result<()> {
         self.skel.maps.ctgids.update(&tgid.to_ne_bytes(), &[1u8], MapFlags::ANY).map_err(|e| bpf_err("chain filter", e))
-    }
-
-    pub fn poll(&self, timeout: Duration) -> Result<()> {
-        crate::probes::boundary::poll_ring(self.ring.as_ref(), timeout)
     }
 
     pub fn drain(&self) -> Result<()> {

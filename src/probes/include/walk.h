@@ -129,8 +129,12 @@ static __always_inline __u32 sw_read_file(struct sw_file *out, __u8 *buf, struct
 	out->f_inode = PICK(buf, file, struct file, f_inode);
 	if (out->f_inode) {
 		struct inode *inode = (struct inode *)out->f_inode;
-		out->i_mode = BPF_CORE_READ(inode, i_mode);
-		bits |= SW_W_INODE;
+		umode_t mode = 0;
+		/* Only a mode really read says what the file is: a failed read is "unknown", not an anonymous inode. */
+		if (!bpf_core_read(&mode, sizeof(mode), &inode->i_mode)) {
+			out->i_mode = mode;
+			bits |= SW_W_INODE;
+		}
 	}
 	if (fop && grab(buf, bpf_core_type_size(struct file_operations), (void *)fop)) {
 		out->f_op_read_iter = PICK(buf, (void *)fop, struct file_operations, read_iter);

@@ -80,14 +80,21 @@ impl SharedTables {
             table.uses.pop_front();
         }
         table.tids.insert(c.tid);
-        table.uses.push_back(TableUse {
-            seq: c.seq,
-            tid: c.tid,
-            enter_ns: c.enter_ns,
-            exit_ns: c.exit_ns,
-            syscall: c.syscall.clone(),
-            ret: c.ret,
-        });
+        // Kept sorted by exit time (`of` binary-searches it): a call completes about when it is added, so the
+        // place is found from the back in a step or two; a call without an exit goes to the end.
+        let x = c.exit_ns.unwrap_or(u64::MAX);
+        let at = table.uses.len() - table.uses.iter().rev().take_while(|u| u.exit_ns.unwrap_or(u64::MAX) > x).count();
+        table.uses.insert(
+            at,
+            TableUse {
+                seq: c.seq,
+                tid: c.tid,
+                enter_ns: c.enter_ns,
+                exit_ns: c.exit_ns,
+                syscall: c.syscall.clone(),
+                ret: c.ret,
+            },
+        );
     }
 
     /// Drops the uses that ended before `ns` (no call judged from now on began earlier).
