@@ -166,7 +166,9 @@ pub fn socket_call() -> Call {
 /// The report of one run of the built-in target at tier A, every claim judged by the real code.
 pub fn report() -> Report {
     let call = socket_call();
-    let btf = crate::machine::btf::Btf::parse(&crate::machine::btf::tests::fixture(), "fixture").ok();
+    let btf = crate::machine::btf::Btf::parse(&crate::machine::btf::tests::fixture(), "fixture")
+        .ok()
+        .map(std::sync::Arc::new);
     let names = Namer { btf, ..Default::default() };
     let mut claims: Vec<Claim> = crate::syscalls::socket::claims::judge_socket(&call, &names);
     let funcs: Vec<&str> = call.chain.iter().map(|f| f.func.as_str()).collect();

@@ -26,7 +26,7 @@ pub fn load_chain(path: Option<&std::path::Path>, names: &Namer) -> Result<Optio
     let Some(p) = path else { return Ok(None) };
     let text =
         crate::machine::files::read_text_limited(p, crate::machine::files::CHAIN_FILE_MAX, "chain file", Kind::Usage)?;
-    chain::spec::parse(&text, &p.display().to_string(), names.btf.as_ref(), &names.kallsyms).map(Some)
+    chain::spec::parse(&text, &p.display().to_string(), names.btf.as_deref(), &names.kallsyms).map(Some)
 }
 
 pub fn choose_chain(
@@ -83,14 +83,14 @@ pub fn choose_chain(
     let plan = match custom {
         Some(specs) => {
             let fnames: Vec<String> = specs.iter().map(|s| s.name().to_string()).collect();
-            let mut plan = chain::plan(&fnames, names.btf.as_ref(), &names.kallsyms, attach);
+            let mut plan = chain::plan(&fnames, names.btf.as_deref(), &names.kallsyms, attach);
             for (p, s) in plan.iter_mut().zip(&specs) {
                 p.snapshot = s.snapshot().map(|v| v.to_vec());
             }
             plan
         }
         None => {
-            let mut plan = chain::plan(&fnames, names.btf.as_ref(), &names.kallsyms, attach);
+            let mut plan = chain::plan(&fnames, names.btf.as_deref(), &names.kallsyms, attach);
             for p in plan.iter_mut() {
                 p.snapshot = Some(socket::default_snapshots(&p.name, creates.contains(&p.name)));
             }

@@ -151,7 +151,7 @@ pub fn emit(text: &str, out: &Option<std::path::PathBuf>) -> Result<()> {
 
 pub fn namer() -> Namer {
     let kallsyms = crate::machine::kallsyms::Kallsyms::load().unwrap_or_default();
-    Namer { kallsyms, btf: crate::machine::btf::Btf::load().ok(), ..Default::default() }
+    Namer { kallsyms, btf: crate::machine::btf::Btf::load().ok().map(std::sync::Arc::new), ..Default::default() }
 }
 
 /// Resolves a family name (inet, AF_INET6 …) through this machine's headers, or a number.

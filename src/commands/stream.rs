@@ -12,6 +12,9 @@ use crate::probes::session::Sink;
 use crate::report::Totals;
 use crate::syscalls::socket;
 
+/// How far behind the latest boundary event a frame may be and still find its call.
+const FRAME_MARGIN_NS: u64 = 10_000_000;
+
 /// An open call older than this (its exit lost, or blocked in the kernel) no longer holds back the pruning.
 const STALE_NS: u64 = 10_000_000_000;
 
@@ -186,8 +189,10 @@ impl Sink for Stream<'_> {
         if let Some(w) = watermark {
             self.tables.prune(w);
         }
-        let pairer = &self.pairer;
-        self.frames.prune(|tid| pairer.open_enter(tid));
+        // A thread's frames older than its open call — or, with none open, than the events already seen (less a
+        // margin for the small disorder between CPUs) — belong to no call that can still complete.
+        let (pairer, seen) = (&self.pairer, now.saturating_sub(FRAME_MARGIN_NS));
+        self.frames.prune(|tid| Some(pairer.open_enter(tid).unwrap_or(seen)));
     }
 }
 

@@ -1,6 +1,5 @@
 //! A small reader of the kernel's own BTF (/sys/kernel/btf/vmlinux): enum names and values, function names.
 //! Used to name values (SS_UNCONNECTED, TCP_CLOSE, SOCK_STREAM, IPPROTO_TCP) from the running kernel, not a book.
-use std::collections::HashMap;
 
 use crate::error::{Error, Kind, Result};
 
@@ -18,15 +17,18 @@ pub struct Enum {
     pub members: Vec<(String, i64)>,
 }
 
-/// One BTF type, kept for resolving function signatures.
-#[derive(Debug, Clone, Default)]
+/// One BTF type, kept for resolving function signatures: 16 bytes, names as offsets into the string section (the
+/// kernel's BTF has ~150 000 types; Strings for each made the index several times the size of the BTF itself).
+#[derive(Debug, Clone, Copy, Default)]
 pub struct RawType {
     pub kind: u32,
-    pub name: String,
+    /// Offset of the name in the string section (only for the kinds that are named in a C spelling).
+    pub name: u32,
     /// size_or_type: the referenced type id for PTR/TYPEDEF/CONST/VOLATILE/RESTRICT/FUNC/TYPE_TAG, else size.
     pub ty: u32,
-    /// FUNC_PROTO parameters (name, type id).
-    pub params: Vec<(String, u32)>,
+    /// FUNC_PROTO parameters: index of the first in `Btf::params`; their number is in `nparams`.
+    pub params: u32,
+    pub nparams: u16,
 }
 
 /// A function's signature from BTF: each parameter's name and C type, and the return type.
@@ -38,10 +40,14 @@ pub struct FuncSig {
 
 #[derive(Debug, Clone, Default)]
 pub struct Btf {
-    pub types: Vec<RawType>,
-    pub func_types: HashMap<String, u32>,
+    /// The string section, kept whole: names are resolved from it when asked for.
+    strs: Vec<u8>,
+    types: Vec<RawType>,
+    /// FUNC_PROTO parameters of every type: (name offset, type id).
+    params: Vec<(u32, u32)>,
+    /// (name offset, type id) of every FUNC, sorted by name: the first id of each name is the one used.
+    funcs: Vec<(u32, u32)>,
     pub enums: Vec<Enum>,
-    pub funcs: std::collections::HashSet<String>,
 }
 
 /// A value named by an enum of the kernel's BTF, with where the name came from.
@@ -49,6 +55,12 @@ pub struct Btf {
 pub struct Named {
     pub name: String,
     pub origin: String,
+}
+
+/// The NUL-terminated string at `off` of a string section (empty when out of range).
+fn cstr_at(strs: &[u8], off: u32) -> &[u8] {
+    let s = strs.get(off as usize..).unwrap_or(&[]);
+    &s[..s.iter().position(|&c| c == 0).unwrap_or(s.len())]
 }
 
 fn u32_at(b: &[u8], off: usize) -> Option<u32> {
@@ -85,11 +97,7 @@ impl Btf {
             b.get(hdr_len + type_off..hdr_len + type_off + type_len).ok_or_else(|| bad("type section out of range"))?;
         let strs =
             b.get(hdr_len + str_off..hdr_len + str_off + str_len).ok_or_else(|| bad("string section out of range"))?;
-        let name = |off: u32| -> String {
-            let s = strs.get(off as usize..).unwrap_or(&[]);
-            let end = s.iter().position(|&c| c == 0).unwrap_or(s.len());
-            String::from_utf8_lossy(&s[..end]).into_owned()
-        };
+        let name = |off: u32| -> String { String::from_utf8_lossy(cstr_at(strs, off)).into_owned() };
         let _ = source;
         let mut out = Btf::default();
         let mut p = 0usize;
@@ -115,17 +123,19 @@ impl Btf {
             };
             let body = types.get(p..p + extra).ok_or_else(|| bad("truncated type body"))?;
             let size_or_type = u32_at(types, p - 4).unwrap_or(0);
-            let mut raw = RawType { kind, name: String::new(), ty: size_or_type, params: Vec::new() };
+            let mut raw = RawType { kind, name: 0, ty: size_or_type, params: 0, nparams: 0 };
             if matches!(kind, 4 | 5 | 7 | 8 | 12 | 1 | 6 | 19) {
-                raw.name = name(name_off);
+                raw.name = name_off;
             }
             if kind == 13 {
-                raw.params = (0..vlen)
-                    .map(|i| (name(u32_at(body, i * 8).unwrap_or(0)), u32_at(body, i * 8 + 4).unwrap_or(0)))
-                    .collect();
+                raw.params = out.params.len() as u32;
+                raw.nparams = vlen as u16;
+                out.params.extend(
+                    (0..vlen).map(|i| (u32_at(body, i * 8).unwrap_or(0), u32_at(body, i * 8 + 4).unwrap_or(0))),
+                );
             }
             if kind == 12 {
-                out.func_types.entry(raw.name.clone()).or_insert(out.types.len() as u32 + 1);
+                out.funcs.push((name_off, out.types.len() as u32 + 1));
             }
             out.types.push(raw);
             match kind {
@@ -150,14 +160,25 @@ impl Btf {
                     }
                     out.enums.push(Enum { name: name(name_off), members });
                 }
-                12 => {
-                    out.funcs.insert(name(name_off));
-                }
                 _ => {}
             }
             p += extra;
         }
+        out.strs = strs.to_vec();
+        let st = &out.strs;
+        // By name, then by id: a binary search finds the first FUNC of a name.
+        out.funcs.sort_by(|a, b| cstr_at(st, a.0).cmp(cstr_at(st, b.0)).then(a.1.cmp(&b.1)));
         Ok(out)
+    }
+
+    fn name(&self, off: u32) -> String {
+        String::from_utf8_lossy(cstr_at(&self.strs, off)).into_owned()
+    }
+
+    /// The type id of the (first) FUNC named `name`.
+    fn func_type(&self, name: &str) -> Option<u32> {
+        let i = self.funcs.partition_point(|(off, _)| cstr_at(&self.strs, *off) < name.as_bytes());
+        self.funcs.get(i).filter(|(off, _)| cstr_at(&self.strs, *off) == name.as_bytes()).map(|(_, id)| *id)
     }
 
     /// The member of enum `enum_name` with value `v`.
@@ -202,12 +223,13 @@ impl Btf {
                 }
                 9 | 10 | 11 | 18 => id = t.ty,
                 _ => {
+                    let n = self.name(t.name);
                     let base = match t.kind {
-                        4 => format!("struct {}", t.name),
-                        5 => format!("union {}", t.name),
-                        6 | 19 => format!("enum {}", t.name),
+                        4 => format!("struct {n}"),
+                        5 => format!("union {n}"),
+                        6 | 19 => format!("enum {n}"),
                         13 => "fn".into(),
-                        _ => t.name.clone(),
+                        _ => n,
                     };
                     return if stars.is_empty() { base } else { format!("{base} {stars}") };
                 }
@@ -218,19 +240,20 @@ impl Btf {
 
     /// The signature of kernel function `name`.
     pub fn func_sig(&self, name: &str) -> Option<FuncSig> {
-        let f = self.get(*self.func_types.get(name)?)?;
+        let f = self.get(self.func_type(name)?)?;
         let proto = self.get(f.ty)?;
         if proto.kind != 13 {
             return None;
         }
+        let ps = self.params.get(proto.params as usize..proto.params as usize + proto.nparams as usize)?;
         Some(FuncSig {
-            params: proto.params.iter().map(|(n, t)| (n.clone(), self.type_name(*t))).collect(),
+            params: ps.iter().map(|(n, t)| (self.name(*n), self.type_name(*t))).collect(),
             ret: self.type_name(proto.ty),
         })
     }
 
     pub fn has_func(&self, name: &str) -> bool {
-        self.funcs.contains(name)
+        self.func_type(name).is_some()
     }
 }
 

@@ -16,7 +16,7 @@ use crate::probes::boundary::{self, EvKind, RawEvent, Walked};
 #[derive(Default)]
 pub struct Namer {
     pub kallsyms: Kallsyms,
-    pub btf: Option<Btf>,
+    pub btf: Option<std::sync::Arc<Btf>>,
     /// Names already looked up (a value is named the same way every time): lookups scan headers and every BTF
     /// enum, far too slow to repeat for every call of a long run.
     pub cache: std::cell::RefCell<std::collections::HashMap<(&'static str, i64), Value>>,

@@ -70,9 +70,9 @@ pub struct Stats {
 pub use crate::probes::chain::ChainSetup;
 
 /// Where a session's events go as they arrive: nothing is kept here, so memory does not grow with the run.
-/// Per poll round: the boundary events read, then the chain records read after them (a call's chain record is
-/// written before its sys_exit event, so by the end of the round that delivered a call's exit its chain was
-/// delivered too), then `round`.
+/// Per poll: the chain records read (after the boundary ring was read: a call's chain record is written before its
+/// sys_exit event, so every call whose exit is delivered has had its chain delivered), then the boundary events in
+/// chunks, each followed by `round`.
 pub trait Sink {
     /// Once, when everything is attached: the kallsyms lines of BPF code ([bpf]: programs and trampolines) that
     /// exist now, so a return address inside a trampoline is named as one.
@@ -92,6 +92,9 @@ pub struct Session {
     /// Evidence budget: per traced function, (name, entries counted, exits counted) in the kernel, not streamed.
     pub chain_counted: Vec<(String, u64, u64)>,
 }
+
+/// Boundary events handed to the sink per round (see `deliver` in `trace`).
+const DELIVER_CHUNK: usize = 512;
 
 /// Checks that apply before anything is loaded: privileges and BTF.
 pub fn preflight() -> Result<()> {
@@ -216,14 +219,21 @@ pub fn trace(
     });
     let mut events = 0usize;
     let mut forks: Vec<(u32, u32)> = Vec::new();
+    // The chain records first (they precede the sys_exit events read with them), then the boundary events in
+    // chunks, a round each: a full ring holds thousands of calls, and a round's calls are held whole until judged.
     let mut deliver = |sink: &mut dyn Sink, b: Vec<RawEvent>, c: Vec<crate::probes::chain::RawChainEvent>| {
         events += b.len() + c.len();
         forks.extend(b.iter().filter(|e| e.kind == EvKind::SW_FORK.0).map(|e| (e.tgid, e.other)));
-        sink.boundary(b);
         if !c.is_empty() {
             sink.chain(c);
         }
-        sink.round();
+        if b.is_empty() {
+            sink.round();
+        }
+        for chunk in b.chunks(DELIVER_CHUNK) {
+            sink.boundary(chunk.to_vec());
+            sink.round();
+        }
     };
     let ending = loop {
         // Wait for the boundary ring (woken early only when it fills up), then read everything both rings hold:

@@ -524,7 +524,7 @@ mod tests {
 
     fn namer_with_tcp() -> Namer {
         let btf = crate::machine::btf::Btf::parse(&crate::machine::btf::tests::fixture(), "fixture").expect("fixture");
-        Namer { btf: Some(btf), ..Default::default() }
+        Namer { btf: Some(std::sync::Arc::new(btf)), ..Default::default() }
     }
 
     fn verdict(cs: &[Claim], id: &str) -> Verdict {
