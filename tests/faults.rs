@@ -325,3 +325,28 @@ fn an_overloaded_ring_buffer_counts_and_shows_what_it_lost() {
     let o = Command::new(bin()).args(["prove", "-q"]).env("SYSWALK_RING_KB", "3").output().expect("run");
     assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+#[test]
+fn stopping_the_target_stops_what_it_started_too() {
+    let _g = lock();
+    // The target is a shell that starts a sleep of its own: a stop must not leave that grandchild running.
+    let (child, before) = start_attached(&["prove", "--", "sh", "-c", "sleep 30 & wait"]);
+    let target = child_of(child.id()).expect("target");
+    let t0 = Instant::now();
+    let mut grandchild = None;
+    while grandchild.is_none() && t0.elapsed() < Duration::from_secs(5) {
+        grandchild = child_of(target);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let grandchild = grandchild.expect("the shell started its sleep");
+    // SAFETY: kill on our own child's pid.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let o = child.wait_with_output().expect("wait");
+    assert_eq!(o.status.code(), Some(24), "{}", String::from_utf8_lossy(&o.stderr));
+    let t0 = Instant::now();
+    while alive(grandchild) && t0.elapsed() < Duration::from_secs(3) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!alive(grandchild), "the target's own child {grandchild} runs on");
+    assert_nothing_left(&before, "after stopping a target with children");
+}

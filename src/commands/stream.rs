@@ -332,3 +332,48 @@ mod property {
         }
     }
 }
+
+/// How many calls per second the streaming judge handles, events fed from memory (a benchmark, not a test:
+/// `cargo test --release --lib judge_throughput -- --ignored --nocapture`).
+#[cfg(test)]
+mod throughput {
+    use super::*;
+    use crate::probes::boundary::{EvKind, Walked};
+
+    #[test]
+    #[ignore]
+    fn judge_throughput() {
+        let names = crate::commands::namer();
+        let sigs = vec![
+            crate::syscalls::spec("socket").expect("socket").signature(),
+            crate::syscalls::spec("close").expect("close").signature(),
+        ];
+        let mut s = Stream::new(&names, sigs, None, 200);
+        let pairs = 200_000u64;
+        let mut events = Vec::with_capacity(4 * pairs as usize);
+        for i in 0..pairs {
+            let t = i * 1000;
+            let mut e = RawEvent { tgid: 7, tid: 7, nr: 41, walk_fd: -1, ..Default::default() };
+            e.args[..3].copy_from_slice(&[2, 1, 0]);
+            e.walked = Walked::SW_W_FDT.0;
+            e.fdt.max_fds = 64;
+            e.fdt.open_fds[0] = 0b111;
+            e.fdt.files_users = 1;
+            let enter = RawEvent { kind: EvKind::SW_ENTER.0, ts_ns: t, ..e };
+            let mut exit = RawEvent { kind: EvKind::SW_EXIT.0, ts_ns: t + 300, ret: 3, walk_fd: 3, ..e };
+            exit.fdt.open_fds[0] = 0b1111;
+            let cl_in = RawEvent { kind: EvKind::SW_ENTER.0, nr: 3, ts_ns: t + 500, ..e };
+            let cl_out = RawEvent { kind: EvKind::SW_EXIT.0, nr: 3, ts_ns: t + 600, ..e };
+            events.extend([enter, exit, cl_in, cl_out]);
+        }
+        let t0 = std::time::Instant::now();
+        for chunk in events.chunks(512) {
+            s.boundary(chunk.to_vec());
+            s.round();
+        }
+        s.finish();
+        let secs = t0.elapsed().as_secs_f64();
+        assert_eq!(s.totals.calls, 2 * pairs);
+        println!("judged {} calls in {secs:.2} s: {:.0} calls/s", s.totals.calls, s.totals.calls as f64 / secs);
+    }
+}

@@ -214,10 +214,35 @@ impl Gated {
 
     pub fn kill(&mut self) {
         if self.reaped.is_none() {
+            // The processes the target started go too (deepest first), then the target; unreaped, so its pid is
+            // not reused and the /proc walk sees its own children.
+            for p in descendants(self.pid as u32).into_iter().rev() {
+                // SAFETY: kill takes a pid and a signal; a pid that ended meanwhile only fails with ESRCH.
+                unsafe { libc::kill(p as i32, libc::SIGKILL) };
+            }
             // SAFETY: kill on our own unreaped child's pid.
             unsafe { libc::kill(self.pid, libc::SIGKILL) };
         }
     }
+}
+
+/// Every process below `pid` (children, their children, …) from /proc/PID/task/*/children, parents first.
+pub fn descendants(pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    let mut todo = vec![pid];
+    while let Some(p) = todo.pop() {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{p}/task")) else { continue };
+        for t in tasks.flatten() {
+            let kids = std::fs::read_to_string(t.path().join("children")).unwrap_or_default();
+            for k in kids.split_whitespace().filter_map(|k| k.parse::<u32>().ok()) {
+                if !out.contains(&k) && out.len() < 100_000 {
+                    out.push(k);
+                    todo.push(k);
+                }
+            }
+        }
+    }
+    out
 }
 
 impl Drop for Gated {
