@@ -58,10 +58,20 @@ pub struct Totals {
     pub claims: std::collections::BTreeMap<String, [u64; 3]>,
 }
 
+/// `map[key] += 1`, allocating the key only the first time (this runs for every call of the run).
+pub fn bump(map: &mut std::collections::BTreeMap<String, u64>, key: &str) {
+    match map.get_mut(key) {
+        Some(v) => *v += 1,
+        None => {
+            map.insert(key.to_string(), 1);
+        }
+    }
+}
+
 impl Totals {
     pub fn count_call(&mut self, c: &Call) {
         self.calls += 1;
-        *self.by_syscall.entry(c.syscall.clone()).or_default() += 1;
+        bump(&mut self.by_syscall, &c.syscall);
     }
     pub fn count_claim(&mut self, c: &Claim) {
         let i = match c.verdict {
@@ -69,7 +79,14 @@ impl Totals {
             Verdict::Refuted => 1,
             Verdict::NotObservable => 2,
         };
-        self.claims.entry(c.id.clone()).or_default()[i] += 1;
+        match self.claims.get_mut(&c.id) {
+            Some(v) => v[i] += 1,
+            None => {
+                let mut v = [0; 3];
+                v[i] = 1;
+                self.claims.insert(c.id.clone(), v);
+            }
+        }
     }
     pub fn summary(&self) -> Summary {
         let sum = |i: usize| self.claims.values().map(|v| v[i] as usize).sum();

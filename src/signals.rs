@@ -20,8 +20,8 @@ extern "C" fn on_signal(sig: libc::c_int) {
 /// background job of a non-interactive shell): that one stays ignored, for syswalk and what it starts.
 pub fn install() {
     for s in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
-        // SAFETY: the handler only touches an atomic and calls async-signal-safe functions; the previous
-        // disposition returned by signal() is put back when it was SIG_IGN.
+        // The previous disposition returned by signal() is put back when it was SIG_IGN.
+        // SAFETY: the handler only touches an atomic and calls async-signal-safe functions (signal, raise).
         unsafe {
             let old = libc::signal(s, on_signal as *const () as libc::sighandler_t);
             if old == libc::SIG_IGN {
@@ -53,10 +53,8 @@ pub fn name(sig: i32) -> String {
 
 /// In a child between fork and exec (or in `pre_exec`): die with SIGKILL when the parent dies, so nothing syswalk
 /// started outlives it. Returns false when the parent is already gone (the caller should _exit).
-///
-/// # Safety
-/// Only async-signal-safe calls (prctl, getppid); `parent` is the pid read before the fork.
-pub unsafe fn die_with_parent(parent: libc::pid_t) -> bool {
+/// Only async-signal-safe calls, so it may run between fork and exec; `parent` is the pid read before the fork.
+pub fn die_with_parent(parent: libc::pid_t) -> bool {
     // SAFETY: prctl(PR_SET_PDEATHSIG) and getppid are async-signal-safe and take no pointers.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) == 0 && libc::getppid() == parent }
 }

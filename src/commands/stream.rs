@@ -43,7 +43,7 @@ pub struct Stream<'a> {
     /// Completed in the previous round: judged at the end of this one.
     waiting: Vec<Call>,
     keep: usize,
-    kept_per: std::collections::HashMap<String, usize>,
+    kept_per: std::collections::BTreeMap<String, u64>,
     refuted_kept: usize,
     /// The latest event time seen.
     last_ts: Option<u64>,
@@ -122,11 +122,11 @@ impl<'a> Stream<'a> {
         // socket() that matters), and calls with a refutation up to REFUTED_KEPT more.
         let refuted = claims.iter().any(|k| k.verdict == Verdict::Refuted);
         // Calls of a number no traced syscall has (garbage from a damaged event) share one quota.
-        let key = if c.syscall.starts_with("syscall_") { "other".to_string() } else { c.syscall.clone() };
-        let n = self.kept_per.entry(key).or_default();
-        if *n < self.keep || (refuted && self.refuted_kept < REFUTED_KEPT) {
-            self.refuted_kept += usize::from(refuted && *n >= self.keep);
-            *n += 1;
+        let key = if c.syscall.starts_with("syscall_") { "other" } else { c.syscall.as_str() };
+        let n = self.kept_per.get(key).copied().unwrap_or(0) as usize;
+        if n < self.keep || (refuted && self.refuted_kept < REFUTED_KEPT) {
+            self.refuted_kept += usize::from(refuted && n >= self.keep);
+            crate::report::bump(&mut self.kept_per, key);
             self.kept.push(c);
             self.claims.extend(claims);
         }
@@ -219,21 +219,12 @@ mod property {
     }
 
     fn plan() -> Vec<FnPlan> {
-        ["__sys_socket", "sock_alloc", "fd_install"]
-            .iter()
-            .enumerate()
-            .map(|(i, n)| FnPlan {
-                name: n.to_string(),
-                in_kallsyms: true,
-                in_btf: true,
-                params: Some(vec![("sock".into(), "struct socket *".into())]),
-                ret: Some("int".into()),
-                traced: true,
-                note: String::new(),
-                snapshot: None,
-                slot: Some(i),
-            })
-            .collect()
+        let mut p = crate::fixtures::plan_of(&["__sys_socket", "sock_alloc", "fd_install"]);
+        for f in p.iter_mut() {
+            f.params = Some(vec![("sock".into(), "struct socket *".into())]);
+            f.ret = Some("int".into());
+        }
+        p
     }
 
     #[test]

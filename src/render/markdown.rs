@@ -67,13 +67,8 @@ pub fn markdown(r: &Report) -> String {
         }
     }
     if let Some(b) = &r.chain_budget {
-        let _ = writeln!(
-            o,
-            "\nevidence budget (--chain-calls {}): {} {} calls streamed in full; counted in the kernel for the rest:",
-            b.requested, b.full, b.root
-        );
-        for (n, e, x) in &b.counted {
-            let _ = writeln!(o, "  {n:<30} entries {e:>8}  exits {x:>8}");
+        for l in super::budget_lines(b) {
+            let _ = writeln!(o, "{l}");
         }
     }
     let global: Vec<&Claim> = r.claims.iter().filter(|k| k.call.is_none()).collect();

@@ -306,6 +306,16 @@ pub fn linkage_map(c: &Call) -> Option<String> {
     Some(m)
 }
 
+/// The evidence budget's account (`--chain-calls N`), as the text and Markdown reports show it.
+fn budget_lines(b: &crate::claims::budget::Budget) -> Vec<String> {
+    std::iter::once(format!(
+        "\nevidence budget (--chain-calls {}): {} {} calls streamed in full; counted in the kernel for the rest:",
+        b.requested, b.full, b.root
+    ))
+    .chain(b.counted.iter().map(|(n, e, x)| format!("  {n:<30} entries {e:>8}  exits {x:>8}")))
+    .collect()
+}
+
 pub fn json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string_pretty(v).unwrap_or_else(|e| format!("{{\"error\": \"serialising the report failed: {e}\"}}"))
         + "\n"

@@ -12,11 +12,8 @@ static LOCK: Mutex<()> = Mutex::new(());
 
 pub fn lock() -> MutexGuard<'static, ()> {
     // SAFETY: geteuid has no preconditions.
-    assert_eq!(
-        unsafe { libc::geteuid() },
-        0,
-        "host-tier tests load BPF programs: run them as root (README: test command)"
-    );
+    let euid = unsafe { libc::geteuid() };
+    assert_eq!(euid, 0, "host-tier tests load BPF programs: run them as root (README: test command)");
     let g = LOCK.lock().unwrap_or_else(|p| p.into_inner());
     // Start from a kernel with none of syswalk's programs loaded (the previous test's are freed after an RCU
     // grace period); anything still there after that is a leak.

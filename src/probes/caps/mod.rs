@@ -173,8 +173,8 @@ fn try_prog(which: &str) -> Result<u64> {
         .maps
         .bss_data
         .as_deref()
-        // SAFETY: the reference points into the mmapped .bss, live as long as `skel`; volatile because the kernel
-        // wrote it behind the compiler's back.
+        // Volatile: the kernel wrote the counter behind the compiler's back.
+        // SAFETY: `b` points into the mmapped .bss, which lives as long as `skel`; `idx` < CAP_N by construction.
         .map(|b| unsafe { std::ptr::read_volatile(&b.hits[idx]) })
         .unwrap_or(0);
     if n == 0 {
