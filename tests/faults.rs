@@ -161,12 +161,10 @@ fn outside_code(md: &str) -> String {
 
 const HOSTILE_ARG: &str = "<img src=x onerror=alert(1)>|`code`\n✓ fake.claim\x1b]0;owned\x07\x1b[2J";
 
-/// A target whose argv and comm are hostile, making one socket() call.
+/// A target whose argv and comm are hostile, making one socket() call. A compiled program, not a script: an
+/// interpreter found through a shim (pyenv) runs a shell first, whose own calls would come first.
 fn hostile_target() -> Vec<String> {
-    let py = "import ctypes, socket, sys\n\
-              ctypes.CDLL(None).prctl(15, b'\\x1b[31m|`<b>x', 0, 0, 0)\n\
-              socket.socket().close()";
-    vec!["python3".into(), "-c".into(), py.into(), HOSTILE_ARG.into()]
+    vec![cc("hostile").display().to_string(), HOSTILE_ARG.into()]
 }
 
 #[test]
@@ -186,7 +184,9 @@ fn hostile_argv_and_comm_are_escaped_in_every_format() {
                 // JSON keeps the real strings (serde escapes them), nothing lost.
                 let v: serde_json::Value = serde_json::from_str(&out).expect("json");
                 assert!(v["target"]["description"].as_str().unwrap_or("").contains(HOSTILE_ARG), "{v}");
-                assert!(v["calls"][0]["comm"].as_str().unwrap_or("").starts_with("\x1b[31m"), "{}", v["calls"][0]);
+                let comms: Vec<&str> =
+                    v["calls"].as_array().into_iter().flatten().filter_map(|c| c["comm"].as_str()).collect();
+                assert!(comms.iter().any(|c| c.starts_with("\x1b[31m")), "the hostile comm is not kept: {comms:?}");
             }
             "md" => {
                 let prose = outside_code(&out);
