@@ -202,12 +202,17 @@ pub enum LabCmd {
     Kernels,
     /// Download and unpack a known kernel (Debian package, via apt-get download + dpkg-deb -x) into the cache.
     Fetch {
-        /// A known kernel: 6.1 (bookworm cloud) or 6.12 (bookworm-backports cloud).
+        /// A known kernel: 6.1 (bookworm cloud, alias oldest), 6.12 (bookworm-backports cloud) or 7.3
+        /// (trixie-backports cloud, alias newest). `syswalk lab kernels` shows the version each resolved to.
         kernel: String,
-        /// Also fetch its -dbg package (≈280 MB): link-time System.map and DWARF vmlinux, for `kaslr` and the
+        /// Also fetch its -dbg package (≈280–360 MB): link-time System.map and DWARF vmlinux, for `kaslr` and the
         /// lesson's source lines.
         #[arg(long)]
         dbg: bool,
+        /// Drop the cached kernel (and its -dbg files) and fetch the suite's newest build of the same series
+        /// again. Without it a fetched kernel is kept as it is: the lab does not change under you.
+        #[arg(long)]
+        refresh: bool,
     },
     /// Boot a kernel, run CMD inside (same directory, same PATH, host root read-only under a tmpfs overlay),
     /// stream its output, and exit with its exit code.

@@ -9,22 +9,28 @@ pub fn run(cmd: LabCmd) -> Result<i32> {
     use crate::lab;
     match cmd {
         LabCmd::Kernels => {
-            let mut o = String::from("id    suite               cached version                 qemu\n");
+            let mut o =
+                String::from("id    aliases  series  suite               cached version (resolved on first fetch)\n");
+            let mut qemu = String::new();
             for r in lab::list()? {
                 o.push_str(&format!(
-                    "{:<5} {:<19} {:<31} {}\n",
+                    "{:<5} {:<8} {:<7} {:<19} {}\n",
                     r.id,
+                    r.aliases.join(","),
+                    r.series,
                     r.suite,
-                    r.cached.as_deref().unwrap_or("(not fetched)"),
-                    r.qemu
+                    r.cached.as_deref().unwrap_or("(not fetched: `syswalk lab fetch ID`)"),
                 ));
+                qemu = r.qemu;
             }
+            o.push_str(&format!("Every kernel boots under {qemu}.\n"));
+            o.push_str("A fetched kernel stays as it is; `syswalk lab fetch --refresh ID` takes its suite's newest build of the same series.\n");
             o.push_str("Any other kernel: --kernel /path/to/vmlinuz-<version> (modules from ../lib/modules/<version> or /lib/modules).\n");
             emit(&o, &None)?;
             Ok(0)
         }
-        LabCmd::Fetch { kernel, dbg } => {
-            let k = lab::fetch(&kernel)?;
+        LabCmd::Fetch { kernel, dbg, refresh } => {
+            let k = lab::fetch(&kernel, refresh)?;
             if dbg {
                 lab::fetch_dbg(&k)?;
             }

@@ -18,6 +18,13 @@ pub struct Known {
     pub suite: &'static str,
     /// The metapackage whose dependency names the versioned image package.
     pub meta: &'static str,
+    /// The kernel series this id stands for: the metapackage must resolve to a `<series>.<patch>` version. A suite
+    /// that moves to a new series (backports does) makes `fetch` fail and say so, instead of the lab (and CI)
+    /// changing kernels under you; moving the pin is a visible edit of `KNOWN`. Patch releases are taken as the
+    /// suite has them on the first fetch and then kept in the cache (`lab fetch --refresh` takes the newest again).
+    pub series: &'static str,
+    /// Other names for this id (`newest`).
+    pub aliases: &'static [&'static str],
 }
 
 /// Every kernel boots under qemu ≥ 10 (bookworm-backports, `new_qemu`). Debian's 7.2 crashed 6.12 about one boot
@@ -27,8 +34,17 @@ pub struct Known {
 pub const QEMU_NOTE: &str = "qemu ≥ 10 (bookworm-backports, fetched into the cache)";
 
 pub const KNOWN: &[Known] = &[
-    Known { id: "6.1", suite: "bookworm", meta: "linux-image-cloud-amd64" },
-    Known { id: "6.12", suite: "bookworm-backports", meta: "linux-image-cloud-amd64" },
+    Known { id: "6.1", suite: "bookworm", meta: "linux-image-cloud-amd64", series: "6.1", aliases: &["oldest"] },
+    Known { id: "6.12", suite: "bookworm-backports", meta: "linux-image-cloud-amd64", series: "6.12", aliases: &[] },
+    // From 7.x Debian splits the kernel: linux-image-<v> is a stub depending on linux-binary-<v> (the vmlinuz, under
+    // /usr/lib/modules/<v>/), linux-modules-<v> and linux-base-<v> (System.map, config). `fetch` takes either shape.
+    Known {
+        id: "7.3",
+        suite: "trixie-backports",
+        meta: "linux-image-cloud-amd64",
+        series: "7.3",
+        aliases: &["newest"],
+    },
 ];
 
 pub fn lab_err(msg: impl Into<String>) -> Error {
@@ -158,15 +174,77 @@ fn resolve_meta(conf: &Option<PathBuf>, meta: &str) -> Result<String> {
         out = run_quiet(&mut apt(conf, &["apt-cache", "depends", meta]), "apt-cache depends");
     }
     let out = out?;
+    // 7.x's metapackage depends on linux-base-…/linux-modules-… metapackages too: the image is the linux-image one.
     out.lines()
-        .find_map(|l| l.trim().strip_prefix("Depends:").map(|s| s.trim().to_string()))
-        .filter(|p| p.starts_with("linux-image-"))
+        .filter_map(|l| l.trim().strip_prefix("Depends:").map(|s| s.trim().to_string()))
+        .find(|p| p.starts_with("linux-image-"))
         .ok_or_else(|| lab_err(format!("apt-cache depends {meta} named no linux-image package")))
 }
 
+/// The packages that hold an image package's files: itself (up to 6.x), or — Debian's split from 7.x on — the
+/// `linux-binary-`, `linux-modules-` and `linux-base-` packages of the same version it depends on.
+fn image_packages(conf: &Option<PathBuf>, image_pkg: &str) -> Result<Vec<String>> {
+    let out = run_quiet(&mut apt(conf, &["apt-cache", "depends", image_pkg]), "apt-cache depends")?;
+    Ok(split_packages(image_pkg, &out).unwrap_or_else(|| vec![image_pkg.to_string()]))
+}
+
+/// The split packages named in `apt-cache depends IMAGE_PKG` output, when the image package is a stub.
+fn split_packages(image_pkg: &str, depends: &str) -> Option<Vec<String>> {
+    let version = image_pkg.strip_prefix("linux-image-")?;
+    let parts: Vec<String> = depends
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("Depends:").map(str::trim))
+        .filter(|p| {
+            ["linux-binary-", "linux-modules-", "linux-base-"].iter().any(|pre| p.strip_prefix(pre) == Some(version))
+        })
+        .map(String::from)
+        .collect();
+    parts.iter().any(|p| p.starts_with("linux-binary-")).then_some(parts)
+}
+
+/// The kernel version of an image package (`linux-image-7.3.4+deb13-cloud-amd64` → `7.3.4+deb13-cloud-amd64`), if
+/// it belongs to `series` (`7.3`: 7.3.4 does, 7.30.1 and 7.4.0 do not).
+fn in_series<'a>(image_pkg: &'a str, series: &str) -> Option<&'a str> {
+    let v = image_pkg.strip_prefix("linux-image-")?;
+    let rest = v.strip_prefix(series)?;
+    matches!(rest.chars().next(), Some('.' | '-' | '+')).then_some(v)
+}
+
+/// The split layout (`usr/lib/modules/<v>/{vmlinuz,System.map,config}`) shown at the classic places too
+/// (`boot/vmlinuz-<v>`, `boot/System.map-<v>`, `boot/config-<v>`, `lib/modules/<v>`), by relative links, so one
+/// tree shape serves every kernel.
+fn classic_layout(root: &Path) -> Result<()> {
+    let usr_mods = root.join("usr/lib/modules");
+    let Ok(rd) = std::fs::read_dir(&usr_mods) else { return Ok(()) };
+    for e in rd.flatten() {
+        let v = e.file_name().to_string_lossy().into_owned();
+        if !e.path().join("vmlinuz").is_file() {
+            continue;
+        }
+        let link = |target: String, at: PathBuf| -> Result<()> {
+            if at.symlink_metadata().is_ok() {
+                return Ok(());
+            }
+            if let Some(d) = at.parent() {
+                std::fs::create_dir_all(d).map_err(|e| Error::io(format!("creating {}", d.display()), e))?;
+            }
+            std::os::unix::fs::symlink(&target, &at)
+                .map_err(|e| Error::io(format!("linking {} → {target}", at.display()), e))
+        };
+        for (f, classic) in [("vmlinuz", "vmlinuz"), ("System.map", "System.map"), ("config", "config")] {
+            if e.path().join(f).exists() {
+                link(format!("../usr/lib/modules/{v}/{f}"), root.join("boot").join(format!("{classic}-{v}")))?;
+            }
+        }
+        link(format!("../../usr/lib/modules/{v}"), root.join("lib/modules").join(&v))?;
+    }
+    Ok(())
+}
+
 /// Downloads `pkgs` with apt-get download into the cache and unpacks each with dpkg-deb -x into `dest`.
-fn download_extract(conf: &Option<PathBuf>, pkgs: &[&str], dest: &Path) -> Result<()> {
+fn download_extract<S: AsRef<str>>(conf: &Option<PathBuf>, pkgs: &[S], dest: &Path) -> Result<()> {
     for p in pkgs {
+        let p = p.as_ref();
         let deb = apt_download(conf, p, "")?;
         progress(&format!(
             "unpacking {} (dpkg-deb -x)…",
@@ -246,17 +324,25 @@ pub fn fetch_dbg(k: &Kernel) -> Result<PathBuf> {
         .clone()
         .ok_or_else(|| lab_err(format!("kernel {} has no package tree to put the -dbg files in", k.version)))?;
     let suite = known(&k.id).map(|x| x.suite).unwrap_or("bookworm");
+    // 6.x: the files are under usr/lib/debug/boot/; 7.x: under usr/lib/debug/lib/modules/<v>/, with links from boot/.
     let conf = apt_config(suite)?;
     let pkg = format!("linux-image-{}-dbg", k.version);
-    let deb = apt_download(&conf, &pkg, " (≈280–320 MB)")?;
+    let deb = apt_download(&conf, &pkg, " (≈280–360 MB)")?;
     progress(&format!("unpacking vmlinux and System.map from {} (dpkg-deb --fsys-tarfile | tar)…", deb.display()));
-    let script = "dpkg-deb --fsys-tarfile \"$1\" | tar -x -C \"$2\" --wildcards './usr/lib/debug/boot/*'";
+    let script = "dpkg-deb --fsys-tarfile \"$1\" | tar -x -C \"$2\" --wildcards --exclude='*.ko' --exclude='*.ko.*' \\
+                  --exclude='./usr/lib/debug/.build-id*' --exclude='*/vdso/*' './usr/lib/debug/*'";
     run_quiet(
         Command::new("sh").arg("-c").arg(script).arg("sh").arg(&deb).arg(&root),
         "dpkg-deb --fsys-tarfile | tar -x",
     )?;
     // The unpacked files are what is kept; the 280 MB .deb is not needed again.
     let _ = std::fs::remove_file(&deb);
+    let split_map = root.join("usr/lib/debug/lib/modules").join(&k.version).join("System.map");
+    let boot_map = root.join("usr/lib/debug/boot").join(format!("System.map-{}", k.version));
+    if split_map.is_file() && boot_map.symlink_metadata().is_err() {
+        std::os::unix::fs::symlink(format!("../lib/modules/{}/System.map", k.version), &boot_map)
+            .map_err(|e| Error::io(format!("linking {}", boot_map.display()), e))?;
+    }
     k.dbg_vmlinux().ok_or_else(|| lab_err(format!("{pkg} contained no usr/lib/debug/boot/vmlinux-{}", k.version)))
 }
 
@@ -297,28 +383,57 @@ pub fn cached(k: &Known) -> Result<Option<Kernel>> {
 }
 
 pub fn known(id: &str) -> Option<&'static Known> {
-    KNOWN.iter().find(|k| k.id == id)
+    KNOWN.iter().find(|k| k.id == id || k.aliases.contains(&id))
 }
 
-/// Fetches (or finds in the cache) a known kernel.
-pub fn fetch(id: &str) -> Result<Kernel> {
+/// Fetches (or finds in the cache) a known kernel; `refresh` drops the cached one first and takes the suite's newest
+/// build of the same series.
+pub fn fetch(id: &str, refresh: bool) -> Result<Kernel> {
     let k = known(id).ok_or_else(|| {
         Error::new(Kind::Usage, format!("unknown lab kernel {id:?}")).hint(format!(
             "known: {}; or give a path to a vmlinuz-<version> image",
-            KNOWN.iter().map(|k| k.id).collect::<Vec<_>>().join(", ")
+            KNOWN
+                .iter()
+                .map(|k| if k.aliases.is_empty() {
+                    k.id.to_string()
+                } else {
+                    format!("{} ({})", k.id, k.aliases.join(", "))
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
         ))
     })?;
-    if let Some(kern) = cached(k)? {
-        ensure_depmod(&kernels_dir()?.join(k.id), &kern.version)?;
-        return Ok(kern);
+    if !refresh {
+        if let Some(kern) = cached(k)? {
+            ensure_depmod(&kernels_dir()?.join(k.id), &kern.version)?;
+            return Ok(kern);
+        }
     }
     let conf = apt_config(k.suite)?;
+    if refresh {
+        if let Some(c) = &conf {
+            progress(&format!("apt-get update for {}", k.suite));
+            run_quiet(
+                Command::new("apt-get").env("APT_CONFIG", c).args(["update", "-q"]),
+                &format!("apt-get update ({})", k.suite),
+            )?;
+        }
+    }
     let pkg = resolve_meta(&conf, k.meta)?;
+    if in_series(&pkg, k.series).is_none() {
+        return Err(lab_err(format!(
+            "{} {} now resolves to {pkg}, outside the {} series the lab id {:?} stands for",
+            k.suite, k.meta, k.series, k.id
+        ))
+        .hint("the suite moved on: update the pin in KNOWN (src/lab/mod.rs) in a commit of its own, and rerun"));
+    }
+    let pkgs = image_packages(&conf, &pkg)?;
     let tmp = kernels_dir()?.join(format!(".{}.partial", k.id));
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp).map_err(|e| Error::io("creating the kernel dir", e))?;
-    download_extract(&conf, &[&pkg], &tmp)?;
-    let (_, version) = find_image(&tmp).ok_or_else(|| lab_err(format!("{pkg} contained no boot/vmlinuz-*")))?;
+    download_extract(&conf, &pkgs, &tmp)?;
+    classic_layout(&tmp)?;
+    let (_, version) = find_image(&tmp).ok_or_else(|| lab_err(format!("{} contained no vmlinuz", pkgs.join(" + "))))?;
     ensure_depmod(&tmp, &version)?;
     let root = kernels_dir()?.join(k.id);
     let _ = std::fs::remove_dir_all(&root);
@@ -348,7 +463,7 @@ pub fn resolve_kernel(arg: &str) -> Result<Kernel> {
     if arg.contains('/') || Path::new(arg).is_file() {
         from_path(Path::new(arg))
     } else {
-        fetch(arg)
+        fetch(arg, false)
     }
 }
 
@@ -384,6 +499,8 @@ pub fn new_qemu() -> Result<vm::Qemu> {
 #[derive(Debug, Serialize)]
 pub struct KernelRow {
     pub id: String,
+    pub aliases: Vec<String>,
+    pub series: String,
     pub suite: String,
     pub cached: Option<String>,
     pub qemu: String,
@@ -395,10 +512,75 @@ pub fn list() -> Result<Vec<KernelRow>> {
         .map(|k| {
             Ok(KernelRow {
                 id: k.id.into(),
+                aliases: k.aliases.iter().map(|a| a.to_string()).collect(),
+                series: k.series.into(),
                 suite: k.suite.into(),
                 cached: cached(k)?.map(|c| c.version),
                 qemu: QEMU_NOTE.into(),
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_series_pin_takes_its_patch_releases_only() {
+        assert_eq!(in_series("linux-image-7.3.4+deb13-cloud-amd64", "7.3"), Some("7.3.4+deb13-cloud-amd64"));
+        assert_eq!(in_series("linux-image-6.1.0-56-cloud-amd64", "6.1"), Some("6.1.0-56-cloud-amd64"));
+        assert_eq!(in_series("linux-image-6.12.95+deb12-cloud-amd64", "6.1"), None, "6.12 is not 6.1");
+        assert_eq!(in_series("linux-image-7.4.0+deb13-cloud-amd64", "7.3"), None);
+        assert_eq!(in_series("linux-image-cloud-amd64", "7.3"), None);
+        for k in KNOWN {
+            assert!(known(k.id).is_some() && k.aliases.iter().all(|a| known(a).map(|x| x.id) == Some(k.id)));
+        }
+        assert_eq!(known("newest").map(|k| k.id), KNOWN.last().map(|k| k.id), "newest is the last known kernel");
+    }
+
+    #[test]
+    fn the_split_packages_are_read_from_the_stubs_dependencies() {
+        // `apt-cache depends linux-image-7.3.4+deb13-cloud-amd64` on trixie-backports (abridged).
+        let stub = "linux-image-7.3.4+deb13-cloud-amd64\n  PreDepends: linux-base\n |Depends: <dracut>\n  \
+                    Depends: linux-base-7.3.4+deb13-cloud-amd64\n  Depends: linux-binary-7.3.4+deb13-cloud-amd64\n  \
+                    Depends: linux-modules-7.3.4+deb13-cloud-amd64\n  Suggests: linux-doc-7.3\n";
+        assert_eq!(
+            split_packages("linux-image-7.3.4+deb13-cloud-amd64", stub),
+            Some(vec![
+                "linux-base-7.3.4+deb13-cloud-amd64".to_string(),
+                "linux-binary-7.3.4+deb13-cloud-amd64".into(),
+                "linux-modules-7.3.4+deb13-cloud-amd64".into()
+            ])
+        );
+        // 6.x: the image package holds everything itself (linux-base is the unversioned helper package).
+        let whole = "linux-image-6.1.0-56-cloud-amd64\n  PreDepends: kmod\n  PreDepends: linux-base\n  \
+                     Depends: initramfs-tools\n";
+        assert_eq!(split_packages("linux-image-6.1.0-56-cloud-amd64", whole), None);
+    }
+
+    #[test]
+    fn the_split_tree_is_shown_at_the_classic_places() {
+        let d = std::env::temp_dir().join(format!("syswalk-split-{}", std::process::id()));
+        let v = "7.3.4+deb13-cloud-amd64";
+        let m = d.join("usr/lib/modules").join(v);
+        std::fs::create_dir_all(m.join("kernel")).expect("mkdir");
+        for f in ["vmlinuz", "System.map", "config", "modules.dep"] {
+            std::fs::write(m.join(f), f).expect("write");
+        }
+        classic_layout(&d).expect("layout");
+        classic_layout(&d).expect("twice is fine");
+        let (image, version) = find_image(&d).expect("image");
+        assert_eq!(version, v);
+        assert_eq!(std::fs::read_to_string(image).ok().as_deref(), Some("vmlinuz"));
+        assert_eq!(
+            std::fs::read_to_string(d.join("boot").join(format!("System.map-{v}"))).ok().as_deref(),
+            Some("System.map")
+        );
+        assert_eq!(
+            std::fs::read_to_string(d.join("lib/modules").join(v).join("modules.dep")).ok().as_deref(),
+            Some("modules.dep")
+        );
+        let _ = std::fs::remove_dir_all(&d);
+    }
 }

@@ -275,19 +275,65 @@ static __always_inline void finish(struct sw_chain_rec *r, struct sw_chain_item 
 		emit(r);
 }
 
-/* The caller, without unwinding (bpf_get_stack at every entry cost more than the rest of the event under TCG).
- * Tier A: the program's frame pointer (r10 is rbp in the x86-64 JIT) holds the trampoline's saved rbp; above the
- * trampoline's frame are the traced function's own return address (func+5, its fentry call) and then its caller's.
- * User space checks the first is inside the traced function before trusting the second (a layout it does not
- * recognise makes the caller "not observable", never a wrong name). Tier B: at a kprobe on the function's entry,
- * regs->sp points at the return address (what kretprobes rely on). */
-static __always_inline void caller_fentry(struct sw_chain_item *e)
+/* Is RA a return address: does a call instruction end just before it? (e8 rel32, the direct call — also how
+ * retpoline/ITS kernels make indirect calls, through a thunk; ff /2, an indirect call of 2, 3, 6 or 7 bytes.) */
+static __always_inline bool after_call(__u64 ra)
 {
-	__u64 fp, tfp = 0;
-	asm volatile("%[fp] = r10" : [fp] "=r"(fp));
-	bpf_probe_read_kernel(&tfp, sizeof(tfp), (void *)fp);
-	if (tfp)
-		bpf_probe_read_kernel(e->stack, 2 * sizeof(__u64), (void *)(tfp + 8));
+	__u8 b[8] = {};
+	if (bpf_probe_read_kernel(b, sizeof(b), (void *)(ra - 8)))
+		return false;
+	return b[3] == 0xe8 ||                                 /* call rel32 */
+	       (b[6] == 0xff && (b[7] & 0xf8) == 0xd0) ||      /* call *%rax..%rdi */
+	       (b[5] == 0x41 && b[6] == 0xff && (b[7] & 0xf8) == 0xd0) || /* call *%r8..%r15 */
+	       (b[2] == 0xff && b[3] == 0x15) ||               /* call *disp32(%rip) */
+	       (b[1] == 0xff && (b[2] & 0x38) == 0x10);         /* call *disp32(reg), with SIB */
+}
+
+/* The caller, without unwinding (bpf_get_stack at every entry cost more than the rest of the event under TCG).
+ * Tier A: the trampoline saved the argument registers in its own frame and ctx points at the first of them. Above
+ * the last one (x86-64 JIT, arch_prepare_bpf_trampoline) come the return-value slot (when the trampoline calls the
+ * function itself), the trampoline's saved rbp, and then either
+ *   (a) the traced function's own return address (its fentry `call`, func+5 or +9 after an endbr) and the return
+ *       address into its caller — 6.1, 6.12; or
+ *   (b) directly the return address into its caller — 7.x, where the fentry site can reach the trampoline with a
+ *       `jmp`, leaving no return address of its own (measured on 7.3.4: the word above the saved rbp of
+ *       update_socket_protocol's trampoline is __sys_socket+0x27, just after `call update_socket_protocol`).
+ * (a) is taken only where that word lies just past the traced function's start (bpf_get_func_ip); (b) only where a
+ * call instruction ends just before the return address. stack[0] is the own return address in (a), 0 in (b); user space checks (a) again by symbol, and a
+ * layout not recognised leaves the caller "not observable", never a wrong name. The program's own frame is no help:
+ * from 6.14 a tracing program whose stack is 64 bytes or more runs on a private per-CPU stack
+ * (bpf_jit_supports_private_stack), so r10 is no longer rbp. Tier B: at a kprobe on the function's entry, regs->sp
+ * points at the return address (what kretprobes rely on). */
+static __always_inline void caller_fentry(struct sw_chain_item *e, void *ctx)
+{
+	__u64 base = 0, w[5] = {};
+	void *p = ctx;
+	/* ctx as a number: the verifier allows no arithmetic on a ctx pointer, so its value is read back from the
+	 * stack slot that holds it. */
+	bpf_probe_read_kernel(&base, sizeof(base), &p);
+	if (!base || e->nargs < 0 || e->nargs > 12)
+		return;
+	if (bpf_probe_read_kernel(w, sizeof(w), (void *)(base + 8 * (__u64)e->nargs)))
+		return;
+	for (int k = 0; k < 2; k++) {
+		__u64 own = w[k + 1];
+		if (own > e->func_ip && own - e->func_ip <= SW_FENTRY_RA_MAX) {
+			e->stack[0] = own;
+			e->stack[1] = w[k + 2];
+			return;
+		}
+	}
+	/* (b): the return-value slot is there (every slot has an fexit, so the trampoline calls the function), then
+	 * the saved rbp — any value: Debian builds without frame pointers use rbp as a general register — then the
+	 * return address; without the slot, one word lower. */
+	for (int k = 1; k >= 0; k--) {
+		__u64 ra = w[k + 1];
+		if (after_call(ra)) {
+			e->stack[0] = 0;
+			e->stack[1] = ra;
+			return;
+		}
+	}
 }
 
 /* The kretprobe trampoline's address (kallsyms, set by user space): a kretprobe that ran first has already put it
@@ -326,7 +372,7 @@ static __always_inline int on_fentry(unsigned long long *ctx, __u32 slot)
 		return 0;
 	FARGS(e, ctx);
 	e->func_ip = bpf_get_func_ip(ctx);
-	caller_fentry(e);
+	caller_fentry(e, ctx);
 	snap_all(e, r->scratch, slot, false);
 	finish(r, e);
 	return 0;

@@ -10,6 +10,8 @@ enum sw_limits {
 	SW_SLOTS = 16,            /* kernel functions one run's chain can trace */
 	SW_OBJS = 3,              /* object snapshots per chain item */
 	SW_STACK = 2,             /* return addresses captured per chain entry */
+	SW_FENTRY_RA_MAX = 16,    /* tier A: the traced function's own return address lies at most this far past its
+	                           * start (fentry call of 5 bytes, after an endbr of 4) */
 	SW_ARGS = 6,              /* arguments captured per call and per chain item */
 	SW_FD_WORDS = 4,          /* open_fds bitmap words captured: fds 0..255 */
 	SW_PROT_NAME_LEN = 32,    /* struct proto.name */

@@ -80,10 +80,12 @@ pub fn judge(c: &Call, create: Option<&str>, plan: &[FnPlan]) -> Vec<Claim> {
     // chain.parentage
     let mut bad = Vec::new();
     let mut lines = Vec::new();
-    let mut with_caller = 0;
+    let mut without = Vec::new();
     for f in &c.chain {
-        let Some(cl) = &f.caller else { continue };
-        with_caller += 1;
+        let Some(cl) = &f.caller else {
+            without.push(f.func.as_str());
+            continue;
+        };
         let cfn = cl.symbol.as_str();
         let parent = f.parent.map(|p| c.chain[p].func.as_str());
         let traced = plan.iter().any(|p| p.traced && p.name == cfn);
@@ -103,14 +105,32 @@ pub fn judge(c: &Call, create: Option<&str>, plan: &[FnPlan]) -> Vec<Claim> {
         };
         lines.push(format!("{} ← {cl} ({verdict})", f.func));
     }
+    // "Each function" means each: one caller missing and the claim cannot be checked, even if the others hold
+    // (a wrong caller among the others still refutes it).
+    let known = c.chain.len() - without.len();
+    let mut evidence = vec![ev(
+        "callers (return address at entry)",
+        format!("{known} of {} functions: {}", c.chain.len(), lines.join(" | ")),
+        src,
+    )];
+    if !without.is_empty() {
+        evidence.push(ev("no caller captured for", without.join(", "), src));
+    }
     out.push(judged(
         ids::CHAIN_PARENTAGE,
         Some(c.seq),
-        (with_caller > 0).then_some(bad.is_empty()),
+        if !bad.is_empty() { Some(false) } else { (!c.chain.is_empty() && without.is_empty()).then_some(true) },
         "each function was called by its parent in the tree, or by a named function between them that is not traced"
             .into(),
-        vec![ev("callers (return address at entry)", lines.join(" | "), src)],
-        "no caller addresses captured",
+        evidence,
+        &if without.is_empty() {
+            "no function of the chain was observed".to_string()
+        } else {
+            format!(
+                "no caller address captured for {} (the return address at entry was not recognised)",
+                without.join(", ")
+            )
+        },
     ));
     // provenance.socket
     let sa = first(c, "sock_alloc").and_then(|f| obj(&f.exit_objects, "return")).map(|o| o.addr);
@@ -257,5 +277,30 @@ mod tests {
         };
         assert_eq!(mk(&[0, 1, 2]), Some(Verdict::Proved));
         assert_eq!(mk(&[0, 2, 1]), Some(Verdict::Refuted));
+    }
+
+    #[test]
+    fn parentage_needs_every_caller_and_refutes_a_wrong_one() {
+        let names =
+            ["__sys_socket", "__sock_create", "sock_alloc", "inet_create", "sk_alloc", "sock_alloc_file", "fd_install"];
+        let p = plan_of(&names);
+        let verdict = |c: &Call| {
+            let cl = judge(c, Some("inet_create"), &p).into_iter().find(|k| k.id == "chain.parentage").expect("claim");
+            (cl.verdict, cl.reason.clone().unwrap_or_default())
+        };
+        let good = crate::fixtures::socket_call();
+        assert_eq!(verdict(&good).0, Verdict::Proved);
+        // One caller missing (a frame layout not recognised): the others alone do not prove "each".
+        let mut one_missing = good.clone();
+        one_missing.chain[4].caller = None;
+        let (v, why) = verdict(&one_missing);
+        assert_eq!(v, Verdict::NotObservable);
+        assert!(why.contains("sk_alloc"), "{why}");
+        // A wrong caller refutes, even with another missing.
+        let mut wrong = one_missing.clone();
+        if let Some(c) = wrong.chain[2].caller.as_mut() {
+            c.symbol = "fd_install".into();
+        }
+        assert_eq!(verdict(&wrong).0, Verdict::Refuted);
     }
 }
