@@ -222,7 +222,8 @@ syswalk lab run --kernel /boot/vmlinuz-6.1.0-26-amd64 -- sh -c 'cat /proc/versio
 Exit status: the command's own; 40 when the lab itself failed (panic, timeout, missing qemu…)."
     )]
     Run {
-        /// A known kernel id (6.1, 6.12; fetched on first use) or a path to a vmlinuz-<version> image.
+        /// A known kernel id (6.1 = oldest, 6.12, 7.3 = newest; fetched on first use) or a path to a
+        /// vmlinuz-<version> image.
         #[arg(long, short)]
         kernel: String,
         /// Give up (and stop the VM) after this many seconds.

@@ -1,6 +1,9 @@
 //! The lesson: an ordered list of steps, each with what to do by hand, the code or probe behind it, the evidence,
-//! the verdict, and the terms it introduces and uses. The closing sections ("new things introduced without
-//! derivation", "forward references", "rejection status") are computed from the steps, never written by hand.
+//! the verdict, and the terms it introduces. What a step *uses* is read from its text (`glossary`): the closing
+//! sections ("new things introduced without derivation", "forward references", "new inference", "rejection status")
+//! are computed from what the steps say, never from tags written beside them.
+pub mod glossary;
+
 use serde::Serialize;
 
 use crate::claims::{Claim, Verdict};
@@ -67,7 +70,9 @@ pub struct Step {
     pub why_not: Option<String>,
     /// The claims this step rests on (ids in the claims list).
     pub claims: Vec<String>,
+    /// Glossary terms this step derives (or, for an axiom step, takes as given).
     pub introduces: Vec<String>,
+    /// Glossary terms whose marks occur in this step's text: computed by `Lesson::new`, never written by hand.
     pub uses: Vec<String>,
 }
 
@@ -91,9 +96,14 @@ impl Step {
         self.introduces.extend(t.iter().map(|s| s.to_string()));
         self
     }
-    pub fn uses(mut self, t: &[&str]) -> Self {
-        self.uses.extend(t.iter().map(|s| s.to_string()));
-        self
+    /// Everything the step says, as the renderers show it: what the checker reads.
+    pub fn text(&self) -> String {
+        let mut t = vec![self.action.as_str(), self.code.as_str(), self.result.as_str()];
+        t.extend(self.evidence.iter().map(String::as_str));
+        if let Some(w) = &self.why_not {
+            t.push(w);
+        }
+        t.join("\n")
     }
     pub fn axiom(mut self, result: impl Into<String>) -> Self {
         self.status = Status::Axiom;
@@ -124,7 +134,8 @@ impl Step {
                     }
                 }
             }
-            for e in c.evidence.iter().take(3) {
+            // Every value the conclusion combines is shown, so the step can be redone by hand.
+            for e in &c.evidence {
                 self.evidence.push(format!("{} = {} ({})", e.what, e.value, e.source));
             }
             results.push(c.conclusion().to_string());
@@ -165,9 +176,37 @@ fn worst(a: Status, b: Status) -> Status {
 pub struct TermUse {
     pub term: String,
     pub used_at: usize,
+    /// The word of the step's text that marks the use.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub word: Option<String>,
     /// Where it is introduced (later than used_at), for a forward reference.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub introduced_at: Option<usize>,
+}
+
+/// A term and the step that introduces it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TermDef {
+    pub term: String,
+    pub step: usize,
+    pub derived: String,
+}
+
+/// A conclusion drawn (a ✓ step's result) and the steps that introduced the terms it combines.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Inference {
+    pub step: usize,
+    pub conclusion: String,
+    pub from: Vec<usize>,
+}
+
+/// A step refuted or not observable, and why.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Rejection {
+    pub step: usize,
+    pub action: String,
+    pub status: Status,
+    pub why: String,
 }
 
 /// The computed closing sections.
@@ -179,29 +218,45 @@ pub struct Axioms {
     pub forward: Vec<TermUse>,
     /// Terms introduced by more than one step (the later ones redefine).
     pub reintroduced: Vec<TermUse>,
+    /// Terms a step introduces that the glossary does not know (so no use of them could be found).
+    pub unknown: Vec<TermUse>,
     /// Terms the axiom steps take as given.
     pub given: Vec<String>,
+    /// Every term introduced, where, and how it is derived (the glossary's words): what a course page links a term to.
+    pub terms: Vec<TermDef>,
+    /// Every conclusion drawn, with the steps whose terms it combines.
+    pub inferences: Vec<Inference>,
+    /// What was refuted or not observable, with why.
+    pub rejections: Vec<Rejection>,
 }
 
 fn norm(t: &str) -> String {
     t.trim().to_lowercase()
 }
 
-/// Checks that no step uses a term before a step introduced it. A step may use what it introduces itself.
-pub fn check(steps: &[Step]) -> Axioms {
+/// Fills each step's `uses` from its text and checks that no step uses a term before a step introduced it. A step
+/// may use what it introduces itself. Steps of several chapters are checked as one course: pass them in order.
+pub fn check(steps: &mut [Step]) -> Axioms {
     use std::collections::HashMap;
     let mut first: HashMap<String, usize> = HashMap::new();
     let mut a = Axioms::default();
-    for s in steps {
+    for s in steps.iter() {
         for t in &s.introduces {
+            if glossary::term(t).is_none() {
+                a.unknown.push(TermUse { term: t.clone(), used_at: s.n, word: None, introduced_at: None });
+            }
             match first.get(&norm(t)) {
                 Some(_) => a.reintroduced.push(TermUse {
                     term: t.clone(),
                     used_at: s.n,
+                    word: None,
                     introduced_at: first.get(&norm(t)).copied(),
                 }),
                 None => {
                     first.insert(norm(t), s.n);
+                    if let Some(g) = glossary::term(t) {
+                        a.terms.push(TermDef { term: g.name.into(), step: s.n, derived: g.derived.into() });
+                    }
                     if s.status == Status::Axiom {
                         a.given.push(t.clone());
                     }
@@ -209,19 +264,46 @@ pub fn check(steps: &[Step]) -> Axioms {
             }
         }
     }
-    for s in steps {
+    for s in steps.iter_mut() {
+        let text = s.text();
+        s.uses = glossary::uses(&text).into_iter().map(String::from).collect();
         for t in &s.uses {
+            let word = glossary::term(t)
+                .and_then(|g| g.marks.iter().find(|m| glossary::occurs(&text, m)))
+                .map(|m| m.to_string());
             let seen_here = s.introduces.iter().any(|i| norm(i) == norm(t));
             match first.get(&norm(t)) {
                 None if !a.undefined.iter().any(|u| norm(&u.term) == norm(t)) => {
-                    a.undefined.push(TermUse { term: t.clone(), used_at: s.n, introduced_at: None });
+                    a.undefined.push(TermUse { term: t.clone(), used_at: s.n, word, introduced_at: None });
                 }
                 None => {}
                 Some(&at) if at > s.n && !seen_here => {
-                    a.forward.push(TermUse { term: t.clone(), used_at: s.n, introduced_at: Some(at) })
+                    a.forward.push(TermUse { term: t.clone(), used_at: s.n, word, introduced_at: Some(at) })
                 }
                 _ => {}
             }
+        }
+    }
+    for s in steps.iter() {
+        match s.status {
+            Status::Proved => {
+                let mut from: Vec<usize> =
+                    s.uses.iter().filter_map(|t| first.get(&norm(t)).copied()).filter(|&n| n != s.n).collect();
+                from.sort_unstable();
+                from.dedup();
+                a.inferences.push(Inference { step: s.n, conclusion: s.result.clone(), from });
+            }
+            Status::Refuted | Status::NotObservable => a.rejections.push(Rejection {
+                step: s.n,
+                action: s.action.clone(),
+                status: s.status,
+                why: if s.status == Status::Refuted {
+                    s.result.clone()
+                } else {
+                    s.why_not.clone().unwrap_or_else(|| "not observable here".into())
+                },
+            }),
+            _ => {}
         }
     }
     a
@@ -254,7 +336,7 @@ impl Lesson {
         for (i, s) in steps.iter_mut().enumerate() {
             s.n = i + 1;
         }
-        let axioms = check(&steps);
+        let axioms = check(&mut steps);
         Lesson { schema: SCHEMA.into(), title, kernel, tier, command, steps, axioms, claims }
     }
     pub fn count(&self, st: Status) -> usize {
@@ -267,50 +349,88 @@ mod tests {
     use super::*;
     use crate::render::lesson::{markdown, text};
 
-    fn st(intro: &[&str], uses: &[&str]) -> Step {
-        Step::new("p", "a", "").introduces(intro).uses(uses)
+    /// A step whose action text is `says`.
+    fn st(intro: &[&str], says: &str) -> Step {
+        Step::new("p", says, "").introduces(intro)
+    }
+
+    fn lesson_of(steps: Vec<Step>) -> Lesson {
+        Lesson::new("t".into(), "k".into(), crate::probes::caps::Tier::C, "c".into(), steps, vec![])
     }
 
     #[test]
     fn a_clean_lesson_has_nothing_to_report() {
-        let l = Lesson::new(
-            "t".into(),
-            "k".into(),
-            crate::probes::caps::Tier::C,
-            "c".into(),
-            vec![st(&["byte"], &[]), st(&["address"], &["Byte"]), st(&[], &["address", "byte"])],
-            vec![],
-        );
+        let l = lesson_of(vec![
+            st(&["byte"], "count bytes"),
+            st(&["address"], "a byte's number is its address"),
+            st(&[], "the address of a byte"),
+        ]);
         assert_eq!(l.axioms.undefined, vec![]);
         assert_eq!(l.axioms.forward, vec![]);
+        assert_eq!(l.steps[2].uses, vec!["byte", "address"], "uses are read from the text");
     }
 
     #[test]
-    fn a_term_used_before_its_introduction_is_a_forward_reference() {
-        let l = Lesson::new(
-            "t".into(),
-            "k".into(),
-            crate::probes::caps::Tier::C,
-            "c".into(),
-            vec![st(&["byte"], &["fd"]), st(&["fd"], &["byte"])],
-            vec![],
+    fn a_term_used_in_the_text_before_its_introduction_is_a_forward_reference() {
+        // No tag says step 1 uses fd: its text does.
+        let l =
+            lesson_of(vec![st(&["byte"], "read fd = 3 from a byte"), st(&["file descriptor"], "a byte numbers it")]);
+        assert_eq!(
+            l.axioms.forward,
+            vec![TermUse {
+                term: "file descriptor".into(),
+                used_at: 1,
+                word: Some("fd".into()),
+                introduced_at: Some(2)
+            }]
         );
-        assert_eq!(l.axioms.forward, vec![TermUse { term: "fd".into(), used_at: 1, introduced_at: Some(2) }]);
-        assert!(text(&l).contains("\"fd\" used at step 01, introduced only at step 02"));
+        assert!(
+            text(&l).contains("\"file descriptor\" used at step 01 (\"fd\"), introduced only at step 02"),
+            "{}",
+            text(&l)
+        );
+        // The same word in evidence or a result counts too.
+        let l = lesson_of(vec![st(&["byte"], "x").evidence("via tp_btf/sys_enter"), st(&["sys_enter", "tp_btf"], "y")]);
+        assert_eq!(l.axioms.forward.len(), 2, "{:?}", l.axioms.forward);
     }
 
     #[test]
-    fn a_term_never_introduced_is_reported_once() {
-        let l = Lesson::new(
-            "t".into(),
-            "k".into(),
-            crate::probes::caps::Tier::C,
-            "c".into(),
-            vec![st(&[], &["socket"]), st(&[], &["socket"])],
-            vec![],
+    fn a_term_never_introduced_is_reported_once_and_an_axiom_is_not() {
+        let l = lesson_of(vec![
+            Step::new("axioms", "count bytes", "").introduces(&["byte"]).axiom("a byte holds 0..255"),
+            st(&[], "the kallsyms file"),
+            st(&[], "kallsyms again, in bytes"),
+        ]);
+        assert_eq!(
+            l.axioms.undefined,
+            vec![TermUse { term: "kallsyms".into(), used_at: 2, word: Some("kallsyms".into()), introduced_at: None }]
         );
-        assert_eq!(l.axioms.undefined, vec![TermUse { term: "socket".into(), used_at: 1, introduced_at: None }]);
-        assert!(text(&l).contains("✗ \"socket\" used at step 01 and introduced by no step"));
+        assert_eq!(l.axioms.given, vec!["byte"]);
+        assert!(text(&l).contains("✗ \"kallsyms\" used at step 02 and introduced by no step"));
+    }
+
+    #[test]
+    fn a_term_outside_the_glossary_cannot_be_introduced() {
+        let l = lesson_of(vec![st(&["flux capacitor"], "x")]);
+        assert_eq!(l.axioms.unknown.len(), 1);
+        assert!(text(&l).contains("flux capacitor"), "{}", text(&l));
+    }
+
+    #[test]
+    fn inferences_name_the_steps_they_combine_and_rejections_say_why() {
+        let mut proved = st(&[], "the address of a byte").result("an address ∴");
+        proved.status = Status::Proved;
+        let mut no = st(&[], "x");
+        no.status = Status::NotObservable;
+        no.why_not = Some("no kprobes here".into());
+        let l = lesson_of(vec![st(&["byte"], "b"), st(&["address"], "a"), proved, no]);
+        assert_eq!(
+            l.axioms.inferences,
+            vec![Inference { step: 3, conclusion: "an address ∴".into(), from: vec![1, 2] }]
+        );
+        assert_eq!(l.axioms.rejections.len(), 1);
+        assert!(text(&l).contains("– 04 x: no kprobes here"), "{}", text(&l));
+        assert!(text(&l).contains("∴ 03 (from 01, 02) an address ∴"), "{}", text(&l));
     }
 
     #[test]
@@ -351,15 +471,14 @@ mod tests {
             reason: None,
         }];
         let steps = vec![
-            Step::new("axioms", "count slots", "").introduces(&["byte"]).axiom("a byte holds 0..255"),
+            Step::new("axioms", "count slots", "").introduces(&["byte", "call"]).axiom("a byte holds 0..255"),
             Step::new("the number", "find __NR_socket in the header", "grep -n __NR_socket unistd_64.h")
-                .introduces(&["syscall number"])
-                .uses(&["byte"])
+                .introduces(&["__NR_socket", "header"])
                 .judged_by(&[crate::claims::ids::CONSTANTS_NR_SOCKET], &claims),
         ];
         let l =
             Lesson::new("T".into(), "6.1".into(), crate::probes::caps::Tier::A, "syswalk lesson".into(), steps, claims);
-        let want = "T\nkernel 6.1 · tier A · syswalk lesson\n\nAXIOMS\n01. count slots ........................................... a byte holds 0..255 ≡\n\nTHE NUMBER\n02. find __NR_socket in the header ........................ __NR_socket = 41 (unistd_64.h:45) → __NR_socket = 41 in unistd_64.h and the call passed 41 ✓\n    $ grep -n __NR_socket unistd_64.h\n\nNEW THINGS INTRODUCED WITHOUT DERIVATION\n  ≡ taken as given by the axiom steps: byte\n\nFORWARD REFERENCES\n  (none): no step uses a term before the step that introduces it\n\nNEW INFERENCE\n  ∴ 02 __NR_socket = 41 in unistd_64.h and the call passed 41\n\nREJECTION STATUS\n  1 proved ✓ · 0 refuted ✗ · 0 not observable here – · 0 shown · 1 axioms ≡ (2 steps)\n";
+        let want = "T\nkernel 6.1 · tier A · syswalk lesson\n\nAXIOMS\n01. count slots ........................................... a byte holds 0..255 ≡\n\nTHE NUMBER\n02. find __NR_socket in the header ........................ __NR_socket = 41 (unistd_64.h:45) → __NR_socket = 41 in unistd_64.h and the call passed 41 ✓\n    $ grep -n __NR_socket unistd_64.h\n\nTERMS\n  02 __NR_socket (the header's syscall number for socket); header (the installed C headers)\n\nNEW THINGS INTRODUCED WITHOUT DERIVATION\n  ≡ taken as given by the axiom steps: byte, call\n\nFORWARD REFERENCES\n  (none): no step's text uses a term before the step that introduces it\n\nNEW INFERENCE\n  ∴ 02 (from 01) __NR_socket = 41 in unistd_64.h and the call passed 41\n\nREJECTION STATUS\n  1 proved ✓ · 0 refuted ✗ · 0 not observable here – · 0 shown · 1 axioms ≡ (2 steps)\n";
         assert_eq!(text(&l), want);
     }
 
@@ -374,11 +493,10 @@ mod tests {
             evidence: vec![],
             reason: Some("no System.map | here".into()),
         }];
-        let steps = vec![Step::new("kernel addresses", "subtract", "syswalk kaslr")
-            .uses(&["KASLR offset"])
+        let steps = vec![Step::new("kernel addresses", "subtract the KASLR offset", "syswalk kaslr")
             .judged_by(&[crate::claims::ids::KASLR_OFFSET_CONSTANT], &claims)];
         let l = Lesson::new("T".into(), "k".into(), crate::probes::caps::Tier::C, "c".into(), steps, claims);
-        let want = "# T\n\nkernel `k` · tier C · `c`\n\n## kernel addresses\n\n| # | do this | evidence → result | |\n|---|---|---|---|\n| 01 | subtract<br>`syswalk kaslr` | not observable here: no System.map \\| here | – |\n\n## NEW THINGS INTRODUCED WITHOUT DERIVATION\n\n- ✗ \"KASLR offset\" used at step 01 and introduced by no step\n\n## FORWARD REFERENCES\n\n- (none): no step uses a term before the step that introduces it\n\n## NEW INFERENCE\n\n\n## REJECTION STATUS\n\n- 0 proved ✓ · 0 refuted ✗ · 1 not observable here – · 0 shown · 0 axioms ≡ (1 steps)\n";
+        let want = "# T\n\nkernel `k` · tier C · `c`\n\n## kernel addresses\n\n| # | do this | evidence → result | |\n|---|---|---|---|\n| 01 | subtract the KASLR offset<br>`syswalk kaslr` | not observable here: no System.map \\| here | – |\n\n## TERMS\n\n- (none derived)\n\n## NEW THINGS INTRODUCED WITHOUT DERIVATION\n\n- ✗ \"KASLR offset\" used at step 01 and introduced by no step\n\n## FORWARD REFERENCES\n\n- (none): no step's text uses a term before the step that introduces it\n\n## NEW INFERENCE\n\n\n## REJECTION STATUS\n\n- 0 proved ✓ · 0 refuted ✗ · 1 not observable here – · 0 shown · 0 axioms ≡ (1 steps)\n- – 01 subtract the KASLR offset: no System.map \\| here\n";
         assert_eq!(markdown(&l), want);
     }
 }

@@ -38,7 +38,22 @@ fn closing(l: &Lesson, as_md: bool) -> String {
     let e = |t: &str| if md { super::escape::md(t) } else { esc(t).into_owned() };
     let h = |t: &str| if md { format!("\n## {t}\n\n") } else { format!("\n{t}\n") };
     let item = if md { "- " } else { "  " };
-    let mut o = h("NEW THINGS INTRODUCED WITHOUT DERIVATION");
+    let mut o = h("TERMS");
+    let mut by_step: Vec<(usize, Vec<String>)> = Vec::new();
+    for t in l.axioms.terms.iter().filter(|t| !t.derived.starts_with("given")) {
+        let d = format!("{} ({})", e(&t.term), e(&t.derived));
+        match by_step.last_mut() {
+            Some((n, v)) if *n == t.step => v.push(d),
+            _ => by_step.push((t.step, vec![d])),
+        }
+    }
+    if by_step.is_empty() {
+        o.push_str(&format!("{item}(none derived)\n"));
+    }
+    for (n, v) in by_step {
+        o.push_str(&format!("{item}{n:02} {}\n", v.join("; ")));
+    }
+    o.push_str(&h("NEW THINGS INTRODUCED WITHOUT DERIVATION"));
     if l.axioms.given.is_empty() && l.axioms.undefined.is_empty() {
         o.push_str(&format!("{item}(none)\n"));
     }
@@ -48,21 +63,39 @@ fn closing(l: &Lesson, as_md: bool) -> String {
     for u in &l.axioms.undefined {
         o.push_str(&format!("{item}✗ \"{}\" used at step {:02} and introduced by no step\n", e(&u.term), u.used_at));
     }
+    for u in &l.axioms.unknown {
+        o.push_str(&format!(
+            "{item}✗ \"{}\" introduced at step {:02} but not in the glossary (src/lesson/glossary.rs): its uses cannot be found\n",
+            e(&u.term),
+            u.used_at
+        ));
+    }
     o.push_str(&h("FORWARD REFERENCES"));
     if l.axioms.forward.is_empty() {
-        o.push_str(&format!("{item}(none): no step uses a term before the step that introduces it\n"));
+        o.push_str(&format!("{item}(none): no step's text uses a term before the step that introduces it\n"));
     }
     for u in &l.axioms.forward {
         o.push_str(&format!(
-            "{item}✗ \"{}\" used at step {:02}, introduced only at step {:02}\n",
-            u.term,
+            "{item}✗ \"{}\" used at step {:02} (\"{}\"), introduced only at step {:02}\n",
+            e(&u.term),
+            u.used_at,
+            e(u.word.as_deref().unwrap_or("")),
+            u.introduced_at.unwrap_or(0)
+        ));
+    }
+    for u in &l.axioms.reintroduced {
+        o.push_str(&format!(
+            "{item}✗ \"{}\" introduced again at step {:02} (first at step {:02})\n",
+            e(&u.term),
             u.used_at,
             u.introduced_at.unwrap_or(0)
         ));
     }
     o.push_str(&h("NEW INFERENCE"));
-    for s in l.steps.iter().filter(|s| s.status == Status::Proved) {
-        o.push_str(&format!("{item}∴ {:02} {}\n", s.n, e(&s.result)));
+    for i in &l.axioms.inferences {
+        let from: Vec<String> = i.from.iter().map(|n| format!("{n:02}")).collect();
+        let from = if from.is_empty() { String::new() } else { format!("(from {}) ", from.join(", ")) };
+        o.push_str(&format!("{item}∴ {:02} {from}{}\n", i.step, e(&i.conclusion)));
     }
     o.push_str(&h("REJECTION STATUS"));
     o.push_str(&format!(
@@ -74,8 +107,8 @@ fn closing(l: &Lesson, as_md: bool) -> String {
         l.count(Status::Axiom),
         l.steps.len()
     ));
-    for s in l.steps.iter().filter(|s| s.status == Status::Refuted) {
-        o.push_str(&format!("{item}✗ {:02} {}: {}\n", s.n, e(&s.action), e(&s.result)));
+    for r in &l.axioms.rejections {
+        o.push_str(&format!("{item}{} {:02} {}: {}\n", r.status.symbol(), r.step, e(&r.action), e(&r.why)));
     }
     o
 }

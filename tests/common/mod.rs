@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub mod axioms;
+
 static LOCK: Mutex<()> = Mutex::new(());
 
 pub fn lock() -> MutexGuard<'static, ()> {

@@ -193,12 +193,25 @@ static __always_inline void emit(struct sw_chain_rec *r)
 
 /* The thread's record, opened by an entry when none is open; NULL when this event is not recorded (another
  * process, an exit outside a recorded call, a counted call, or no room — then it is counted as lost). */
-static __always_inline struct sw_chain_item *begin(__u32 kind, __u32 slot, struct sw_chain_rec **rp)
+static __always_inline struct sw_chain_item *begin(__u32 kind, __u32 slot, struct sw_chain_rec **rp, __u64 sp)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id, tgid = id >> 32, off, limit;
 	struct sw_chain_rec *r = bpf_map_lookup_elem(&recs, &tid);
 	struct sw_chain_item *e;
+
+	/* The opening function entered again while its record is open, at the same or a shallower place of the
+	 * kernel stack: not a recursion (that runs deeper) but a new call whose predecessor's exit never came — the
+	 * kernel skipped the program (a recursion miss: on 7.x's PREEMPT_LAZY a thread can be preempted inside a
+	 * tracing program, and another thread on that CPU then finds it busy). Send what the record holds (user
+	 * space sees the exit missing: that call's claims are not observable) and open this call afresh, instead of
+	 * letting every later call of the thread pile into the stale record. */
+	if (r && r->mode != SW_REC_CLOSED && kind == SW_CH_ENTRY && slot == r->open_slot && r->depth && sp &&
+	    sp >= r->root_sp) {
+		if (r->mode == SW_REC_RECORDING)
+			emit(r);
+		r->mode = SW_REC_CLOSED;
+	}
 
 	if (!r || r->mode == SW_REC_CLOSED) {
 		if (kind != SW_CH_ENTRY || !bpf_map_lookup_elem(&ctgids, &tgid))
@@ -221,6 +234,7 @@ static __always_inline struct sw_chain_item *begin(__u32 kind, __u32 slot, struc
 		r->items = 0;
 		r->dropped = 0;
 		r->open_slot = slot;
+		r->root_sp = sp;
 		r->depth = 0;
 		r->mode = SW_REC_RECORDING;
 		if (root_calls) {
@@ -304,13 +318,9 @@ static __always_inline bool after_call(__u64 ra)
  * from 6.14 a tracing program whose stack is 64 bytes or more runs on a private per-CPU stack
  * (bpf_jit_supports_private_stack), so r10 is no longer rbp. Tier B: at a kprobe on the function's entry, regs->sp
  * points at the return address (what kretprobes rely on). */
-static __always_inline void caller_fentry(struct sw_chain_item *e, void *ctx)
+static __always_inline void caller_fentry(struct sw_chain_item *e, __u64 base)
 {
-	__u64 base = 0, w[5] = {};
-	void *p = ctx;
-	/* ctx as a number: the verifier allows no arithmetic on a ctx pointer, so its value is read back from the
-	 * stack slot that holds it. */
-	bpf_probe_read_kernel(&base, sizeof(base), &p);
+	__u64 w[5] = {};
 	if (!base || e->nargs < 0 || e->nargs > 12)
 		return;
 	if (bpf_probe_read_kernel(w, sizeof(w), (void *)(base + 8 * (__u64)e->nargs)))
@@ -364,15 +374,26 @@ static __always_inline void caller_kprobe(struct sw_chain_item *e, struct pt_reg
 		if (!bpf_get_func_arg(ctx, 5, &v)) e->args[5] = v; \
 	} while (0)
 
+/* ctx as a number (where the trampoline saved the arguments, on the kernel stack): the verifier allows no
+ * arithmetic on a ctx pointer, so its value is read back from the stack slot that holds it. */
+static __always_inline __u64 ctx_addr(void *ctx)
+{
+	__u64 base = 0;
+	void *p = ctx;
+	bpf_probe_read_kernel(&base, sizeof(base), &p);
+	return base;
+}
+
 static __always_inline int on_fentry(unsigned long long *ctx, __u32 slot)
 {
 	struct sw_chain_rec *r = NULL;
-	struct sw_chain_item *e = begin(SW_CH_ENTRY, slot, &r);
+	__u64 base = ctx_addr(ctx);
+	struct sw_chain_item *e = begin(SW_CH_ENTRY, slot, &r, base);
 	if (!e || !r)
 		return 0;
 	FARGS(e, ctx);
 	e->func_ip = bpf_get_func_ip(ctx);
-	caller_fentry(e, ctx);
+	caller_fentry(e, base);
 	snap_all(e, r->scratch, slot, false);
 	finish(r, e);
 	return 0;
@@ -382,7 +403,7 @@ static __always_inline int on_fexit(unsigned long long *ctx, __u32 slot)
 {
 	__u64 rv = 0;
 	struct sw_chain_rec *r = NULL;
-	struct sw_chain_item *e = begin(SW_CH_EXIT, slot, &r);
+	struct sw_chain_item *e = begin(SW_CH_EXIT, slot, &r, 0);
 	if (!e || !r)
 		return 0;
 	FARGS(e, ctx);
@@ -402,7 +423,7 @@ static __always_inline int on_kprobe(struct pt_regs *ctx, __u32 slot)
 	struct sw_chain_item *e;
 	if (slot >= SW_SLOTS)
 		return 0;
-	e = begin(SW_CH_ENTRY, slot, &r);
+	e = begin(SW_CH_ENTRY, slot, &r, PT_REGS_SP(ctx));
 	if (!e || !r)
 		return 0;
 	e->args[0] = PT_REGS_PARM1(ctx);
@@ -429,7 +450,7 @@ static __always_inline int on_kretprobe(struct pt_regs *ctx, __u32 slot)
 	struct sw_chain_item *e;
 	if (slot >= SW_SLOTS)
 		return 0;
-	e = begin(SW_CH_EXIT, slot, &r);
+	e = begin(SW_CH_EXIT, slot, &r, 0);
 	if (!e || !r)
 		return 0;
 	sv = bpf_map_lookup_elem(&stash, &key);

@@ -33,7 +33,7 @@ unsafe impl plain::Plain for Obj {}
 // SAFETY: as above.
 unsafe impl plain::Plain for ObjHdr {}
 
-/// The record header as laid out in chain.h's struct sw_chain_rec (eight u32 before the arena).
+/// The record header as laid out in chain.h's struct sw_chain_rec (every field before the arena).
 const REC_HDR: usize = std::mem::offset_of!(skel::types::sw_chain_rec, arena);
 
 /// What one record (one outermost traced call on one thread) decodes to.
@@ -539,6 +539,7 @@ mod tests {
         for v in [7u32, 9, arena.len() as u32, items.len() as u32, dropped, 0, 0, 0] {
             r.extend(v.to_ne_bytes());
         }
+        r.extend(0u64.to_ne_bytes()); // root_sp
         assert_eq!(r.len(), REC_HDR, "the fixture's header matches chain.h");
         r.extend(arena);
         r

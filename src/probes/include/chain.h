@@ -77,6 +77,7 @@ struct sw_chain_rec {
 	__u32 open_slot;        /* the slot whose entry opened the record */
 	__u32 depth;            /* open_slot's nesting (recursion) */
 	__u32 mode;             /* enum sw_rec_mode */
+	__u64 root_sp;          /* kernel stack address at the opening entry (tier A: ctx, tier B: regs->sp) */
 	__u8 arena[SW_ARENA];
 	__u8 scratch[SW_SCRATCH]; /* walk.h's scratch for the object being snapshotted (not sent) */
 };

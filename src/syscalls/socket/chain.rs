@@ -106,7 +106,10 @@ pub fn judge(c: &Call, create: Option<&str>, plan: &[FnPlan]) -> Vec<Claim> {
         lines.push(format!("{} ← {cl} ({verdict})", f.func));
     }
     // "Each function" means each: one caller missing and the claim cannot be checked, even if the others hold
-    // (a wrong caller among the others still refutes it).
+    // (a wrong caller among the others still refutes it). A frame whose exit was never seen (the kernel skipped
+    // the program: a lost event) leaves the tree's later parents uncertain — its siblings would hang under it — so
+    // then nothing is refuted or proved.
+    let unclosed: Vec<&str> = c.chain.iter().filter(|f| f.exit_ns.is_none()).map(|f| f.func.as_str()).collect();
     let known = c.chain.len() - without.len();
     let mut evidence = vec![ev(
         "callers (return address at entry)",
@@ -116,14 +119,28 @@ pub fn judge(c: &Call, create: Option<&str>, plan: &[FnPlan]) -> Vec<Claim> {
     if !without.is_empty() {
         evidence.push(ev("no caller captured for", without.join(", "), src));
     }
+    if !unclosed.is_empty() {
+        evidence.push(ev("no exit seen for", unclosed.join(", "), src));
+    }
     out.push(judged(
         ids::CHAIN_PARENTAGE,
         Some(c.seq),
-        if !bad.is_empty() { Some(false) } else { (!c.chain.is_empty() && without.is_empty()).then_some(true) },
+        if !unclosed.is_empty() {
+            None
+        } else if !bad.is_empty() {
+            Some(false)
+        } else {
+            (!c.chain.is_empty() && without.is_empty()).then_some(true)
+        },
         "each function was called by its parent in the tree, or by a named function between them that is not traced"
             .into(),
         evidence,
-        &if without.is_empty() {
+        &if !unclosed.is_empty() {
+            format!(
+                "the exit of {} was not seen (an event lost: see stats.lost), so which function is whose parent is uncertain",
+                unclosed.join(", ")
+            )
+        } else if without.is_empty() {
             "no function of the chain was observed".to_string()
         } else {
             format!(
@@ -302,5 +319,12 @@ mod tests {
             c.symbol = "fd_install".into();
         }
         assert_eq!(verdict(&wrong).0, Verdict::Refuted);
+        // A lost exit makes the tree itself uncertain: not a refutation.
+        let mut lost_exit = wrong.clone();
+        lost_exit.chain[4].caller = good.chain[4].caller.clone();
+        lost_exit.chain[1].exit_ns = None;
+        let (v, why) = verdict(&lost_exit);
+        assert_eq!(v, Verdict::NotObservable);
+        assert!(why.contains("__sock_create was not seen"), "{why}");
     }
 }

@@ -292,6 +292,15 @@ pub struct Inputs<'a> {
     pub sources: Vec<Claim>,
 }
 
+/// The program the lesson's call came from, as it really ran.
+fn what_ran(r: &Report) -> String {
+    if r.target.description.contains("__target") {
+        format!("{} (syswalk's built-in target; the same line as tests/c/course.c)", r.target.description)
+    } else {
+        r.target.description.clone()
+    }
+}
+
 /// The lesson for the first socket() call of the report.
 pub fn lesson(inp: &Inputs) -> Lesson {
     let r = inp.report;
@@ -312,52 +321,58 @@ pub fn lesson(inp: &Inputs) -> Lesson {
             .introduces(&["number", "byte", "memory", "address", "pointer"])
             .axiom("a byte holds 0..255; an address is a byte's number; a pointer is an address kept in memory"),
         Step::new("axioms", "the CPU runs instructions and keeps numbers in registers", "")
-            .introduces(&["CPU", "instruction", "register", "call", "return address", "stack"])
-            .uses(&["number", "memory", "address"])
-            .axiom("call pushes the return address (the next instruction's address) on the stack and jumps"),
+            .introduces(&["CPU", "instruction", "register", "call", "return address", "stack", "rsp"])
+            .axiom(
+                "call pushes the return address (the next instruction's address) on the stack, whose top rsp points \
+                 to, and jumps",
+            ),
         Step::new("axioms", "x86-64 calling convention and the syscall instruction", "")
             .introduces(&["rdi", "rsi", "rdx", "rax", "kernel", "user space", "system call", "syscall number"])
-            .uses(&["register", "instruction", "number"])
             .axiom(
                 "arguments 1..3 go in rdi, rsi, rdx; `syscall` enters the kernel with the system call's number in rax",
             ),
         Step::new("axioms", "a process's open files are numbered", "")
             .introduces(&["file descriptor", "fd table", "struct file"])
-            .uses(&["number", "kernel", "pointer"])
             .axiom("fd n indexes the process's fd table, whose slot n points to a struct file"),
         Step::new("the machine", "ask the machine what it is", "uname -m")
             .introduces(&["machine"])
-            .uses(&["CPU"])
             .evidence(format!("{} ({})", inp.constants.machine.value, inp.constants.machine.source))
             .result(format!("machine = {}", inp.constants.machine.value)),
         Step::new(
-            "the line",
-            "write the line: int fd = socket(AF_INET, SOCK_STREAM, 0);",
-            "tests/c/course.c (or the built-in target: syswalk __target)",
+            "watching",
+            "attach verifier-checked eBPF programs to the system call tracepoints",
+            "syswalk caps; tp_btf/sys_enter + tp_btf/sys_exit",
         )
-        .introduces(&["socket()", "AF_INET", "SOCK_STREAM", "IPPROTO_IP", "header", "libc"])
-        .uses(&["file descriptor", "system call"])
-        .result("socket() is a libc function; the names are defined in the installed headers"),
+        .introduces(&["eBPF", "tracepoint", "BTF", "tp_btf", "sys_enter", "sys_exit", "tier", "fentry", "kprobe"])
+        .evidence(format!(
+            "tier {} ({}) — A: fentry/fexit programs on kernel functions; B: kprobe/kretprobe; C: only the \
+             tracepoints sys_enter/sys_exit, read typed through BTF (/sys/kernel/btf/vmlinux, the kernel's own \
+             description of its types) by tp_btf programs",
+            r.kernel.tier,
+            // The chain's own attach result belongs to the chain step.
+            r.kernel.tier_reason.split("; chain:").next().unwrap_or_default()
+        ))
+        .result(format!("{} events, {} lost", r.stats.events, r.stats.lost)),
+        Step::new("the line", "write the line: int fd = socket(AF_INET, SOCK_STREAM, 0);", what_ran(r))
+            .introduces(&["socket()", "AF_INET", "SOCK_STREAM", "IPPROTO_IP", "header", "libc"])
+            .result("socket() is a libc function; the names are defined in the installed headers"),
         Step::new(
             "the line",
             "look AF_INET up in the installed header",
             format!("grep -n AF_INET {}", crate::machine::headers::socket_h()),
         )
-        .uses(&["AF_INET", "header"])
         .judged_by(&[ids::CONSTANTS_AF_INET], c),
         Step::new(
             "the line",
             "look SOCK_STREAM up",
             format!("grep -n SOCK_STREAM {}", crate::machine::headers::socket_type_h()),
         )
-        .uses(&["SOCK_STREAM", "header"])
         .judged_by(&[ids::CONSTANTS_SOCK_STREAM], c),
         Step::new(
             "the line",
             "look IPPROTO_IP up",
             format!("grep -n IPPROTO_IP {}", crate::machine::headers::NETINET_IN_H),
         )
-        .uses(&["IPPROTO_IP", "header"])
         .judged_by(&[ids::CONSTANTS_IPPROTO_IP], c),
         Step::new(
             "the line",
@@ -365,7 +380,6 @@ pub fn lesson(inp: &Inputs) -> Lesson {
             format!("grep -n __NR_socket {}", crate::machine::headers::unistd_path()),
         )
         .introduces(&["__NR_socket"])
-        .uses(&["syscall number", "header", "socket()"])
         .judged_by(&[ids::CONSTANTS_NR_SOCKET], c),
         Step::new(
             "the binary",
@@ -373,44 +387,32 @@ pub fn lesson(inp: &Inputs) -> Lesson {
             "syswalk lesson (iced-x86 over the ELF; objdump -d --no-show-raw-insn BINARY)",
         )
         .introduces(&["call site", "PLT", "GOT"])
-        .uses(&["instruction", "rdi", "rsi", "rdx", "call", "AF_INET", "SOCK_STREAM", "libc"])
         .judged_by(&[ids::USER_CALL_SITE], c),
         Step::new(
-            "watching",
-            "attach verifier-checked eBPF programs to the syscall tracepoints",
-            "syswalk caps; tp_btf/sys_enter + tp_btf/sys_exit",
+            "the boundary",
+            "read the registers at syscall entry (pt_regs: the user registers the kernel saved on entry)",
+            "tp_btf/sys_enter: regs->di, si, dx, orig_ax",
         )
-        .introduces(&["eBPF", "tracepoint", "sys_enter", "sys_exit", "tier"])
-        .uses(&["kernel", "system call"])
-        .evidence(format!("tier {} ({})", r.kernel.tier, r.kernel.tier_reason))
-        .result(format!("{} events, {} lost", r.stats.events, r.stats.lost)),
-        Step::new("the boundary", "read the registers at syscall entry", "tp_btf/sys_enter: regs->di, si, dx, orig_ax")
-            .uses(&["sys_enter", "rdi", "rsi", "rdx", "rax", "__NR_socket", "AF_INET", "SOCK_STREAM", "IPPROTO_IP"])
-            .judged_by(
-                &[
-                    ids::CONSTANTS_NR_SOCKET,
-                    ids::CONSTANTS_AF_INET,
-                    ids::CONSTANTS_SOCK_STREAM,
-                    ids::CONSTANTS_IPPROTO_IP,
-                ],
-                c,
-            )
-            .only_evidence(
-                call.map(|c| {
-                    c.regs.iter().take(3).cloned().chain(c.regs.last().cloned()).collect::<Vec<_>>().join(" ")
-                        + " (tp_btf/sys_enter)"
-                })
-                .unwrap_or_default(),
-            )
-            .result(
-                "rdi, rsi, rdx, orig_ax hold AF_INET, SOCK_STREAM, IPPROTO_IP, __NR_socket as the headers define them",
-            ),
+        .introduces(&["pt_regs"])
+        .judged_by(
+            &[ids::CONSTANTS_NR_SOCKET, ids::CONSTANTS_AF_INET, ids::CONSTANTS_SOCK_STREAM, ids::CONSTANTS_IPPROTO_IP],
+            c,
+        )
+        .only_evidence(
+            call.map(|c| {
+                c.regs.iter().take(3).cloned().chain(c.regs.last().cloned()).collect::<Vec<_>>().join(" ")
+                    + " (tp_btf/sys_enter)"
+            })
+            .unwrap_or_default(),
+        )
+        .result("rdi, rsi, rdx, orig_ax hold AF_INET, SOCK_STREAM, IPPROTO_IP, __NR_socket as the headers define them"),
         Step::new(
             "the boundary",
-            "follow the return address on the user stack back into the binary",
-            "tp_btf/sys_enter: bpf_probe_read_user(regs->sp); task->mm->start_code",
+            "follow the return address on the user stack back into the binary: subtract the load bias (start_code, \
+             where the code was loaded, minus p_vaddr, where it was linked)",
+            "tp_btf/sys_enter: bpf_probe_read_user(regs->sp); task->mm->start_code; readelf -l BINARY",
         )
-        .uses(&["return address", "stack", "call site", "sys_enter"])
+        .introduces(&["start_code", "load bias"])
         .judged_by(&[ids::USER_RETURN_ADDRESS], c),
         Step::new(
             "kernel addresses",
@@ -418,35 +420,39 @@ pub fn lesson(inp: &Inputs) -> Lesson {
             "grep -w __sys_socket /proc/kallsyms",
         )
         .introduces(&["kernel symbol", "kallsyms"])
-        .uses(&["kernel", "address"])
         .evidence(r.kernel.kallsyms.clone())
         .result("every kernel function has a live address"),
         Step::new("kernel addresses", "subtract the link-time addresses (System.map / vmlinux)", "syswalk kaslr")
             .introduces(&["link-time address", "KASLR offset"])
-            .uses(&["kernel symbol", "kallsyms", "address"])
             .judged_by(&[ids::KASLR_OFFSET_CONSTANT], c),
         Step::new(
             "kernel addresses",
             "compare the offset with how the kernel was booted",
             "cat /proc/cmdline; grep RANDOMIZE_BASE /boot/config-$(uname -r)",
         )
-        .uses(&["KASLR offset"])
         .judged_by(&[ids::KASLR_OFFSET_MATCHES_BOOT], c),
         Step::new(
             "the chain",
             "trace each kernel function the call runs through",
             "syswalk prove (fentry/fexit = tier A, kprobe/kretprobe = tier B)",
         )
-        .introduces(&["fentry", "kprobe", "creation chain", "caller"])
-        .uses(&["eBPF", "kernel symbol", "tier", "return address"])
+        .introduces(&["creation chain", "caller"])
         .judged_by(&[ids::CHAIN_ORDER, ids::CHAIN_PARENTAGE], c),
         Step::new(
             "dispatch",
             "read the family table slot, its create function, and the type switch inetsw[type]",
-            "net_families[AF_INET] → ops → .create; inetsw[SOCK_STREAM] → prot, ops (read live by a tp_btf program)",
+            match &r.dispatch {
+                Some(d) => {
+                    format!("net_families[AF_INET] → ops → .create; inetsw[SOCK_STREAM] → prot, ops ({})", d.source)
+                }
+                None => {
+                    "net_families[AF_INET] → ops → .create; inetsw[SOCK_STREAM] → prot, ops (not read on this run: \
+                         syswalk reads them at tiers A/B only)"
+                        .to_string()
+                }
+            },
         )
         .introduces(&["net_families", "family create function", "inetsw"])
-        .uses(&["AF_INET", "SOCK_STREAM", "pointer", "creation chain"])
         .judged_by(&[ids::DISPATCH_CREATE, ids::DISPATCH_INETSW], c),
         Step::new(
             "dispatch",
@@ -454,7 +460,6 @@ pub fn lesson(inp: &Inputs) -> Lesson {
             format!("grep sock_register {TRACE_FILE} (boot with {BOOT_TRACE})"),
         )
         .introduces(&["sock_register"])
-        .uses(&["net_families", "kernel"])
         .judged_by(&[ids::DISPATCH_REGISTERED_AT_BOOT], c),
         Step::new(
             "dispatch",
@@ -462,7 +467,6 @@ pub fn lesson(inp: &Inputs) -> Lesson {
             "objdump -d --disassemble=sock_register /usr/lib/debug/boot/vmlinux-$(uname -r)",
         )
         .introduces(&["displacement"])
-        .uses(&["sock_register", "instruction", "net_families", "link-time address", "KASLR offset"])
         .judged_by(&[ids::DISPATCH_CODE], c),
         Step::new(
             "objects",
@@ -470,41 +474,34 @@ pub fn lesson(inp: &Inputs) -> Lesson {
             "fexit sock_alloc; fentry <create>; sys_exit walk",
         )
         .introduces(&["struct socket", "struct sock"])
-        .uses(&["creation chain", "pointer", "family create function", "struct file"])
         .judged_by(&[ids::PROVENANCE_SOCKET, ids::SOCKET_FILLED_BY_CREATE], c),
         Step::new("objects", "follow the struct sock from sk_alloc into socket->sk", "fexit sk_alloc; fexit <create>")
-            .uses(&["struct sock", "struct socket"])
             .judged_by(&[ids::PROVENANCE_SOCK], c),
         Step::new(
             "objects",
             "follow the struct file from sock_alloc_file into fd_install",
             "fexit sock_alloc_file; fentry fd_install",
         )
-        .uses(&["struct file", "fd table"])
         .judged_by(&[ids::PROVENANCE_FILE, ids::FD_INSTALL_FD_IS_RETURN], c),
         Step::new(
             "the result",
             "check the returned fd is the lowest free slot",
             "tp_btf/sys_enter + sys_exit: open_fds bitmap",
         )
-        .uses(&["file descriptor", "fd table", "sys_exit"])
         .judged_by(&[ids::FD_LOWEST_FREE], c),
         Step::new(
             "the result",
             "walk fd → file → socket and back",
             "tp_btf/sys_exit: task->files->fdt->fd[n]->private_data",
         )
-        .uses(&["fd table", "struct file", "struct socket", "pointer"])
         .judged_by(&[ids::FILE_PRIVATE_DATA_IS_SOCKET, ids::SOCKET_FILE_IS_FILE], c),
         Step::new("the result", "walk socket → sock and back", "tp_btf/sys_exit: socket->sk; sk->sk_socket")
-            .uses(&["struct socket", "struct sock"])
             .judged_by(&[ids::SOCKET_SK_IS_SOCK, ids::SOCK_SK_SOCKET_BACKLINK], c),
         Step::new(
             "the result",
             "check the type, ops, family and protocol the objects carry",
             "tp_btf/sys_exit: socket->type, ->ops; sk->sk_family, sk_protocol",
         )
-        .uses(&["struct socket", "struct sock", "AF_INET", "SOCK_STREAM", "IPPROTO_IP"])
         .judged_by(
             &[
                 ids::SOCKET_TYPE_MATCHES_ARG,
@@ -515,7 +512,6 @@ pub fn lesson(inp: &Inputs) -> Lesson {
             c,
         ),
         Step::new("cost", "time each function, inclusive and exclusive", "fentry/fexit timestamps")
-            .uses(&["creation chain"])
             .judged_by(&[ids::LATENCY_PER_FUNCTION], c),
         Step::new(
             "source",
@@ -523,7 +519,6 @@ pub fn lesson(inp: &Inputs) -> Lesson {
             "DWARF of the -dbg vmlinux (addr2line -e vmlinux ADDR)",
         )
         .introduces(&["source line"])
-        .uses(&["link-time address", "creation chain"])
         .judged_by(&[ids::SOURCE_LINES], c),
     ];
     for s in steps.iter_mut() {
