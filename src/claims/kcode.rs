@@ -92,6 +92,13 @@ pub fn claim(vmlinux: Option<&str>, offset: Option<u64>, live_var: Option<u64>) 
         ev("sock_register", format!("{start:#x} (link time)"), path),
         ev("net_families", format!("{vaddr:#x} (link time)"), path),
     ];
+    if !refs.is_empty() {
+        evidence.push(ev(
+            "instructions of sock_register addressing net_families",
+            refs.len().to_string(),
+            "iced-x86 disassembly of the vmlinux",
+        ));
+    }
     for r in refs.iter().take(3) {
         evidence.push(ev(
             format!("{:#x}", r.addr),

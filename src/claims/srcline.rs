@@ -172,6 +172,14 @@ pub fn claims(call: Option<&Call>, kaslr: &Kaslr, names: &Namer, default_funcs: 
             bad.push(format!("{} → DWARF says {}", l.what, l.outer_function.as_deref().unwrap_or("nothing")));
         }
     }
+    evidence.insert(
+        0,
+        Evidence {
+            what: "addresses looked up".into(),
+            value: lines.len().to_string(),
+            source: "the chain's function entries and call sites".into(),
+        },
+    );
     let (verdict, statement, reason) = if !bad.is_empty() {
         (
             Verdict::Refuted,

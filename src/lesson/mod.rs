@@ -456,6 +456,24 @@ mod tests {
     }
 
     #[test]
+    fn the_socket_lesson_is_axiomatic_by_its_text() {
+        let l = crate::fixtures::lesson();
+        let a = &l.axioms;
+        assert!(a.forward.is_empty() && a.undefined.is_empty(), "{:?} {:?}", a.forward, a.undefined);
+        assert!(a.unknown.is_empty() && a.reintroduced.is_empty(), "{:?} {:?}", a.unknown, a.reintroduced);
+        // Every step's uses were found in its text, and the checker would see a use moved one step earlier.
+        let watching = l.steps.iter().position(|s| s.introduces.iter().any(|t| t == "tp_btf")).expect("tp_btf step");
+        let mut steps = l.steps.clone();
+        steps[watching - 1].evidence.push("read at tp_btf/sys_enter".into());
+        let moved = Lesson::new("t".into(), "k".into(), l.tier, "c".into(), steps, vec![]);
+        assert!(
+            moved.axioms.forward.iter().any(|u| u.term == "tp_btf" && u.used_at == watching),
+            "{:?}",
+            moved.axioms.forward
+        );
+    }
+
+    #[test]
     fn rendering_snapshot() {
         let claims = vec![Claim {
             id: "constants.nr_socket".into(),

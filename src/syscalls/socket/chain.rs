@@ -81,6 +81,7 @@ pub fn judge(c: &Call, create: Option<&str>, plan: &[FnPlan]) -> Vec<Claim> {
     let mut bad = Vec::new();
     let mut lines = Vec::new();
     let mut without = Vec::new();
+    let mut unseen: Vec<String> = Vec::new();
     for f in &c.chain {
         let Some(cl) = &f.caller else {
             without.push(f.func.as_str());
@@ -97,6 +98,12 @@ pub fn judge(c: &Call, create: Option<&str>, plan: &[FnPlan]) -> Vec<Claim> {
                 format!("tail call from {p}: the return address is {p}'s own")
             }
             Some(p) if !traced => format!("via {cfn} (not traced: inlined or intermediate) under {p}"),
+            // Called by a traced function this call shows no frame of: that function's entry was lost (the kernel
+            // skipped the program), so the tree is uncertain rather than wrong.
+            Some(p) if !c.chain.iter().any(|g| g.func == cfn) => {
+                unseen.push(cfn.to_string());
+                format!("{cfn}'s entry not seen, under {p}")
+            }
             None => "root".into(),
             Some(p) => {
                 bad.push(f.func.clone());
@@ -109,7 +116,8 @@ pub fn judge(c: &Call, create: Option<&str>, plan: &[FnPlan]) -> Vec<Claim> {
     // (a wrong caller among the others still refutes it). A frame whose exit was never seen (the kernel skipped
     // the program: a lost event) leaves the tree's later parents uncertain — its siblings would hang under it — so
     // then nothing is refuted or proved.
-    let unclosed: Vec<&str> = c.chain.iter().filter(|f| f.exit_ns.is_none()).map(|f| f.func.as_str()).collect();
+    let mut unclosed: Vec<&str> = c.chain.iter().filter(|f| f.exit_ns.is_none()).map(|f| f.func.as_str()).collect();
+    unclosed.extend(unseen.iter().map(String::as_str));
     let known = c.chain.len() - without.len();
     let mut evidence = vec![ev(
         "callers (return address at entry)",
@@ -137,7 +145,7 @@ pub fn judge(c: &Call, create: Option<&str>, plan: &[FnPlan]) -> Vec<Claim> {
         evidence,
         &if !unclosed.is_empty() {
             format!(
-                "the exit of {} was not seen (an event lost: see stats.lost), so which function is whose parent is uncertain",
+                "an entry or exit of {} was not seen (an event lost: see stats.lost), so which function is whose parent is uncertain",
                 unclosed.join(", ")
             )
         } else if without.is_empty() {
@@ -326,5 +334,16 @@ mod tests {
         let (v, why) = verdict(&lost_exit);
         assert_eq!(v, Verdict::NotObservable);
         assert!(why.contains("__sock_create was not seen"), "{why}");
+        // A lost entry: sk_alloc's frame is gone, sock_alloc_file claims inet_create... no: a child names a traced
+        // function with no frame in this call.
+        let mut lost_entry = good.clone();
+        lost_entry.chain.remove(3); // inet_create's entry lost: sk_alloc (its child) now hangs under __sock_create
+        lost_entry.chain[3].parent = Some(1);
+        for f in lost_entry.chain.iter_mut().skip(4) {
+            f.parent = Some(0);
+        }
+        let (v, why) = verdict(&lost_entry);
+        assert_eq!(v, Verdict::NotObservable, "{why}");
+        assert!(why.contains("inet_create"), "{why}");
     }
 }

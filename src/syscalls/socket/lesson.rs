@@ -42,7 +42,17 @@ pub fn user_claims(call: Option<&Call>, user: &crate::error::Result<UserSide>, c
             for (reg, h) in want {
                 let s = site.setup.iter().find(|x| x.reg == reg);
                 match s {
-                    Some(x) => evidence.push(ev(reg, format!("{}: {}", x.addr, x.text), "disassembly (iced-x86)")),
+                    // The value too: `xor edx, edx` loads 0 without writing it.
+                    Some(x) => evidence.push(ev(
+                        reg,
+                        format!(
+                            "{}: {}{}",
+                            x.addr,
+                            x.text,
+                            x.constant.map(|v| format!(" ({reg} = {v})")).unwrap_or_default()
+                        ),
+                        "disassembly (iced-x86)",
+                    )),
                     None => evidence.push(ev(reg, "not set in the calling function", "disassembly (iced-x86)")),
                 }
                 match (s.and_then(|x| x.constant), h) {
@@ -433,10 +443,11 @@ pub fn lesson(inp: &Inputs) -> Lesson {
         .judged_by(&[ids::KASLR_OFFSET_MATCHES_BOOT], c),
         Step::new(
             "the chain",
-            "trace each kernel function the call runs through",
+            "trace each kernel function the call runs through (sock_alloc makes the struct socket, sk_alloc the \
+             struct sock it points to)",
             "syswalk prove (fentry/fexit = tier A, kprobe/kretprobe = tier B)",
         )
-        .introduces(&["creation chain", "caller"])
+        .introduces(&["creation chain", "caller", "struct socket", "struct sock"])
         .judged_by(&[ids::CHAIN_ORDER, ids::CHAIN_PARENTAGE], c),
         Step::new(
             "dispatch",
@@ -473,7 +484,6 @@ pub fn lesson(inp: &Inputs) -> Lesson {
             "follow the struct socket from sock_alloc into the family create, private_data and sk_socket",
             "fexit sock_alloc; fentry <create>; sys_exit walk",
         )
-        .introduces(&["struct socket", "struct sock"])
         .judged_by(&[ids::PROVENANCE_SOCKET, ids::SOCKET_FILLED_BY_CREATE], c),
         Step::new("objects", "follow the struct sock from sk_alloc into socket->sk", "fexit sk_alloc; fexit <create>")
             .judged_by(&[ids::PROVENANCE_SOCK], c),
