@@ -7,7 +7,7 @@ fn strs(v: &Value) -> Vec<String> {
 }
 
 /// The numbers a text states: hex (0x…) and decimal runs not glued to a letter, digit, `_` or `.` (so `x86_64`,
-/// `unistd_64.h` and `6.1.0` state none).
+/// `unistd_64.h` and `6.1.0` state none; `-57` states 57).
 pub fn numbers(t: &str) -> Vec<String> {
     let cs: Vec<char> = t.chars().collect();
     let glued = |c: Option<&char>| c.is_some_and(|c| c.is_alphanumeric() || *c == '_' || *c == '.');
@@ -70,5 +70,6 @@ pub fn assert_axiomatic(l: &Value, what: &str) {
 #[test]
 fn numbers_are_found_whole() {
     assert_eq!(numbers("fd 3 at 0x2b8f33, IPPROTO_TCP (6)."), vec!["3", "0x2b8f33", "6"]);
-    assert_eq!(numbers("x86_64 unistd_64.h 6.1.0-57 sk_prot"), Vec::<String>::new());
+    assert_eq!(numbers("x86_64 unistd_64.h 6.1.0 sk_prot"), Vec::<String>::new());
+    assert_eq!(numbers("v6.1.0-57"), vec!["57"], "a number after a dash is stated");
 }
