@@ -452,6 +452,14 @@ fn lesson_of_a_c_program_finds_its_plt_call() {
     let code = line["code"].as_str().unwrap_or("");
     assert!(code.contains(prog.to_str().unwrap_or("?")) && !code.contains("built-in"), "{line}");
     axioms::assert_axiomatic(&l, "host, the user's own program");
+    // A program whose path and arguments are full of the lesson's words uses none of its terms.
+    let odd = Path::new(env!("CARGO_TARGET_TMPDIR")).join("the chain BTF tier");
+    std::fs::create_dir_all(&odd).expect("mkdir");
+    let odd = odd.join("kallsyms");
+    std::fs::copy(&prog, &odd).expect("copy");
+    let o = run(&["lesson", "-q", "--format", "json", "--", odd.to_str().expect("utf8"), "fentry pt_regs offset"]);
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    axioms::assert_axiomatic(&json(&o), "host, a program named with the lesson's words");
     // A program that never makes the course's call is told so (exit 24), not given a lesson full of ✗.
     let other = cc("sockets");
     let o = run(&["lesson", "-q", "--", other.to_str().expect("utf8"), "1:1:0"]);

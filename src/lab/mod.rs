@@ -331,10 +331,20 @@ pub fn fetch_dbg(k: &Kernel) -> Result<PathBuf> {
     progress(&format!("unpacking vmlinux and System.map from {} (dpkg-deb --fsys-tarfile | tar)…", deb.display()));
     let script = "dpkg-deb --fsys-tarfile \"$1\" | tar -x -C \"$2\" --wildcards --exclude='*.ko' --exclude='*.ko.*' \\
                   --exclude='./usr/lib/debug/.build-id*' --exclude='*/vdso/*' './usr/lib/debug/*'";
+    // Into a partial tree first: an interrupted extraction never passes for a complete vmlinux.
+    let partial = root.join(".dbg.partial");
+    let _ = std::fs::remove_dir_all(&partial);
+    std::fs::create_dir_all(&partial).map_err(|e| Error::io("creating the -dbg partial dir", e))?;
     run_quiet(
-        Command::new("sh").arg("-c").arg(script).arg("sh").arg(&deb).arg(&root),
+        Command::new("sh").arg("-c").arg(script).arg("sh").arg(&deb).arg(&partial),
         "dpkg-deb --fsys-tarfile | tar -x",
     )?;
+    let dest = root.join("usr/lib/debug");
+    let _ = std::fs::remove_dir_all(&dest);
+    std::fs::create_dir_all(root.join("usr/lib")).map_err(|e| Error::io("creating usr/lib", e))?;
+    std::fs::rename(partial.join("usr/lib/debug"), &dest)
+        .map_err(|e| Error::io("moving the -dbg files in place", e))?;
+    let _ = std::fs::remove_dir_all(&partial);
     // The unpacked files are what is kept; the 280 MB .deb is not needed again.
     let _ = std::fs::remove_file(&deb);
     let split_map = root.join("usr/lib/debug/lib/modules").join(&k.version).join("System.map");
@@ -411,21 +421,26 @@ pub fn fetch(id: &str, refresh: bool) -> Result<Kernel> {
     }
     let conf = apt_config(k.suite)?;
     if refresh {
+        // The system's own lists for bookworm (as when they are empty), the private ones for the other suites.
+        progress(&format!("apt-get update for {}", k.suite));
+        let mut up = Command::new("apt-get");
         if let Some(c) = &conf {
-            progress(&format!("apt-get update for {}", k.suite));
-            run_quiet(
-                Command::new("apt-get").env("APT_CONFIG", c).args(["update", "-q"]),
-                &format!("apt-get update ({})", k.suite),
-            )?;
+            up.env("APT_CONFIG", c);
         }
+        run_quiet(up.args(["update", "-q"]), &format!("apt-get update ({})", k.suite))?;
     }
     let pkg = resolve_meta(&conf, k.meta)?;
-    if in_series(&pkg, k.series).is_none() {
+    let Some(resolved) = in_series(&pkg, k.series) else {
         return Err(lab_err(format!(
             "{} {} now resolves to {pkg}, outside the {} series the lab id {:?} stands for",
             k.suite, k.meta, k.series, k.id
         ))
         .hint("the suite moved on: update the pin in KNOWN (src/lab/mod.rs) in a commit of its own, and rerun"));
+    };
+    if let Some(kern) = cached(k)?.filter(|c| c.version == resolved) {
+        progress(&format!("{resolved} is still the newest {} build in {}: the cached kernel stays", k.series, k.suite));
+        ensure_depmod(&kernels_dir()?.join(k.id), &kern.version)?;
+        return Ok(kern);
     }
     let pkgs = image_packages(&conf, &pkg)?;
     let tmp = kernels_dir()?.join(format!(".{}.partial", k.id));
@@ -436,8 +451,17 @@ pub fn fetch(id: &str, refresh: bool) -> Result<Kernel> {
     let (_, version) = find_image(&tmp).ok_or_else(|| lab_err(format!("{} contained no vmlinuz", pkgs.join(" + "))))?;
     ensure_depmod(&tmp, &version)?;
     let root = kernels_dir()?.join(k.id);
-    let _ = std::fs::remove_dir_all(&root);
-    std::fs::rename(&tmp, &root).map_err(|e| Error::io("moving the kernel into the cache", e))?;
+    // The old tree is moved aside first and removed only once the new one is in place: a failed step keeps one.
+    let old = kernels_dir()?.join(format!(".{}.old", k.id));
+    let _ = std::fs::remove_dir_all(&old);
+    let had_old = std::fs::rename(&root, &old).is_ok();
+    if let Err(e) = std::fs::rename(&tmp, &root) {
+        if had_old {
+            let _ = std::fs::rename(&old, &root);
+        }
+        return Err(Error::io("moving the kernel into the cache", e));
+    }
+    let _ = std::fs::remove_dir_all(&old);
     progress(&format!("kernel {version} ready in {}", root.display()));
     cached(k)?.ok_or_else(|| lab_err("kernel vanished from the cache"))
 }
@@ -447,13 +471,27 @@ pub fn fetch(id: &str, refresh: bool) -> Result<Kernel> {
 pub fn from_path(p: &Path) -> Result<Kernel> {
     let image =
         std::fs::canonicalize(p).map_err(|e| Error::new(Kind::Usage, format!("kernel image {}: {e}", p.display())))?;
-    let name = image.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let version = name.strip_prefix("vmlinuz-").map(String::from).ok_or_else(|| {
-        Error::new(Kind::Usage, format!("cannot tell the kernel version from {name:?}"))
-            .hint("name the image vmlinuz-<version>, as Debian does")
-    })?;
-    let base = image.parent().and_then(|d| d.parent()).map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("/"));
-    let modules_base = if base.join("lib/modules").join(&version).is_dir() { base } else { PathBuf::from("/") };
+    // The name as given (`boot/vmlinuz-<v>` may be a link, as 7.x's split packages make it), else the real file's:
+    // `vmlinuz-<v>`, or 7.x's `usr/lib/modules/<v>/vmlinuz`.
+    let given = std::path::absolute(p).unwrap_or_else(|_| image.clone());
+    let name_of = |q: &Path| q.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let version = [&given, &image]
+        .iter()
+        .find_map(|q| name_of(q).strip_prefix("vmlinuz-").map(String::from))
+        .or_else(|| {
+            (name_of(&image) == "vmlinuz").then(|| image.parent().map(name_of)).flatten().filter(|v| !v.is_empty())
+        })
+        .ok_or_else(|| {
+            Error::new(Kind::Usage, format!("cannot tell the kernel version from {:?}", name_of(&given)))
+                .hint("name the image vmlinuz-<version>, as Debian does")
+        })?;
+    // The package tree: two levels above `boot/vmlinuz-<v>`, four above `usr/lib/modules/<v>/vmlinuz`.
+    let up = |q: &Path, n: usize| q.ancestors().nth(n).map(Path::to_path_buf);
+    let modules_base = [up(&given, 2), up(&image, 2), up(&image, 4)]
+        .into_iter()
+        .flatten()
+        .find(|b| b.join("lib/modules").join(&version).is_dir())
+        .unwrap_or_else(|| PathBuf::from("/"));
     let modules = ensure_depmod(&modules_base, &version)?;
     let root = (modules_base != Path::new("/")).then_some(modules_base);
     Ok(Kernel { id: version.clone(), version, image, modules, root })
@@ -581,6 +619,12 @@ mod tests {
             std::fs::read_to_string(d.join("lib/modules").join(v).join("modules.dep")).ok().as_deref(),
             Some("modules.dep")
         );
+        // `--kernel` with the classic link, or with the split package's own file: the version either way.
+        for image in [d.join("boot").join(format!("vmlinuz-{v}")), m.join("vmlinuz")] {
+            let k = from_path(&image).expect("from_path");
+            assert_eq!(k.version, v, "{}", image.display());
+            assert!(k.modules.join("modules.dep").is_file(), "{}", k.modules.display());
+        }
         let _ = std::fs::remove_dir_all(&d);
     }
 }

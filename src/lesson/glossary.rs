@@ -8,7 +8,8 @@ pub struct Term {
     pub name: &'static str,
     /// How the introducing step derives it (for an axiom: what is taken as given).
     pub derived: &'static str,
-    /// What marks its use in a step's text (matched whole: no letter, digit or `_` on either side).
+    /// What marks its use in a step's text (matched whole: no letter, digit or `_` on either side; a plural `s` may
+    /// follow; a mark written in lower case matches any case, one with capitals — `BTF`, `AF_INET` — only itself).
     pub marks: &'static [&'static str],
 }
 
@@ -63,13 +64,17 @@ pub const GLOSSARY: &[Term] = &[
     t("call site", "the call instruction in the binary", &["call site"]),
     t("PLT", "the binary's stubs that jump to library functions", &["PLT"]),
     t("GOT", "the table of library addresses the binary calls through", &["GOT"]),
-    t("load bias", "where the binary was loaded, minus where it was linked", &["load bias", "bias"]),
+    t("load bias", "where the binary was loaded, minus where it was linked", &["load bias"]),
     t("start_code", "task->mm->start_code: where the program's code starts in memory", &["start_code"]),
-    t("kernel symbol", "a named kernel function or variable", &["kernel symbol", "symbols"]),
+    t("kernel symbol", "a named kernel function or variable", &["kernel symbol", "kernel's symbols"]),
     t("kallsyms", "/proc/kallsyms: the live address of each kernel symbol", &["kallsyms"]),
     t("link-time address", "the address a symbol had when the kernel was linked", &["link-time"]),
-    t("KASLR offset", "live address − link-time address, the same for every symbol", &["KASLR", "offset"]),
-    t("creation chain", "the kernel functions one socket() call runs through", &["creation chain", "chain"]),
+    t("KASLR offset", "live address − link-time address, the same for every symbol", &["KASLR"]),
+    t(
+        "creation chain",
+        "the kernel functions one socket() call runs through",
+        &["creation chain", "function chain", "function-level chain", "the chain"],
+    ),
     t("caller", "the function a return address lies in", &["caller", "callers"]),
     t("net_families", "the kernel's table of socket families", &["net_families"]),
     t("family create function", "net_families[family]->create", &["create function", "->create", ".create"]),
@@ -96,12 +101,24 @@ fn is_word(c: char) -> bool {
 /// Does `mark` occur in `text` as a whole (no word character glued to either side, where the mark itself begins
 /// or ends with one)?
 pub fn occurs(text: &str, mark: &str) -> bool {
+    // Lower-case marks match any case: ASCII lower-casing keeps every byte offset where it was.
+    let folded;
+    let text = if mark.chars().any(|c| c.is_uppercase()) {
+        text
+    } else {
+        folded = text.to_ascii_lowercase();
+        folded.as_str()
+    };
     let first_word = mark.chars().next().is_some_and(is_word);
     let last_word = mark.chars().last().is_some_and(is_word);
     let mut from = 0;
     while let Some(i) = text[from..].find(mark) {
         let at = from + i;
-        let end = at + mark.len();
+        let mut end = at + mark.len();
+        // A plural: one `s` more, then the word ends.
+        if last_word && text[end..].starts_with('s') && !text[end + 1..].chars().next().is_some_and(is_word) {
+            end += 1;
+        }
         let before = text[..at].chars().next_back();
         let after = text[end..].chars().next();
         let ok_before = !first_word || !before.is_some_and(is_word);
@@ -136,6 +153,13 @@ mod tests {
         assert!(occurs("a BPF program", "BPF"));
         assert!(!occurs("tp_btf", "BTF"), "case matters: tp_btf is its own mark");
         assert_eq!(uses("rdi holds AF_INET"), vec!["rdi", "AF_INET"]);
+        // Case and plurals: "Kernel", "file descriptors", "tiers"; an identifier keeps its case.
+        assert!(occurs("Kernel addresses", "kernel"));
+        assert!(occurs("two file descriptors", "file descriptor"));
+        assert!(occurs("the tiers", "tier"));
+        assert!(!occurs("the tierce", "tier"));
+        assert!(!occurs("af_inet", "AF_INET"));
+        assert!(!occurs("--chain-calls 8", "the chain"));
     }
 
     #[test]

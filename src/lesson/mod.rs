@@ -74,6 +74,10 @@ pub struct Step {
     pub introduces: Vec<String>,
     /// Glossary terms whose marks occur in this step's text: computed by `Lesson::new`, never written by hand.
     pub uses: Vec<String>,
+    /// Strings from outside (the user's program path and arguments, its binary) that the checker does not read
+    /// as the lesson's words: a program named `chain` uses no term.
+    #[serde(skip)]
+    pub quoted: Vec<String>,
 }
 
 impl Step {
@@ -90,20 +94,26 @@ impl Step {
             claims: vec![],
             introduces: vec![],
             uses: vec![],
+            quoted: vec![],
         }
     }
     pub fn introduces(mut self, t: &[&str]) -> Self {
         self.introduces.extend(t.iter().map(|s| s.to_string()));
         self
     }
-    /// Everything the step says, as the renderers show it: what the checker reads.
+    /// Everything the step says, as the renderers show it (its part's heading too), with outside strings blanked:
+    /// what the checker reads.
     pub fn text(&self) -> String {
-        let mut t = vec![self.action.as_str(), self.code.as_str(), self.result.as_str()];
+        let mut t = vec![self.part.as_str(), self.action.as_str(), self.code.as_str(), self.result.as_str()];
         t.extend(self.evidence.iter().map(String::as_str));
         if let Some(w) = &self.why_not {
             t.push(w);
         }
-        t.join("\n")
+        let mut t = t.join("\n");
+        for q in self.quoted.iter().filter(|q| !q.is_empty()) {
+            t = t.replace(q.as_str(), "‹quoted›");
+        }
+        t
     }
     pub fn axiom(mut self, result: impl Into<String>) -> Self {
         self.status = Status::Axiom;
@@ -288,7 +298,7 @@ pub fn check(steps: &mut [Step]) -> Axioms {
         match s.status {
             Status::Proved => {
                 let mut from: Vec<usize> =
-                    s.uses.iter().filter_map(|t| first.get(&norm(t)).copied()).filter(|&n| n != s.n).collect();
+                    s.uses.iter().filter_map(|t| first.get(&norm(t)).copied()).filter(|&n| n < s.n).collect();
                 from.sort_unstable();
                 from.dedup();
                 a.inferences.push(Inference { step: s.n, conclusion: s.result.clone(), from });
@@ -514,7 +524,7 @@ mod tests {
         let steps = vec![Step::new("kernel addresses", "subtract the KASLR offset", "syswalk kaslr")
             .judged_by(&[crate::claims::ids::KASLR_OFFSET_CONSTANT], &claims)];
         let l = Lesson::new("T".into(), "k".into(), crate::probes::caps::Tier::C, "c".into(), steps, claims);
-        let want = "# T\n\nkernel `k` · tier C · `c`\n\n## kernel addresses\n\n| # | do this | evidence → result | |\n|---|---|---|---|\n| 01 | subtract the KASLR offset<br>`syswalk kaslr` | not observable here: no System.map \\| here | – |\n\n## TERMS\n\n- (none derived)\n\n## NEW THINGS INTRODUCED WITHOUT DERIVATION\n\n- ✗ \"KASLR offset\" used at step 01 and introduced by no step\n\n## FORWARD REFERENCES\n\n- (none): no step's text uses a term before the step that introduces it\n\n## NEW INFERENCE\n\n\n## REJECTION STATUS\n\n- 0 proved ✓ · 0 refuted ✗ · 1 not observable here – · 0 shown · 0 axioms ≡ (1 steps)\n- – 01 subtract the KASLR offset: no System.map \\| here\n";
+        let want = "# T\n\nkernel `k` · tier C · `c`\n\n## kernel addresses\n\n| # | do this | evidence → result | |\n|---|---|---|---|\n| 01 | subtract the KASLR offset<br>`syswalk kaslr` | not observable here: no System.map \\| here | – |\n\n## TERMS\n\n- (none derived)\n\n## NEW THINGS INTRODUCED WITHOUT DERIVATION\n\n- ✗ \"address\" used at step 01 and introduced by no step\n- ✗ \"kernel\" used at step 01 and introduced by no step\n- ✗ \"KASLR offset\" used at step 01 and introduced by no step\n\n## FORWARD REFERENCES\n\n- (none): no step's text uses a term before the step that introduces it\n\n## NEW INFERENCE\n\n\n## REJECTION STATUS\n\n- 0 proved ✓ · 0 refuted ✗ · 1 not observable here – · 0 shown · 0 axioms ≡ (1 steps)\n- – 01 subtract the KASLR offset: no System.map \\| here\n";
         assert_eq!(markdown(&l), want);
     }
 }

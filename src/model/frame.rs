@@ -116,14 +116,26 @@ fn snaps(e: &RawChainEvent, f: Option<&FnPlan>, n: &Namer) -> Vec<ObjSnap> {
 /// The caller from the return addresses captured at entry (see `stack` in chain.h). At tier A the first word must
 /// lie inside the traced function itself (its fentry call); otherwise the trampoline frame was not laid out as
 /// expected and the caller is unknown rather than guessed.
+///
+/// `stack[0]` at tier A: the function's own return address (6.x layout: inside the function), or — 7.x, where the
+/// trampoline can be reached by `jmp` — the target of the `call` just before the caller's return address (the
+/// function itself, or a retpoline/ITS thunk for an indirect call), or 1 for an indirect call whose target is not
+/// in the code. Anything else is a layout not recognised. 0 at tier B.
 fn caller_of(stack: &[u64], func: &str, n: &Namer) -> Option<Caller> {
     let (own, ret) = (stack.first().copied().unwrap_or(0), stack.get(1).copied().unwrap_or(0));
-    if own != 0 && n.kallsyms.text_location(own).map(|(s, _)| s.name.as_str()) != Some(func) {
-        return None;
+    if own > 1 {
+        let sym = n.kallsyms.text_location(own).map(|(s, _)| s.name.as_str());
+        if sym != Some(func) && !sym.is_some_and(|s| s.contains("thunk")) {
+            return None;
+        }
     }
     // A trampoline put there by a probe (kretprobe/rethook, BPF) is not a caller: unknown, never "the same as".
     let (s, offset) = n.kallsyms.text_location(ret)?;
     let b = s.name.as_str();
+    // The function's own fentry return address is not its caller.
+    if b == func && offset <= crate::probes::chain::FENTRY_RA_MAX {
+        return None;
+    }
     if b.contains("rethook") || b.contains("kretprobe") || b.contains("trampoline") || b.starts_with("bpf_") {
         return None;
     }
@@ -329,6 +341,24 @@ mod tests {
         );
         assert_eq!(caller_of(&[0, 0xffffffff81000810], "sock_alloc", &n), None);
         assert_eq!(caller_of(&[0, 0], "sock_alloc", &n), None);
+        // 7.x (jmp to the trampoline): the call before the return address targets the function itself, or a
+        // thunk, or is indirect (1); a call to some other function means the word is not this call's return.
+        let ks = Kallsyms::parse(
+            "ffffffff81000000 T __sock_create
+ffffffff81000400 T sock_alloc
+ffffffff81000900 T other
+ffffffff81000a00 T __x86_indirect_thunk_rax
+",
+            "fixture",
+        );
+        let n = Namer { kallsyms: ks, ..Default::default() };
+        let named = |st: [u64; 2]| caller_of(&st, "sock_alloc", &n).map(|c| c.to_string());
+        assert_eq!(named([0xffffffff81000400, 0xffffffff8100007f]).as_deref(), Some("__sock_create+0x7f"));
+        assert_eq!(named([0xffffffff81000a00, 0xffffffff8100007f]).as_deref(), Some("__sock_create+0x7f"));
+        assert_eq!(named([1, 0xffffffff8100007f]).as_deref(), Some("__sock_create+0x7f"));
+        assert_eq!(named([0xffffffff81000900, 0xffffffff8100007f]), None);
+        // The function's own fentry return is never its caller.
+        assert_eq!(named([1, 0xffffffff81000409]), None);
     }
 
     #[test]

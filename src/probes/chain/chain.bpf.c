@@ -206,11 +206,18 @@ static __always_inline struct sw_chain_item *begin(__u32 kind, __u32 slot, struc
 	 * tracing program, and another thread on that CPU then finds it busy). Send what the record holds (user
 	 * space sees the exit missing: that call's claims are not observable) and open this call afresh, instead of
 	 * letting every later call of the thread pile into the stale record. */
-	if (r && r->mode != SW_REC_CLOSED && kind == SW_CH_ENTRY && slot == r->open_slot && r->depth && sp &&
-	    sp >= r->root_sp) {
-		if (r->mode == SW_REC_RECORDING)
-			emit(r);
-		r->mode = SW_REC_CLOSED;
+	if (r && r->mode != SW_REC_CLOSED && kind == SW_CH_ENTRY && slot == r->open_slot && r->depth && sp) {
+		/* Only where both addresses can be compared: sp on this task's stack. A record opened on another stack
+		 * (a thread id reused after a thread died inside a call) is stale as well; one opened in interrupt
+		 * context, while this entry too runs off the task stack, is left alone. */
+		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+		__u64 lo = (__u64)BPF_CORE_READ(task, stack), hi = lo + SW_KSTACK;
+		bool here = sp >= lo && sp < hi, root_here = r->root_sp >= lo && r->root_sp < hi;
+		if (here && (!root_here || sp >= r->root_sp)) {
+			if (r->mode == SW_REC_RECORDING)
+				emit(r);
+			r->mode = SW_REC_CLOSED;
+		}
 	}
 
 	if (!r || r->mode == SW_REC_CLOSED) {
@@ -289,18 +296,27 @@ static __always_inline void finish(struct sw_chain_rec *r, struct sw_chain_item 
 		emit(r);
 }
 
-/* Is RA a return address: does a call instruction end just before it? (e8 rel32, the direct call — also how
- * retpoline/ITS kernels make indirect calls, through a thunk; ff /2, an indirect call of 2, 3, 6 or 7 bytes.) */
-static __always_inline bool after_call(__u64 ra)
+/* Is RA a return address: does a call instruction end just before it? Returns 0 if not; for `e8 rel32` (the
+ * direct call, also how retpoline/ITS kernels make indirect calls, through a thunk) the call's target, which user
+ * space checks is the traced function or a thunk; 1 for the indirect forms ff /2, whose target is not in the code:
+ * `call *%reg` (ff d0+r, 2 bytes; with REX.B 41, 3), `call *disp32(%rip)` (ff 15, 6), `call *disp32(%reg)`
+ * (ff 90+r, 6, r ≠ 4) and `call *disp32(,%reg,8)` / with SIB and disp32 (ff 14 xx+5 or ff 94, 7). b[i] is the byte
+ * at ra − 8 + i. */
+static __always_inline __u64 after_call(__u64 ra)
 {
 	__u8 b[8] = {};
 	if (bpf_probe_read_kernel(b, sizeof(b), (void *)(ra - 8)))
-		return false;
-	return b[3] == 0xe8 ||                                 /* call rel32 */
-	       (b[6] == 0xff && (b[7] & 0xf8) == 0xd0) ||      /* call *%rax..%rdi */
-	       (b[5] == 0x41 && b[6] == 0xff && (b[7] & 0xf8) == 0xd0) || /* call *%r8..%r15 */
-	       (b[2] == 0xff && b[3] == 0x15) ||               /* call *disp32(%rip) */
-	       (b[1] == 0xff && (b[2] & 0x38) == 0x10);         /* call *disp32(reg), with SIB */
+		return 0;
+	if (b[3] == 0xe8) {
+		__s32 rel = (__s32)((__u32)b[4] | (__u32)b[5] << 8 | (__u32)b[6] << 16 | (__u32)b[7] << 24);
+		return ra + (__s64)rel;
+	}
+	if ((b[6] == 0xff && (b[7] & 0xf8) == 0xd0) ||                          /* call *%rax..%rdi, *%r8..%r15 */
+	    (b[2] == 0xff && b[3] == 0x15) ||                                    /* call *disp32(%rip) */
+	    (b[2] == 0xff && (b[3] & 0xf8) == 0x90 && b[3] != 0x94) ||           /* call *disp32(%reg) */
+	    (b[1] == 0xff && (b[2] == 0x94 || (b[2] == 0x14 && (b[3] & 7) == 5)))) /* SIB + disp32 */
+		return 1;
+	return 0;
 }
 
 /* The caller, without unwinding (bpf_get_stack at every entry cost more than the rest of the event under TCG).
@@ -321,7 +337,7 @@ static __always_inline bool after_call(__u64 ra)
 static __always_inline void caller_fentry(struct sw_chain_item *e, __u64 base)
 {
 	__u64 w[5] = {};
-	if (!base || e->nargs < 0 || e->nargs > 12)
+	if (!base || !e->func_ip || e->nargs < 0 || e->nargs > 12)
 		return;
 	if (bpf_probe_read_kernel(w, sizeof(w), (void *)(base + 8 * (__u64)e->nargs)))
 		return;
@@ -335,13 +351,17 @@ static __always_inline void caller_fentry(struct sw_chain_item *e, __u64 base)
 	}
 	/* (b): the return-value slot is there (every slot has an fexit, so the trampoline calls the function), then
 	 * the saved rbp — any value: Debian builds without frame pointers use rbp as a general register — then the
-	 * return address; without the slot, one word lower. */
-	for (int k = 1; k >= 0; k--) {
-		__u64 ra = w[k + 1];
-		if (after_call(ra)) {
-			e->stack[0] = 0;
-			e->stack[1] = ra;
+	 * return address: w[2]. In layout (a) that word is the function's own return address, never a caller. */
+	{
+		__u64 ra = w[2], target = 0;
+		if (ra >= e->func_ip && ra - e->func_ip <= SW_FENTRY_RA_MAX)
 			return;
+		target = after_call(ra);
+		if (target) {
+			/* stack[0]: the direct call's target (user space requires the traced function or a thunk), or 1
+			 * for an indirect call. */
+			e->stack[0] = target;
+			e->stack[1] = ra;
 		}
 	}
 }

@@ -141,6 +141,8 @@ fn exact<T: plain::Plain>(dst: &mut T, b: &[u8]) -> Option<()> {
 
 /// Functions one run can trace (interface.h).
 pub const SLOTS: usize = skel::types::sw_limits::SW_SLOTS.0 as usize;
+/// How far past a function's start its own fentry return address can lie (interface.h).
+pub const FENTRY_RA_MAX: u64 = skel::types::sw_limits::SW_FENTRY_RA_MAX.0 as u64;
 pub(super) const AT_ENTRY: u8 = skel::types::sw_when::SW_AT_ENTRY.0 as u8;
 const AT_EXIT: u8 = skel::types::sw_when::SW_AT_EXIT.0 as u8;
 

@@ -12,6 +12,7 @@ enum sw_limits {
 	SW_STACK = 2,             /* return addresses captured per chain entry */
 	SW_FENTRY_RA_MAX = 16,    /* tier A: the traced function's own return address lies at most this far past its
 	                           * start (fentry call of 5 bytes, after an endbr of 4) */
+	SW_KSTACK = 16384,        /* x86-64 THREAD_SIZE without KASAN: a task's kernel stack is [stack, stack + this) */
 	SW_ARGS = 6,              /* arguments captured per call and per chain item */
 	SW_FD_WORDS = 4,          /* open_fds bitmap words captured: fds 0..255 */
 	SW_PROT_NAME_LEN = 32,    /* struct proto.name */

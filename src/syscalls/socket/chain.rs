@@ -104,6 +104,12 @@ pub fn judge(c: &Call, create: Option<&str>, plan: &[FnPlan]) -> Vec<Claim> {
                 unseen.push(cfn.to_string());
                 format!("{cfn}'s entry not seen, under {p}")
             }
+            // The first frame seen names a traced function as its caller that has no frame: the real root's
+            // entry was lost, and this frame only looks like the root.
+            None if traced && !c.chain.iter().any(|g| g.func == cfn) => {
+                unseen.push(cfn.to_string());
+                format!("{cfn}'s entry not seen")
+            }
             None => "root".into(),
             Some(p) => {
                 bad.push(f.func.clone());

@@ -65,7 +65,7 @@ pub fn user_claims(call: Option<&Call>, user: &crate::error::Result<UserSide>, c
                 Some(true) => {
                     let vals: Vec<String> = site.setup.iter().map(|x| x.constant.unwrap_or_default().to_string()).collect();
                     let how = if site.via.starts_with("PLT") { "PLT" } else { "GOT" };
-                    let f = site.function.as_deref().unwrap_or("the caller");
+                    let f = site.function.as_deref().unwrap_or("the calling function");
                     claim(ids::USER_CALL_SITE, Verdict::Proved, format!("{f} loads {} into rdi, rsi, rdx (the headers' values) and calls socket through the {how}", vals.join(", ")), evidence, None)
                 }
                 Some(false) => claim(ids::USER_CALL_SITE, Verdict::Refuted, "the constants loaded before the call differ from the headers'", evidence, None),
@@ -531,8 +531,14 @@ pub fn lesson(inp: &Inputs) -> Lesson {
         .introduces(&["source line"])
         .judged_by(&[ids::SOURCE_LINES], c),
     ];
+    // What came from outside is the learner's, not the lesson's words (see Step::quoted).
+    let mut quoted = vec![r.target.description.clone(), r.command.clone()];
+    if let Ok(u) = &inp.user {
+        quoted.push(u.binary.clone());
+    }
     for s in steps.iter_mut() {
         s.evidence.retain(|e| !e.is_empty());
+        s.quoted = quoted.clone();
     }
     let title = "What happens when you write socket() — Part 1, from this machine".to_string();
     // Keep only the claims the steps rest on.
