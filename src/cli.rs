@@ -98,6 +98,12 @@ syswalk prove --format json -o r.json"
         /// Protocol for the built-in target: a name from the kernel's BTF (ip, tcp, udp, …) or a number.
         #[arg(long, default_value = "0", conflicts_with = "command")]
         protocol: String,
+        /// A built-in target that fails on purpose (the course's puzzle: does the kernel release what it already
+        /// allocated?): emfile — RLIMIT_NOFILE 3, so no fd is free after sock_alloc; family-range — a family past
+        /// the kernel's table (rejected before anything is allocated); family-unregistered — a family inside it
+        /// that nothing registered (25); protocol — AF_INET, SOCK_STREAM, IPPROTO_UDP; type — a type past SOCK_MAX.
+        #[arg(long, value_enum, conflicts_with_all = ["command", "family", "ty", "protocol"])]
+        fail: Option<Fail>,
         #[command(flatten)]
         how: TraceArgs,
         #[command(flatten)]
@@ -279,4 +285,14 @@ pub enum AttachArg {
     Fentry,
     Kprobe,
     None,
+}
+
+/// The built-in failure targets (`prove --fail`).
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fail {
+    Emfile,
+    FamilyRange,
+    FamilyUnregistered,
+    Protocol,
+    Type,
 }

@@ -190,6 +190,7 @@ pub fn report() -> Report {
         traced_ms: 51.0,
         bpf_stats: false,
         programs: vec![],
+        sockets_used: None,
     };
     let target = TargetInfo {
         description: "built-in: socket(2, 1, 0) from a process with only fds 0, 1, 2 open".into(),

@@ -148,6 +148,49 @@ fn unsupported_family_reports_errno_and_no_walk() {
 }
 
 #[test]
+fn each_failure_target_fails_as_the_kernel_says_and_leaves_nothing() {
+    let _g = lock();
+    // (--fail, errno, what the target's call was)
+    let cases = [
+        ("emfile", "EMFILE", "socket(2, 1, 0)"),
+        ("family-range", "EAFNOSUPPORT", "socket(46, 1, 0)"),
+        ("family-unregistered", "EAFNOSUPPORT", "socket(25, 1, 0)"),
+        ("protocol", "EPROTONOSUPPORT", "socket(2, 1, 17)"),
+        ("type", "EINVAL", "socket(2, 11, 0)"),
+    ];
+    for (fail, errno, call) in cases {
+        let o = run(&["prove", "--fail", fail, "--format", "json", "-q"]);
+        assert_eq!(o.status.code(), Some(0), "{fail}: stderr: {}", String::from_utf8_lossy(&o.stderr));
+        let r = json(&o);
+        assert!(r["target"]["description"].as_str().unwrap_or("").contains(call), "{fail}: {}", r["target"]);
+        let c = &r["calls"][0];
+        assert_eq!(c["errno"]["name"], errno, "{fail}: {c}");
+        assert!(c["after"].get("socket").is_none(), "{fail}: no object on failure");
+        let verdict = |id: &str| {
+            r["claims"].as_array().into_iter().flatten().find(|k| k["id"] == id).cloned().unwrap_or_default()
+        };
+        assert_eq!(verdict("fd.unchanged_on_failure")["verdict"], "proved", "{fail}");
+        // The namespace's socket count: equal (proved), or moved by another process (not observable, and said).
+        let left = verdict("sockets.none_left");
+        match left["verdict"].as_str() {
+            Some("proved") => {}
+            Some("not_observable") => {
+                assert!(left["reason"].as_str().unwrap_or("").contains("other processes"), "{left}")
+            }
+            _ => panic!("{fail}: {left}"),
+        }
+        let used = r["stats"]["sockets_used"].as_array().expect("sockets_used read");
+        assert_eq!(used.len(), 2, "{fail}");
+    }
+    // EMFILE comes from the limit, not from a full table: the same call without --fail succeeds.
+    let o = run(&["prove", "--format", "json", "-q"]);
+    assert_eq!(json(&o)["calls"][0]["ret"], 3);
+    // A failure target is one call; mixing it with another call's arguments is a usage error.
+    let o = run(&["prove", "--fail", "emfile", "--family", "unix"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
 fn other_processes_never_appear() {
     let _g = lock();
     let noise = cc("noise");

@@ -22,6 +22,8 @@ ids! {
     FD_LOWEST_FREE = "fd.lowest_free": "the returned fd was the lowest free slot of the fd table";
     FD_UNCHANGED_ON_FAILURE = "fd.unchanged_on_failure":
         "a failed socket() left the fd table as it found it (no fd leaked)";
+    SOCKETS_NONE_LEFT = "sockets.none_left":
+        "the kernel's count of sockets in use is the same before and after the failed call: it left no socket behind";
     FILE_PRIVATE_DATA_IS_SOCKET = "file.private_data_is_socket":
         "file->private_data of the returned fd holds a struct socket (one whose ->file points back to this file)";
     SOCKET_FILE_IS_FILE = "socket.file_is_file": "socket->file is the struct file installed at the returned fd";

@@ -254,6 +254,9 @@ pub fn collect(req: Request, names: &Namer) -> Result<Collected> {
             "syswalk: --chain-calls has no effect here: no function-level chain is traced on this kernel (tier C)"
         );
     }
+    if matches!(target, Target::Builtin { .. }) {
+        global.extend(crate::claims::leaks::sockets_none_left(&report.calls, report.stats.sockets_used));
+    }
     if opts.chain_calls > 0 && used_attach.is_some() {
         let b =
             crate::claims::budget::budget(st.root_full, socket_calls, &plan, &session.chain_counted, opts.chain_calls);

@@ -65,8 +65,8 @@ fn dispatch(ctx: &Ctx, cli: Cli) -> Result<i32> {
         Cmd::Constants { format } => constants::run(ctx, format),
         Cmd::Lesson { system_map, how, out, command } => lesson::run(ctx, system_map, how, out, command),
         Cmd::Caps { format } => caps::run(format),
-        Cmd::Prove { family, ty, protocol, how, out, command } => {
-            prove::run(ctx, &family, &ty, &protocol, how, out, command)
+        Cmd::Prove { family, ty, protocol, fail, how, out, command } => {
+            prove::run(ctx, &family, &ty, &protocol, fail, how, out, command)
         }
         Cmd::Trace { pid, syscalls, duration, how, out, command } => {
             trace::run(ctx, pid, &syscalls, duration, how, out, command)
@@ -230,7 +230,7 @@ pub fn command_line() -> String {
 
 /// The built-in target making the course's call, socket(AF_INET, SOCK_STREAM, 0), with the constants compiled in.
 pub fn course_target() -> Target {
-    Target::Builtin { family: libc::AF_INET, ty: libc::SOCK_STREAM, protocol: 0 }
+    Target::Builtin { family: libc::AF_INET, ty: libc::SOCK_STREAM, protocol: 0, nofile: None }
 }
 
 /// Symbols whose KASLR offsets are always compared: the creation chain and the dispatch table's neighbours.

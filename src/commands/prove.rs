@@ -3,7 +3,7 @@ use std::ffi::OsString;
 
 use super::collect::load_chain;
 use super::{btf_arg, family_arg, investigate, namer, specs_for, Ctx};
-use crate::cli::{OutputArgs, TraceArgs};
+use crate::cli::{Fail, OutputArgs, TraceArgs};
 use crate::error::Result;
 use crate::probes::session::Target;
 
@@ -12,16 +12,21 @@ pub fn run(
     family: &str,
     ty: &str,
     protocol: &str,
+    fail: Option<Fail>,
     how: TraceArgs,
     out: OutputArgs,
     command: Vec<OsString>,
 ) -> Result<i32> {
     let names = namer();
-    let target = if command.is_empty() {
+    let target = if let Some(f) = fail {
+        let (family, ty, protocol, nofile) = fail_call(f);
+        Target::Builtin { family, ty, protocol, nofile }
+    } else if command.is_empty() {
         Target::Builtin {
             family: family_arg(family)?,
             ty: btf_arg(&names, ty, "SOCK_", "socket type")?,
             protocol: btf_arg(&names, protocol, "IPPROTO_", "protocol")?,
+            nofile: None,
         }
     } else {
         Target::Command(command)
@@ -29,4 +34,20 @@ pub fn run(
     let specs = specs_for(&["socket".to_string()])?;
     let chain = load_chain(how.chain.as_deref(), &names)?;
     investigate::run(ctx, investigate::Job { target, specs, duration: None, custom: chain }, &out, names, &how)
+}
+
+/// (family, type, protocol, RLIMIT_NOFILE) of a failure target.
+pub fn fail_call(f: Fail) -> (i32, i32, i32, Option<u32>) {
+    let (inet, stream) = (libc::AF_INET, libc::SOCK_STREAM);
+    match f {
+        // fds 0, 1, 2 are open: with a limit of 3, sock_alloc succeeds and then no fd is free.
+        Fail::Emfile => (inet, stream, 0, Some(3)),
+        // __sock_create rejects family >= NPROTO before anything is allocated.
+        Fail::FamilyRange => (crate::probes::chain::NPROTO, stream, 0, None),
+        // AF_WANPIPE (25): inside the table, and no kernel module registers it (its slot stays NULL).
+        Fail::FamilyUnregistered => (25, stream, 0, None),
+        Fail::Protocol => (inet, stream, libc::IPPROTO_UDP, None),
+        // No such type: __sock_create rejects type >= SOCK_MAX before sock_alloc.
+        Fail::Type => (inet, crate::probes::chain::SOCK_MAX, 0, None),
+    }
 }

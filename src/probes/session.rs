@@ -15,6 +15,8 @@ pub enum Target {
         family: i32,
         ty: i32,
         protocol: i32,
+        /// RLIMIT_NOFILE for the call (the EMFILE failure target: as many as the fds it has open).
+        nofile: Option<u32>,
     },
     Command(Vec<OsString>),
     Pid(u32),
@@ -23,9 +25,10 @@ pub enum Target {
 impl Target {
     pub fn describe(&self) -> String {
         match self {
-            Target::Builtin { family, ty, protocol } => {
-                format!("built-in: socket({family}, {ty}, {protocol}) from a process with only fds 0, 1, 2 open")
-            }
+            Target::Builtin { family, ty, protocol, nofile } => format!(
+                "built-in: socket({family}, {ty}, {protocol}) from a process with only fds 0, 1, 2 open{}",
+                nofile.map(|n| format!(" and RLIMIT_NOFILE {n}")).unwrap_or_default()
+            ),
             Target::Command(c) => {
                 format!("command: {}", c.iter().map(|s| s.to_string_lossy()).collect::<Vec<_>>().join(" "))
             }
@@ -65,6 +68,26 @@ pub struct Stats {
     pub bpf_stats: bool,
     /// syswalk's own programs, as the kernel counted them (recursion misses always; runs and time with bpf_stats).
     pub programs: Vec<crate::probes::selfcost::ProgCost>,
+    /// The kernel's count of sockets in use (`/proc/net/sockstat`, "sockets: used") right before the target was
+    /// let go and after it ended; None where it could not be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sockets_used: Option<[u64; 2]>,
+}
+
+/// `sockets: used N` from /proc/net/sockstat (this network namespace's count of struct sockets in use).
+pub fn sockets_used() -> Option<u64> {
+    let t = crate::machine::files::read_text_limited(
+        std::path::Path::new("/proc/net/sockstat"),
+        1 << 16,
+        "/proc/net/sockstat",
+        Kind::Io,
+    )
+    .ok()?;
+    parse_sockets_used(&t)
+}
+
+fn parse_sockets_used(t: &str) -> Option<u64> {
+    t.lines().find_map(|l| l.strip_prefix("sockets: used ")).and_then(|v| v.trim().parse().ok())
 }
 
 pub use crate::probes::chain::ChainSetup;
@@ -125,7 +148,9 @@ pub fn trace(
     preflight()?;
     // Resolve the command before loading anything, so a typo costs nothing.
     let mut gated = match target {
-        Target::Builtin { family, ty, protocol } => Some(Gated::spawn(target::builtin_spec(*family, *ty, *protocol)?)?),
+        Target::Builtin { family, ty, protocol, nofile } => {
+            Some(Gated::spawn(target::builtin_spec(*family, *ty, *protocol, *nofile)?)?)
+        }
         Target::Command(argv) => {
             let Some(prog) = argv.first() else {
                 return Err(Error::new(Kind::Usage, "no command given after --"));
@@ -209,6 +234,7 @@ pub fn trace(
             format!("stopped on {} while attaching: the target was never started", crate::signals::name(sig)),
         ));
     }
+    let used_before = sockets_used();
     if let Some(g) = gated.as_mut() {
         g.release()?;
     }
@@ -318,6 +344,7 @@ pub fn trace(
         traced_ms: t0.elapsed().as_secs_f64() * 1e3,
         bpf_stats: opts.bpf_stats,
         programs,
+        sockets_used: used_before.zip(sockets_used()).map(|(a, b)| [a, b]),
     };
     drop(tracer);
     let mut stats = stats;
@@ -347,5 +374,15 @@ mod tests {
         assert!(super::lost_warning(0, 0).is_none());
         let w = super::lost_warning(3, 3).expect("chain-only losses are losses");
         assert!(w.contains("3 events were lost (3 of them chain items"), "{w}");
+    }
+}
+
+#[cfg(test)]
+mod sockstat_tests {
+    #[test]
+    fn sockets_used_is_read_from_sockstat() {
+        let t = "sockets: used 8\nTCP: inuse 1 orphan 0 tw 0 alloc 2 mem 1\nUDP: inuse 0 mem 0\n";
+        assert_eq!(super::parse_sockets_used(t), Some(8));
+        assert_eq!(super::parse_sockets_used("TCP: inuse 1\n"), None);
     }
 }

@@ -342,15 +342,16 @@ impl Pid {
 
 /// The built-in target: `syswalk` re-executed as `__target`, which makes one call from a process whose only open
 /// fds are 0, 1 and 2.
-pub fn builtin_spec(family: i32, ty: i32, protocol: i32) -> Result<Spec> {
+pub fn builtin_spec(family: i32, ty: i32, protocol: i32, nofile: Option<u32>) -> Result<Spec> {
     let exe = std::env::current_exe().map_err(|e| Error::io("finding syswalk's own executable", e))?;
-    let argv = vec![
+    let mut argv = vec![
         OsString::from("syswalk"),
         TARGET_ARG.into(),
         family.to_string().into(),
         ty.to_string().into(),
         protocol.to_string().into(),
     ];
+    argv.extend(nofile.map(|n| n.to_string().into()));
     Ok(Spec { path: exe, argv, null_stdout: true, null_stdin: true, stdout_to_stderr: false })
 }
 
@@ -376,21 +377,32 @@ fn course_line() -> i32 {
 /// The first argument that makes syswalk the built-in target (see `builtin_spec`).
 pub const TARGET_ARG: &str = "__target";
 
-/// `syswalk __target FAMILY TYPE PROTOCOL` (as `builtin_spec` writes it); 2 on anything else.
+/// `syswalk __target FAMILY TYPE PROTOCOL [NOFILE]` (as `builtin_spec` writes it); 2 on anything else.
 pub fn target_main(args: &[OsString]) -> i32 {
     let nums: Vec<i32> = args.iter().filter_map(|a| a.to_str()?.parse().ok()).collect();
     match nums[..] {
-        [family, ty, protocol] if args.len() == 3 => builtin_main(family, ty, protocol),
+        [family, ty, protocol] if args.len() == 3 => builtin_main(family, ty, protocol, None),
+        [family, ty, protocol, n] if args.len() == 4 && n >= 0 => builtin_main(family, ty, protocol, Some(n as u64)),
         _ => {
-            eprintln!("syswalk: __target is internal (the built-in target): it takes FAMILY TYPE PROTOCOL as numbers");
+            eprintln!(
+                "syswalk: __target is internal (the built-in target): it takes FAMILY TYPE PROTOCOL [NOFILE] as numbers"
+            );
             2
         }
     }
 }
 
-pub fn builtin_main(family: i32, ty: i32, protocol: i32) -> i32 {
+pub fn builtin_main(family: i32, ty: i32, protocol: i32, nofile: Option<u64>) -> i32 {
     // SAFETY: close_range only closes descriptors; we own none above 2 that Rust code still uses.
     unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
+    if let Some(n) = nofile {
+        // The EMFILE target: no fd free for the call, which still runs sock_alloc before it finds out.
+        let lim = libc::rlimit { rlim_cur: n, rlim_max: n };
+        // SAFETY: lim is a valid rlimit for the duration of the call.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) } != 0 {
+            return 3;
+        }
+    }
     let fd = if (family, ty, protocol) == (libc::AF_INET, libc::SOCK_STREAM, 0) {
         course_line()
     } else {

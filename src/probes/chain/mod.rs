@@ -141,6 +141,9 @@ fn exact<T: plain::Plain>(dst: &mut T, b: &[u8]) -> Option<()> {
 
 /// Functions one run can trace (interface.h).
 pub const SLOTS: usize = skel::types::sw_limits::SW_SLOTS.0 as usize;
+/// The kernel's NPROTO (net_families[] slots) and SOCK_MAX (inetsw[] slots), as interface.h has them.
+pub const NPROTO: i32 = skel::types::sw_limits::SW_NPROTO.0 as i32;
+pub const SOCK_MAX: i32 = skel::types::sw_limits::SW_NSOCKTYPE.0 as i32;
 /// How far past a function's start its own fentry return address can lie (interface.h).
 pub const FENTRY_RA_MAX: u64 = skel::types::sw_limits::SW_FENTRY_RA_MAX.0 as u64;
 pub(super) const AT_ENTRY: u8 = skel::types::sw_when::SW_AT_ENTRY.0 as u8;
