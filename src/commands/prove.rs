@@ -7,12 +7,17 @@ use crate::cli::{Fail, OutputArgs, TraceArgs};
 use crate::error::Result;
 use crate::probes::session::Target;
 
+/// The built-in target's call, as the command line gave it.
+pub struct Builtin<'a> {
+    pub family: &'a str,
+    pub ty: &'a str,
+    pub protocol: &'a str,
+    pub fail: Option<Fail>,
+}
+
 pub fn run(
     ctx: &Ctx,
-    family: &str,
-    ty: &str,
-    protocol: &str,
-    fail: Option<Fail>,
+    Builtin { family, ty, protocol, fail }: Builtin,
     how: TraceArgs,
     out: OutputArgs,
     command: Vec<OsString>,
