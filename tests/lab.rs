@@ -660,8 +660,14 @@ fn threads_making_socket_calls_at_once_each_get_their_own_chain() {
                 for (id, v) in r["totals"]["claims"].as_object().into_iter().flatten() {
                     assert_eq!(v[1], 0, "{k} {tier}: {id} refuted with lost events: {}", r["totals"]);
                 }
+                // A skipped run spoils at most the one call it belongs to (a missed root exit no longer leaves the
+                // thread's record open for the calls after it): calls not proved, or missing, ≤ runs lost.
                 let proved = r["totals"]["claims"]["chain.parentage"][0].as_u64().unwrap_or(0);
-                assert!(proved >= 10, "{k} {tier}: only {proved} of 20 calls proved: {}", r["totals"]);
+                assert!(
+                    20 - proved.min(20) <= lost,
+                    "{k} {tier}: {proved} of 20 proved with {lost} lost: {}",
+                    r["totals"]
+                );
                 eprintln!(
                     "{k} {tier}: {lost} runs skipped by the kernel (recursion misses); {}",
                     r["totals"]["claims"]

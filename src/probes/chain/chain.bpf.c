@@ -501,6 +501,23 @@ int kr_cookie(struct pt_regs *ctx) { return on_kretprobe(ctx, (__u32)bpf_get_att
 SLOT(0) SLOT(1) SLOT(2) SLOT(3) SLOT(4) SLOT(5) SLOT(6) SLOT(7)
 SLOT(8) SLOT(9) SLOT(10) SLOT(11) SLOT(12) SLOT(13) SLOT(14) SLOT(15)
 
+/* At every system call's exit, a record still open on this thread is stale: a syscall-rooted call returns before
+ * its syscall does, so its exit was skipped by the kernel (a recursion miss). Send what it holds and close it, so
+ * the next call starts afresh. (The root re-entry rule in begin() cannot always tell: the kernel randomizes the
+ * stack offset of each system call, RANDOMIZE_KSTACK_OFFSET, so a new call's stack can lie deeper than the old.) */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(cs_exit, struct pt_regs *regs, long ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct sw_chain_rec *r = bpf_map_lookup_elem(&recs, &tid);
+	if (!r || r->mode == SW_REC_CLOSED)
+		return 0;
+	if (r->mode == SW_REC_RECORDING)
+		emit(r);
+	r->mode = SW_REC_CLOSED;
+	return 0;
+}
+
 /* Reads the live dispatch table net_families[] (address from kallsyms, set by user space) when syswalk itself
  * calls getpid(): which struct net_proto_family each family slot holds, and its ->create function. */
 __u64 net_families_addr = 0;

@@ -364,6 +364,8 @@ impl<'obj> ChainTracer<'obj> {
                 ("fe" | "fx", Attach::Fentry) => f.is_some(),
                 ("kp" | "kr", Attach::Kprobe) if idx == "cookie" => cookies,
                 ("kp" | "kr", Attach::Kprobe) => !cookies && f.is_some(),
+                // The stale-record closer at sys_exit, for both tiers.
+                ("cs", _) => true,
                 _ => false,
             };
             p.set_autoload(want);
@@ -420,6 +422,10 @@ impl<'obj> ChainTracer<'obj> {
             }
             if cookies && matches!(kind, "kp" | "kr") {
                 continue; // not loaded: the cookie programs stand in for the per-slot ones
+            }
+            if kind == "cs" {
+                links.push(p.attach().map_err(|e| bpf_err("attaching the chain's sys_exit closer", e))?);
+                continue;
             }
             let Some(f) = idx.parse::<usize>().ok().and_then(|s| by_slot.get(s).copied().flatten()) else { continue };
             let link = match (kind, attach) {
