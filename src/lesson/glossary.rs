@@ -131,9 +131,9 @@ pub fn occurs(text: &str, mark: &str) -> bool {
     false
 }
 
-/// The glossary terms `text` uses, in glossary order.
-pub fn uses(text: &str) -> Vec<&'static str> {
-    GLOSSARY.iter().filter(|t| t.marks.iter().any(|m| occurs(text, m))).map(|t| t.name).collect()
+/// The glossary terms `text` uses, in glossary order, each with the first of its marks found.
+pub fn uses(text: &str) -> Vec<(&'static str, &'static str)> {
+    GLOSSARY.iter().filter_map(|t| t.marks.iter().find(|m| occurs(text, m)).map(|m| (t.name, *m))).collect()
 }
 
 #[cfg(test)]
@@ -152,7 +152,7 @@ mod tests {
         assert!(!occurs("offsetof", "offset"));
         assert!(occurs("a BPF program", "BPF"));
         assert!(!occurs("tp_btf", "BTF"), "case matters: tp_btf is its own mark");
-        assert_eq!(uses("rdi holds AF_INET"), vec!["rdi", "AF_INET"]);
+        assert_eq!(uses("rdi holds AF_INET"), vec![("rdi", "rdi"), ("AF_INET", "AF_INET")]);
         // Case and plurals: "Kernel", "file descriptors", "tiers"; an identifier keeps its case.
         assert!(occurs("Kernel addresses", "kernel"));
         assert!(occurs("two file descriptors", "file descriptor"));

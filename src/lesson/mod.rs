@@ -256,12 +256,9 @@ pub fn check(steps: &mut [Step]) -> Axioms {
                 a.unknown.push(TermUse { term: t.clone(), used_at: s.n, word: None, introduced_at: None });
             }
             match first.get(&norm(t)) {
-                Some(_) => a.reintroduced.push(TermUse {
-                    term: t.clone(),
-                    used_at: s.n,
-                    word: None,
-                    introduced_at: first.get(&norm(t)).copied(),
-                }),
+                Some(&at) => {
+                    a.reintroduced.push(TermUse { term: t.clone(), used_at: s.n, word: None, introduced_at: Some(at) })
+                }
                 None => {
                     first.insert(norm(t), s.n);
                     if let Some(g) = glossary::term(t) {
@@ -275,20 +272,18 @@ pub fn check(steps: &mut [Step]) -> Axioms {
         }
     }
     for s in steps.iter_mut() {
-        let text = s.text();
-        s.uses = glossary::uses(&text).into_iter().map(String::from).collect();
-        for t in &s.uses {
-            let word = glossary::term(t)
-                .and_then(|g| g.marks.iter().find(|m| glossary::occurs(&text, m)))
-                .map(|m| m.to_string());
+        let found = glossary::uses(&s.text());
+        s.uses = found.iter().map(|(t, _)| t.to_string()).collect();
+        for &(t, mark) in &found {
+            let word = Some(mark.to_string());
             let seen_here = s.introduces.iter().any(|i| norm(i) == norm(t));
             match first.get(&norm(t)) {
                 None if !a.undefined.iter().any(|u| norm(&u.term) == norm(t)) => {
-                    a.undefined.push(TermUse { term: t.clone(), used_at: s.n, word, introduced_at: None });
+                    a.undefined.push(TermUse { term: t.into(), used_at: s.n, word, introduced_at: None });
                 }
                 None => {}
                 Some(&at) if at > s.n && !seen_here => {
-                    a.forward.push(TermUse { term: t.clone(), used_at: s.n, word, introduced_at: Some(at) })
+                    a.forward.push(TermUse { term: t.into(), used_at: s.n, word, introduced_at: Some(at) })
                 }
                 _ => {}
             }

@@ -302,15 +302,6 @@ pub struct Inputs<'a> {
     pub sources: Vec<Claim>,
 }
 
-/// The program the lesson's call came from, as it really ran.
-fn what_ran(r: &Report) -> String {
-    if r.target.description.contains("__target") {
-        format!("{} (syswalk's built-in target; the same line as tests/c/course.c)", r.target.description)
-    } else {
-        r.target.description.clone()
-    }
-}
-
 /// The lesson for the first socket() call of the report.
 pub fn lesson(inp: &Inputs) -> Lesson {
     let r = inp.report;
@@ -326,7 +317,8 @@ pub fn lesson(inp: &Inputs) -> Lesson {
     claims.extend(r.claims.iter().filter(|c| c.call.is_none() || c.call == seq).cloned());
     let c = &claims;
 
-    let mut steps = vec![
+    let mut steps =
+        vec![
         Step::new("axioms", "count slots: memory is a row of numbered bytes", "")
             .introduces(&["number", "byte", "memory", "address", "pointer"])
             .axiom("a byte holds 0..255; an address is a byte's number; a pointer is an address kept in memory"),
@@ -363,7 +355,7 @@ pub fn lesson(inp: &Inputs) -> Lesson {
             r.kernel.tier_reason.split("; chain:").next().unwrap_or_default()
         ))
         .result(format!("{} events, {} lost", r.stats.events, r.stats.lost)),
-        Step::new("the line", "write the line: int fd = socket(AF_INET, SOCK_STREAM, 0);", what_ran(r))
+        Step::new("the line", "write the line: int fd = socket(AF_INET, SOCK_STREAM, 0);", r.target.description.clone())
             .introduces(&["socket()", "AF_INET", "SOCK_STREAM", "IPPROTO_IP", "header", "libc"])
             .result("socket() is a libc function; the names are defined in the installed headers"),
         Step::new(
