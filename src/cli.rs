@@ -85,7 +85,8 @@ pub enum Cmd {
     /// Make (or watch) socket() calls and prove what they created: fd, struct file, socket, sock and their links.
     #[command(
         after_help = "Examples:\n  syswalk prove                         built-in target: socket(AF_INET, SOCK_STREAM, 0), fds 0,1,2 open → fd 3\n  \
-syswalk prove --family inet6 --type dgram\n  syswalk prove -- ./my_server 8080      run a program; prove every socket() it (and its children) makes\n  \
+syswalk prove --family inet6 --type dgram\n  syswalk prove --life                  built-in TCP server + client on loopback: bind, listen, connect, accept4, read/write, close\n  \
+syswalk prove -- ./my_server 8080      run a program; prove every socket-life call it (and its children) makes\n  \
 syswalk prove --format json -o r.json"
     )]
     Prove {
@@ -104,6 +105,11 @@ syswalk prove --format json -o r.json"
         /// that nothing registered (25); protocol — AF_INET, SOCK_STREAM, IPPROTO_UDP; type — a type past SOCK_MAX.
         #[arg(long, value_enum, conflicts_with_all = ["command", "family", "ty", "protocol"])]
         fail: Option<Fail>,
+        /// The built-in TCP life target instead of one socket(): a server and a client on 127.0.0.1 from one thread
+        /// — socket, setsockopt(SO_REUSEADDR), bind(port 0), getsockname, listen(8), socket, connect, accept4,
+        /// write/read both ways, close ×3 — every call proved, both ends of the connection linked.
+        #[arg(long, conflicts_with_all = ["command", "family", "ty", "protocol", "fail"])]
+        life: bool,
         #[command(flatten)]
         how: TraceArgs,
         #[command(flatten)]

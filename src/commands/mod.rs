@@ -65,9 +65,13 @@ fn dispatch(ctx: &Ctx, cli: Cli) -> Result<i32> {
         Cmd::Constants { format } => constants::run(ctx, format),
         Cmd::Lesson { system_map, how, out, command } => lesson::run(ctx, system_map, how, out, command),
         Cmd::Caps { format } => caps::run(format),
-        Cmd::Prove { family, ty, protocol, fail, how, out, command } => {
-            prove::run(ctx, prove::Builtin { family: &family, ty: &ty, protocol: &protocol, fail }, how, out, command)
-        }
+        Cmd::Prove { family, ty, protocol, fail, life, how, out, command } => prove::run(
+            ctx,
+            prove::Builtin { family: &family, ty: &ty, protocol: &protocol, fail, life },
+            how,
+            out,
+            command,
+        ),
         Cmd::Trace { pid, syscalls, duration, how, out, command } => {
             trace::run(ctx, pid, &syscalls, duration, how, out, command)
         }

@@ -13,17 +13,20 @@ pub struct Builtin<'a> {
     pub ty: &'a str,
     pub protocol: &'a str,
     pub fail: Option<Fail>,
+    pub life: bool,
 }
 
 pub fn run(
     ctx: &Ctx,
-    Builtin { family, ty, protocol, fail }: Builtin,
+    Builtin { family, ty, protocol, fail, life }: Builtin,
     how: TraceArgs,
     out: OutputArgs,
     command: Vec<OsString>,
 ) -> Result<i32> {
     let names = namer();
-    let target = if let Some(f) = fail {
+    let target = if life {
+        Target::Life
+    } else if let Some(f) = fail {
         let (family, ty, protocol, nofile) = fail_call(f);
         Target::Builtin { family, ty, protocol, nofile }
     } else if command.is_empty() {
@@ -36,10 +39,16 @@ pub fn run(
     } else {
         Target::Command(command)
     };
-    let specs = specs_for(&["socket".to_string()])?;
+    // One socket() for the built-in socket targets; a connection's whole life for the life target and a program.
+    let traced: &[&str] = if matches!(target, Target::Builtin { .. }) { &["socket"] } else { LIFE_SYSCALLS };
+    let specs = specs_for(&traced.iter().map(|s| s.to_string()).collect::<Vec<_>>())?;
     let chain = load_chain(how.chain.as_deref(), &names)?;
     investigate::run(ctx, investigate::Job { target, specs, duration: None, custom: chain }, &out, names, &how)
 }
+
+/// The calls of a TCP connection's life that `prove` traces for the life target and for a program.
+pub const LIFE_SYSCALLS: &[&str] =
+    &["socket", "setsockopt", "bind", "getsockname", "listen", "connect", "accept4", "accept", "read", "write", "close"];
 
 /// (family, type, protocol, RLIMIT_NOFILE) of a failure target.
 pub fn fail_call(f: Fail) -> (i32, i32, i32, Option<u32>) {

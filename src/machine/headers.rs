@@ -137,6 +137,16 @@ pub fn family_name(v: i64) -> Option<HeaderConst> {
     table(&file, "AF_").into_iter().find(|c| c.value == v && c.name != "AF_LOCAL" && c.name != "AF_FILE")
 }
 
+/// The socket-option header (SOL_SOCKET, SO_*), the same on every architecture but a few.
+pub fn asm_socket_h() -> String {
+    "/usr/include/asm-generic/socket.h".to_string()
+}
+
+/// The first `#define PREFIX…` of `file` whose value is `v` (following aliases).
+pub fn name_in(file: &str, prefix: &str, v: i64) -> Option<HeaderConst> {
+    table(file, prefix).into_iter().find(|c| c.value == v)
+}
+
 /// The syscall number from asm/unistd_64.h.
 pub fn syscall_nr(name: &str) -> Option<HeaderConst> {
     lookup(&unistd_path(), &format!("__NR_{name}"))

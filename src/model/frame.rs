@@ -98,8 +98,14 @@ fn snaps(e: &RawChainEvent, f: Option<&FnPlan>, n: &Namer) -> Vec<ObjSnap> {
                         n,
                     )
                 }),
-                sock: (valid && kind == RawKind::SW_OBJ_SOCK)
-                    .then(|| model::sock_obj(&conv::<_, bt::sw_sock>(&o.sock), n)),
+                sock: (valid && kind == RawKind::SW_OBJ_SOCK).then(|| {
+                    model::sock_obj(
+                        &conv::<_, bt::sw_sock>(&o.sock),
+                        w(o.bits, crate::probes::boundary::Walked::SW_W_INET),
+                        w(o.bits, crate::probes::boundary::Walked::SW_W_TCP),
+                        n,
+                    )
+                }),
                 file: (valid && kind == RawKind::SW_OBJ_FILE).then(|| {
                     model::file_obj(
                         &conv::<_, bt::sw_file>(&o.file),

@@ -108,6 +108,20 @@ impl Namer {
     pub fn tcp_state(&self, v: i64) -> Value {
         self.btf_anchor("TCP_ESTABLISHED", "TCP_", v)
     }
+    /// A setsockopt level: SOL_SOCKET from the headers, else the IPPROTO_* it is (a protocol number).
+    pub fn sockopt_level(&self, v: i64) -> Value {
+        self.cached("SOL_", v, || match headers::name_in(&headers::asm_socket_h(), "SOL_", v) {
+            Some(c) => Value { raw: v, name: Some(c.name), origin: Some(format!("{}:{}", c.file, c.line)) },
+            None => self.protocol(v),
+        })
+    }
+    /// A SOL_SOCKET option name (SO_*) from the headers.
+    pub fn so_option(&self, v: i64) -> Value {
+        self.cached("SO_", v, || match headers::name_in(&headers::asm_socket_h(), "SO_", v) {
+            Some(c) => Value { raw: v, name: Some(c.name), origin: Some(format!("{}:{}", c.file, c.line)) },
+            None => Value::plain(v),
+        })
+    }
     pub fn errno(&self, e: i64) -> Value {
         self.cached("errno", e, || self.errno_lookup(e))
     }
@@ -292,6 +306,129 @@ pub struct SockObj {
     pub prot_name: String,
     pub prot_close: Ptr,
     pub sk_socket: KAddr,
+    pub max_ack_backlog: u32,
+    /// sk_ack_backlog: connections waiting in the accept queue.
+    pub ack_backlog: u32,
+    /// sk_receive_queue.qlen: buffers waiting to be read.
+    pub rcvq_len: u32,
+    /// Read only when the family is AF_INET/AF_INET6 (the sock is then an inet_sock).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inet: Option<InetObj>,
+}
+
+/// A sock's inet_sock part: where it is bound and connected (IPv4 addresses).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct InetObj {
+    /// skc_rcv_saddr, the bound local address.
+    pub rcv_saddr: String,
+    /// skc_num (inet_num): the local port, host byte order.
+    pub num: u16,
+    /// inet_sport as memory holds it (network byte order), and that read as a number on this (little-endian) CPU.
+    pub sport_raw: String,
+    /// ntohs(inet_sport): equals `num` once the port is set.
+    pub sport: u16,
+    pub daddr: String,
+    /// ntohs(skc_dport): the peer's port.
+    pub dport: u16,
+    /// Only for a TCP stream sock (an inet_connection_sock / tcp_sock).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tcp: Option<TcpObj>,
+}
+
+impl InetObj {
+    pub fn local(&self) -> String {
+        format!("{}:{}", self.rcv_saddr, self.num)
+    }
+    pub fn peer(&self) -> String {
+        format!("{}:{}", self.daddr, self.dport)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TcpObj {
+    /// icsk_bind_hash: the bind bucket holding the local port (NULL when unbound), and the port it holds.
+    pub bind_bucket: KAddr,
+    pub bind_bucket_port: u16,
+    pub rcv_nxt: u32,
+    pub copied_seq: u32,
+    /// rcv_nxt − copied_seq: bytes received and not yet read.
+    pub unread: u32,
+    pub write_seq: u32,
+    pub snd_una: u32,
+}
+
+/// An IPv4 address as memory holds it (network byte order) in dotted form.
+pub fn ipv4(be: u32) -> String {
+    std::net::Ipv4Addr::from(u32::from_be(be)).to_string()
+}
+
+/// A sockaddr read from the caller's memory.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SockAddr {
+    /// The length the call gave (bind, connect) or the kernel wrote back (accept4, getsockname).
+    pub len: u32,
+    pub family: Value,
+    /// For AF_INET: the address and port (sin_port converted from network byte order).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub addr: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// The bytes read, in hex.
+    pub bytes: String,
+    /// Where they were read: at entry or at exit.
+    pub read_at: &'static str,
+}
+
+/// Decodes a user sockaddr (None when it was not read).
+pub fn sockaddr_of(u: &boundary::skel::types::sw_uaddr, read_at: &'static str, n: &Namer) -> Option<SockAddr> {
+    if u.err != 0 {
+        return None;
+    }
+    let got = (u.len as usize).min(u.bytes.len());
+    let b = &u.bytes[..got];
+    let fam = b.get(..2).map(|f| u16::from_ne_bytes([f[0], f[1]]) as i64)?;
+    let (addr, port) = if fam == libc::AF_INET as i64 && b.len() >= 8 {
+        (Some(std::net::Ipv4Addr::new(b[4], b[5], b[6], b[7]).to_string()), Some(u16::from_be_bytes([b[2], b[3]])))
+    } else {
+        (None, None)
+    };
+    Some(SockAddr {
+        len: u.len,
+        family: n.family(fam),
+        addr,
+        port,
+        bytes: b.iter().map(|x| format!("{x:02x}")).collect::<Vec<_>>().join(" "),
+        read_at,
+    })
+}
+
+/// A TCP state change (tp_btf/inet_sock_set_state).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct StateChange {
+    pub ts_ns: u64,
+    pub pid: u32,
+    pub tid: u32,
+    pub comm: String,
+    pub sock: KAddr,
+    pub old: Value,
+    pub new: Value,
+    pub local: String,
+    pub peer: String,
+}
+
+pub fn state_change(e: &RawEvent, n: &Namer) -> StateChange {
+    let st = &e.st;
+    StateChange {
+        ts_ns: e.ts_ns,
+        pid: e.tgid,
+        tid: e.tid,
+        comm: boundary::comm(e),
+        sock: KAddr(st.skaddr),
+        old: n.tcp_state(st.oldstate as i64),
+        new: n.tcp_state(st.newstate as i64),
+        local: format!("{}:{}", ipv4(st.saddr), st.sport),
+        peer: format!("{}:{}", ipv4(st.daddr), st.dport),
+    }
 }
 
 /// What one CO-RE walk found, at syscall entry or exit.
@@ -345,7 +482,7 @@ pub fn walk_of(ev: &RawEvent, n: &Namer) -> Walk {
         out.socket = Some(socket_obj(&ev.socket, has(Walked::SW_W_OPS), n));
     }
     if has(Walked::SW_W_SOCK) {
-        out.sock = Some(sock_obj(&ev.sock, n));
+        out.sock = Some(sock_obj(&ev.sock, has(Walked::SW_W_INET), has(Walked::SW_W_TCP), n));
     }
     out
 }
@@ -384,7 +521,25 @@ pub fn socket_obj(s: &boundary::skel::types::sw_socket, ops: bool, n: &Namer) ->
     }
 }
 
-pub fn sock_obj(k: &boundary::skel::types::sw_sock, n: &Namer) -> SockObj {
+pub fn sock_obj(k: &boundary::skel::types::sw_sock, inet: bool, tcp: bool, n: &Namer) -> SockObj {
+    let tcp = tcp.then(|| TcpObj {
+        bind_bucket: KAddr(k.bind_hash),
+        bind_bucket_port: k.bind_port,
+        rcv_nxt: k.rcv_nxt,
+        copied_seq: k.copied_seq,
+        unread: k.rcv_nxt.wrapping_sub(k.copied_seq),
+        write_seq: k.write_seq,
+        snd_una: k.snd_una,
+    });
+    let inet = inet.then(|| InetObj {
+        rcv_saddr: ipv4(k.rcv_saddr),
+        num: k.num,
+        sport_raw: format!("{:#06x}", k.sport),
+        sport: u16::from_be(k.sport),
+        daddr: ipv4(k.daddr),
+        dport: u16::from_be(k.dport),
+        tcp,
+    });
     SockObj {
         addr: KAddr(k.addr),
         family: n.family(k.family as i64),
@@ -398,6 +553,10 @@ pub fn sock_obj(k: &boundary::skel::types::sw_sock, n: &Namer) -> SockObj {
         prot_name: cstr(&k.prot_name),
         prot_close: n.text(k.prot_close),
         sk_socket: KAddr(k.sk_socket),
+        max_ack_backlog: k.max_ack_backlog,
+        ack_backlog: k.ack_backlog,
+        rcvq_len: k.rcvq_len,
+        inet,
     }
 }
 
@@ -430,6 +589,9 @@ pub struct Call {
     pub errno: Option<Value>,
     pub before: Walk,
     pub after: Walk,
+    /// The sockaddr the call named (bind, connect: read at entry) or got back (accept4, getsockname: at exit).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub sockaddr: Option<SockAddr>,
     pub probes: Vec<String>,
     /// The function-level chain inside this call (tiers A/B), in entry order with depths.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
@@ -485,6 +647,7 @@ impl Call {
             errno: None,
             before: Walk::default(),
             after: Walk::default(),
+            sockaddr: None,
             probes: Vec::new(),
             chain: Vec::new(),
         }
@@ -532,6 +695,7 @@ impl Pairer {
             call.user = Some(UserRegs { ip: e.user_ip, sp: e.user_sp, sp0: e.user_sp0, start_code: e.start_code });
             call.enter_ns = Some(e.ts_ns);
             call.before = walk_of(e, n);
+            call.sockaddr = sockaddr_of(&e.uaddr, "entry", n);
             call.probes = vec!["tp_btf/sys_enter".into()];
             // An entry while another call of the thread is open: that one's exit was lost; it ends here as it is.
             if let Some(prev) = self.open.insert(e.tid, call) {
@@ -553,6 +717,9 @@ impl Pairer {
                 c.errno = Some(n.errno(-e.ret));
             }
             c.after = walk_of(e, n);
+            if let Some(a) = sockaddr_of(&e.uaddr, "exit", n) {
+                c.sockaddr = Some(a);
+            }
             c.probes.push("tp_btf/sys_exit".into());
             done.push(c);
         }
@@ -674,6 +841,7 @@ pub(crate) mod tests_support {
             errno: None,
             before: Walk::default(),
             after: Walk::default(),
+            sockaddr: None,
             probes: vec![],
             chain: vec![],
         }

@@ -18,6 +18,8 @@ pub enum Target {
         /// RLIMIT_NOFILE for the call (the EMFILE failure target: as many as the fds it has open).
         nofile: Option<u32>,
     },
+    /// The built-in life target: a loopback TCP server and client from one thread (`target::life_main`).
+    Life,
     Command(Vec<OsString>),
     Pid(u32),
 }
@@ -32,6 +34,7 @@ impl Target {
             Target::Command(c) => {
                 format!("command: {}", c.iter().map(|s| s.to_string_lossy()).collect::<Vec<_>>().join(" "))
             }
+            Target::Life => "built-in: a TCP server and client on 127.0.0.1 from one thread (socket, setsockopt, bind, getsockname, listen; socket, connect; accept4; write, read, write, read; close ×3)".into(),
             Target::Pid(_) => "a running process (-p)".into(),
         }
     }
@@ -151,6 +154,7 @@ pub fn trace(
         Target::Builtin { family, ty, protocol, nofile } => {
             Some(Gated::spawn(target::builtin_spec(*family, *ty, *protocol, *nofile)?)?)
         }
+        Target::Life => Some(Gated::spawn(target::life_spec()?)?),
         Target::Command(argv) => {
             let Some(prog) = argv.first() else {
                 return Err(Error::new(Kind::Usage, "no command given after --"));

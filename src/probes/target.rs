@@ -377,8 +377,95 @@ fn course_line() -> i32 {
 /// The first argument that makes syswalk the built-in target (see `builtin_spec`).
 pub const TARGET_ARG: &str = "__target";
 
-/// `syswalk __target FAMILY TYPE PROTOCOL [NOFILE]` (as `builtin_spec` writes it); 2 on anything else.
+/// The built-in life target (`syswalk __target life`): see `life_main`.
+pub fn life_spec() -> Result<Spec> {
+    let exe = std::env::current_exe().map_err(|e| Error::io("finding syswalk's own executable", e))?;
+    let argv = vec![OsString::from("syswalk"), TARGET_ARG.into(), LIFE_ARG.into()];
+    Ok(Spec { path: exe, argv, null_stdout: true, null_stdin: true, stdout_to_stderr: false })
+}
+
+pub const LIFE_ARG: &str = "life";
+
+/// The bytes the life target's client sends and the server answers.
+pub const LIFE_PING: &[u8] = b"ping";
+pub const LIFE_PONG: &[u8] = b"pong!";
+/// The listen() backlog of the life target.
+pub const LIFE_BACKLOG: i32 = 8;
+
+/// A TCP connection's whole life on loopback, from one thread so the order is the same every run: the server's
+/// socket, setsockopt(SO_REUSEADDR), bind(127.0.0.1:0), getsockname, listen(8); the client's socket and connect (on
+/// loopback the handshake completes inside connect); accept4(SOCK_CLOEXEC); the client writes "ping", the server
+/// reads it and writes "pong!", the client reads that; the client closes first, then the server's connection, then
+/// the listener. fds: listener 3, client 4, accepted 5. Exit 0, or the step number that failed.
+pub fn life_main() -> i32 {
+    // SAFETY: close_range only closes descriptors; none above 2 is used by Rust code here.
+    unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
+    // SAFETY: plain socket calls on fds this function owns, with buffers that live across each call and lengths
+    // that are theirs.
+    unsafe {
+        let lsn = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+        if lsn < 0 {
+            return 10;
+        }
+        let one: libc::c_int = 1;
+        let olen = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        if libc::setsockopt(lsn, libc::SOL_SOCKET, libc::SO_REUSEADDR, (&one as *const libc::c_int).cast(), olen) != 0 {
+            return 11;
+        }
+        let mut sin: libc::sockaddr_in = std::mem::zeroed();
+        sin.sin_family = libc::AF_INET as libc::sa_family_t;
+        sin.sin_addr.s_addr = u32::from(std::net::Ipv4Addr::LOCALHOST).to_be();
+        sin.sin_port = 0;
+        let slen = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        if libc::bind(lsn, (&sin as *const libc::sockaddr_in).cast(), slen) != 0 {
+            return 12;
+        }
+        let mut len = slen;
+        if libc::getsockname(lsn, (&mut sin as *mut libc::sockaddr_in).cast(), &mut len) != 0 {
+            return 13;
+        }
+        if libc::listen(lsn, LIFE_BACKLOG) != 0 {
+            return 14;
+        }
+        let cli = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+        if cli < 0 {
+            return 15;
+        }
+        if libc::connect(cli, (&sin as *const libc::sockaddr_in).cast(), slen) != 0 {
+            return 16;
+        }
+        let mut peer: libc::sockaddr_in = std::mem::zeroed();
+        let mut plen = slen;
+        let acc = libc::accept4(lsn, (&mut peer as *mut libc::sockaddr_in).cast(), &mut plen, libc::SOCK_CLOEXEC);
+        if acc < 0 {
+            return 17;
+        }
+        let mut buf = [0u8; 64];
+        if libc::write(cli, LIFE_PING.as_ptr().cast(), LIFE_PING.len()) != LIFE_PING.len() as isize {
+            return 18;
+        }
+        if libc::read(acc, buf.as_mut_ptr().cast(), buf.len()) != LIFE_PING.len() as isize {
+            return 19;
+        }
+        if libc::write(acc, LIFE_PONG.as_ptr().cast(), LIFE_PONG.len()) != LIFE_PONG.len() as isize {
+            return 20;
+        }
+        if libc::read(cli, buf.as_mut_ptr().cast(), buf.len()) != LIFE_PONG.len() as isize {
+            return 21;
+        }
+        if libc::close(cli) != 0 || libc::close(acc) != 0 || libc::close(lsn) != 0 {
+            return 22;
+        }
+    }
+    0
+}
+
+/// `syswalk __target FAMILY TYPE PROTOCOL [NOFILE]` or `syswalk __target life` (as `builtin_spec` and `life_spec`
+/// write them); 2 on anything else.
 pub fn target_main(args: &[OsString]) -> i32 {
+    if args.len() == 1 && args[0] == LIFE_ARG {
+        return life_main();
+    }
     let nums: Vec<i32> = args.iter().filter_map(|a| a.to_str()?.parse().ok()).collect();
     match nums[..] {
         [family, ty, protocol] if args.len() == 3 => builtin_main(family, ty, protocol, None),

@@ -1,13 +1,14 @@
-//! accept4(fd, addr, addrlen, flags): accept with SOCK_NONBLOCK/SOCK_CLOEXEC flags. At the boundary only, for now: arguments, return value and the walk of the fd it names.
+//! accept4(fd, addr, addrlen, flags): accept with SOCK_NONBLOCK/SOCK_CLOEXEC flags. At the boundary: arguments, the sockaddr it names, return value and the walk of the fd.
 use super::Def;
 use crate::model::{plain_arg, user_ptr, Namer, Value};
-use crate::probes::boundary::Mode;
+use crate::probes::boundary::{Mode, UaddrMode};
 
 pub const DEF: Def = Def {
     name: "accept4",
     fallback_nr: 288,
     args: &["fd", "addr", "addrlen", "flags"],
-    mode: Mode::SW_MODE_WALK_RET,
+    mode: Mode::SW_MODE_WALK_ARG0_RET,
+    uaddr: UaddrMode::SW_UA_EXIT,
     name_arg,
 };
 

@@ -1,7 +1,8 @@
-//! close(fd): the last reference to a file released. At the boundary only, for now: arguments, return value and the walk of the fd it names.
+//! close(fd): the last reference to a file released. At the boundary: arguments, the sockaddr it names, return value and the walk of the fd.
 use super::Def;
 use crate::model::plain_arg;
-use crate::probes::boundary::Mode;
+use crate::probes::boundary::{Mode, UaddrMode};
 
 pub const DEF: Def =
-    Def { name: "close", fallback_nr: 3, args: &["fd"], mode: Mode::SW_MODE_WALK_ARG0, name_arg: plain_arg };
+    Def { name: "close", fallback_nr: 3, args: &["fd"], mode: Mode::SW_MODE_WALK_ARG0,
+    uaddr: UaddrMode::SW_UA_NONE, name_arg: plain_arg };

@@ -7,14 +7,17 @@
 //! to walk.
 use crate::machine::headers;
 use crate::model::{Namer, Signature, Value};
-use crate::probes::boundary::{Mode, TracedSyscall};
+use crate::probes::boundary::{Mode, TracedSyscall, UaddrMode};
 
 mod accept;
 mod accept4;
 mod bind;
 mod close;
 mod connect;
+mod getsockname;
 mod listen;
+mod rw;
+mod setsockopt;
 pub mod socket;
 
 /// What a syscall module declares about its call.
@@ -25,11 +28,25 @@ pub struct Def {
     pub args: &'static [&'static str],
     /// What the boundary program walks for it (enum sw_mode in probes/include/events.h).
     pub mode: Mode,
+    /// Which user sockaddr its events carry (enum sw_uaddr_mode).
+    pub uaddr: UaddrMode,
     pub name_arg: fn(usize, u64, &Namer) -> Value,
 }
 
 /// Every syscall syswalk traces, in the order `--syscalls` lists them.
-const ALL: &[&Def] = &[&socket::DEF, &connect::DEF, &accept::DEF, &bind::DEF, &listen::DEF, &accept4::DEF, &close::DEF];
+const ALL: &[&Def] = &[
+    &socket::DEF,
+    &connect::DEF,
+    &accept::DEF,
+    &bind::DEF,
+    &listen::DEF,
+    &accept4::DEF,
+    &close::DEF,
+    &setsockopt::DEF,
+    &getsockname::DEF,
+    &rw::READ,
+    &rw::WRITE,
+];
 
 /// A syscall resolved on this machine: its module's definition and its number from the installed headers.
 #[derive(Debug, Clone)]
@@ -39,6 +56,7 @@ pub struct SyscallSpec {
     pub nr_origin: String,
     pub args: &'static [&'static str],
     pub mode: Mode,
+    pub uaddr: UaddrMode,
     name_arg: fn(usize, u64, &Namer) -> Value,
 }
 
@@ -49,7 +67,7 @@ impl SyscallSpec {
     }
     /// What the boundary program needs.
     pub fn traced(&self) -> TracedSyscall {
-        TracedSyscall { name: self.name.into(), nr: self.nr, mode: self.mode }
+        TracedSyscall { name: self.name.into(), nr: self.nr, mode: self.mode, uaddr: self.uaddr }
     }
 }
 
@@ -63,7 +81,7 @@ pub fn spec(name: &str) -> Option<SyscallSpec> {
         Some(c) => (c.value, format!("{}:{}", c.file, c.line)),
         None => (d.fallback_nr, format!("syswalk's x86_64 table ({} absent)", headers::unistd_path())),
     };
-    Some(SyscallSpec { name: d.name, nr, nr_origin, args: d.args, mode: d.mode, name_arg: d.name_arg })
+    Some(SyscallSpec { name: d.name, nr, nr_origin, args: d.args, mode: d.mode, uaddr: d.uaddr, name_arg: d.name_arg })
 }
 
 #[cfg(test)]

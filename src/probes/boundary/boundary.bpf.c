@@ -5,6 +5,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
+#include <bpf/bpf_endian.h>
 #include "events.h"
 #include "walk.h"
 
@@ -16,6 +17,8 @@ enum sw_kind sw_kind_layout;
 enum sw_mode sw_mode_layout;
 enum sw_walk sw_walk_layout;
 enum sw_limits sw_limits_layout;
+enum sw_uaddr_mode sw_uaddr_mode_layout;
+struct sw_sys_cfg sw_sys_cfg_layout = {};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -28,8 +31,17 @@ struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, SW_NR_MAX);
 	__type(key, __u32);   /* syscall number */
-	__type(value, __u8);  /* enum sw_mode */
+	__type(value, struct sw_sys_cfg);
 } syscalls SEC(".maps");
+
+/* Local ports of TCP socks a traced task changed the state of: their later state changes are recorded even when
+ * the kernel makes them for another task (a listener's child created while the peer's packet is processed). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SW_WPORTS);
+	__type(key, __u16);
+	__type(value, __u8);
+} wports SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -50,14 +62,29 @@ static __always_inline bool traced_tgid(__u32 tgid)
 	return bpf_map_lookup_elem(&tgids, &tgid) != NULL;
 }
 
-static __always_inline __u8 mode_of(long nr)
+static __always_inline struct sw_sys_cfg cfg_of(long nr)
 {
+	struct sw_sys_cfg none = {};
 	__u32 key = (__u32)nr;
-	__u8 *m;
+	struct sw_sys_cfg *m;
 	if (nr < 0 || nr >= SW_NR_MAX)
-		return SW_MODE_OFF;
+		return none;
 	m = bpf_map_lookup_elem(&syscalls, &key);
-	return m ? *m : SW_MODE_OFF;
+	return m ? *m : none;
+}
+
+/* The user sockaddr at `uptr`, `len` bytes (clamped to SW_UADDR_LEN). */
+static __always_inline void read_uaddr(struct sw_event *e, __u64 uptr, __s64 len)
+{
+	__u32 n;
+	e->uaddr.len = (__u32)len;
+	e->uaddr.err = -1;
+	if (!uptr || len <= 0)
+		return;
+	n = len > SW_UADDR_LEN ? SW_UADDR_LEN : (__u32)len;
+	/* A bound the verifier sees on the register passed (clang may pass the unclamped copy otherwise). */
+	asm volatile("%0 &= 31" : "+r"(n));
+	e->uaddr.err = bpf_probe_read_user(e->uaddr.bytes, n, (void *)uptr);
 }
 
 /* walk.h's scratch: each object is copied here whole before its fields are picked. */
@@ -165,13 +192,13 @@ SEC("tp_btf/sys_enter")
 int BPF_PROG(sw_sys_enter, struct pt_regs *regs, long id)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u8 mode;
+	struct sw_sys_cfg cfg;
 	struct sw_event *e;
 
 	if (!traced_tgid(pid_tgid >> 32))
 		return 0;
-	mode = mode_of(id);
-	if (mode == SW_MODE_OFF)
+	cfg = cfg_of(id);
+	if (cfg.mode == SW_MODE_OFF)
 		return 0;
 	e = start(SW_ENTER, pid_tgid);
 	if (!e)
@@ -191,7 +218,10 @@ int BPF_PROG(sw_sys_enter, struct pt_regs *regs, long id)
 		e->user_sp0 = 0;
 	e->start_code = BPF_CORE_READ(bpf_get_current_task_btf(), mm, start_code);
 	/* The fd table as the call finds it (and, for fd-argument calls, the object behind arg0). */
-	walk(e, bpf_get_current_task_btf(), mode == SW_MODE_WALK_ARG0 ? (int)e->args[0] : -1);
+	walk(e, bpf_get_current_task_btf(),
+	     cfg.mode == SW_MODE_WALK_ARG0 || cfg.mode == SW_MODE_WALK_ARG0_RET ? (int)e->args[0] : -1);
+	if (cfg.uaddr == SW_UA_ENTRY)
+		read_uaddr(e, e->args[1], (__s64)e->args[2]);
 	submit(e);
 	return 0;
 }
@@ -201,27 +231,35 @@ int BPF_PROG(sw_sys_exit, struct pt_regs *regs, long ret)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	long nr;
-	__u8 mode;
+	struct sw_sys_cfg cfg;
 	int fd = -1;
 	struct sw_event *e;
 
 	if (!traced_tgid(pid_tgid >> 32))
 		return 0;
 	nr = regs->orig_ax;
-	mode = mode_of(nr);
-	if (mode == SW_MODE_OFF)
+	cfg = cfg_of(nr);
+	if (cfg.mode == SW_MODE_OFF)
 		return 0;
 	e = start(SW_EXIT, pid_tgid);
 	if (!e)
 		return 0;
 	e->nr = nr;
 	e->ret = ret;
+	/* The argument registers still hold what the call was given (the kernel saved them at entry). */
 	e->args[0] = regs->di;
-	if (mode == SW_MODE_WALK_RET && ret >= 0)
+	e->args[1] = regs->si;
+	e->args[2] = regs->dx;
+	if ((cfg.mode == SW_MODE_WALK_RET || cfg.mode == SW_MODE_WALK_ARG0_RET) && ret >= 0)
 		fd = (int)ret;
-	else if (mode == SW_MODE_WALK_ARG0)
+	else if (cfg.mode == SW_MODE_WALK_ARG0)
 		fd = (int)regs->di;
 	walk(e, bpf_get_current_task_btf(), fd);
+	if (cfg.uaddr == SW_UA_EXIT && ret >= 0 && e->args[2]) {
+		int len = 0;
+		if (!bpf_probe_read_user(&len, sizeof(len), (void *)e->args[2]))
+			read_uaddr(e, e->args[1], len);
+	}
 	submit(e);
 	return 0;
 }
@@ -256,6 +294,43 @@ int BPF_PROG(sw_exit_proc, struct task_struct *task)
 	if (!e)
 		return 0;
 	e->other = task->exit_code;
+	submit(e);
+	return 0;
+}
+
+/* TCP state changes of socks traced tasks use. Recorded when a traced task makes the change, or when the sock's
+ * local or remote port is one a traced task's sock had (the loopback peer's packets are processed in the sender's
+ * context: a listener's child reaches ESTABLISHED while the client runs). User space keeps those of socks it saw. */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(sw_tcp_state, const struct sock *sk, const int oldstate, const int newstate)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u16 sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	__u16 dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	__u16 proto = BPF_CORE_READ(sk, sk_protocol);
+	__u8 one = 1;
+	struct sw_event *e;
+
+	if (proto != SW_IPPROTO_TCP)
+		return 0;
+	if (traced_tgid(pid_tgid >> 32)) {
+		if (sport)
+			bpf_map_update_elem(&wports, &sport, &one, BPF_ANY);
+	} else if (!(sport && bpf_map_lookup_elem(&wports, &sport)) && !(dport && bpf_map_lookup_elem(&wports, &dport))) {
+		return 0;
+	}
+	e = start(SW_STATE, pid_tgid);
+	if (!e)
+		return 0;
+	e->st.skaddr = (__u64)sk;
+	e->st.oldstate = oldstate;
+	e->st.newstate = newstate;
+	e->st.sport = sport;
+	e->st.dport = dport;
+	e->st.saddr = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+	e->st.daddr = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+	e->st.family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	e->st.protocol = proto;
 	submit(e);
 	return 0;
 }

@@ -15,7 +15,9 @@ pub mod skel {
     include!(concat!(env!("OUT_DIR"), "/boundary.skel.rs"));
 }
 
-pub use skel::types::{sw_event as RawEvent, sw_kind as EvKind, sw_mode as Mode, sw_walk as Walked};
+pub use skel::types::{
+    sw_event as RawEvent, sw_kind as EvKind, sw_mode as Mode, sw_uaddr_mode as UaddrMode, sw_walk as Walked,
+};
 
 // SAFETY: sw_event is a #[repr(C)] struct of integers and integer arrays (generated from events.h), so every
 // bit pattern is a valid value; `plain` checks the length before copying.
@@ -55,6 +57,8 @@ pub struct TracedSyscall {
     pub name: String,
     pub nr: i64,
     pub mode: Mode,
+    /// Which user sockaddr its events carry.
+    pub uaddr: UaddrMode,
 }
 
 /// Loaded and attached tier-C programs plus the ring buffer that feeds `events`.
@@ -65,6 +69,8 @@ pub struct Tracer<'obj> {
     pub events: Rc<RefCell<Vec<RawEvent>>>,
     pub decode_errors: Rc<RefCell<u64>>,
     pub attach_time: Duration,
+    /// Why TCP state changes are not recorded (tp_btf/inet_sock_set_state did not attach); None when they are.
+    pub state_missing: Option<String>,
 }
 
 fn bpf_err(what: &str, e: libbpf_rs::Error) -> Error {
@@ -109,10 +115,10 @@ impl<'obj> Tracer<'obj> {
                     format!("syscall {} has number {} outside 0..{max}", s.name, s.nr),
                 ));
             }
-            let mode = s.mode.0 as u8;
+            let cfg = skel::types::sw_sys_cfg { mode: s.mode.0 as u8, uaddr: s.uaddr.0 as u8 };
             skel.maps
                 .syscalls
-                .update(&(s.nr as u32).to_ne_bytes(), &[mode], MapFlags::ANY)
+                .update(&(s.nr as u32).to_ne_bytes(), &[cfg.mode, cfg.uaddr], MapFlags::ANY)
                 .map_err(|e| bpf_err("configuring the traced syscalls", e))?;
         }
         let mut links = Vec::new();
@@ -124,9 +130,18 @@ impl<'obj> Tracer<'obj> {
         ] {
             links.push(prog.attach().map_err(|e| bpf_err(&format!("attaching {name}"), e))?);
         }
+        // The state tracepoint is evidence some claims use, not a condition of tracing: without it they say why.
+        let state_missing = match skel.progs.sw_tcp_state.attach() {
+            Ok(l) => {
+                links.push(l);
+                None
+            }
+            Err(e) => Some(format!("tp_btf/inet_sock_set_state did not attach: {e:#}")),
+        };
         let events: Rc<RefCell<Vec<RawEvent>>> = Rc::default();
         let decode_errors: Rc<RefCell<u64>> = Rc::default();
-        let mut tracer = Tracer { skel, _links: links, ring: None, events, decode_errors, attach_time: Duration::ZERO };
+        let mut tracer =
+            Tracer { skel, _links: links, ring: None, events, decode_errors, attach_time: Duration::ZERO, state_missing };
         tracer.ring = Some(tracer.build_ring()?);
         tracer.attach_time = t0.elapsed();
         Ok(tracer)

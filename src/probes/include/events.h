@@ -13,6 +13,7 @@ enum sw_kind {
 	SW_EXIT = 2,       /* traced syscall returned (tp_btf/sys_exit) */
 	SW_FORK = 3,       /* a traced process forked a new process, now traced too */
 	SW_PEXIT = 4,      /* a traced process's leader exited */
+	SW_STATE = 5,      /* a TCP sock changed state (tp_btf/inet_sock_set_state): `st` */
 };
 
 /* Per-syscall behaviour, set by user space in the `syscalls` map (index = syscall number). */
@@ -21,6 +22,20 @@ enum sw_mode {
 	SW_MODE_ARGS = 1,          /* arguments and return only */
 	SW_MODE_WALK_RET = 2,      /* on success, walk the object behind the returned fd */
 	SW_MODE_WALK_ARG0 = 3,     /* walk the object behind fd = arg0, at entry and at exit */
+	SW_MODE_WALK_ARG0_RET = 4, /* walk fd = arg0 at entry and, on success, the returned fd at exit (accept4) */
+};
+
+/* Which user sockaddr a syscall's event carries (struct sw_sys_cfg.uaddr). */
+enum sw_uaddr_mode {
+	SW_UA_NONE = 0,
+	SW_UA_ENTRY = 1,           /* at entry: the sockaddr at arg1, arg2 bytes long (bind, connect) */
+	SW_UA_EXIT = 2,            /* at exit, on success: the sockaddr at arg1, *(int *)arg2 bytes (accept4, getsockname) */
+};
+
+/* One traced syscall's configuration: the value of the `syscalls` map. */
+struct sw_sys_cfg {
+	__u8 mode;                 /* enum sw_mode */
+	__u8 uaddr;                /* enum sw_uaddr_mode */
 };
 
 /* Walk result bits (sw_event.walked): which links of task->files->fdt->fd[n]->file->socket->sock were read. */
@@ -34,6 +49,8 @@ enum sw_walk {
 	SW_W_FOP = 1 << 6,
 	SW_W_FREF = 1 << 7,  /* file count read from file_ref_t (6.13+: stored value = count - 1) */
 	SW_W_INODE = 1 << 8, /* f_inode->i_mode read: the file's type is known */
+	SW_W_INET = 1 << 9,  /* the sock is AF_INET/AF_INET6: struct inet_sock's fields were read */
+	SW_W_TCP = 1 << 10,  /* ... and a TCP stream sock: struct inet_connection_sock's and tcp_sock's too */
 };
 
 struct sw_fdtable {
@@ -93,6 +110,44 @@ struct sw_sock {
 	__u8 pad0;
 	__u32 pad1;
 	char prot_name[SW_PROT_NAME_LEN]; /* sk_prot->name */
+	/* SW_W_INET: where the sock is bound and connected. Addresses and sport/dport as memory holds them (network
+	 * byte order); num is the local port in host order (inet_num = skc_num). IPv4 addresses only. */
+	__u32 rcv_saddr;                  /* skc_rcv_saddr: the bound local address */
+	__u32 daddr;                      /* skc_daddr: the peer */
+	__u16 num;                        /* skc_num (inet_num) */
+	__u16 sport;                      /* inet_sport */
+	__u16 dport;                      /* skc_dport */
+	__u16 bind_port;                  /* SW_W_TCP: icsk_bind_hash->port (0 when no bucket) */
+	__u64 bind_hash;                  /* SW_W_TCP: icsk_bind_hash, the bind bucket */
+	__u32 max_ack_backlog;            /* sk_max_ack_backlog */
+	__u32 ack_backlog;                /* sk_ack_backlog: connections waiting in the accept queue */
+	__u32 rcvq_len;                   /* sk_receive_queue.qlen */
+	__u32 rcv_nxt;                    /* SW_W_TCP: tcp_sock.rcv_nxt */
+	__u32 copied_seq;                 /* SW_W_TCP: tcp_sock.copied_seq (rcv_nxt - copied_seq: bytes not yet read) */
+	__u32 write_seq;                  /* SW_W_TCP: tcp_sock.write_seq */
+	__u32 snd_una;                    /* SW_W_TCP: tcp_sock.snd_una */
+	__u32 pad2;
+};
+
+/* A sockaddr from user memory (enum sw_uaddr_mode). */
+struct sw_uaddr {
+	__u32 len;                        /* the length the call gave (or returned), before clamping */
+	__s32 err;                        /* 0: `bytes` were read; else the read's error, or -1 when not taken */
+	__u8 bytes[SW_UADDR_LEN];
+	__u32 pad;
+};
+
+/* A TCP state change (SW_STATE), from tp_btf/inet_sock_set_state(sk, oldstate, newstate). */
+struct sw_tcpstate {
+	__u64 skaddr;
+	__s32 oldstate;
+	__s32 newstate;
+	__u32 saddr;                      /* network byte order, IPv4 only */
+	__u32 daddr;
+	__u16 sport;                      /* host order (inet_num) */
+	__u16 dport;                      /* host order */
+	__u16 family;
+	__u16 protocol;
 };
 
 struct sw_event {
@@ -115,6 +170,8 @@ struct sw_event {
 	struct sw_file file;
 	struct sw_socket socket;
 	struct sw_sock sock;
+	struct sw_uaddr uaddr;
+	struct sw_tcpstate st;
 };
 
 #endif

@@ -21,6 +21,8 @@ enum sw_limits {
 	SW_ARENA = 1 << 14,       /* bytes of items one chain record holds */
 	SW_NPROTO = 46,           /* net_families[] slots the family-table reader reads (NPROTO) */
 	SW_NSOCKTYPE = 11,        /* inetsw[] slots (SOCK_MAX) */
+	SW_UADDR_LEN = 28,        /* bytes of a user sockaddr captured (sizeof(struct sockaddr_in6)) */
+	SW_WPORTS = 1024,         /* local ports whose TCP state changes are recorded though no traced task made them */
 };
 
 /* A chain record's state (struct sw_chain_rec.mode). */

@@ -77,10 +77,48 @@ static __always_inline __u32 sw_read_socket(struct sw_socket *out, __u8 *buf, st
 	return SW_W_OPS;
 }
 
+/* linux/socket.h, linux/in.h, linux/net.h: what makes a sock an inet_sock, and a TCP one a tcp_sock. */
+#define SW_AF_INET 2
+#define SW_AF_INET6 10
+#define SW_IPPROTO_TCP 6
+#define SW_SOCK_STREAM 1
+
+/* The inet fields, read only from a sock whose family says it is an inet_sock (and the TCP ones only from a TCP
+ * stream sock). */
+static __always_inline __u32 sw_read_inet(struct sw_sock *out, __u8 *buf, struct sock *sk)
+{
+	__u32 have = bpf_core_type_size(struct sock), want, bits = SW_W_INET;
+	__u64 tb;
+	bool tcp;
+	if (out->family != SW_AF_INET && out->family != SW_AF_INET6)
+		return 0;
+	tcp = out->protocol == SW_IPPROTO_TCP && out->type == SW_SOCK_STREAM;
+	want = tcp ? bpf_core_type_size(struct tcp_sock) : bpf_core_type_size(struct inet_sock);
+	/* Copied again whole, now as the bigger object (one read, as for struct sock). */
+	if (want > have && !grab(buf, want, sk))
+		return 0;
+	out->rcv_saddr = PICK(buf, sk, struct sock, __sk_common.skc_rcv_saddr);
+	out->daddr = PICK(buf, sk, struct sock, __sk_common.skc_daddr);
+	out->num = PICK(buf, sk, struct sock, __sk_common.skc_num);
+	out->dport = PICK(buf, sk, struct sock, __sk_common.skc_dport);
+	out->sport = PICK(buf, sk, struct inet_sock, inet_sport);
+	if (!tcp)
+		return bits;
+	tb = PICK(buf, sk, struct inet_connection_sock, icsk_bind_hash);
+	out->bind_hash = tb;
+	if (tb)
+		out->bind_port = BPF_CORE_READ((struct inet_bind_bucket *)tb, port);
+	out->rcv_nxt = PICK(buf, sk, struct tcp_sock, rcv_nxt);
+	out->copied_seq = PICK(buf, sk, struct tcp_sock, copied_seq);
+	out->write_seq = PICK(buf, sk, struct tcp_sock, write_seq);
+	out->snd_una = PICK(buf, sk, struct tcp_sock, snd_una);
+	return bits | SW_W_TCP;
+}
+
 static __always_inline __u32 sw_read_sock(struct sw_sock *out, __u8 *buf, struct sock *sk)
 {
 	__u64 prot;
-	__u32 off;
+	__u32 off, bits = 0;
 	__builtin_memset(out, 0, sizeof(*out));
 	out->addr = (__u64)sk;
 	if (!grab(buf, bpf_core_type_size(struct sock), sk))
@@ -95,8 +133,12 @@ static __always_inline __u32 sw_read_sock(struct sw_sock *out, __u8 *buf, struct
 	out->sk_socket = PICK(buf, sk, struct sock, sk_socket);
 	prot = PICK(buf, sk, struct sock, __sk_common.skc_prot);
 	out->sk_prot = prot;
+	out->max_ack_backlog = PICK(buf, sk, struct sock, sk_max_ack_backlog);
+	out->ack_backlog = PICK(buf, sk, struct sock, sk_ack_backlog);
+	out->rcvq_len = PICK(buf, sk, struct sock, sk_receive_queue.qlen);
+	bits |= sw_read_inet(out, buf, sk);
 	if (!prot || !grab(buf, bpf_core_type_size(struct proto), (void *)prot))
-		return 0;
+		return bits;
 	out->prot_close = PICK(buf, (void *)prot, struct proto, close);
 	off = bpf_core_field_offset(struct proto, name);
 	if (off <= SW_SCRATCH - SW_PROT_NAME_LEN)
@@ -104,7 +146,7 @@ static __always_inline __u32 sw_read_sock(struct sw_sock *out, __u8 *buf, struct
 	else
 		bpf_probe_read_kernel_str(out->prot_name, sizeof(out->prot_name), (void *)prot + off);
 	out->prot_name[SW_PROT_NAME_LEN - 1] = 0;
-	return SW_W_PROT;
+	return bits | SW_W_PROT;
 }
 
 static __always_inline __u32 sw_read_file(struct sw_file *out, __u8 *buf, struct file *file)

@@ -3,7 +3,7 @@
 //! `chain` the function-level chain, `lesson` tells it as the course's Part 1.
 use super::Def;
 use crate::model::{Namer, Value};
-use crate::probes::boundary::Mode;
+use crate::probes::boundary::{Mode, UaddrMode};
 
 pub mod chain;
 pub mod claims;
@@ -14,6 +14,7 @@ pub const DEF: Def = Def {
     fallback_nr: 41,
     args: &["family", "type", "protocol"],
     mode: Mode::SW_MODE_WALK_RET,
+    uaddr: UaddrMode::SW_UA_NONE,
     name_arg,
 };
 
