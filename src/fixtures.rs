@@ -51,6 +51,10 @@ fn sock_obj() -> SockObj {
         prot_name: "TCP".into(),
         prot_close: ptr(0xffff_ffff_81e8_0000, "tcp_close"),
         sk_socket: KAddr(SOCKET),
+        max_ack_backlog: 0,
+        ack_backlog: 0,
+        rcvq_len: 0,
+        inet: None,
     }
 }
 
@@ -158,6 +162,7 @@ pub fn socket_call() -> Call {
             socket: Some(socket_obj(0xffff_ffff_8250_dfa0, SOCK)),
             sock: Some(sock_obj()),
         },
+        sockaddr: None,
         probes: vec!["tp_btf/sys_enter".into(), "tp_btf/sys_exit".into()],
         chain,
     }

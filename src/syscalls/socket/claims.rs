@@ -515,8 +515,13 @@ mod tests {
                     prot_name: "TCP".into(),
                     prot_close: p("c"),
                     sk_socket: a("S"),
+                    max_ack_backlog: 0,
+                    ack_backlog: 0,
+                    rcvq_len: 0,
+                    inet: None,
                 }),
             },
+            sockaddr: None,
             probes: vec![],
             chain: vec![],
         }
