@@ -75,6 +75,46 @@ ids! {
         "the pointer in net_families[family] was registered at boot by sock_register(), called from the family's init";
     USER_CALL_SITE = "user.call_site":
         "the binary loads rdi, rsi, rdx with AF_INET, SOCK_STREAM, 0 right before calling socket()";
+    SAME_SOCKET = "fd.same_socket":
+        "the call acted on the struct socket and struct sock that socket() or accept4() installed at this fd (fd → file → private_data → sk)";
+    BIND_PORT = "bind.port":
+        "after bind(), the sock's local port (inet_num, and ntohs(inet_sport)) is the requested one — for port 0, an ephemeral one inside net.ipv4.ip_local_port_range";
+    BIND_ADDRESS = "bind.address": "after bind(), the sock's bound address (skc_rcv_saddr) is the requested one";
+    BIND_BUCKET = "bind.bucket":
+        "before bind() the sock had no bind bucket (icsk_bind_hash NULL); after it, a bucket holding its port";
+    BIND_STILL_CLOSED = "bind.still_closed": "bind() leaves the sock in TCP_CLOSE: no state change inside the call";
+    GETSOCKNAME_AGREES = "getsockname.agrees":
+        "the address getsockname() wrote back is the sock's bound address and port";
+    LISTEN_STATE = "listen.state":
+        "listen() moved the sock TCP_CLOSE → TCP_LISTEN: the state tracepoint saw that change inside the call and the walk after it shows TCP_LISTEN";
+    LISTEN_BACKLOG = "listen.backlog": "sk_max_ack_backlog = min(backlog argument, net.core.somaxconn)";
+    LISTEN_QUEUE_EMPTY = "listen.queue_empty": "after listen() the accept queue is empty (sk_ack_backlog 0)";
+    CONNECT_PEER = "connect.peer":
+        "after connect(), the sock's peer (skc_daddr, skc_dport) is the requested address and port, and its local port is an ephemeral one inside net.ipv4.ip_local_port_range";
+    CONNECT_STATES = "connect.states":
+        "connect() took the sock TCP_CLOSE → TCP_SYN_SENT → TCP_ESTABLISHED, in that order, inside the call (the handshake)";
+    CONNECT_SOCKET_STATE = "connect.socket_state": "socket->state went SS_UNCONNECTED → SS_CONNECTED";
+    CONNECT_LISTENER = "connect.listener": "the requested address and port are those of a listening sock in this run";
+    ACCEPT_NEW_SOCKET = "accept.new_socket":
+        "accept4() installed a new fd whose struct socket and struct sock are not the listener's";
+    ACCEPT_GRAFT = "accept.graft":
+        "the new file's private_data is the new socket, socket->sk the child sock, and the child's sk_socket points back (sock_graft)";
+    ACCEPT_LOCAL = "accept.local": "the child sock's local port (and address, if the listener's is not 0.0.0.0) are the listener's";
+    ACCEPT_PEER_ADDR = "accept.peer_addr": "the address accept4() wrote back is the child sock's peer";
+    ACCEPT_ENDS = "accept.ends":
+        "the child sock and the client's sock are the two ends of one connection: each one's local address:port is the other's peer, both TCP_ESTABLISHED";
+    ACCEPT_LISTENER_LISTENS = "accept.listener_listens":
+        "the listener is still TCP_LISTEN: no state change of it inside the call, and one connection fewer is waiting";
+    ACCEPT_FD_FIRST = "accept.fd_before_alloc":
+        "accept4() reserves the fd (get_unused_fd_flags) before it allocates the new socket (sock_alloc): the opposite order to socket()";
+    READ_UNREAD = "read.took_unread":
+        "read() took its bytes from those the sock held unread: rcv_nxt − copied_seq fell by exactly what it returned";
+    READ_BYTES_MATCH = "rw.bytes_match":
+        "the bytes read() returned are the bytes the peer's write() sent: the writer's write_seq after its write is the reader's rcv_nxt, and both calls returned the same count";
+    WRITE_SEQ = "write.seq": "write() advanced the sock's write_seq by exactly what it returned";
+    CLOSE_FD_FREE = "close.fd_free": "after close() the fd slot is free in the fd table";
+    TCP_STATES = "tcp.states":
+        "each traced TCP sock's state changes form one chain (each change starts where the last one ended) that ends in TCP_CLOSE";
     USER_RETURN_ADDRESS = "user.return_address":
         "the return address on the user stack at syscall entry points right after the call site in the binary";
 }

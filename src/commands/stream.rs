@@ -10,7 +10,7 @@ use crate::probes::boundary::RawEvent;
 use crate::probes::chain::{FamilyRow, FnPlan, RawChainEvent};
 use crate::probes::session::Sink;
 use crate::report::Totals;
-use crate::syscalls::socket;
+use crate::syscalls::{self, conn, socket};
 
 /// How far behind the latest boundary event a frame may be and still find its call.
 const FRAME_MARGIN_NS: u64 = 10_000_000;
@@ -53,6 +53,8 @@ pub struct Stream<'a> {
     /// The chain root's outermost calls received in full, and socket() calls seen (for `chain.counts_complete`).
     pub root_full: usize,
     pub socket_calls: usize,
+    /// What the calls of a connection's life share (fds → sockets, state changes, writes).
+    pub life: conn::Life,
 }
 
 impl<'a> Stream<'a> {
@@ -76,6 +78,7 @@ impl<'a> Stream<'a> {
             totals: Totals::default(),
             root_full: 0,
             socket_calls: 0,
+            life: conn::Life::default(),
         }
     }
 
@@ -114,6 +117,17 @@ impl<'a> Stream<'a> {
                 }
             }
         }
+        match c.syscall.as_str() {
+            "bind" => claims.extend(syscalls::bind::judge(&c, &self.life)),
+            "getsockname" => claims.extend(syscalls::getsockname::judge(&c)),
+            "listen" => claims.extend(syscalls::listen::judge(&c, &self.life)),
+            "connect" => claims.extend(syscalls::connect::judge(&c, &self.life)),
+            "accept4" | "accept" => claims.extend(syscalls::accept4::judge(&c, &self.life)),
+            "read" | "write" => claims.extend(syscalls::rw::judge(&c, &self.life)),
+            "close" => claims.extend(syscalls::close::judge(&c, &self.life)),
+            _ => {}
+        }
+        self.life.record(&c);
         self.totals.count_call(&c);
         for k in &claims {
             self.totals.count_claim(k);
@@ -124,6 +138,13 @@ impl<'a> Stream<'a> {
         // Calls of a number no traced syscall has (garbage from a damaged event) share one quota.
         let key = if c.syscall.starts_with("syscall_") { "other" } else { c.syscall.as_str() };
         let n = self.kept_per.get(key).copied().unwrap_or(0) as usize;
+        // read/write/close of files that are not sockets (a program's own start-up) are counted, not shown.
+        let socketless = matches!(c.syscall.as_str(), "read" | "write" | "close")
+            && c.before.socket.is_none()
+            && c.after.socket.is_none();
+        if socketless && claims.is_empty() {
+            return;
+        }
         if n < self.keep || (refuted && self.refuted_kept < REFUTED_KEPT) {
             self.refuted_kept += usize::from(refuted && n >= self.keep);
             crate::report::bump(&mut self.kept_per, key);
@@ -138,13 +159,19 @@ impl<'a> Stream<'a> {
         self.done = self.pairer.finish();
         self.settle();
         self.judge_waiting();
+        let states = self.life.judge_states();
+        for k in &states {
+            self.totals.count_claim(k);
+        }
+        self.claims.extend(states);
         self.kept.sort_by_key(|c| c.seq);
         self.totals.calls_in_full = self.kept.len() as u64;
     }
 }
 
 impl Sink for Stream<'_> {
-    fn attached(&mut self, bpf_syms: Vec<Sym>) {
+    fn attached(&mut self, bpf_syms: Vec<Sym>, states_missing: Option<String>) {
+        self.life.states_missing = states_missing;
         if self.chain.is_some() {
             let mut ks = self.names.kallsyms.clone();
             ks.extend(bpf_syms);
@@ -155,6 +182,10 @@ impl Sink for Stream<'_> {
     fn boundary(&mut self, events: Vec<RawEvent>) {
         for e in &events {
             self.last_ts = self.last_ts.max(Some(e.ts_ns));
+            if e.kind == crate::probes::boundary::EvKind::SW_STATE.0 {
+                self.life.state(crate::model::state_change(e, self.names));
+                continue;
+            }
             self.pairer.push(e, self.names, &mut self.done);
         }
     }
@@ -235,7 +266,7 @@ mod property {
         let sigs = vec![crate::syscalls::spec("socket").expect("socket").signature()];
         let judge = ChainJudge { plan: &plan, probe: "fentry/fexit", families: &[], budget: false };
         let mut s = Stream::new(&names, sigs, Some(judge), 50);
-        s.attached(vec![]);
+        s.attached(vec![], None);
         let size = std::mem::size_of::<RawEvent>();
         let mut decoded = 0;
         for round in 0..400 {

@@ -102,7 +102,8 @@ pub use crate::probes::chain::ChainSetup;
 pub trait Sink {
     /// Once, when everything is attached: the kallsyms lines of BPF code ([bpf]: programs and trampolines) that
     /// exist now, so a return address inside a trampoline is named as one.
-    fn attached(&mut self, bpf_syms: Vec<crate::machine::kallsyms::Sym>);
+    /// `states_missing`: why TCP state changes are not recorded (None when they are).
+    fn attached(&mut self, bpf_syms: Vec<crate::machine::kallsyms::Sym>, states_missing: Option<String>);
     fn boundary(&mut self, events: Vec<RawEvent>);
     fn chain(&mut self, events: Vec<crate::probes::chain::RawChainEvent>);
     fn round(&mut self);
@@ -242,11 +243,14 @@ pub fn trace(
     if let Some(g) = gated.as_mut() {
         g.release()?;
     }
-    sink.attached(if ctracer.is_some() {
-        crate::machine::kallsyms::Kallsyms::load_module("bpf").unwrap_or_default()
-    } else {
-        Vec::new()
-    });
+    sink.attached(
+        if ctracer.is_some() {
+            crate::machine::kallsyms::Kallsyms::load_module("bpf").unwrap_or_default()
+        } else {
+            Vec::new()
+        },
+        tracer.state_missing.clone(),
+    );
     let mut events = 0usize;
     let mut forks: Vec<(u32, u32)> = Vec::new();
     // The chain records first (they precede the sys_exit events read with them), then the boundary events in

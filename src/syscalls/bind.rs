@@ -1,6 +1,8 @@
 //! bind(fd, addr, addrlen): a local address for a socket. At the boundary: arguments, the sockaddr it names, return value and the walk of the fd.
+use super::conn::{self, Life};
 use super::Def;
-use crate::model::{plain_arg, user_ptr, Namer, Value};
+use crate::claims::{ev, ids, judged, Claim};
+use crate::model::{plain_arg, user_ptr, Call, Namer, Value};
 use crate::probes::boundary::{Mode, UaddrMode};
 
 pub const DEF: Def =
@@ -13,4 +15,99 @@ fn name_arg(idx: usize, raw: u64, n: &Namer) -> Value {
         1 => user_ptr(raw),
         _ => plain_arg(idx, raw, n),
     }
+}
+
+/// bind()'s claims, against what the run knows before it (`life`).
+pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
+    let mut out = vec![conn::same_socket(c, life, &c.before, "at entry")];
+    if c.ret != Some(0) {
+        return out;
+    }
+    let (before, after) = (c.before.sock.as_ref(), c.after.sock.as_ref());
+    let (Some(ask), Some(req)) = (after, c.sockaddr.as_ref()) else { return out };
+    let Some(ai) = ask.inet.as_ref() else { return out };
+    let req_ev = ev(
+        "the sockaddr bind() was given",
+        format!(
+            "{} · {}:{} · bytes {}",
+            req.family.show(),
+            req.addr.as_deref().unwrap_or("?"),
+            req.port.map(|p| p.to_string()).unwrap_or_else(|| "?".into()),
+            req.bytes
+        ),
+        "user memory at entry (bpf_probe_read_user)",
+    );
+    let after_ev = conn::inet_ev("after", ask, "tp_btf/sys_exit walk");
+    // The port: the requested one, or for 0 one the kernel chose from the range.
+    let same_order = ai.sport == ai.num;
+    let (ok, finding, mut evidence) = match req.port {
+        Some(0) => {
+            let (inr, rev) = conn::in_range(&life.sys, ai.num);
+            let f = format!(
+                "port 0 asked; the kernel chose {} (inside {}) · {}",
+                ai.num,
+                life.sys.port_range_text,
+                conn::port_bytes(ai)
+            );
+            (inr.map(|r| r && same_order), f, vec![req_ev.clone(), after_ev.clone(), rev])
+        }
+        Some(p) => (
+            Some(ai.num == p && same_order),
+            format!("asked {p}; inet_num {} · {}", ai.num, conn::port_bytes(ai)),
+            vec![req_ev.clone(), after_ev.clone()],
+        ),
+        None => (None, String::new(), vec![req_ev.clone()]),
+    };
+    evidence.dedup();
+    out.push(judged(ids::BIND_PORT, Some(c.seq), ok, finding, evidence, "the sockaddr is not AF_INET"));
+    out.push(judged(
+        ids::BIND_ADDRESS,
+        Some(c.seq),
+        req.addr.as_ref().map(|a| *a == ai.rcv_saddr),
+        format!("asked {}; skc_rcv_saddr {}", req.addr.as_deref().unwrap_or("?"), ai.rcv_saddr),
+        vec![req_ev, after_ev.clone()],
+        "the sockaddr is not AF_INET",
+    ));
+    let tb_before = before.and_then(|s| s.inet.as_ref()).and_then(|i| i.tcp.as_ref()).map(|t| t.bind_bucket);
+    let tb_after = ai.tcp.as_ref().map(|t| (t.bind_bucket, t.bind_bucket_port));
+    out.push(judged(
+        ids::BIND_BUCKET,
+        Some(c.seq),
+        tb_before.zip(tb_after).map(|(b, (a, port))| b.is_null() && !a.is_null() && port == ai.num),
+        match (tb_before, tb_after) {
+            (Some(b), Some((a, port))) => {
+                format!("icsk_bind_hash {b} before → {a} after, the bucket's port {port}")
+            }
+            _ => String::new(),
+        },
+        vec![
+            ev(
+                "icsk_bind_hash at entry",
+                tb_before.map(|b| b.to_string()).unwrap_or_else(|| "not read".into()),
+                "tp_btf/sys_enter walk",
+            ),
+            ev(
+                "icsk_bind_hash → inet_bind_bucket.port after",
+                tb_after.map(|(a, p)| format!("{a} → port {p}")).unwrap_or_else(|| "not read".into()),
+                "tp_btf/sys_exit walk",
+            ),
+        ],
+        "the sock is not a TCP sock (no inet_connection_sock to read)",
+    ));
+    let (changes, mut sev) = conn::states_of(life, c, ask.addr);
+    sev.push(after_ev);
+    let closed = ask.state.name.as_deref() == Some("TCP_CLOSE");
+    out.push(judged(
+        ids::BIND_STILL_CLOSED,
+        Some(c.seq),
+        if life.states_missing.is_some() {
+            (!closed).then_some(false)
+        } else {
+            Some(closed && changes.is_empty())
+        },
+        format!("{} after; {} state change(s) inside the call", ask.state.show(), changes.len()),
+        sev,
+        life.states_missing.as_deref().unwrap_or(""),
+    ));
+    out
 }

@@ -1,6 +1,8 @@
 //! connect(fd, addr, addrlen): a client's connection. At the boundary: arguments, the sockaddr it names, return value and the walk of the fd.
+use super::conn::{self, Life};
 use super::Def;
-use crate::model::{plain_arg, user_ptr, Namer, Value};
+use crate::claims::{ev, ids, judged, Claim};
+use crate::model::{plain_arg, user_ptr, Call, Namer, Value};
 use crate::probes::boundary::{Mode, UaddrMode};
 
 pub const DEF: Def =
@@ -13,4 +15,65 @@ fn name_arg(idx: usize, raw: u64, n: &Namer) -> Value {
         1 => user_ptr(raw),
         _ => plain_arg(idx, raw, n),
     }
+}
+
+/// connect()'s claims.
+pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
+    let mut out = vec![conn::same_socket(c, life, &c.before, "at entry")];
+    let (Some(0), Some(sk), Some(req)) = (c.ret, c.after.sock.as_ref(), c.sockaddr.as_ref()) else { return out };
+    let Some(i) = sk.inet.as_ref() else { return out };
+    let want = format!("{}:{}", req.addr.as_deref().unwrap_or("?"), req.port.map(|p| p.to_string()).unwrap_or_default());
+    let req_ev = ev("the sockaddr connect() was given", format!("{want} · bytes {}", req.bytes), "user memory at entry (bpf_probe_read_user)");
+    let after_ev = conn::inet_ev("after", sk, "tp_btf/sys_exit walk");
+    let (inr, rev) = conn::in_range(&life.sys, i.num);
+    out.push(judged(
+        ids::CONNECT_PEER,
+        Some(c.seq),
+        req.addr.as_ref().and(inr).map(|r| r && i.peer() == want && i.sport == i.num),
+        format!("peer {} (asked {want}); local {} — the kernel chose port {} from {}", i.peer(), i.local(), i.num, life.sys.port_range_text),
+        vec![req_ev.clone(), after_ev.clone(), rev],
+        "the sockaddr is not AF_INET, or the port range could not be read",
+    ));
+    let (changes, mut sev) = conn::states_of(life, c, sk.addr);
+    let from_close = life
+        .states_in(sk.addr, c.enter_ns, c.exit_ns)
+        .first()
+        .is_some_and(|s| s.old.name.as_deref() == Some("TCP_CLOSE"));
+    sev.push(after_ev.clone());
+    out.push(judged(
+        ids::CONNECT_STATES,
+        Some(c.seq),
+        life.states_missing.is_none().then(|| from_close && changes == ["TCP_SYN_SENT", "TCP_ESTABLISHED"]),
+        format!("TCP_CLOSE → {}", changes.join(" → ")),
+        sev,
+        life.states_missing.as_deref().unwrap_or(""),
+    ));
+    let (b, a) = (c.before.socket.as_ref(), c.after.socket.as_ref());
+    out.push(judged(
+        ids::CONNECT_SOCKET_STATE,
+        Some(c.seq),
+        b.zip(a).map(|(b, a)| {
+            b.state.name.as_deref() == Some("SS_UNCONNECTED") && a.state.name.as_deref() == Some("SS_CONNECTED")
+        }),
+        format!(
+            "{} → {}",
+            b.map(|s| s.state.show()).unwrap_or_else(|| "?".into()),
+            a.map(|s| s.state.show()).unwrap_or_else(|| "?".into())
+        ),
+        vec![
+            ev("socket->state at entry", b.map(|s| format!("{} · socket {}", s.state.show(), s.addr)).unwrap_or_default(), "tp_btf/sys_enter walk"),
+            ev("socket->state after", a.map(|s| format!("{} · socket {}", s.state.show(), s.addr)).unwrap_or_default(), "tp_btf/sys_exit walk"),
+        ],
+        "the socket was not walked at entry and exit",
+    ));
+    let l = life.listener_at(&want);
+    out.push(judged(
+        ids::CONNECT_LISTENER,
+        Some(c.seq),
+        l.map(|_| true),
+        l.map(|l| format!("{want} is sk {} (pid {}, fd {})", l.sock, l.pid, l.fd.map(|f| f.to_string()).unwrap_or_else(|| "?".into()))).unwrap_or_default(),
+        vec![req_ev],
+        &format!("no listening sock at {want} is in this run's evidence (the server is not traced)"),
+    ));
+    out
 }

@@ -1,7 +1,8 @@
 //! getsockname(fd, addr, addrlen): the address a socket is bound to, as the program sees it. At the boundary: the
 //! sockaddr the kernel wrote back (read at exit), return value and the walk of the fd.
 use super::Def;
-use crate::model::{plain_arg, user_ptr, Namer, Value};
+use crate::claims::{ev, ids, judged, Claim};
+use crate::model::{plain_arg, user_ptr, Call, Namer, Value};
 use crate::probes::boundary::{Mode, UaddrMode};
 
 pub const DEF: Def = Def {
@@ -18,4 +19,22 @@ fn name_arg(idx: usize, raw: u64, n: &Namer) -> Value {
         1 | 2 => user_ptr(raw),
         _ => plain_arg(idx, raw, n),
     }
+}
+
+/// `getsockname.agrees`: what the program was told is what the sock holds.
+pub fn judge(c: &Call) -> Vec<Claim> {
+    let (Some(0), Some(sa), Some(sk)) = (c.ret, c.sockaddr.as_ref(), c.after.sock.as_ref()) else { return vec![] };
+    let Some(i) = sk.inet.as_ref() else { return vec![] };
+    let told = format!("{}:{}", sa.addr.as_deref().unwrap_or("?"), sa.port.map(|p| p.to_string()).unwrap_or_default());
+    vec![judged(
+        ids::GETSOCKNAME_AGREES,
+        Some(c.seq),
+        sa.addr.is_some().then(|| told == i.local()),
+        format!("told {told}; the sock holds {}", i.local()),
+        vec![
+            ev("the sockaddr written back", format!("{told} · bytes {}", sa.bytes), "user memory at exit (bpf_probe_read_user)"),
+            ev(format!("sk {} after", sk.addr), format!("skc_rcv_saddr {} · inet_num {}", i.rcv_saddr, i.num), "tp_btf/sys_exit walk"),
+        ],
+        "the sockaddr is not AF_INET",
+    )]
 }

@@ -1,6 +1,8 @@
 //! listen(fd, backlog): a socket that accepts connections. At the boundary: arguments, the sockaddr it names, return value and the walk of the fd.
+use super::conn::{self, Life};
 use super::Def;
-use crate::model::plain_arg;
+use crate::claims::{ev, ids, judged, Claim};
+use crate::model::{plain_arg, Call};
 use crate::probes::boundary::{Mode, UaddrMode};
 
 pub const DEF: Def = Def {
@@ -11,3 +13,58 @@ pub const DEF: Def = Def {
     uaddr: UaddrMode::SW_UA_NONE,
     name_arg: plain_arg,
 };
+
+/// listen()'s claims.
+pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
+    let mut out = vec![conn::same_socket(c, life, &c.before, "at entry")];
+    let (Some(0), Some(sk)) = (c.ret, c.after.sock.as_ref()) else { return out };
+    let after_ev = conn::inet_ev("after", sk, "tp_btf/sys_exit walk");
+    let (changes, mut sev) = conn::states_of(life, c, sk.addr);
+    sev.push(after_ev.clone());
+    let listening = sk.state.name.as_deref() == Some("TCP_LISTEN");
+    let from_close = life
+        .states_in(sk.addr, c.enter_ns, c.exit_ns)
+        .first()
+        .is_some_and(|s| s.old.name.as_deref() == Some("TCP_CLOSE"));
+    out.push(judged(
+        ids::LISTEN_STATE,
+        Some(c.seq),
+        if life.states_missing.is_some() {
+            (!listening).then_some(false)
+        } else {
+            Some(listening && from_close && changes == ["TCP_LISTEN"])
+        },
+        format!("state changes inside the call: [{}]; {} after", changes.join(", "), sk.state.show()),
+        sev,
+        life.states_missing.as_deref().unwrap_or(""),
+    ));
+    let backlog = c.args.get(1).map(|a| a.value.raw as i32).unwrap_or(0);
+    // __sys_listen: if ((unsigned int)backlog > somaxconn) backlog = somaxconn.
+    let want = life.sys.somaxconn.map(|m| (backlog as u32).min(m));
+    out.push(judged(
+        ids::LISTEN_BACKLOG,
+        Some(c.seq),
+        want.map(|w| w == sk.max_ack_backlog),
+        format!(
+            "min({backlog}, {}) = {}; sk_max_ack_backlog {}",
+            life.sys.somaxconn_text,
+            want.map(|w| w.to_string()).unwrap_or_else(|| "?".into()),
+            sk.max_ack_backlog
+        ),
+        vec![
+            ev("backlog argument", format!("rsi = {backlog}"), "tp_btf/sys_enter"),
+            ev("net.core.somaxconn", life.sys.somaxconn_text.clone(), conn::SOMAXCONN_FILE),
+            ev(format!("sk {} sk_max_ack_backlog after", sk.addr), sk.max_ack_backlog.to_string(), "tp_btf/sys_exit walk"),
+        ],
+        &format!("{} could not be read", conn::SOMAXCONN_FILE),
+    ));
+    out.push(judged(
+        ids::LISTEN_QUEUE_EMPTY,
+        Some(c.seq),
+        Some(sk.ack_backlog == 0),
+        format!("sk_ack_backlog {}", sk.ack_backlog),
+        vec![ev(format!("sk {} sk_ack_backlog after", sk.addr), sk.ack_backlog.to_string(), "tp_btf/sys_exit walk")],
+        "",
+    ));
+    out
+}

@@ -10,13 +10,14 @@ use crate::model::{Namer, Signature, Value};
 use crate::probes::boundary::{Mode, TracedSyscall, UaddrMode};
 
 mod accept;
-mod accept4;
-mod bind;
-mod close;
-mod connect;
-mod getsockname;
-mod listen;
-mod rw;
+pub mod conn;
+pub mod accept4;
+pub mod bind;
+pub mod close;
+pub mod connect;
+pub mod getsockname;
+pub mod listen;
+pub mod rw;
 mod setsockopt;
 pub mod socket;
 

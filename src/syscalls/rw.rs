@@ -1,8 +1,10 @@
 //! read(fd, buf, count) and write(fd, buf, count): the bytes of a connection. At the boundary: arguments, the bytes
 //! moved (the return value) and the walk of the fd at entry and exit (for a TCP sock: rcv_nxt and copied_seq, the
 //! bytes not yet read).
+use super::conn::{self, Life};
 use super::Def;
-use crate::model::{plain_arg, user_ptr, Namer, Value};
+use crate::claims::{ev, ids, judged, Claim};
+use crate::model::{plain_arg, user_ptr, Call, Namer, Value};
 use crate::probes::boundary::{Mode, UaddrMode};
 
 pub const READ: Def = Def {
@@ -28,4 +30,67 @@ fn name_arg(idx: usize, raw: u64, n: &Namer) -> Value {
         1 => user_ptr(raw),
         _ => plain_arg(idx, raw, n),
     }
+}
+
+/// write()'s and read()'s claims on a TCP sock (calls on other files have none).
+pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
+    let (Some(ret), Some(b), Some(a)) = (c.ret, c.before.sock.as_ref(), c.after.sock.as_ref()) else { return vec![] };
+    let (Some(bt), Some(at)) = (b.inet.as_ref().and_then(|i| i.tcp.as_ref()), a.inet.as_ref().and_then(|i| i.tcp.as_ref())) else {
+        return vec![];
+    };
+    if ret < 0 {
+        return vec![];
+    }
+    let mut out = vec![conn::same_socket(c, life, &c.before, "at entry")];
+    let seq_ev = |w: &str, t: &crate::model::TcpObj, probe: &str| {
+        ev(
+            format!("sk {} {w}", a.addr),
+            format!("rcv_nxt {} · copied_seq {} (unread {}) · write_seq {} · snd_una {}", t.rcv_nxt, t.copied_seq, t.unread, t.write_seq, t.snd_una),
+            probe,
+        )
+    };
+    let evs = vec![seq_ev("at entry", bt, "tp_btf/sys_enter walk"), seq_ev("after", at, "tp_btf/sys_exit walk")];
+    if c.syscall == "write" {
+        let adv = at.write_seq.wrapping_sub(bt.write_seq) as i64;
+        out.push(judged(
+            ids::WRITE_SEQ,
+            Some(c.seq),
+            Some(adv == ret),
+            format!("write_seq {} → {} (+{adv}); write() returned {ret}", bt.write_seq, at.write_seq),
+            evs,
+            "",
+        ));
+        return out;
+    }
+    let took = bt.unread.wrapping_sub(at.unread) as i64;
+    out.push(judged(
+        ids::READ_UNREAD,
+        Some(c.seq),
+        if ret == 0 || bt.unread == 0 { None } else { Some(took == ret && at.copied_seq.wrapping_sub(bt.copied_seq) as i64 == ret) },
+        format!("unread {} → {} (−{took}); read() returned {ret}", bt.unread, at.unread),
+        evs.clone(),
+        if ret == 0 {
+            "read() returned 0 (end of stream): the peer's FIN takes one sequence number and no byte"
+        } else {
+            "nothing was unread at entry: the bytes arrived while read() waited"
+        },
+    ));
+    let Some(ai) = a.inet.as_ref() else { return out };
+    let other = life.other_end(a.addr, &ai.local(), &ai.peer());
+    let w = other.and_then(|o| life.last_write(o.sock).map(|w| (o, w)));
+    out.push(judged(
+        ids::READ_BYTES_MATCH,
+        Some(c.seq),
+        w.map(|(_, (_, n))| n == ret && bt.rcv_nxt.wrapping_sub(bt.copied_seq) >= ret as u32),
+        w.map(|(o, (wc, n))| format!("the peer sk {} wrote {n} bytes (call {wc}); this read() returned {ret}", o.sock)).unwrap_or_default(),
+        {
+            let mut e = evs;
+            if let Some((o, (wc, n))) = w {
+                e.push(ev(format!("write() on the peer sk {}", o.sock), format!("call {wc} returned {n}"), "tp_btf/sys_exit"));
+            }
+            e
+        },
+        &format!("no write() on the peer ({}) is in this run's evidence", ai.peer()),
+    ));
+    out
 }

@@ -1,0 +1,504 @@
+//! What the calls of a TCP connection's life share: which socket and sock each fd holds (from the socket() or
+//! accept4() that installed it), every sock's state changes (tp_btf/inet_sock_set_state), the last bytes written on
+//! each sock, and the machine's port range and somaxconn. Each syscall's module judges its own claims with it
+//! (`bind`, `listen`, `connect`, `accept4`, `rw`, `close`, `getsockname`); the state chains are judged at the end.
+//!
+//! Memory is bounded: an fd's entry goes with its close(), and at most `MAX_SOCKS` socks are followed (the rest
+//! are counted in `unfollowed`).
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use crate::claims::{ev, ids, judged, Claim, Evidence};
+use crate::model::{Call, InetObj, KAddr, SockObj, SocketObj, StateChange, Walk};
+
+/// Socks whose states and ends are followed in one run.
+pub const MAX_SOCKS: usize = 256;
+/// State changes kept per sock (a sock's life has about eight).
+const MAX_STATES: usize = 32;
+
+/// What an fd held when a call installed it.
+#[derive(Debug, Clone)]
+pub struct Installed {
+    pub call: usize,
+    pub syscall: String,
+    pub socket: KAddr,
+    pub sock: KAddr,
+}
+
+/// One followed sock: the last walk of it, where it came from, its state changes.
+#[derive(Debug, Clone, Serialize)]
+pub struct SockLife {
+    pub sock: KAddr,
+    pub socket: Option<KAddr>,
+    pub pid: u32,
+    pub fd: Option<i32>,
+    /// The call that installed it (socket or accept4), and the role the calls gave it.
+    pub made_by: Option<usize>,
+    pub role: String,
+    pub local: Option<String>,
+    pub peer: Option<String>,
+    pub states: Vec<StateChange>,
+    /// close() of its fd was seen (call number).
+    pub closed_by: Option<usize>,
+}
+
+/// Two ends of one connection, found by their addresses.
+#[derive(Debug, Clone, Serialize)]
+pub struct Connection {
+    pub a: KAddr,
+    pub b: KAddr,
+    pub a_local: String,
+    pub b_local: String,
+}
+
+/// The machine's numbers the claims compare with, each with the file it came from.
+#[derive(Debug, Clone, Serialize)]
+pub struct Sysctls {
+    pub port_range: Option<(u16, u16)>,
+    pub port_range_text: String,
+    pub somaxconn: Option<u32>,
+    pub somaxconn_text: String,
+}
+
+pub const PORT_RANGE_FILE: &str = "/proc/sys/net/ipv4/ip_local_port_range";
+pub const SOMAXCONN_FILE: &str = "/proc/sys/net/core/somaxconn";
+
+impl Sysctls {
+    pub fn read() -> Sysctls {
+        let pr = std::fs::read_to_string(PORT_RANGE_FILE).unwrap_or_default();
+        let mut it = pr.split_whitespace().filter_map(|v| v.parse::<u16>().ok());
+        let port_range = match (it.next(), it.next()) {
+            (Some(a), Some(b)) => Some((a, b)),
+            _ => None,
+        };
+        let sm = std::fs::read_to_string(SOMAXCONN_FILE).unwrap_or_default();
+        Sysctls {
+            port_range,
+            port_range_text: pr.split_whitespace().collect::<Vec<_>>().join(" "),
+            somaxconn: sm.trim().parse().ok(),
+            somaxconn_text: sm.trim().to_string(),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Life {
+    fds: HashMap<(u32, i32), Installed>,
+    pub socks: BTreeMap<KAddr, SockLife>,
+    /// State changes of socks not (yet) followed: a child is created by the kernel before accept4 returns it.
+    pending: HashMap<KAddr, Vec<StateChange>>,
+    /// Per sock: (call, bytes) of its last write().
+    writes: HashMap<KAddr, (usize, i64)>,
+    pub unfollowed: u64,
+    pub sys: Sysctls,
+    /// Why state changes are not recorded here (the tracepoint did not attach); None when they are.
+    pub states_missing: Option<String>,
+    pub states_seen: u64,
+}
+
+impl Default for Life {
+    fn default() -> Self {
+        Life::new(Sysctls::read())
+    }
+}
+
+impl Life {
+    pub fn new(sys: Sysctls) -> Self {
+        Life {
+            fds: HashMap::new(),
+            socks: BTreeMap::new(),
+            pending: HashMap::new(),
+            writes: HashMap::new(),
+            unfollowed: 0,
+            sys,
+            states_missing: None,
+            states_seen: 0,
+        }
+    }
+
+    /// A state change as it arrives (before the calls it happened in are judged).
+    pub fn state(&mut self, s: StateChange) {
+        self.states_seen += 1;
+        if let Some(l) = self.socks.get_mut(&s.sock) {
+            if l.states.len() < MAX_STATES {
+                l.states.push(s);
+            }
+            return;
+        }
+        if self.pending.len() >= MAX_SOCKS && !self.pending.contains_key(&s.sock) {
+            self.unfollowed += 1;
+            return;
+        }
+        let v = self.pending.entry(s.sock).or_default();
+        if v.len() < MAX_STATES {
+            v.push(s);
+        }
+    }
+
+    fn follow(&mut self, sock: KAddr, pid: u32, role: &str) -> Option<&mut SockLife> {
+        if sock.is_null() {
+            return None;
+        }
+        if !self.socks.contains_key(&sock) {
+            if self.socks.len() >= MAX_SOCKS {
+                self.unfollowed += 1;
+                return None;
+            }
+            let states = self.pending.remove(&sock).unwrap_or_default();
+            self.socks.insert(
+                sock,
+                SockLife {
+                    sock,
+                    socket: None,
+                    pid,
+                    fd: None,
+                    made_by: None,
+                    role: role.into(),
+                    local: None,
+                    peer: None,
+                    states,
+                    closed_by: None,
+                },
+            );
+        }
+        self.socks.get_mut(&sock)
+    }
+
+    /// What a judged call tells the tracker (after its own claims were judged against the state before it).
+    pub fn record(&mut self, c: &Call) {
+        let ok = c.ret.is_some_and(|r| r >= 0);
+        let fd0 = c.args.first().map(|a| a.value.raw as i32);
+        match c.syscall.as_str() {
+            "socket" | "accept4" | "accept" if ok => {
+                let fd = c.ret.unwrap_or(-1) as i32;
+                let (Some(so), Some(sk)) = (c.after.socket.as_ref(), c.after.sock.as_ref()) else { return };
+                self.fds.insert(
+                    (c.pid, fd),
+                    Installed { call: c.seq, syscall: c.syscall.clone(), socket: so.addr, sock: sk.addr },
+                );
+                let role = if c.syscall == "socket" { "socket" } else { "accepted" };
+                if let Some(l) = self.follow(sk.addr, c.pid, role) {
+                    l.socket = Some(so.addr);
+                    l.fd = Some(fd);
+                    l.made_by = Some(c.seq);
+                    l.local = sk.inet.as_ref().map(InetObj::local);
+                    l.peer = sk.inet.as_ref().filter(|i| i.dport != 0).map(InetObj::peer);
+                }
+                if c.syscall != "socket" {
+                    if let Some(lsk) = c.before.sock.as_ref() {
+                        if let Some(l) = self.follow(lsk.addr, c.pid, "listener") {
+                            l.role = "listener".into();
+                        }
+                    }
+                }
+            }
+            "bind" | "listen" | "connect" | "getsockname" | "read" | "write" | "setsockopt" => {
+                let Some(sk) = c.after.sock.as_ref().or(c.before.sock.as_ref()) else { return };
+                let role = match c.syscall.as_str() {
+                    "listen" if ok => Some("listener"),
+                    "connect" if ok => Some("client"),
+                    _ => None,
+                };
+                if let Some(l) = self.follow(sk.addr, c.pid, role.unwrap_or("socket")) {
+                    if let Some(r) = role {
+                        l.role = r.into();
+                    }
+                    if let Some(i) = sk.inet.as_ref() {
+                        l.local = Some(i.local());
+                        l.peer = (i.dport != 0).then(|| i.peer());
+                    }
+                }
+                if c.syscall == "write" && ok {
+                    self.writes.insert(sk.addr, (c.seq, c.ret.unwrap_or(0)));
+                }
+            }
+            "close" if ok => {
+                if let Some(fd) = fd0 {
+                    self.fds.remove(&(c.pid, fd));
+                }
+                if let Some(sk) = c.before.sock.as_ref() {
+                    if let Some(l) = self.socks.get_mut(&sk.addr) {
+                        l.closed_by = Some(c.seq);
+                        l.fd = None;
+                    }
+                    self.writes.remove(&sk.addr);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// What socket() or accept4() installed at (pid, fd), if this run saw it.
+    pub fn installed(&self, pid: u32, fd: i32) -> Option<&Installed> {
+        self.fds.get(&(pid, fd))
+    }
+
+    /// State changes of `sock` between two times (a call's entry and exit).
+    pub fn states_in(&self, sock: KAddr, from: Option<u64>, to: Option<u64>) -> Vec<&StateChange> {
+        let lo = from.unwrap_or(0);
+        let hi = to.unwrap_or(u64::MAX);
+        let list = self.socks.get(&sock).map(|l| &l.states).or_else(|| self.pending.get(&sock));
+        list.map(|v| v.iter().filter(|s| s.ts_ns >= lo && s.ts_ns <= hi).collect()).unwrap_or_default()
+    }
+
+    /// The followed sock whose local address:port is `peer` and whose peer is `local`: the other end.
+    pub fn other_end(&self, me: KAddr, local: &str, peer: &str) -> Option<&SockLife> {
+        self.socks.values().find(|l| {
+            l.sock != me && l.local.as_deref() == Some(peer) && l.peer.as_deref() == Some(local)
+        })
+    }
+
+    /// The followed listener bound to `addr`.
+    pub fn listener_at(&self, addr: &str) -> Option<&SockLife> {
+        self.socks.values().find(|l| l.role == "listener" && l.local.as_deref() == Some(addr))
+    }
+
+    /// The last write() on `sock`: (call, bytes).
+    pub fn last_write(&self, sock: KAddr) -> Option<(usize, i64)> {
+        self.writes.get(&sock).copied()
+    }
+
+    /// The pairs of followed socks that are two ends of one connection.
+    pub fn connections(&self) -> Vec<Connection> {
+        let mut out = Vec::new();
+        for a in self.socks.values() {
+            let (Some(al), Some(ap)) = (a.local.as_deref(), a.peer.as_deref()) else { continue };
+            if let Some(b) = self.other_end(a.sock, al, ap) {
+                if a.sock < b.sock {
+                    out.push(Connection { a: a.sock, b: b.sock, a_local: al.into(), b_local: ap.into() });
+                }
+            }
+        }
+        out
+    }
+
+    /// `tcp.states` for every followed TCP sock that changed state: the changes form one chain (each starts where
+    /// the last ended) that ends in TCP_CLOSE.
+    pub fn judge_states(&self) -> Vec<Claim> {
+        let mut out = Vec::new();
+        for l in self.socks.values() {
+            if l.states.is_empty() {
+                let why = self
+                    .states_missing
+                    .clone()
+                    .unwrap_or_else(|| "no state change of this sock was recorded during the run".into());
+                if self.states_missing.is_some() {
+                    out.push(judged(ids::TCP_STATES, l.made_by, None, String::new(), vec![], &why));
+                }
+                continue;
+            }
+            let chain: Vec<String> = std::iter::once(l.states[0].old.name.clone().unwrap_or_default())
+                .chain(l.states.iter().map(|s| s.new.name.clone().unwrap_or_default()))
+                .collect();
+            let linked = l.states.windows(2).all(|w| w[0].new.raw == w[1].old.raw);
+            let ends_closed = l.states.last().is_some_and(|s| s.new.name.as_deref() == Some("TCP_CLOSE"));
+            let evidence: Vec<Evidence> = l
+                .states
+                .iter()
+                .map(|s| {
+                    ev(
+                        format!("{} → {}", s.old.show(), s.new.show()),
+                        format!("sk {} · {} ↔ {} · pid {} tid {} \"{}\" · t={} ns", s.sock, s.local, s.peer, s.pid, s.tid, s.comm, s.ts_ns),
+                        "tp_btf/inet_sock_set_state",
+                    )
+                })
+                .collect();
+            let finding = format!(
+                "sk {} ({}, {}): {}{}",
+                l.sock,
+                l.role,
+                l.local.as_deref().unwrap_or("?"),
+                chain.join(" → "),
+                if ends_closed { "" } else { " — not closed when the run ended" }
+            );
+            // A sock still open at the end (a server that runs on) is not a refutation: it has not ended yet.
+            let ok = if !linked {
+                Some(false)
+            } else if ends_closed {
+                Some(true)
+            } else {
+                None
+            };
+            out.push(judged(
+                ids::TCP_STATES,
+                l.made_by,
+                ok,
+                finding,
+                evidence,
+                "the sock had not reached TCP_CLOSE when tracing stopped",
+            ));
+        }
+        out
+    }
+}
+
+/// The socket and sock a walk found.
+pub fn objs(w: &Walk) -> (Option<&SocketObj>, Option<&SockObj>) {
+    (w.socket.as_ref(), w.sock.as_ref())
+}
+
+/// A port inside the range, with the range's evidence.
+pub fn in_range(sys: &Sysctls, port: u16) -> (Option<bool>, Evidence) {
+    (
+        sys.port_range.map(|(a, b)| (a..=b).contains(&port)),
+        ev("net.ipv4.ip_local_port_range", sys.port_range_text.clone(), PORT_RANGE_FILE),
+    )
+}
+
+/// How a port is held in memory and read: "inet_sport 0x6583 as read → ntohs → 33637".
+pub fn port_bytes(i: &InetObj) -> String {
+    format!("inet_num {} · inet_sport {} as this CPU reads it (network byte order) → ntohs → {}", i.num, i.sport_raw, i.sport)
+}
+
+/// The evidence of a walked sock's inet fields.
+pub fn inet_ev(when: &str, sk: &SockObj, probe: &str) -> Evidence {
+    let i = sk.inet.as_ref();
+    ev(
+        format!("sk {} {when}", sk.addr),
+        match i {
+            Some(i) => format!(
+                "{} · local {} · peer {} · {}",
+                sk.state.show(),
+                i.local(),
+                i.peer(),
+                port_bytes(i)
+            ),
+            None => format!("{} · not an inet sock ({})", sk.state.show(), sk.family.show()),
+        },
+        probe,
+    )
+}
+
+/// `fd.same_socket`: the socket and sock the walk found behind fd arg0 (`w`) are those the installing call left there.
+pub fn same_socket(c: &Call, life: &Life, w: &Walk, when: &str) -> Claim {
+    let fd = c.args.first().map(|a| a.value.raw as i32).unwrap_or(-1);
+    let inst = life.installed(c.pid, fd);
+    let mut evidence = Vec::new();
+    if let Some(i) = inst {
+        evidence.push(ev(
+            format!("fd {fd} as {} (call {}) installed it", i.syscall, i.call),
+            format!("socket {} · sk {}", i.socket, i.sock),
+            format!("tp_btf/sys_exit walk of call {}", i.call),
+        ));
+    }
+    let probe = if when == "at entry" { "tp_btf/sys_enter walk" } else { "tp_btf/sys_exit walk" };
+    let file = w.file.as_ref();
+    if let Some(f) = file {
+        evidence.push(ev(format!("fdt->fd[{fd}] {when}"), format!("file {} · {} · private_data {}", f.addr, f.ty, f.private_data), probe));
+    }
+    let (so, sk) = objs(w);
+    if let (Some(so), Some(sk)) = (so, sk) {
+        evidence.push(ev(format!("struct socket {when}"), format!("{} · ->sk {}", so.addr, so.sk), probe));
+        evidence.push(ev(format!("struct sock {when}"), format!("{} · ->sk_socket {}", sk.addr, sk.sk_socket), probe));
+    }
+    let ok = match (inst, so, sk) {
+        (None, ..) => None,
+        (Some(i), Some(so), Some(sk)) => Some(
+            i.socket == so.addr
+                && i.sock == sk.addr
+                && so.sk == sk.addr
+                && file.is_some_and(|f| f.private_data == so.addr),
+        ),
+        // The fd held a socket when it was installed and holds something else now.
+        (Some(_), _, _) => Some(false),
+    };
+    let finding = match (inst, so) {
+        (Some(i), Some(so)) if ok == Some(true) => {
+            format!("fd {fd} still holds socket {} / sk {} that {} (call {}) installed", so.addr, i.sock, i.syscall, i.call)
+        }
+        (Some(i), _) if ok == Some(false) => format!(
+            "fd {fd} was installed by {} (call {}) with socket {}, and {when} it holds {}",
+            i.syscall,
+            i.call,
+            i.socket,
+            so.map(|s| s.addr.to_string()).unwrap_or_else(|| file.map(|f| f.ty.clone()).unwrap_or_else(|| "nothing".into()))
+        ),
+        _ => String::new(),
+    };
+    judged(
+        ids::SAME_SOCKET,
+        Some(c.seq),
+        ok,
+        finding,
+        evidence,
+        &format!("the call that installed fd {fd} (socket() or accept4() of pid {}) was not traced in this run", c.pid),
+    )
+}
+
+/// The state changes of `sock` inside call `c`, as evidence, and their names in order.
+pub fn states_of(life: &Life, c: &Call, sock: KAddr) -> (Vec<String>, Vec<Evidence>) {
+    let list = life.states_in(sock, c.enter_ns, c.exit_ns);
+    let names = list.iter().map(|s| s.new.name.clone().unwrap_or_else(|| s.new.raw.to_string())).collect();
+    let evidence = list
+        .iter()
+        .map(|s| {
+            ev(
+                format!("sk {} {} → {}", s.sock, s.old.show(), s.new.show()),
+                format!("{} ↔ {} · t={} ns (call {}..{} ns)", s.local, s.peer, s.ts_ns, c.enter_ns.unwrap_or(0), c.exit_ns.unwrap_or(0)),
+                "tp_btf/inet_sock_set_state",
+            )
+        })
+        .collect();
+    (names, evidence)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Value;
+
+    fn st(sock: u64, ts: u64, old: (i64, &str), new: (i64, &str)) -> StateChange {
+        StateChange {
+            ts_ns: ts,
+            pid: 1,
+            tid: 1,
+            comm: "t".into(),
+            sock: KAddr(sock),
+            old: Value { raw: old.0, name: Some(old.1.into()), origin: None },
+            new: Value { raw: new.0, name: Some(new.1.into()), origin: None },
+            local: "127.0.0.1:1".into(),
+            peer: "0.0.0.0:0".into(),
+        }
+    }
+
+    fn life() -> Life {
+        Life::new(Sysctls {
+            port_range: Some((32768, 60999)),
+            port_range_text: "32768 60999".into(),
+            somaxconn: Some(4096),
+            somaxconn_text: "4096".into(),
+        })
+    }
+
+    #[test]
+    fn a_broken_state_chain_is_refuted_and_an_open_one_is_not_observable() {
+        let mut l = life();
+        l.follow(KAddr(0x10), 1, "listener");
+        l.state(st(0x10, 1, (7, "TCP_CLOSE"), (10, "TCP_LISTEN")));
+        l.state(st(0x10, 2, (10, "TCP_LISTEN"), (7, "TCP_CLOSE")));
+        l.follow(KAddr(0x20), 1, "client");
+        l.state(st(0x20, 3, (7, "TCP_CLOSE"), (2, "TCP_SYN_SENT")));
+        // A missing step: SYN_SENT → ESTABLISHED was not seen.
+        l.state(st(0x20, 5, (1, "TCP_ESTABLISHED"), (4, "TCP_FIN_WAIT1")));
+        l.follow(KAddr(0x30), 1, "client");
+        l.state(st(0x30, 6, (7, "TCP_CLOSE"), (2, "TCP_SYN_SENT")));
+        let v: Vec<_> = l.judge_states().into_iter().map(|c| c.verdict).collect();
+        use crate::claims::Verdict::*;
+        assert_eq!(v, vec![Proved, Refuted, NotObservable]);
+    }
+
+    #[test]
+    fn pending_states_join_the_sock_when_it_is_followed_and_memory_is_bounded() {
+        let mut l = life();
+        l.state(st(0x40, 1, (10, "TCP_LISTEN"), (3, "TCP_SYN_RECV")));
+        assert_eq!(l.states_in(KAddr(0x40), None, None).len(), 1, "a pending sock's changes are found");
+        l.follow(KAddr(0x40), 1, "accepted");
+        assert_eq!(l.socks[&KAddr(0x40)].states.len(), 1);
+        for i in 0..(MAX_SOCKS as u64 + 10) {
+            l.state(st(0x1000 + i, i, (7, "TCP_CLOSE"), (2, "TCP_SYN_SENT")));
+        }
+        assert!(l.pending.len() <= MAX_SOCKS);
+        assert!(l.unfollowed >= 10);
+    }
+}
