@@ -56,6 +56,13 @@ pub struct Totals {
     pub by_syscall: std::collections::BTreeMap<String, u64>,
     /// Per claim id: proved, refuted, not observable — over every call.
     pub claims: std::collections::BTreeMap<String, [u64; 3]>,
+    /// Of `calls`: read/write/close calls on files that are not sockets, counted but not shown (prove).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub other_files: u64,
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
 }
 
 /// `map[key] += 1`, allocating the key only the first time (this runs for every call of the run).

@@ -130,10 +130,13 @@ pub struct Request {
     pub custom: Option<Vec<chain::spec::FnSpec>>,
     /// Calls kept with their full evidence (`--keep-calls`; 0 = all).
     pub keep: usize,
+    /// read/write/close calls on files that are not sockets are counted apart and not shown, and a run with no
+    /// call that touched a socket is "no such call" (prove).
+    pub sockets_only: bool,
 }
 
 pub fn collect(req: Request, names: &Namer) -> Result<Collected> {
-    let Request { target, specs, opts, attach, custom, keep } = req;
+    let Request { target, specs, opts, attach, custom, keep, sockets_only } = req;
     let opts = &opts;
     let is_pid = matches!(target, Target::Pid(_));
     let caps = if attach == AttachArg::None {
@@ -160,6 +163,7 @@ pub fn collect(req: Request, names: &Namer) -> Result<Collected> {
         budget: opts.chain_calls > 0,
     });
     let mut st = stream::Stream::new(names, sigs, judge, keep);
+    st.sockets_only = sockets_only;
     let session = session::trace(
         &target,
         &specs.iter().map(|s| s.traced()).collect::<Vec<_>>(),
@@ -172,34 +176,41 @@ pub fn collect(req: Request, names: &Namer) -> Result<Collected> {
     let socket_calls = st.socket_calls;
     let traced_socket = specs.iter().any(|s| s.name == "socket");
 
-    if st.totals.calls == 0 || (traced_socket && socket_calls == 0 && specs.len() == 1) {
-        let what = specs.iter().map(|s| s.name).collect::<Vec<_>>().join("/");
+    let touched = st.totals.calls - st.socketless;
+    if st.totals.calls == 0 || (traced_socket && socket_calls == 0 && (specs.len() == 1 || touched == 0)) {
+        // "socket() call" for one syscall; "call on a socket (socket, bind, …)" for prove's several.
+        let names = specs.iter().map(|s| s.name).collect::<Vec<_>>();
+        let (call, without) = if sockets_only && specs.len() > 1 {
+            let c = format!("call on a socket ({})", names.join(", "));
+            (c.clone(), format!("any {c}"))
+        } else {
+            let w = names.join("/");
+            (format!("{w}() call"), format!("calling {w}()"))
+        };
         return Err(match session.ending {
             Ending::Signaled(s) => Error::new(
                 Kind::TargetKilled,
-                format!("the target was killed by {} before any {what}() call", crate::signals::name(s)),
+                format!("the target was killed by {} before any {call}", crate::signals::name(s)),
             ),
-            Ending::Exited(c) if c != 0 => Error::new(
-                Kind::TargetExitedEarly,
-                format!("the target exited with status {c} before any {what}() call"),
-            )
-            .hint("check that the program runs on its own; its output is shown above"),
+            Ending::Exited(c) if c != 0 => {
+                Error::new(Kind::TargetExitedEarly, format!("the target exited with status {c} before any {call}"))
+                    .hint("check that the program runs on its own; its output is shown above")
+            }
             Ending::Detached(why) => Error::new(
                 Kind::NoCall,
                 format!(
-                    "process {} made no {what}() call while it was traced (syswalk detached {why}; it still runs)",
+                    "process {} made no {call} while it was traced (syswalk detached {why}; it still runs)",
                     session.root_pid
                 ),
             )
             .hint("trace longer (--duration), or make the program do the call while syswalk watches"),
             Ending::StoppedBySyswalk(why) => {
-                Error::new(Kind::NoCall, format!("the target made no {what}() call before syswalk stopped it {why}"))
+                Error::new(Kind::NoCall, format!("the target made no {call} before syswalk stopped it {why}"))
             }
-            _ if is_pid => Error::new(
-                Kind::TargetExitedEarly,
-                format!("process {} ended before any {what}() call", session.root_pid),
-            ),
-            _ => Error::new(Kind::NoCall, format!("the target ran to completion without calling {what}()")).hint(
+            _ if is_pid => {
+                Error::new(Kind::TargetExitedEarly, format!("process {} ended before any {call}", session.root_pid))
+            }
+            _ => Error::new(Kind::NoCall, format!("the target ran to completion without {without}")).hint(
                 "syswalk traces the target and the processes it forks; check the program actually makes the call",
             ),
         });

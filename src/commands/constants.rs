@@ -25,6 +25,7 @@ pub fn run(ctx: &Ctx, format: Format) -> Result<i32> {
         attach: AttachArg::None,
         custom: None,
         keep: 1,
+        sockets_only: false,
     };
     let got = collect(req, &names)?;
     let call = got.report.calls.iter().find(|c| c.syscall == "socket");

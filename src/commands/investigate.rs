@@ -29,10 +29,13 @@ pub struct Job {
     pub specs: Vec<SyscallSpec>,
     pub duration: Option<Duration>,
     pub custom: Option<Vec<chain::spec::FnSpec>>,
+    /// Only calls that touch a socket count and are shown (prove's read/write/close of a program's other files
+    /// are noise); see `Request::sockets_only`.
+    pub sockets_only: bool,
 }
 
 pub fn run(ctx: &Ctx, job: Job, out: &OutputArgs, names: Namer, how: &TraceArgs) -> Result<i32> {
-    let Job { target, specs, duration, custom } = job;
+    let Job { target, specs, duration, custom, sockets_only } = job;
     let sink = Output::check(&out.output)?;
     let opts = Options {
         follow_forks: !how.no_follow,
@@ -43,7 +46,10 @@ pub fn run(ctx: &Ctx, job: Job, out: &OutputArgs, names: Namer, how: &TraceArgs)
         bpf_stats: how.bpf_stats,
         launch: ctx.launch,
     };
-    let got = collect(Request { target, specs, opts, attach: how.attach, custom, keep: how.keep_calls }, &names)?;
+    let got = collect(
+        Request { target, specs, opts, attach: how.attach, custom, keep: how.keep_calls, sockets_only },
+        &names,
+    )?;
     let report = got.report;
     let text = match out.format {
         Format::Text => render::text(&report, &Style { color: color_wanted(out) }),

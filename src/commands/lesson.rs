@@ -38,8 +38,10 @@ pub fn run(
         launch: ctx.launch,
     };
     let specs = specs_for(&["socket".to_string()])?;
-    let got =
-        collect(Request { target, specs, opts, attach: how.attach, custom: chain, keep: how.keep_calls }, &names)?;
+    let got = collect(
+        Request { target, specs, opts, attach: how.attach, custom: chain, keep: how.keep_calls, sockets_only: false },
+        &names,
+    )?;
     let call = build::course_call(&got.report);
     if call.is_none() {
         let seen: Vec<String> = got

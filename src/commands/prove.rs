@@ -43,12 +43,29 @@ pub fn run(
     let traced: &[&str] = if matches!(target, Target::Builtin { .. }) { &["socket"] } else { LIFE_SYSCALLS };
     let specs = specs_for(&traced.iter().map(|s| s.to_string()).collect::<Vec<_>>())?;
     let chain = load_chain(how.chain.as_deref(), &names)?;
-    investigate::run(ctx, investigate::Job { target, specs, duration: None, custom: chain }, &out, names, &how)
+    investigate::run(
+        ctx,
+        investigate::Job { target, specs, duration: None, custom: chain, sockets_only: true },
+        &out,
+        names,
+        &how,
+    )
 }
 
 /// The calls of a TCP connection's life that `prove` traces for the life target and for a program.
-pub const LIFE_SYSCALLS: &[&str] =
-    &["socket", "setsockopt", "bind", "getsockname", "listen", "connect", "accept4", "accept", "read", "write", "close"];
+pub const LIFE_SYSCALLS: &[&str] = &[
+    "socket",
+    "setsockopt",
+    "bind",
+    "getsockname",
+    "listen",
+    "connect",
+    "accept4",
+    "accept",
+    "read",
+    "write",
+    "close",
+];
 
 /// (family, type, protocol, RLIMIT_NOFILE) of a failure target.
 pub fn fail_call(f: Fail) -> (i32, i32, i32, Option<u32>) {

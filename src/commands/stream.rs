@@ -55,6 +55,10 @@ pub struct Stream<'a> {
     pub socket_calls: usize,
     /// What the calls of a connection's life share (fds → sockets, state changes, writes).
     pub life: conn::Life,
+    /// See `collect::Request::sockets_only`.
+    pub sockets_only: bool,
+    /// read/write/close calls on other files, counted apart (with `sockets_only`).
+    pub socketless: u64,
 }
 
 impl<'a> Stream<'a> {
@@ -79,6 +83,8 @@ impl<'a> Stream<'a> {
             root_full: 0,
             socket_calls: 0,
             life: conn::Life::default(),
+            sockets_only: false,
+            socketless: 0,
         }
     }
 
@@ -142,7 +148,8 @@ impl<'a> Stream<'a> {
         let socketless = matches!(c.syscall.as_str(), "read" | "write" | "close")
             && c.before.socket.is_none()
             && c.after.socket.is_none();
-        if socketless && claims.is_empty() {
+        if self.sockets_only && socketless && claims.is_empty() {
+            self.socketless += 1;
             return;
         }
         if n < self.keep || (refuted && self.refuted_kept < REFUTED_KEPT) {
@@ -166,6 +173,7 @@ impl<'a> Stream<'a> {
         self.claims.extend(states);
         self.kept.sort_by_key(|c| c.seq);
         self.totals.calls_in_full = self.kept.len() as u64;
+        self.totals.other_files = self.socketless;
     }
 }
 

@@ -30,7 +30,13 @@ pub fn run(
     let specs = specs_for(syscalls)?;
     let names = namer();
     let chain = load_chain(how.chain.as_deref(), &names)?;
-    investigate::run(ctx, investigate::Job { target, specs, duration, custom: chain }, &out, names, &how)
+    investigate::run(
+        ctx,
+        investigate::Job { target, specs, duration, custom: chain, sockets_only: false },
+        &out,
+        names,
+        &how,
+    )
 }
 
 /// `--duration SECS`: a positive, finite number of seconds no longer than a year (Duration::from_secs_f64 panics

@@ -14,9 +14,10 @@ pub fn markdown(r: &Report) -> String {
     if r.totals.calls > r.calls.len() as u64 {
         let _ = writeln!(
             o,
-            "| calls | {} traced and judged; {} shown in full (--keep-calls) |",
+            "| calls | {} traced and judged; {} shown in full (--keep-calls){} |",
             r.totals.calls,
-            r.calls.len()
+            r.calls.len(),
+            md(&super::text::other_files(r))
         );
     }
     let _ = writeln!(o, "| tier | {} — {} |", r.kernel.tier, md(&r.kernel.tier_reason));

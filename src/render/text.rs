@@ -44,6 +44,14 @@ fn colorize(doc: String, st: &Style) -> String {
         .join("\n")
 }
 
+/// "; N read/write/close calls on files that are not sockets: counted, not shown".
+pub fn other_files(r: &Report) -> String {
+    if r.totals.other_files == 0 {
+        return String::new();
+    }
+    format!("; {} read/write/close calls on files that are not sockets: counted, not shown", r.totals.other_files)
+}
+
 pub fn text(r: &Report, st: &Style) -> String {
     colorize(super::escape::document(&plain(r)), st)
 }
@@ -81,9 +89,10 @@ fn plain(r: &Report) -> String {
     if r.totals.calls > r.calls.len() as u64 {
         let _ = writeln!(
             o,
-            "calls    {} traced and judged; the first of each syscall shown in full below ({}; --keep-calls), all counted in the summary",
+            "calls    {} traced and judged; the first of each syscall shown in full below ({}; --keep-calls), all counted in the summary{}",
             r.totals.calls,
-            r.calls.len()
+            r.calls.len(),
+            other_files(r)
         );
     }
     for c in &r.calls {

@@ -3,9 +3,14 @@ use super::Def;
 use crate::model::{plain_arg, user_ptr, Namer, Value};
 use crate::probes::boundary::{Mode, UaddrMode};
 
-pub const DEF: Def =
-    Def { name: "accept", fallback_nr: 43, args: &["fd", "addr", "addrlen"], mode: Mode::SW_MODE_WALK_ARG0_RET,
-    uaddr: UaddrMode::SW_UA_EXIT, name_arg };
+pub const DEF: Def = Def {
+    name: "accept",
+    fallback_nr: 43,
+    args: &["fd", "addr", "addrlen"],
+    mode: Mode::SW_MODE_WALK_ARG0_RET,
+    uaddr: UaddrMode::SW_UA_EXIT,
+    name_arg,
+};
 
 /// fd as a number, the sockaddr pointer in hex, addrlen as a number (a pointer for accept: shown in hex).
 fn name_arg(idx: usize, raw: u64, n: &Namer) -> Value {

@@ -55,13 +55,13 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
         ids::ACCEPT_GRAFT,
         Some(c.seq),
         Some(f.private_data == so.addr && so.sk == sk.addr && sk.sk_socket == so.addr && so.file == f.addr),
-        format!(
-            "file {} → private_data {} → sk {} → sk_socket {}",
-            f.addr, f.private_data, so.sk, sk.sk_socket
-        ),
+        format!("file {} → private_data {} → sk {} → sk_socket {}", f.addr, f.private_data, so.sk, sk.sk_socket),
         vec![ev(
             format!("fdt->fd[{ret}] after"),
-            format!("file {} · private_data {} · socket->file {} · socket->sk {} · sk->sk_socket {}", f.addr, f.private_data, so.file, so.sk, sk.sk_socket),
+            format!(
+                "file {} · private_data {} · socket->file {} · socket->sk {} · sk->sk_socket {}",
+                f.addr, f.private_data, so.file, so.sk, sk.sk_socket
+            ),
             "tp_btf/sys_exit walk",
         )],
         "",
@@ -77,14 +77,19 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
         "",
     ));
     if let Some(sa) = c.sockaddr.as_ref() {
-        let told = format!("{}:{}", sa.addr.as_deref().unwrap_or("?"), sa.port.map(|p| p.to_string()).unwrap_or_default());
+        let told =
+            format!("{}:{}", sa.addr.as_deref().unwrap_or("?"), sa.port.map(|p| p.to_string()).unwrap_or_default());
         out.push(judged(
             ids::ACCEPT_PEER_ADDR,
             Some(c.seq),
             sa.addr.is_some().then(|| told == ci.peer()),
             format!("told {told}; the child's peer {}", ci.peer()),
             vec![
-                ev("the sockaddr written back", format!("{told} · bytes {}", sa.bytes), "user memory at exit (bpf_probe_read_user)"),
+                ev(
+                    "the sockaddr written back",
+                    format!("{told} · bytes {}", sa.bytes),
+                    "user memory at exit (bpf_probe_read_user)",
+                ),
                 cev.clone(),
             ],
             "the sockaddr is not AF_INET",
@@ -94,12 +99,15 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
     let est = |s: &str| s == "TCP_ESTABLISHED";
     // The other end's state when this call returned (its later changes are known by now too).
     let until = c.exit_ns.unwrap_or(u64::MAX);
-    let other_state = other.and_then(|o| o.states.iter().rev().find(|s| s.ts_ns <= until)).and_then(|s| s.new.name.clone());
+    let other_state =
+        other.and_then(|o| o.states.iter().rev().find(|s| s.ts_ns <= until)).and_then(|s| s.new.name.clone());
     out.push(judged(
         ids::ACCEPT_ENDS,
         Some(c.seq),
         other.map(|o| {
-            est(sk.state.name.as_deref().unwrap_or("")) && other_state.as_deref().is_some_and(est) && o.peer.as_deref() == Some(&ci.local()[..])
+            est(sk.state.name.as_deref().unwrap_or(""))
+                && other_state.as_deref().is_some_and(est)
+                && o.peer.as_deref() == Some(&ci.local()[..])
         }),
         other
             .map(|o| {
@@ -123,7 +131,14 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
             ev(
                 "the other end",
                 other
-                    .map(|o| format!("sk {} · local {} · peer {}", o.sock, o.local.as_deref().unwrap_or("?"), o.peer.as_deref().unwrap_or("?")))
+                    .map(|o| {
+                        format!(
+                            "sk {} · local {} · peer {}",
+                            o.sock,
+                            o.local.as_deref().unwrap_or("?"),
+                            o.peer.as_deref().unwrap_or("?")
+                        )
+                    })
                     .unwrap_or_else(|| "not in this run".into()),
                 "an earlier walk of the client's sock, tp_btf/inet_sock_set_state",
             ),
@@ -136,7 +151,12 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
         ids::ACCEPT_LISTENER_LISTENS,
         Some(c.seq),
         Some(lsk.state.name.as_deref() == Some("TCP_LISTEN") && changes.is_empty()),
-        format!("{} at entry, {} state change(s) of it inside the call; sk_ack_backlog {} waiting at entry", lsk.state.show(), changes.len(), lsk.ack_backlog),
+        format!(
+            "{} at entry, {} state change(s) of it inside the call; sk_ack_backlog {} waiting at entry",
+            lsk.state.show(),
+            changes.len(),
+            lsk.ack_backlog
+        ),
         sev,
         "",
     ));

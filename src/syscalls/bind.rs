@@ -5,9 +5,14 @@ use crate::claims::{ev, ids, judged, Claim};
 use crate::model::{plain_arg, user_ptr, Call, Namer, Value};
 use crate::probes::boundary::{Mode, UaddrMode};
 
-pub const DEF: Def =
-    Def { name: "bind", fallback_nr: 49, args: &["fd", "addr", "addrlen"], mode: Mode::SW_MODE_WALK_ARG0,
-    uaddr: UaddrMode::SW_UA_ENTRY, name_arg };
+pub const DEF: Def = Def {
+    name: "bind",
+    fallback_nr: 49,
+    args: &["fd", "addr", "addrlen"],
+    mode: Mode::SW_MODE_WALK_ARG0,
+    uaddr: UaddrMode::SW_UA_ENTRY,
+    name_arg,
+};
 
 /// fd as a number, the sockaddr pointer in hex, addrlen as a number (a pointer for accept: shown in hex).
 fn name_arg(idx: usize, raw: u64, n: &Namer) -> Value {
@@ -100,11 +105,7 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
     out.push(judged(
         ids::BIND_STILL_CLOSED,
         Some(c.seq),
-        if life.states_missing.is_some() {
-            (!closed).then_some(false)
-        } else {
-            Some(closed && changes.is_empty())
-        },
+        if life.states_missing.is_some() { (!closed).then_some(false) } else { Some(closed && changes.is_empty()) },
         format!("{} after; {} state change(s) inside the call", ask.state.show(), changes.len()),
         sev,
         life.states_missing.as_deref().unwrap_or(""),

@@ -5,9 +5,14 @@ use crate::claims::{ev, ids, judged, Claim};
 use crate::model::{plain_arg, Call};
 use crate::probes::boundary::{Mode, UaddrMode};
 
-pub const DEF: Def =
-    Def { name: "close", fallback_nr: 3, args: &["fd"], mode: Mode::SW_MODE_WALK_ARG0,
-    uaddr: UaddrMode::SW_UA_NONE, name_arg: plain_arg };
+pub const DEF: Def = Def {
+    name: "close",
+    fallback_nr: 3,
+    args: &["fd"],
+    mode: Mode::SW_MODE_WALK_ARG0,
+    uaddr: UaddrMode::SW_UA_NONE,
+    name_arg: plain_arg,
+};
 
 /// close()'s claims on a socket fd (other files have none).
 pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
@@ -18,17 +23,23 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
     let Some(0) = c.ret else { return out };
     let fd = c.args.first().map(|a| a.value.raw as i32).unwrap_or(-1);
     let open = c.after.fdtable.as_ref().and_then(|t| t.is_open(fd as u32));
+    // Threads sharing the table may take the freed fd at once (socket() of another thread returned it).
+    let shared = conn::shared_table(c);
+    let ok = match open {
+        Some(true) if shared.is_some() => None,
+        o => o.map(|o| !o),
+    };
     out.push(judged(
         ids::CLOSE_FD_FREE,
         Some(c.seq),
-        open.map(|o| !o),
+        ok,
         format!("fd {fd} {} after", if open == Some(false) { "free" } else { "still open" }),
         vec![ev(
             "fd table after",
             c.after.fdtable.as_ref().map(|t| format!("open {:?}", t.open)).unwrap_or_else(|| "not read".into()),
             "tp_btf/sys_exit walk",
         )],
-        "the fd is past the bitmap words syswalk reads",
+        &shared.unwrap_or_else(|| "the fd is past the bitmap words syswalk reads".into()),
     ));
     out
 }

@@ -21,6 +21,8 @@ const MAX_STATES: usize = 32;
 #[derive(Debug, Clone)]
 pub struct Installed {
     pub call: usize,
+    /// When the installing call returned.
+    pub at: u64,
     pub syscall: String,
     pub socket: KAddr,
     pub sock: KAddr,
@@ -84,7 +86,8 @@ impl Sysctls {
 
 #[derive(Debug)]
 pub struct Life {
-    fds: HashMap<(u32, i32), Installed>,
+    /// Per (pid, fd): the last few installations, oldest first (threads sharing the table reuse an fd at once).
+    fds: HashMap<(u32, i32), Vec<Installed>>,
     pub socks: BTreeMap<KAddr, SockLife>,
     /// State changes of socks not (yet) followed: a child is created by the kernel before accept4 returns it.
     pending: HashMap<KAddr, Vec<StateChange>>,
@@ -173,10 +176,17 @@ impl Life {
             "socket" | "accept4" | "accept" if ok => {
                 let fd = c.ret.unwrap_or(-1) as i32;
                 let (Some(so), Some(sk)) = (c.after.socket.as_ref(), c.after.sock.as_ref()) else { return };
-                self.fds.insert(
-                    (c.pid, fd),
-                    Installed { call: c.seq, syscall: c.syscall.clone(), socket: so.addr, sock: sk.addr },
-                );
+                let v = self.fds.entry((c.pid, fd)).or_default();
+                if v.len() >= 4 {
+                    v.remove(0);
+                }
+                v.push(Installed {
+                    call: c.seq,
+                    at: c.exit_ns.unwrap_or(0),
+                    syscall: c.syscall.clone(),
+                    socket: so.addr,
+                    sock: sk.addr,
+                });
                 let role = if c.syscall == "socket" { "socket" } else { "accepted" };
                 if let Some(l) = self.follow(sk.addr, c.pid, role) {
                     l.socket = Some(so.addr);
@@ -215,7 +225,15 @@ impl Life {
             }
             "close" if ok => {
                 if let Some(fd) = fd0 {
-                    self.fds.remove(&(c.pid, fd));
+                    // What this close released: the installations before it entered (a later one is another
+                    // thread's, made after the fd was freed).
+                    let t = c.enter_ns.unwrap_or(u64::MAX);
+                    if let Some(v) = self.fds.get_mut(&(c.pid, fd)) {
+                        v.retain(|i| i.at > t);
+                        if v.is_empty() {
+                            self.fds.remove(&(c.pid, fd));
+                        }
+                    }
                 }
                 if let Some(sk) = c.before.sock.as_ref() {
                     if let Some(l) = self.socks.get_mut(&sk.addr) {
@@ -229,9 +247,10 @@ impl Life {
         }
     }
 
-    /// What socket() or accept4() installed at (pid, fd), if this run saw it.
-    pub fn installed(&self, pid: u32, fd: i32) -> Option<&Installed> {
-        self.fds.get(&(pid, fd))
+    /// What socket() or accept4() last installed at (pid, fd) before `before` (a call's entry), if this run saw it.
+    pub fn installed(&self, pid: u32, fd: i32, before: Option<u64>) -> Option<&Installed> {
+        let t = before.unwrap_or(u64::MAX);
+        self.fds.get(&(pid, fd))?.iter().rev().find(|i| i.at <= t)
     }
 
     /// State changes of `sock` between two times (a call's entry and exit).
@@ -244,9 +263,9 @@ impl Life {
 
     /// The followed sock whose local address:port is `peer` and whose peer is `local`: the other end.
     pub fn other_end(&self, me: KAddr, local: &str, peer: &str) -> Option<&SockLife> {
-        self.socks.values().find(|l| {
-            l.sock != me && l.local.as_deref() == Some(peer) && l.peer.as_deref() == Some(local)
-        })
+        self.socks
+            .values()
+            .find(|l| l.sock != me && l.local.as_deref() == Some(peer) && l.peer.as_deref() == Some(local))
     }
 
     /// The followed listener bound to `addr`.
@@ -299,7 +318,10 @@ impl Life {
                 .map(|s| {
                     ev(
                         format!("{} → {}", s.old.show(), s.new.show()),
-                        format!("sk {} · {} ↔ {} · pid {} tid {} \"{}\" · t={} ns", s.sock, s.local, s.peer, s.pid, s.tid, s.comm, s.ts_ns),
+                        format!(
+                            "sk {} · {} ↔ {} · pid {} tid {} \"{}\" · t={} ns",
+                            s.sock, s.local, s.peer, s.pid, s.tid, s.comm, s.ts_ns
+                        ),
                         "tp_btf/inet_sock_set_state",
                     )
                 })
@@ -348,7 +370,10 @@ pub fn in_range(sys: &Sysctls, port: u16) -> (Option<bool>, Evidence) {
 
 /// How a port is held in memory and read: "inet_sport 0x6583 as read → ntohs → 33637".
 pub fn port_bytes(i: &InetObj) -> String {
-    format!("inet_num {} · inet_sport {} as this CPU reads it (network byte order) → ntohs → {}", i.num, i.sport_raw, i.sport)
+    format!(
+        "inet_num {} · inet_sport {} as this CPU reads it (network byte order) → ntohs → {}",
+        i.num, i.sport_raw, i.sport
+    )
 }
 
 /// The evidence of a walked sock's inet fields.
@@ -357,13 +382,7 @@ pub fn inet_ev(when: &str, sk: &SockObj, probe: &str) -> Evidence {
     ev(
         format!("sk {} {when}", sk.addr),
         match i {
-            Some(i) => format!(
-                "{} · local {} · peer {} · {}",
-                sk.state.show(),
-                i.local(),
-                i.peer(),
-                port_bytes(i)
-            ),
+            Some(i) => format!("{} · local {} · peer {} · {}", sk.state.show(), i.local(), i.peer(), port_bytes(i)),
             None => format!("{} · not an inet sock ({})", sk.state.show(), sk.family.show()),
         },
         probe,
@@ -373,7 +392,7 @@ pub fn inet_ev(when: &str, sk: &SockObj, probe: &str) -> Evidence {
 /// `fd.same_socket`: the socket and sock the walk found behind fd arg0 (`w`) are those the installing call left there.
 pub fn same_socket(c: &Call, life: &Life, w: &Walk, when: &str) -> Claim {
     let fd = c.args.first().map(|a| a.value.raw as i32).unwrap_or(-1);
-    let inst = life.installed(c.pid, fd);
+    let inst = life.installed(c.pid, fd, c.enter_ns);
     let mut evidence = Vec::new();
     if let Some(i) = inst {
         evidence.push(ev(
@@ -385,13 +404,18 @@ pub fn same_socket(c: &Call, life: &Life, w: &Walk, when: &str) -> Claim {
     let probe = if when == "at entry" { "tp_btf/sys_enter walk" } else { "tp_btf/sys_exit walk" };
     let file = w.file.as_ref();
     if let Some(f) = file {
-        evidence.push(ev(format!("fdt->fd[{fd}] {when}"), format!("file {} · {} · private_data {}", f.addr, f.ty, f.private_data), probe));
+        evidence.push(ev(
+            format!("fdt->fd[{fd}] {when}"),
+            format!("file {} · {} · private_data {}", f.addr, f.ty, f.private_data),
+            probe,
+        ));
     }
     let (so, sk) = objs(w);
     if let (Some(so), Some(sk)) = (so, sk) {
         evidence.push(ev(format!("struct socket {when}"), format!("{} · ->sk {}", so.addr, so.sk), probe));
         evidence.push(ev(format!("struct sock {when}"), format!("{} · ->sk_socket {}", sk.addr, sk.sk_socket), probe));
     }
+    let shared = shared_table(c);
     let ok = match (inst, so, sk) {
         (None, ..) => None,
         (Some(i), Some(so), Some(sk)) => Some(
@@ -403,16 +427,22 @@ pub fn same_socket(c: &Call, life: &Life, w: &Walk, when: &str) -> Claim {
         // The fd held a socket when it was installed and holds something else now.
         (Some(_), _, _) => Some(false),
     };
+    // Another task on the same fd table may have closed and reused the fd: a difference proves nothing then.
+    let ok = if ok == Some(false) && shared.is_some() { None } else { ok };
     let finding = match (inst, so) {
         (Some(i), Some(so)) if ok == Some(true) => {
-            format!("fd {fd} still holds socket {} / sk {} that {} (call {}) installed", so.addr, i.sock, i.syscall, i.call)
+            format!(
+                "fd {fd} still holds socket {} / sk {} that {} (call {}) installed",
+                so.addr, i.sock, i.syscall, i.call
+            )
         }
         (Some(i), _) if ok == Some(false) => format!(
             "fd {fd} was installed by {} (call {}) with socket {}, and {when} it holds {}",
             i.syscall,
             i.call,
             i.socket,
-            so.map(|s| s.addr.to_string()).unwrap_or_else(|| file.map(|f| f.ty.clone()).unwrap_or_else(|| "nothing".into()))
+            so.map(|s| s.addr.to_string())
+                .unwrap_or_else(|| file.map(|f| f.ty.clone()).unwrap_or_else(|| "nothing".into()))
         ),
         _ => String::new(),
     };
@@ -422,8 +452,24 @@ pub fn same_socket(c: &Call, life: &Life, w: &Walk, when: &str) -> Claim {
         ok,
         finding,
         evidence,
-        &format!("the call that installed fd {fd} (socket() or accept4() of pid {}) was not traced in this run", c.pid),
+        &shared.unwrap_or_else(|| {
+            format!(
+                "the call that installed fd {fd} (socket() or accept4() of pid {}) was not traced in this run",
+                c.pid
+            )
+        }),
     )
+}
+
+/// Why the fd table may change under the call: other tasks share it (files->count > 1 at entry). None if not.
+pub fn shared_table(c: &Call) -> Option<String> {
+    let t = c.before.fdtable.as_ref()?;
+    (t.files_users > 1).then(|| {
+        format!(
+            "{} tasks share this fd table (files {}, files->count = {} at entry): another one may close or reuse the fd while this call runs",
+            t.files_users, t.files, t.files_users
+        )
+    })
 }
 
 /// The state changes of `sock` inside call `c`, as evidence, and their names in order.
@@ -435,7 +481,14 @@ pub fn states_of(life: &Life, c: &Call, sock: KAddr) -> (Vec<String>, Vec<Eviden
         .map(|s| {
             ev(
                 format!("sk {} {} → {}", s.sock, s.old.show(), s.new.show()),
-                format!("{} ↔ {} · t={} ns (call {}..{} ns)", s.local, s.peer, s.ts_ns, c.enter_ns.unwrap_or(0), c.exit_ns.unwrap_or(0)),
+                format!(
+                    "{} ↔ {} · t={} ns (call {}..{} ns)",
+                    s.local,
+                    s.peer,
+                    s.ts_ns,
+                    c.enter_ns.unwrap_or(0),
+                    c.exit_ns.unwrap_or(0)
+                ),
                 "tp_btf/inet_sock_set_state",
             )
         })

@@ -5,9 +5,14 @@ use crate::claims::{ev, ids, judged, Claim};
 use crate::model::{plain_arg, user_ptr, Call, Namer, Value};
 use crate::probes::boundary::{Mode, UaddrMode};
 
-pub const DEF: Def =
-    Def { name: "connect", fallback_nr: 42, args: &["fd", "addr", "addrlen"], mode: Mode::SW_MODE_WALK_ARG0,
-    uaddr: UaddrMode::SW_UA_ENTRY, name_arg };
+pub const DEF: Def = Def {
+    name: "connect",
+    fallback_nr: 42,
+    args: &["fd", "addr", "addrlen"],
+    mode: Mode::SW_MODE_WALK_ARG0,
+    uaddr: UaddrMode::SW_UA_ENTRY,
+    name_arg,
+};
 
 /// fd as a number, the sockaddr pointer in hex, addrlen as a number (a pointer for accept: shown in hex).
 fn name_arg(idx: usize, raw: u64, n: &Namer) -> Value {
@@ -22,15 +27,26 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
     let mut out = vec![conn::same_socket(c, life, &c.before, "at entry")];
     let (Some(0), Some(sk), Some(req)) = (c.ret, c.after.sock.as_ref(), c.sockaddr.as_ref()) else { return out };
     let Some(i) = sk.inet.as_ref() else { return out };
-    let want = format!("{}:{}", req.addr.as_deref().unwrap_or("?"), req.port.map(|p| p.to_string()).unwrap_or_default());
-    let req_ev = ev("the sockaddr connect() was given", format!("{want} · bytes {}", req.bytes), "user memory at entry (bpf_probe_read_user)");
+    let want =
+        format!("{}:{}", req.addr.as_deref().unwrap_or("?"), req.port.map(|p| p.to_string()).unwrap_or_default());
+    let req_ev = ev(
+        "the sockaddr connect() was given",
+        format!("{want} · bytes {}", req.bytes),
+        "user memory at entry (bpf_probe_read_user)",
+    );
     let after_ev = conn::inet_ev("after", sk, "tp_btf/sys_exit walk");
     let (inr, rev) = conn::in_range(&life.sys, i.num);
     out.push(judged(
         ids::CONNECT_PEER,
         Some(c.seq),
         req.addr.as_ref().and(inr).map(|r| r && i.peer() == want && i.sport == i.num),
-        format!("peer {} (asked {want}); local {} — the kernel chose port {} from {}", i.peer(), i.local(), i.num, life.sys.port_range_text),
+        format!(
+            "peer {} (asked {want}); local {} — the kernel chose port {} from {}",
+            i.peer(),
+            i.local(),
+            i.num,
+            life.sys.port_range_text
+        ),
         vec![req_ev.clone(), after_ev.clone(), rev],
         "the sockaddr is not AF_INET, or the port range could not be read",
     ));
@@ -61,8 +77,16 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
             a.map(|s| s.state.show()).unwrap_or_else(|| "?".into())
         ),
         vec![
-            ev("socket->state at entry", b.map(|s| format!("{} · socket {}", s.state.show(), s.addr)).unwrap_or_default(), "tp_btf/sys_enter walk"),
-            ev("socket->state after", a.map(|s| format!("{} · socket {}", s.state.show(), s.addr)).unwrap_or_default(), "tp_btf/sys_exit walk"),
+            ev(
+                "socket->state at entry",
+                b.map(|s| format!("{} · socket {}", s.state.show(), s.addr)).unwrap_or_default(),
+                "tp_btf/sys_enter walk",
+            ),
+            ev(
+                "socket->state after",
+                a.map(|s| format!("{} · socket {}", s.state.show(), s.addr)).unwrap_or_default(),
+                "tp_btf/sys_exit walk",
+            ),
         ],
         "the socket was not walked at entry and exit",
     ));
@@ -71,7 +95,15 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
         ids::CONNECT_LISTENER,
         Some(c.seq),
         l.map(|_| true),
-        l.map(|l| format!("{want} is sk {} (pid {}, fd {})", l.sock, l.pid, l.fd.map(|f| f.to_string()).unwrap_or_else(|| "?".into()))).unwrap_or_default(),
+        l.map(|l| {
+            format!(
+                "{want} is sk {} (pid {}, fd {})",
+                l.sock,
+                l.pid,
+                l.fd.map(|f| f.to_string()).unwrap_or_else(|| "?".into())
+            )
+        })
+        .unwrap_or_default(),
         vec![req_ev],
         &format!("no listening sock at {want} is in this run's evidence (the server is not traced)"),
     ));

@@ -32,8 +32,16 @@ pub fn judge(c: &Call) -> Vec<Claim> {
         sa.addr.is_some().then(|| told == i.local()),
         format!("told {told}; the sock holds {}", i.local()),
         vec![
-            ev("the sockaddr written back", format!("{told} · bytes {}", sa.bytes), "user memory at exit (bpf_probe_read_user)"),
-            ev(format!("sk {} after", sk.addr), format!("skc_rcv_saddr {} · inet_num {}", i.rcv_saddr, i.num), "tp_btf/sys_exit walk"),
+            ev(
+                "the sockaddr written back",
+                format!("{told} · bytes {}", sa.bytes),
+                "user memory at exit (bpf_probe_read_user)",
+            ),
+            ev(
+                format!("sk {} after", sk.addr),
+                format!("skc_rcv_saddr {} · inet_num {}", i.rcv_saddr, i.num),
+                "tp_btf/sys_exit walk",
+            ),
         ],
         "the sockaddr is not AF_INET",
     )]

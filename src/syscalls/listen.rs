@@ -54,7 +54,11 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
         vec![
             ev("backlog argument", format!("rsi = {backlog}"), "tp_btf/sys_enter"),
             ev("net.core.somaxconn", life.sys.somaxconn_text.clone(), conn::SOMAXCONN_FILE),
-            ev(format!("sk {} sk_max_ack_backlog after", sk.addr), sk.max_ack_backlog.to_string(), "tp_btf/sys_exit walk"),
+            ev(
+                format!("sk {} sk_max_ack_backlog after", sk.addr),
+                sk.max_ack_backlog.to_string(),
+                "tp_btf/sys_exit walk",
+            ),
         ],
         &format!("{} could not be read", conn::SOMAXCONN_FILE),
     ));

@@ -10,10 +10,10 @@ use crate::model::{Namer, Signature, Value};
 use crate::probes::boundary::{Mode, TracedSyscall, UaddrMode};
 
 mod accept;
-pub mod conn;
 pub mod accept4;
 pub mod bind;
 pub mod close;
+pub mod conn;
 pub mod connect;
 pub mod getsockname;
 pub mod listen;

@@ -35,7 +35,9 @@ fn name_arg(idx: usize, raw: u64, n: &Namer) -> Value {
 /// write()'s and read()'s claims on a TCP sock (calls on other files have none).
 pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
     let (Some(ret), Some(b), Some(a)) = (c.ret, c.before.sock.as_ref(), c.after.sock.as_ref()) else { return vec![] };
-    let (Some(bt), Some(at)) = (b.inet.as_ref().and_then(|i| i.tcp.as_ref()), a.inet.as_ref().and_then(|i| i.tcp.as_ref())) else {
+    let (Some(bt), Some(at)) =
+        (b.inet.as_ref().and_then(|i| i.tcp.as_ref()), a.inet.as_ref().and_then(|i| i.tcp.as_ref()))
+    else {
         return vec![];
     };
     if ret < 0 {
@@ -45,7 +47,10 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
     let seq_ev = |w: &str, t: &crate::model::TcpObj, probe: &str| {
         ev(
             format!("sk {} {w}", a.addr),
-            format!("rcv_nxt {} · copied_seq {} (unread {}) · write_seq {} · snd_una {}", t.rcv_nxt, t.copied_seq, t.unread, t.write_seq, t.snd_una),
+            format!(
+                "rcv_nxt {} · copied_seq {} (unread {}) · write_seq {} · snd_una {}",
+                t.rcv_nxt, t.copied_seq, t.unread, t.write_seq, t.snd_una
+            ),
             probe,
         )
     };
@@ -66,7 +71,11 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
     out.push(judged(
         ids::READ_UNREAD,
         Some(c.seq),
-        if ret == 0 || bt.unread == 0 { None } else { Some(took == ret && at.copied_seq.wrapping_sub(bt.copied_seq) as i64 == ret) },
+        if ret == 0 || bt.unread == 0 {
+            None
+        } else {
+            Some(took == ret && at.copied_seq.wrapping_sub(bt.copied_seq) as i64 == ret)
+        },
         format!("unread {} → {} (−{took}); read() returned {ret}", bt.unread, at.unread),
         evs.clone(),
         if ret == 0 {
@@ -82,11 +91,16 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
         ids::READ_BYTES_MATCH,
         Some(c.seq),
         w.map(|(_, (_, n))| n == ret && bt.rcv_nxt.wrapping_sub(bt.copied_seq) >= ret as u32),
-        w.map(|(o, (wc, n))| format!("the peer sk {} wrote {n} bytes (call {wc}); this read() returned {ret}", o.sock)).unwrap_or_default(),
+        w.map(|(o, (wc, n))| format!("the peer sk {} wrote {n} bytes (call {wc}); this read() returned {ret}", o.sock))
+            .unwrap_or_default(),
         {
             let mut e = evs;
             if let Some((o, (wc, n))) = w {
-                e.push(ev(format!("write() on the peer sk {}", o.sock), format!("call {wc} returned {n}"), "tp_btf/sys_exit"));
+                e.push(ev(
+                    format!("write() on the peer sk {}", o.sock),
+                    format!("call {wc} returned {n}"),
+                    "tp_btf/sys_exit",
+                ));
             }
             e
         },

@@ -140,8 +140,15 @@ impl<'obj> Tracer<'obj> {
         };
         let events: Rc<RefCell<Vec<RawEvent>>> = Rc::default();
         let decode_errors: Rc<RefCell<u64>> = Rc::default();
-        let mut tracer =
-            Tracer { skel, _links: links, ring: None, events, decode_errors, attach_time: Duration::ZERO, state_missing };
+        let mut tracer = Tracer {
+            skel,
+            _links: links,
+            ring: None,
+            events,
+            decode_errors,
+            attach_time: Duration::ZERO,
+            state_missing,
+        };
         tracer.ring = Some(tracer.build_ring()?);
         tracer.attach_time = t0.elapsed();
         Ok(tracer)
