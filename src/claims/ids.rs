@@ -113,6 +113,30 @@ ids! {
         "the bytes read() returned are the bytes the peer's write() sent: the writer's write_seq after its write is the reader's rcv_nxt, and both calls returned the same count";
     WRITE_SEQ = "write.seq": "write() advanced the sock's write_seq by exactly what it returned";
     CLOSE_FD_FREE = "close.fd_free": "after close() the fd slot is free in the fd table";
+    BIND_CHAIN = "bind.chain":
+        "bind() ran __sys_bind → inet_bind → (inet_bind_sk) → __inet_bind → inet_csk_get_port, in that order (those this kernel has as functions)";
+    BIND_CHAIN_OBJECTS = "bind.chain_objects":
+        "the chain acted on the fd's objects: inet_bind got its struct socket, __inet_bind and inet_csk_get_port its struct sock";
+    LISTEN_CHAIN = "listen.chain":
+        "listen() ran __sys_listen → inet_listen → (__inet_listen_sk) → inet_csk_listen_start, in that order (those this kernel has as functions)";
+    LISTEN_CHAIN_OBJECTS = "listen.chain_objects":
+        "inet_listen got the fd's struct socket and the backlog listen() was given; inet_csk_listen_start got its struct sock";
+    CONNECT_CHAIN = "connect.chain":
+        "connect() ran __sys_connect → inet_stream_connect → __inet_stream_connect → tcp_v4_connect, in that order (those this kernel has as functions)";
+    CONNECT_CHAIN_OBJECTS = "connect.chain_objects":
+        "inet_stream_connect and __inet_stream_connect got the fd's struct socket, tcp_v4_connect its struct sock";
+    ACCEPT_CHAIN = "accept.chain":
+        "accept4() ran __sys_accept4 → get_unused_fd_flags → (do_accept) → sock_alloc → sock_alloc_file → inet_accept → inet_csk_accept → fd_install, in that order (those this kernel has as functions)";
+    ACCEPT_CHAIN_OBJECTS = "accept.chain_objects":
+        "sock_alloc's return is the socket inet_accept filled and the new fd holds; inet_csk_accept returned its sock; sock_alloc_file's return is what fd_install installed; inet_accept and inet_csk_accept got the listener's socket and sock";
+    WRITE_CHAIN = "write.chain":
+        "write() on the socket reached tcp_sendmsg with the fd's struct sock, and tcp_sendmsg returned what write() returned";
+    READ_CHAIN = "read.chain":
+        "read() on the socket reached tcp_recvmsg with the fd's struct sock, and tcp_recvmsg returned what read() returned";
+    CLOSE_CHAIN = "close.chain":
+        "the socket's file was released by sock_close → __sock_release → inet_release → tcp_close, in that order (after close() returned: the last fput is deferred to the return to user space)";
+    CLOSE_CHAIN_OBJECTS = "close.chain_objects":
+        "sock_close got the fd's struct file, __sock_release and inet_release its struct socket, tcp_close its struct sock";
     TCP_STATES = "tcp.states":
         "each traced TCP sock's state changes form one chain (each change starts where the last one ended) that ends in TCP_CLOSE";
     USER_RETURN_ADDRESS = "user.return_address":

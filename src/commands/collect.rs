@@ -43,10 +43,12 @@ pub fn choose_chain(
     if custom.is_some() && arg == AttachArg::None {
         return Err(Error::new(Kind::Usage, "--chain needs a function-level tier; drop --attach none"));
     }
-    if custom.is_none() && !specs.iter().any(|s| s.name == "socket") {
-        return none(
-            "the function-level chain is defined for socket() only; socket() is not traced in this run".into(),
-        );
+    let traced_socket = specs.iter().any(|s| s.name == "socket");
+    if custom.is_none() && !traced_socket && specs.iter().all(|s| s.chain.is_empty()) {
+        return none(format!(
+            "no function-level chain is defined for {}",
+            specs.iter().map(|s| format!("{}()", s.name)).collect::<Vec<_>>().join(", ")
+        ));
     }
     let (attach, fallback) = match arg {
         AttachArg::None => return none("--attach none: syscall boundary only".into()),
@@ -79,7 +81,17 @@ pub fn choose_chain(
         _ => families.iter().filter_map(|(i, _, _)| create_of(*i)).collect(),
     };
     creates.dedup();
-    let fnames = socket::chain_functions(&creates, matches!(target, Target::Builtin { .. }));
+    // socket()'s chain first (its first function is the evidence budget's root), then each traced call's own.
+    let mut fnames = if traced_socket {
+        socket::chain_functions(&creates, matches!(target, Target::Builtin { .. }))
+    } else {
+        vec![]
+    };
+    for f in specs.iter().flat_map(|s| s.chain.iter()) {
+        if !fnames.iter().any(|g| g == f) {
+            fnames.push(f.to_string());
+        }
+    }
     let plan = match custom {
         Some(specs) => {
             let fnames: Vec<String> = specs.iter().map(|s| s.name().to_string()).collect();
@@ -164,6 +176,7 @@ pub fn collect(req: Request, names: &Namer) -> Result<Collected> {
     });
     let mut st = stream::Stream::new(names, sigs, judge, keep);
     st.sockets_only = sockets_only;
+    st.chain_why = choice.why_not.clone();
     let session = session::trace(
         &target,
         &specs.iter().map(|s| s.traced()).collect::<Vec<_>>(),

@@ -59,6 +59,8 @@ pub struct Stream<'a> {
     pub sockets_only: bool,
     /// read/write/close calls on other files, counted apart (with `sockets_only`).
     pub socketless: u64,
+    /// Why there is no function-level chain in this run (tier C), for the calls' chain claims.
+    pub chain_why: Option<String>,
 }
 
 impl<'a> Stream<'a> {
@@ -85,6 +87,7 @@ impl<'a> Stream<'a> {
             life: conn::Life::default(),
             sockets_only: false,
             socketless: 0,
+            chain_why: None,
         }
     }
 
@@ -105,8 +108,14 @@ impl<'a> Stream<'a> {
         }
     }
 
-    fn judge(&mut self, c: Call) {
+    fn judge(&mut self, mut c: Call) {
         let mut claims = Vec::new();
+        // A socket's file is released after close() returns (the deferred fput): its frames come late.
+        if self.chain.is_some() && c.syscall == "close" && !c.chain.iter().any(|f| f.func == "sock_close") {
+            if let (Some(f), Some(t)) = (c.before.file.as_ref(), c.exit_ns) {
+                c.chain.extend(self.frames.take_late(c.tid, t, f.addr.0));
+            }
+        }
         if c.syscall == "socket" {
             self.socket_calls += 1;
             claims.extend(socket::claims::judge_socket_in(&c, &self.tables, self.names));
@@ -133,6 +142,7 @@ impl<'a> Stream<'a> {
             "close" => claims.extend(syscalls::close::judge(&c, &self.life)),
             _ => {}
         }
+        claims.extend(self.chain_claims(&c));
         self.life.record(&c);
         self.totals.count_call(&c);
         for k in &claims {
@@ -157,6 +167,31 @@ impl<'a> Stream<'a> {
             crate::report::bump(&mut self.kept_per, key);
             self.kept.push(c);
             self.claims.extend(claims);
+        }
+    }
+
+    /// The function-level claims of a connection's calls (socket() has its own above): judged from the chain at
+    /// tiers A/B, "not observable (why)" at tier C.
+    fn chain_claims(&self, c: &Call) -> Vec<Claim> {
+        use crate::probes::chain::FnPlan;
+        type Judge = fn(&Call, &[FnPlan]) -> Vec<Claim>;
+        let ok = c.ret.is_some_and(|r| r >= 0);
+        let tcp = c.before.sock.as_ref().and_then(|s| s.inet.as_ref()).is_some_and(|i| i.tcp.is_some());
+        let (ids, judge): (&[crate::claims::ids::ClaimId], Judge) = match c.syscall.as_str() {
+            "bind" if ok && tcp => (syscalls::bind::CHAIN_CLAIMS, syscalls::bind::judge_chain),
+            "listen" if ok && tcp => (syscalls::listen::CHAIN_CLAIMS, syscalls::listen::judge_chain),
+            "connect" if ok && tcp => (syscalls::connect::CHAIN_CLAIMS, syscalls::connect::judge_chain),
+            "accept4" | "accept" if ok && tcp => (syscalls::accept4::CHAIN_CLAIMS, syscalls::accept4::judge_chain),
+            "read" | "write" if ok && tcp => (syscalls::rw::chain_claims(&c.syscall), syscalls::rw::judge_chain),
+            "close" if ok && tcp => (syscalls::close::CHAIN_CLAIMS, syscalls::close::judge_chain),
+            _ => return Vec::new(),
+        };
+        match (&self.chain, &self.chain_why) {
+            // Past the evidence budget a call has no chain: counted, not judged.
+            (Some(j), _) if j.budget && c.chain.is_empty() => Vec::new(),
+            (Some(j), _) => judge(c, j.plan),
+            (None, Some(why)) => syscalls::chainproof::not_here(c, ids, why),
+            (None, None) => Vec::new(),
         }
     }
 

@@ -219,6 +219,66 @@ pub struct FrameQueue {
     next: u64,
     /// Frames that ran outside every traced boundary call of their thread (dropped, counted).
     pub outside: u64,
+    /// Per thread, frames of the file-release path that ran after a close() returned (the last fput() of a file
+    /// is deferred to the return to user space, after sys_exit): kept for the close() they belong to, matched by
+    /// the file pointer (`take_late`). At most LATE_FRAMES per thread, LATE_TIDS threads.
+    late: std::collections::HashMap<u32, std::collections::VecDeque<(u64, Option<u64>, Frame)>>,
+}
+
+/// The functions that run from the deferred fput of a socket's file (task work at the return to user space).
+pub const LATE_FUNCS: &[&str] = &["sock_close", "__sock_release", "inet_release", "tcp_close", "sock_release"];
+const LATE_FRAMES: usize = 64;
+const LATE_TIDS: usize = 64;
+
+fn keep_late(
+    late: &mut std::collections::HashMap<u32, std::collections::VecDeque<(u64, Option<u64>, Frame)>>,
+    tid: u32,
+    item: (u64, Option<u64>, Frame),
+) -> bool {
+    if !LATE_FUNCS.contains(&item.2.func.as_str()) || (!late.contains_key(&tid) && late.len() >= LATE_TIDS) {
+        return false;
+    }
+    let q = late.entry(tid).or_default();
+    if q.len() >= LATE_FRAMES {
+        q.pop_front();
+    }
+    q.push_back(item);
+    true
+}
+
+/// Takes out of `q` the sock_close() record of `file` that began after `after`, with its descendants.
+fn take_release(q: &mut std::collections::VecDeque<(u64, Option<u64>, Frame)>, after: u64, file: u64) -> Vec<Frame> {
+    let root = q.iter().position(|(_, p, f)| {
+        f.func == "sock_close"
+            && p.is_none()
+            && f.enter_ns.is_some_and(|t| t >= after)
+            && f.args.iter().any(|a| a.raw == file && a.ty.contains("file"))
+    });
+    let Some(r) = root else { return Vec::new() };
+    let root_gid = q[r].0;
+    // Its descendants: the frames after it whose parent is it or one of them.
+    let mut gids = vec![root_gid];
+    let mut mine = Vec::new();
+    let mut i = r;
+    while i < q.len() {
+        let take = i == r || q[i].1.is_some_and(|p| gids.contains(&p));
+        if take {
+            let Some(item) = q.remove(i) else { break };
+            gids.push(item.0);
+            mine.push(item);
+        } else {
+            i += 1;
+        }
+    }
+    let ids: Vec<u64> = mine.iter().map(|(g, _, _)| *g).collect();
+    let base = mine.iter().map(|(_, _, f)| f.depth).min().unwrap_or(0);
+    mine.into_iter()
+        .map(|(_, p, mut f)| {
+            f.parent = p.and_then(|p| ids.binary_search(&p).ok());
+            f.depth -= base;
+            f
+        })
+        .collect()
 }
 
 impl FrameQueue {
@@ -227,11 +287,13 @@ impl FrameQueue {
     /// chain function called by an untraced syscall — and is dropped, so the queue does not grow with the run.
     pub fn prune(&mut self, open_enter: impl Fn(u32) -> Option<u64>) {
         let mut dropped = 0;
+        let late = &mut self.late;
         self.by_tid.retain(|tid, q| {
             let keep_from = open_enter(*tid).unwrap_or(u64::MAX);
             while q.front().is_some_and(|(_, _, f)| f.enter_ns.is_none_or(|t| t < keep_from)) {
-                q.pop_front();
-                dropped += 1;
+                if let Some(item) = q.pop_front() {
+                    dropped += u64::from(!keep_late(late, *tid, item));
+                }
             }
             !q.is_empty()
         });
@@ -252,6 +314,17 @@ impl FrameQueue {
     /// The frames that ran inside `c` (same thread, entered between its entry and exit), taken out of the queue,
     /// parents as indexes into the returned list and depths from 0. Frames of the thread that entered before `c`
     /// belong to no traced call: they are dropped.
+    /// The file-release frames (see `late`) of thread `tid` that ran after `after` under a sock_close() of `file`:
+    /// the close() that dropped the file's last reference.
+    pub fn take_late(&mut self, tid: u32, after: u64, file: u64) -> Vec<Frame> {
+        // Already set aside, or still queued (no later call of the thread has passed them yet).
+        let mut got = self.late.get_mut(&tid).map(|q| take_release(q, after, file)).unwrap_or_default();
+        if got.is_empty() {
+            got = self.by_tid.get_mut(&tid).map(|q| take_release(q, after, file)).unwrap_or_default();
+        }
+        got
+    }
+
     pub fn take_for(&mut self, c: &Call) -> Vec<Frame> {
         let (Some(a), Some(b)) = (c.enter_ns, c.exit_ns) else { return Vec::new() };
         let Some(q) = self.by_tid.get_mut(&c.tid) else { return Vec::new() };
@@ -261,8 +334,9 @@ impl FrameQueue {
                 Some(t) if t > b => break,
                 Some(t) if t >= a => mine.extend(q.pop_front()),
                 _ => {
-                    q.pop_front();
-                    self.outside += 1;
+                    if let Some(item) = q.pop_front() {
+                        self.outside += u64::from(!keep_late(&mut self.late, c.tid, item));
+                    }
                 }
             }
         }

@@ -10,6 +10,7 @@ pub const DEF: Def = Def {
     mode: Mode::SW_MODE_WALK_ARG0_RET,
     uaddr: UaddrMode::SW_UA_EXIT,
     name_arg,
+    chain: super::accept4::ACCEPT_CHAIN,
 };
 
 /// fd as a number, the sockaddr pointer in hex, addrlen as a number (a pointer for accept: shown in hex).

@@ -5,6 +5,19 @@ use crate::claims::{ev, ids, judged, Claim};
 use crate::model::{plain_arg, user_ptr, Call, Namer, Value};
 use crate::probes::boundary::{Mode, UaddrMode};
 
+/// accept4()'s chain in the order the course expects: the fd is reserved first, then the socket made.
+pub const ACCEPT_CHAIN: &[&str] = &[
+    "__sys_accept4",
+    "get_unused_fd_flags",
+    "do_accept",
+    "sock_alloc",
+    "sock_alloc_file",
+    "inet_accept",
+    "inet_csk_accept",
+    "sock_graft",
+    "fd_install",
+];
+
 pub const DEF: Def = Def {
     name: "accept4",
     fallback_nr: 288,
@@ -12,6 +25,7 @@ pub const DEF: Def = Def {
     mode: Mode::SW_MODE_WALK_ARG0_RET,
     uaddr: UaddrMode::SW_UA_EXIT,
     name_arg,
+    chain: ACCEPT_CHAIN,
 };
 
 /// fd as a number, the sockaddr pointer in hex, addrlen as a number (a pointer for accept: shown in hex), flags decoded.
@@ -160,13 +174,93 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
         sev,
         "",
     ));
-    out.push(judged(
+    out
+}
+
+/// The function-level claims (tiers A/B).
+pub const CHAIN_CLAIMS: &[crate::claims::ids::ClaimId] =
+    &[ids::ACCEPT_CHAIN, ids::ACCEPT_CHAIN_OBJECTS, ids::ACCEPT_FD_FIRST];
+
+pub fn judge_chain(c: &Call, plan: &[crate::probes::chain::FnPlan]) -> Vec<Claim> {
+    use super::chainproof::{arg, frame, order, ret, same, Group};
+    let (s, k, f) = ("struct socket *", "struct sock *", "struct file *");
+    let a = |x: Option<&crate::model::KAddr>| x.copied();
+    let (lso, lsk) = (a(c.before.socket.as_ref().map(|s| &s.addr)), a(c.before.sock.as_ref().map(|s| &s.addr)));
+    let (nso, nsk, nf) = (
+        a(c.after.socket.as_ref().map(|s| &s.addr)),
+        a(c.after.sock.as_ref().map(|s| &s.addr)),
+        a(c.after.file.as_ref().map(|s| &s.addr)),
+    );
+    // inet_accept's signature on this kernel (from BTF): (sock, newsock, proto_accept_arg *) since 6.10.
+    let sig = plan
+        .iter()
+        .find(|p| p.name == "inet_accept")
+        .and_then(|p| p.params.as_ref())
+        .map(|ps| ps.iter().map(|(n, t)| format!("{t} {n}")).collect::<Vec<_>>().join(", "))
+        .unwrap_or_else(|| "not in BTF".into());
+    let mut out = vec![
+        order(ids::ACCEPT_CHAIN, c, ACCEPT_CHAIN, plan),
+        same(
+            ids::ACCEPT_CHAIN_OBJECTS,
+            c,
+            vec![
+                Group::new("new socket")
+                    .walk("the new fd's socket (walk at exit)", nso)
+                    .func(plan, "sock_alloc", "sock_alloc() returned", ret(c, "sock_alloc"))
+                    .func(plan, "sock_alloc_file", "sock_alloc_file(sock)", arg(c, "sock_alloc_file", s, 0))
+                    .func(plan, "inet_accept", "inet_accept(newsock)", arg(c, "inet_accept", s, 1)),
+                Group::new("child sock").walk("the new socket's ->sk (walk at exit)", nsk).func(
+                    plan,
+                    "inet_csk_accept",
+                    "inet_csk_accept() returned",
+                    ret(c, "inet_csk_accept"),
+                ),
+                Group::new("new file")
+                    .walk("fdt->fd[ret] (walk at exit)", nf)
+                    .func(plan, "sock_alloc_file", "sock_alloc_file() returned", ret(c, "sock_alloc_file"))
+                    .func(plan, "fd_install", "fd_install(file)", arg(c, "fd_install", f, 0)),
+                Group::new("listener socket").walk("the listener fd's socket (walk at entry)", lso).func(
+                    plan,
+                    "inet_accept",
+                    "inet_accept(sock)",
+                    arg(c, "inet_accept", s, 0),
+                ),
+                Group::new("listener sock").walk("the listener's sock (walk at entry)", lsk).func(
+                    plan,
+                    "inet_csk_accept",
+                    "inet_csk_accept(sk)",
+                    arg(c, "inet_csk_accept", k, 0),
+                ),
+            ],
+            vec![ev("inet_accept's parameters on this kernel", sig, "BTF")],
+        ),
+    ];
+    let (g, sa) = (frame(c, "get_unused_fd_flags"), frame(c, "sock_alloc"));
+    let src = c.chain.first().map(|f| f.probe.clone()).unwrap_or_default();
+    let ok = match (g, sa) {
+        (Some(g), Some(sa)) => g.enter_ns.zip(sa.enter_ns).map(|(x, y)| x < y && g.ret == c.ret),
+        _ => None,
+    };
+    out.push(crate::claims::judged(
         ids::ACCEPT_FD_FIRST,
         Some(c.seq),
-        None,
-        String::new(),
-        vec![],
-        "the order of get_unused_fd_flags and sock_alloc inside the call needs the function-level chain (tiers A/B: fentry or kprobes); this kernel offers only the syscall boundary",
+        ok,
+        match (g, sa) {
+            (Some(g), Some(sa)) => format!(
+                "get_unused_fd_flags entered at {} ns and returned {}; sock_alloc entered at {} ns — {} (socket() allocates first and reserves the fd after)",
+                g.enter_ns.unwrap_or(0),
+                g.ret.map(|r| r.to_string()).unwrap_or_else(|| "?".into()),
+                sa.enter_ns.unwrap_or(0),
+                if ok == Some(true) { "the fd first" } else { "not the fd first" }
+            ),
+            _ => String::new(),
+        },
+        vec![
+            ev("get_unused_fd_flags entry, return", g.map(|g| format!("{} ns, {:?}", g.enter_ns.unwrap_or(0), g.ret)).unwrap_or_default(), src.clone()),
+            ev("sock_alloc entry", sa.map(|s| format!("{} ns", s.enter_ns.unwrap_or(0))).unwrap_or_default(), src.clone()),
+            ev("accept4() returned", c.ret.map(|r| r.to_string()).unwrap_or_default(), "tp_btf/sys_exit"),
+        ],
+        "get_unused_fd_flags or sock_alloc was not captured in this call",
     ));
     out
 }

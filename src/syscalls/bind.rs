@@ -12,6 +12,7 @@ pub const DEF: Def = Def {
     mode: Mode::SW_MODE_WALK_ARG0,
     uaddr: UaddrMode::SW_UA_ENTRY,
     name_arg,
+    chain: &["__sys_bind", "inet_bind", "inet_bind_sk", "__inet_bind", "inet_csk_get_port"],
 };
 
 /// fd as a number, the sockaddr pointer in hex, addrlen as a number (a pointer for accept: shown in hex).
@@ -111,4 +112,34 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
         life.states_missing.as_deref().unwrap_or(""),
     ));
     out
+}
+
+/// The function-level claims (tiers A/B).
+pub const CHAIN_CLAIMS: &[crate::claims::ids::ClaimId] = &[ids::BIND_CHAIN, ids::BIND_CHAIN_OBJECTS];
+
+pub fn judge_chain(c: &Call, plan: &[crate::probes::chain::FnPlan]) -> Vec<Claim> {
+    use super::chainproof::{arg, order, same, Group};
+    let (so, sk) = (c.before.socket.as_ref().map(|s| s.addr), c.before.sock.as_ref().map(|s| s.addr));
+    let (s, k) = ("struct socket *", "struct sock *");
+    vec![
+        order(ids::BIND_CHAIN, c, DEF.chain, plan),
+        same(
+            ids::BIND_CHAIN_OBJECTS,
+            c,
+            vec![
+                Group::new("socket").walk("the fd's socket (walk at entry)", so).func(
+                    plan,
+                    "inet_bind",
+                    "inet_bind(sock)",
+                    arg(c, "inet_bind", s, 0),
+                ),
+                Group::new("sock")
+                    .walk("the fd's sock (walk at entry)", sk)
+                    .func(plan, "inet_bind_sk", "inet_bind_sk(sk)", arg(c, "inet_bind_sk", k, 0))
+                    .func(plan, "__inet_bind", "__inet_bind(sk)", arg(c, "__inet_bind", k, 0))
+                    .func(plan, "inet_csk_get_port", "inet_csk_get_port(sk)", arg(c, "inet_csk_get_port", k, 0)),
+            ],
+            vec![],
+        ),
+    ]
 }

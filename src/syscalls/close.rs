@@ -12,6 +12,7 @@ pub const DEF: Def = Def {
     mode: Mode::SW_MODE_WALK_ARG0,
     uaddr: UaddrMode::SW_UA_NONE,
     name_arg: plain_arg,
+    chain: &["sock_close", "__sock_release", "inet_release", "tcp_close"],
 };
 
 /// close()'s claims on a socket fd (other files have none).
@@ -42,4 +43,39 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
         &shared.unwrap_or_else(|| "the fd is past the bitmap words syswalk reads".into()),
     ));
     out
+}
+
+/// The function-level claims (tiers A/B).
+pub const CHAIN_CLAIMS: &[crate::claims::ids::ClaimId] = &[ids::CLOSE_CHAIN, ids::CLOSE_CHAIN_OBJECTS];
+
+pub fn judge_chain(c: &Call, plan: &[crate::probes::chain::FnPlan]) -> Vec<Claim> {
+    use super::chainproof::{arg, order, same, Group};
+    let b = &c.before;
+    let s = "struct socket *";
+    vec![
+        order(ids::CLOSE_CHAIN, c, DEF.chain, plan),
+        same(
+            ids::CLOSE_CHAIN_OBJECTS,
+            c,
+            vec![
+                Group::new("file").walk("fdt->fd[fd] (walk at entry)", b.file.as_ref().map(|f| f.addr)).func(
+                    plan,
+                    "sock_close",
+                    "sock_close(filp)",
+                    arg(c, "sock_close", "struct file *", 0),
+                ),
+                Group::new("socket")
+                    .walk("the fd's socket (walk at entry)", b.socket.as_ref().map(|s| s.addr))
+                    .func(plan, "__sock_release", "__sock_release(sock)", arg(c, "__sock_release", s, 0))
+                    .func(plan, "inet_release", "inet_release(sock)", arg(c, "inet_release", s, 0)),
+                Group::new("sock").walk("the fd's sock (walk at entry)", b.sock.as_ref().map(|s| s.addr)).func(
+                    plan,
+                    "tcp_close",
+                    "tcp_close(sk)",
+                    arg(c, "tcp_close", "struct sock *", 0),
+                ),
+            ],
+            vec![],
+        ),
+    ]
 }

@@ -12,6 +12,7 @@ pub const DEF: Def = Def {
     mode: Mode::SW_MODE_WALK_ARG0,
     uaddr: UaddrMode::SW_UA_ENTRY,
     name_arg,
+    chain: &["__sys_connect", "inet_stream_connect", "__inet_stream_connect", "tcp_v4_connect"],
 };
 
 /// fd as a number, the sockaddr pointer in hex, addrlen as a number (a pointer for accept: shown in hex).
@@ -108,4 +109,38 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
         &format!("no listening sock at {want} is in this run's evidence (the server is not traced)"),
     ));
     out
+}
+
+/// The function-level claims (tiers A/B).
+pub const CHAIN_CLAIMS: &[crate::claims::ids::ClaimId] = &[ids::CONNECT_CHAIN, ids::CONNECT_CHAIN_OBJECTS];
+
+pub fn judge_chain(c: &Call, plan: &[crate::probes::chain::FnPlan]) -> Vec<Claim> {
+    use super::chainproof::{arg, order, same, Group};
+    let (so, sk) = (c.before.socket.as_ref().map(|s| s.addr), c.before.sock.as_ref().map(|s| s.addr));
+    let s = "struct socket *";
+    vec![
+        order(ids::CONNECT_CHAIN, c, DEF.chain, plan),
+        same(
+            ids::CONNECT_CHAIN_OBJECTS,
+            c,
+            vec![
+                Group::new("socket")
+                    .walk("the fd's socket (walk at entry)", so)
+                    .func(plan, "inet_stream_connect", "inet_stream_connect(sock)", arg(c, "inet_stream_connect", s, 0))
+                    .func(
+                        plan,
+                        "__inet_stream_connect",
+                        "__inet_stream_connect(sock)",
+                        arg(c, "__inet_stream_connect", s, 0),
+                    ),
+                Group::new("sock").walk("the fd's sock (walk at entry)", sk).func(
+                    plan,
+                    "tcp_v4_connect",
+                    "tcp_v4_connect(sk)",
+                    arg(c, "tcp_v4_connect", "struct sock *", 0),
+                ),
+            ],
+            vec![],
+        ),
+    ]
 }

@@ -12,6 +12,7 @@ pub const DEF: Def = Def {
     mode: Mode::SW_MODE_WALK_ARG0,
     uaddr: UaddrMode::SW_UA_EXIT,
     name_arg,
+    chain: &[],
 };
 
 fn name_arg(idx: usize, raw: u64, n: &Namer) -> Value {

@@ -12,6 +12,7 @@ pub const DEF: Def = Def {
     mode: Mode::SW_MODE_WALK_ARG0,
     uaddr: UaddrMode::SW_UA_NONE,
     name_arg: plain_arg,
+    chain: &["__sys_listen", "inet_listen", "__inet_listen_sk", "inet_csk_listen_start"],
 };
 
 /// listen()'s claims.
@@ -71,4 +72,49 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
         "",
     ));
     out
+}
+
+/// The function-level claims (tiers A/B).
+pub const CHAIN_CLAIMS: &[crate::claims::ids::ClaimId] = &[ids::LISTEN_CHAIN, ids::LISTEN_CHAIN_OBJECTS];
+
+pub fn judge_chain(c: &Call, plan: &[crate::probes::chain::FnPlan]) -> Vec<Claim> {
+    use super::chainproof::{arg, arg_named, order, same, Group};
+    let (so, sk) = (c.before.socket.as_ref().map(|s| s.addr), c.before.sock.as_ref().map(|s| s.addr));
+    let backlog = c.args.get(1).map(|a| a.value.raw as u64 & 0xffff_ffff);
+    vec![
+        order(ids::LISTEN_CHAIN, c, DEF.chain, plan),
+        same(
+            ids::LISTEN_CHAIN_OBJECTS,
+            c,
+            vec![
+                Group::new("socket").walk("the fd's socket (walk at entry)", so).func(
+                    plan,
+                    "inet_listen",
+                    "inet_listen(sock)",
+                    arg(c, "inet_listen", "struct socket *", 0),
+                ),
+                Group::new("backlog").walk("listen()'s backlog (rsi)", backlog.map(crate::model::KAddr)).func(
+                    plan,
+                    "inet_listen",
+                    "inet_listen(backlog)",
+                    arg_named(c, "inet_listen", "backlog").map(|v| v & 0xffff_ffff),
+                ),
+                Group::new("sock")
+                    .walk("the fd's sock (walk at entry)", sk)
+                    .func(
+                        plan,
+                        "__inet_listen_sk",
+                        "__inet_listen_sk(sk)",
+                        arg(c, "__inet_listen_sk", "struct sock *", 0),
+                    )
+                    .func(
+                        plan,
+                        "inet_csk_listen_start",
+                        "inet_csk_listen_start(sk)",
+                        arg(c, "inet_csk_listen_start", "struct sock *", 0),
+                    ),
+            ],
+            vec![],
+        ),
+    ]
 }

@@ -12,6 +12,7 @@ use crate::probes::boundary::{Mode, TracedSyscall, UaddrMode};
 mod accept;
 pub mod accept4;
 pub mod bind;
+pub mod chainproof;
 pub mod close;
 pub mod conn;
 pub mod connect;
@@ -32,6 +33,9 @@ pub struct Def {
     /// Which user sockaddr its events carry (enum sw_uaddr_mode).
     pub uaddr: UaddrMode,
     pub name_arg: fn(usize, u64, &Namer) -> Value,
+    /// Its function-level chain (tiers A/B), in the order the course expects; a function this kernel does not have
+    /// (inlined, renamed, newer) is reported by the plan, not an error. socket()'s is `socket::DEFAULT_CHAIN`.
+    pub chain: &'static [&'static str],
 }
 
 /// Every syscall syswalk traces, in the order `--syscalls` lists them.
@@ -59,6 +63,7 @@ pub struct SyscallSpec {
     pub mode: Mode,
     pub uaddr: UaddrMode,
     name_arg: fn(usize, u64, &Namer) -> Value,
+    pub chain: &'static [&'static str],
 }
 
 impl SyscallSpec {
@@ -82,7 +87,16 @@ pub fn spec(name: &str) -> Option<SyscallSpec> {
         Some(c) => (c.value, format!("{}:{}", c.file, c.line)),
         None => (d.fallback_nr, format!("syswalk's x86_64 table ({} absent)", headers::unistd_path())),
     };
-    Some(SyscallSpec { name: d.name, nr, nr_origin, args: d.args, mode: d.mode, uaddr: d.uaddr, name_arg: d.name_arg })
+    Some(SyscallSpec {
+        name: d.name,
+        nr,
+        nr_origin,
+        args: d.args,
+        mode: d.mode,
+        uaddr: d.uaddr,
+        name_arg: d.name_arg,
+        chain: d.chain,
+    })
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ pub const READ: Def = Def {
     mode: Mode::SW_MODE_WALK_ARG0,
     uaddr: UaddrMode::SW_UA_NONE,
     name_arg,
+    chain: &["tcp_recvmsg"],
 };
 
 pub const WRITE: Def = Def {
@@ -23,6 +24,7 @@ pub const WRITE: Def = Def {
     mode: Mode::SW_MODE_WALK_ARG0,
     uaddr: UaddrMode::SW_UA_NONE,
     name_arg,
+    chain: &["tcp_sendmsg"],
 };
 
 fn name_arg(idx: usize, raw: u64, n: &Namer) -> Value {
@@ -107,4 +109,36 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
         &format!("no write() on the peer ({}) is in this run's evidence", ai.peer()),
     ));
     out
+}
+
+/// The function-level claims (tiers A/B) of read() or write() on a TCP socket.
+pub fn chain_claims(syscall: &str) -> &'static [crate::claims::ids::ClaimId] {
+    if syscall == "write" {
+        &[ids::WRITE_CHAIN]
+    } else {
+        &[ids::READ_CHAIN]
+    }
+}
+
+pub fn judge_chain(c: &Call, plan: &[crate::probes::chain::FnPlan]) -> Vec<Claim> {
+    use super::chainproof::{arg, ret, same, Group};
+    let (id, func) =
+        if c.syscall == "write" { (ids::WRITE_CHAIN, "tcp_sendmsg") } else { (ids::READ_CHAIN, "tcp_recvmsg") };
+    let sk = c.before.sock.as_ref().map(|s| s.addr);
+    vec![same(
+        id,
+        c,
+        vec![
+            Group::new("sock").walk("the fd's sock (walk at entry)", sk).func(
+                plan,
+                func,
+                &format!("{func}(sk)"),
+                arg(c, func, "struct sock *", 0),
+            ),
+            Group::new("bytes")
+                .walk(&format!("{}() returned", c.syscall), c.ret.map(|r| crate::model::KAddr(r as u64)))
+                .func(plan, func, &format!("{func}() returned"), ret(c, func).map(|r| r as i32 as i64 as u64)),
+        ],
+        vec![],
+    )]
 }

@@ -11,6 +11,7 @@ pub const DEF: Def = Def {
     mode: Mode::SW_MODE_WALK_ARG0,
     uaddr: UaddrMode::SW_UA_NONE,
     name_arg,
+    chain: &[],
 };
 
 /// level by its name in the headers (SOL_SOCKET, or the protocol), optval in hex; optname as a number (its name

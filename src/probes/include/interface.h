@@ -7,7 +7,7 @@
 
 enum sw_limits {
 	SW_NR_MAX = 512,          /* syscall numbers the boundary's `syscalls` map covers: 0 .. SW_NR_MAX-1 */
-	SW_SLOTS = 16,            /* kernel functions one run's chain can trace */
+	SW_SLOTS = 64,            /* kernel functions one run's chain can trace (a power of two: slots are masked) */
 	SW_OBJS = 3,              /* object snapshots per chain item */
 	SW_STACK = 2,             /* return addresses captured per chain entry */
 	SW_FENTRY_RA_MAX = 16,    /* tier A: the traced function's own return address lies at most this far past its

@@ -16,6 +16,7 @@ pub const DEF: Def = Def {
     mode: Mode::SW_MODE_WALK_RET,
     uaddr: UaddrMode::SW_UA_NONE,
     name_arg,
+    chain: &[],
 };
 
 /// family from the headers (AF_*), type from BTF (enum sock_type, with SOCK_NONBLOCK/SOCK_CLOEXEC bits shown apart),

@@ -1,0 +1,149 @@
+//! The function-level claims of a connection's calls (tiers A/B): each call's chain ran in the course's order, and
+//! the pointers its functions received or returned are the objects the boundary walk found (one struct socket, one
+//! struct sock, one struct file through the whole call). Each syscall's module says which; this is the machinery.
+use crate::claims::{ev, ids::ClaimId, judged, Claim, Evidence};
+use crate::model::frame::Frame;
+use crate::model::{Call, KAddr};
+use crate::probes::chain::FnPlan;
+
+pub fn frame<'a>(c: &'a Call, func: &str) -> Option<&'a Frame> {
+    c.chain.iter().find(|f| f.func == func)
+}
+
+/// Whether this run traces `func` (it exists here as a function with a symbol).
+pub fn traced(plan: &[FnPlan], func: &str) -> bool {
+    plan.iter().any(|p| p.name == func && p.traced)
+}
+
+/// The `nth` argument of type `ty` ("struct sock *") that `func` received.
+pub fn arg(c: &Call, func: &str, ty: &str, nth: usize) -> Option<u64> {
+    frame(c, func)?.args.iter().filter(|a| a.ty == ty).nth(nth).map(|a| a.raw)
+}
+
+/// The argument of `func` named `name`.
+pub fn arg_named(c: &Call, func: &str, name: &str) -> Option<u64> {
+    frame(c, func)?.args.iter().find(|a| a.name == name).map(|a| a.raw)
+}
+
+pub fn ret(c: &Call, func: &str) -> Option<u64> {
+    frame(c, func)?.ret.map(|r| r as u64)
+}
+
+/// Values that must be one and the same: a label, the value if captured, and whether its function is traced.
+pub struct Group {
+    pub what: &'static str,
+    pub items: Vec<(String, Option<u64>)>,
+}
+
+impl Group {
+    pub fn new(what: &'static str) -> Self {
+        Group { what, items: Vec::new() }
+    }
+    /// The walk's value (always expected).
+    pub fn walk(mut self, label: &str, v: Option<KAddr>) -> Self {
+        self.items.push((label.to_string(), v.map(|a| a.0)));
+        self
+    }
+    /// A function's value, only when this kernel has the function to trace.
+    pub fn func(mut self, plan: &[FnPlan], func: &str, label: &str, v: Option<u64>) -> Self {
+        if traced(plan, func) {
+            self.items.push((label.to_string(), v));
+        }
+        self
+    }
+}
+
+/// `id`: every group's values are equal. Not observable when one was not captured; refuted when two differ.
+pub fn same(id: ClaimId, c: &Call, groups: Vec<Group>, extra: Vec<Evidence>) -> Claim {
+    let src = c.chain.first().map(|f| f.probe.clone()).unwrap_or_else(|| "chain".into());
+    let mut evidence = Vec::new();
+    let mut missing = Vec::new();
+    let mut differ = Vec::new();
+    let mut summary = Vec::new();
+    for g in &groups {
+        let vals: Vec<u64> = g.items.iter().filter_map(|(_, v)| *v).collect();
+        for (label, v) in &g.items {
+            let shown = v.map(|v| format!("{v:#018x}")).unwrap_or_else(|| "not captured".into());
+            evidence.push(ev(format!("{}: {label}", g.what), shown, src.clone()));
+            if v.is_none() {
+                missing.push(format!("{} ({label})", g.what));
+            }
+        }
+        if vals.windows(2).any(|w| w[0] != w[1]) {
+            differ.push(g.what);
+        } else if let Some(v) = vals.first() {
+            summary.push(format!("{} {v:#018x} ({} places)", g.what, vals.len()));
+        }
+    }
+    evidence.extend(extra);
+    let ok = if !differ.is_empty() {
+        Some(false)
+    } else if missing.is_empty() && !groups.is_empty() {
+        Some(true)
+    } else {
+        None
+    };
+    let finding = if differ.is_empty() {
+        format!("one {}", summary.join("; one "))
+    } else {
+        format!("differ: {}", differ.join(", "))
+    };
+    judged(id, Some(c.seq), ok, finding, evidence, &format!("not captured in this call: {}", missing.join(", ")))
+}
+
+/// `id`: the functions of `expected` this kernel traces were entered in that order inside the call.
+pub fn order(id: ClaimId, c: &Call, expected: &[&str], plan: &[FnPlan]) -> Claim {
+    let src = c.chain.first().map(|f| f.probe.clone()).unwrap_or_else(|| "chain".into());
+    let want: Vec<&str> = expected.iter().copied().filter(|f| traced(plan, f)).collect();
+    let absent: Vec<&str> = expected.iter().copied().filter(|f| !traced(plan, f)).collect();
+    let pos: Vec<Option<usize>> = want.iter().map(|f| c.chain.iter().position(|x| x.func == *f)).collect();
+    let seen: Vec<usize> = pos.iter().flatten().copied().collect();
+    let in_order = seen.windows(2).all(|w| w[0] < w[1]);
+    let missing: Vec<&str> = want.iter().zip(&pos).filter(|(_, p)| p.is_none()).map(|(f, _)| *f).collect();
+    let observed: Vec<String> = c
+        .chain
+        .iter()
+        .map(|f| {
+            format!(
+                "{}{}{}",
+                "  ".repeat(f.depth),
+                f.func,
+                f.ret
+                    .map(|r| format!(
+                        " = {}",
+                        if r.unsigned_abs() > 1 << 32 { format!("{:#x}", r as u64) } else { r.to_string() }
+                    ))
+                    .unwrap_or_default()
+            )
+        })
+        .collect();
+    let ok = if c.chain.is_empty() || (in_order && !missing.is_empty()) { None } else { Some(in_order) };
+    judged(
+        id,
+        Some(c.seq),
+        ok,
+        format!(
+            "{}{}",
+            want.join(" → "),
+            if absent.is_empty() {
+                String::new()
+            } else {
+                format!(" ({} not functions on this kernel)", absent.join(", "))
+            }
+        ),
+        vec![
+            ev("observed entries (indented by nesting) = return", observed.join(" | "), src.clone()),
+            ev("expected, not observed", if missing.is_empty() { "none".into() } else { missing.join(", ") }, src),
+        ],
+        if c.chain.is_empty() {
+            "no chain frame was captured inside this call"
+        } else {
+            "some of the chain's functions were not observed in this call (events lost, or not called)"
+        },
+    )
+}
+
+/// The claims of a call at a tier without the function-level chain: not observable, with why.
+pub fn not_here(c: &Call, ids: &[ClaimId], why: &str) -> Vec<Claim> {
+    ids.iter().map(|id| judged(*id, Some(c.seq), None, String::new(), vec![], why)).collect()
+}
