@@ -18,6 +18,9 @@ const FRAME_MARGIN_NS: u64 = 10_000_000;
 /// An open call older than this (its exit lost, or blocked in the kernel) no longer holds back the pruning.
 const STALE_NS: u64 = 10_000_000_000;
 
+/// Entry times kept per thread, to bound a close()'s late release frames by the thread's next call.
+const ENTERS_KEPT: usize = 256;
+
 /// Calls with a refuted claim keep their full evidence even past `--keep-calls`, up to this many.
 const REFUTED_KEPT: usize = 100;
 
@@ -61,6 +64,12 @@ pub struct Stream<'a> {
     pub socketless: u64,
     /// Why there is no function-level chain in this run (tier C), for the calls' chain claims.
     pub chain_why: Option<String>,
+    /// close() calls of sockets waiting for their file's release frames (see `late_ready`): at most one per thread.
+    deferred: Vec<Call>,
+    /// Per thread, when its latest traced call returned.
+    last_exit: std::collections::HashMap<u32, u64>,
+    /// Per thread, when its recent calls entered (at most ENTERS_KEPT; threads quiet for STALE_NS are dropped).
+    enters: std::collections::HashMap<u32, std::collections::VecDeque<u64>>,
 }
 
 impl<'a> Stream<'a> {
@@ -88,6 +97,9 @@ impl<'a> Stream<'a> {
             sockets_only: false,
             socketless: 0,
             chain_why: None,
+            deferred: Vec::new(),
+            last_exit: Default::default(),
+            enters: Default::default(),
         }
     }
 
@@ -111,9 +123,15 @@ impl<'a> Stream<'a> {
     fn judge(&mut self, mut c: Call) {
         let mut claims = Vec::new();
         // A socket's file is released after close() returns (the deferred fput): its frames come late.
-        if self.chain.is_some() && c.syscall == "close" && !c.chain.iter().any(|f| f.func == "sock_close") {
+        if self.chain.is_some()
+            && c.syscall == "close"
+            && c.before.socket.is_some()
+            && !c.chain.iter().any(|f| f.func == "sock_close")
+        {
             if let (Some(f), Some(t)) = (c.before.file.as_ref(), c.exit_ns) {
-                c.chain.extend(self.frames.take_late(c.tid, t, f.addr.0));
+                let window = (t, self.next_enter(c.tid, t));
+                let got = self.frames.take_late(c.tid, window, f.addr.0);
+                c.chain.extend(got);
             }
         }
         if c.syscall == "socket" {
@@ -170,6 +188,25 @@ impl<'a> Stream<'a> {
         }
     }
 
+    /// When thread `tid` next entered a call after `t` (u64::MAX if it has not yet).
+    fn next_enter(&self, tid: u32, t: u64) -> u64 {
+        self.enters.get(&tid).and_then(|q| q.iter().find(|x| **x > t).copied()).unwrap_or(u64::MAX)
+    }
+
+    /// A socket's close() can be judged when its file's release frames are here, or when its thread has returned
+    /// from another call since: the release runs before the return to user space, its record is sent when
+    /// sock_close returns or at the latest at the thread's next sys_exit (the chain's stale-record closer), and the
+    /// chain ring is read after the boundary ring. Every other call at once.
+    fn late_ready(&self, c: &Call) -> bool {
+        let (Some(f), Some(exit)) = (c.before.file.as_ref(), c.exit_ns) else { return true };
+        if self.chain.is_none() || c.syscall != "close" || c.ret != Some(0) || c.before.socket.is_none() {
+            return true;
+        }
+        c.chain.iter().any(|x| x.func == "sock_close")
+            || self.frames.has_late(c.tid, (exit, self.next_enter(c.tid, exit)), f.addr.0)
+            || self.last_exit.get(&c.tid).is_some_and(|t| *t > exit)
+    }
+
     /// The function-level claims of a connection's calls (socket() has its own above): judged from the chain at
     /// tiers A/B, "not observable (why)" at tier C.
     fn chain_claims(&self, c: &Call) -> Vec<Claim> {
@@ -200,6 +237,9 @@ impl<'a> Stream<'a> {
         self.settle();
         self.done = self.pairer.finish();
         self.settle();
+        for c in std::mem::take(&mut self.deferred) {
+            self.judge(c);
+        }
         self.judge_waiting();
         let states = self.life.judge_states();
         for k in &states {
@@ -225,6 +265,16 @@ impl Sink for Stream<'_> {
     fn boundary(&mut self, events: Vec<RawEvent>) {
         for e in &events {
             self.last_ts = self.last_ts.max(Some(e.ts_ns));
+            if e.kind == crate::probes::boundary::EvKind::SW_EXIT.0 {
+                self.last_exit.insert(e.tid, e.ts_ns);
+            }
+            if e.kind == crate::probes::boundary::EvKind::SW_ENTER.0 {
+                let q = self.enters.entry(e.tid).or_default();
+                if q.len() >= ENTERS_KEPT {
+                    q.pop_front();
+                }
+                q.push_back(e.ts_ns);
+            }
             if e.kind == crate::probes::boundary::EvKind::SW_STATE.0 {
                 self.life.state(crate::model::state_change(e, self.names));
                 continue;
@@ -245,9 +295,15 @@ impl Sink for Stream<'_> {
         // (the other threads' calls that completed this round included); this round's get their frames.
         let previous = std::mem::take(&mut self.waiting);
         self.settle();
-        for c in previous {
-            self.judge(c);
+        let mut still = Vec::new();
+        for c in std::mem::take(&mut self.deferred).into_iter().chain(previous) {
+            if self.late_ready(&c) {
+                self.judge(c);
+            } else {
+                still.push(c);
+            }
         }
+        self.deferred = still;
         // No call judged from now on began before the oldest call still waiting or open (or, with none of those,
         // before the last event seen): uses of the fd tables that ended earlier can go. Only socket() calls are
         // judged against the window; an open one older than STALE_NS (its exit lost, or blocked) does not hold it.
@@ -265,6 +321,8 @@ impl Sink for Stream<'_> {
         }
         // A thread's frames older than its open call — or, with none open, than the events already seen (less a
         // margin for the small disorder between CPUs) — belong to no call that can still complete.
+        self.enters.retain(|_, q| q.back().is_some_and(|t| now.saturating_sub(*t) <= STALE_NS));
+        self.last_exit.retain(|_, t| now.saturating_sub(*t) <= STALE_NS);
         let (pairer, seen) = (&self.pairer, now.saturating_sub(FRAME_MARGIN_NS));
         self.frames.prune(|tid| Some(pairer.open_enter(tid).unwrap_or(seen)));
     }

@@ -247,13 +247,18 @@ fn keep_late(
 }
 
 /// Takes out of `q` the sock_close() record of `file` that began after `after`, with its descendants.
-fn take_release(q: &mut std::collections::VecDeque<(u64, Option<u64>, Frame)>, after: u64, file: u64) -> Vec<Frame> {
-    let root = q.iter().position(|(_, p, f)| {
+/// Where in `q` the sock_close() record of `file` that began inside `(after, before)` is.
+fn release_at(q: &std::collections::VecDeque<(u64, Option<u64>, Frame)>, w: (u64, u64), file: u64) -> Option<usize> {
+    q.iter().position(|(_, p, f)| {
         f.func == "sock_close"
             && p.is_none()
-            && f.enter_ns.is_some_and(|t| t >= after)
+            && f.enter_ns.is_some_and(|t| t > w.0 && t < w.1)
             && f.args.iter().any(|a| a.raw == file && a.ty.contains("file"))
-    });
+    })
+}
+
+fn take_release(q: &mut std::collections::VecDeque<(u64, Option<u64>, Frame)>, w: (u64, u64), file: u64) -> Vec<Frame> {
+    let root = release_at(q, w, file);
     let Some(r) = root else { return Vec::new() };
     let root_gid = q[r].0;
     // Its descendants: the frames after it whose parent is it or one of them.
@@ -261,7 +266,7 @@ fn take_release(q: &mut std::collections::VecDeque<(u64, Option<u64>, Frame)>, a
     let mut mine = Vec::new();
     let mut i = r;
     while i < q.len() {
-        let take = i == r || q[i].1.is_some_and(|p| gids.contains(&p));
+        let take = q[i].0 == root_gid || q[i].1.is_some_and(|p| gids.contains(&p));
         if take {
             let Some(item) = q.remove(i) else { break };
             gids.push(item.0);
@@ -314,13 +319,23 @@ impl FrameQueue {
     /// The frames that ran inside `c` (same thread, entered between its entry and exit), taken out of the queue,
     /// parents as indexes into the returned list and depths from 0. Frames of the thread that entered before `c`
     /// belong to no traced call: they are dropped.
-    /// The file-release frames (see `late`) of thread `tid` that ran after `after` under a sock_close() of `file`:
+    /// The file-release frames (see `late`) of thread `tid` that ran in `window` under a sock_close() of `file`:
     /// the close() that dropped the file's last reference.
-    pub fn take_late(&mut self, tid: u32, after: u64, file: u64) -> Vec<Frame> {
+    /// Whether `take_late` would find the record now.
+    pub fn has_late(&self, tid: u32, window: (u64, u64), file: u64) -> bool {
+        [self.late.get(&tid), self.by_tid.get(&tid)]
+            .into_iter()
+            .flatten()
+            .any(|q| release_at(q, window, file).is_some())
+    }
+
+    /// `window`: after the close() returned, before the thread's next call entered (the release runs in between:
+    /// a file at the same address released later is another file).
+    pub fn take_late(&mut self, tid: u32, window: (u64, u64), file: u64) -> Vec<Frame> {
         // Already set aside, or still queued (no later call of the thread has passed them yet).
-        let mut got = self.late.get_mut(&tid).map(|q| take_release(q, after, file)).unwrap_or_default();
+        let mut got = self.late.get_mut(&tid).map(|q| take_release(q, window, file)).unwrap_or_default();
         if got.is_empty() {
-            got = self.by_tid.get_mut(&tid).map(|q| take_release(q, after, file)).unwrap_or_default();
+            got = self.by_tid.get_mut(&tid).map(|q| take_release(q, window, file)).unwrap_or_default();
         }
         got
     }

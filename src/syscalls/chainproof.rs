@@ -33,11 +33,16 @@ pub fn ret(c: &Call, func: &str) -> Option<u64> {
 pub struct Group {
     pub what: &'static str,
     pub items: Vec<(String, Option<u64>)>,
+    /// A count or a number, shown in decimal (pointers are shown in hex).
+    pub number: bool,
 }
 
 impl Group {
     pub fn new(what: &'static str) -> Self {
-        Group { what, items: Vec::new() }
+        Group { what, items: Vec::new(), number: false }
+    }
+    pub fn number(what: &'static str) -> Self {
+        Group { what, items: Vec::new(), number: true }
     }
     /// The walk's value (always expected).
     pub fn walk(mut self, label: &str, v: Option<KAddr>) -> Self {
@@ -63,7 +68,8 @@ pub fn same(id: ClaimId, c: &Call, groups: Vec<Group>, extra: Vec<Evidence>) -> 
     for g in &groups {
         let vals: Vec<u64> = g.items.iter().filter_map(|(_, v)| *v).collect();
         for (label, v) in &g.items {
-            let shown = v.map(|v| format!("{v:#018x}")).unwrap_or_else(|| "not captured".into());
+            let show = |v: u64| if g.number { (v as i64).to_string() } else { format!("{v:#018x}") };
+            let shown = v.map(show).unwrap_or_else(|| "not captured".into());
             evidence.push(ev(format!("{}: {label}", g.what), shown, src.clone()));
             if v.is_none() {
                 missing.push(format!("{} ({label})", g.what));
@@ -72,7 +78,8 @@ pub fn same(id: ClaimId, c: &Call, groups: Vec<Group>, extra: Vec<Evidence>) -> 
         if vals.windows(2).any(|w| w[0] != w[1]) {
             differ.push(g.what);
         } else if let Some(v) = vals.first() {
-            summary.push(format!("{} {v:#018x} ({} places)", g.what, vals.len()));
+            let v = if g.number { (*v as i64).to_string() } else { format!("{v:#018x}") };
+            summary.push(format!("{} {v} ({} places)", g.what, vals.len()));
         }
     }
     evidence.extend(extra);
@@ -125,10 +132,10 @@ pub fn order(id: ClaimId, c: &Call, expected: &[&str], plan: &[FnPlan]) -> Claim
         format!(
             "{}{}",
             want.join(" → "),
-            if absent.is_empty() {
-                String::new()
-            } else {
-                format!(" ({} not functions on this kernel)", absent.join(", "))
+            match absent.len() {
+                0 => String::new(),
+                1 => format!(" ({}: not a function on this kernel)", absent[0]),
+                _ => format!(" ({}: not functions on this kernel)", absent.join(", ")),
             }
         ),
         vec![

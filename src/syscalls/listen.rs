@@ -93,7 +93,7 @@ pub fn judge_chain(c: &Call, plan: &[crate::probes::chain::FnPlan]) -> Vec<Claim
                     "inet_listen(sock)",
                     arg(c, "inet_listen", "struct socket *", 0),
                 ),
-                Group::new("backlog").walk("listen()'s backlog (rsi)", backlog.map(crate::model::KAddr)).func(
+                Group::number("backlog").walk("listen()'s backlog (rsi)", backlog.map(crate::model::KAddr)).func(
                     plan,
                     "inet_listen",
                     "inet_listen(backlog)",

@@ -135,7 +135,7 @@ pub fn judge_chain(c: &Call, plan: &[crate::probes::chain::FnPlan]) -> Vec<Claim
                 &format!("{func}(sk)"),
                 arg(c, func, "struct sock *", 0),
             ),
-            Group::new("bytes")
+            Group::number("bytes")
                 .walk(&format!("{}() returned", c.syscall), c.ret.map(|r| crate::model::KAddr(r as u64)))
                 .func(plan, func, &format!("{func}() returned"), ret(c, func).map(|r| r as i32 as i64 as u64)),
         ],
