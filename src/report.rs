@@ -131,6 +131,50 @@ pub struct Report {
     /// `--chain-calls N`: how many calls were streamed in full and what the kernel counted for the rest.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chain_budget: Option<crate::claims::budget::Budget>,
+    /// The run's socks followed across calls (socket/accept4 → bind, listen, connect, read/write → close): their
+    /// addresses, ports and TCP state changes, and which two are the ends of one connection.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connections: Option<Connections>,
+}
+
+/// One followed sock: where it came from, where it is bound and connected, its state changes.
+#[derive(Debug, Clone, Serialize)]
+pub struct SockLife {
+    pub sock: KAddr,
+    pub socket: Option<KAddr>,
+    pub pid: u32,
+    /// The fd that holds it (None once closed, or for a listener's child not yet accepted).
+    pub fd: Option<i32>,
+    /// The call that installed it (socket or accept4).
+    pub made_by: Option<usize>,
+    /// "socket", "listener", "client" or "accepted", from the calls made on it.
+    pub role: String,
+    pub local: Option<String>,
+    pub peer: Option<String>,
+    pub states: Vec<crate::model::StateChange>,
+    /// The close() of its fd (call number).
+    pub closed_by: Option<usize>,
+}
+
+/// Two ends of one connection: each one's local address:port is the other's peer.
+#[derive(Debug, Clone, Serialize)]
+pub struct Connection {
+    pub a: KAddr,
+    pub b: KAddr,
+    pub a_local: String,
+    pub b_local: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Connections {
+    pub socks: Vec<SockLife>,
+    pub pairs: Vec<Connection>,
+    /// TCP state changes recorded (tp_btf/inet_sock_set_state).
+    pub state_changes: u64,
+    /// Socks past the followed limit (their calls are judged, their states not followed).
+    pub unfollowed: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub states_missing: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -256,6 +300,7 @@ impl Report {
             chain_plan: Vec::new(),
             dispatch: None,
             chain_budget: None,
+            connections: None,
         }
     }
 

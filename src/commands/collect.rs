@@ -292,6 +292,7 @@ pub fn collect(req: Request, names: &Namer) -> Result<Collected> {
     }
     report.claims.extend(global);
     report.summary = report.totals.summary();
+    report.connections = st.life.view();
     report.chain_plan = plan;
     report.dispatch = crate::report::dispatch(&choice.families, &choice.inetsw, choice.families_error.clone(), names);
     Ok(Collected { report, ending: session.ending })

@@ -73,6 +73,11 @@ pub fn markdown(r: &Report) -> String {
         }
     }
     let global: Vec<&Claim> = r.claims.iter().filter(|k| k.call.is_none()).collect();
+    if let Some(v) = super::connection_view(r) {
+        let v = super::escape::document(&v);
+        let f = md_fence(&v);
+        let _ = writeln!(o, "\n## Connections\n\nSocks followed across calls (live addresses).\n\n{f}\n{v}{f}");
+    }
     if !global.is_empty() {
         let _ = writeln!(o, "\n## Function-level claims\n");
         for k in global {

@@ -4,7 +4,8 @@
 use std::fmt::Write as _;
 
 use crate::claims::Verdict;
-use crate::model::{Call, Walk};
+use crate::model::{Call, KAddr, Walk};
+use crate::report::Report;
 
 pub mod caps;
 pub mod constants;
@@ -218,7 +219,86 @@ fn walk_steps(w: &Walk, when: &str, out: &mut Vec<(String, String)>) {
             ),
         ));
         out.push(("sk->sk_socket".into(), k.sk_socket.to_string()));
+        if let Some(i) = &k.inet {
+            let mut v = format!(
+                "local {} (inet_num {} · inet_sport {} as read → ntohs → {}) · peer {}",
+                i.local(),
+                i.num,
+                i.sport_raw,
+                i.sport,
+                i.peer()
+            );
+            if let Some(t) = &i.tcp {
+                v += &format!(
+                    " · bind bucket {} (port {}) · backlog max {}, waiting {} · rcv_nxt {} − copied_seq {} = {} unread · write_seq {} snd_una {}",
+                    t.bind_bucket,
+                    t.bind_bucket_port,
+                    k.max_ack_backlog,
+                    k.ack_backlog,
+                    t.rcv_nxt,
+                    t.copied_seq,
+                    t.unread,
+                    t.write_seq,
+                    t.snd_una
+                );
+            }
+            out.push(("sk as inet_sock (addresses, ports)".into(), v));
+        }
     }
+}
+
+/// The run's connections: each followed sock with its ends, then their TCP state changes over time, one column
+/// per sock (ms from the first change). None when no sock was followed.
+pub fn connection_view(r: &Report) -> Option<String> {
+    let cv = r.connections.as_ref()?;
+    let mut o = String::new();
+    let paired = |s: KAddr| cv.pairs.iter().find(|p| p.a == s || p.b == s).map(|p| if p.a == s { p.b } else { p.a });
+    for s in &cv.socks {
+        let peer_sock = paired(s.sock).map(|p| format!("  ⇄ sk {p} (its peer: the addresses match)")).unwrap_or_default();
+        let _ = writeln!(
+            o,
+            "  {:<9} pid {} fd {:<4} socket {} sk {}  {} ↔ {}{peer_sock}",
+            s.role,
+            s.pid,
+            s.fd.map(|f| f.to_string()).or(s.closed_by.map(|c| format!("– (closed by call {c})"))).unwrap_or_else(|| "?".into()),
+            s.socket.map(|a| a.to_string()).unwrap_or_else(|| "?".into()),
+            s.sock,
+            s.local.as_deref().unwrap_or("?"),
+            s.peer.as_deref().unwrap_or("–"),
+        );
+    }
+    let mut all: Vec<(u64, usize, String)> = Vec::new();
+    for (col, s) in cv.socks.iter().enumerate() {
+        for st in &s.states {
+            let name = |v: &crate::model::Value| {
+                v.name.as_deref().map(|n| n.trim_start_matches("TCP_").to_string()).unwrap_or_else(|| v.raw.to_string())
+            };
+            all.push((st.ts_ns, col, format!("{} → {}", name(&st.old), name(&st.new))));
+        }
+    }
+    all.sort();
+    if let Some(t0) = all.first().map(|a| a.0) {
+        const W: usize = 26;
+        let _ = writeln!(o, "\n  TCP states over time (tp_btf/inet_sock_set_state; ms from the first change)");
+        let head: String = cv.socks.iter().map(|s| format!("{:<W$}", format!("{} {}", s.role, short(s.sock)))).collect();
+        let _ = writeln!(o, "  {:>9}  {}", "ms", head.trim_end());
+        for (t, col, text) in &all {
+            let line = format!("{}{text}", " ".repeat(col * W));
+            let _ = writeln!(o, "  {:>9.3}  {line}", (*t - t0) as f64 / 1e6);
+        }
+    } else if let Some(why) = &cv.states_missing {
+        let _ = writeln!(o, "\n  TCP states: not observable here ({why})");
+    }
+    if cv.unfollowed > 0 {
+        let _ = writeln!(o, "  ({} more socks were not followed: at most 256 are)", cv.unfollowed);
+    }
+    Some(o)
+}
+
+/// The last 6 hex digits of an address, for a column heading ("…d0c0").
+fn short(a: KAddr) -> String {
+    let s = a.to_string();
+    format!("…{}", &s[s.len().saturating_sub(6)..])
 }
 
 /// The function-level chain of a call as an indented tree: arguments, return, times, caller, objects.

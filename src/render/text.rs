@@ -130,6 +130,12 @@ fn plain(r: &Report) -> String {
             }
         }
     }
+    if let Some(v) = super::connection_view(r) {
+        let _ = writeln!(o, "\nconnections (socks followed across calls; live addresses)");
+        for l in v.lines() {
+            let _ = writeln!(o, "{}", esc(l));
+        }
+    }
     let untraced: Vec<String> =
         r.chain_plan.iter().filter(|p| !p.traced).map(|p| format!("{} ({})", p.name, p.note)).collect();
     if !untraced.is_empty() {

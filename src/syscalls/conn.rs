@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::claims::{ev, ids, judged, Claim, Evidence};
 use crate::model::{Call, InetObj, KAddr, SockObj, SocketObj, StateChange, Walk};
+pub use crate::report::{Connection, Connections, SockLife};
 
 /// Socks whose states and ends are followed in one run.
 pub const MAX_SOCKS: usize = 256;
@@ -26,32 +27,6 @@ pub struct Installed {
     pub syscall: String,
     pub socket: KAddr,
     pub sock: KAddr,
-}
-
-/// One followed sock: the last walk of it, where it came from, its state changes.
-#[derive(Debug, Clone, Serialize)]
-pub struct SockLife {
-    pub sock: KAddr,
-    pub socket: Option<KAddr>,
-    pub pid: u32,
-    pub fd: Option<i32>,
-    /// The call that installed it (socket or accept4), and the role the calls gave it.
-    pub made_by: Option<usize>,
-    pub role: String,
-    pub local: Option<String>,
-    pub peer: Option<String>,
-    pub states: Vec<StateChange>,
-    /// close() of its fd was seen (call number).
-    pub closed_by: Option<usize>,
-}
-
-/// Two ends of one connection, found by their addresses.
-#[derive(Debug, Clone, Serialize)]
-pub struct Connection {
-    pub a: KAddr,
-    pub b: KAddr,
-    pub a_local: String,
-    pub b_local: String,
 }
 
 /// The machine's numbers the claims compare with, each with the file it came from.
@@ -91,8 +66,8 @@ pub struct Life {
     pub socks: BTreeMap<KAddr, SockLife>,
     /// State changes of socks not (yet) followed: a child is created by the kernel before accept4 returns it.
     pending: HashMap<KAddr, Vec<StateChange>>,
-    /// Per sock: (call, bytes) of its last write().
-    writes: HashMap<KAddr, (usize, i64)>,
+    /// Per sock: (call, bytes, write_seq after it) of its last write().
+    writes: HashMap<KAddr, (usize, i64, Option<u32>)>,
     pub unfollowed: u64,
     pub sys: Sysctls,
     /// Why state changes are not recorded here (the tracepoint did not attach); None when they are.
@@ -220,7 +195,8 @@ impl Life {
                     }
                 }
                 if c.syscall == "write" && ok {
-                    self.writes.insert(sk.addr, (c.seq, c.ret.unwrap_or(0)));
+                    let seq = c.after.sock.as_ref().and_then(|s| s.inet.as_ref()).and_then(|i| i.tcp.as_ref());
+                    self.writes.insert(sk.addr, (c.seq, c.ret.unwrap_or(0), seq.map(|t| t.write_seq)));
                 }
             }
             "close" if ok => {
@@ -273,13 +249,30 @@ impl Life {
         self.socks.values().find(|l| l.role == "listener" && l.local.as_deref() == Some(addr))
     }
 
-    /// The last write() on `sock`: (call, bytes).
-    pub fn last_write(&self, sock: KAddr) -> Option<(usize, i64)> {
+    /// The last write() on `sock`: (call, bytes, the sock's write_seq after it).
+    pub fn last_write(&self, sock: KAddr) -> Option<(usize, i64, Option<u32>)> {
         self.writes.get(&sock).copied()
     }
 
+    /// What the report shows of the run's socks: each followed one, and the pairs that are two ends of one
+    /// connection.
+    pub fn view(&self) -> Option<Connections> {
+        if self.socks.is_empty() {
+            return None;
+        }
+        let mut socks: Vec<SockLife> = self.socks.values().cloned().collect();
+        socks.sort_by_key(|s| (s.made_by.unwrap_or(usize::MAX), s.sock));
+        Some(Connections {
+            socks,
+            pairs: self.pairs(),
+            state_changes: self.states_seen,
+            unfollowed: self.unfollowed,
+            states_missing: self.states_missing.clone(),
+        })
+    }
+
     /// The pairs of followed socks that are two ends of one connection.
-    pub fn connections(&self) -> Vec<Connection> {
+    pub fn pairs(&self) -> Vec<Connection> {
         let mut out = Vec::new();
         for a in self.socks.values() {
             let (Some(al), Some(ap)) = (a.local.as_deref(), a.peer.as_deref()) else { continue };

@@ -89,19 +89,28 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
     let Some(ai) = a.inet.as_ref() else { return out };
     let other = life.other_end(a.addr, &ai.local(), &ai.peer());
     let w = other.and_then(|o| life.last_write(o.sock).map(|w| (o, w)));
+    // Every byte the peer wrote has been read once the reader's copied_seq reaches the writer's write_seq (a
+    // blocking read waits for them: what was unread at its entry says nothing).
     out.push(judged(
         ids::READ_BYTES_MATCH,
         Some(c.seq),
-        w.map(|(_, (_, n))| n == ret && bt.rcv_nxt.wrapping_sub(bt.copied_seq) >= ret as u32),
-        w.map(|(o, (wc, n))| format!("the peer sk {} wrote {n} bytes (call {wc}); this read() returned {ret}", o.sock))
-            .unwrap_or_default(),
+        w.and_then(|(_, (_, n, ws))| ws.map(|ws| n == ret && ws == at.copied_seq)),
+        w.map(|(o, (wc, n, ws))| {
+            format!(
+                "the peer sk {} wrote {n} bytes (call {wc}), its write_seq then {}; this read() returned {ret} and left copied_seq at {}",
+                o.sock,
+                ws.map(|v| v.to_string()).unwrap_or_else(|| "?".into()),
+                at.copied_seq
+            )
+        })
+        .unwrap_or_default(),
         {
             let mut e = evs;
-            if let Some((o, (wc, n))) = w {
+            if let Some((o, (wc, n, ws))) = w {
                 e.push(ev(
                     format!("write() on the peer sk {}", o.sock),
-                    format!("call {wc} returned {n}"),
-                    "tp_btf/sys_exit",
+                    format!("call {wc} returned {n}; write_seq after it {}", ws.map(|v| v.to_string()).unwrap_or_else(|| "not read".into())),
+                    "tp_btf/sys_exit walk",
                 ));
             }
             e
