@@ -631,3 +631,107 @@ fn threads_sharing_an_fd_table_are_judged_without_false_refutations() {
         .count();
     eprintln!("calls whose fd was explained by the other thread: {explained} of 100");
 }
+
+/// The claims a connection's life proves at the syscall boundary (tier C), by the call they are about.
+const LIFE_TIER_C: &[(&str, &[&str])] = &[
+    ("bind", &["fd.same_socket", "bind.port", "bind.address", "bind.bucket", "bind.still_closed"]),
+    ("getsockname", &["getsockname.agrees"]),
+    ("listen", &["fd.same_socket", "listen.state", "listen.backlog", "listen.queue_empty"]),
+    ("connect", &["fd.same_socket", "connect.peer", "connect.states", "connect.socket_state", "connect.listener"]),
+    (
+        "accept4",
+        &[
+            "fd.same_socket",
+            "accept.new_socket",
+            "accept.graft",
+            "accept.local",
+            "accept.peer_addr",
+            "accept.ends",
+            "accept.listener_listens",
+        ],
+    ),
+    ("write", &["fd.same_socket", "write.seq"]),
+    ("read", &["fd.same_socket", "rw.bytes_match"]),
+    ("close", &["fd.same_socket", "close.fd_free"]),
+];
+
+fn role<'a>(r: &'a Value, name: &str) -> &'a Value {
+    r["connections"]["socks"].as_array().and_then(|a| a.iter().find(|s| s["role"] == name)).expect(name)
+}
+
+fn life_claims_hold(r: &Value, took_unread: bool) {
+    let calls = r["calls"].as_array().expect("calls");
+    let claims = r["claims"].as_array().expect("claims");
+    for (sys, ids) in LIFE_TIER_C {
+        let of: Vec<&Value> = calls.iter().filter(|c| c["syscall"] == *sys).collect();
+        assert!(!of.is_empty(), "no {sys} call");
+        for c in of {
+            let seq = c["seq"].as_u64().expect("seq");
+            for id in ids.iter().chain(if *sys == "read" && took_unread { &["read.took_unread"][..] } else { &[][..] })
+            {
+                assert_eq!(claim(r, id, seq)["verdict"], "proved", "{sys} (call {seq}) {id}: {}", claim(r, id, seq));
+            }
+        }
+    }
+    // The function-level claims are not observable here, and say why.
+    for c in claims
+        .iter()
+        .filter(|c| c["id"].as_str().is_some_and(|i| i.ends_with(".chain") || i.ends_with(".chain_objects")))
+    {
+        assert_eq!(c["verdict"], "not_observable", "{c}");
+        assert!(c["reason"].as_str().is_some_and(|w| w.contains("fentry")), "{c}");
+    }
+    // Every TCP sock's states form one chain that ends closed.
+    let states: Vec<&Value> = claims.iter().filter(|c| c["id"] == "tcp.states").collect();
+    assert_eq!(states.len(), 3, "listener, client, accepted");
+    assert!(states.iter().all(|c| c["verdict"] == "proved"), "{states:?}");
+    let cv = &r["connections"];
+    let mut roles: Vec<&str> =
+        cv["socks"].as_array().expect("socks").iter().filter_map(|s| s["role"].as_str()).collect();
+    roles.sort();
+    assert_eq!(roles, ["accepted", "client", "listener"]);
+    assert_eq!(cv["pairs"].as_array().map(|p| p.len()), Some(1), "one connection: {cv}");
+    let client = role(r, "client");
+    let seen: Vec<&str> =
+        client["states"].as_array().expect("states").iter().filter_map(|s| s["new"]["name"].as_str()).collect();
+    assert_eq!(&seen[..2], ["TCP_SYN_SENT", "TCP_ESTABLISHED"], "the handshake as the tracepoint saw it");
+}
+
+#[test]
+fn prove_life_proves_every_boundary_claim_and_says_why_the_chain_is_not() {
+    let _g = lock();
+    let o = run(&["prove", "--life", "--format", "json", "-q"]);
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    let r = json(&o);
+    life_claims_hold(&r, true);
+    // The port bind() chose is the one getsockname() reported and connect() asked for.
+    let calls = r["calls"].as_array().expect("calls");
+    let of = |s: &str| calls.iter().find(|c| c["syscall"] == s).expect(s);
+    let port = of("bind")["after"]["sock"]["inet"]["num"].as_u64().expect("port");
+    assert_eq!(of("getsockname")["sockaddr"]["port"].as_u64(), Some(port));
+    assert_eq!(of("connect")["sockaddr"]["port"].as_u64(), Some(port));
+    assert_eq!(of("listen")["after"]["sock"]["max_ack_backlog"], 8);
+    // The text report shows the connection view with both ends.
+    let t = run(&["prove", "--life", "-q"]);
+    let text = String::from_utf8_lossy(&t.stdout);
+    assert!(
+        text.contains("connections (socks followed across calls") && text.contains("SYN_SENT → ESTABLISHED"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_users_server_and_client_are_proved_and_their_ends_linked() {
+    let _g = lock();
+    let (server, client) = (cc("server"), cc("client"));
+    let pf = Path::new(env!("CARGO_TARGET_TMPDIR")).join("life-port");
+    let _ = std::fs::remove_file(&pf);
+    let script = format!("{} {} & {} {}; wait", server.display(), pf.display(), client.display(), pf.display());
+    let o = run(&["prove", "--format", "json", "-q", "--", "sh", "-c", &script]);
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    let r = json(&o);
+    life_claims_hold(&r, false);
+    let pid = |n: &str| role(&r, n)["pid"].as_u64();
+    assert_ne!(pid("listener"), pid("client"), "server and client are two processes");
+    assert_eq!(pid("listener"), pid("accepted"), "the listener and the accepted sock are the server's");
+}

@@ -721,3 +721,134 @@ fn lab_kernels_lists_every_known_kernel_with_its_resolved_version() {
     let u = lab("newest", &[], &["uname", "-r"]);
     assert_eq!(text(&u.stdout).trim(), version, "{}", text(&u.stderr));
 }
+
+/// The server's life (issue: bind, listen, connect, accept4, read/write, close) on stock kernels, at tier A and
+/// tier B: every claim proved. The same program run once under ftrace function_graph alone gives the order of
+/// the chain functions; bpftrace, attached while syswalk proves, sees the same pointers and return values.
+#[test]
+fn the_server_life_is_proved_at_tiers_a_and_b_and_ftrace_and_bpftrace_agree() {
+    let _g = lock();
+    let names = "__sys_socket __sock_create sock_alloc inet_create sk_alloc sock_alloc_file get_unused_fd_flags fd_install \
+                 __sys_bind inet_bind inet_bind_sk __inet_bind inet_csk_get_port __sys_listen inet_listen __inet_listen_sk \
+                 inet_csk_listen_start __sys_connect inet_stream_connect __inet_stream_connect tcp_v4_connect __sys_accept4 \
+                 do_accept inet_accept inet_csk_accept tcp_sendmsg tcp_recvmsg sock_close __sock_release inet_release tcp_close";
+    let roots = "__sys_socket __sys_bind __sys_listen __sys_connect __sys_accept4 tcp_sendmsg tcp_recvmsg sock_close";
+    let script = format!(
+        r#"cd /sys/kernel/tracing && echo nop > current_tracer && echo > set_ftrace_filter && echo > set_graph_function
+for f in {names}; do grep -qx $f available_filter_functions && echo $f >> set_ftrace_filter; done
+for f in {roots}; do grep -qx $f available_filter_functions && echo $f >> set_graph_function; done
+echo 1 > options/funcgraph-proc && echo > trace && echo function_graph > current_tracer && {0} __target life
+rc=$?; cat trace > /tmp/ft.txt; echo nop > current_tracer; [ $rc = 0 ] || exit 8
+bpftrace -e 'kretfunc:inet_csk_accept {{ printf("ICA %d 0x%lx\n", pid, retval); }} kretfunc:tcp_sendmsg {{ printf("SND %d 0x%lx %d\n", pid, args->sk, retval); }} kretfunc:tcp_recvmsg {{ printf("RCV %d 0x%lx %d\n", pid, args->sk, retval); }} kfunc:tcp_close {{ printf("TCL %d 0x%lx\n", pid, args->sk); }}' > /tmp/bt.txt 2>/tmp/bt.err &
+BT=$!
+for i in $(seq 1 1200); do grep -q Attaching /tmp/bt.txt && break; sleep 0.1; done
+grep -q Attaching /tmp/bt.txt || {{ cat /tmp/bt.err >&2; exit 9; }}
+{0} prove -q --life --attach fentry --format json -o /tmp/a.json && {0} prove -q --life --attach kprobe --format json -o /tmp/b.json
+rc=$?
+kill -INT $BT; wait $BT
+cat /tmp/a.json; echo =====; cat /tmp/b.json; echo =====; cat /tmp/bt.txt; echo =====; cat /tmp/ft.txt
+exit $rc"#,
+        bin()
+    );
+    for k in ["6.1", "6.12"] {
+        let o = lab(k, &["--timeout", "500"], &["sh", "-c", &script]);
+        assert_eq!(o.status.code(), Some(0), "{k}: {}", text(&o.stderr));
+        let out = text(&o.stdout);
+        let parts: Vec<&str> = out.split("=====\n").collect();
+        assert_eq!(parts.len(), 4, "{k}: {out}");
+        let bt: Vec<Vec<&str>> = parts[2].lines().map(|l| l.split_whitespace().collect()).collect();
+        let mut orders = Vec::new();
+        for (tier, js) in [("A", parts[0]), ("B", parts[1])] {
+            let r: Value = serde_json::from_str(js).unwrap_or_else(|e| panic!("{k} {tier}: {e}"));
+            assert_eq!(r["kernel"]["tier"], tier);
+            let claims = r["claims"].as_array().expect("claims");
+            let bad: Vec<String> = claims
+                .iter()
+                .filter(|c| c["verdict"] != "proved")
+                .map(|c| format!("{} {} {} {}", c["call"], c["id"], c["verdict"], c["reason"]))
+                .collect();
+            assert!(bad.is_empty(), "{k} {tier}: every claim of the life target is proved: {bad:#?}");
+            let ids: Vec<&str> = claims.iter().filter_map(|c| c["id"].as_str()).collect();
+            for want in [
+                "bind.chain",
+                "bind.chain_objects",
+                "bind.port",
+                "bind.bucket",
+                "listen.chain_objects",
+                "listen.state",
+                "listen.backlog",
+                "connect.chain_objects",
+                "connect.states",
+                "accept.chain_objects",
+                "accept.fd_before_alloc",
+                "accept.ends",
+                "write.chain",
+                "read.chain",
+                "rw.bytes_match",
+                "close.chain",
+                "close.chain_objects",
+                "tcp.states",
+            ] {
+                assert!(ids.contains(&want), "{k} {tier}: no {want} claim");
+            }
+            let calls = r["calls"].as_array().expect("calls");
+            let pid = r["target"]["pid"].as_u64().expect("pid").to_string();
+            let frames = |sys: &str, nth: usize| -> Vec<Value> {
+                calls
+                    .iter()
+                    .filter(|c| c["syscall"] == sys)
+                    .nth(nth)
+                    .and_then(|c| c["chain"].as_array().cloned())
+                    .unwrap_or_default()
+            };
+            let func = |fs: &[Value], f: &str| {
+                fs.iter().find(|x| x["func"] == f).cloned().unwrap_or_else(|| panic!("{k} {tier}: no {f}"))
+            };
+            let arg0 = |f: &Value| f["args"][0]["value"].as_str().and_then(|v| bits(&Value::String(v.into())));
+            let mine = |tag: &str| -> Vec<Vec<u64>> {
+                bt.iter()
+                    .filter(|l| l.first() == Some(&tag) && l.get(1) == Some(&pid.as_str()))
+                    .map(|l| l[2..].iter().map(|v| bits(&Value::String(v.to_string())).unwrap_or(u64::MAX)).collect())
+                    .collect()
+            };
+            let acc = func(&frames("accept4", 0), "inet_csk_accept");
+            assert_eq!(
+                mine("ICA"),
+                vec![vec![bits(&acc["ret"]).expect("ret")]],
+                "{k} {tier}: inet_csk_accept's return"
+            );
+            for (tag, sys, f) in [("SND", "write", "tcp_sendmsg"), ("RCV", "read", "tcp_recvmsg")] {
+                let want: Vec<Vec<u64>> = (0..2)
+                    .map(|i| {
+                        let fr = func(&frames(sys, i), f);
+                        vec![arg0(&fr).expect("sk"), bits(&fr["ret"]).expect("ret")]
+                    })
+                    .collect();
+                assert_eq!(mine(tag), want, "{k} {tier}: {f}'s sock and return, bpftrace vs syswalk");
+            }
+            let closes: Vec<u64> = (0..3).map(|i| arg0(&func(&frames("close", i), "tcp_close")).expect("sk")).collect();
+            assert_eq!(mine("TCL").into_iter().flatten().collect::<Vec<_>>(), closes, "{k} {tier}: tcp_close's sock");
+            // The order of every chain function over the whole life, in call order.
+            let seq: Vec<String> = calls
+                .iter()
+                .flat_map(|c| c["chain"].as_array().cloned().unwrap_or_default())
+                .filter_map(|f| f["func"].as_str().map(String::from))
+                .collect();
+            orders.push(seq);
+        }
+        assert_eq!(orders[0], orders[1], "{k}: tiers A and B saw the same functions in the same order");
+        let ours = &orders[0];
+        let mut theirs: Vec<String> = Vec::new();
+        for l in parts[3].lines().filter(|l| l.contains("syswalk-")) {
+            if let Some(body) = l.rsplit('|').next() {
+                let name = body.trim().trim_end_matches(" {").trim_end_matches(';').trim_end_matches("()");
+                if ours.iter().any(|o| o == name) {
+                    theirs.push(name.to_string());
+                }
+            }
+        }
+        assert!(theirs.len() >= 30, "{k}: ftrace saw too few of our functions: {theirs:?}\n{}", parts[3]);
+        let ours_common: Vec<String> = ours.iter().filter(|f| theirs.contains(f)).cloned().collect();
+        assert_eq!(ours_common, theirs, "{k}: syswalk and ftrace disagree on the order of the life's functions");
+    }
+}

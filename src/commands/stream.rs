@@ -110,6 +110,7 @@ impl<'a> Stream<'a> {
                 c.chain = self.frames.take_for(&c);
             }
             self.tables.add(&c);
+            self.life.completed(&c);
             self.waiting.push(c);
         }
     }

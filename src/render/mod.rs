@@ -254,13 +254,16 @@ pub fn connection_view(r: &Report) -> Option<String> {
     let mut o = String::new();
     let paired = |s: KAddr| cv.pairs.iter().find(|p| p.a == s || p.b == s).map(|p| if p.a == s { p.b } else { p.a });
     for s in &cv.socks {
-        let peer_sock = paired(s.sock).map(|p| format!("  ⇄ sk {p} (its peer: the addresses match)")).unwrap_or_default();
+        let peer_sock =
+            paired(s.sock).map(|p| format!("  ⇄ sk {p} (its peer: the addresses match)")).unwrap_or_default();
         let _ = writeln!(
             o,
             "  {:<9} pid {} fd {:<4} socket {} sk {}  {} ↔ {}{peer_sock}",
             s.role,
             s.pid,
-            s.fd.map(|f| f.to_string()).or(s.closed_by.map(|c| format!("– (closed by call {c})"))).unwrap_or_else(|| "?".into()),
+            s.fd.map(|f| f.to_string())
+                .or(s.closed_by.map(|c| format!("– (closed by call {c})")))
+                .unwrap_or_else(|| "?".into()),
             s.socket.map(|a| a.to_string()).unwrap_or_else(|| "?".into()),
             s.sock,
             s.local.as_deref().unwrap_or("?"),
@@ -280,7 +283,8 @@ pub fn connection_view(r: &Report) -> Option<String> {
     if let Some(t0) = all.first().map(|a| a.0) {
         const W: usize = 26;
         let _ = writeln!(o, "\n  TCP states over time (tp_btf/inet_sock_set_state; ms from the first change)");
-        let head: String = cv.socks.iter().map(|s| format!("{:<W$}", format!("{} {}", s.role, short(s.sock)))).collect();
+        let head: String =
+            cv.socks.iter().map(|s| format!("{:<W$}", format!("{} {}", s.role, short(s.sock)))).collect();
         let _ = writeln!(o, "  {:>9}  {}", "ms", head.trim_end());
         for (t, col, text) in &all {
             let line = format!("{}{text}", " ".repeat(col * W));

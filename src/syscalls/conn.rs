@@ -163,6 +163,11 @@ impl Life {
                     sock: sk.addr,
                 });
                 let role = if c.syscall == "socket" { "socket" } else { "accepted" };
+                // A closed sock's address given to a new one: a new life (its old states and writes are not its).
+                if self.socks.get(&sk.addr).is_some_and(|l| l.closed_by.is_some()) {
+                    self.socks.remove(&sk.addr);
+                    self.writes.remove(&sk.addr);
+                }
                 if let Some(l) = self.follow(sk.addr, c.pid, role) {
                     l.socket = Some(so.addr);
                     l.fd = Some(fd);
@@ -194,10 +199,6 @@ impl Life {
                         l.peer = (i.dport != 0).then(|| i.peer());
                     }
                 }
-                if c.syscall == "write" && ok {
-                    let seq = c.after.sock.as_ref().and_then(|s| s.inet.as_ref()).and_then(|i| i.tcp.as_ref());
-                    self.writes.insert(sk.addr, (c.seq, c.ret.unwrap_or(0), seq.map(|t| t.write_seq)));
-                }
             }
             "close" if ok => {
                 if let Some(fd) = fd0 {
@@ -216,10 +217,22 @@ impl Life {
                         l.closed_by = Some(c.seq);
                         l.fd = None;
                     }
-                    self.writes.remove(&sk.addr);
                 }
             }
             _ => {}
+        }
+    }
+
+    /// A call as soon as it completed (before the calls that completed with it are judged): a write() is known to
+    /// the peer's read() that returned while the write was still returning (another thread or process).
+    pub fn completed(&mut self, c: &Call) {
+        if c.syscall != "write" || !c.ret.is_some_and(|r| r >= 0) {
+            return;
+        }
+        let Some(sk) = c.after.sock.as_ref() else { return };
+        let seq = sk.inet.as_ref().and_then(|i| i.tcp.as_ref()).map(|t| t.write_seq);
+        if self.writes.len() < MAX_SOCKS || self.writes.contains_key(&sk.addr) {
+            self.writes.insert(sk.addr, (c.seq, c.ret.unwrap_or(0), seq));
         }
     }
 

@@ -89,18 +89,22 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
     let Some(ai) = a.inet.as_ref() else { return out };
     let other = life.other_end(a.addr, &ai.local(), &ai.peer());
     let w = other.and_then(|o| life.last_write(o.sock).map(|w| (o, w)));
+    // The peer's FIN, when it came with the data, is read with it: copied_seq passes it (one sequence number, no
+    // byte) and the sock is then CLOSE_WAIT.
+    let fin_read = |ws: u32| at.copied_seq == ws.wrapping_add(1) && a.state.name.as_deref() == Some("TCP_CLOSE_WAIT");
     // Every byte the peer wrote has been read once the reader's copied_seq reaches the writer's write_seq (a
     // blocking read waits for them: what was unread at its entry says nothing).
     out.push(judged(
         ids::READ_BYTES_MATCH,
         Some(c.seq),
-        w.and_then(|(_, (_, n, ws))| ws.map(|ws| n == ret && ws == at.copied_seq)),
+        w.and_then(|(_, (_, n, ws))| ws.map(|ws| n == ret && (ws == at.copied_seq || fin_read(ws)))),
         w.map(|(o, (wc, n, ws))| {
             format!(
-                "the peer sk {} wrote {n} bytes (call {wc}), its write_seq then {}; this read() returned {ret} and left copied_seq at {}",
+                "the peer sk {} wrote {n} bytes (call {wc}), its write_seq then {}; this read() returned {ret} and left copied_seq at {}{}",
                 o.sock,
                 ws.map(|v| v.to_string()).unwrap_or_else(|| "?".into()),
-                at.copied_seq
+                at.copied_seq,
+                if ws.is_some_and(fin_read) { " (+1: the peer's FIN, read with the data; the sock is now CLOSE_WAIT)" } else { "" }
             )
         })
         .unwrap_or_default(),
