@@ -297,3 +297,55 @@ pub fn chain_event(
         ..Default::default()
     }
 }
+
+/// A bind(3, 127.0.0.1:0) made on the socket that `socket_call` installed at fd 3: its walks before and after,
+/// the sockaddr it was given. The bound port is `port`.
+pub fn bind_call(port: u16) -> Call {
+    use crate::model::{InetObj, SockAddr, TcpObj};
+    let inet = |num: u16, tb: u64| InetObj {
+        rcv_saddr: if num == 0 { "0.0.0.0".into() } else { "127.0.0.1".into() },
+        num,
+        sport_raw: format!("{:#06x}", num.to_be()),
+        sport: num,
+        daddr: "0.0.0.0".into(),
+        dport: 0,
+        tcp: Some(TcpObj {
+            bind_bucket: KAddr(tb),
+            bind_bucket_port: num,
+            rcv_nxt: 0,
+            copied_seq: 0,
+            unread: 0,
+            write_seq: 0,
+            snd_una: 0,
+        }),
+    };
+    let mut c = socket_call();
+    c.seq = 2;
+    c.syscall = "bind".into();
+    c.nr = 49;
+    c.args = vec![Arg { name: "fd".into(), value: Value::plain(3) }];
+    // After socket() returned (42 µs): the fd's installation precedes the call.
+    c.enter_ns = Some(50_000);
+    c.exit_ns = Some(60_000);
+    c.ret = Some(0);
+    c.chain = vec![];
+    let w = c.after.clone();
+    c.before = w.clone();
+    c.before.fd = Some(3);
+    if let Some(s) = c.before.sock.as_mut() {
+        s.inet = Some(inet(0, 0));
+    }
+    c.after = w;
+    if let Some(s) = c.after.sock.as_mut() {
+        s.inet = Some(inet(port, 0xffff_8881_0250_0000));
+    }
+    c.sockaddr = Some(SockAddr {
+        len: 16,
+        family: named(2, "AF_INET", "/usr/include/x86_64-linux-gnu/bits/socket.h:97"),
+        addr: Some("127.0.0.1".into()),
+        port: Some(0),
+        bytes: "02 00 00 00 7f 00 00 01 00 00 00 00 00 00 00 00".into(),
+        read_at: "entry",
+    });
+    c
+}

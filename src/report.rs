@@ -171,7 +171,7 @@ pub struct Connections {
     pub pairs: Vec<Connection>,
     /// TCP state changes recorded (tp_btf/inet_sock_set_state).
     pub state_changes: u64,
-    /// Socks past the followed limit (their calls are judged, their states not followed).
+    /// Calls and state changes of socks past the followed limit (256): judged, but their socks not followed.
     pub unfollowed: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub states_missing: Option<String>,

@@ -311,7 +311,7 @@ pub struct SockObj {
     pub ack_backlog: u32,
     /// sk_receive_queue.qlen: buffers waiting to be read.
     pub rcvq_len: u32,
-    /// Read only when the family is AF_INET/AF_INET6 (the sock is then an inet_sock).
+    /// Read only when the family is AF_INET (the sock is then an inet_sock; IPv6 addresses are not read yet).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inet: Option<InetObj>,
 }
@@ -589,7 +589,7 @@ pub struct Call {
     pub errno: Option<Value>,
     pub before: Walk,
     pub after: Walk,
-    /// The sockaddr the call named (bind, connect: read at entry) or got back (accept4, getsockname: at exit).
+    /// The sockaddr the call named (bind, connect: read at entry) or got back (accept, accept4, getsockname: at exit).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub sockaddr: Option<SockAddr>,
     pub probes: Vec<String>,
@@ -616,11 +616,11 @@ pub struct Signature {
     pub name: &'static str,
     pub nr: i64,
     pub args: &'static [&'static str],
-    pub name_arg: fn(usize, u64, &Namer) -> Value,
+    pub name_arg: fn(usize, u64, &[u64], &Namer) -> Value,
 }
 
 /// The argument naming of a syscall with no special one: argument 0 is an int (an fd), the rest raw.
-pub fn plain_arg(idx: usize, raw: u64, _: &Namer) -> Value {
+pub fn plain_arg(idx: usize, raw: u64, _all: &[u64], _: &Namer) -> Value {
     match idx {
         0 => Value::plain(raw as i64 as i32 as i64),
         _ => Value::plain(raw as i64),
@@ -678,11 +678,11 @@ impl Pairer {
         let sname = || spec.map(|s| s.name.to_string()).unwrap_or_else(|| format!("syscall_{}", e.nr));
         if e.kind == EvKind::SW_ENTER.0 {
             let argn: &[&str] = spec.map(|s| s.args).unwrap_or(&[]);
-            let name_arg = spec.map_or(plain_arg as fn(usize, u64, &Namer) -> Value, |s| s.name_arg);
+            let name_arg = spec.map_or(plain_arg as fn(usize, u64, &[u64], &Namer) -> Value, |s| s.name_arg);
             let args = argn
                 .iter()
                 .enumerate()
-                .map(|(i, a)| Arg { name: a.to_string(), value: name_arg(i, e.args[i], n) })
+                .map(|(i, a)| Arg { name: a.to_string(), value: name_arg(i, e.args[i], &e.args, n) })
                 .collect();
             let mut call = Call::bare(self.seq(), e, sname());
             call.args = args;

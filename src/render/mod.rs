@@ -294,7 +294,8 @@ pub fn connection_view(r: &Report) -> Option<String> {
         let _ = writeln!(o, "\n  TCP states: not observable here ({why})");
     }
     if cv.unfollowed > 0 {
-        let _ = writeln!(o, "  ({} more socks were not followed: at most 256 are)", cv.unfollowed);
+        let _ =
+            writeln!(o, "  ({} calls or state changes of socks past the first 256 were not followed)", cv.unfollowed);
     }
     Some(o)
 }

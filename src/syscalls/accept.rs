@@ -14,10 +14,10 @@ pub const DEF: Def = Def {
 };
 
 /// fd as a number, the sockaddr pointer in hex, addrlen as a number (a pointer for accept: shown in hex).
-fn name_arg(idx: usize, raw: u64, n: &Namer) -> Value {
+fn name_arg(idx: usize, raw: u64, all: &[u64], n: &Namer) -> Value {
     match idx {
         1 => user_ptr(raw),
         2 => user_ptr(raw),
-        _ => plain_arg(idx, raw, n),
+        _ => plain_arg(idx, raw, all, n),
     }
 }

@@ -29,12 +29,12 @@ pub const DEF: Def = Def {
 };
 
 /// fd as a number, the sockaddr pointer in hex, addrlen as a number (a pointer for accept: shown in hex), flags decoded.
-fn name_arg(idx: usize, raw: u64, n: &Namer) -> Value {
+fn name_arg(idx: usize, raw: u64, all: &[u64], n: &Namer) -> Value {
     match idx {
         1 => user_ptr(raw),
         2 => user_ptr(raw),
         3 => Value { name: crate::model::sock_flags(raw as i64), ..Value::plain(raw as i64) },
-        _ => plain_arg(idx, raw, n),
+        _ => plain_arg(idx, raw, all, n),
     }
 }
 

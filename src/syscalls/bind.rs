@@ -16,10 +16,10 @@ pub const DEF: Def = Def {
 };
 
 /// fd as a number, the sockaddr pointer in hex, addrlen as a number (a pointer for accept: shown in hex).
-fn name_arg(idx: usize, raw: u64, n: &Namer) -> Value {
+fn name_arg(idx: usize, raw: u64, all: &[u64], n: &Namer) -> Value {
     match idx {
         1 => user_ptr(raw),
-        _ => plain_arg(idx, raw, n),
+        _ => plain_arg(idx, raw, all, n),
     }
 }
 
@@ -142,4 +142,62 @@ pub fn judge_chain(c: &Call, plan: &[crate::probes::chain::FnPlan]) -> Vec<Claim
             vec![],
         ),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::claims::Verdict;
+    use crate::model::KAddr;
+    use crate::syscalls::conn::Sysctls;
+
+    fn life_after_socket() -> Life {
+        let mut l = Life::new(Sysctls {
+            port_range: Some((32768, 60999)),
+            port_range_text: "32768 60999".into(),
+            somaxconn: Some(4096),
+            somaxconn_text: "4096".into(),
+        });
+        l.record(&crate::fixtures::socket_call());
+        l
+    }
+
+    fn verdict(cl: &[Claim], id: &str) -> Verdict {
+        cl.iter().find(|c| c.id == id).map(|c| c.verdict).unwrap_or_else(|| panic!("no {id}"))
+    }
+
+    #[test]
+    fn a_port_from_the_range_on_the_installed_socket_is_proved() {
+        let cl = judge(&crate::fixtures::bind_call(40000), &life_after_socket());
+        for id in ["fd.same_socket", "bind.port", "bind.address", "bind.bucket", "bind.still_closed"] {
+            assert_eq!(verdict(&cl, id), Verdict::Proved, "{id}: {cl:#?}");
+        }
+    }
+
+    #[test]
+    fn a_port_outside_the_range_a_missing_bucket_or_another_socket_is_refuted() {
+        let l = life_after_socket();
+        assert_eq!(verdict(&judge(&crate::fixtures::bind_call(80), &l), "bind.port"), Verdict::Refuted);
+        let mut c = crate::fixtures::bind_call(40000);
+        if let Some(t) = c.after.sock.as_mut().and_then(|s| s.inet.as_mut()).and_then(|i| i.tcp.as_mut()) {
+            t.bind_bucket = KAddr(0);
+        }
+        assert_eq!(verdict(&judge(&c, &l), "bind.bucket"), Verdict::Refuted, "no bucket after bind");
+        let mut c = crate::fixtures::bind_call(40000);
+        if let Some(s) = c.before.socket.as_mut() {
+            s.addr = KAddr(0xffff_8882_0000_1000);
+        }
+        let cl = judge(&c, &l);
+        assert_eq!(verdict(&cl, "fd.same_socket"), Verdict::Refuted, "fd 3 holds another socket: {cl:#?}");
+        // Without the socket() that installed fd 3, the link cannot be checked.
+        let fresh = Life::new(Sysctls {
+            port_range: None,
+            port_range_text: String::new(),
+            somaxconn: None,
+            somaxconn_text: String::new(),
+        });
+        let cl = judge(&crate::fixtures::bind_call(40000), &fresh);
+        assert_eq!(verdict(&cl, "fd.same_socket"), Verdict::NotObservable);
+        assert_eq!(verdict(&cl, "bind.port"), Verdict::NotObservable, "no port range: not observable, never ✓");
+    }
 }

@@ -15,10 +15,10 @@ pub const DEF: Def = Def {
     chain: &[],
 };
 
-fn name_arg(idx: usize, raw: u64, n: &Namer) -> Value {
+fn name_arg(idx: usize, raw: u64, all: &[u64], n: &Namer) -> Value {
     match idx {
         1 | 2 => user_ptr(raw),
-        _ => plain_arg(idx, raw, n),
+        _ => plain_arg(idx, raw, all, n),
     }
 }
 

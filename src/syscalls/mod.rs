@@ -32,7 +32,7 @@ pub struct Def {
     pub mode: Mode,
     /// Which user sockaddr its events carry (enum sw_uaddr_mode).
     pub uaddr: UaddrMode,
-    pub name_arg: fn(usize, u64, &Namer) -> Value,
+    pub name_arg: fn(usize, u64, &[u64], &Namer) -> Value,
     /// Its function-level chain (tiers A/B), in the order the course expects; a function this kernel does not have
     /// (inlined, renamed, newer) is reported by the plan, not an error. socket()'s is `socket::DEFAULT_CHAIN`.
     pub chain: &'static [&'static str],
@@ -62,7 +62,7 @@ pub struct SyscallSpec {
     pub args: &'static [&'static str],
     pub mode: Mode,
     pub uaddr: UaddrMode,
-    name_arg: fn(usize, u64, &Namer) -> Value,
+    name_arg: fn(usize, u64, &[u64], &Namer) -> Value,
     pub chain: &'static [&'static str],
 }
 

@@ -27,10 +27,10 @@ pub const WRITE: Def = Def {
     chain: &["tcp_sendmsg"],
 };
 
-fn name_arg(idx: usize, raw: u64, n: &Namer) -> Value {
+fn name_arg(idx: usize, raw: u64, all: &[u64], n: &Namer) -> Value {
     match idx {
         1 => user_ptr(raw),
-        _ => plain_arg(idx, raw, n),
+        _ => plain_arg(idx, raw, all, n),
     }
 }
 

@@ -14,13 +14,15 @@ pub const DEF: Def = Def {
     chain: &[],
 };
 
-/// level by its name in the headers (SOL_SOCKET, or the protocol), optval in hex; optname as a number (its name
-/// depends on the level: the claims name it).
-fn name_arg(idx: usize, raw: u64, n: &Namer) -> Value {
+/// level by its name in the headers (SOL_SOCKET, or the protocol), optname by its SO_* name for SOL_SOCKET (a
+/// number for other levels), optval in hex.
+fn name_arg(idx: usize, raw: u64, all: &[u64], n: &Namer) -> Value {
     let v = raw as i64 as i32 as i64;
     match idx {
         1 => n.sockopt_level(v),
+        // The option's name depends on its level: SO_* for SOL_SOCKET.
+        2 if n.sockopt_level(all[1] as i64 as i32 as i64).name.as_deref() == Some("SOL_SOCKET") => n.so_option(v),
         3 => user_ptr(raw),
-        _ => plain_arg(idx, raw, n),
+        _ => plain_arg(idx, raw, all, n),
     }
 }

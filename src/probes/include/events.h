@@ -49,7 +49,7 @@ enum sw_walk {
 	SW_W_FOP = 1 << 6,
 	SW_W_FREF = 1 << 7,  /* file count read from file_ref_t (6.13+: stored value = count - 1) */
 	SW_W_INODE = 1 << 8, /* f_inode->i_mode read: the file's type is known */
-	SW_W_INET = 1 << 9,  /* the sock is AF_INET/AF_INET6: struct inet_sock's fields were read */
+	SW_W_INET = 1 << 9,  /* the sock is AF_INET: struct inet_sock's fields were read */
 	SW_W_TCP = 1 << 10,  /* ... and a TCP stream sock: struct inet_connection_sock's and tcp_sock's too */
 };
 
@@ -110,7 +110,7 @@ struct sw_sock {
 	__u8 pad0;
 	__u32 pad1;
 	char prot_name[SW_PROT_NAME_LEN]; /* sk_prot->name */
-	/* SW_W_INET: where the sock is bound and connected. Addresses and sport/dport as memory holds them (network
+	/* SW_W_INET (AF_INET socks only): where the sock is bound and connected. Addresses and sport/dport as memory holds them (network
 	 * byte order); num is the local port in host order (inet_num = skc_num). IPv4 addresses only. */
 	__u32 rcv_saddr;                  /* skc_rcv_saddr: the bound local address */
 	__u32 daddr;                      /* skc_daddr: the peer */

@@ -83,14 +83,15 @@ static __always_inline __u32 sw_read_socket(struct sw_socket *out, __u8 *buf, st
 #define SW_IPPROTO_TCP 6
 #define SW_SOCK_STREAM 1
 
-/* The inet fields, read only from a sock whose family says it is an inet_sock (and the TCP ones only from a TCP
- * stream sock). */
+/* The inet fields, read only from a sock whose family says it is an IPv4 inet_sock (and the TCP ones only from a
+ * TCP stream sock). */
 static __always_inline __u32 sw_read_inet(struct sw_sock *out, __u8 *buf, struct sock *sk)
 {
 	__u32 have = bpf_core_type_size(struct sock), want, bits = SW_W_INET;
 	__u64 tb;
 	bool tcp;
-	if (out->family != SW_AF_INET && out->family != SW_AF_INET6)
+	/* IPv4 only: an AF_INET6 sock's addresses are in other fields (skc_v6_*), not read yet. */
+	if (out->family != SW_AF_INET)
 		return 0;
 	tcp = out->protocol == SW_IPPROTO_TCP && out->type == SW_SOCK_STREAM;
 	want = tcp ? bpf_core_type_size(struct tcp_sock) : bpf_core_type_size(struct inet_sock);

@@ -21,7 +21,7 @@ pub const DEF: Def = Def {
 
 /// family from the headers (AF_*), type from BTF (enum sock_type, with SOCK_NONBLOCK/SOCK_CLOEXEC bits shown apart),
 /// protocol from BTF (IPPROTO_*).
-pub fn name_arg(idx: usize, raw: u64, n: &Namer) -> Value {
+pub fn name_arg(idx: usize, raw: u64, _all: &[u64], n: &Namer) -> Value {
     let v = raw as i64;
     match idx {
         0 => n.family(v as i32 as i64),
