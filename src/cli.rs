@@ -149,7 +149,7 @@ syswalk trace --chain my_chain.toml -- ./prog"
     /// references, rejection status) are computed.
     #[command(
         after_help = "Examples:\n  syswalk lesson                        built-in target, text (wide lines)\n  \
-syswalk lesson --format md -o part1.md\n  syswalk lesson -- ./my_prog          the first socket() your program makes\n  \
+syswalk lesson --format md -o part1.md\n  syswalk lesson --life                 the whole course: socket(), then bind, listen, connect, accept4, write/read, close\n  syswalk lesson -- ./my_prog          the first socket() your program makes\n  \
 syswalk lab run --kernel 6.12 -- syswalk lesson   the same lesson on a stock kernel, every step observable\n\n\
 Marks: ✓ proved · ✗ refuted · – not observable here (with why) · · shown · ≡ axiom (taken as given)"
     )]
@@ -157,6 +157,10 @@ Marks: ✓ proved · ✗ refuted · – not observable here (with why) · · sho
         /// A System.map or vmlinux of the running kernel for the KASLR steps (default: /boot, /usr/lib/debug/boot).
         #[arg(long, value_name = "FILE")]
         system_map: Option<PathBuf>,
+        /// The whole course: after socket(), one chapter per call of a TCP connection's life (bind, listen,
+        /// connect, accept4, write/read, close), from the built-in life target (see `prove --life`).
+        #[arg(long, conflicts_with = "command")]
+        life: bool,
         #[command(flatten)]
         how: TraceArgs,
         #[command(flatten)]

@@ -735,3 +735,40 @@ fn a_users_server_and_client_are_proved_and_their_ends_linked() {
     assert_ne!(pid("listener"), pid("client"), "server and client are two processes");
     assert_eq!(pid("listener"), pid("accepted"), "the listener and the accepted sock are the server's");
 }
+
+#[test]
+fn lesson_life_adds_one_chapter_per_call_and_stays_axiomatic() {
+    let _g = lock();
+    let o = run(&["lesson", "--life", "-q", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    let l = json(&o);
+    axioms::assert_axiomatic(&l, "host, lesson --life");
+    let steps = l["steps"].as_array().expect("steps");
+    let parts: Vec<&str> = steps.iter().filter_map(|s| s["part"].as_str()).collect();
+    let at = |p: &str| parts.iter().position(|x| *x == p).unwrap_or_else(|| panic!("no chapter {p}: {parts:?}"));
+    let order = ["the result", "bind", "listen", "connect", "accept4", "write and read", "close"].map(at);
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "chapters in the server's order: {order:?}");
+    // New terms come with their chapter: a port before the backlog, the handshake before the child sock.
+    let intro = |t: &str| {
+        l["axioms"]["terms"].as_array().and_then(|a| a.iter().find(|x| x["term"] == t)).and_then(|x| x["step"].as_u64())
+    };
+    for (a, b) in
+        [("port", "backlog"), ("backlog", "handshake"), ("handshake", "child sock"), ("child sock", "sequence number")]
+    {
+        assert!(intro(a).zip(intro(b)).is_some_and(|(x, y)| x < y), "{a} is introduced before {b}");
+    }
+    for s in steps.iter().filter(|s| parts[s["n"].as_u64().unwrap_or(1) as usize - 1] != "axioms") {
+        let claims: Vec<&str> =
+            s["claims"].as_array().map(|a| a.iter().filter_map(|c| c.as_str()).collect()).unwrap_or_default();
+        let chain = claims
+            .iter()
+            .any(|c| c.ends_with(".chain") || c.ends_with(".chain_objects") || *c == "accept.fd_before_alloc");
+        let life = ["bind", "listen", "connect", "accept4", "write and read", "close"]
+            .contains(&s["part"].as_str().unwrap_or(""));
+        if life && chain {
+            assert_eq!(s["status"], "not_observable", "step {}: the chain is not observable here", s["n"]);
+        } else if life {
+            assert_eq!(s["status"], "proved", "step {} ({}): {}", s["n"], s["action"], s["why_not"]);
+        }
+    }
+}

@@ -10,6 +10,7 @@ use crate::render::{self, Format};
 pub fn run(
     ctx: &Ctx,
     system_map: Option<std::path::PathBuf>,
+    life: bool,
     how: crate::cli::TraceArgs,
     out: OutputArgs,
     command: Vec<std::ffi::OsString>,
@@ -19,6 +20,9 @@ pub fn run(
     use crate::syscalls::socket::lesson as build;
     let names = namer();
     let (target, binary) = match command.first() {
+        None if life => {
+            (Target::Life, std::env::current_exe().map_err(|e| Error::io("finding syswalk's own executable", e))?)
+        }
         None => {
             (course_target(), std::env::current_exe().map_err(|e| Error::io("finding syswalk's own executable", e))?)
         }
@@ -37,9 +41,10 @@ pub fn run(
         bpf_stats: how.bpf_stats,
         launch: ctx.launch,
     };
-    let specs = specs_for(&["socket".to_string()])?;
+    let traced: &[&str] = if life { super::prove::LIFE_SYSCALLS } else { &["socket"] };
+    let specs = specs_for(&traced.iter().map(|s| s.to_string()).collect::<Vec<_>>())?;
     let got = collect(
-        Request { target, specs, opts, attach: how.attach, custom: chain, keep: how.keep_calls, sockets_only: false },
+        Request { target, specs, opts, attach: how.attach, custom: chain, keep: how.keep_calls, sockets_only: life },
         &names,
     )?;
     let call = build::course_call(&got.report);

@@ -63,7 +63,7 @@ fn dispatch(ctx: &Ctx, cli: Cli) -> Result<i32> {
         Cmd::Lab { cmd } => lab::run(cmd),
         Cmd::Kaslr { system_map, format } => kaslr::run(system_map, format),
         Cmd::Constants { format } => constants::run(ctx, format),
-        Cmd::Lesson { system_map, how, out, command } => lesson::run(ctx, system_map, how, out, command),
+        Cmd::Lesson { system_map, life, how, out, command } => lesson::run(ctx, system_map, life, how, out, command),
         Cmd::Caps { format } => caps::run(format),
         Cmd::Prove { family, ty, protocol, fail, life, how, out, command } => prove::run(
             ctx,

@@ -88,6 +88,55 @@ pub const GLOSSARY: &[Term] = &[
         "DWARF: which line of the kernel's source an address was compiled from",
         &["source line", "DWARF"],
     ),
+    // The server's life (lesson --life).
+    t("sockaddr", "the bytes a program passes as an address: family, port, IPv4 address", &["sockaddr"]),
+    t("port", "a 16-bit number that, with an address, names one end of a connection", &["port", "ports"]),
+    t(
+        "network byte order",
+        "most significant byte first, as the wire carries it; ntohs turns it into this CPU's order",
+        &["network byte order", "ntohs", "byte order"],
+    ),
+    t(
+        "inet_sock",
+        "the IPv4 part of a struct sock: where it is bound and connected",
+        &["inet_sock", "inet_num", "inet_sport", "skc_rcv_saddr", "skc_daddr", "skc_dport"],
+    ),
+    t("peer", "the other end's address and port", &["peer", "peers"]),
+    t(
+        "ephemeral port",
+        "a port the kernel picks itself from net.ipv4.ip_local_port_range",
+        &["ephemeral", "ip_local_port_range"],
+    ),
+    t("bind bucket", "the kernel's record that a port is taken (icsk_bind_hash)", &["bind bucket", "icsk_bind_hash"]),
+    t(
+        "TCP state",
+        "where a TCP sock is in its life, a state machine the kernel drives (TCP_CLOSE, TCP_LISTEN, …)",
+        &["TCP state", "state machine", "state change", "state changes"],
+    ),
+    t("state tracepoint", "sock:inet_sock_set_state, at every TCP state change", &["inet_sock_set_state"]),
+    t(
+        "backlog",
+        "listen()'s limit on connections waiting to be accepted, capped by net.core.somaxconn",
+        &["backlog", "sk_max_ack_backlog", "somaxconn"],
+    ),
+    t("accept queue", "the connections waiting for accept()", &["accept queue", "sk_ack_backlog"]),
+    t("listener", "a sock in TCP_LISTEN: connections to its port wait in its accept queue", &["listener", "listening"]),
+    t(
+        "handshake",
+        "SYN, SYN-ACK, ACK: the three packets that open a TCP connection",
+        &["handshake", "SYN_SENT", "SYN_RECV"],
+    ),
+    t("child sock", "the sock the kernel makes for one accepted connection", &["child"]),
+    t(
+        "sequence number",
+        "TCP's count of the bytes a sock sent (write_seq) and received (rcv_nxt) and the program read (copied_seq)",
+        &["sequence number", "rcv_nxt", "copied_seq", "write_seq", "snd_una"],
+    ),
+    t(
+        "deferred release",
+        "a file's last fput runs at the return to user space, after sys_exit",
+        &["deferred", "fput", "task_work"],
+    ),
 ];
 
 pub fn term(name: &str) -> Option<&'static Term> {

@@ -215,26 +215,26 @@ pub fn frames(events: &[RawChainEvent], plan: &[FnPlan], probe: &str, n: &Namer)
 /// outermost traced call, so a record's frames never refer to another record's.
 #[derive(Default)]
 pub struct FrameQueue {
-    by_tid: std::collections::HashMap<u32, std::collections::VecDeque<(u64, Option<u64>, Frame)>>,
+    by_tid: Queues,
     next: u64,
     /// Frames that ran outside every traced boundary call of their thread (dropped, counted).
     pub outside: u64,
     /// Per thread, frames of the file-release path that ran after a close() returned (the last fput() of a file
     /// is deferred to the return to user space, after sys_exit): kept for the close() they belong to, matched by
     /// the file pointer (`take_late`). At most LATE_FRAMES per thread, LATE_TIDS threads.
-    late: std::collections::HashMap<u32, std::collections::VecDeque<(u64, Option<u64>, Frame)>>,
+    late: Queues,
 }
+
+/// Frames waiting for their call, in arrival order: (global id, the parent's global id, the frame).
+type Queue = std::collections::VecDeque<(u64, Option<u64>, Frame)>;
+type Queues = std::collections::HashMap<u32, Queue>;
 
 /// The functions that run from the deferred fput of a socket's file (task work at the return to user space).
 pub const LATE_FUNCS: &[&str] = &["sock_close", "__sock_release", "inet_release", "tcp_close", "sock_release"];
 const LATE_FRAMES: usize = 64;
 const LATE_TIDS: usize = 64;
 
-fn keep_late(
-    late: &mut std::collections::HashMap<u32, std::collections::VecDeque<(u64, Option<u64>, Frame)>>,
-    tid: u32,
-    item: (u64, Option<u64>, Frame),
-) -> bool {
+fn keep_late(late: &mut Queues, tid: u32, item: (u64, Option<u64>, Frame)) -> bool {
     if !LATE_FUNCS.contains(&item.2.func.as_str()) || (!late.contains_key(&tid) && late.len() >= LATE_TIDS) {
         return false;
     }
@@ -248,7 +248,7 @@ fn keep_late(
 
 /// Takes out of `q` the sock_close() record of `file` that began after `after`, with its descendants.
 /// Where in `q` the sock_close() record of `file` that began inside `(after, before)` is.
-fn release_at(q: &std::collections::VecDeque<(u64, Option<u64>, Frame)>, w: (u64, u64), file: u64) -> Option<usize> {
+fn release_at(q: &Queue, w: (u64, u64), file: u64) -> Option<usize> {
     q.iter().position(|(_, p, f)| {
         f.func == "sock_close"
             && p.is_none()
@@ -257,7 +257,7 @@ fn release_at(q: &std::collections::VecDeque<(u64, Option<u64>, Frame)>, w: (u64
     })
 }
 
-fn take_release(q: &mut std::collections::VecDeque<(u64, Option<u64>, Frame)>, w: (u64, u64), file: u64) -> Vec<Frame> {
+fn take_release(q: &mut Queue, w: (u64, u64), file: u64) -> Vec<Frame> {
     let root = release_at(q, w, file);
     let Some(r) = root else { return Vec::new() };
     let root_gid = q[r].0;

@@ -62,7 +62,16 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
             lso.map(|l| l.addr.to_string()).unwrap_or_else(|| "?".into()),
             lsk.addr
         ),
-        vec![lev.clone(), cev.clone()],
+        vec![
+            ev(
+                "the listener fd's struct socket at entry",
+                lso.map(|l| l.addr.to_string()).unwrap_or_else(|| "not read".into()),
+                "tp_btf/sys_enter walk",
+            ),
+            ev(format!("fd {ret}'s struct socket after"), so.addr.to_string(), "tp_btf/sys_exit walk"),
+            lev.clone(),
+            cev.clone(),
+        ],
         "",
     ));
     out.push(judged(
@@ -147,10 +156,14 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
                 other
                     .map(|o| {
                         format!(
-                            "sk {} · local {} · peer {}",
+                            "sk {} · pid {}, fd {}, {} · local {} · peer {} · {}",
                             o.sock,
+                            o.pid,
+                            o.fd.map(|f| f.to_string()).unwrap_or_else(|| "?".into()),
+                            o.role,
                             o.local.as_deref().unwrap_or("?"),
-                            o.peer.as_deref().unwrap_or("?")
+                            o.peer.as_deref().unwrap_or("?"),
+                            other_state.as_deref().unwrap_or("state unknown")
                         )
                     })
                     .unwrap_or_else(|| "not in this run".into()),
@@ -263,4 +276,36 @@ pub fn judge_chain(c: &Call, plan: &[crate::probes::chain::FnPlan]) -> Vec<Claim
         "get_unused_fd_flags or sock_alloc was not captured in this call",
     ));
     out
+}
+
+/// The lesson's accept4 chapter.
+pub fn lesson_steps(cl: &[Claim]) -> Vec<crate::lesson::Step> {
+    use crate::lesson::Step;
+    vec![
+        Step::new(
+            "accept4",
+            "take the connection off the accept queue: accept4(listener, SOCK_CLOEXEC)",
+            "tp_btf/sys_enter walk of the listener; tp_btf/sys_exit walk of the new fd",
+        )
+        .introduces(&["child sock"])
+        .judged_by(&[ids::ACCEPT_NEW_SOCKET, ids::ACCEPT_GRAFT], cl),
+        Step::new(
+            "accept4",
+            "check the two socks are the two ends of one connection",
+            "tp_btf/sys_exit walks of both ends; the sockaddr accept4 wrote back",
+        )
+        .judged_by(&[ids::ACCEPT_LOCAL, ids::ACCEPT_PEER_ADDR, ids::ACCEPT_ENDS, ids::ACCEPT_LISTENER_LISTENS], cl),
+        Step::new(
+            "accept4",
+            "see which comes first: the fd or the socket",
+            "fentry get_unused_fd_flags, fentry sock_alloc",
+        )
+        .judged_by(&[ids::ACCEPT_FD_FIRST], cl),
+        Step::new(
+            "accept4",
+            "follow every object through accept4's function chain",
+            "fentry/fexit (or kprobes) on the chain",
+        )
+        .judged_by(&[ids::ACCEPT_CHAIN, ids::ACCEPT_CHAIN_OBJECTS], cl),
+    ]
 }

@@ -79,3 +79,17 @@ pub fn judge_chain(c: &Call, plan: &[crate::probes::chain::FnPlan]) -> Vec<Claim
         ),
     ]
 }
+
+/// The lesson's close chapter: the first close, then every sock's states to the end.
+pub fn lesson_steps(cl: &[Claim], states: &[Claim]) -> Vec<crate::lesson::Step> {
+    use crate::lesson::Step;
+    vec![
+        Step::new("close", "close the client: its fd slot is free again", "tp_btf/sys_exit: open_fds")
+            .judged_by(&[ids::SAME_SOCKET, ids::CLOSE_FD_FREE], cl),
+        Step::new("close", "find where the socket is really released", "fentry sock_close … tcp_close, after sys_exit")
+            .introduces(&["deferred release"])
+            .judged_by(&[ids::CLOSE_CHAIN, ids::CLOSE_CHAIN_OBJECTS], cl),
+        Step::new("close", "follow every sock's states to the end", "tp_btf/inet_sock_set_state")
+            .judged_by(&[ids::TCP_STATES], states),
+    ]
+}

@@ -105,7 +105,23 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
             )
         })
         .unwrap_or_default(),
-        vec![req_ev],
+        {
+            let mut e = vec![req_ev];
+            if let Some(l) = l {
+                e.push(ev(
+                    "the listener at that address",
+                    format!(
+                        "sk {} · pid {}, fd {} · local {}",
+                        l.sock,
+                        l.pid,
+                        l.fd.map(|f| f.to_string()).unwrap_or_else(|| "?".into()),
+                        l.local.as_deref().unwrap_or("?")
+                    ),
+                    "the walk of its listen() call",
+                ));
+            }
+            e
+        },
         &format!("no listening sock at {want} is in this run's evidence (the server is not traced)"),
     ));
     out
@@ -142,5 +158,31 @@ pub fn judge_chain(c: &Call, plan: &[crate::probes::chain::FnPlan]) -> Vec<Claim
             ],
             vec![],
         ),
+    ]
+}
+
+/// The lesson's connect chapter.
+pub fn lesson_steps(cl: &[Claim]) -> Vec<crate::lesson::Step> {
+    use crate::lesson::Step;
+    vec![
+        Step::new(
+            "connect",
+            "connect a second socket to the listener's address",
+            "tp_btf/sys_enter: the sockaddr; tp_btf/sys_exit walk",
+        )
+        .judged_by(&[ids::CONNECT_PEER, ids::CONNECT_LISTENER], cl),
+        Step::new(
+            "connect",
+            "watch the states the connection goes through",
+            "tp_btf/inet_sock_set_state; socket->state at entry and exit",
+        )
+        .introduces(&["handshake"])
+        .judged_by(&[ids::CONNECT_STATES, ids::CONNECT_SOCKET_STATE], cl),
+        Step::new(
+            "connect",
+            "follow the socket and sock through connect's function chain",
+            "fentry/fexit (or kprobes) on the chain",
+        )
+        .judged_by(&[ids::CONNECT_CHAIN, ids::CONNECT_CHAIN_OBJECTS], cl),
     ]
 }

@@ -118,3 +118,30 @@ pub fn judge_chain(c: &Call, plan: &[crate::probes::chain::FnPlan]) -> Vec<Claim
         ),
     ]
 }
+
+/// The lesson's listen chapter.
+pub fn lesson_steps(cl: &[Claim]) -> Vec<crate::lesson::Step> {
+    use crate::lesson::Step;
+    vec![
+        Step::new(
+            "listen",
+            "make the socket a listener: listen(fd, 8)",
+            "tp_btf/inet_sock_set_state; tp_btf/sys_exit walk",
+        )
+        .introduces(&["state tracepoint", "listener"])
+        .judged_by(&[ids::LISTEN_STATE], cl),
+        Step::new(
+            "listen",
+            "read how many connections may wait, and how many do",
+            "tp_btf/sys_exit walk: sk_max_ack_backlog, sk_ack_backlog; /proc/sys/net/core/somaxconn",
+        )
+        .introduces(&["backlog", "accept queue"])
+        .judged_by(&[ids::LISTEN_BACKLOG, ids::LISTEN_QUEUE_EMPTY], cl),
+        Step::new(
+            "listen",
+            "follow the sock through listen's function chain",
+            "fentry/fexit (or kprobes) on the chain",
+        )
+        .judged_by(&[ids::LISTEN_CHAIN, ids::LISTEN_CHAIN_OBJECTS], cl),
+    ]
+}

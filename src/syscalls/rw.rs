@@ -155,3 +155,25 @@ pub fn judge_chain(c: &Call, plan: &[crate::probes::chain::FnPlan]) -> Vec<Claim
         vec![],
     )]
 }
+
+/// The lesson's bytes chapter: the first write and the read on the other end.
+pub fn lesson_steps(w: &[Claim], r: &[Claim]) -> Vec<crate::lesson::Step> {
+    use crate::lesson::Step;
+    vec![
+        Step::new("write and read", "write 4 bytes on the client", "tp_btf/sys_enter + sys_exit walks: write_seq")
+            .introduces(&["sequence number"])
+            .judged_by(&[ids::WRITE_SEQ], w),
+        Step::new(
+            "write and read",
+            "read them on the server",
+            "tp_btf/sys_enter + sys_exit walks: rcv_nxt, copied_seq",
+        )
+        .judged_by(&[ids::READ_UNREAD, ids::READ_BYTES_MATCH], r),
+        Step::new(
+            "write and read",
+            "follow the sock into TCP's send and receive functions",
+            "fexit tcp_sendmsg, tcp_recvmsg",
+        )
+        .judged_by(&[ids::WRITE_CHAIN, ids::READ_CHAIN], &[w, r].concat()),
+    ]
+}
