@@ -852,3 +852,30 @@ exit $rc"#,
         assert_eq!(ours_common, theirs, "{k}: syswalk and ftrace disagree on the order of the life's functions");
     }
 }
+
+/// The whole course (`lesson --life`) on stock kernels with their -dbg package: every step of Part 1 and of each
+/// call's chapter observable and proved, and the course axiomatic as one.
+#[test]
+fn the_whole_course_is_proved_step_by_step_on_stock_kernels() {
+    let _g = lock();
+    for k in ["6.1", "6.12"] {
+        let o = lab(k, &["--dbg"], &[bin(), "lesson", "--life", "-q", "--format", "json"]);
+        assert_eq!(o.status.code(), Some(0), "{k}: stderr {}", text(&o.stderr));
+        let l: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{k}: {e}: {}", text(&o.stdout)));
+        let steps = l["steps"].as_array().expect("steps");
+        for s in steps {
+            assert!(
+                ["axiom", "proved", "shown"].contains(&s["status"].as_str().unwrap_or("")),
+                "{k}: step {} {}: {} {}",
+                s["n"],
+                s["action"],
+                s["status"],
+                s["why_not"]
+            );
+        }
+        for part in ["bind", "listen", "connect", "accept4", "write and read", "close"] {
+            assert!(steps.iter().any(|s| s["part"] == part), "{k}: no {part} chapter");
+        }
+        axioms::assert_axiomatic(&l, &format!("{k} lesson --life --dbg"));
+    }
+}
