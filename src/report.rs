@@ -154,6 +154,9 @@ pub struct SockLife {
     pub states: Vec<crate::model::StateChange>,
     /// The close() of its fd (call number).
     pub closed_by: Option<usize>,
+    /// When this life began (its socket() call's entry, or the state change that made a child): a freed sock's
+    /// address is soon another sock's, so `states` are this address's changes from then on, up to TCP_CLOSE.
+    pub since_ns: u64,
 }
 
 /// Two ends of one connection: each one's local address:port is the other's peer.

@@ -772,3 +772,27 @@ fn lesson_life_adds_one_chapter_per_call_and_stays_axiomatic() {
         }
     }
 }
+
+#[test]
+fn a_loop_of_connections_reusing_sock_addresses_is_judged_without_false_refutations() {
+    let _g = lock();
+    // 300 connections from one thread: the kernel hands the freed socks' addresses to the next ones, and a whole
+    // burst of calls and state changes arrives before the first is judged. Each call must find its own.
+    let prog = cc("connloop");
+    let o = run(&["prove", "--format", "json", "-q", "--", prog.to_str().expect("path"), "300", "0"]);
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    let r = json(&o);
+    let t = &r["totals"]["claims"];
+    for (id, n) in [
+        ("connect.states", 300),
+        ("accept.ends", 300),
+        ("rw.bytes_match", 600),
+        ("read.took_unread", 600),
+        ("write.seq", 600),
+        ("close.fd_free", 601),
+        ("tcp.states", 601),
+    ] {
+        assert_eq!(t[id], serde_json::json!([n, 0, 0]), "{id}: [proved, refuted, not observable]");
+    }
+    assert_eq!(r["summary"]["refuted"], 0);
+}

@@ -66,6 +66,8 @@ pub struct Stream<'a> {
     pub chain_why: Option<String>,
     /// close() calls of sockets waiting for their file's release frames (see `late_ready`): at most one per thread.
     deferred: Vec<Call>,
+    /// tcp.states claims of ended lives kept with their evidence.
+    finished_kept: usize,
     /// Per thread, when its latest traced call returned.
     last_exit: std::collections::HashMap<u32, u64>,
     /// Per thread, when its recent calls entered (at most ENTERS_KEPT; threads quiet for STALE_NS are dropped).
@@ -99,6 +101,7 @@ impl<'a> Stream<'a> {
             chain_why: None,
             deferred: Vec::new(),
             last_exit: Default::default(),
+            finished_kept: 0,
             enters: Default::default(),
         }
     }
@@ -163,6 +166,15 @@ impl<'a> Stream<'a> {
         }
         claims.extend(self.chain_claims(&c));
         self.life.record(&c);
+        // The state chains of lives that ended (their sock's address is a new sock's now): counted, and kept while
+        // the budget for full evidence lasts.
+        for k in self.life.take_finished() {
+            self.totals.count_claim(&k);
+            if self.finished_kept < self.keep {
+                self.finished_kept += 1;
+                self.claims.push(k);
+            }
+        }
         self.totals.count_call(&c);
         for k in &claims {
             self.totals.count_claim(k);
@@ -319,6 +331,18 @@ impl Sink for Stream<'_> {
             .min();
         if let Some(w) = watermark {
             self.tables.prune(w);
+        }
+        // The connection tracker: every call not yet judged (waiting, deferred, open) entered after this.
+        let oldest = self
+            .waiting
+            .iter()
+            .chain(&self.deferred)
+            .filter_map(|c| c.enter_ns)
+            .chain(self.pairer.oldest_open(now, STALE_NS))
+            .chain(self.last_ts)
+            .min();
+        if let Some(w) = oldest {
+            self.life.prune(w);
         }
         // A thread's frames older than its open call — or, with none open, than the events already seen (less a
         // margin for the small disorder between CPUs) — belong to no call that can still complete.

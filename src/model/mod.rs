@@ -736,6 +736,11 @@ impl Pairer {
             .min()
     }
 
+    /// When the earliest open call of any syscall entered (as `oldest_open_of`).
+    pub fn oldest_open(&self, now: u64, stale_ns: u64) -> Option<u64> {
+        self.open.values().filter_map(|c| c.enter_ns).filter(|t| now.saturating_sub(*t) <= stale_ns).min()
+    }
+
     /// When the call `tid` has open entered.
     pub fn open_enter(&self, tid: u32) -> Option<u64> {
         self.open.get(&tid).and_then(|c| c.enter_ns)

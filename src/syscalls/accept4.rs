@@ -122,8 +122,7 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
     let est = |s: &str| s == "TCP_ESTABLISHED";
     // The other end's state when this call returned (its later changes are known by now too).
     let until = c.exit_ns.unwrap_or(u64::MAX);
-    let other_state =
-        other.and_then(|o| o.states.iter().rev().find(|s| s.ts_ns <= until)).and_then(|s| s.new.name.clone());
+    let other_state = other.and_then(|o| life.state_at(o.sock, o.since_ns, until));
     out.push(judged(
         ids::ACCEPT_ENDS,
         Some(c.seq),

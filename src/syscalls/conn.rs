@@ -16,7 +16,14 @@ pub use crate::report::{Connection, Connections, SockLife};
 /// Socks whose states and ends are followed in one run.
 pub const MAX_SOCKS: usize = 256;
 /// State changes kept per sock (a sock's life has about eight).
-const MAX_STATES: usize = 32;
+const MAX_STATES: usize = 8192;
+/// Sock addresses whose state changes (and writes) are kept.
+const TIMELINES: usize = 4096;
+/// State changes kept in all (one round of a fast connection loop reuses one address hundreds of times, and its
+/// calls are judged a round later: changes go by time, see `prune`, this only bounds a burst).
+const MAX_CHANGES: usize = 1 << 16;
+/// Writes kept per address.
+const MAX_WRITES: usize = 1024;
 
 /// What an fd held when a call installed it.
 #[derive(Debug, Clone)]
@@ -64,10 +71,16 @@ pub struct Life {
     /// Per (pid, fd): the last few installations, oldest first (threads sharing the table reuse an fd at once).
     fds: HashMap<(u32, i32), Vec<Installed>>,
     pub socks: BTreeMap<KAddr, SockLife>,
-    /// State changes of socks not (yet) followed: a child is created by the kernel before accept4 returns it.
-    pending: HashMap<KAddr, Vec<StateChange>>,
-    /// Per sock: (call, bytes, write_seq after it) of its last write().
-    writes: HashMap<KAddr, (usize, i64, Option<u32>)>,
+    /// Every state change per sock address, in time order (at most MAX_STATES per address, TIMELINES addresses): a
+    /// freed sock's address is soon a new sock's, so a life's changes are those of its time window, never "all of
+    /// this address's". A child is made by the kernel, and changes state, before accept4 returns it.
+    timeline: HashMap<KAddr, std::collections::VecDeque<StateChange>>,
+    /// Changes in `timeline`.
+    changes: usize,
+    /// tcp.states of lives that ended (their address was given to a new sock), waiting to be taken.
+    finished: Vec<Claim>,
+    /// Per sock address: its last writes, (call, when it returned, bytes, write_seq after it), oldest first.
+    writes: HashMap<KAddr, std::collections::VecDeque<(usize, u64, i64, Option<u32>)>>,
     pub unfollowed: u64,
     pub sys: Sysctls,
     /// Why state changes are not recorded here (the tracepoint did not attach); None when they are.
@@ -86,7 +99,9 @@ impl Life {
         Life {
             fds: HashMap::new(),
             socks: BTreeMap::new(),
-            pending: HashMap::new(),
+            timeline: HashMap::new(),
+            changes: 0,
+            finished: Vec::new(),
             writes: HashMap::new(),
             unfollowed: 0,
             sys,
@@ -98,23 +113,69 @@ impl Life {
     /// A state change as it arrives (before the calls it happened in are judged).
     pub fn state(&mut self, s: StateChange) {
         self.states_seen += 1;
-        if let Some(l) = self.socks.get_mut(&s.sock) {
-            if l.states.len() < MAX_STATES {
-                l.states.push(s);
+        if self.timeline.len() >= TIMELINES && !self.timeline.contains_key(&s.sock) {
+            // The address quiet longest gives its place.
+            let oldest = self.timeline.iter().min_by_key(|(_, v)| v.back().map(|x| x.ts_ns)).map(|(k, _)| *k);
+            if let Some(k) = oldest {
+                self.timeline.remove(&k);
+                self.unfollowed += 1;
             }
-            return;
         }
-        if self.pending.len() >= MAX_SOCKS && !self.pending.contains_key(&s.sock) {
+        if self.changes >= MAX_CHANGES {
             self.unfollowed += 1;
             return;
         }
-        let v = self.pending.entry(s.sock).or_default();
-        if v.len() < MAX_STATES {
-            v.push(s);
+        let v = self.timeline.entry(s.sock).or_default();
+        if v.len() >= MAX_STATES {
+            v.pop_front();
+            self.changes -= 1;
+            self.unfollowed += 1;
         }
+        v.push_back(s);
+        self.changes += 1;
     }
 
-    fn follow(&mut self, sock: KAddr, pid: u32, role: &str) -> Option<&mut SockLife> {
+    /// Forgets what no call still to be judged can ask for: state changes and writes older than `before` (the
+    /// oldest call not yet judged entered then), except those of a followed life not yet judged.
+    pub fn prune(&mut self, before: u64) {
+        let keep_from: HashMap<KAddr, u64> = self.socks.values().map(|l| (l.sock, l.since_ns)).collect();
+        let mut dropped = 0;
+        self.timeline.retain(|a, v| {
+            let from = keep_from.get(a).map_or(before, |s| (*s).min(before));
+            while v.front().is_some_and(|s| s.ts_ns < from) {
+                v.pop_front();
+                dropped += 1;
+            }
+            !v.is_empty()
+        });
+        self.changes -= dropped;
+        self.writes.retain(|_, v| {
+            // The latest write before `before` may still be the peer's last one: keep it.
+            while v.len() > 1 && v.get(1).is_some_and(|w| w.1 < before) {
+                v.pop_front();
+            }
+            !v.is_empty()
+        });
+    }
+
+    /// The state changes of one life: from its start, up to and with the first one into TCP_CLOSE.
+    pub fn life_states(&self, l: &SockLife) -> Vec<StateChange> {
+        let mut out = Vec::new();
+        for s in self.timeline.get(&l.sock).into_iter().flatten().filter(|s| s.ts_ns >= l.since_ns) {
+            out.push(s.clone());
+            if s.new.name.as_deref() == Some("TCP_CLOSE") {
+                break;
+            }
+        }
+        out
+    }
+
+    /// tcp.states of lives that ended since the last call (their address was reused).
+    pub fn take_finished(&mut self) -> Vec<Claim> {
+        std::mem::take(&mut self.finished)
+    }
+
+    fn follow(&mut self, sock: KAddr, pid: u32, role: &str, since: u64) -> Option<&mut SockLife> {
         if sock.is_null() {
             return None;
         }
@@ -123,7 +184,6 @@ impl Life {
                 self.unfollowed += 1;
                 return None;
             }
-            let states = self.pending.remove(&sock).unwrap_or_default();
             self.socks.insert(
                 sock,
                 SockLife {
@@ -135,8 +195,9 @@ impl Life {
                     role: role.into(),
                     local: None,
                     peer: None,
-                    states,
+                    states: Vec::new(),
                     closed_by: None,
+                    since_ns: since,
                 },
             );
         }
@@ -165,10 +226,27 @@ impl Life {
                 let role = if c.syscall == "socket" { "socket" } else { "accepted" };
                 // A closed sock's address given to a new one: a new life (its old states and writes are not its).
                 if self.socks.get(&sk.addr).is_some_and(|l| l.closed_by.is_some()) {
-                    self.socks.remove(&sk.addr);
-                    self.writes.remove(&sk.addr);
+                    // (Its writes stay: they are found by time, and later ones may already be known.)
+                    if let Some(old) = self.socks.remove(&sk.addr) {
+                        self.finished.extend(self.judge_life(&old));
+                    }
                 }
-                if let Some(l) = self.follow(sk.addr, c.pid, role) {
+                // A new sock's life starts at its socket() call; a child's at the change that made it (LISTEN →
+                // SYN_RECV, made by the kernel before accept4 returned it).
+                let enter = c.enter_ns.unwrap_or(0);
+                let since = if c.syscall == "socket" {
+                    enter
+                } else {
+                    let exit = c.exit_ns.unwrap_or(u64::MAX);
+                    self.timeline
+                        .get(&sk.addr)
+                        .and_then(|v| {
+                            v.iter().rev().find(|s| s.ts_ns <= exit && s.old.name.as_deref() == Some("TCP_LISTEN"))
+                        })
+                        .map(|s| s.ts_ns)
+                        .unwrap_or(enter)
+                };
+                if let Some(l) = self.follow(sk.addr, c.pid, role, since) {
                     l.socket = Some(so.addr);
                     l.fd = Some(fd);
                     l.made_by = Some(c.seq);
@@ -177,7 +255,7 @@ impl Life {
                 }
                 if c.syscall != "socket" {
                     if let Some(lsk) = c.before.sock.as_ref() {
-                        if let Some(l) = self.follow(lsk.addr, c.pid, "listener") {
+                        if let Some(l) = self.follow(lsk.addr, c.pid, "listener", c.enter_ns.unwrap_or(0)) {
                             l.role = "listener".into();
                         }
                     }
@@ -190,7 +268,7 @@ impl Life {
                     "connect" if ok => Some("client"),
                     _ => None,
                 };
-                if let Some(l) = self.follow(sk.addr, c.pid, role.unwrap_or("socket")) {
+                if let Some(l) = self.follow(sk.addr, c.pid, role.unwrap_or("socket"), c.enter_ns.unwrap_or(0)) {
                     if let Some(r) = role {
                         l.role = r.into();
                     }
@@ -231,8 +309,12 @@ impl Life {
         }
         let Some(sk) = c.after.sock.as_ref() else { return };
         let seq = sk.inet.as_ref().and_then(|i| i.tcp.as_ref()).map(|t| t.write_seq);
-        if self.writes.len() < MAX_SOCKS || self.writes.contains_key(&sk.addr) {
-            self.writes.insert(sk.addr, (c.seq, c.ret.unwrap_or(0), seq));
+        if self.writes.len() < TIMELINES || self.writes.contains_key(&sk.addr) {
+            let v = self.writes.entry(sk.addr).or_default();
+            if v.len() >= MAX_WRITES {
+                v.pop_front();
+            }
+            v.push_back((c.seq, c.exit_ns.unwrap_or(0), c.ret.unwrap_or(0), seq));
         }
     }
 
@@ -246,8 +328,10 @@ impl Life {
     pub fn states_in(&self, sock: KAddr, from: Option<u64>, to: Option<u64>) -> Vec<&StateChange> {
         let lo = from.unwrap_or(0);
         let hi = to.unwrap_or(u64::MAX);
-        let list = self.socks.get(&sock).map(|l| &l.states).or_else(|| self.pending.get(&sock));
-        list.map(|v| v.iter().filter(|s| s.ts_ns >= lo && s.ts_ns <= hi).collect()).unwrap_or_default()
+        self.timeline
+            .get(&sock)
+            .map(|v| v.iter().filter(|s| s.ts_ns >= lo && s.ts_ns <= hi).collect())
+            .unwrap_or_default()
     }
 
     /// The followed sock whose local address:port is `peer` and whose peer is `local`: the other end.
@@ -262,9 +346,19 @@ impl Life {
         self.socks.values().find(|l| l.role == "listener" && l.local.as_deref() == Some(addr))
     }
 
-    /// The last write() on `sock`: (call, bytes, the sock's write_seq after it).
-    pub fn last_write(&self, sock: KAddr) -> Option<(usize, i64, Option<u32>)> {
-        self.writes.get(&sock).copied()
+    /// The last write() on `sock` that returned before `before`: (call, bytes, the sock's write_seq after it).
+    pub fn last_write(&self, sock: KAddr, before: u64) -> Option<(usize, i64, Option<u32>)> {
+        self.writes.get(&sock)?.iter().rev().find(|w| w.1 <= before).map(|w| (w.0, w.2, w.3))
+    }
+
+    /// The last state `sock` reached at or before `t`, in the life that began at `since`.
+    pub fn state_at(&self, sock: KAddr, since: u64, t: u64) -> Option<String> {
+        self.timeline
+            .get(&sock)?
+            .iter()
+            .rev()
+            .find(|s| s.ts_ns <= t && s.ts_ns >= since)
+            .and_then(|s| s.new.name.clone())
     }
 
     /// What the report shows of the run's socks: each followed one, and the pairs that are two ends of one
@@ -273,7 +367,8 @@ impl Life {
         if self.socks.is_empty() {
             return None;
         }
-        let mut socks: Vec<SockLife> = self.socks.values().cloned().collect();
+        let mut socks: Vec<SockLife> =
+            self.socks.values().map(|l| SockLife { states: self.life_states(l), ..l.clone() }).collect();
         socks.sort_by_key(|s| (s.made_by.unwrap_or(usize::MAX), s.sock));
         Some(Connections {
             socks,
@@ -298,66 +393,62 @@ impl Life {
         out
     }
 
-    /// `tcp.states` for every followed TCP sock that changed state: the changes form one chain (each starts where
-    /// the last ended) that ends in TCP_CLOSE.
+    /// `tcp.states` for every followed TCP sock that changed state (lives that ended earlier were judged then: see
+    /// `take_finished`): the changes form one chain (each starts where the last ended) that ends in TCP_CLOSE.
     pub fn judge_states(&self) -> Vec<Claim> {
-        let mut out = Vec::new();
-        for l in self.socks.values() {
-            if l.states.is_empty() {
-                let why = self
-                    .states_missing
-                    .clone()
-                    .unwrap_or_else(|| "no state change of this sock was recorded during the run".into());
-                if self.states_missing.is_some() {
-                    out.push(judged(ids::TCP_STATES, l.made_by, None, String::new(), vec![], &why));
-                }
-                continue;
-            }
-            let chain: Vec<String> = std::iter::once(l.states[0].old.name.clone().unwrap_or_default())
-                .chain(l.states.iter().map(|s| s.new.name.clone().unwrap_or_default()))
-                .collect();
-            let linked = l.states.windows(2).all(|w| w[0].new.raw == w[1].old.raw);
-            let ends_closed = l.states.last().is_some_and(|s| s.new.name.as_deref() == Some("TCP_CLOSE"));
-            let evidence: Vec<Evidence> = l
-                .states
-                .iter()
-                .map(|s| {
-                    ev(
-                        format!("{} → {}", s.old.show(), s.new.show()),
-                        format!(
-                            "sk {} · {} ↔ {} · pid {} tid {} \"{}\" · t={} ns",
-                            s.sock, s.local, s.peer, s.pid, s.tid, s.comm, s.ts_ns
-                        ),
-                        "tp_btf/inet_sock_set_state",
-                    )
-                })
-                .collect();
-            let finding = format!(
-                "sk {} ({}, {}): {}{}",
-                l.sock,
-                l.role,
-                l.local.as_deref().unwrap_or("?"),
-                chain.join(" → "),
-                if ends_closed { "" } else { " — not closed when the run ended" }
-            );
-            // A sock still open at the end (a server that runs on) is not a refutation: it has not ended yet.
-            let ok = if !linked {
-                Some(false)
-            } else if ends_closed {
-                Some(true)
-            } else {
-                None
-            };
-            out.push(judged(
-                ids::TCP_STATES,
-                l.made_by,
-                ok,
-                finding,
-                evidence,
-                "the sock had not reached TCP_CLOSE when tracing stopped",
-            ));
+        self.socks.values().flat_map(|l| self.judge_life(l)).collect()
+    }
+
+    fn judge_life(&self, l: &SockLife) -> Option<Claim> {
+        let states = self.life_states(l);
+        if states.is_empty() {
+            return self
+                .states_missing
+                .as_ref()
+                .map(|why| judged(ids::TCP_STATES, l.made_by, None, String::new(), vec![], why));
         }
-        out
+        let chain: Vec<String> = std::iter::once(states[0].old.name.clone().unwrap_or_default())
+            .chain(states.iter().map(|s| s.new.name.clone().unwrap_or_default()))
+            .collect();
+        let linked = states.windows(2).all(|w| w[0].new.raw == w[1].old.raw);
+        let ends_closed = states.last().is_some_and(|s| s.new.name.as_deref() == Some("TCP_CLOSE"));
+        let evidence: Vec<Evidence> = states
+            .iter()
+            .map(|s| {
+                ev(
+                    format!("{} → {}", s.old.show(), s.new.show()),
+                    format!(
+                        "sk {} · {} ↔ {} · pid {} tid {} \"{}\" · t={} ns",
+                        s.sock, s.local, s.peer, s.pid, s.tid, s.comm, s.ts_ns
+                    ),
+                    "tp_btf/inet_sock_set_state",
+                )
+            })
+            .collect();
+        let finding = format!(
+            "sk {} ({}, {}): {}{}",
+            l.sock,
+            l.role,
+            l.local.as_deref().unwrap_or("?"),
+            chain.join(" → "),
+            if ends_closed { "" } else { " — not closed when the run ended" }
+        );
+        // A sock still open at the end (a server that runs on) is not a refutation: it has not ended yet.
+        let ok = if !linked {
+            Some(false)
+        } else if ends_closed {
+            Some(true)
+        } else {
+            None
+        };
+        Some(judged(
+            ids::TCP_STATES,
+            l.made_by,
+            ok,
+            finding,
+            evidence,
+            "the sock had not reached TCP_CLOSE when tracing stopped",
+        ))
     }
 }
 
@@ -567,14 +658,14 @@ mod tests {
     #[test]
     fn a_broken_state_chain_is_refuted_and_an_open_one_is_not_observable() {
         let mut l = life();
-        l.follow(KAddr(0x10), 1, "listener");
+        l.follow(KAddr(0x10), 1, "listener", 0);
         l.state(st(0x10, 1, (7, "TCP_CLOSE"), (10, "TCP_LISTEN")));
         l.state(st(0x10, 2, (10, "TCP_LISTEN"), (7, "TCP_CLOSE")));
-        l.follow(KAddr(0x20), 1, "client");
+        l.follow(KAddr(0x20), 1, "client", 0);
         l.state(st(0x20, 3, (7, "TCP_CLOSE"), (2, "TCP_SYN_SENT")));
         // A missing step: SYN_SENT → ESTABLISHED was not seen.
         l.state(st(0x20, 5, (1, "TCP_ESTABLISHED"), (4, "TCP_FIN_WAIT1")));
-        l.follow(KAddr(0x30), 1, "client");
+        l.follow(KAddr(0x30), 1, "client", 0);
         l.state(st(0x30, 6, (7, "TCP_CLOSE"), (2, "TCP_SYN_SENT")));
         let v: Vec<_> = l.judge_states().into_iter().map(|c| c.verdict).collect();
         use crate::claims::Verdict::*;
@@ -582,16 +673,33 @@ mod tests {
     }
 
     #[test]
-    fn pending_states_join_the_sock_when_it_is_followed_and_memory_is_bounded() {
+    fn a_recycled_address_starts_a_new_life_and_memory_is_bounded() {
         let mut l = life();
-        l.state(st(0x40, 1, (10, "TCP_LISTEN"), (3, "TCP_SYN_RECV")));
-        assert_eq!(l.states_in(KAddr(0x40), None, None).len(), 1, "a pending sock's changes are found");
-        l.follow(KAddr(0x40), 1, "accepted");
-        assert_eq!(l.socks[&KAddr(0x40)].states.len(), 1);
-        for i in 0..(MAX_SOCKS as u64 + 10) {
+        // One address, two lives: the first ends in TCP_CLOSE, the second begins after its socket() entered.
+        l.state(st(0x40, 1, (7, "TCP_CLOSE"), (2, "TCP_SYN_SENT")));
+        l.state(st(0x40, 2, (2, "TCP_SYN_SENT"), (7, "TCP_CLOSE")));
+        l.state(st(0x40, 10, (7, "TCP_CLOSE"), (10, "TCP_LISTEN")));
+        l.follow(KAddr(0x40), 1, "listener", 5);
+        let life_states = l.life_states(&l.socks[&KAddr(0x40)]);
+        assert_eq!(life_states.len(), 1, "only the second life's change: {life_states:?}");
+        assert_eq!(l.states_in(KAddr(0x40), Some(0), Some(3)).len(), 2, "a call's window finds its own changes");
+        for i in 0..(TIMELINES as u64 + 10) {
             l.state(st(0x1000 + i, i, (7, "TCP_CLOSE"), (2, "TCP_SYN_SENT")));
         }
-        assert!(l.pending.len() <= MAX_SOCKS);
+        assert!(l.timeline.len() <= TIMELINES);
         assert!(l.unfollowed >= 10);
+    }
+
+    #[test]
+    fn a_write_is_found_only_if_it_returned_before_the_read() {
+        let mut l = life();
+        let mut w = crate::fixtures::bind_call(40000);
+        w.syscall = "write".into();
+        w.ret = Some(4);
+        w.exit_ns = Some(100);
+        l.completed(&w);
+        let sk = w.after.sock.as_ref().map(|s| s.addr).unwrap_or_default();
+        assert!(l.last_write(sk, 50).is_none(), "a later write (a recycled address) is not this read's");
+        assert_eq!(l.last_write(sk, 150).map(|x| x.1), Some(4));
     }
 }

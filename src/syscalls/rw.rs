@@ -88,7 +88,7 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
     ));
     let Some(ai) = a.inet.as_ref() else { return out };
     let other = life.other_end(a.addr, &ai.local(), &ai.peer());
-    let w = other.and_then(|o| life.last_write(o.sock).map(|w| (o, w)));
+    let w = other.and_then(|o| life.last_write(o.sock, c.exit_ns.unwrap_or(u64::MAX)).map(|w| (o, w)));
     // The peer's FIN, when it came with the data, is read with it: copied_seq passes it (one sequence number, no
     // byte) and the sock is then CLOSE_WAIT.
     let fin_read = |ws: u32| at.copied_seq == ws.wrapping_add(1) && a.state.name.as_deref() == Some("TCP_CLOSE_WAIT");
