@@ -144,6 +144,44 @@ pub fn judge_chain(c: &Call, plan: &[crate::probes::chain::FnPlan]) -> Vec<Claim
     ]
 }
 
+/// The lesson's bind chapter (and getsockname's step after it), from this call's claims.
+pub fn lesson_steps(c: &Call, cl: &[Claim], gsn: Option<(&Call, &[Claim])>) -> Vec<crate::lesson::Step> {
+    use crate::lesson::Step;
+    let mut v = vec![
+        Step::new(
+            "bind",
+            "give the socket a local address: bind(fd, 127.0.0.1, port 0)",
+            "tp_btf/sys_enter: the sockaddr in user memory; fd → file → private_data",
+        )
+        .introduces(&["sockaddr", "port"])
+        .judged_by(&[ids::SAME_SOCKET], cl),
+        Step::new(
+            "bind",
+            "read where the sock is now bound, in memory's byte order and in ours",
+            "tp_btf/sys_exit walk: skc_rcv_saddr, inet_num, inet_sport; /proc/sys/net/ipv4/ip_local_port_range",
+        )
+        .introduces(&["network byte order", "inet_sock", "peer", "ephemeral port"])
+        .judged_by(&[ids::BIND_PORT, ids::BIND_ADDRESS], cl),
+        Step::new(
+            "bind",
+            "find the record that the port is taken",
+            "tp_btf/sys_enter + sys_exit walk: icsk_bind_hash → port",
+        )
+        .introduces(&["bind bucket", "TCP state"])
+        .judged_by(&[ids::BIND_BUCKET, ids::BIND_STILL_CLOSED], cl),
+        Step::new("bind", "follow the sock through bind's function chain", "fentry/fexit (or kprobes) on the chain")
+            .judged_by(&[ids::BIND_CHAIN, ids::BIND_CHAIN_OBJECTS], cl),
+    ];
+    if let Some((_, g)) = gsn {
+        v.push(
+            Step::new("bind", "ask the kernel back which port it chose", "getsockname(fd): the sockaddr at sys_exit")
+                .judged_by(&[ids::GETSOCKNAME_AGREES], g),
+        );
+    }
+    let _ = c;
+    v
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,42 +238,4 @@ mod tests {
         assert_eq!(verdict(&cl, "fd.same_socket"), Verdict::NotObservable);
         assert_eq!(verdict(&cl, "bind.port"), Verdict::NotObservable, "no port range: not observable, never ✓");
     }
-}
-
-/// The lesson's bind chapter (and getsockname's step after it), from this call's claims.
-pub fn lesson_steps(c: &Call, cl: &[Claim], gsn: Option<(&Call, &[Claim])>) -> Vec<crate::lesson::Step> {
-    use crate::lesson::Step;
-    let mut v = vec![
-        Step::new(
-            "bind",
-            "give the socket a local address: bind(fd, 127.0.0.1, port 0)",
-            "tp_btf/sys_enter: the sockaddr in user memory; fd → file → private_data",
-        )
-        .introduces(&["sockaddr", "port"])
-        .judged_by(&[ids::SAME_SOCKET], cl),
-        Step::new(
-            "bind",
-            "read where the sock is now bound, in memory's byte order and in ours",
-            "tp_btf/sys_exit walk: skc_rcv_saddr, inet_num, inet_sport; /proc/sys/net/ipv4/ip_local_port_range",
-        )
-        .introduces(&["network byte order", "inet_sock", "peer", "ephemeral port"])
-        .judged_by(&[ids::BIND_PORT, ids::BIND_ADDRESS], cl),
-        Step::new(
-            "bind",
-            "find the record that the port is taken",
-            "tp_btf/sys_enter + sys_exit walk: icsk_bind_hash → port",
-        )
-        .introduces(&["bind bucket", "TCP state"])
-        .judged_by(&[ids::BIND_BUCKET, ids::BIND_STILL_CLOSED], cl),
-        Step::new("bind", "follow the sock through bind's function chain", "fentry/fexit (or kprobes) on the chain")
-            .judged_by(&[ids::BIND_CHAIN, ids::BIND_CHAIN_OBJECTS], cl),
-    ];
-    if let Some((_, g)) = gsn {
-        v.push(
-            Step::new("bind", "ask the kernel back which port it chose", "getsockname(fd): the sockaddr at sys_exit")
-                .judged_by(&[ids::GETSOCKNAME_AGREES], g),
-        );
-    }
-    let _ = c;
-    v
 }

@@ -25,6 +25,9 @@ const MAX_CHANGES: usize = 1 << 16;
 /// Writes kept per address.
 const MAX_WRITES: usize = 1024;
 
+/// One write(): its call, when it returned, the bytes, the sock's write_seq after it.
+type Write = (usize, u64, i64, Option<u32>);
+
 /// What an fd held when a call installed it.
 #[derive(Debug, Clone)]
 pub struct Installed {
@@ -80,7 +83,7 @@ pub struct Life {
     /// tcp.states of lives that ended (their address was given to a new sock), waiting to be taken.
     finished: Vec<Claim>,
     /// Per sock address: its last writes, (call, when it returned, bytes, write_seq after it), oldest first.
-    writes: HashMap<KAddr, std::collections::VecDeque<(usize, u64, i64, Option<u32>)>>,
+    writes: HashMap<KAddr, std::collections::VecDeque<Write>>,
     pub unfollowed: u64,
     pub sys: Sysctls,
     /// Why state changes are not recorded here (the tracepoint did not attach); None when they are.
@@ -484,40 +487,6 @@ pub fn inet_ev(when: &str, sk: &SockObj, probe: &str) -> Evidence {
         },
         probe,
     )
-}
-
-/// The course's chapters after socket(): one per call of the connection's life, each judged by the claims of the
-/// first such call in the report (the built-in life target makes each once; a server's first connection). Empty
-/// when the report has no bind().
-pub fn chapters(r: &crate::report::Report) -> (Vec<crate::lesson::Step>, Vec<Claim>) {
-    let first =
-        |sys: &str, nth: usize| r.calls.iter().filter(|c| c.syscall == sys && c.ret.is_some_and(|v| v >= 0)).nth(nth);
-    let of = |c: Option<&Call>| -> Vec<Claim> {
-        c.map(|c| r.claims.iter().filter(|k| k.call == Some(c.seq)).cloned().collect()).unwrap_or_default()
-    };
-    let Some(bind) = first("bind", 0) else { return (Vec::new(), Vec::new()) };
-    let gsn = first("getsockname", 0);
-    let gsn_claims = of(gsn);
-    // The close of a connected sock (the first close that released a TCP socket).
-    let close = r.calls.iter().find(|c| c.syscall == "close" && c.ret == Some(0) && c.before.socket.is_some());
-    let states: Vec<Claim> = r.claims.iter().filter(|k| k.id == ids::TCP_STATES.id).cloned().collect();
-    let accept = first("accept4", 0).or(first("accept", 0));
-    let tcp = |c: &&Call| c.before.sock.as_ref().and_then(|s| s.inet.as_ref()).is_some();
-    let w = r.calls.iter().filter(tcp).find(|c| c.syscall == "write" && c.ret.is_some_and(|v| v > 0));
-    let rd = r.calls.iter().filter(tcp).find(|c| c.syscall == "read" && c.ret.is_some_and(|v| v > 0));
-    let used: Vec<Claim> = [Some(bind), gsn, first("listen", 0), first("connect", 0), accept, w, rd, close]
-        .into_iter()
-        .flat_map(of)
-        .chain(states.iter().cloned())
-        .collect();
-    let mut v = super::bind::lesson_steps(bind, &of(Some(bind)), gsn.map(|g| (g, &gsn_claims[..])));
-    v.extend(super::listen::lesson_steps(&of(first("listen", 0))));
-    v.extend(super::connect::lesson_steps(&of(first("connect", 0))));
-    v.extend(super::accept4::lesson_steps(&of(accept)));
-    // The first write on a socket and the first read of the other end.
-    v.extend(super::rw::lesson_steps(&of(w), &of(rd)));
-    v.extend(super::close::lesson_steps(&of(close), &states));
-    (v, used)
 }
 
 /// `fd.same_socket`: the socket and sock the walk found behind fd arg0 (`w`) are those the installing call left there.

@@ -16,6 +16,7 @@ pub mod chainproof;
 pub mod close;
 pub mod conn;
 pub mod connect;
+pub mod course;
 pub mod getsockname;
 pub mod listen;
 pub mod rw;

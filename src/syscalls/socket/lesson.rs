@@ -525,7 +525,7 @@ pub fn lesson(inp: &Inputs) -> Lesson {
     ];
     // What came from outside is the learner's, not the lesson's words (see Step::quoted).
     // The rest of the course, when the run made a connection's life (lesson --life): one chapter per call.
-    let (more, more_claims) = super::super::conn::chapters(r);
+    let (more, more_claims) = super::super::course::chapters(r);
     steps.extend(more);
     claims.extend(more_claims);
     let mut quoted = vec![r.target.description.clone(), r.command.clone()];
