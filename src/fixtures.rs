@@ -58,7 +58,7 @@ fn sock_obj() -> SockObj {
     }
 }
 
-fn frame(func: &str, depth: usize, parent: Option<usize>, t: (u64, u64), caller: (&str, u64)) -> Frame {
+pub fn frame(func: &str, depth: usize, parent: Option<usize>, t: (u64, u64), caller: (&str, u64)) -> Frame {
     Frame {
         func: func.into(),
         depth,

@@ -879,3 +879,38 @@ fn the_whole_course_is_proved_step_by_step_on_stock_kernels() {
         axioms::assert_axiomatic(&l, &format!("{k} lesson --life --dbg"));
     }
 }
+
+/// The course's harder puzzle, tiers A and B: a socket() that fails after sock_alloc releases that very socket in
+/// the same call; one rejected before sock_alloc allocated nothing.
+#[test]
+fn each_failure_target_releases_what_it_allocated_at_tiers_a_and_b() {
+    let _g = lock();
+    let kinds = ["emfile", "family-range", "family-unregistered", "protocol", "type"];
+    let mut script = String::new();
+    for f in kinds {
+        for a in ["fentry", "kprobe"] {
+            script += &format!("{} prove -q --fail {f} --attach {a} --format json; echo =====\n", bin());
+        }
+    }
+    for k in ["6.1", "6.12"] {
+        let o = lab(k, &["--timeout", "400"], &["sh", "-c", &script]);
+        assert_eq!(o.status.code(), Some(0), "{k}: {}", text(&o.stderr));
+        let out = text(&o.stdout);
+        let parts: Vec<&str> = out.split("=====\n").filter(|p| !p.trim().is_empty()).collect();
+        assert_eq!(parts.len(), kinds.len() * 2, "{k}: {out}");
+        for (i, js) in parts.iter().enumerate() {
+            let (f, tier) = (kinds[i / 2], ["A", "B"][i % 2]);
+            let r: Value = serde_json::from_str(js).unwrap_or_else(|e| panic!("{k} {f} {tier}: {e}"));
+            assert_eq!(r["kernel"]["tier"], tier, "{k} {f}");
+            let c = r["claims"]
+                .as_array()
+                .and_then(|a| a.iter().find(|c| c["id"] == "release.same_socket"))
+                .unwrap_or_else(|| panic!("{k} {f} {tier}: no release claim"));
+            assert_eq!(c["verdict"], "proved", "{k} {f} {tier}: {c}");
+            let allocated = !matches!(f, "family-range" | "type");
+            let finding = c["finding"].as_str().unwrap_or("");
+            assert_eq!(finding.contains("never ran"), !allocated, "{k} {f} {tier}: {finding}");
+            assert_eq!(r["summary"]["refuted"], 0, "{k} {f} {tier}");
+        }
+    }
+}

@@ -137,6 +137,8 @@ ids! {
         "the socket's file was released by sock_close → __sock_release → inet_release → tcp_close, in that order (after close() returned: the last fput is deferred to the return to user space)";
     CLOSE_CHAIN_OBJECTS = "close.chain_objects":
         "sock_close got the fd's struct file, __sock_release and inet_release its struct socket, tcp_close its struct sock";
+    RELEASE_SAME_SOCKET = "release.same_socket":
+        "every struct socket the failed call allocated (sock_alloc's return) was passed to sock_release in the same call: nothing was left allocated";
     TCP_STATES = "tcp.states":
         "each traced TCP sock's state changes form one chain (each change starts where the last one ended) that ends in TCP_CLOSE";
     USER_RETURN_ADDRESS = "user.return_address":

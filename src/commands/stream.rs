@@ -143,6 +143,9 @@ impl<'a> Stream<'a> {
             claims.extend(socket::claims::judge_socket_in(&c, &self.tables, self.names));
             if let Some(j) = &self.chain {
                 self.root_full += crate::claims::budget::root_calls(&c, j.plan);
+                if c.ret.is_some_and(|r| r < 0) && !(j.budget && c.chain.is_empty()) {
+                    claims.push(socket::chain::judge_release(&c, j.plan));
+                }
                 if c.ret.is_some_and(|r| r >= 0) && !(j.budget && c.chain.is_empty()) {
                     let fam = c.args.first().map(|a| a.value.raw).unwrap_or(-1);
                     let create = j

@@ -353,3 +353,127 @@ mod tests {
         assert!(why.contains("inet_create"), "{why}");
     }
 }
+
+/// `release.same_socket` for a socket() call that failed: each struct socket sock_alloc returned went to
+/// sock_release in the same call (the course's puzzle: a failure after sock_alloc leaks nothing). A call rejected
+/// before sock_alloc ran allocated nothing: that is proved too, and said.
+pub fn judge_release(c: &Call, plan: &[FnPlan]) -> Claim {
+    let src = c.chain.first().map(|f| f.probe.clone()).unwrap_or_default();
+    let traced = |f: &str| plan.iter().any(|p| p.name == f && p.traced);
+    let errno = c.errno.as_ref().map(|e| e.show()).unwrap_or_default();
+    let allocs: Vec<u64> = c
+        .chain
+        .iter()
+        .filter(|f| f.func == "sock_alloc")
+        .filter_map(|f| f.ret)
+        .map(|r| r as u64)
+        .filter(|r| *r != 0)
+        .collect();
+    // sock_release is a one-line wrapper of __sock_release; a caller in net/socket.c may have it inlined (Debian
+    // 6.12's sock_map_fd does): either one releasing the socket is the release.
+    let rel_frames: Vec<&crate::model::frame::Frame> =
+        c.chain.iter().filter(|f| f.func == "sock_release" || f.func == "__sock_release").collect();
+    let releases: Vec<u64> =
+        rel_frames.iter().filter_map(|f| f.args.iter().find(|a| a.ty == "struct socket *").map(|a| a.raw)).collect();
+    let by: Vec<&str> = rel_frames.iter().map(|f| f.func.as_str()).collect();
+    let show = |v: &[u64]| v.iter().map(|a| format!("{a:#018x}")).collect::<Vec<_>>().join(", ");
+    let evidence = vec![
+        ev(
+            "sock_alloc() returned",
+            if allocs.is_empty() { "never ran (or returned NULL)".into() } else { show(&allocs) },
+            src.as_str(),
+        ),
+        ev(
+            "sock_release / __sock_release (sock) got",
+            if releases.is_empty() {
+                "never called".into()
+            } else {
+                format!("{} ({})", show(&releases), by.join(", "))
+            },
+            src.as_str(),
+        ),
+        ev("socket() returned", format!("{} {errno}", c.ret.unwrap_or(0)), "tp_btf/sys_exit"),
+    ];
+    let missing: Vec<u64> = allocs.iter().copied().filter(|a| !releases.contains(a)).collect();
+    let (ok, finding) = if !traced("sock_alloc")
+        || !(traced("sock_release") || traced("__sock_release"))
+        || c.chain.is_empty()
+    {
+        (None, String::new())
+    } else if allocs.is_empty() {
+        (Some(true), format!("sock_alloc never ran: the call failed ({errno}) before anything was allocated"))
+    } else if missing.is_empty() {
+        (
+            Some(true),
+            format!(
+                "sock_alloc returned {}; {} got the same socket before the call failed ({errno})",
+                show(&allocs),
+                by.join(" and ")
+            ),
+        )
+    } else {
+        (
+            Some(false),
+            format!(
+                "neither sock_release nor __sock_release was called on {}: the socket sock_alloc returned was left allocated",
+                show(&missing)
+            ),
+        )
+    };
+    judged(
+        ids::RELEASE_SAME_SOCKET,
+        Some(c.seq),
+        ok,
+        finding,
+        evidence,
+        "sock_alloc, or both sock_release and __sock_release, are not traced here (or no chain was captured for this call)",
+    )
+}
+
+#[cfg(test)]
+mod release_tests {
+    use super::*;
+    use crate::claims::Verdict;
+    use crate::model::frame::FArg;
+
+    /// A socket() that failed with EMFILE after sock_alloc returned `sock`; `released`: sock_release got it.
+    fn emfile(sock: u64, released: Option<u64>) -> (Call, Vec<FnPlan>) {
+        let mut c = crate::fixtures::socket_call();
+        c.ret = Some(-24);
+        c.errno = Some(crate::model::Value { raw: 24, name: Some("EMFILE".into()), origin: None });
+        let mut alloc = crate::fixtures::frame("sock_alloc", 2, Some(1), (3_000, 6_000), ("__sock_create", 0x7f));
+        alloc.ret = Some(sock as i64);
+        let mut chain =
+            vec![crate::fixtures::frame("__sys_socket", 0, None, (1_000, 41_000), ("__x64_sys_socket", 0x1a)), alloc];
+        if let Some(r) = released {
+            let mut rel = crate::fixtures::frame("sock_release", 1, Some(0), (30_000, 40_000), ("__sys_socket", 0xd0));
+            rel.args =
+                vec![FArg { name: "sock".into(), raw: r, ty: "struct socket *".into(), value: format!("{r:#x}") }];
+            chain.push(rel);
+        }
+        c.chain = chain;
+        (c, crate::fixtures::plan_of(&["__sys_socket", "sock_alloc", "sock_release"]))
+    }
+
+    #[test]
+    fn the_socket_sock_alloc_made_must_reach_sock_release() {
+        let s = 0xffff_8881_0000_1000;
+        let (c, p) = emfile(s, Some(s));
+        assert_eq!(judge_release(&c, &p).verdict, Verdict::Proved);
+        let (c, p) = emfile(s, None);
+        let k = judge_release(&c, &p);
+        assert_eq!(k.verdict, Verdict::Refuted, "the release is missing");
+        assert!(k.conclusion().contains("nor __sock_release was called on 0xffff888100001000"), "{k:?}");
+        let (c, p) = emfile(s, Some(s + 0x40));
+        assert_eq!(judge_release(&c, &p).verdict, Verdict::Refuted, "another socket released");
+        // Rejected before sock_alloc ran: nothing allocated.
+        let (mut c, p) = emfile(s, None);
+        c.chain.retain(|f| f.func != "sock_alloc");
+        let k = judge_release(&c, &p);
+        assert_eq!(k.verdict, Verdict::Proved);
+        assert!(k.conclusion().contains("never ran"), "{k:?}");
+        // Not traced here: never ✓.
+        let (c, _) = emfile(s, Some(s));
+        assert_eq!(judge_release(&c, &crate::fixtures::plan_of(&["__sys_socket"])).verdict, Verdict::NotObservable);
+    }
+}
