@@ -79,7 +79,8 @@ pub fn same(id: ClaimId, c: &Call, groups: Vec<Group>, extra: Vec<Evidence>) -> 
             differ.push(g.what);
         } else if let Some(v) = vals.first() {
             let v = if g.number { (*v as i64).to_string() } else { format!("{v:#018x}") };
-            summary.push(format!("{} {v} ({} places)", g.what, vals.len()));
+            let places: Vec<&str> = g.items.iter().filter(|(_, x)| x.is_some()).map(|(l, _)| l.as_str()).collect();
+            summary.push(format!("{} {v} ({})", g.what, places.join(" = ")));
         }
     }
     evidence.extend(extra);
