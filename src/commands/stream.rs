@@ -218,7 +218,10 @@ impl<'a> Stream<'a> {
         if self.chain.is_none() || c.syscall != "close" || c.ret != Some(0) || c.before.socket.is_none() {
             return true;
         }
-        c.chain.iter().any(|x| x.func == "sock_close")
+        // A close whose file another task still holds is released later, or never in this thread: give up after 1 s.
+        let expired = self.last_ts.is_some_and(|t| t.saturating_sub(exit) > 1_000_000_000);
+        expired
+            || c.chain.iter().any(|x| x.func == "sock_close")
             || self.frames.has_late(c.tid, (exit, self.next_enter(c.tid, exit)), f.addr.0)
             || self.last_exit.get(&c.tid).is_some_and(|t| *t > exit)
     }

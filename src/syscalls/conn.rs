@@ -346,12 +346,13 @@ impl Life {
 
     /// The followed listener bound to `addr`.
     pub fn listener_at(&self, addr: &str) -> Option<&SockLife> {
-        self.socks.values().find(|l| l.role == "listener" && l.local.as_deref() == Some(addr))
+        self.socks.values().find(|l| l.role == "listener" && l.closed_by.is_none() && l.local.as_deref() == Some(addr))
     }
 
     /// The last write() on `sock` that returned before `before`: (call, bytes, the sock's write_seq after it).
     pub fn last_write(&self, sock: KAddr, before: u64) -> Option<(usize, i64, Option<u32>)> {
-        self.writes.get(&sock)?.iter().rev().find(|w| w.1 <= before).map(|w| (w.0, w.2, w.3))
+        let since = self.socks.get(&sock).map_or(0, |l| l.since_ns);
+        self.writes.get(&sock)?.iter().rev().find(|w| w.1 <= before && w.1 >= since).map(|w| (w.0, w.2, w.3))
     }
 
     /// The last state `sock` reached at or before `t`, in the life that began at `since`.
@@ -414,6 +415,10 @@ impl Life {
             .chain(states.iter().map(|s| s.new.name.clone().unwrap_or_default()))
             .collect();
         let linked = states.windows(2).all(|w| w[0].new.raw == w[1].old.raw);
+        // From its beginning: a new sock leaves TCP_CLOSE; a child is cloned from its listener (LISTEN → SYN_RECV).
+        let from_birth = states[0].old.name.as_deref() == Some("TCP_CLOSE")
+            || (states[0].old.name.as_deref() == Some("TCP_LISTEN")
+                && states[0].new.name.as_deref() == Some("TCP_SYN_RECV"));
         let ends_closed = states.last().is_some_and(|s| s.new.name.as_deref() == Some("TCP_CLOSE"));
         let evidence: Vec<Evidence> = states
             .iter()
@@ -439,7 +444,7 @@ impl Life {
         // A sock still open at the end (a server that runs on) is not a refutation: it has not ended yet.
         let ok = if !linked {
             Some(false)
-        } else if ends_closed {
+        } else if ends_closed && from_birth {
             Some(true)
         } else {
             None
@@ -450,7 +455,11 @@ impl Life {
             ok,
             finding,
             evidence,
-            "the sock had not reached TCP_CLOSE when tracing stopped",
+            if from_birth {
+                "the sock had not reached TCP_CLOSE when tracing stopped"
+            } else {
+                "the sock's first state changes were not seen (it began before tracing, or they were not recorded)"
+            },
         ))
     }
 }

@@ -27,7 +27,15 @@ fn name_arg(idx: usize, raw: u64, all: &[u64], n: &Namer) -> Value {
 pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
     let mut out = vec![conn::same_socket(c, life, &c.before, "at entry")];
     let (Some(0), Some(sk), Some(req)) = (c.ret, c.after.sock.as_ref(), c.sockaddr.as_ref()) else { return out };
-    let Some(i) = sk.inet.as_ref() else { return out };
+    // A TCP stream only (a UDP connect() just sets the peer: no handshake, no state change, socket->state stays).
+    let Some(i) = sk.inet.as_ref().filter(|i| i.tcp.is_some()) else { return out };
+    // The first connect() of the socket only: after EINPROGRESS a second call finds the handshake done.
+    let fresh = c.before.socket.as_ref().is_some_and(|s| s.state.name.as_deref() == Some("SS_UNCONNECTED"));
+    if !fresh {
+        return out;
+    }
+    // A port bound before connect() was chosen by the program, not from the ephemeral range.
+    let prebound = c.before.sock.as_ref().and_then(|s| s.inet.as_ref()).is_some_and(|b| b.num != 0);
     let want =
         format!("{}:{}", req.addr.as_deref().unwrap_or("?"), req.port.map(|p| p.to_string()).unwrap_or_default());
     let req_ev = ev(
@@ -40,7 +48,10 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
     out.push(judged(
         ids::CONNECT_PEER,
         Some(c.seq),
-        req.addr.as_ref().and(inr).map(|r| r && i.peer() == want && i.sport == i.num),
+        req.addr
+            .as_ref()
+            .and(if prebound { Some(true) } else { inr })
+            .map(|r| r && i.peer() == want && i.sport == i.num),
         format!(
             "peer {} (asked {want}); local {} — the kernel chose port {} from {}",
             i.peer(),

@@ -23,6 +23,8 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
     let (changes, mut sev) = conn::states_of(life, c, sk.addr);
     sev.push(after_ev.clone());
     let listening = sk.state.name.as_deref() == Some("TCP_LISTEN");
+    // listen() again on a listener only changes its backlog: no state change is expected then.
+    let again = c.before.sock.as_ref().is_some_and(|b| b.state.name.as_deref() == Some("TCP_LISTEN"));
     let from_close = life
         .states_in(sk.addr, c.enter_ns, c.exit_ns)
         .first()
@@ -32,6 +34,8 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
         Some(c.seq),
         if life.states_missing.is_some() {
             (!listening).then_some(false)
+        } else if again {
+            Some(listening && changes.is_empty())
         } else {
             Some(listening && from_close && changes == ["TCP_LISTEN"])
         },
@@ -66,10 +70,11 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
     out.push(judged(
         ids::LISTEN_QUEUE_EMPTY,
         Some(c.seq),
-        Some(sk.ack_backlog == 0),
+        // Only a new listener starts empty (a client may even connect before the exit walk: then it is not).
+        (!again).then_some(sk.ack_backlog == 0),
         format!("sk_ack_backlog {}", sk.ack_backlog),
         vec![ev(format!("sk {} sk_ack_backlog after", sk.addr), sk.ack_backlog.to_string(), "tp_btf/sys_exit walk")],
-        "",
+        "the socket was already listening: connections may be waiting",
     ));
     out
 }

@@ -59,13 +59,15 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
     let evs = vec![seq_ev("at entry", bt, "tp_btf/sys_enter walk"), seq_ev("after", at, "tp_btf/sys_exit walk")];
     if c.syscall == "write" {
         let adv = at.write_seq.wrapping_sub(bt.write_seq) as i64;
+        // Another task on the same fd table may write to the socket meanwhile.
+        let shared = conn::shared_table(c);
         out.push(judged(
             ids::WRITE_SEQ,
             Some(c.seq),
-            Some(adv == ret),
+            if adv != ret && shared.is_some() { None } else { Some(adv == ret) },
             format!("write_seq {} → {} (+{adv}); write() returned {ret}", bt.write_seq, at.write_seq),
             evs,
-            "",
+            shared.as_deref().unwrap_or(""),
         ));
         return out;
     }
@@ -73,7 +75,8 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
     out.push(judged(
         ids::READ_UNREAD,
         Some(c.seq),
-        if ret == 0 || bt.unread == 0 {
+        // Bytes that arrived while the read ran (rcv_nxt moved) were not unread at its entry: nothing to compare.
+        if ret == 0 || bt.unread == 0 || at.rcv_nxt != bt.rcv_nxt {
             None
         } else {
             Some(took == ret && at.copied_seq.wrapping_sub(bt.copied_seq) as i64 == ret)
@@ -82,6 +85,8 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
         evs.clone(),
         if ret == 0 {
             "read() returned 0 (end of stream): the peer's FIN takes one sequence number and no byte"
+        } else if at.rcv_nxt != bt.rcv_nxt {
+            "bytes arrived while read() ran (rcv_nxt moved): what was unread at entry is not what it took"
         } else {
             "nothing was unread at entry: the bytes arrived while read() waited"
         },
@@ -97,7 +102,9 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
     out.push(judged(
         ids::READ_BYTES_MATCH,
         Some(c.seq),
-        w.and_then(|(_, (_, n, ws))| ws.map(|ws| n == ret && (ws == at.copied_seq || fin_read(ws)))),
+        // One write read by one read is checked; a write read in pieces, several writes read at once, or bytes
+        // sent by calls syswalk does not trace (send, sendmsg, sendfile) do not pair: not observable then.
+        w.and_then(|(_, (_, n, ws))| ws.filter(|ws| n == ret && (*ws == at.copied_seq || fin_read(*ws))).map(|_| true)),
         w.map(|(o, (wc, n, ws))| {
             format!(
                 "the peer sk {} wrote {n} bytes (call {wc}), its write_seq then {}; this read() returned {ret} and left copied_seq at {}{}",
@@ -119,7 +126,11 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
             }
             e
         },
-        &format!("no write() on the peer ({}) is in this run's evidence", ai.peer()),
+        &if w.is_some() {
+            "the peer's last write() and this read() do not pair one to one (a write read in pieces, writes read together, or bytes from send/sendmsg/sendfile, which are not traced)".to_string()
+        } else {
+            format!("no write() on the peer ({}) is in this run's evidence", ai.peer())
+        },
     ));
     out
 }
