@@ -43,6 +43,16 @@ struct {
 	__type(value, __u8);
 } wports SEC(".maps");
 
+/* Socks a traced task changed the state of: their later changes are recorded in any context. A client's
+ * CLOSE → SYN_SENT comes before its port is chosen, and a remote server's SYN-ACK is processed in whatever task the
+ * interrupt found: only the sock's address ties SYN_SENT → ESTABLISHED to it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SW_WPORTS);
+	__type(key, __u64);
+	__type(value, __u8);
+} wsocks SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 22);
@@ -308,6 +318,7 @@ int BPF_PROG(sw_tcp_state, const struct sock *sk, const int oldstate, const int 
 	__u16 sport = BPF_CORE_READ(sk, __sk_common.skc_num);
 	__u16 dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 	__u16 proto = BPF_CORE_READ(sk, sk_protocol);
+	__u64 skaddr = (__u64)sk;
 	__u8 one = 1;
 	struct sw_event *e;
 
@@ -316,13 +327,15 @@ int BPF_PROG(sw_tcp_state, const struct sock *sk, const int oldstate, const int 
 	if (traced_tgid(pid_tgid >> 32)) {
 		if (sport)
 			bpf_map_update_elem(&wports, &sport, &one, BPF_ANY);
-	} else if (!(sport && bpf_map_lookup_elem(&wports, &sport)) && !(dport && bpf_map_lookup_elem(&wports, &dport))) {
+		bpf_map_update_elem(&wsocks, &skaddr, &one, BPF_ANY);
+	} else if (!bpf_map_lookup_elem(&wsocks, &skaddr) && !(sport && bpf_map_lookup_elem(&wports, &sport)) &&
+		   !(dport && bpf_map_lookup_elem(&wports, &dport))) {
 		return 0;
 	}
 	e = start(SW_STATE, pid_tgid);
 	if (!e)
 		return 0;
-	e->st.skaddr = (__u64)sk;
+	e->st.skaddr = skaddr;
 	e->st.oldstate = oldstate;
 	e->st.newstate = newstate;
 	e->st.sport = sport;
