@@ -97,13 +97,22 @@ static __always_inline void read_uaddr(struct sw_event *e, __u64 uptr, __s64 len
 	e->uaddr.err = bpf_probe_read_user(e->uaddr.bytes, n, (void *)uptr);
 }
 
-/* walk.h's scratch: each object is copied here whole before its fields are picked. */
+/* walk.h's scratch: each object is copied here whole before its fields are picked. One per program: a tracing
+ * program can be preempted (PREEMPT_LAZY/FULL kernels), and the kernel keeps a program from re-entering itself on a
+ * CPU but not another program from running there: sys_enter's walk would otherwise overwrite sys_exit's copy. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, __u8[SW_SCRATCH]);
-} wscratch SEC(".maps");
+} wscratch_enter SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u8[SW_SCRATCH]);
+} wscratch_exit SEC(".maps");
 
 static __always_inline void count_lost(void)
 {
@@ -113,7 +122,7 @@ static __always_inline void count_lost(void)
 		__sync_fetch_and_add(n, 1);
 }
 
-static __always_inline void walk(struct sw_event *e, struct task_struct *task, int fd)
+static __always_inline void walk(struct sw_event *e, struct task_struct *task, int fd, bool at_exit)
 {
 	struct files_struct *files = BPF_CORE_READ(task, files);
 	struct fdtable *fdt;
@@ -155,7 +164,7 @@ static __always_inline void walk(struct sw_event *e, struct task_struct *task, i
 	if (!file)
 		return;
 	e->walked |= SW_W_FILE;
-	buf = bpf_map_lookup_elem(&wscratch, &zero);
+	buf = at_exit ? bpf_map_lookup_elem(&wscratch_exit, &zero) : bpf_map_lookup_elem(&wscratch_enter, &zero);
 	if (!buf)
 		return;
 	e->walked |= sw_read_file(&e->file, buf, file);
@@ -229,7 +238,7 @@ int BPF_PROG(sw_sys_enter, struct pt_regs *regs, long id)
 	e->start_code = BPF_CORE_READ(bpf_get_current_task_btf(), mm, start_code);
 	/* The fd table as the call finds it (and, for fd-argument calls, the object behind arg0). */
 	walk(e, bpf_get_current_task_btf(),
-	     cfg.mode == SW_MODE_WALK_ARG0 || cfg.mode == SW_MODE_WALK_ARG0_RET ? (int)e->args[0] : -1);
+	     cfg.mode == SW_MODE_WALK_ARG0 || cfg.mode == SW_MODE_WALK_ARG0_RET ? (int)e->args[0] : -1, false);
 	if (cfg.uaddr == SW_UA_ENTRY)
 		read_uaddr(e, e->args[1], (__s64)e->args[2]);
 	submit(e);
@@ -264,7 +273,7 @@ int BPF_PROG(sw_sys_exit, struct pt_regs *regs, long ret)
 		fd = (int)ret;
 	else if (cfg.mode == SW_MODE_WALK_ARG0)
 		fd = (int)regs->di;
-	walk(e, bpf_get_current_task_btf(), fd);
+	walk(e, bpf_get_current_task_btf(), fd, true);
 	if (cfg.uaddr == SW_UA_EXIT && ret >= 0 && e->args[2]) {
 		int len = 0;
 		if (!bpf_probe_read_user(&len, sizeof(len), (void *)e->args[2]))
