@@ -400,8 +400,7 @@ pub const LIFE_BACKLOG: i32 = 8;
 pub fn life_main() -> i32 {
     // SAFETY: close_range only closes descriptors; none above 2 is used by Rust code here.
     unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
-    // SAFETY: plain socket calls on fds this function owns, with buffers that live across each call and lengths
-    // that are theirs.
+    // SAFETY: socket calls on fds this function owns; every buffer outlives its call and its length is its own.
     unsafe {
         let lsn = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
         if lsn < 0 {

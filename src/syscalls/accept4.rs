@@ -123,6 +123,18 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
     // The other end's state when this call returned (its later changes are known by now too).
     let until = c.exit_ns.unwrap_or(u64::MAX);
     let other_state = other.and_then(|o| life.state_at(o.sock, o.since_ns, until));
+    let end = other.map(|o| {
+        format!(
+            "sk {} · pid {}, fd {}, {} · local {} · peer {} · {}",
+            o.sock,
+            o.pid,
+            o.fd.map(|f| f.to_string()).unwrap_or_else(|| "?".into()),
+            o.role,
+            o.local.as_deref().unwrap_or("?"),
+            o.peer.as_deref().unwrap_or("?"),
+            other_state.as_deref().unwrap_or("state unknown")
+        )
+    });
     out.push(judged(
         ids::ACCEPT_ENDS,
         Some(c.seq),
@@ -131,41 +143,14 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
                 && other_state.as_deref().is_some_and(est)
                 && o.peer.as_deref() == Some(&ci.local()[..])
         }),
-        other
-            .map(|o| {
-                format!(
-                    "child sk {} {} ↔ {} is the peer of sk {} (pid {}, fd {}, {}): {} ↔ {}, {}",
-                    sk.addr,
-                    ci.local(),
-                    ci.peer(),
-                    o.sock,
-                    o.pid,
-                    o.fd.map(|f| f.to_string()).unwrap_or_else(|| "?".into()),
-                    o.role,
-                    o.local.as_deref().unwrap_or("?"),
-                    o.peer.as_deref().unwrap_or("?"),
-                    other_state.as_deref().unwrap_or("state unknown")
-                )
-            })
+        end.as_ref()
+            .map(|e| format!("child sk {} {} ↔ {} is the peer of {e}", sk.addr, ci.local(), ci.peer()))
             .unwrap_or_default(),
         vec![
             cev.clone(),
             ev(
                 "the other end",
-                other
-                    .map(|o| {
-                        format!(
-                            "sk {} · pid {}, fd {}, {} · local {} · peer {} · {}",
-                            o.sock,
-                            o.pid,
-                            o.fd.map(|f| f.to_string()).unwrap_or_else(|| "?".into()),
-                            o.role,
-                            o.local.as_deref().unwrap_or("?"),
-                            o.peer.as_deref().unwrap_or("?"),
-                            other_state.as_deref().unwrap_or("state unknown")
-                        )
-                    })
-                    .unwrap_or_else(|| "not in this run".into()),
+                end.clone().unwrap_or_else(|| "not in this run".into()),
                 "an earlier walk of the client's sock, tp_btf/inet_sock_set_state",
             ),
         ],
