@@ -151,6 +151,7 @@ echo vm > /proc/sys/kernel/hostname
 ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up || log "could not bring lo up"
 stty -F /dev/ttyS1 raw -echo 2>/dev/null; stty -F /dev/ttyS3 raw -echo 2>/dev/null
 SH=/bin/sh; [ -x $R/bin/bash ] && SH=/bin/bash
+log "starting the command"
 chroot $R $SH /run/vm/cmd.sh < /dev/null > /dev/ttyS1 2> /dev/ttyS3
 echo $? > /dev/ttyS2
 sync
@@ -485,7 +486,39 @@ fn clone_opts(o: &RunOpts) -> RunOpts {
     }
 }
 
+/// Boots, and boots once more if QEMU itself crashed (killed by a signal) before the guest started the
+/// command: QEMU 10.0's TCG can abort early in boot (`iotlb_to_section: Assertion … failed`, seen once in
+/// ~200 boots of the lab tests). Nothing of the command has run or printed then, so a second boot is the
+/// same run. A crash after the command started is reported, never retried.
 fn boot(q: &Qemu, k: &Kernel, argv: &[OsString], opts: &RunOpts, silent: bool) -> Result<Outcome> {
+    match boot_once(q, k, argv, opts, silent)? {
+        Boot::Done(o) => Ok(o),
+        Boot::EarlyCrash(e) => {
+            progress(&format!("{e}\nqemu crashed before the guest started the command: booting once more…"));
+            match boot_once(q, k, argv, opts, silent)? {
+                Boot::Done(o) => Ok(o),
+                Boot::EarlyCrash(e) => Err(e.hint(
+                    "qemu crashed twice before the guest started the command: try another qemu (--qemu) or --accel",
+                )),
+            }
+        }
+    }
+}
+
+/// QEMU was killed by a signal and the guest's init had not yet logged that it starts the command.
+fn crashed_before_the_command(qemu_signal: Option<i32>, console: &str) -> bool {
+    qemu_signal.is_some() && !console.contains(STARTING)
+}
+
+const STARTING: &str = "syswalk-lab(init): starting the command";
+
+enum Boot {
+    Done(Outcome),
+    /// QEMU died by a signal before the guest's init logged "starting the command".
+    EarlyCrash(Error),
+}
+
+fn boot_once(q: &Qemu, k: &Kernel, argv: &[OsString], opts: &RunOpts, silent: bool) -> Result<Boot> {
     crate::signals::install();
     let (base, share) = base_initramfs(k)?;
     let tmp = tempfile::Builder::new()
@@ -632,18 +665,24 @@ fn boot(q: &Qemu, k: &Kernel, argv: &[OsString], opts: &RunOpts, silent: bool) -
         return Err(lab_err(format!("the guest kernel panicked: {}\n{}", line.trim(), console_tail(&con))));
     }
     match rc.parse::<i32>() {
-        Ok(125) if console.contains("syswalk-lab(init)") => {
+        Ok(125) if !console.contains(STARTING) => {
             Err(lab_err(format!("the lab's init failed in the guest:\n{}", console_tail(&con))))
         }
-        Ok(code) => Ok(Outcome { code, boot_to_exit: elapsed, accel }),
+        Ok(code) => Ok(Boot::Done(Outcome { code, boot_to_exit: elapsed, accel })),
         Err(_) => {
             let ql = std::fs::read_to_string(dir.join("qemu.log")).unwrap_or_default();
-            Err(lab_err(format!(
+            let e = lab_err(format!(
                 "the VM ended without reporting an exit code (qemu {}); qemu said: {}\nconsole tail:\n{}",
                 status.map(|s| s.to_string()).unwrap_or_default(),
                 ql.trim(),
                 console_tail(&con)
-            )))
+            ));
+            let sig = status.and_then(|s| std::os::unix::process::ExitStatusExt::signal(&s));
+            if crashed_before_the_command(sig, &console) {
+                Ok(Boot::EarlyCrash(e))
+            } else {
+                Err(e)
+            }
         }
     }
 }
@@ -652,6 +691,16 @@ fn boot(q: &Qemu, k: &Kernel, argv: &[OsString], opts: &RunOpts, silent: bool) -
 mod tests {
     use super::*;
     const DEP: &str = "kernel/fs/overlayfs/overlay.ko:\nkernel/net/9p/9pnet_virtio.ko.xz: kernel/net/9p/9pnet.ko.xz\nkernel/net/9p/9pnet.ko.xz:\nkernel/fs/9p/9p.ko.xz: kernel/net/9p/9pnet.ko.xz kernel/fs/netfs/netfs.ko.xz\n";
+    #[test]
+    fn only_a_qemu_crash_before_the_command_is_booted_again() {
+        let early = "[    0.71] mtrr: your CPUs had inconsistent fixed MTRR settings\n";
+        assert!(crashed_before_the_command(Some(6), early));
+        assert!(!crashed_before_the_command(None, early), "qemu exited by itself: not a crash");
+        let late = format!("{early}{STARTING}\n[   3.2] something\n");
+        assert!(!crashed_before_the_command(Some(6), &late), "the command had started: never run twice");
+        assert!(INIT.contains(&format!("log \"{}\"", STARTING.trim_start_matches("syswalk-lab(init): "))));
+    }
+
     #[test]
     fn module_lookup_and_deps() {
         assert_eq!(modpath(DEP, "9p").as_deref(), Some("kernel/fs/9p/9p.ko.xz"));
