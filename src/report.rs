@@ -157,6 +157,16 @@ pub struct SockLife {
     /// When this life began (its socket() call's entry, or the state change that made a child): a freed sock's
     /// address is soon another sock's, so `states` are this address's changes from then on, up to TCP_CLOSE.
     pub since_ns: u64,
+    /// The ends of its struct socket and struct sock the kernel was seen making after the close (tiers A/B; see
+    /// `close.freed`), in time order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub freed: Vec<crate::model::Freed>,
+    /// When its close() entered.
+    #[serde(skip)]
+    pub closed_at: Option<u64>,
+    /// Its close()'s chain snapshotted (so the kernel side watches) its socket, and its sock.
+    #[serde(skip)]
+    pub watched: (bool, bool),
 }
 
 /// Two ends of one connection: each one's local address:port is the other's peer.

@@ -20,6 +20,8 @@ pub struct ChainChoice {
     inetsw: Vec<chain::InetswRow>,
     /// Why the chain is not traced (tier C), when it is not.
     why_not: Option<String>,
+    /// Why some of the functions that end an object (chain::FREE_FNS) are not watched.
+    frees_missing: Vec<String>,
 }
 
 pub fn load_chain(path: Option<&std::path::Path>, names: &Namer) -> Result<Option<Vec<chain::spec::FnSpec>>> {
@@ -38,7 +40,14 @@ pub fn choose_chain(
     custom: Option<Vec<chain::spec::FnSpec>>,
 ) -> Result<ChainChoice> {
     let none = |why: String| {
-        Ok(ChainChoice { setup: None, families: vec![], families_error: None, inetsw: vec![], why_not: Some(why) })
+        Ok(ChainChoice {
+            setup: None,
+            families: vec![],
+            families_error: None,
+            inetsw: vec![],
+            why_not: Some(why),
+            frees_missing: vec![],
+        })
     };
     if custom.is_some() && arg == AttachArg::None {
         return Err(Error::new(Kind::Usage, "--chain needs a function-level tier; drop --attach none"));
@@ -114,7 +123,9 @@ pub fn choose_chain(
             plan
         }
     };
+    let (frees, frees_missing) = chain::free_fns(names.btf.as_deref(), &names.kallsyms, attach);
     Ok(ChainChoice {
+        frees_missing,
         setup: Some(session::ChainSetup {
             plan,
             attach,
@@ -122,6 +133,7 @@ pub fn choose_chain(
             root_calls: 0,
             rethook: chain::kretprobe_trampoline(&names.kallsyms),
             cookies: names.btf.as_ref().is_some_and(|b| b.enumerator("BPF_FUNC_get_attach_cookie").is_some()),
+            frees,
         }),
         families,
         families_error,
@@ -182,6 +194,15 @@ pub fn collect(req: Request, names: &Namer) -> Result<Collected> {
     let mut st = stream::Stream::new(names, sigs, judge, keep);
     st.sockets_only = sockets_only;
     st.chain_why = choice.why_not.clone();
+    st.life.frees_why = match (&choice.setup, &choice.why_not) {
+        (None, Some(why)) => Some(format!(
+            "{why}; sock_free_inode and __sk_destruct run later, in RCU callbacks and softirq, where only function probes see them"
+        )),
+        (None, None) => Some("no function-level chain in this run".into()),
+        (Some(s), _) if s.frees.is_empty() => Some(choice.frees_missing.join("; ")),
+        _ => None,
+    };
+    st.life.frees_partial = choice.frees_missing.clone();
     let session = session::trace(
         &target,
         &specs.iter().map(|s| s.traced()).collect::<Vec<_>>(),

@@ -309,6 +309,17 @@ impl Sink for Stream<'_> {
         }
     }
 
+    fn frees(&mut self, frees: Vec<crate::probes::chain::RawFree>, attach: &str) {
+        for f in &frees {
+            self.life.freed(crate::model::freed(f, attach, self.names));
+        }
+    }
+
+    fn awaiting_frees(&self) -> usize {
+        // Calls not yet judged may be closes: wait for them to be judged first.
+        self.life.awaiting_frees() + usize::from(!self.deferred.is_empty() || !self.waiting.is_empty())
+    }
+
     fn round(&mut self) {
         // The calls of the previous round are judged now, with every call that could have overlapped them known
         // (the other threads' calls that completed this round included); this round's get their frames.

@@ -416,6 +416,55 @@ pub struct StateChange {
     pub peer: String,
 }
 
+/// The end of an object the chain watched (tiers A/B): freed, or (a sock) handed to TIME_WAIT. It runs in whatever
+/// context the kernel frees in: an RCU callback, a timer, the peer's packet, so `pid`/`comm` are that context's.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Freed {
+    /// "socket" (sock_free_inode), "sock" (__sk_destruct) or "time_wait" (tcp_time_wait).
+    pub what: &'static str,
+    /// The object: the struct socket or struct sock.
+    pub addr: KAddr,
+    /// The function's first argument as passed: the inode, the rcu_head, or the sock itself.
+    pub arg: KAddr,
+    pub func: String,
+    /// The probe that saw it ("fentry/__sk_destruct", "kprobe/sock_free_inode", …).
+    pub probe: String,
+    pub ts_ns: u64,
+    pub pid: u32,
+    pub tid: u32,
+    pub cpu: u32,
+    pub comm: String,
+    /// tcp_time_wait's state argument (TCP_TIME_WAIT, or TCP_FIN_WAIT2 for a FIN_WAIT2 timewait).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<Value>,
+}
+
+pub fn freed(e: &crate::probes::chain::RawFree, attach: &str, n: &Namer) -> Freed {
+    use crate::probes::chain::FreeWhat;
+    let (what, func) = match FreeWhat(e.what) {
+        FreeWhat::SW_FREE_SOCKET => ("socket", "sock_free_inode"),
+        FreeWhat::SW_FREE_SOCK => ("sock", "__sk_destruct"),
+        _ => ("time_wait", "tcp_time_wait"),
+    };
+    // The name from kallsyms when the address resolves there (it should be the function probed).
+    let func =
+        n.kallsyms.symbolize(e.func_ip).map(|s| s.split('+').next().unwrap_or(&s).to_string()).unwrap_or(func.into());
+    let comm: Vec<u8> = e.comm.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect();
+    Freed {
+        what,
+        addr: KAddr(e.addr),
+        arg: KAddr(e.arg),
+        probe: format!("{attach}/{func}"),
+        func,
+        ts_ns: e.ts_ns,
+        pid: e.tgid,
+        tid: e.tid,
+        cpu: e.cpu,
+        comm: String::from_utf8_lossy(&comm).into_owned(),
+        state: (what == "time_wait").then(|| n.tcp_state(e.state as i64)),
+    }
+}
+
 pub fn state_change(e: &RawEvent, n: &Namer) -> StateChange {
     let st = &e.st;
     StateChange {

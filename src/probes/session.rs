@@ -106,8 +106,15 @@ pub trait Sink {
     fn attached(&mut self, bpf_syms: Vec<crate::machine::kallsyms::Sym>, states_missing: Option<String>);
     fn boundary(&mut self, events: Vec<RawEvent>);
     fn chain(&mut self, events: Vec<crate::probes::chain::RawChainEvent>);
+    /// Ends of watched objects (frees, TIME_WAIT hand-overs), seen by `attach` probes ("fentry" or "kprobe").
+    fn frees(&mut self, frees: Vec<crate::probes::chain::RawFree>, attach: &str);
+    /// How many closed objects' ends have not arrived yet: the session waits a little for them after the target.
+    fn awaiting_frees(&self) -> usize;
     fn round(&mut self);
 }
+
+/// How long the session waits, after the target ended, for the frees of the objects it closed.
+pub const FREE_WAIT: Duration = Duration::from_secs(3);
 
 pub struct Session {
     /// The attach type the chain really used, and why (fallbacks included).
@@ -253,6 +260,10 @@ pub fn trace(
     );
     let mut events = 0usize;
     let mut forks: Vec<(u32, u32)> = Vec::new();
+    let free_attach = match &chain_attach {
+        Some((crate::probes::chain::Attach::Kprobe, _)) => "kprobe",
+        _ => "fentry",
+    };
     // The chain records first (they precede the sys_exit events read with them), then the boundary events in
     // chunks, a round each: a full ring holds thousands of calls, and a round's calls are held whole until judged.
     let mut deliver = |sink: &mut dyn Sink, b: Vec<RawEvent>, c: Vec<crate::probes::chain::RawChainEvent>| {
@@ -278,6 +289,9 @@ pub fn trace(
         tracer.drain()?;
         if let Some(c) = &ctracer {
             c.drain()?;
+        }
+        if let Some(c) = &ctracer {
+            sink.frees(c.take_frees(), free_attach);
         }
         deliver(sink, tracer.take_events(), ctracer.as_ref().map(|c| c.take_events()).unwrap_or_default());
         if let Some(g) = gated.as_mut() {
@@ -329,11 +343,34 @@ pub fn trace(
             // A recursion miss is an entry or exit that never reached the record: lost, like a full ring.
             let misses = crate::probes::selfcost::totals(&costs).2;
             programs.extend(costs);
-            (evs, c.lost() + misses, c.counted())
+            (evs, c.lost() + c.frees_lost() + misses, c.counted())
         }
         None => (Vec::new(), 0, Vec::new()),
     };
+    if let Some(c) = &ctracer {
+        sink.frees(c.take_frees(), free_attach);
+    }
     deliver(sink, last, chain_events);
+    // The kernel frees a closed socket after an RCU grace period, and a sock when its last packet is processed:
+    // stay attached (the free probes only) until every watched object's end arrived, or FREE_WAIT.
+    if let Some(c) = &ctracer {
+        let t = Instant::now();
+        let mut said = false;
+        while sink.awaiting_frees() > 0 && t.elapsed() < FREE_WAIT && crate::signals::received().is_none() {
+            if !said && !opts.quiet && t.elapsed() > Duration::from_millis(500) {
+                eprintln!(
+                    "syswalk: waiting up to {} s for the kernel to free {} closed socket(s) (RCU)…",
+                    FREE_WAIT.as_secs(),
+                    sink.awaiting_frees()
+                );
+                said = true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+            c.drain()?;
+            sink.frees(c.take_frees(), free_attach);
+            sink.round();
+        }
+    }
     let chain_counted: Vec<(String, u64, u64)> = match chain {
         Some(cs) if cs.root_calls > 0 => cs
             .plan

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 
 use crate::claims::{ev, ids, judged, Claim, Evidence};
-use crate::model::{Call, InetObj, KAddr, SockObj, SocketObj, StateChange, Walk};
+use crate::model::{Call, Freed, InetObj, KAddr, SockObj, SocketObj, StateChange, Walk};
 pub use crate::report::{Connection, Connections, SockLife};
 
 /// Socks whose states and ends are followed in one run.
@@ -24,6 +24,8 @@ const TIMELINES: usize = 4096;
 const MAX_CHANGES: usize = 1 << 16;
 /// Writes kept per address.
 const MAX_WRITES: usize = 1024;
+/// Ends (frees, TIME_WAIT hand-overs) kept per object address.
+const MAX_FREES: usize = 8;
 
 /// One write(): its call, when it returned, the bytes, the sock's write_seq after it.
 type Write = (usize, u64, i64, Option<u32>);
@@ -89,6 +91,12 @@ pub struct Life {
     /// Why state changes are not recorded here (the tracepoint did not attach); None when they are.
     pub states_missing: Option<String>,
     pub states_seen: u64,
+    /// Per object address (struct socket or struct sock): the ends the kernel side saw, oldest first.
+    frees: HashMap<KAddr, std::collections::VecDeque<Freed>>,
+    /// Why no object's end is watched in this run (tier C, or no end function on this kernel); None when they are.
+    pub frees_why: Option<String>,
+    /// End functions this kernel lacks (the others are watched).
+    pub frees_partial: Vec<String>,
 }
 
 impl Default for Life {
@@ -110,7 +118,49 @@ impl Life {
             sys,
             states_missing: None,
             states_seen: 0,
+            frees: HashMap::new(),
+            frees_why: None,
+            frees_partial: Vec::new(),
         }
+    }
+
+    /// An object's end as it arrives (from any context, any time after the close).
+    pub fn freed(&mut self, f: Freed) {
+        if self.frees.len() >= TIMELINES && !self.frees.contains_key(&f.addr) {
+            let oldest = self.frees.iter().min_by_key(|(_, v)| v.back().map(|x| x.ts_ns)).map(|(k, _)| *k);
+            if let Some(k) = oldest {
+                self.frees.remove(&k);
+                self.unfollowed += 1;
+            }
+        }
+        let v = self.frees.entry(f.addr).or_default();
+        if v.len() >= MAX_FREES {
+            v.pop_front();
+        }
+        v.push_back(f);
+    }
+
+    /// The first end of `what` kind of object `addr` at or after `since`.
+    fn end_of(&self, addr: KAddr, what: &str, since: u64) -> Option<&Freed> {
+        self.frees.get(&addr)?.iter().find(|f| f.what == what && f.ts_ns >= since)
+    }
+
+    /// Closed lives whose watched objects' frees have not all arrived (the session waits a little for them: the
+    /// kernel frees after an RCU grace period, or when the peer's last packet is processed).
+    pub fn awaiting_frees(&self) -> usize {
+        if self.frees_why.is_some() {
+            return 0;
+        }
+        self.socks
+            .values()
+            .filter(|l| l.closed_by.is_some())
+            .filter(|l| {
+                let socket_missing =
+                    l.watched.0 && l.socket.is_some_and(|s| self.end_of(s, "socket", l.since_ns).is_none());
+                let sock_missing = l.watched.1 && self.end_of(l.sock, "sock", l.since_ns).is_none();
+                socket_missing || sock_missing
+            })
+            .count()
     }
 
     /// A state change as it arrives (before the calls it happened in are judged).
@@ -152,6 +202,20 @@ impl Life {
             !v.is_empty()
         });
         self.changes -= dropped;
+        // Ends are kept for the lives still followed (by their socket's address too), the rest go by time.
+        let mut keep_ends: HashMap<KAddr, u64> = keep_from.clone();
+        for l in self.socks.values() {
+            if let Some(s) = l.socket {
+                keep_ends.insert(s, l.since_ns);
+            }
+        }
+        self.frees.retain(|a, v| {
+            let from = keep_ends.get(a).map_or(before, |s| (*s).min(before));
+            while v.front().is_some_and(|f| f.ts_ns < from) {
+                v.pop_front();
+            }
+            !v.is_empty()
+        });
         self.writes.retain(|_, v| {
             // The latest write before `before` may still be the peer's last one: keep it.
             while v.len() > 1 && v.get(1).is_some_and(|w| w.1 < before) {
@@ -201,6 +265,9 @@ impl Life {
                     states: Vec::new(),
                     closed_by: None,
                     since_ns: since,
+                    freed: Vec::new(),
+                    closed_at: None,
+                    watched: (false, false),
                 },
             );
         }
@@ -294,8 +361,15 @@ impl Life {
                     }
                 }
                 if let Some(sk) = c.before.sock.as_ref() {
+                    let snapped = |a: KAddr| {
+                        c.chain.iter().any(|f| f.entry_objects.iter().chain(&f.exit_objects).any(|o| o.addr == a))
+                    };
+                    let socket = c.before.socket.as_ref().map(|s| s.addr);
+                    let watched = (socket.is_some_and(snapped), snapped(sk.addr));
                     if let Some(l) = self.socks.get_mut(&sk.addr) {
                         l.closed_by = Some(c.seq);
+                        l.closed_at = c.enter_ns;
+                        l.watched = watched;
                         l.fd = None;
                     }
                 }
@@ -371,8 +445,11 @@ impl Life {
         if self.socks.is_empty() {
             return None;
         }
-        let mut socks: Vec<SockLife> =
-            self.socks.values().map(|l| SockLife { states: self.life_states(l), ..l.clone() }).collect();
+        let mut socks: Vec<SockLife> = self
+            .socks
+            .values()
+            .map(|l| SockLife { states: self.life_states(l), freed: self.ends(l), ..l.clone() })
+            .collect();
         socks.sort_by_key(|s| (s.made_by.unwrap_or(usize::MAX), s.sock));
         Some(Connections {
             socks,
@@ -403,7 +480,123 @@ impl Life {
         self.socks.values().flat_map(|l| self.judge_life(l)).collect()
     }
 
-    fn judge_life(&self, l: &SockLife) -> Option<Claim> {
+    /// The ends of a life's socket and sock seen since it began, in time order.
+    fn ends(&self, l: &SockLife) -> Vec<Freed> {
+        let mut v: Vec<Freed> = [Some(l.sock), l.socket]
+            .into_iter()
+            .flatten()
+            .filter_map(|a| self.frees.get(&a))
+            .flatten()
+            .filter(|f| f.ts_ns >= l.since_ns)
+            .cloned()
+            .collect();
+        v.sort_by_key(|f| f.ts_ns);
+        v
+    }
+
+    /// Every claim of a life that ended or was still followed at the end: its states, and (closed) its frees.
+    fn judge_life(&self, l: &SockLife) -> Vec<Claim> {
+        let mut out: Vec<Claim> = self.judge_states_of(l).into_iter().collect();
+        out.extend(self.judge_freed(l));
+        out
+    }
+
+    /// `close.freed`: after the close, sock_free_inode got the closed socket and __sk_destruct its sock.
+    fn judge_freed(&self, l: &SockLife) -> Option<Claim> {
+        let closed = l.closed_by?;
+        if let Some(why) = &self.frees_why {
+            return Some(judged(ids::CLOSE_FREED, Some(closed), None, String::new(), vec![], why));
+        }
+        if !(l.watched.0 && l.watched.1) {
+            return Some(judged(
+                ids::CLOSE_FREED,
+                Some(closed),
+                None,
+                String::new(),
+                vec![],
+                "its close()'s chain did not snapshot both its socket and its sock (no release frames recorded: past the evidence budget, or not a TCP socket), so neither end was watched",
+            ));
+        }
+        let at = l.closed_at.unwrap_or(l.since_ns);
+        let socket = l.socket.and_then(|s| self.end_of(s, "socket", l.since_ns));
+        let sock = self.end_of(l.sock, "sock", l.since_ns);
+        let tw = self.end_of(l.sock, "time_wait", l.since_ns);
+        let after = |f: &Freed| f.ts_ns.saturating_sub(at) as f64 / 1e6;
+        let mut evidence = Vec::new();
+        let ctx = |f: &Freed| {
+            if f.pid == 0 {
+                format!("cpu {} idle/softirq", f.cpu)
+            } else {
+                format!("cpu {} in pid {} tid {} \"{}\"", f.cpu, f.pid, f.tid, f.comm)
+            }
+        };
+        if let Some(f) = tw {
+            evidence.push(ev(
+                format!("tcp_time_wait(sk {}, {})", f.arg, f.state.as_ref().map(|s| s.show()).unwrap_or_default()),
+                format!(
+                    "the connection handed to a TIME_WAIT sock {:.3} ms after close() entered, {}",
+                    after(f),
+                    ctx(f)
+                ),
+                f.probe.clone(),
+            ));
+        }
+        if let Some(f) = socket {
+            evidence.push(ev(
+                format!("sock_free_inode(inode {})", f.arg),
+                format!(
+                    "socket {} = inode − {:#x} (offsetof(struct socket_alloc, vfs_inode), BTF) · {:.3} ms after close() entered, {}",
+                    f.addr,
+                    f.arg.0.wrapping_sub(f.addr.0),
+                    after(f),
+                    ctx(f)
+                ),
+                f.probe.clone(),
+            ));
+        }
+        if let Some(f) = sock {
+            evidence.push(ev(
+                format!("__sk_destruct(rcu_head {})", f.arg),
+                format!(
+                    "sock {} = head − {:#x} (offsetof(struct sock, sk_rcu), BTF) · {:.3} ms after close() entered, {}",
+                    f.addr,
+                    f.arg.0.wrapping_sub(f.addr.0),
+                    after(f),
+                    ctx(f)
+                ),
+                f.probe.clone(),
+            ));
+        }
+        let early = [socket, sock].into_iter().flatten().any(|f| f.ts_ns < at);
+        let ok = if early {
+            Some(false)
+        } else if socket.is_some() && sock.is_some() {
+            Some(true)
+        } else {
+            None
+        };
+        let finding = format!(
+            "socket {} {}; sock {} {}{}",
+            l.socket.map(|s| s.to_string()).unwrap_or_else(|| "?".into()),
+            socket
+                .map(|f| format!("freed by {} {:.3} ms after close()", f.func, after(f)))
+                .unwrap_or_else(|| "free not seen".into()),
+            l.sock,
+            sock.map(|f| format!("freed by {} {:.3} ms after close()", f.func, after(f)))
+                .unwrap_or_else(|| "free not seen".into()),
+            tw.map(|f| format!(" (first handed to TIME_WAIT by {})", f.func)).unwrap_or_default()
+        );
+        Some(judged(
+            ids::CLOSE_FREED,
+            Some(closed),
+            ok,
+            finding,
+            evidence,
+            "a free was not seen before tracing stopped (the kernel frees after an RCU grace period, or when the peer's last packet is processed; syswalk waits up to 3 s after the target ends)",
+        ))
+    }
+
+    fn judge_states_of(&self, l: &SockLife) -> Option<Claim> {
         let states = self.life_states(l);
         if states.is_empty() {
             return self

@@ -23,6 +23,8 @@ enum sw_chain_kind sw_chain_kind_layout;
 enum sw_limits sw_limits_layout;
 enum sw_rec_mode sw_rec_mode_layout;
 enum sw_when sw_when_layout;
+enum sw_free_what sw_free_what_layout;
+struct sw_free_event sw_free_event_layout = {};
 
 const volatile struct sw_slot_cfg cfg[SW_SLOTS] = {};
 
@@ -88,6 +90,27 @@ struct {
 	__type(value, struct stash_val);
 } stash SEC(".maps");
 
+/* Objects a recorded item snapshotted (key: address, value: enum sw_obj_kind): their free is sent (fevents). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SW_WATCH);
+	__type(key, __u64);
+	__type(value, __u8);
+} watched SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 18);
+} fevents SEC(".maps");
+
+/* Free events lost (the ring buffer was full). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} flost SEC(".maps");
+
 /* The largest snapshot a record can hold: its header and the largest of the three objects. */
 #define SW_MAX2(a, b) ((a) > (b) ? (a) : (b))
 #define SW_OBJ_MAX (sizeof(struct sw_obj_hdr) + SW_MAX2(sizeof(struct sw_sock), SW_MAX2(sizeof(struct sw_socket), sizeof(struct sw_file))))
@@ -117,6 +140,10 @@ static __noinline __u32 snap(struct sw_obj_hdr *o, __u8 *buf, __u32 kind, __u64 
 	}
 	o->addr = addr;
 	o->kind = kind;
+	if (addr && (kind == SW_OBJ_SOCKET || kind == SW_OBJ_SOCK)) {
+		__u8 k = kind;
+		bpf_map_update_elem(&watched, &addr, &k, BPF_ANY);
+	}
 	if (addr) {
 		if (kind == SW_OBJ_SOCKET) {
 			o->bits = sw_read_socket((struct sw_socket *)(o + 1), buf, (struct socket *)addr);
@@ -506,6 +533,90 @@ SLOT(32) SLOT(33) SLOT(34) SLOT(35) SLOT(36) SLOT(37) SLOT(38) SLOT(39)
 SLOT(40) SLOT(41) SLOT(42) SLOT(43) SLOT(44) SLOT(45) SLOT(46) SLOT(47)
 SLOT(48) SLOT(49) SLOT(50) SLOT(51) SLOT(52) SLOT(53) SLOT(54) SLOT(55)
 SLOT(56) SLOT(57) SLOT(58) SLOT(59) SLOT(60) SLOT(61) SLOT(62) SLOT(63)
+
+/* The end of a watched object: sent once (a free stops the watch; handing a sock to TIME_WAIT does not). */
+static __always_inline int on_free(__u64 addr, __u64 arg, __u32 what, __u64 ip, __s32 state)
+{
+	__u32 want = what == SW_FREE_SOCKET ? SW_OBJ_SOCKET : SW_OBJ_SOCK, zero = 0;
+	__u64 id = bpf_get_current_pid_tgid();
+	struct sw_free_event *e;
+	__u8 *k = bpf_map_lookup_elem(&watched, &addr);
+	if (!k || *k != want)
+		return 0;
+	if (what != SW_FREE_TIMEWAIT)
+		bpf_map_delete_elem(&watched, &addr);
+	e = bpf_ringbuf_reserve(&fevents, sizeof(*e), 0);
+	if (!e) {
+		__u64 *l = bpf_map_lookup_elem(&flost, &zero);
+		if (l)
+			__sync_fetch_and_add(l, 1);
+		return 0;
+	}
+	e->ts_ns = bpf_ktime_get_ns();
+	e->addr = addr;
+	e->arg = arg;
+	e->func_ip = ip;
+	e->what = what;
+	e->tgid = id >> 32;
+	e->tid = (__u32)id;
+	e->cpu = bpf_get_smp_processor_id();
+	e->state = state;
+	e->pad = 0;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/* sock_free_inode(inode): the inode is the vfs_inode member of the struct socket_alloc whose first member is the
+ * socket; __sk_destruct(head): head is the sock's sk_rcu. Offsets from this kernel's BTF (CO-RE). */
+static __always_inline __u64 socket_of_inode(__u64 inode)
+{
+	return inode - bpf_core_field_offset(struct socket_alloc, vfs_inode) + bpf_core_field_offset(struct socket_alloc, socket);
+}
+
+static __always_inline __u64 sock_of_rcu(__u64 head)
+{
+	return head - bpf_core_field_offset(struct sock, sk_rcu);
+}
+
+SEC("fentry/sock_free_inode")
+int BPF_PROG(fr_inode_fe, struct inode *inode)
+{
+	return on_free(socket_of_inode((__u64)inode), (__u64)inode, SW_FREE_SOCKET, bpf_get_func_ip(ctx), -1);
+}
+
+SEC("fentry/__sk_destruct")
+int BPF_PROG(fr_sk_fe, struct callback_head *head)
+{
+	return on_free(sock_of_rcu((__u64)head), (__u64)head, SW_FREE_SOCK, bpf_get_func_ip(ctx), -1);
+}
+
+SEC("fentry/tcp_time_wait")
+int BPF_PROG(fr_tw_fe, struct sock *sk, int state, int timeo)
+{
+	return on_free((__u64)sk, (__u64)sk, SW_FREE_TIMEWAIT, bpf_get_func_ip(ctx), state);
+}
+
+SEC("kprobe")
+int fr_inode_kp(struct pt_regs *ctx)
+{
+	__u64 a = PT_REGS_PARM1(ctx);
+	return on_free(socket_of_inode(a), a, SW_FREE_SOCKET, PT_REGS_IP(ctx), -1);
+}
+
+SEC("kprobe")
+int fr_sk_kp(struct pt_regs *ctx)
+{
+	__u64 a = PT_REGS_PARM1(ctx);
+	return on_free(sock_of_rcu(a), a, SW_FREE_SOCK, PT_REGS_IP(ctx), -1);
+}
+
+SEC("kprobe")
+int fr_tw_kp(struct pt_regs *ctx)
+{
+	__u64 a = PT_REGS_PARM1(ctx);
+	return on_free(a, a, SW_FREE_TIMEWAIT, PT_REGS_IP(ctx), (__s32)PT_REGS_PARM2(ctx));
+}
 
 /* At every system call's exit, a record still open on this thread is stale: a syscall-rooted call returns before
  * its syscall does, so its exit was skipped by the kernel (a recursion miss). Send what it holds and close it, so

@@ -20,7 +20,10 @@ pub mod skel {
 
 pub mod spec;
 
-pub use skel::types::{sw_chain_event as RawChainEvent, sw_chain_kind as ChKind, sw_obj_kind as ObjKind};
+pub use skel::types::{
+    sw_chain_event as RawChainEvent, sw_chain_kind as ChKind, sw_free_event as RawFree, sw_free_what as FreeWhat,
+    sw_obj_kind as ObjKind,
+};
 use skel::types::{sw_chain_item as Item, sw_obj as Obj, sw_obj_hdr as ObjHdr};
 
 // SAFETY: sw_chain_event, sw_chain_item and sw_obj are #[repr(C)] structs of integers and integer arrays generated
@@ -32,6 +35,29 @@ unsafe impl plain::Plain for Item {}
 unsafe impl plain::Plain for Obj {}
 // SAFETY: as above.
 unsafe impl plain::Plain for ObjHdr {}
+// SAFETY: sw_free_event is a #[repr(C)] struct of integers and a char array (chain.h); any bit pattern is valid.
+unsafe impl plain::Plain for RawFree {}
+
+/// The functions that end a watched object, with the stem of their programs in chain.bpf.c (`fr_<stem>_fe` for
+/// fentry, `fr_<stem>_kp` for kprobe). Each takes the object (or what holds it) as its first argument.
+pub const FREE_FNS: [(&str, &str); 3] =
+    [("sock_free_inode", "inode"), ("__sk_destruct", "sk"), ("tcp_time_wait", "tw")];
+
+/// Which of FREE_FNS this kernel has as functions a probe can attach to (kallsyms, and BTF for fentry), and why
+/// the others cannot be watched.
+pub fn free_fns(btf: Option<&Btf>, ks: &Kallsyms, attach: Attach) -> (Vec<String>, Vec<String>) {
+    let (mut ok, mut why) = (Vec::new(), Vec::new());
+    for (f, _) in FREE_FNS {
+        if ks.by_name(f).is_none() {
+            why.push(format!("{f} is not in kallsyms (inlined or absent on this kernel)"));
+        } else if attach == Attach::Fentry && !btf.is_some_and(|b| b.has_func(f)) {
+            why.push(format!("{f} has no BTF entry (fentry needs one)"));
+        } else {
+            ok.push(f.to_string());
+        }
+    }
+    (ok, why)
+}
 
 /// The record header as laid out in chain.h's struct sw_chain_rec (every field before the arena).
 const REC_HDR: usize = std::mem::offset_of!(skel::types::sw_chain_rec, arena);
@@ -318,11 +344,21 @@ pub fn read_tables(ks: &Kallsyms) -> Result<(Vec<FamilyRow>, Vec<InetswRow>)> {
     Ok((fams, sw))
 }
 
+/// The FREE_FNS function a `fr_<stem>_<fe|kp>` program probes, when its suffix is this attach type's.
+fn free_prog(idx: &str, attach: Attach) -> Option<&'static str> {
+    let (stem, how) = idx.rsplit_once('_')?;
+    let want = if attach == Attach::Fentry { "fe" } else { "kp" };
+    (how == want).then_some(())?;
+    FREE_FNS.iter().find(|(_, s)| *s == stem).map(|(f, _)| *f)
+}
+
 pub struct ChainTracer<'obj> {
     skel: skel::ChainSkel<'obj>,
     _links: Vec<libbpf_rs::Link>,
     ring: Option<RingBuffer<'static>>,
     pub events: Rc<RefCell<Vec<RawChainEvent>>>,
+    /// Ends of watched objects (FREE_FNS), in the order they arrived.
+    pub frees: Rc<RefCell<Vec<RawFree>>>,
     /// Records that did not decode (items that did not fit are counted in the kernel's `clost`).
     malformed: Rc<std::cell::Cell<u64>>,
 }
@@ -341,6 +377,8 @@ pub struct ChainSetup {
     /// The kernel has BPF attach cookies (its BTF lists BPF_FUNC_get_attach_cookie): kprobes carry their slot as
     /// the attachment's cookie, one program for every function, instead of one program per slot.
     pub cookies: bool,
+    /// FREE_FNS present on this kernel: watched for the frees of the objects the chain snapshots (empty: none).
+    pub frees: Vec<String>,
 }
 
 impl<'obj> ChainTracer<'obj> {
@@ -366,6 +404,7 @@ impl<'obj> ChainTracer<'obj> {
                 ("kp" | "kr", Attach::Kprobe) => !cookies && f.is_some(),
                 // The stale-record closer at sys_exit, for both tiers.
                 ("cs", _) => true,
+                ("fr", _) => free_prog(idx, attach).is_some_and(|f| cs.frees.iter().any(|g| g == f)),
                 _ => false,
             };
             p.set_autoload(want);
@@ -427,6 +466,12 @@ impl<'obj> ChainTracer<'obj> {
                 links.push(p.attach().map_err(|e| bpf_err("attaching the chain's sys_exit closer", e))?);
                 continue;
             }
+            if kind == "fr" {
+                let Some(f) = free_prog(idx, attach).filter(|f| cs.frees.iter().any(|g| g == f)) else { continue };
+                let link = if attach == Attach::Fentry { p.attach() } else { p.attach_kprobe(false, f) };
+                links.push(link.map_err(|e| bpf_err(&format!("attaching {name} to {f}"), e))?);
+                continue;
+            }
             let Some(f) = idx.parse::<usize>().ok().and_then(|s| by_slot.get(s).copied().flatten()) else { continue };
             let link = match (kind, attach) {
                 ("fe" | "fx", Attach::Fentry) => p.attach(),
@@ -447,8 +492,20 @@ impl<'obj> ChainTracer<'obj> {
             0
         })
         .map_err(|e| bpf_err("chain ring buffer", e))?;
+        let frees: Rc<RefCell<Vec<RawFree>>> = Rc::default();
+        let fsink = Rc::clone(&frees);
+        let fbad = Rc::clone(&malformed);
+        b.add(&skel.maps.fevents, move |data: &[u8]| {
+            let mut f = RawFree::default();
+            match plain::copy_from_bytes(&mut f, data) {
+                Ok(()) => fsink.borrow_mut().push(f),
+                Err(_) => fbad.set(fbad.get() + 1),
+            }
+            0
+        })
+        .map_err(|e| bpf_err("free-event ring buffer", e))?;
         let ring = b.build().map_err(|e| bpf_err("chain ring buffer", e))?;
-        Ok(ChainTracer { skel, _links: links, ring: Some(ring), events, malformed })
+        Ok(ChainTracer { skel, _links: links, ring: Some(ring), events, frees, malformed })
     }
 
     /// Records still open when tracing stopped (the thread was inside a traced call: killed, or the duration
@@ -496,6 +553,15 @@ impl<'obj> ChainTracer<'obj> {
 
     pub fn take_events(&self) -> Vec<RawChainEvent> {
         std::mem::take(&mut *self.events.borrow_mut())
+    }
+
+    pub fn take_frees(&self) -> Vec<RawFree> {
+        std::mem::take(&mut *self.frees.borrow_mut())
+    }
+
+    /// Free events the kernel could not deliver (their ring buffer was full).
+    pub fn frees_lost(&self) -> u64 {
+        crate::probes::boundary::percpu_sum(&self.skel.maps.flost)
     }
 
     /// What the chain's programs cost the kernel so far (see `selfcost`).

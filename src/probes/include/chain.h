@@ -19,6 +19,28 @@ enum sw_chain_kind {
 	SW_CH_EXIT = 2,
 };
 
+/* What a free event says happened to a watched object (struct sw_free_event.what). */
+enum sw_free_what {
+	SW_FREE_SOCKET = 1,     /* sock_free_inode(inode): the struct socket_alloc holding the socket goes back */
+	SW_FREE_SOCK = 2,       /* __sk_destruct(rcu_head): the sock is destructed and its memory given back */
+	SW_FREE_TIMEWAIT = 3,   /* tcp_time_wait(sk, state, timeo): the sock hands its connection to a TIME_WAIT sock */
+};
+
+/* A watched object's end, seen in whatever context it happens (an RCU callback, a timer, a peer's packet). */
+struct sw_free_event {
+	__u64 ts_ns;
+	__u64 addr;             /* the object: the struct socket or struct sock */
+	__u64 arg;              /* the function's first argument as passed (an inode, an rcu_head, the sock) */
+	__u64 func_ip;
+	__u32 what;             /* enum sw_free_what */
+	__u32 tgid;             /* the context it ran in (any task, or none: softirq/RCU on whatever was running) */
+	__u32 tid;
+	__u32 cpu;
+	__s32 state;            /* tcp_time_wait's state argument; -1 otherwise */
+	__u32 pad;
+	char comm[SW_COMM_LEN];
+};
+
 /* What to snapshot for one traced function (set by user space from the function's BTF signature). */
 struct sw_slot_cfg {
 	__u8 arg_kind[6];       /* enum sw_obj_kind per argument */

@@ -66,7 +66,9 @@ pub fn default_snapshots(name: &str, is_create: bool) -> Vec<String> {
         "sock_alloc" | "sk_alloc" | "sock_alloc_file" => &["exit:return"],
         "sock_init_data" => &["exit:sk"],
         "fd_install" => &["entry:file"],
-        "sock_release" => &["entry:sock"],
+        "sock_release" | "__sock_release" => &["entry:sock"],
+        // close(): the objects whose frees `close.freed` watches for (a snapshot is what puts them on the watch).
+        "tcp_close" => &["entry:sk"],
         _ => &[],
     };
     v.iter().map(|s| s.to_string()).collect()
