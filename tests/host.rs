@@ -768,7 +768,12 @@ fn lesson_life_adds_one_chapter_per_call_and_stays_axiomatic() {
             s["claims"].as_array().map(|a| a.iter().filter_map(|c| c.as_str()).collect()).unwrap_or_default();
         let chain = claims
             .iter()
-            .any(|c| c.ends_with(".chain") || c.ends_with(".chain_objects") || *c == "accept.fd_before_alloc");
+            .any(|c| {
+                c.ends_with(".chain")
+                    || c.ends_with(".chain_objects")
+                    || *c == "accept.fd_before_alloc"
+                    || *c == "close.freed"
+            });
         let life = ["bind", "listen", "connect", "accept4", "write and read", "close"]
             .contains(&s["part"].as_str().unwrap_or(""));
         if life && chain {

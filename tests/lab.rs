@@ -739,7 +739,7 @@ for f in {names}; do grep -qx $f available_filter_functions && echo $f >> set_ft
 for f in {roots}; do grep -qx $f available_filter_functions && echo $f >> set_graph_function; done
 echo 1 > options/funcgraph-proc && echo > trace && echo function_graph > current_tracer && {0} __target life
 rc=$?; cat trace > /tmp/ft.txt; echo nop > current_tracer; [ $rc = 0 ] || exit 8
-bpftrace -e 'kretfunc:inet_csk_accept {{ printf("ICA %d 0x%lx\n", pid, retval); }} kretfunc:tcp_sendmsg {{ printf("SND %d 0x%lx %d\n", pid, args->sk, retval); }} kretfunc:tcp_recvmsg {{ printf("RCV %d 0x%lx %d\n", pid, args->sk, retval); }} kfunc:tcp_close {{ printf("TCL %d 0x%lx\n", pid, args->sk); }}' > /tmp/bt.txt 2>/tmp/bt.err &
+bpftrace -e 'kretfunc:inet_csk_accept {{ printf("ICA %d 0x%lx\n", pid, retval); }} kretfunc:tcp_sendmsg {{ printf("SND %d 0x%lx %d\n", pid, args->sk, retval); }} kretfunc:tcp_recvmsg {{ printf("RCV %d 0x%lx %d\n", pid, args->sk, retval); }} kfunc:tcp_close {{ printf("TCL %d 0x%lx\n", pid, args->sk); }} kfunc:sock_free_inode {{ printf("SFI 0 0x%lx\n", args->inode); }} kfunc:__sk_destruct {{ printf("SKD 0 0x%lx\n", args->head); }}' > /tmp/bt.txt 2>/tmp/bt.err &
 BT=$!
 for i in $(seq 1 1200); do grep -q Attaching /tmp/bt.txt && break; sleep 0.1; done
 grep -q Attaching /tmp/bt.txt || {{ cat /tmp/bt.err >&2; exit 9; }}
@@ -787,9 +787,31 @@ exit $rc"#,
                 "rw.bytes_match",
                 "close.chain",
                 "close.chain_objects",
+                "close.freed",
                 "tcp.states",
             ] {
                 assert!(ids.contains(&want), "{k} {tier}: no {want} claim");
+            }
+            // Every closed socket and sock freed, seen by bpftrace too with the argument syswalk derived it from.
+            assert_eq!(ids.iter().filter(|i| **i == "close.freed").count(), 3, "{k} {tier}: one close.freed per close");
+            let freed: Vec<(String, u64)> = r["connections"]["socks"]
+                .as_array()
+                .expect("connection view")
+                .iter()
+                .flat_map(|s| s["freed"].as_array().cloned().unwrap_or_default())
+                .filter_map(|f| Some((f["what"].as_str()?.to_string(), bits(&f["arg"])?)))
+                .collect();
+            for (what, tag) in [("socket", "SFI"), ("sock", "SKD")] {
+                let ours: Vec<u64> = freed.iter().filter(|(w, _)| w == what).map(|(_, a)| *a).collect();
+                assert_eq!(ours.len(), 3, "{k} {tier}: three {what}s freed: {freed:?}");
+                let all: Vec<u64> = bt
+                    .iter()
+                    .filter(|l| l.first() == Some(&tag))
+                    .filter_map(|l| l.get(2).and_then(|v| bits(&Value::String(v.to_string()))))
+                    .collect();
+                for a in ours {
+                    assert!(all.contains(&a), "{k} {tier}: bpftrace saw no {tag} of {a:#x}: {all:x?}");
+                }
             }
             let calls = r["calls"].as_array().expect("calls");
             let pid = r["target"]["pid"].as_u64().expect("pid").to_string();

@@ -137,6 +137,11 @@ pub const GLOSSARY: &[Term] = &[
         "a file's last fput runs at the return to user space, after sys_exit",
         &["deferred", "fput", "task_work"],
     ),
+    t(
+        "RCU grace period",
+        "the wait after which no CPU can still be reading an object removed from view: the kernel frees such objects then, from a callback",
+        &["rcu", "grace period"],
+    ),
 ];
 
 pub fn term(name: &str) -> Option<&'static Term> {

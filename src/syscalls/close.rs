@@ -91,5 +91,12 @@ pub fn lesson_steps(cl: &[Claim], states: &[Claim]) -> Vec<crate::lesson::Step> 
             .judged_by(&[ids::CLOSE_CHAIN, ids::CLOSE_CHAIN_OBJECTS], cl),
         Step::new("close", "follow every sock's states to the end", "tp_btf/inet_sock_set_state")
             .judged_by(&[ids::TCP_STATES], states),
+        Step::new(
+            "close",
+            "watch the kernel free the socket and the sock, later and in another context",
+            "fentry sock_free_inode, __sk_destruct, tcp_time_wait",
+        )
+        .introduces(&["RCU grace period"])
+        .judged_by(&[ids::CLOSE_FREED], cl),
     ]
 }

@@ -843,6 +843,61 @@ mod tests {
         assert_eq!(v, vec![Proved, Refuted, NotObservable]);
     }
 
+    fn fr(what: &'static str, addr: u64, arg: u64, ts: u64) -> Freed {
+        Freed {
+            what,
+            addr: KAddr(addr),
+            arg: KAddr(arg),
+            func: "f".into(),
+            probe: "fentry/f".into(),
+            ts_ns: ts,
+            pid: 0,
+            tid: 0,
+            cpu: 1,
+            comm: "swapper/1".into(),
+            state: None,
+        }
+    }
+
+    #[test]
+    fn a_closed_sock_is_proved_freed_only_with_both_frees_after_its_close() {
+        use crate::claims::Verdict::*;
+        let mut l = life();
+        let close = |l: &mut Life, sock: u64, socket: u64, at: u64, watched: (bool, bool)| {
+            let x = l.follow(KAddr(sock), 1, "client", 1).expect("followed");
+            x.socket = Some(KAddr(socket));
+            x.closed_by = Some(9);
+            x.closed_at = Some(at);
+            x.watched = watched;
+        };
+        let freed = |l: &Life, sock: u64| l.judge_freed(&l.socks[&KAddr(sock)]).map(|c| c.verdict);
+        close(&mut l, 0x100, 0x900, 50, (true, true));
+        assert_eq!(l.awaiting_frees(), 1);
+        assert_eq!(freed(&l, 0x100), Some(NotObservable), "nothing freed yet");
+        l.freed(fr("sock", 0x100, 0x3e8, 60));
+        assert_eq!(l.awaiting_frees(), 1, "the socket's free is still to come");
+        l.freed(fr("socket", 0x900, 0x980, 70));
+        assert_eq!(l.awaiting_frees(), 0);
+        assert_eq!(freed(&l, 0x100), Some(Proved));
+        // Another object's free proves nothing; a free before the close refutes.
+        close(&mut l, 0x200, 0xa00, 50, (true, true));
+        l.freed(fr("sock", 0x201, 0x3e9, 60));
+        l.freed(fr("socket", 0xa00, 0xa80, 60));
+        assert_eq!(freed(&l, 0x200), Some(NotObservable));
+        close(&mut l, 0x300, 0xb00, 50, (true, true));
+        l.freed(fr("sock", 0x300, 0x3e8, 40));
+        l.freed(fr("socket", 0xb00, 0xb80, 60));
+        assert_eq!(freed(&l, 0x300), Some(Refuted));
+        // Not watched (no close chain snapshots): not observable, never awaited.
+        close(&mut l, 0x400, 0xc00, 50, (false, true));
+        l.freed(fr("sock", 0x400, 0x3e8, 60));
+        assert_eq!(freed(&l, 0x400), Some(NotObservable));
+        assert_eq!(l.awaiting_frees(), 1, "only 0x200 (its sock's free not seen) is still awaited: {:?}", l.frees);
+        // A tier with no free probes: nothing awaited.
+        l.frees_why = Some("tier C".into());
+        assert_eq!(l.awaiting_frees(), 0);
+    }
+
     #[test]
     fn a_recycled_address_starts_a_new_life_and_memory_is_bounded() {
         let mut l = life();
