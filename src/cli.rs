@@ -193,6 +193,26 @@ syswalk lab run --kernel 6.1 --dbg -- syswalk kaslr\n  syswalk lab run --kernel 
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
+    /// What differs between two saved reports (`prove`/`trace` `--format json`): the chain's functions (present,
+    /// absent or inlined; signatures from BTF), claims whose verdict differs, and per function the ratio of median
+    /// inclusive times. A report against itself shows no difference.
+    #[command(after_help = "Examples:\n  syswalk lab run --kernel 6.1 -- syswalk prove --format json > 6.1.json\n  \
+syswalk lab run --kernel 6.12 -- syswalk prove --format json > 6.12.json\n  syswalk diff 6.1.json 6.12.json\n  \
+syswalk diff 6.1.json 6.12.json --format md -o diff.md")]
+    Diff {
+        /// The first report (a JSON file written by prove or trace).
+        #[arg(value_name = "A.json")]
+        a: PathBuf,
+        /// The second report.
+        #[arg(value_name = "B.json")]
+        b: PathBuf,
+        /// text, md or json.
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+        /// Write the diff here instead of stdout (checked before anything is read).
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
     /// The kernel lab: run a command (syswalk itself, its tests, anything) on a stock Debian kernel under QEMU.
     Lab {
         #[command(subcommand)]
@@ -206,7 +226,7 @@ syswalk lab run --kernel 6.1 --dbg -- syswalk kaslr\n  syswalk lab run --kernel 
     /// Print the man page (roff): syswalk(1), or with a command's name its own page (syswalk-prove(1), …).
     #[command(after_help = "Examples:\n  syswalk man | man -l -\n  syswalk man prove > syswalk-prove.1")]
     Man {
-        /// The command whose page to print (prove, trace, lesson, kaslr, constants, caps, lab, completions, man).
+        /// The command whose page to print (prove, trace, lesson, diff, kaslr, constants, caps, lab, completions, man).
         #[arg(value_name = "COMMAND")]
         command: Option<String>,
     },

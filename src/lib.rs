@@ -6,6 +6,7 @@
 mod claims;
 mod cli;
 mod commands;
+mod diff;
 mod error;
 mod lab;
 mod lesson;

@@ -766,14 +766,12 @@ fn lesson_life_adds_one_chapter_per_call_and_stays_axiomatic() {
     for s in steps.iter().filter(|s| parts[s["n"].as_u64().unwrap_or(1) as usize - 1] != "axioms") {
         let claims: Vec<&str> =
             s["claims"].as_array().map(|a| a.iter().filter_map(|c| c.as_str()).collect()).unwrap_or_default();
-        let chain = claims
-            .iter()
-            .any(|c| {
-                c.ends_with(".chain")
-                    || c.ends_with(".chain_objects")
-                    || *c == "accept.fd_before_alloc"
-                    || *c == "close.freed"
-            });
+        let chain = claims.iter().any(|c| {
+            c.ends_with(".chain")
+                || c.ends_with(".chain_objects")
+                || *c == "accept.fd_before_alloc"
+                || *c == "close.freed"
+        });
         let life = ["bind", "listen", "connect", "accept4", "write and read", "close"]
             .contains(&s["part"].as_str().unwrap_or(""));
         if life && chain {
@@ -806,4 +804,36 @@ fn a_loop_of_connections_reusing_sock_addresses_is_judged_without_false_refutati
         assert_eq!(t[id], serde_json::json!([n, 0, 0]), "{id}: [proved, refuted, not observable]");
     }
     assert_eq!(r["summary"]["refuted"], 0);
+}
+
+#[test]
+fn diff_of_a_report_against_itself_shows_no_difference_and_refuses_what_is_not_a_report() {
+    let _g = lock();
+    let t = tempfile::tempdir().expect("tmp");
+    let a = t.path().join("a.json");
+    let o = run(&["prove", "-q", "--format", "json", "-o", a.to_str().expect("path")]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let ap = a.to_str().expect("path");
+    let o = run(&["diff", ap, ap, "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let d = json(&o);
+    assert_eq!(d["differences"], 0, "{d:#}");
+    assert_eq!(d["claims"].as_array().map(Vec::len), Some(0));
+    // Tier C: no chain here, and the diff says what it could not compare.
+    let nc = d["not_compared"].to_string();
+    assert!(nc.contains("no function-level chain"), "{nc}");
+    let o = run(&["diff", ap, ap]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("no difference"));
+    // A file that is not a report, and one that is absent: usage errors (exit 2) that say what to give.
+    let bad = t.path().join("bad.json");
+    std::fs::write(&bad, "{\"schema\": \"something/1\"}").expect("write");
+    for other in [bad.to_str().expect("path"), "/nonexistent/x.json"] {
+        let o = run(&["diff", ap, other]);
+        assert_eq!(o.status.code(), Some(2), "{other}");
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(e.contains(other) && e.contains("error[usage]"), "{e}");
+    }
+    // The output path is checked before anything is read.
+    let o = run(&["diff", "/nonexistent/a.json", ap, "-o", "/nonexistent-dir/d.txt"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("-o /nonexistent-dir/d.txt"));
 }

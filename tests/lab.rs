@@ -936,3 +936,32 @@ fn each_failure_target_releases_what_it_allocated_at_tiers_a_and_b() {
         }
     }
 }
+
+#[test]
+fn diff_of_6_1_and_6_12_names_update_socket_protocol_as_only_on_6_12() {
+    let _g = lock();
+    let t = tempfile::tempdir().expect("tmp");
+    let mut files = Vec::new();
+    for k in ["6.1", "6.12"] {
+        let o = lab(k, &[], &[bin(), "prove", "-q", "--format", "json"]);
+        assert_eq!(o.status.code(), Some(0), "{k}: {}", text(&o.stderr));
+        let f = t.path().join(format!("{k}.json"));
+        std::fs::write(&f, &o.stdout).expect("write");
+        files.push(f.to_str().expect("path").to_string());
+    }
+    let o = Command::new(bin()).args(["diff", &files[0], &files[1], "--format", "json"]).output().expect("diff");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let d: Value = serde_json::from_slice(&o.stdout).expect("json");
+    let fns = d["functions"].as_array().expect("functions");
+    let usp = fns.iter().find(|f| f["name"] == "update_socket_protocol").expect("update_socket_protocol planned");
+    assert_eq!(usp["change"], "only in b", "{usp:#}");
+    assert!(usp["a"].as_str().is_some_and(|s| s.starts_with("absent")), "{usp:#}");
+    assert_eq!(usp["b"], "traced");
+    let smf = fns.iter().find(|f| f["name"] == "sock_map_fd").expect("sock_map_fd planned");
+    assert_eq!(smf["change"], "", "sock_map_fd is absent (inlined) on both: {smf:#}");
+    assert_eq!((d["refuted_a"].as_u64(), d["refuted_b"].as_u64()), (Some(0), Some(0)), "{d:#}");
+    assert!(d["latency"].as_array().is_some_and(|l| l.iter().any(|x| x["func"] == "sock_alloc")), "{d:#}");
+    let o = Command::new(bin()).args(["diff", &files[1], &files[1], "--format", "json"]).output().expect("diff");
+    let same: Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(same["differences"], 0, "{same:#}");
+}

@@ -14,6 +14,7 @@ use crate::syscalls::{self, SyscallSpec};
 mod caps;
 mod collect;
 mod constants;
+mod diff;
 mod docs;
 mod investigate;
 mod kaslr;
@@ -65,6 +66,7 @@ fn dispatch(ctx: &Ctx, cli: Cli) -> Result<i32> {
         Cmd::Constants { format } => constants::run(ctx, format),
         Cmd::Lesson { system_map, life, how, out, command } => lesson::run(ctx, system_map, life, how, out, command),
         Cmd::Caps { format } => caps::run(format),
+        Cmd::Diff { a, b, format, out } => diff::run(a, b, format, out),
         Cmd::Prove { family, ty, protocol, fail, life, how, out, command } => prove::run(
             ctx,
             prove::Builtin { family: &family, ty: &ty, protocol: &protocol, fail, life },

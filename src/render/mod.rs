@@ -9,6 +9,7 @@ use crate::report::Report;
 
 pub mod caps;
 pub mod constants;
+pub mod diff;
 pub mod escape;
 pub mod kaslr;
 pub mod lesson;

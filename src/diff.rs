@@ -1,0 +1,349 @@
+//! What differs between two runs' evidence (`syswalk diff`): the chain's functions (present, absent or inlined;
+//! signatures from BTF), the claims whose verdict differs, and per function the ratio of median inclusive times.
+//! Works on saved JSON reports (`prove`/`trace` `--format json`), so it compares runs made anywhere.
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::{Error, Kind, Result};
+
+/// The largest report diff reads (a report keeps `--keep-calls` calls in full: megabytes at most).
+const REPORT_MAX: u64 = 256 << 20;
+
+/// One side of the diff: what it was and where it came from.
+#[derive(Debug, Serialize)]
+pub struct Side {
+    pub file: String,
+    pub kernel: String,
+    pub tier: String,
+    pub command: String,
+}
+
+/// A chain function on both sides: "traced", "present, not traced (…)" or the plan's note for an absent one.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct FnRow {
+    pub name: String,
+    pub a: String,
+    pub b: String,
+    /// "only in a", "only in b", "signature", "not planned in a", "not planned in b" or "" (the same).
+    pub change: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sig_a: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sig_b: Option<String>,
+}
+
+#[derive(Debug, Serialize, PartialEq)]
+pub struct ClaimRow {
+    /// The claim id, the syscall of its call ("run" for run-wide ones) and which of them (0: the first).
+    pub id: String,
+    pub call: String,
+    pub nth: usize,
+    pub a: Option<String>,
+    pub b: Option<String>,
+}
+
+#[derive(Debug, Serialize, PartialEq)]
+pub struct Latency {
+    pub func: String,
+    pub calls_a: usize,
+    pub calls_b: usize,
+    pub median_ns_a: u64,
+    pub median_ns_b: u64,
+    /// median b / median a.
+    pub ratio: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Diff {
+    pub schema: &'static str,
+    pub a: Side,
+    pub b: Side,
+    /// Every planned function, with the differing ones marked in `change`.
+    pub functions: Vec<FnRow>,
+    /// Claims whose verdict differs (or that only one side has).
+    pub claims: Vec<ClaimRow>,
+    /// Refuted claims on each side (a refutation is news whatever the other side says).
+    pub refuted_a: usize,
+    pub refuted_b: usize,
+    pub latency: Vec<Latency>,
+    pub latency_note: &'static str,
+    /// Function and claim rows that differ: 0 for a run against itself.
+    pub differences: usize,
+    /// What the diff could not compare, and why.
+    pub not_compared: Vec<String>,
+}
+
+pub const LATENCY_NOTE: &str = "medians of each side's own calls; two runs (two boots, or host against a TCG guest) are not one clock: a ratio between them is a hint, not a measurement — benchmarks compare within one run";
+
+/// A saved report, checked to be one.
+pub fn load(p: &Path) -> Result<Value> {
+    let text = crate::machine::files::read_text_limited(p, REPORT_MAX, "report", Kind::Usage)?;
+    let v: Value = serde_json::from_str(&text).map_err(|e| {
+        Error::new(Kind::Usage, format!("{} is not JSON: {e}", p.display()))
+            .hint("give reports written by `syswalk prove --format json -o FILE` (or trace)")
+    })?;
+    let schema = v.get("schema").and_then(Value::as_str).unwrap_or("");
+    if !schema.starts_with("syswalk.report/") {
+        return Err(Error::new(
+            Kind::Usage,
+            format!(
+                "{} is not a syswalk report (schema {:?})",
+                p.display(),
+                if schema.is_empty() { "absent" } else { schema }
+            ),
+        )
+        .hint("diff compares `prove`/`trace` reports: `syswalk prove --format json -o a.json`"));
+    }
+    Ok(v)
+}
+
+fn s(v: &Value, path: &[&str]) -> String {
+    let mut x = v;
+    for k in path {
+        x = &x[*k];
+    }
+    x.as_str().map(String::from).unwrap_or_default()
+}
+
+fn side(v: &Value, p: &Path) -> Side {
+    Side {
+        file: p.display().to_string(),
+        kernel: s(v, &["kernel", "release"]),
+        tier: s(v, &["kernel", "tier"]),
+        command: s(v, &["command"]),
+    }
+}
+
+/// A planned function's status and signature.
+fn fn_status(p: &Value) -> (String, Option<String>) {
+    let traced = p["traced"].as_bool().unwrap_or(false);
+    let in_ks = p["in_kallsyms"].as_bool().unwrap_or(false);
+    let note = p["note"].as_str().unwrap_or("");
+    let status = if traced {
+        "traced".to_string()
+    } else if in_ks {
+        format!("present, not traced ({note})")
+    } else {
+        format!("absent: {note}")
+    };
+    let sig = p["params"].as_array().map(|ps| {
+        let args: Vec<String> = ps
+            .iter()
+            .map(|x| format!("{} {}", x[1].as_str().unwrap_or("?"), x[0].as_str().unwrap_or("?")).replace("* ", "*"))
+            .collect();
+        format!("{} {}({})", p["ret"].as_str().unwrap_or("void"), p["name"].as_str().unwrap_or("?"), args.join(", "))
+    });
+    (status, sig)
+}
+
+fn present(status: &str) -> bool {
+    !status.starts_with("absent")
+}
+
+pub fn diff(ra: &Value, rb: &Value, pa: &Path, pb: &Path) -> Diff {
+    let plan = |r: &Value| -> Vec<(String, String, Option<String>)> {
+        r["chain_plan"]
+            .as_array()
+            .map(|v| {
+                v.iter()
+                    .map(|p| {
+                        let (st, sig) = fn_status(p);
+                        (p["name"].as_str().unwrap_or("?").to_string(), st, sig)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (pla, plb) = (plan(ra), plan(rb));
+    let mut names: Vec<String> = pla.iter().map(|x| x.0.clone()).collect();
+    for (n, _, _) in &plb {
+        if !names.contains(n) {
+            names.push(n.clone());
+        }
+    }
+    let mut functions = Vec::new();
+    for n in names {
+        let a = pla.iter().find(|x| x.0 == n);
+        let b = plb.iter().find(|x| x.0 == n);
+        let (sa, sb) = (a.map(|x| x.1.clone()), b.map(|x| x.1.clone()));
+        let (ga, gb) = (a.and_then(|x| x.2.clone()), b.and_then(|x| x.2.clone()));
+        let change = match (&sa, &sb) {
+            (None, _) => "not planned in a",
+            (_, None) => "not planned in b",
+            (Some(x), Some(y)) if present(x) && !present(y) => "only in a",
+            (Some(x), Some(y)) if !present(x) && present(y) => "only in b",
+            _ if ga.is_some() && gb.is_some() && ga != gb => "signature",
+            _ => "",
+        };
+        functions.push(FnRow {
+            name: n,
+            a: sa.unwrap_or_else(|| "not in this run's plan".into()),
+            b: sb.unwrap_or_else(|| "not in this run's plan".into()),
+            change: change.into(),
+            sig_a: ga,
+            sig_b: gb,
+        });
+    }
+    let (ca, cb) = (claims(ra), claims(rb));
+    let mut keys: Vec<&(String, String, usize)> = ca.keys().collect();
+    for k in cb.keys() {
+        if !ca.contains_key(k) {
+            keys.push(k);
+        }
+    }
+    let claims: Vec<ClaimRow> = keys
+        .into_iter()
+        .filter(|k| ca.get(*k) != cb.get(*k))
+        .map(|k| ClaimRow {
+            id: k.0.clone(),
+            call: k.1.clone(),
+            nth: k.2,
+            a: ca.get(k).cloned(),
+            b: cb.get(k).cloned(),
+        })
+        .collect();
+    let refuted = |m: &BTreeMap<(String, String, usize), String>| m.values().filter(|v| *v == "refuted").count();
+    let (la, lb) = (latencies(ra), latencies(rb));
+    let latency = la
+        .iter()
+        .filter_map(|(f, xa)| {
+            let xb = lb.get(f)?;
+            let (ma, mb) = (median(xa), median(xb));
+            (ma > 0).then(|| Latency {
+                func: f.clone(),
+                calls_a: xa.len(),
+                calls_b: xb.len(),
+                median_ns_a: ma,
+                median_ns_b: mb,
+                ratio: mb as f64 / ma as f64,
+            })
+        })
+        .collect();
+    let differences = functions.iter().filter(|f| !f.change.is_empty()).count() + claims.len();
+    let mut not_compared = vec![
+        "struct member offsets and sizes of the objects walked: reports do not record layouts yet (only the values read)".to_string(),
+    ];
+    for (n, p) in [("a", &pla), ("b", &plb)] {
+        if p.is_empty() {
+            not_compared.push(format!("functions: {n} has no function-level chain (tier C, or --attach none)"));
+        }
+    }
+    Diff {
+        schema: "syswalk.diff/1",
+        a: side(ra, pa),
+        b: side(rb, pb),
+        functions,
+        refuted_a: refuted(&ca),
+        refuted_b: refuted(&cb),
+        claims,
+        latency,
+        latency_note: LATENCY_NOTE,
+        differences,
+        not_compared,
+    }
+}
+
+/// Verdicts by (id, the syscall of the claim's call or "run", which one of that pair).
+fn claims(r: &Value) -> BTreeMap<(String, String, usize), String> {
+    let sys: BTreeMap<u64, String> = r["calls"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| Some((c["seq"].as_u64()?, c["syscall"].as_str()?.to_string())))
+        .collect();
+    let mut n: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let mut out = BTreeMap::new();
+    for c in r["claims"].as_array().into_iter().flatten() {
+        let id = c["id"].as_str().unwrap_or("?").to_string();
+        let call = c["call"].as_u64().and_then(|s| sys.get(&s).cloned()).unwrap_or_else(|| "run".into());
+        let k = n.entry((id.clone(), call.clone())).or_default();
+        out.insert((id, call, *k), c["verdict"].as_str().unwrap_or("?").to_string());
+        *k += 1;
+    }
+    out
+}
+
+/// Inclusive times of every chain frame, per function.
+fn latencies(r: &Value) -> BTreeMap<String, Vec<u64>> {
+    let mut m: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for c in r["calls"].as_array().into_iter().flatten() {
+        for f in c["chain"].as_array().into_iter().flatten() {
+            if let (Some(n), Some(t)) = (f["func"].as_str(), f["inclusive_ns"].as_u64()) {
+                m.entry(n.to_string()).or_default().push(t);
+            }
+        }
+    }
+    m
+}
+
+fn median(v: &[u64]) -> u64 {
+    let mut v = v.to_vec();
+    v.sort_unstable();
+    v.get(v.len() / 2).copied().unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn report(fns: Value, claims: Value) -> Value {
+        json!({"schema": "syswalk.report/2", "kernel": {"release": "k", "tier": "A"}, "command": "c",
+               "chain_plan": fns, "claims": claims,
+               "calls": [{"seq": 1, "syscall": "socket", "chain": [{"func": "f", "inclusive_ns": 100}]}]})
+    }
+
+    fn f(name: &str, traced: bool, params: Value) -> Value {
+        json!({"name": name, "in_kallsyms": traced, "in_btf": traced, "traced": traced, "params": params, "ret": "int",
+               "note": if traced { "traced" } else { "absent from kallsyms and BTF: inlined or renamed on this kernel" }})
+    }
+
+    #[test]
+    fn a_report_against_itself_has_no_difference_and_changes_are_named() {
+        let a = report(
+            json!([
+                f("f", true, json!([["a", "int"]])),
+                f("g", false, Value::Null),
+                f("h", true, json!([["x", "int"]]))
+            ]),
+            json!([{"id": "x.y", "call": 1, "verdict": "proved"}, {"id": "r", "verdict": "proved"}]),
+        );
+        let p = Path::new("a.json");
+        let same = diff(&a, &a, p, p);
+        assert_eq!(same.differences, 0);
+        assert!(same.claims.is_empty());
+        assert_eq!(same.latency[0].ratio, 1.0);
+        let b = report(
+            json!([f("f", false, Value::Null), f("g", true, json!([])), f("h", true, json!([["x", "long"]]))]),
+            json!([{"id": "x.y", "call": 1, "verdict": "refuted"}, {"id": "r", "verdict": "proved"}]),
+        );
+        let d = diff(&a, &b, p, p);
+        let ch: Vec<(&str, &str)> = d.functions.iter().map(|r| (r.name.as_str(), r.change.as_str())).collect();
+        assert_eq!(ch, vec![("f", "only in a"), ("g", "only in b"), ("h", "signature")]);
+        assert_eq!(
+            d.claims,
+            vec![ClaimRow {
+                id: "x.y".into(),
+                call: "socket".into(),
+                nth: 0,
+                a: Some("proved".into()),
+                b: Some("refuted".into())
+            }]
+        );
+        assert_eq!((d.refuted_a, d.refuted_b, d.differences), (0, 1, 4));
+    }
+
+    #[test]
+    fn what_is_not_a_report_is_a_usage_error() {
+        let t = tempfile::tempdir().expect("tmp");
+        for (name, body) in [("x.json", "{\"schema\": \"other/1\"}"), ("y.json", "not json"), ("z.json", "[]")] {
+            let p = t.path().join(name);
+            std::fs::write(&p, body).expect("write");
+            assert_eq!(load(&p).expect_err(name).kind, Kind::Usage);
+        }
+        assert_eq!(load(&t.path().join("absent.json")).expect_err("absent").kind, Kind::Usage);
+    }
+}
