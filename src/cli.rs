@@ -292,6 +292,10 @@ Exit status: the command's own; 40 when the lab itself failed (panic, timeout, m
         /// net_families[] (note: set_ftrace_filter then starts as "sock_register").
         #[arg(long)]
         no_boot_trace: bool,
+        /// A host folder the guest may write, shared read-write at the same path: what the command writes there
+        /// (`syswalk prove -o DIR/a.json`) is kept. Everything else the guest writes goes to a throwaway overlay.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
         /// Which qemu: auto and backports = qemu ≥ 10 from bookworm-backports (fetched into the lab cache on first
         /// use; Debian's 7.2 crashes or hangs these kernels under TCG now and then), system = the one on PATH
         /// (Debian's qemu-system-x86).

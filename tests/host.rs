@@ -837,3 +837,15 @@ fn diff_of_a_report_against_itself_shows_no_difference_and_refuses_what_is_not_a
     let o = run(&["diff", "/nonexistent/a.json", ap, "-o", "/nonexistent-dir/d.txt"]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("-o /nonexistent-dir/d.txt"));
 }
+
+#[test]
+fn lab_out_dir_is_checked_before_anything_is_fetched_or_booted() {
+    for (dir, why) in
+        [("/nonexistent-syswalk-dir", "No such file"), ("/etc/hostname", "is not a folder"), ("/", "whole root")]
+    {
+        let o = run(&["lab", "run", "--kernel", "no-such-kernel", "--out-dir", dir, "--", "true"]);
+        assert_eq!(o.status.code(), Some(2), "{dir}");
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(e.contains(&format!("--out-dir {dir}")) && e.contains(why), "{dir}: {e}");
+    }
+}

@@ -965,3 +965,21 @@ fn diff_of_6_1_and_6_12_names_update_socket_protocol_as_only_on_6_12() {
     let same: Value = serde_json::from_slice(&o.stdout).expect("json");
     assert_eq!(same["differences"], 0, "{same:#}");
 }
+
+#[test]
+fn out_dir_brings_a_guest_file_out_and_an_o_elsewhere_is_warned_about() {
+    let _g = lock();
+    let t = tempfile::tempdir().expect("tmp");
+    let d = t.path().to_str().expect("path").to_string();
+    let kept = format!("{d}/kept.json");
+    let script = format!("{0} prove -q --format json -o {kept} && {0} prove -q --format json -o /tmp/lost.json", bin());
+    let o = lab("6.12", &["--out-dir", &d], &["sh", "-c", &script]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let r: Value =
+        serde_json::from_slice(&std::fs::read(&kept).expect("the report written under --out-dir is on the host"))
+            .expect("a whole JSON report");
+    assert_eq!(r["kernel"]["tier"], "A", "written in the guest");
+    let e = text(&o.stderr);
+    assert!(e.contains("-o /tmp/lost.json is written inside the lab guest"), "{e}");
+    assert!(!e.contains(&format!("-o {kept} is written inside")), "the shared one is not warned about: {e}");
+}

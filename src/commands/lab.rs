@@ -38,10 +38,29 @@ pub fn run(cmd: LabCmd) -> Result<i32> {
             emit(&format!("{} {} {}\n", k.id, k.version, k.image.display()), &None)?;
             Ok(0)
         }
-        LabCmd::Run { kernel, timeout, accel, mem, cpus, append, env, console, dbg, no_boot_trace, qemu, command } => {
+        LabCmd::Run {
+            kernel,
+            timeout,
+            accel,
+            mem,
+            cpus,
+            append,
+            env,
+            console,
+            dbg,
+            no_boot_trace,
+            out_dir,
+            qemu,
+            command,
+        } => {
             if timeout == 0 {
                 return Err(Error::new(Kind::Usage, "--timeout must be at least 1 second"));
             }
+            // Checked before anything is fetched or booted.
+            let out_dir = match out_dir {
+                None => None,
+                Some(d) => Some(lab::vm::out_dir(&d)?),
+            };
             let k = lab::resolve_kernel(&kernel)?;
             if dbg {
                 lab::fetch_dbg(&k)?;
@@ -60,6 +79,7 @@ pub fn run(cmd: LabCmd) -> Result<i32> {
                 verbose: console,
                 boot_trace: !no_boot_trace,
                 dbg,
+                out_dir,
             };
             let out = lab::vm::run(&q, &k, &command, &opts)?;
             eprintln!(

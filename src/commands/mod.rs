@@ -122,6 +122,9 @@ impl Output {
         } else if std::fs::metadata(p).is_ok_and(|m| m.is_file()) {
             std::fs::OpenOptions::new().write(true).open(p).map_err(|e| bad(e.to_string()))?;
         }
+        if let Some(w) = lab_overlay_warning(p) {
+            eprintln!("{w}");
+        }
         Ok(Output { path: Some(p.clone()), created: !existed, written: false.into() })
     }
 
@@ -130,6 +133,28 @@ impl Output {
         self.written.set(true);
         Ok(())
     }
+}
+
+/// Inside `syswalk lab run` (SYSWALK_IN_LAB=1), a file outside the `--out-dir` share (SYSWALK_LAB_OUT) is written
+/// to the guest's throwaway overlay and is gone when the VM ends: said at once, before any tracing.
+fn lab_overlay_warning(p: &std::path::Path) -> Option<String> {
+    if std::env::var_os("SYSWALK_IN_LAB").is_none_or(|v| v != "1") {
+        return None;
+    }
+    let dir = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let abs = std::fs::canonicalize(dir).ok()?.join(p.file_name()?);
+    if abs.starts_with("/dev") {
+        return None;
+    }
+    let shared = std::env::var_os("SYSWALK_LAB_OUT").map(std::path::PathBuf::from);
+    if shared.as_ref().is_some_and(|d| abs.starts_with(d)) {
+        return None;
+    }
+    Some(format!(
+        "syswalk: warning: -o {} is written inside the lab guest, whose files are a throwaway overlay: it is lost when the VM ends.\n  hint: `syswalk lab run --out-dir DIR …` shares DIR writable at the same path (write under it), or send the report to stdout{}",
+        crate::render::escape::text(&p.display().to_string()),
+        shared.map(|d| format!(" (this guest's --out-dir is {})", crate::render::escape::text(&d.display().to_string()))).unwrap_or_default()
+    ))
 }
 
 impl Drop for Output {

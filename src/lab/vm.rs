@@ -65,6 +65,31 @@ pub struct RunOpts {
     pub boot_trace: bool,
     /// Show the -dbg files (fetched beforehand) to the guest.
     pub dbg: bool,
+    /// A host folder shared read-write at the same path (canonical, checked by `out_dir`).
+    pub out_dir: Option<PathBuf>,
+}
+
+/// The virtiofs/9p tag of the `--out-dir` share.
+const OUT_TAG: &str = "syswalkout";
+
+/// `--out-dir DIR` checked: an existing folder, as a canonical absolute path with no byte the guest's mount
+/// command line would need quoting for beyond what `shell_quote` does.
+pub fn out_dir(d: &Path) -> Result<PathBuf> {
+    let bad = |why: String| {
+        Error::new(crate::error::Kind::Usage, format!("--out-dir {}: {why}", d.display()))
+            .hint("give an existing folder on the host: the guest writes there at the same path (mkdir -p it first)")
+    };
+    let c = std::fs::canonicalize(d).map_err(|e| bad(e.to_string()))?;
+    if !c.is_dir() {
+        return Err(bad("is not a folder".into()));
+    }
+    if c == Path::new("/") {
+        return Err(bad("the whole root would be writable by the guest; give a folder".into()));
+    }
+    if c.as_os_str().as_bytes().iter().any(|b| *b == b',' || *b < 0x20) {
+        return Err(bad("holds a comma or a control character, which qemu's option syntax cannot carry".into()));
+    }
+    Ok(c)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -272,9 +297,24 @@ fn base_initramfs(k: &Kernel) -> Result<(Vec<u8>, Share)> {
 }
 
 /// The guest's command script, as bytes: paths, arguments and values reach the guest exactly as given.
-fn cmd_script(argv: &[OsString], env: &[String], k: &Kernel, dbg: bool) -> Vec<u8> {
+fn cmd_script(argv: &[OsString], env: &[String], k: &Kernel, dbg: bool, out: Option<(&Path, Share)>) -> Vec<u8> {
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
     let mut s: Vec<u8> = Vec::new();
+    // The --out-dir share, writable, over the overlay at the same path; its path for syswalk's -o check.
+    if let Some((d, share)) = out {
+        let q = shell_quote(d.as_os_str().as_bytes());
+        let how: &[u8] = match share {
+            Share::Virtiofs => b"/run/vm/busybox mount -t virtiofs ",
+            Share::NineP => b"/run/vm/busybox mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 ",
+        };
+        s.extend_from_slice(how);
+        s.extend_from_slice(OUT_TAG.as_bytes());
+        s.push(b' ');
+        s.extend(q.clone());
+        s.extend_from_slice(b" || { echo \"syswalk lab: could not mount --out-dir in the guest\" >&2; exit 125; }\nexport SYSWALK_LAB_OUT=");
+        s.extend(q);
+        s.push(b'\n');
+    }
     // The kernel's own files at the places tools look for them (the guest root is a writable overlay).
     if let Some(root) = &k.root {
         s.extend_from_slice(b"R=");
@@ -453,6 +493,7 @@ fn kvm_usable(q: &Qemu, k: &Kernel, opts: &RunOpts) -> bool {
         verbose: false,
         boot_trace: false,
         dbg: false,
+        out_dir: None,
     };
     let ok = boot(q, k, &[OsString::from("true")], &probe, true).map(|o| o.code == 0).unwrap_or(false);
     if let Some(f) = f {
@@ -483,6 +524,7 @@ fn clone_opts(o: &RunOpts) -> RunOpts {
         verbose: o.verbose,
         boot_trace: o.boot_trace,
         dbg: o.dbg,
+        out_dir: o.out_dir.clone(),
     }
 }
 
@@ -528,7 +570,7 @@ fn boot_once(q: &Qemu, k: &Kernel, argv: &[OsString], opts: &RunOpts, silent: bo
     let dir = tmp.path().to_path_buf();
     let mut work = Work { _dir: tmp, children: Vec::new() };
     let mut c = Cpio::default();
-    c.file("cmd.sh", 0o755, &cmd_script(argv, &opts.env, k, opts.dbg));
+    c.file("cmd.sh", 0o755, &cmd_script(argv, &opts.env, k, opts.dbg, opts.out_dir.as_deref().map(|d| (d, share))));
     let mut initrd = base;
     initrd.extend_from_slice(&c.finish());
     std::fs::write(dir.join("initrd"), &initrd).map_err(|e| Error::io("writing the initrd", e))?;
@@ -564,6 +606,10 @@ fn boot_once(q: &Qemu, k: &Kernel, argv: &[OsString], opts: &RunOpts, silent: bo
                 "-device",
                 "virtio-9p-pci,fsdev=root,mount_tag=hostroot",
             ]);
+            if let Some(d) = &opts.out_dir {
+                cmd.arg("-fsdev").arg(format!("local,id=out,path={},security_model=none,multidevs=remap", d.display()));
+                cmd.args(["-device", &format!("virtio-9p-pci,fsdev=out,mount_tag={OUT_TAG}")]);
+            }
         }
         Share::Virtiofs => {
             let sock = dir.join("vfs.sock");
@@ -591,6 +637,34 @@ fn boot_once(q: &Qemu, k: &Kernel, argv: &[OsString], opts: &RunOpts, silent: bo
             cmd.args(["-numa", "node,memdev=mem"]);
             cmd.arg("-chardev").arg(format!("socket,id=vfs,path={}", sock.display()));
             cmd.args(["-device", "vhost-user-fs-pci,chardev=vfs,tag=hostroot"]);
+            if let Some(d) = &opts.out_dir {
+                let osock = dir.join("out.sock");
+                let olog =
+                    std::fs::File::create(dir.join("virtiofsd-out.log")).map_err(|e| Error::io("virtiofsd log", e))?;
+                let mut od = Command::new(virtiofsd()?);
+                die_with_syswalk(&mut od);
+                let od = od
+                    .arg(format!("--socket-path={}", osock.display()))
+                    .arg("-o")
+                    .arg(format!("source={}", d.display()))
+                    .args(["-o", "cache=none", "-o", "sandbox=chroot", "-o", "log_level=err"])
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(olog)
+                    .spawn()
+                    .map_err(|e| lab_err(format!("starting virtiofsd for --out-dir: {e}")))?;
+                work.children.push(od);
+                let t0 = Instant::now();
+                while !osock.exists() {
+                    if t0.elapsed() > Duration::from_secs(5) {
+                        let l = std::fs::read_to_string(dir.join("virtiofsd-out.log")).unwrap_or_default();
+                        return Err(lab_err(format!("virtiofsd (--out-dir) did not create its socket: {}", l.trim())));
+                    }
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                cmd.arg("-chardev").arg(format!("socket,id=vfsout,path={}", osock.display()));
+                cmd.args(["-device", &format!("vhost-user-fs-pci,chardev=vfsout,tag={OUT_TAG}")]);
+            }
         }
     }
     let qlog = std::fs::File::create(dir.join("qemu.log")).map_err(|e| Error::io("qemu log", e))?;
@@ -720,12 +794,17 @@ mod tests {
             modules: "/m".into(),
             root: Some("/tmp/it's".into()),
         };
-        let s = cmd_script(&["printf".into(), "%s|".into(), "it's $HOME".into(), "é—✓".into()], &[], &k, true);
+        let s = cmd_script(&["printf".into(), "%s|".into(), "it's $HOME".into(), "é—✓".into()], &[], &k, true, None);
         let s = String::from_utf8(s).expect("UTF-8 in, UTF-8 out");
         assert!(s.contains("R='/tmp/it'\\''s'; V='1.2'\\''3'"), "{s}");
         assert!(s.contains("/usr/lib/debug/boot"));
-        let plain = String::from_utf8(cmd_script(&["true".into()], &[], &k, false)).expect("utf-8");
+        let plain = String::from_utf8(cmd_script(&["true".into()], &[], &k, false, None)).expect("utf-8");
         assert!(!plain.contains("/usr/lib/debug/boot"), "no -dbg files unless asked");
+        assert!(!plain.contains("SYSWALK_LAB_OUT"), "no share unless asked");
+        let shared = cmd_script(&["true".into()], &[], &k, false, Some((Path::new("/tmp/a b"), Share::Virtiofs)));
+        let shared = String::from_utf8(shared).expect("utf-8");
+        assert!(shared.contains("mount -t virtiofs syswalkout '/tmp/a b' ||"), "{shared}");
+        assert!(shared.contains("export SYSWALK_LAB_OUT='/tmp/a b'"), "{shared}");
         let last = s.lines().last().expect("command line");
         let o = Command::new("sh").arg("-c").arg(last).output().expect("sh");
         assert_eq!(String::from_utf8_lossy(&o.stdout), "it's $HOME|é—✓|", "non-ASCII arguments arrive unmangled");
