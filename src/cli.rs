@@ -213,6 +213,22 @@ syswalk diff 6.1.json 6.12.json --format md -o diff.md")]
         #[arg(short = 'o', long = "output", value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// Render a saved report (`prove`/`trace --format json`) again without tracing: a lab run's evidence on the
+    /// host. Formats from the saved JSON: perfetto (a timeline) and json (the report as read).
+    #[command(
+        after_help = "Examples:\n  syswalk lab run --kernel 6.12 --out-dir out -- syswalk prove --format json -o out/6.12.json\n  \
+syswalk render out/6.12.json --format perfetto -o 6.12.trace.json   # open in ui.perfetto.dev"
+    )]
+    Render {
+        /// The report (a JSON file written by prove or trace).
+        #[arg(value_name = "REPORT.json")]
+        report: PathBuf,
+        #[arg(long, value_enum, default_value = "perfetto")]
+        format: Format,
+        /// Write here instead of stdout (checked before anything is read).
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
     /// The kernel lab: run a command (syswalk itself, its tests, anything) on a stock Debian kernel under QEMU.
     Lab {
         #[command(subcommand)]
@@ -226,7 +242,7 @@ syswalk diff 6.1.json 6.12.json --format md -o diff.md")]
     /// Print the man page (roff): syswalk(1), or with a command's name its own page (syswalk-prove(1), …).
     #[command(after_help = "Examples:\n  syswalk man | man -l -\n  syswalk man prove > syswalk-prove.1")]
     Man {
-        /// The command whose page to print (prove, trace, lesson, diff, kaslr, constants, caps, lab, completions, man).
+        /// The command whose page to print (prove, trace, lesson, diff, render, kaslr, constants, caps, lab, completions, man).
         #[arg(value_name = "COMMAND")]
         command: Option<String>,
     },

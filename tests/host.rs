@@ -849,3 +849,46 @@ fn lab_out_dir_is_checked_before_anything_is_fetched_or_booted() {
         assert!(e.contains(&format!("--out-dir {dir}")) && e.contains(why), "{dir}: {e}");
     }
 }
+
+#[test]
+fn the_life_as_a_perfetto_timeline_nests_and_its_flows_follow_each_fd_s_objects() {
+    let _g = lock();
+    let t = tempfile::tempdir().expect("tmp");
+    let rep = t.path().join("life.json");
+    let o = run(&["prove", "-q", "--life", "--format", "json", "-o", rep.to_str().expect("path")]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let r: Value = serde_json::from_slice(&std::fs::read(&rep).expect("report")).expect("json");
+    // The saved report rendered again (what a lab run's evidence gets on the host).
+    let o = run(&["render", rep.to_str().expect("path"), "--format", "perfetto"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let trace = json(&o);
+    let flows = common::perfetto::check(&trace).unwrap_or_else(|e| panic!("{e}"));
+    let calls = r["calls"].as_array().expect("calls");
+    let slices = trace["traceEvents"].as_array().expect("events").iter().filter(|e| e["ph"] == "X").count();
+    assert_eq!(slices, calls.len(), "one slice per call at tier C (no chain here)");
+    // Each socket's flow visits, in order, every call whose walk found that socket: from its socket() or
+    // accept4() to its close().
+    for kind in ["socket", "sock", "file"] {
+        let mut addrs: Vec<String> =
+            calls.iter().filter_map(|c| c["after"][kind]["addr"].as_str().map(String::from)).collect();
+        addrs.sort();
+        addrs.dedup();
+        assert!(addrs.len() >= 3, "three {kind}s in the life: {addrs:?}");
+        for a in addrs {
+            let want: Vec<String> = calls
+                .iter()
+                .filter(|c| {
+                    c["before"][kind]["addr"].as_str() == Some(&a) || c["after"][kind]["addr"].as_str() == Some(&a)
+                })
+                .map(|c| c["syscall"].as_str().unwrap_or("").to_string())
+                .collect();
+            let name = format!("struct {kind} {a}");
+            let f: Vec<&(String, Vec<common::perfetto::Step>)> = flows.iter().filter(|(n, _)| *n == name).collect();
+            assert_eq!(f.len(), 1, "one flow for {name}");
+            let mut got: Vec<String> =
+                f[0].1.iter().map(|s| s.slice.split('(').next().unwrap_or("").to_string()).collect();
+            got.dedup();
+            assert_eq!(got, want, "{name}: the flow's slices are the calls that walked it");
+        }
+    }
+}

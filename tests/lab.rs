@@ -8,6 +8,8 @@ use serde_json::Value;
 
 #[path = "common/axioms.rs"]
 mod axioms;
+#[path = "common/perfetto.rs"]
+mod perfetto;
 
 static LOCK: Mutex<()> = Mutex::new(());
 
@@ -982,4 +984,69 @@ fn out_dir_brings_a_guest_file_out_and_an_o_elsewhere_is_warned_about() {
     let e = text(&o.stderr);
     assert!(e.contains("-o /tmp/lost.json is written inside the lab guest"), "{e}");
     assert!(!e.contains(&format!("-o {kept} is written inside")), "the shared one is not warned about: {e}");
+}
+
+#[test]
+fn the_perfetto_timeline_of_a_6_12_run_nests_and_its_flows_reproduce_the_provenance_claims() {
+    let _g = lock();
+    let t = tempfile::tempdir().expect("tmp");
+    let d = t.path().to_str().expect("path").to_string();
+    let script = format!(
+        "{0} prove -q --attach fentry --format json -o {d}/socket.json && {0} prove -q --life --attach fentry --format json -o {d}/life.json",
+        bin()
+    );
+    let o = lab("6.12", &["--out-dir", &d], &["sh", "-c", &script]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    for name in ["socket", "life"] {
+        let rep = format!("{d}/{name}.json");
+        let r: Value = serde_json::from_slice(&std::fs::read(&rep).expect("report")).expect("json");
+        assert_eq!(r["kernel"]["tier"], "A");
+        let out = format!("{d}/{name}.trace.json");
+        let o =
+            Command::new(bin()).args(["render", &rep, "--format", "perfetto", "-o", &out]).output().expect("render");
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        let trace: Value = serde_json::from_slice(&std::fs::read(&out).expect("trace")).expect("json");
+        let flows = perfetto::check(&trace).unwrap_or_else(|e| panic!("{name}: {e}"));
+        // Every chain frame is a slice (or an instant when its exit was not recorded).
+        let frames: usize =
+            r["calls"].as_array().expect("calls").iter().map(|c| c["chain"].as_array().map_or(0, Vec::len)).sum();
+        let kernel = trace["traceEvents"].as_array().expect("events").iter().filter(|e| e["cat"] == "kernel").count();
+        assert_eq!(kernel, frames, "{name}: one kernel slice per chain frame");
+        assert!(frames > 10, "{name}: the chain was traced");
+        // provenance.*: the flow of the address the claim proved visits every function its evidence names, in
+        // the evidence's order, and then the socket() call's exit walk (in the life, the later calls' too).
+        for id in ["provenance.socket", "provenance.sock", "provenance.file"] {
+            for c in r["claims"].as_array().expect("claims").iter().filter(|c| c["id"] == id) {
+                assert_eq!(c["verdict"], "proved", "{name} {id}");
+                let kind = id.trim_start_matches("provenance.");
+                let a = c["evidence"][0]["value"].as_str().expect("address");
+                let f: Vec<_> = flows.iter().filter(|(n, _)| *n == format!("struct {kind} {a}")).collect();
+                assert!(
+                    !f.is_empty(),
+                    "{name} {id}: no flow for {a}: {:?}",
+                    flows.iter().map(|f| &f.0).collect::<Vec<_>>()
+                );
+                let slices: Vec<&str> = f[0].1.iter().map(|s| s.slice.as_str()).collect();
+                let want: Vec<&str> = c["evidence"]
+                    .as_array()
+                    .expect("evidence")
+                    .iter()
+                    .filter(|e| e["source"] == "fentry/fexit")
+                    .filter_map(|e| e["what"].as_str()?.split("()").next())
+                    .collect();
+                let mut at = 0;
+                for w in &want {
+                    let i = slices[at..]
+                        .iter()
+                        .position(|s| s == w)
+                        .unwrap_or_else(|| panic!("{name} {id}: {w} not in the flow after step {at}: {slices:?}"));
+                    at += i;
+                }
+                assert!(
+                    slices[at..].iter().any(|s| s.starts_with("socket(")),
+                    "{name} {id}: then socket()'s exit walk finds it: {slices:?}"
+                );
+            }
+        }
+    }
 }

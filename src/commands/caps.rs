@@ -5,10 +5,11 @@ use crate::probes::caps;
 use crate::render::{self, Format};
 
 pub fn run(format: Format) -> Result<i32> {
+    let format = format.only_for_reports("caps")?;
     let c = caps::probe();
     let text = match format {
         Format::Json => render::json(&c),
-        Format::Text | Format::Md | Format::Summary => render::caps::text(&c),
+        _ => render::caps::text(&c),
     };
     emit(&text, &None)?;
     // Without the privileges to load BPF, every attach check fails for the same reason: that is a permission

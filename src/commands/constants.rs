@@ -8,6 +8,7 @@ use crate::probes::session::Options;
 use crate::render::{self, Format};
 
 pub fn run(ctx: &Ctx, format: Format) -> Result<i32> {
+    let format = format.only_for_reports("constants")?;
     let names = namer();
     let opts = Options {
         follow_forks: false,

@@ -56,6 +56,10 @@ pub fn run(ctx: &Ctx, job: Job, out: &OutputArgs, names: Namer, how: &TraceArgs)
         Format::Md => render::markdown(&report),
         Format::Json => render::json(&report),
         Format::Summary => render::summary(&report),
+        Format::Perfetto => render::perfetto::render(
+            &serde_json::to_value(&report)
+                .map_err(|e| Error::new(Kind::Internal, format!("the report as JSON: {e}")))?,
+        ),
     };
     sink.write(&text)?;
     if let Ending::StoppedBySyswalk(why) = &got.ending {

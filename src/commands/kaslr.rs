@@ -7,6 +7,7 @@ use crate::error::{Kind, Result};
 use crate::render::{self, Format};
 
 pub fn run(system_map: Option<PathBuf>, format: Format) -> Result<i32> {
+    let format = format.only_for_reports("kaslr")?;
     let ks = crate::machine::kallsyms::Kallsyms::load()?;
     let k = crate::claims::kaslr::live(&ks, system_map.as_deref(), &kaslr_named())?;
     let text = match format {

@@ -15,6 +15,7 @@ pub fn run(
     out: OutputArgs,
     command: Vec<std::ffi::OsString>,
 ) -> Result<i32> {
+    out.format.only_for_reports("lesson")?;
     let sink = Output::check(&out.output)?;
     use crate::lesson;
     use crate::syscalls::socket::lesson as build;
@@ -103,7 +104,7 @@ pub fn run(
     let text = match out.format {
         Format::Json => render::json(&l),
         Format::Md => render::lesson::markdown(&l),
-        Format::Text | Format::Summary => render::lesson::text(&l),
+        Format::Text | Format::Summary | Format::Perfetto => render::lesson::text(&l),
     };
     sink.write(&text)?;
     if l.count(lesson::Status::Refuted) > 0 {

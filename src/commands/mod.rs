@@ -67,6 +67,7 @@ fn dispatch(ctx: &Ctx, cli: Cli) -> Result<i32> {
         Cmd::Lesson { system_map, life, how, out, command } => lesson::run(ctx, system_map, life, how, out, command),
         Cmd::Caps { format } => caps::run(format),
         Cmd::Diff { a, b, format, out } => diff::run(a, b, format, out),
+        Cmd::Render { report, format, out } => diff::render(report, format, out),
         Cmd::Prove { family, ty, protocol, fail, life, how, out, command } => prove::run(
             ctx,
             prove::Builtin { family: &family, ty: &ty, protocol: &protocol, fail, life },

@@ -14,6 +14,7 @@ pub mod escape;
 pub mod kaslr;
 pub mod lesson;
 mod markdown;
+pub mod perfetto;
 mod text;
 
 pub use markdown::markdown;
@@ -26,6 +27,23 @@ pub enum Format {
     Md,
     /// Counts only: calls, claims per id and verdict, session statistics (for long traces and benchmarks).
     Summary,
+    /// prove and trace: a timeline (Chrome trace-event JSON for ui.perfetto.dev): a track per thread, each call a
+    /// slice with its kernel functions inside, one flow per kernel object.
+    Perfetto,
+}
+
+impl Format {
+    /// A usage error for a command that has no such output (checked before any work starts).
+    pub fn only_for_reports(self, command: &str) -> crate::error::Result<Self> {
+        if self == Format::Perfetto {
+            return Err(crate::error::Error::new(
+                crate::error::Kind::Usage,
+                format!("{command} has no --format perfetto (a timeline of traced calls)"),
+            )
+            .hint("use it with prove or trace: syswalk prove --format perfetto -o run.trace.json"));
+        }
+        Ok(self)
+    }
 }
 
 pub struct Style {

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 pub mod axioms;
+pub mod perfetto;
 
 static LOCK: Mutex<()> = Mutex::new(());
 

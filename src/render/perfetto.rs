@@ -1,0 +1,238 @@
+//! `--format perfetto`: the run as a Chrome trace-event JSON timeline (loads in ui.perfetto.dev and
+//! chrome://tracing). One track per thread; each system call a slice with the kernel functions of its chain nested
+//! inside (X events, µs timestamps with ns precision); arguments, return values and object snapshots as slice args;
+//! and one flow per kernel object (each struct socket, struct sock, struct file): its steps are every slice that
+//! received it as an argument, returned it, snapshotted it, or whose boundary walk found it, in time order.
+//!
+//! JSON rather than Perfetto's protobuf: no generated code or dependency, a test (or a person) can read it back,
+//! and both UIs load it. Works on the report's JSON form (docs/json-schema.md), so a saved report — a lab run's —
+//! renders on the host the same as a live one.
+use serde_json::{json, Map, Value};
+
+/// The object types a flow follows, as BTF spells the pointer types, with the name the walk uses.
+const OBJECTS: [(&str, &str); 3] =
+    [("struct socket *", "socket"), ("struct sock *", "sock"), ("struct file *", "file")];
+
+fn hex(v: u64) -> String {
+    format!("{v:#018x}")
+}
+
+/// A report value that is an address ("0x…" string, or an integer as the chain's returns are).
+fn addr(v: &Value) -> Option<u64> {
+    match v {
+        Value::String(s) => u64::from_str_radix(s.strip_prefix("0x")?, 16).ok(),
+        Value::Number(n) => n.as_i64().map(|i| i as u64).or_else(|| n.as_u64()),
+        _ => None,
+    }
+    .filter(|a| *a != 0)
+}
+
+/// Functions whose return value is a new object: a new flow starts there even at an address seen before.
+const ALLOCATORS: [&str; 4] = ["sock_alloc", "sk_alloc", "sock_alloc_file", "sk_clone_lock"];
+
+/// The current generation of each (address, kind), and those whose object a close() ended.
+#[derive(Default)]
+struct Gens {
+    gen: std::collections::HashMap<(u64, &'static str), u32>,
+    ended: std::collections::HashSet<(u64, &'static str)>,
+}
+
+impl Gens {
+    fn key<V>(
+        &mut self,
+        a: u64,
+        k: &'static str,
+        born: bool,
+        flows: &std::collections::BTreeMap<(u64, &'static str, u32), V>,
+    ) -> (u64, &'static str, u32) {
+        let g = self.gen.entry((a, k)).or_default();
+        if self.ended.remove(&(a, k)) || (born && flows.contains_key(&(a, k, *g))) {
+            *g += 1;
+        }
+        (a, k, *g)
+    }
+}
+
+fn us(ns: u64) -> Value {
+    json!(ns as f64 / 1000.0)
+}
+
+/// One place an object was seen: the thread, the time (inside the slice it binds to), and what it was there.
+struct Point {
+    pid: u64,
+    tid: u64,
+    ns: u64,
+    slice: String,
+    role: String,
+}
+
+pub fn render(r: &Value) -> String {
+    let mut ev: Vec<Value> = Vec::new();
+    // Per object: its address, kind and generation (an address a freed object's successor takes is a new flow).
+    let mut flows: std::collections::BTreeMap<(u64, &'static str, u32), Vec<Point>> = Default::default();
+    let mut gens = Gens::default();
+    let mut named = std::collections::BTreeSet::new();
+    let ret_type = |f: &str| -> Option<String> {
+        r["chain_plan"].as_array()?.iter().find(|p| p["name"] == f)?["ret"].as_str().map(String::from)
+    };
+    for c in r["calls"].as_array().into_iter().flatten() {
+        let (pid, tid) = (c["pid"].as_u64().unwrap_or(0), c["tid"].as_u64().unwrap_or(0));
+        if named.insert((pid, tid)) {
+            let comm = c["comm"].as_str().unwrap_or("?");
+            ev.push(json!({"ph": "M", "name": "process_name", "pid": pid, "tid": pid, "args": {"name": comm}}));
+            ev.push(json!({"ph": "M", "name": "thread_name", "pid": pid, "tid": tid, "args": {"name": format!("{comm} {tid}")}}));
+        }
+        let sys = c["syscall"].as_str().unwrap_or("?");
+        let mut closed: Vec<(u64, &'static str)> = Vec::new();
+        let mut exit_walk: Option<(u64, String)> = None;
+        let args: Vec<String> = c["args"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|a| {
+                let v = &a["value"];
+                v["name"].as_str().map(String::from).unwrap_or_else(|| v["raw"].to_string())
+            })
+            .collect();
+        let ret = c["ret"].as_i64().map(|r| format!(" = {r}")).unwrap_or_default();
+        let name = format!("{sys}({}){ret}", args.join(", "));
+        if let (Some(t0), Some(t1)) = (c["enter_ns"].as_u64(), c["exit_ns"].as_u64()) {
+            let mut a = Map::new();
+            a.insert("seq".into(), c["seq"].clone());
+            a.insert("args".into(), c["args"].clone());
+            a.insert("ret".into(), c["ret"].clone());
+            for w in ["before", "after"] {
+                for (_, k) in OBJECTS {
+                    if let Some(x) = c[w][k].get("addr").and_then(addr) {
+                        a.insert(format!("{w}.{k}"), json!(hex(x)));
+                    }
+                }
+            }
+            ev.push(json!({"ph": "X", "cat": "syscall", "name": name, "pid": pid, "tid": tid,
+                           "ts": us(t0), "dur": us(t1.saturating_sub(t0)), "args": a}));
+            // The boundary walks: what the fd held at entry (now) and what it holds at exit (after the chain's
+            // frames, which ran in between: an object the call allocated is born there first).
+            exit_walk = Some((t1.saturating_sub(1), name.clone()));
+            for (w, at, role) in [("before", t0 + 1, "the fd's object at entry")] {
+                for (_, k) in OBJECTS {
+                    if let Some(x) = c[w][k].get("addr").and_then(addr) {
+                        let key = gens.key(x, k, false, &flows);
+                        flows.entry(key).or_default().push(Point {
+                            pid,
+                            tid,
+                            ns: at,
+                            slice: name.clone(),
+                            role: format!("{role} (walk)"),
+                        });
+                        // close() ends what its fd held (after its release frames): the next object at that
+                        // address is another.
+                        if sys == "close" && w == "before" && c["ret"] == 0 {
+                            closed.push((x, k));
+                        }
+                    }
+                }
+            }
+        }
+        for f in c["chain"].as_array().into_iter().flatten() {
+            let func = f["func"].as_str().unwrap_or("?");
+            let ftid = f["tid"].as_u64().unwrap_or(tid);
+            let Some(t0) = f["enter_ns"].as_u64() else { continue };
+            let mut a = Map::new();
+            for x in f["args"].as_array().into_iter().flatten() {
+                a.insert(x["name"].as_str().unwrap_or("?").to_string(), x["value"].clone());
+            }
+            let rt = ret_type(func);
+            let is_ptr = rt.as_deref().is_some_and(|t| t.ends_with('*'));
+            if let Some(v) = f["ret"].as_i64() {
+                a.insert("return".into(), if is_ptr { json!(hex(v as u64)) } else { json!(v) });
+            }
+            for k in ["caller", "probe"] {
+                if !f[k].is_null() {
+                    a.insert(k.into(), f[k].clone());
+                }
+            }
+            for k in ["entry_objects", "exit_objects"] {
+                if f[k].as_array().is_some_and(|v| !v.is_empty()) {
+                    a.insert(k.into(), f[k].clone());
+                }
+            }
+            match f["exit_ns"].as_u64() {
+                Some(t1) => ev.push(json!({"ph": "X", "cat": "kernel", "name": func, "pid": pid, "tid": ftid,
+                                           "ts": us(t0), "dur": us(t1.saturating_sub(t0)), "args": a})),
+                None => {
+                    a.insert("exit".into(), json!("not recorded"));
+                    ev.push(json!({"ph": "i", "s": "t", "cat": "kernel", "name": func, "pid": pid, "tid": ftid, "ts": us(t0), "args": a}));
+                }
+            }
+            let end = f["exit_ns"].as_u64().map(|t| t.saturating_sub(1)).unwrap_or(t0);
+            // Arguments at the entry, the return value and exit snapshots at the exit.
+            for x in f["args"].as_array().into_iter().flatten() {
+                let ty = x["type"].as_str().unwrap_or("");
+                if let (Some((_, k)), Some(v)) = (OBJECTS.iter().find(|(t, _)| *t == ty), addr(&x["value"])) {
+                    let role = format!("{func}() {} argument", x["name"].as_str().unwrap_or("?"));
+                    let key = gens.key(v, k, false, &flows);
+                    flows.entry(key).or_default().push(Point { pid, tid: ftid, ns: t0, slice: func.into(), role });
+                }
+            }
+            if let (Some((_, k)), Some(v)) = (
+                OBJECTS.iter().find(|(t, _)| Some(*t) == rt.as_deref()),
+                f["ret"].as_i64().map(|v| v as u64).filter(|v| *v != 0 && (*v as i64) < -4096),
+            ) {
+                let key = gens.key(v, k, ALLOCATORS.contains(&func), &flows);
+                flows.entry(key).or_default().push(Point {
+                    pid,
+                    tid: ftid,
+                    ns: end,
+                    slice: func.into(),
+                    role: format!("{func}() return"),
+                });
+            }
+        }
+        if let Some((at, slice)) = exit_walk {
+            for (_, k) in OBJECTS {
+                if let Some(x) = c["after"][k].get("addr").and_then(addr) {
+                    let key = gens.key(x, k, false, &flows);
+                    let role = "the fd's object at exit (walk)".to_string();
+                    flows.entry(key).or_default().push(Point { pid, tid, ns: at, slice: slice.clone(), role });
+                }
+            }
+        }
+        gens.ended.extend(closed);
+    }
+    // One flow per object seen at two places or more: s, t…, f, each bound to the slice enclosing its time.
+    let mut id = 0u64;
+    for ((a, kind, _), mut pts) in flows {
+        pts.sort_by_key(|p| p.ns);
+        pts.dedup_by(|x, y| x.ns == y.ns && x.tid == y.tid);
+        if pts.len() < 2 {
+            continue;
+        }
+        id += 1;
+        let last = pts.len() - 1;
+        for (i, p) in pts.iter().enumerate() {
+            let ph = if i == 0 {
+                "s"
+            } else if i == last {
+                "f"
+            } else {
+                "t"
+            };
+            ev.push(json!({"ph": ph, "id": id, "cat": "object", "name": format!("struct {kind} {}", hex(a)),
+                           "pid": p.pid, "tid": p.tid, "ts": us(p.ns), "bp": "e",
+                           "args": {"object": hex(a), "kind": kind, "slice": p.slice, "role": p.role}}));
+        }
+    }
+    let doc = json!({
+        "displayTimeUnit": "ns",
+        "otherData": {
+            "tool": "syswalk",
+            "schema": "syswalk.perfetto/1",
+            "kernel": r["kernel"]["release"],
+            "tier": r["kernel"]["tier"],
+            "command": r["command"],
+            "target": r["target"]["description"],
+        },
+        "traceEvents": ev,
+    });
+    serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+}
