@@ -13,6 +13,9 @@ pub struct Step {
     pub ns: i64,
 }
 
+/// A slice: start and end (ns) and name.
+type Span = (i64, i64, String);
+
 fn ns(v: &Value) -> Option<i64> {
     v.as_f64().map(|x| (x * 1000.0).round() as i64)
 }
@@ -23,7 +26,7 @@ fn ns(v: &Value) -> Option<i64> {
 /// order, each with its name ("struct socket 0x…"; an address a new object took again is a new flow of that name).
 pub fn check(trace: &Value) -> Result<Vec<(String, Vec<Step>)>, String> {
     let ev = trace["traceEvents"].as_array().ok_or("no traceEvents")?;
-    let mut slices: BTreeMap<(u64, u64), Vec<(i64, i64, String)>> = BTreeMap::new();
+    let mut slices: BTreeMap<(u64, u64), Vec<Span>> = BTreeMap::new();
     for e in ev {
         let (Some(pid), Some(tid)) = (e["pid"].as_u64(), e["tid"].as_u64()) else {
             return Err(format!("an event without pid/tid: {e}"));
@@ -40,7 +43,7 @@ pub fn check(trace: &Value) -> Result<Vec<(String, Vec<Step>)>, String> {
     }
     for (k, v) in slices.iter_mut() {
         v.sort_by_key(|(a, b, _)| (*a, -*b));
-        let mut stack: Vec<(i64, i64, String)> = Vec::new();
+        let mut stack: Vec<Span> = Vec::new();
         for s in v.iter() {
             while stack.last().is_some_and(|top| top.1 <= s.0) {
                 stack.pop();
