@@ -73,6 +73,10 @@ pub struct TraceArgs {
     /// spent in it. Without it the report still counts recursion misses (events the kernel skipped), as lost.
     #[arg(long)]
     pub bpf_stats: bool,
+    /// Keep a log2 histogram of the inclusive time of every call of every chain function in the kernel (calls past
+    /// --chain-calls included) and put it in the report (`histograms` in JSON); `--format hist` prints them.
+    #[arg(long)]
+    pub hist: bool,
     /// Calls shown with their full evidence: the first N of each syscall (and up to 100 more with a refuted claim).
     /// Every call is judged and counted as it arrives whatever N is (`totals` in JSON), so memory does not grow
     /// with the run; 0 keeps every call in full (memory then grows with it).
@@ -214,7 +218,8 @@ syswalk diff 6.1.json 6.12.json --format md -o diff.md")]
         out: Option<PathBuf>,
     },
     /// Render a saved report (`prove`/`trace --format json`) again without tracing: a lab run's evidence on the
-    /// host. Formats from the saved JSON: perfetto (a timeline) and json (the report as read).
+    /// host. Formats from the saved JSON: perfetto (a timeline), hist (latency histograms, from a run made with
+    /// --hist) and json (the report as read).
     #[command(
         after_help = "Examples:\n  syswalk lab run --kernel 6.12 --out-dir out -- syswalk prove --format json -o out/6.12.json\n  \
 syswalk render out/6.12.json --format perfetto -o 6.12.trace.json   # open in ui.perfetto.dev"

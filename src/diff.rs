@@ -63,7 +63,9 @@ pub struct Diff {
     pub b: Side,
     /// Every planned function, with the differing ones marked in `change`.
     pub functions: Vec<FnRow>,
-    /// Claims whose verdict differs (or that only one side has).
+    /// Claims whose verdict differs (or that only one side has), among those kept in full (the first
+    /// `--keep-calls` calls of each syscall, and the run-wide ones): matched by id, the syscall of their call, and
+    /// which one of that pair.
     pub claims: Vec<ClaimRow>,
     /// Refuted claims on each side (a refutation is news whatever the other side says).
     pub refuted_a: usize,
@@ -205,7 +207,8 @@ pub fn diff(ra: &Value, rb: &Value, pa: &Path, pb: &Path) -> Diff {
             b: cb.get(k).cloned(),
         })
         .collect();
-    let refuted = |m: &BTreeMap<(String, String, usize), String>| m.values().filter(|v| *v == "refuted").count();
+    // Over every call judged (the summary), not only the calls kept in full.
+    let refuted = |r: &Value| r["summary"]["refuted"].as_u64().unwrap_or(0) as usize;
     let (la, lb) = (latencies(ra), latencies(rb));
     let latency = la
         .iter()
@@ -236,8 +239,8 @@ pub fn diff(ra: &Value, rb: &Value, pa: &Path, pb: &Path) -> Diff {
         a: side(ra, pa),
         b: side(rb, pb),
         functions,
-        refuted_a: refuted(&ca),
-        refuted_b: refuted(&cb),
+        refuted_a: refuted(ra),
+        refuted_b: refuted(rb),
         claims,
         latency,
         latency_note: LATENCY_NOTE,
@@ -291,7 +294,9 @@ mod tests {
     use serde_json::json;
 
     fn report(fns: Value, claims: Value) -> Value {
+        let refuted = claims.as_array().map_or(0, |v| v.iter().filter(|c| c["verdict"] == "refuted").count());
         json!({"schema": "syswalk.report/2", "kernel": {"release": "k", "tier": "A"}, "command": "c",
+               "summary": {"refuted": refuted},
                "chain_plan": fns, "claims": claims,
                "calls": [{"seq": 1, "syscall": "socket", "chain": [{"func": "f", "inclusive_ns": 100}]}]})
     }

@@ -135,6 +135,30 @@ pub struct Report {
     /// addresses, ports and TCP state changes, and which two are the ends of one connection.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connections: Option<Connections>,
+    /// `--format hist`: per chain function, a log2 histogram of the inclusive time of every call (kept in the
+    /// kernel: calls past the evidence budget included); or why there is none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub histograms: Option<Histograms>,
+}
+
+/// Latency histograms of the chain's functions.
+#[derive(Debug, Clone, Serialize)]
+pub struct Histograms {
+    pub funcs: Vec<Histogram>,
+    /// Exits whose entry time the kernel side did not have (not counted in any bucket).
+    pub missed: u64,
+    /// Why there are no histograms (tier C: no function-level chain); None when there are.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_observable: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Histogram {
+    pub func: String,
+    /// Calls counted (the sum of the buckets).
+    pub calls: u64,
+    /// Non-empty buckets: [lo_ns, count], the bucket holding lo_ns ≤ t < 2·lo_ns (the first one: 0 ≤ t < 2).
+    pub buckets: Vec<(u64, u64)>,
 }
 
 /// One followed sock: where it came from, where it is bound and connected, its state changes.
@@ -164,6 +188,10 @@ pub struct SockLife {
     /// When its close() entered.
     #[serde(skip)]
     pub closed_at: Option<u64>,
+    /// When the call that installed it at its fd returned: its socket and sock exist from then on, so an earlier
+    /// free at their addresses was another object's (an address is soon reused).
+    #[serde(skip)]
+    pub installed_at: Option<u64>,
     /// Its close()'s chain snapshotted (so the kernel side watches) its socket, and its sock.
     #[serde(skip)]
     pub watched: (bool, bool),
@@ -314,6 +342,7 @@ impl Report {
             dispatch: None,
             chain_budget: None,
             connections: None,
+            histograms: None,
         }
     }
 

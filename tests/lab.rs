@@ -1016,7 +1016,9 @@ fn the_perfetto_timeline_of_a_6_12_run_nests_and_its_flows_reproduce_the_provena
         // provenance.*: the flow of the address the claim proved visits every function its evidence names, in
         // the evidence's order, and then the socket() call's exit walk (in the life, the later calls' too).
         for id in ["provenance.socket", "provenance.sock", "provenance.file"] {
-            for c in r["claims"].as_array().expect("claims").iter().filter(|c| c["id"] == id) {
+            let of_id: Vec<&Value> = r["claims"].as_array().expect("claims").iter().filter(|c| c["id"] == id).collect();
+            assert!(!of_id.is_empty(), "{name}: no {id} claim");
+            for c in of_id {
                 assert_eq!(c["verdict"], "proved", "{name} {id}");
                 let kind = id.trim_start_matches("provenance.");
                 let a = c["evidence"][0]["value"].as_str().expect("address");

@@ -134,6 +134,7 @@ pub fn choose_chain(
             rethook: chain::kretprobe_trampoline(&names.kallsyms),
             cookies: names.btf.as_ref().is_some_and(|b| b.enumerator("BPF_FUNC_get_attach_cookie").is_some()),
             frees,
+            hist: false,
         }),
         families,
         families_error,
@@ -182,6 +183,7 @@ pub fn collect(req: Request, names: &Namer) -> Result<Collected> {
     let mut choice = choose_chain(attach, &caps, names, &target, &specs, custom)?;
     if let Some(s) = choice.setup.as_mut() {
         s.root_calls = opts.chain_calls;
+        s.hist = opts.hist;
     }
     let sigs: Vec<model::Signature> = specs.iter().map(|s| s.signature()).collect();
     let plan: Vec<chain::FnPlan> = choice.setup.as_ref().map(|s| s.plan.clone()).unwrap_or_default();
@@ -319,6 +321,34 @@ pub fn collect(req: Request, names: &Namer) -> Result<Collected> {
     report.claims.extend(global);
     report.summary = report.totals.summary();
     report.connections = st.life.view();
+    if opts.hist {
+        report.histograms = Some(match session.chain_hist {
+            Some((rows, missed)) => crate::report::Histograms {
+                funcs: rows
+                    .into_iter()
+                    .map(|(func, b)| crate::report::Histogram {
+                        func,
+                        calls: b.iter().sum(),
+                        buckets: b
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, n)| **n > 0)
+                            .map(|(k, n)| (if k == 0 { 0 } else { 1u64 << k }, *n))
+                            .collect(),
+                    })
+                    .collect(),
+                missed,
+                not_observable: None,
+            },
+            None => crate::report::Histograms {
+                funcs: vec![],
+                missed: 0,
+                not_observable: Some(
+                    choice.why_not.clone().unwrap_or_else(|| "no function-level chain was traced".into()),
+                ),
+            },
+        });
+    }
     report.chain_plan = plan;
     report.dispatch = crate::report::dispatch(&choice.families, &choice.inetsw, choice.families_error.clone(), names);
     Ok(Collected { report, ending: session.ending })

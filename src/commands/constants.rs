@@ -16,6 +16,7 @@ pub fn run(ctx: &Ctx, format: Format) -> Result<i32> {
         quiet: true,
         report_on_stdout: true,
         chain_calls: 0,
+        hist: false,
         bpf_stats: false,
         launch: ctx.launch,
     };

@@ -30,7 +30,7 @@ pub fn render(report: PathBuf, format: Format, out: Option<PathBuf>) -> Result<i
     if text_like {
         return Err(Error::new(
             Kind::Usage,
-            "render makes --format perfetto or json from a saved report; text, md and summary are written by the run itself",
+            "render makes --format perfetto, hist or json from a saved report; text, md and summary are written by the run itself",
         )
         .hint("run `syswalk prove --format text` (or md) where the evidence is made, or render a timeline: --format perfetto"));
     }
@@ -38,6 +38,7 @@ pub fn render(report: PathBuf, format: Format, out: Option<PathBuf>) -> Result<i
     let r = load(&report)?;
     let text = match format {
         Format::Perfetto => crate::render::perfetto::render(&r),
+        Format::Hist => crate::render::hist::text(&r),
         _ => crate::render::json(&r),
     };
     output.write(&text)?;

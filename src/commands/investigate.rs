@@ -44,6 +44,7 @@ pub fn run(ctx: &Ctx, job: Job, out: &OutputArgs, names: Namer, how: &TraceArgs)
         report_on_stdout: out.output.is_none(),
         chain_calls: how.chain_calls,
         bpf_stats: how.bpf_stats,
+        hist: how.hist || out.format == Format::Hist,
         launch: ctx.launch,
     };
     let got = collect(
@@ -56,6 +57,10 @@ pub fn run(ctx: &Ctx, job: Job, out: &OutputArgs, names: Namer, how: &TraceArgs)
         Format::Md => render::markdown(&report),
         Format::Json => render::json(&report),
         Format::Summary => render::summary(&report),
+        Format::Hist => render::hist::text(
+            &serde_json::to_value(&report)
+                .map_err(|e| Error::new(Kind::Internal, format!("the report as JSON: {e}")))?,
+        ),
         Format::Perfetto => render::perfetto::render(
             &serde_json::to_value(&report)
                 .map_err(|e| Error::new(Kind::Internal, format!("the report as JSON: {e}")))?,

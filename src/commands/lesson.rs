@@ -39,6 +39,7 @@ pub fn run(
         quiet: out.quiet,
         report_on_stdout: out.output.is_none(),
         chain_calls: how.chain_calls,
+        hist: false,
         bpf_stats: how.bpf_stats,
         launch: ctx.launch,
     };
@@ -104,7 +105,7 @@ pub fn run(
     let text = match out.format {
         Format::Json => render::json(&l),
         Format::Md => render::lesson::markdown(&l),
-        Format::Text | Format::Summary | Format::Perfetto => render::lesson::text(&l),
+        Format::Text | Format::Summary | Format::Perfetto | Format::Hist => render::lesson::text(&l),
     };
     sink.write(&text)?;
     if l.count(lesson::Status::Refuted) > 0 {

@@ -316,8 +316,16 @@ impl Sink for Stream<'_> {
     }
 
     fn awaiting_frees(&self) -> usize {
-        // Calls not yet judged may be closes: wait for them to be judged first.
-        self.life.awaiting_frees() + usize::from(!self.deferred.is_empty() || !self.waiting.is_empty())
+        if self.life.frees_why.is_some() {
+            return 0;
+        }
+        // Calls of the last round are judged at the next one (they may be closes). A deferred close waits for
+        // release frames that may never come (another task holds the file): it does not hold the wait.
+        self.life.awaiting_frees().max(usize::from(!self.waiting.is_empty()))
+    }
+
+    fn free_probes_missing(&mut self, why: Vec<String>) {
+        self.life.frees_partial.extend(why);
     }
 
     fn round(&mut self) {

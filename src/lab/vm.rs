@@ -71,6 +71,8 @@ pub struct RunOpts {
 
 /// The virtiofs/9p tag of the `--out-dir` share.
 const OUT_TAG: &str = "syswalkout";
+/// What the guest logs when the `--out-dir` share does not mount (before the command runs).
+const OUT_MOUNT_FAILED: &str = "syswalk-lab(cmd): the --out-dir share did not mount";
 
 /// `--out-dir DIR` checked: an existing folder, as a canonical absolute path with no byte the guest's mount
 /// command line would need quoting for beyond what `shell_quote` does.
@@ -86,8 +88,11 @@ pub fn out_dir(d: &Path) -> Result<PathBuf> {
     if c == Path::new("/") {
         return Err(bad("the whole root would be writable by the guest; give a folder".into()));
     }
-    if c.as_os_str().as_bytes().iter().any(|b| *b == b',' || *b < 0x20) {
-        return Err(bad("holds a comma or a control character, which qemu's option syntax cannot carry".into()));
+    if c.to_str().is_none() || c.as_os_str().as_bytes().iter().any(|b| *b == b',' || *b < 0x20) {
+        return Err(bad(
+            "holds a comma, a control character or bytes that are not UTF-8, which qemu's option syntax cannot carry"
+                .into(),
+        ));
     }
     Ok(c)
 }
@@ -311,7 +316,9 @@ fn cmd_script(argv: &[OsString], env: &[String], k: &Kernel, dbg: bool, out: Opt
         s.extend_from_slice(OUT_TAG.as_bytes());
         s.push(b' ');
         s.extend(q.clone());
-        s.extend_from_slice(b" || { echo \"syswalk lab: could not mount --out-dir in the guest\" >&2; exit 125; }\nexport SYSWALK_LAB_OUT=");
+        s.extend_from_slice(b" || { echo \"");
+        s.extend_from_slice(OUT_MOUNT_FAILED.as_bytes());
+        s.extend_from_slice(b"\" > /dev/console; exit 125; }\nexport SYSWALK_LAB_OUT=");
         s.extend(q);
         s.push(b'\n');
     }
@@ -739,6 +746,9 @@ fn boot_once(q: &Qemu, k: &Kernel, argv: &[OsString], opts: &RunOpts, silent: bo
         return Err(lab_err(format!("the guest kernel panicked: {}\n{}", line.trim(), console_tail(&con))));
     }
     match rc.parse::<i32>() {
+        Ok(125) if console.contains(OUT_MOUNT_FAILED) => {
+            Err(lab_err(format!("the --out-dir share did not mount in the guest:\n{}", console_tail(&con))))
+        }
         Ok(125) if !console.contains(STARTING) => {
             Err(lab_err(format!("the lab's init failed in the guest:\n{}", console_tail(&con))))
         }

@@ -51,6 +51,8 @@ pub struct Options {
     pub chain_calls: u32,
     /// Turn on the kernel's BPF run-time statistics for the session and report what each program cost.
     pub bpf_stats: bool,
+    /// Keep latency histograms of the chain's functions in the kernel (`--format hist`).
+    pub hist: bool,
     /// When syswalk started: launch → attached is measured from it.
     pub launch: Instant,
 }
@@ -110,11 +112,16 @@ pub trait Sink {
     fn frees(&mut self, frees: Vec<crate::probes::chain::RawFree>, attach: &str);
     /// How many closed objects' ends have not arrived yet: the session waits a little for them after the target.
     fn awaiting_frees(&self) -> usize;
+    /// Free probes that could not be attached (each reason names its function): those frees are not watched.
+    fn free_probes_missing(&mut self, why: Vec<String>);
     fn round(&mut self);
 }
 
 /// How long the session waits, after the target ended, for the frees of the objects it closed.
 pub const FREE_WAIT: Duration = Duration::from_secs(3);
+
+/// Per traced function its log2 buckets, and the exits the kernel side had no entry time for.
+pub type ChainHist = (Vec<(String, Vec<u64>)>, u64);
 
 pub struct Session {
     /// The attach type the chain really used, and why (fallbacks included).
@@ -125,6 +132,8 @@ pub struct Session {
     pub forks: Vec<(u32, u32)>,
     /// Evidence budget: per traced function, (name, entries counted, exits counted) in the kernel, not streamed.
     pub chain_counted: Vec<(String, u64, u64)>,
+    /// `Options::hist`: per traced function, its log2 buckets (SW_HIST_BUCKETS), and the exits with no entry time.
+    pub chain_hist: Option<ChainHist>,
 }
 
 /// Boundary events handed to the sink per round (see `deliver` in `trace`).
@@ -250,6 +259,11 @@ pub fn trace(
     if let Some(g) = gated.as_mut() {
         g.release()?;
     }
+    if let Some(c) = &ctracer {
+        if !c.free_errors.is_empty() {
+            sink.free_probes_missing(c.free_errors.clone());
+        }
+    }
     sink.attached(
         if ctracer.is_some() {
             crate::machine::kallsyms::Kallsyms::load_module("bpf").unwrap_or_default()
@@ -343,7 +357,7 @@ pub fn trace(
             // A recursion miss is an entry or exit that never reached the record: lost, like a full ring.
             let misses = crate::probes::selfcost::totals(&costs).2;
             programs.extend(costs);
-            (evs, c.lost() + c.frees_lost() + misses, c.counted())
+            (evs, c.lost() + misses, c.counted())
         }
         None => (Vec::new(), 0, Vec::new()),
     };
@@ -371,6 +385,8 @@ pub fn trace(
             sink.round();
         }
     }
+    // Frees lost to a full ring buffer, counted after the wait (when most of them come).
+    let frees_lost = ctracer.as_ref().map_or(0, |c| c.frees_lost());
     let chain_counted: Vec<(String, u64, u64)> = match chain {
         Some(cs) if cs.root_calls > 0 => cs
             .plan
@@ -378,6 +394,18 @@ pub fn trace(
             .filter_map(|p| p.slot.and_then(|s| counted.get(s)).map(|(e, x)| (p.name.clone(), *e, *x)))
             .collect(),
         _ => Vec::new(),
+    };
+    let chain_hist = match (&ctracer, chain) {
+        (Some(c), Some(cs)) if opts.hist => {
+            let h = c.histograms();
+            let rows = cs
+                .plan
+                .iter()
+                .filter_map(|p| p.slot.and_then(|s| h.get(s)).map(|b| (p.name.clone(), b.clone())))
+                .collect();
+            Some((rows, c.hist_missed()))
+        }
+        _ => None,
     };
     drop(ctracer);
     let stats = Stats {
@@ -393,14 +421,14 @@ pub fn trace(
     };
     drop(tracer);
     let mut stats = stats;
-    stats.lost += chain_lost;
+    stats.lost += chain_lost + frees_lost;
     // After the chain's losses are added: a run that lost only chain items warns too.
     if let Some(w) = lost_warning(stats.lost, chain_lost) {
         if !opts.quiet {
             eprintln!("{w}");
         }
     }
-    Ok(Session { chain_attach, stats, root_pid, ending, forks, chain_counted })
+    Ok(Session { chain_attach, stats, root_pid, ending, forks, chain_counted, chain_hist })
 }
 
 /// The stderr warning for a session that lost events (boundary and chain together), None when nothing was lost.

@@ -15,7 +15,7 @@ pub fn text(d: &Diff) -> String {
     o += &side("a", &d.a);
     o += &side("b", &d.b);
     if d.differences == 0 {
-        o += "\nno difference: the same functions with the same signatures, and every claim with the same verdict\n";
+        o += "\nno difference: the same functions with the same signatures, and every claim kept in full with the same verdict\n";
     }
     let changed: Vec<_> = d.functions.iter().filter(|f| !f.change.is_empty()).collect();
     if !changed.is_empty() {
@@ -79,7 +79,7 @@ pub fn markdown(d: &Diff) -> String {
         );
     }
     if d.differences == 0 {
-        o += "\nNo difference: the same functions with the same signatures, and every claim with the same verdict.\n";
+        o += "\nNo difference: the same functions with the same signatures, and every claim kept in full with the same verdict.\n";
     }
     o += "\n## Functions\n\n| function | a | b | change |\n|---|---|---|---|\n";
     for f in &d.functions {

@@ -11,6 +11,7 @@ pub mod caps;
 pub mod constants;
 pub mod diff;
 pub mod escape;
+pub mod hist;
 pub mod kaslr;
 pub mod lesson;
 mod markdown;
@@ -30,17 +31,21 @@ pub enum Format {
     /// prove and trace: a timeline (Chrome trace-event JSON for ui.perfetto.dev): a track per thread, each call a
     /// slice with its kernel functions inside, one flow per kernel object.
     Perfetto,
+    /// prove and trace: per chain function, a log2 histogram of the inclusive time of every call (kept in the
+    /// kernel, so calls past --chain-calls count too), like bpftrace's hist().
+    Hist,
 }
 
 impl Format {
     /// A usage error for a command that has no such output (checked before any work starts).
     pub fn only_for_reports(self, command: &str) -> crate::error::Result<Self> {
-        if self == Format::Perfetto {
+        if matches!(self, Format::Perfetto | Format::Hist) {
+            let f = if self == Format::Hist { "hist" } else { "perfetto" };
             return Err(crate::error::Error::new(
                 crate::error::Kind::Usage,
-                format!("{command} has no --format perfetto (a timeline of traced calls)"),
+                format!("{command} has no --format {f} (made from traced calls)"),
             )
-            .hint("use it with prove or trace: syswalk prove --format perfetto -o run.trace.json"));
+            .hint(format!("use it with prove or trace: syswalk prove --format {f}")));
         }
         Ok(self)
     }

@@ -30,11 +30,12 @@ fn addr(v: &Value) -> Option<u64> {
 /// Functions whose return value is a new object: a new flow starts there even at an address seen before.
 const ALLOCATORS: [&str; 4] = ["sock_alloc", "sk_alloc", "sock_alloc_file", "sk_clone_lock"];
 
-/// The current generation of each (address, kind), and those whose object a close() ended.
+/// The current generation of each (address, kind): a new object at an old address (born: an allocator's return,
+/// or an installing call's exit walk) starts a new flow. A close() does not end one: after a dup or a fork the
+/// object lives on.
 #[derive(Default)]
 struct Gens {
     gen: std::collections::HashMap<(u64, &'static str), u32>,
-    ended: std::collections::HashSet<(u64, &'static str)>,
 }
 
 impl Gens {
@@ -46,15 +47,11 @@ impl Gens {
         flows: &std::collections::BTreeMap<(u64, &'static str, u32), V>,
     ) -> (u64, &'static str, u32) {
         let g = self.gen.entry((a, k)).or_default();
-        if self.ended.remove(&(a, k)) || (born && flows.contains_key(&(a, k, *g))) {
+        if born && flows.contains_key(&(a, k, *g)) {
             *g += 1;
         }
         (a, k, *g)
     }
-}
-
-fn us(ns: u64) -> Value {
-    json!(ns as f64 / 1000.0)
 }
 
 /// One place an object was seen: the thread, the time (inside the slice it binds to), and what it was there.
@@ -67,6 +64,11 @@ struct Point {
 }
 
 pub fn render(r: &Value) -> String {
+    let base = r["calls"].as_array().into_iter().flatten().filter_map(|c| c["enter_ns"].as_u64()).min().unwrap_or(0);
+    // Timestamps are µs from the first call's entry: an f64 of absolute µs loses the ns after ~100 days of uptime,
+    // and flow steps are placed 1 ns inside their slices.
+    let us = |ns: u64| -> Value { json!(ns.saturating_sub(base) as f64 / 1000.0) };
+    let span = |ns: u64| -> Value { json!(ns as f64 / 1000.0) };
     let mut ev: Vec<Value> = Vec::new();
     // Per object: its address, kind and generation (an address a freed object's successor takes is a new flow).
     let mut flows: std::collections::BTreeMap<(u64, &'static str, u32), Vec<Point>> = Default::default();
@@ -83,7 +85,8 @@ pub fn render(r: &Value) -> String {
             ev.push(json!({"ph": "M", "name": "thread_name", "pid": pid, "tid": tid, "args": {"name": format!("{comm} {tid}")}}));
         }
         let sys = c["syscall"].as_str().unwrap_or("?");
-        let mut closed: Vec<(u64, &'static str)> = Vec::new();
+        // Objects an allocator returned in this call: the exit walk finds the same ones.
+        let mut born_here: Vec<(u64, &'static str)> = Vec::new();
         let mut exit_walk: Option<(u64, String)> = None;
         let args: Vec<String> = c["args"]
             .as_array()
@@ -109,7 +112,7 @@ pub fn render(r: &Value) -> String {
                 }
             }
             ev.push(json!({"ph": "X", "cat": "syscall", "name": name, "pid": pid, "tid": tid,
-                           "ts": us(t0), "dur": us(t1.saturating_sub(t0)), "args": a}));
+                           "ts": us(t0), "dur": span(t1.saturating_sub(t0)), "args": a}));
             // The boundary walks: what the fd held at entry (now) and what it holds at exit (after the chain's
             // frames, which ran in between: an object the call allocated is born there first).
             exit_walk = Some((t1.saturating_sub(1), name.clone()));
@@ -124,11 +127,6 @@ pub fn render(r: &Value) -> String {
                             slice: name.clone(),
                             role: format!("{role} (walk)"),
                         });
-                        // close() ends what its fd held (after its release frames): the next object at that
-                        // address is another.
-                        if sys == "close" && w == "before" && c["ret"] == 0 {
-                            closed.push((x, k));
-                        }
                     }
                 }
             }
@@ -158,7 +156,7 @@ pub fn render(r: &Value) -> String {
             }
             match f["exit_ns"].as_u64() {
                 Some(t1) => ev.push(json!({"ph": "X", "cat": "kernel", "name": func, "pid": pid, "tid": ftid,
-                                           "ts": us(t0), "dur": us(t1.saturating_sub(t0)), "args": a})),
+                                           "ts": us(t0), "dur": span(t1.saturating_sub(t0)), "args": a})),
                 None => {
                     a.insert("exit".into(), json!("not recorded"));
                     ev.push(json!({"ph": "i", "s": "t", "cat": "kernel", "name": func, "pid": pid, "tid": ftid, "ts": us(t0), "args": a}));
@@ -178,7 +176,11 @@ pub fn render(r: &Value) -> String {
                 OBJECTS.iter().find(|(t, _)| Some(*t) == rt.as_deref()),
                 f["ret"].as_i64().map(|v| v as u64).filter(|v| *v != 0 && (*v as i64) < -4096),
             ) {
-                let key = gens.key(v, k, ALLOCATORS.contains(&func), &flows);
+                let born = ALLOCATORS.contains(&func);
+                let key = gens.key(v, k, born, &flows);
+                if born {
+                    born_here.push((v, k));
+                }
                 flows.entry(key).or_default().push(Point {
                     pid,
                     tid: ftid,
@@ -191,13 +193,16 @@ pub fn render(r: &Value) -> String {
         if let Some((at, slice)) = exit_walk {
             for (_, k) in OBJECTS {
                 if let Some(x) = c["after"][k].get("addr").and_then(addr) {
-                    let key = gens.key(x, k, false, &flows);
+                    // A call that installs a new fd (socket, accept4, accept) hands out new objects: a new flow,
+                    // unless an allocator frame of this call began it already (tiers A/B).
+                    let installs =
+                        matches!(sys, "socket" | "accept4" | "accept") && c["ret"].as_i64().is_some_and(|r| r >= 0);
+                    let key = gens.key(x, k, installs && !born_here.contains(&(x, k)), &flows);
                     let role = "the fd's object at exit (walk)".to_string();
                     flows.entry(key).or_default().push(Point { pid, tid, ns: at, slice: slice.clone(), role });
                 }
             }
         }
-        gens.ended.extend(closed);
     }
     // One flow per object seen at two places or more: s, t…, f, each bound to the slice enclosing its time.
     let mut id = 0u64;
@@ -227,6 +232,7 @@ pub fn render(r: &Value) -> String {
         "otherData": {
             "tool": "syswalk",
             "schema": "syswalk.perfetto/1",
+            "ts_zero_ns": base,
             "kernel": r["kernel"]["release"],
             "tier": r["kernel"]["tier"],
             "command": r["command"],

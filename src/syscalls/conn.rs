@@ -93,6 +93,8 @@ pub struct Life {
     pub states_seen: u64,
     /// Per object address (struct socket or struct sock): the ends the kernel side saw, oldest first.
     frees: HashMap<KAddr, std::collections::VecDeque<Freed>>,
+    /// Closed lives whose address a new sock took before all their frees came (at most MAX_SOCKS).
+    retired: Vec<SockLife>,
     /// Why no object's end is watched in this run (tier C, or no end function on this kernel); None when they are.
     pub frees_why: Option<String>,
     /// End functions this kernel lacks (the others are watched).
@@ -119,6 +121,7 @@ impl Life {
             states_missing: None,
             states_seen: 0,
             frees: HashMap::new(),
+            retired: Vec::new(),
             frees_why: None,
             frees_partial: Vec::new(),
         }
@@ -148,19 +151,31 @@ impl Life {
     /// Closed lives whose watched objects' frees have not all arrived (the session waits a little for them: the
     /// kernel frees after an RCU grace period, or when the peer's last packet is processed).
     pub fn awaiting_frees(&self) -> usize {
-        if self.frees_why.is_some() {
-            return 0;
+        self.socks.values().chain(&self.retired).filter(|l| self.awaits(l)).count()
+    }
+
+    /// From when a life's objects exist (a free at their address before that was an earlier object's).
+    fn lower(l: &SockLife) -> u64 {
+        l.installed_at.unwrap_or(l.since_ns)
+    }
+
+    /// Why `what` ("socket", "sock") frees are not watched on this kernel (its function absent or not attached).
+    fn unwatched(&self, what: &str) -> Option<&String> {
+        let f = if what == "socket" { "sock_free_inode" } else { "__sk_destruct" };
+        self.frees_partial.iter().find(|w| w.contains(f))
+    }
+
+    /// A closed life one of whose watched, watchable objects has no free yet.
+    fn awaits(&self, l: &SockLife) -> bool {
+        if self.frees_why.is_some() || l.closed_by.is_none() {
+            return false;
         }
-        self.socks
-            .values()
-            .filter(|l| l.closed_by.is_some())
-            .filter(|l| {
-                let socket_missing =
-                    l.watched.0 && l.socket.is_some_and(|s| self.end_of(s, "socket", l.since_ns).is_none());
-                let sock_missing = l.watched.1 && self.end_of(l.sock, "sock", l.since_ns).is_none();
-                socket_missing || sock_missing
-            })
-            .count()
+        let lo = Self::lower(l);
+        let socket = l.watched.0
+            && self.unwatched("socket").is_none()
+            && l.socket.is_some_and(|s| self.end_of(s, "socket", lo).is_none());
+        let sock = l.watched.1 && self.unwatched("sock").is_none() && self.end_of(l.sock, "sock", lo).is_none();
+        socket || sock
     }
 
     /// A state change as it arrives (before the calls it happened in are judged).
@@ -204,7 +219,8 @@ impl Life {
         self.changes -= dropped;
         // Ends are kept for the lives still followed (by their socket's address too), the rest go by time.
         let mut keep_ends: HashMap<KAddr, u64> = keep_from.clone();
-        for l in self.socks.values() {
+        for l in self.socks.values().chain(&self.retired) {
+            keep_ends.insert(l.sock, l.since_ns);
             if let Some(s) = l.socket {
                 keep_ends.insert(s, l.since_ns);
             }
@@ -237,8 +253,33 @@ impl Life {
         out
     }
 
-    /// tcp.states of lives that ended since the last call (their address was reused).
+    /// The closed life at `addr` ends (a new sock took the address): its states are judged now (the address's
+    /// timeline is the new sock's from here), its frees when they are all in (the socket inode goes after an RCU
+    /// grace period, maybe after this).
+    fn retire(&mut self, addr: KAddr) {
+        let Some(old) = self.socks.remove(&addr) else { return };
+        self.finished.extend(self.judge_states_of(&old));
+        if self.awaits(&old) {
+            if self.retired.len() >= MAX_SOCKS {
+                let oldest = self.retired.remove(0);
+                self.finished.extend(self.judge_freed(&oldest));
+            }
+            self.retired.push(old);
+        } else {
+            self.finished.extend(self.judge_freed(&old));
+        }
+    }
+
+    /// tcp.states of lives that ended since the last call (their address was reused), and close.freed of those
+    /// whose frees are all in.
     pub fn take_finished(&mut self) -> Vec<Claim> {
+        let (done, still): (Vec<SockLife>, Vec<SockLife>) =
+            std::mem::take(&mut self.retired).into_iter().partition(|l| !self.awaits(l));
+        self.retired = still;
+        for l in &done {
+            let k = self.judge_freed(l);
+            self.finished.extend(k);
+        }
         std::mem::take(&mut self.finished)
     }
 
@@ -267,6 +308,7 @@ impl Life {
                     since_ns: since,
                     freed: Vec::new(),
                     closed_at: None,
+                    installed_at: None,
                     watched: (false, false),
                 },
             );
@@ -297,9 +339,7 @@ impl Life {
                 // A closed sock's address given to a new one: a new life (its old states and writes are not its).
                 if self.socks.get(&sk.addr).is_some_and(|l| l.closed_by.is_some()) {
                     // (Its writes stay: they are found by time, and later ones may already be known.)
-                    if let Some(old) = self.socks.remove(&sk.addr) {
-                        self.finished.extend(self.judge_life(&old));
-                    }
+                    self.retire(sk.addr);
                 }
                 // A new sock's life starts at its socket() call; a child's at the change that made it (LISTEN →
                 // SYN_RECV, made by the kernel before accept4 returned it).
@@ -317,6 +357,7 @@ impl Life {
                         .unwrap_or(enter)
                 };
                 if let Some(l) = self.follow(sk.addr, c.pid, role, since) {
+                    l.installed_at = c.exit_ns;
                     l.socket = Some(so.addr);
                     l.fd = Some(fd);
                     l.made_by = Some(c.seq);
@@ -477,7 +518,9 @@ impl Life {
     /// `tcp.states` for every followed TCP sock that changed state (lives that ended earlier were judged then: see
     /// `take_finished`): the changes form one chain (each starts where the last ended) that ends in TCP_CLOSE.
     pub fn judge_states(&self) -> Vec<Claim> {
-        self.socks.values().flat_map(|l| self.judge_life(l)).collect()
+        let mut v: Vec<Claim> = self.socks.values().flat_map(|l| self.judge_life(l)).collect();
+        v.extend(self.retired.iter().filter_map(|l| self.judge_freed(l)));
+        v
     }
 
     /// The ends of a life's socket and sock seen since it began, in time order.
@@ -507,21 +550,28 @@ impl Life {
         if let Some(why) = &self.frees_why {
             return Some(judged(ids::CLOSE_FREED, Some(closed), None, String::new(), vec![], why));
         }
-        if !(l.watched.0 && l.watched.1) {
+        let at = l.closed_at.unwrap_or(l.since_ns);
+        let lo = Self::lower(l);
+        let socket = l.socket.and_then(|s| self.end_of(s, "socket", lo));
+        let sock = self.end_of(l.sock, "sock", lo);
+        let tw = self.end_of(l.sock, "time_wait", lo);
+        if socket.is_none() && sock.is_none() && !(l.watched.0 && l.watched.1) {
             return Some(judged(
                 ids::CLOSE_FREED,
                 Some(closed),
                 None,
                 String::new(),
                 vec![],
-                "its close()'s chain did not snapshot both its socket and its sock (no release frames recorded: past the evidence budget, or not a TCP socket), so neither end was watched",
+                "its close() released nothing the chain saw (no __sock_release/tcp_close frames: another reference kept the file — dup, fork, SCM_RIGHTS — or the call was past the evidence budget), so its objects were not watched",
             ));
         }
-        let at = l.closed_at.unwrap_or(l.since_ns);
-        let socket = l.socket.and_then(|s| self.end_of(s, "socket", l.since_ns));
-        let sock = self.end_of(l.sock, "sock", l.since_ns);
-        let tw = self.end_of(l.sock, "time_wait", l.since_ns);
-        let after = |f: &Freed| f.ts_ns.saturating_sub(at) as f64 / 1e6;
+        if let Some(why) = [("socket", socket.is_none()), ("sock", sock.is_none())]
+            .iter()
+            .find_map(|(w, missing)| missing.then(|| self.unwatched(w)).flatten())
+        {
+            return Some(judged(ids::CLOSE_FREED, Some(closed), None, String::new(), vec![], why));
+        }
+        let after = |f: &Freed| (f.ts_ns as f64 - at as f64) / 1e6;
         let mut evidence = Vec::new();
         let ctx = |f: &Freed| {
             if f.pid == 0 {
@@ -592,7 +642,7 @@ impl Life {
             ok,
             finding,
             evidence,
-            "a free was not seen before tracing stopped (the kernel frees after an RCU grace period, or when the peer's last packet is processed; syswalk waits up to 3 s after the target ends)",
+            "a free was not seen before tracing stopped (the kernel frees after an RCU grace period, or when the peer's last packet is processed; syswalk waits up to 3 s after the target ends; a free is also missed when its ring buffer was full — counted in stats.lost — or when more than 8192 watched objects pushed it out of the watch map)",
         ))
     }
 
@@ -895,6 +945,30 @@ mod tests {
         assert_eq!(l.awaiting_frees(), 1, "only 0x200 (its sock's free not seen) is still awaited: {:?}", l.frees);
         // A tier with no free probes: nothing awaited.
         l.frees_why = Some("tier C".into());
+        assert_eq!(l.awaiting_frees(), 0);
+    }
+
+    #[test]
+    fn a_reused_address_waits_for_the_old_socket_s_free_and_an_older_free_is_not_its() {
+        use crate::claims::Verdict::*;
+        let mut l = life();
+        let x = l.follow(KAddr(0x100), 1, "accepted", 10).expect("followed");
+        // A child: its sock born at the handshake (10), installed by accept4 at 30, closed at 50.
+        (x.socket, x.installed_at, x.closed_by, x.closed_at, x.watched) =
+            (Some(KAddr(0x900)), Some(30), Some(9), Some(50), (true, true));
+        // The previous socket at 0x900 was freed at 20, after the handshake but before this one existed.
+        l.freed(fr("socket", 0x900, 0x980, 20));
+        l.freed(fr("sock", 0x100, 0x3e8, 60));
+        assert_eq!(l.awaiting_frees(), 1, "the free at 20 was another socket's");
+        // A new sock takes the address before the socket's RCU free: the life waits, judged when it comes.
+        l.retire(KAddr(0x100));
+        assert!(l.take_finished().iter().all(|c| c.id != ids::CLOSE_FREED.id));
+        assert_eq!(l.awaiting_frees(), 1);
+        l.prune(1000);
+        l.freed(fr("socket", 0x900, 0x980, 70));
+        let k = l.take_finished();
+        let v: Vec<_> = k.iter().filter(|c| c.id == ids::CLOSE_FREED.id).map(|c| c.verdict).collect();
+        assert_eq!(v, vec![Proved], "{k:?}");
         assert_eq!(l.awaiting_frees(), 0);
     }
 

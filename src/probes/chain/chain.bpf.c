@@ -35,6 +35,33 @@ const volatile struct sw_slot_cfg cfg[SW_SLOTS] = {};
 const volatile __u32 root_calls = 0;
 __u64 roots_full = 0;
 
+/* Latency histograms (--format hist): every call of every traced function of the traced processes, recorded in full
+ * or only counted, lands in one log2 bucket of its inclusive time. Kept here, so a run's histogram covers all its
+ * calls whatever the evidence budget; off unless asked (it costs a map update per entry and exit). */
+const volatile bool hist_on = false;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);   /* tid << 8 | slot */
+	__type(value, __u64); /* entry time */
+} hstart SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SW_SLOTS * SW_HIST_BUCKETS);
+	__type(key, __u32);   /* slot * SW_HIST_BUCKETS + bucket */
+	__type(value, __u64);
+} hist SEC(".maps");
+
+/* Exits whose entry time was not found (the entry came before attach, or the start map was full). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} hmiss SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, SW_SLOTS * 2);
@@ -193,6 +220,51 @@ static __always_inline void snap_all(struct sw_chain_item *e, __u8 *buf, __u32 s
 	}
 	e->nobjs = n;
 	e->obj_bytes = bytes;
+}
+
+static __always_inline __u32 log2_u64(__u64 v)
+{
+	__u32 r = 0;
+	if (v >> 32) { v >>= 32; r += 32; }
+	if (v >> 16) { v >>= 16; r += 16; }
+	if (v >> 8) { v >>= 8; r += 8; }
+	if (v >> 4) { v >>= 4; r += 4; }
+	if (v >> 2) { v >>= 2; r += 2; }
+	if (v >> 1) r += 1;
+	return r;
+}
+
+static __always_inline void hist_enter(__u32 slot)
+{
+	__u64 id = bpf_get_current_pid_tgid(), key, t;
+	__u32 tgid = id >> 32;
+	if (!hist_on || slot >= SW_SLOTS || !bpf_map_lookup_elem(&ctgids, &tgid))
+		return;
+	key = ((__u64)(__u32)id << 8) | slot;
+	t = bpf_ktime_get_ns();
+	bpf_map_update_elem(&hstart, &key, &t, BPF_ANY);
+}
+
+static __always_inline void hist_exit(__u32 slot)
+{
+	__u64 id = bpf_get_current_pid_tgid(), key, *t, d, *n;
+	__u32 tgid = id >> 32, k, zero = 0;
+	if (!hist_on || slot >= SW_SLOTS || !bpf_map_lookup_elem(&ctgids, &tgid))
+		return;
+	key = ((__u64)(__u32)id << 8) | slot;
+	t = bpf_map_lookup_elem(&hstart, &key);
+	if (!t) {
+		n = bpf_map_lookup_elem(&hmiss, &zero);
+		if (n)
+			*n += 1;
+		return;
+	}
+	d = bpf_ktime_get_ns() - *t;
+	bpf_map_delete_elem(&hstart, &key);
+	k = slot * SW_HIST_BUCKETS + (log2_u64(d) & (SW_HIST_BUCKETS - 1));
+	n = bpf_map_lookup_elem(&hist, &k);
+	if (n)
+		*n += 1;
 }
 
 static __always_inline void count(__u32 kind, __u32 slot)
@@ -435,7 +507,9 @@ static __always_inline int on_fentry(unsigned long long *ctx, __u32 slot)
 {
 	struct sw_chain_rec *r = NULL;
 	__u64 base = ctx_addr(ctx);
-	struct sw_chain_item *e = begin(SW_CH_ENTRY, slot, &r, base);
+	struct sw_chain_item *e;
+	hist_enter(slot);
+	e = begin(SW_CH_ENTRY, slot, &r, base);
 	if (!e || !r)
 		return 0;
 	FARGS(e, ctx);
@@ -450,7 +524,9 @@ static __always_inline int on_fexit(unsigned long long *ctx, __u32 slot)
 {
 	__u64 rv = 0;
 	struct sw_chain_rec *r = NULL;
-	struct sw_chain_item *e = begin(SW_CH_EXIT, slot, &r, 0);
+	struct sw_chain_item *e;
+	hist_exit(slot);
+	e = begin(SW_CH_EXIT, slot, &r, 0);
 	if (!e || !r)
 		return 0;
 	FARGS(e, ctx);
@@ -470,6 +546,7 @@ static __always_inline int on_kprobe(struct pt_regs *ctx, __u32 slot)
 	struct sw_chain_item *e;
 	if (slot >= SW_SLOTS)
 		return 0;
+	hist_enter(slot);
 	e = begin(SW_CH_ENTRY, slot, &r, PT_REGS_SP(ctx));
 	if (!e || !r)
 		return 0;
@@ -497,6 +574,7 @@ static __always_inline int on_kretprobe(struct pt_regs *ctx, __u32 slot)
 	struct sw_chain_item *e;
 	if (slot >= SW_SLOTS)
 		return 0;
+	hist_exit(slot);
 	e = begin(SW_CH_EXIT, slot, &r, 0);
 	if (!e || !r)
 		return 0;

@@ -167,6 +167,8 @@ fn exact<T: plain::Plain>(dst: &mut T, b: &[u8]) -> Option<()> {
 
 /// Functions one run can trace (interface.h).
 pub const SLOTS: usize = skel::types::sw_limits::SW_SLOTS.0 as usize;
+/// Log2 buckets per function of `--format hist` (interface.h).
+pub const HIST_BUCKETS: u32 = skel::types::sw_limits::SW_HIST_BUCKETS.0;
 /// The kernel's NPROTO (net_families[] slots) and SOCK_MAX (inetsw[] slots), as interface.h has them.
 pub const NPROTO: i32 = skel::types::sw_limits::SW_NPROTO.0 as i32;
 pub const SOCK_MAX: i32 = skel::types::sw_limits::SW_NSOCKTYPE.0 as i32;
@@ -359,6 +361,8 @@ pub struct ChainTracer<'obj> {
     pub events: Rc<RefCell<Vec<RawChainEvent>>>,
     /// Ends of watched objects (FREE_FNS), in the order they arrived.
     pub frees: Rc<RefCell<Vec<RawFree>>>,
+    /// Free probes that did not attach (the function named first): their frees are not watched.
+    pub free_errors: Vec<String>,
     /// Records that did not decode (items that did not fit are counted in the kernel's `clost`).
     malformed: Rc<std::cell::Cell<u64>>,
 }
@@ -379,6 +383,8 @@ pub struct ChainSetup {
     pub cookies: bool,
     /// FREE_FNS present on this kernel: watched for the frees of the objects the chain snapshots (empty: none).
     pub frees: Vec<String>,
+    /// Keep latency histograms in the kernel (`--format hist`).
+    pub hist: bool,
 }
 
 impl<'obj> ChainTracer<'obj> {
@@ -417,6 +423,7 @@ impl<'obj> ChainTracer<'obj> {
         }
         if let Some(ro) = open.maps.rodata_data.as_deref_mut() {
             ro.root_calls = cs.root_calls;
+            ro.hist_on = cs.hist;
             ro.rethook_tramp = cs.rethook;
             for f in plan.iter().filter(|f| f.traced) {
                 let Some(s) = f.slot else { continue };
@@ -438,6 +445,7 @@ impl<'obj> ChainTracer<'obj> {
         }
         let skel = open.load().map_err(|e| bpf_err("loading the chain programs", e))?;
         let mut links = Vec::new();
+        let mut free_errors = Vec::new();
         // Kretprobes before kprobes: at one address the probe registered last runs first, so each kprobe reads the
         // return address before its kretprobe replaces it with the trampoline.
         let mut progs: Vec<_> = skel.object().progs_mut().collect();
@@ -469,7 +477,11 @@ impl<'obj> ChainTracer<'obj> {
             if kind == "fr" {
                 let Some(f) = free_prog(idx, attach).filter(|f| cs.frees.iter().any(|g| g == f)) else { continue };
                 let link = if attach == Attach::Fentry { p.attach() } else { p.attach_kprobe(false, f) };
-                links.push(link.map_err(|e| bpf_err(&format!("attaching {name} to {f}"), e))?);
+                // Optional evidence: a free probe that does not attach leaves its frees unwatched, not the chain.
+                match link {
+                    Ok(l) => links.push(l),
+                    Err(e) => free_errors.push(format!("{f}: attaching {name} failed: {e:#}")),
+                }
                 continue;
             }
             let Some(f) = idx.parse::<usize>().ok().and_then(|s| by_slot.get(s).copied().flatten()) else { continue };
@@ -505,7 +517,7 @@ impl<'obj> ChainTracer<'obj> {
         })
         .map_err(|e| bpf_err("free-event ring buffer", e))?;
         let ring = b.build().map_err(|e| bpf_err("chain ring buffer", e))?;
-        Ok(ChainTracer { skel, _links: links, ring: Some(ring), events, frees, malformed })
+        Ok(ChainTracer { skel, _links: links, ring: Some(ring), events, frees, malformed, free_errors })
     }
 
     /// Records still open when tracing stopped (the thread was inside a traced call: killed, or the duration
@@ -557,6 +569,22 @@ impl<'obj> ChainTracer<'obj> {
 
     pub fn take_frees(&self) -> Vec<RawFree> {
         std::mem::take(&mut *self.frees.borrow_mut())
+    }
+
+    /// Per slot: the SW_HIST_BUCKETS log2 buckets of inclusive time (summed over CPUs).
+    pub fn histograms(&self) -> Vec<Vec<u64>> {
+        (0..SLOTS as u32)
+            .map(|s| {
+                (0..HIST_BUCKETS)
+                    .map(|b| crate::probes::boundary::percpu_sum_at(&self.skel.maps.hist, s * HIST_BUCKETS + b))
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Exits the histograms could not place (no entry time).
+    pub fn hist_missed(&self) -> u64 {
+        crate::probes::boundary::percpu_sum(&self.skel.maps.hmiss)
     }
 
     /// Free events the kernel could not deliver (their ring buffer was full).

@@ -23,7 +23,8 @@ enum sw_limits {
 	SW_NSOCKTYPE = 11,        /* inetsw[] slots (SOCK_MAX) */
 	SW_UADDR_LEN = 28,        /* bytes of a user sockaddr captured (sizeof(struct sockaddr_in6)) */
 	SW_WPORTS = 1024,         /* local ports whose TCP state changes are recorded though no traced task made them */
-	SW_WATCH = 8192,          /* objects (struct socket, struct sock) whose free is watched at tiers A/B */
+	SW_WATCH = 8192,
+	SW_HIST_BUCKETS = 64,     /* log2 buckets of a chain function's inclusive time (--format hist): [2^k, 2^(k+1)) ns */          /* objects (struct socket, struct sock) whose free is watched at tiers A/B */
 };
 
 /* A chain record's state (struct sw_chain_rec.mode). */
