@@ -1052,3 +1052,68 @@ fn the_perfetto_timeline_of_a_6_12_run_nests_and_its_flows_reproduce_the_provena
         }
     }
 }
+
+#[test]
+fn histograms_count_every_call_full_and_counted_at_tiers_a_and_b() {
+    let _g = lock();
+    let looper = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("loop-hist");
+    let st = Command::new("cc")
+        .args(["-O1", "-o"])
+        .arg(&looper)
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/c/loop.c"))
+        .status()
+        .expect("cc");
+    assert!(st.success());
+    let t = tempfile::tempdir().expect("tmp");
+    let d = t.path().to_str().expect("path").to_string();
+    let lp = looper.to_str().expect("path");
+    let script = format!(
+        "{0} prove -q --attach fentry --hist --chain-calls 4 --format json -o {d}/a.json -- {lp} 60 0 && \
+         {0} prove -q --attach kprobe --hist --chain-calls 4 --format json -o {d}/b.json -- {lp} 60 0 && \
+         {0} prove -q --attach fentry --format hist -- {lp} 20 0",
+        bin()
+    );
+    let o = lab("6.12", &["--out-dir", &d], &["sh", "-c", &script]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    for (f, tier) in [("a", "A"), ("b", "B")] {
+        let r: Value = serde_json::from_slice(&std::fs::read(format!("{d}/{f}.json")).expect("report")).expect("json");
+        assert_eq!(r["kernel"]["tier"], tier);
+        let sockets = r["totals"]["by_syscall"]["socket"].as_u64().expect("socket calls");
+        assert_eq!(sockets, 60, "{tier}: the loop's socket() calls");
+        // Per function: the calls received in full (frames with an exit) and those the kernel only counted.
+        let mut full: std::collections::BTreeMap<String, u64> = Default::default();
+        for c in r["calls"].as_array().expect("calls") {
+            for fr in c["chain"].as_array().into_iter().flatten().filter(|f| !f["exit_ns"].is_null()) {
+                *full.entry(fr["func"].as_str().unwrap_or("").to_string()).or_default() += 1;
+            }
+        }
+        let counted: std::collections::BTreeMap<String, u64> = r["chain_budget"]["counted"]
+            .as_array()
+            .expect("counted")
+            .iter()
+            .filter_map(|x| Some((x[0].as_str()?.to_string(), x[2].as_u64()?)))
+            .collect();
+        let h = r["histograms"]["funcs"].as_array().expect("histograms");
+        assert_eq!(r["histograms"]["missed"], 0, "{tier}");
+        let mut checked = 0;
+        for x in h {
+            let func = x["func"].as_str().unwrap_or("");
+            let sum: u64 = x["buckets"].as_array().into_iter().flatten().filter_map(|b| b[1].as_u64()).sum();
+            assert_eq!(sum, x["calls"].as_u64().unwrap_or(0), "{tier} {func}: buckets add up");
+            let want = full.get(func).copied().unwrap_or(0) + counted.get(func).copied().unwrap_or(0);
+            assert_eq!(
+                sum,
+                want,
+                "{tier} {func}: every call in the histogram (full {:?} + counted {:?})",
+                full.get(func),
+                counted.get(func)
+            );
+            checked += usize::from(want > 0);
+        }
+        assert!(checked >= 8, "{tier}: the socket chain's functions have histograms: {h:?}");
+        let root = h.iter().find(|x| x["func"] == "__sys_socket").expect("__sys_socket");
+        assert_eq!(root["calls"].as_u64(), Some(60), "{tier}: one __sys_socket per socket()");
+    }
+    let out = text(&o.stdout);
+    assert!(out.contains("@__sys_socket: 20 calls") && out.contains(" |@"), "the text histogram: {out}");
+}
