@@ -40,7 +40,8 @@ pub fn text(r: &Value) -> String {
             .flatten()
             .filter_map(|x| Some((x[0].as_u64()?, x[1].as_u64()?)))
             .collect();
-        o += &format!("\n@{}: {calls} calls\n", esc(f["func"].as_str().unwrap_or("?")));
+        let word = if calls == 1 { "call" } else { "calls" };
+        o += &format!("\n@{}: {calls} {word}\n", esc(f["func"].as_str().unwrap_or("?")));
         let Some(max) = b.iter().map(|x| x.1).max() else {
             o += "  (no call)\n";
             continue;
