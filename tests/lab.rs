@@ -32,6 +32,21 @@ fn lab(kernel: &str, extra: &[&str], cmd: &[&str]) -> Output {
     c.stdin(Stdio::null()).output().expect("run syswalk lab")
 }
 
+/// Builds tests/c/SRC into the test tmpdir as OUT (the guest sees the host's files).
+fn cc(src: &str, out: &str, flags: &[&str]) -> std::path::PathBuf {
+    let exe = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(out);
+    let st = Command::new("cc")
+        .arg("-O1")
+        .args(flags)
+        .arg("-o")
+        .arg(&exe)
+        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/c").join(src))
+        .status()
+        .expect("cc");
+    assert!(st.success(), "compiling {src}");
+    exe
+}
+
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
@@ -535,14 +550,7 @@ exit $rc"#,
 #[test]
 fn an_evidence_budget_streams_n_calls_and_counts_the_rest() {
     let _g = lock();
-    let looper = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("loop");
-    let st = Command::new("cc")
-        .args(["-O1", "-o"])
-        .arg(&looper)
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/c/loop.c"))
-        .status()
-        .expect("cc");
-    assert!(st.success());
+    let looper = cc("loop.c", "loop", &[]);
     for attach in ["fentry", "kprobe"] {
         let o = lab(
             "6.1",
@@ -604,14 +612,7 @@ fn threads_making_socket_calls_at_once_each_get_their_own_chain() {
     let _g = lock();
     // Two threads released together, 10 socket() calls each: on 2 vCPUs their chains run in parallel and interleave
     // in time. Each call must be judged on its own thread's record: every chain claim proved for every call.
-    let exe = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("threads");
-    let st = Command::new("cc")
-        .args(["-O1", "-pthread", "-o"])
-        .arg(&exe)
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/c/threads.c"))
-        .status()
-        .expect("cc");
-    assert!(st.success());
+    let exe = cc("threads.c", "threads", &["-pthread"]);
     let script = format!(
         "{0} prove -q --attach fentry --format json -o /tmp/a.json -- {1} 2 10 && {0} prove -q --attach kprobe --format json -o /tmp/b.json -- {1} 2 10; rc=$?; cat /tmp/a.json; echo =====; cat /tmp/b.json; echo =====; cat /sys/kernel/debug/sched/preempt; exit $rc",
         bin(),
@@ -1056,14 +1057,7 @@ fn the_perfetto_timeline_of_a_6_12_run_nests_and_its_flows_reproduce_the_provena
 #[test]
 fn histograms_count_every_call_full_and_counted_at_tiers_a_and_b() {
     let _g = lock();
-    let looper = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("loop-hist");
-    let st = Command::new("cc")
-        .args(["-O1", "-o"])
-        .arg(&looper)
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/c/loop.c"))
-        .status()
-        .expect("cc");
-    assert!(st.success());
+    let looper = cc("loop.c", "loop-hist", &[]);
     let t = tempfile::tempdir().expect("tmp");
     let d = t.path().to_str().expect("path").to_string();
     let lp = looper.to_str().expect("path");

@@ -561,6 +561,33 @@ fn crashed_before_the_command(qemu_signal: Option<i32>, console: &str) -> bool {
 
 const STARTING: &str = "syswalk-lab(init): starting the command";
 
+/// Starts a virtiofsd serving `source` on `sock` (dies with syswalk) and waits up to 5 s for its socket.
+fn start_virtiofsd(work: &mut Work, sock: &Path, source: &Path, cache: &str, log: &Path) -> Result<()> {
+    let vlog = std::fs::File::create(log).map_err(|e| Error::io("virtiofsd log", e))?;
+    let mut d = Command::new(virtiofsd()?);
+    die_with_syswalk(&mut d);
+    let d = d
+        .arg(format!("--socket-path={}", sock.display()))
+        .arg("-o")
+        .arg(format!("source={}", source.display()))
+        .args(["-o", &format!("cache={cache}"), "-o", "sandbox=chroot", "-o", "log_level=err"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(vlog)
+        .spawn()
+        .map_err(|e| lab_err(format!("starting virtiofsd for {}: {e}", source.display())))?;
+    work.children.push(d);
+    let t0 = Instant::now();
+    while !sock.exists() {
+        if t0.elapsed() > Duration::from_secs(5) {
+            let l = std::fs::read_to_string(log).unwrap_or_default();
+            return Err(lab_err(format!("virtiofsd ({}) did not create its socket: {}", source.display(), l.trim())));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Ok(())
+}
+
 enum Boot {
     Done(Outcome),
     /// QEMU died by a signal before the guest's init logged "starting the command".
@@ -620,55 +647,14 @@ fn boot_once(q: &Qemu, k: &Kernel, argv: &[OsString], opts: &RunOpts, silent: bo
         }
         Share::Virtiofs => {
             let sock = dir.join("vfs.sock");
-            let vlog = std::fs::File::create(dir.join("virtiofsd.log")).map_err(|e| Error::io("virtiofsd log", e))?;
-            let mut d = Command::new(virtiofsd()?);
-            die_with_syswalk(&mut d);
-            let d = d
-                .arg(format!("--socket-path={}", sock.display()))
-                .args(["-o", "source=/", "-o", "cache=always", "-o", "sandbox=chroot", "-o", "log_level=err"])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(vlog)
-                .spawn()
-                .map_err(|e| lab_err(format!("starting virtiofsd: {e}")))?;
-            work.children.push(d);
-            let t0 = Instant::now();
-            while !sock.exists() {
-                if t0.elapsed() > Duration::from_secs(5) {
-                    let l = std::fs::read_to_string(dir.join("virtiofsd.log")).unwrap_or_default();
-                    return Err(lab_err(format!("virtiofsd did not create its socket: {}", l.trim())));
-                }
-                std::thread::sleep(Duration::from_millis(10));
-            }
+            start_virtiofsd(&mut work, &sock, Path::new("/"), "always", &dir.join("virtiofsd.log"))?;
             cmd.arg("-object").arg(format!("memory-backend-memfd,id=mem,size={},share=on", opts.mem));
             cmd.args(["-numa", "node,memdev=mem"]);
             cmd.arg("-chardev").arg(format!("socket,id=vfs,path={}", sock.display()));
             cmd.args(["-device", "vhost-user-fs-pci,chardev=vfs,tag=hostroot"]);
             if let Some(d) = &opts.out_dir {
                 let osock = dir.join("out.sock");
-                let olog =
-                    std::fs::File::create(dir.join("virtiofsd-out.log")).map_err(|e| Error::io("virtiofsd log", e))?;
-                let mut od = Command::new(virtiofsd()?);
-                die_with_syswalk(&mut od);
-                let od = od
-                    .arg(format!("--socket-path={}", osock.display()))
-                    .arg("-o")
-                    .arg(format!("source={}", d.display()))
-                    .args(["-o", "cache=none", "-o", "sandbox=chroot", "-o", "log_level=err"])
-                    .stdin(Stdio::null())
-                    .stdout(Stdio::null())
-                    .stderr(olog)
-                    .spawn()
-                    .map_err(|e| lab_err(format!("starting virtiofsd for --out-dir: {e}")))?;
-                work.children.push(od);
-                let t0 = Instant::now();
-                while !osock.exists() {
-                    if t0.elapsed() > Duration::from_secs(5) {
-                        let l = std::fs::read_to_string(dir.join("virtiofsd-out.log")).unwrap_or_default();
-                        return Err(lab_err(format!("virtiofsd (--out-dir) did not create its socket: {}", l.trim())));
-                    }
-                    std::thread::sleep(Duration::from_millis(10));
-                }
+                start_virtiofsd(&mut work, &osock, d, "none", &dir.join("virtiofsd-out.log"))?;
                 cmd.arg("-chardev").arg(format!("socket,id=vfsout,path={}", osock.display()));
                 cmd.args(["-device", &format!("vhost-user-fs-pci,chardev=vfsout,tag={OUT_TAG}")]);
             }
