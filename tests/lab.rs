@@ -936,6 +936,21 @@ fn each_failure_target_releases_what_it_allocated_at_tiers_a_and_b() {
             let finding = c["finding"].as_str().unwrap_or("");
             assert_eq!(finding.contains("never ran"), !allocated, "{k} {f} {tier}: {finding}");
             assert_eq!(r["summary"]["refuted"], 0, "{k} {f} {tier}");
+            // What was allocated went back to the kernel: sock_free_inode got sock_alloc's pointer (RCU, later).
+            let freed: Vec<&Value> =
+                r["claims"].as_array().into_iter().flatten().filter(|c| c["id"] == "release.freed").collect();
+            if allocated {
+                assert_eq!(freed.len(), 1, "{k} {f} {tier}: one release.freed");
+                assert_eq!(freed[0]["verdict"], "proved", "{k} {f} {tier}: {}", freed[0]);
+                let alloc = c["evidence"][0]["value"].as_str().unwrap_or("");
+                assert!(
+                    freed[0]["evidence"][0]["value"].as_str().is_some_and(|v| v.contains(alloc)),
+                    "{k} {f} {tier}: the same pointer: {} vs {alloc}",
+                    freed[0]
+                );
+            } else {
+                assert!(freed.is_empty(), "{k} {f} {tier}: nothing allocated, nothing to free: {freed:?}");
+            }
         }
     }
 }

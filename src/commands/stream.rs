@@ -145,6 +145,15 @@ impl<'a> Stream<'a> {
                 self.root_full += crate::claims::budget::root_calls(&c, j.plan);
                 if c.ret.is_some_and(|r| r < 0) && !(j.budget && c.chain.is_empty()) {
                     claims.push(socket::chain::judge_release(&c, j.plan));
+                    // What it allocated must also go back to the kernel: judged when the frees come (RCU).
+                    let sockets = c
+                        .chain
+                        .iter()
+                        .filter(|f| f.func == "sock_alloc")
+                        .filter_map(|f| Some((crate::model::KAddr(f.ret? as u64), f.exit_ns?)))
+                        .filter(|(a, _)| !a.is_null())
+                        .collect();
+                    self.life.expect_freed(conn::Pending { call: c.seq, sockets });
                 }
                 if c.ret.is_some_and(|r| r >= 0) && !(j.budget && c.chain.is_empty()) {
                     let fam = c.args.first().map(|a| a.value.raw).unwrap_or(-1);

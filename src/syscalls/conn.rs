@@ -27,6 +27,13 @@ const MAX_WRITES: usize = 1024;
 /// Ends (frees, TIME_WAIT hand-overs) kept per object address.
 const MAX_FREES: usize = 8;
 
+/// A failed call's sockets (address, when sock_alloc returned it), for `release.freed`.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    pub call: usize,
+    pub sockets: Vec<(KAddr, u64)>,
+}
+
 /// One write(): its call, when it returned, the bytes, the sock's write_seq after it.
 type Write = (usize, u64, i64, Option<u32>);
 
@@ -95,6 +102,8 @@ pub struct Life {
     frees: HashMap<KAddr, std::collections::VecDeque<Freed>>,
     /// Closed lives whose address a new sock took before all their frees came (at most MAX_SOCKS).
     retired: Vec<SockLife>,
+    /// Failed socket() calls' allocations waiting for their frees (`release.freed`; at most MAX_SOCKS).
+    pending: Vec<Pending>,
     /// Why no object's end is watched in this run (tier C, or no end function on this kernel); None when they are.
     pub frees_why: Option<String>,
     /// End functions this kernel lacks (the others are watched).
@@ -122,6 +131,7 @@ impl Life {
             states_seen: 0,
             frees: HashMap::new(),
             retired: Vec::new(),
+            pending: Vec::new(),
             frees_why: None,
             frees_partial: Vec::new(),
         }
@@ -152,6 +162,65 @@ impl Life {
     /// kernel frees after an RCU grace period, or when the peer's last packet is processed).
     pub fn awaiting_frees(&self) -> usize {
         self.socks.values().chain(&self.retired).filter(|l| self.awaits(l)).count()
+            + self.pending.iter().filter(|p| !self.pending_done(p)).count()
+    }
+
+    /// A failed call released these sockets: `release.freed` is judged when their frees are in (or at the end).
+    pub fn expect_freed(&mut self, p: Pending) {
+        if p.sockets.is_empty() {
+            return;
+        }
+        if self.frees_why.is_some() || self.unwatched("socket").is_some() {
+            let k = self.judge_release_freed(&p);
+            self.finished.push(k);
+            return;
+        }
+        if self.pending.len() >= MAX_SOCKS {
+            let oldest = self.pending.remove(0);
+            let k = self.judge_release_freed(&oldest);
+            self.finished.push(k);
+        }
+        self.pending.push(p);
+    }
+
+    fn pending_done(&self, p: &Pending) -> bool {
+        p.sockets.iter().all(|(a, t)| self.end_of(*a, "socket", *t).is_some())
+    }
+
+    fn judge_release_freed(&self, p: &Pending) -> Claim {
+        let why = self.frees_why.clone().or_else(|| self.unwatched("socket").cloned());
+        if let Some(why) = why {
+            return judged(ids::RELEASE_FREED, Some(p.call), None, String::new(), vec![], &why);
+        }
+        let mut evidence = Vec::new();
+        let mut seen = 0;
+        for (a, t) in &p.sockets {
+            match self.end_of(*a, "socket", *t) {
+                Some(f) => {
+                    seen += 1;
+                    evidence.push(ev(
+                        format!("sock_free_inode(inode {})", f.arg),
+                        format!(
+                            "socket {} = inode − {:#x} (offsetof(struct socket_alloc, vfs_inode), BTF) · {:.3} ms after sock_alloc returned it",
+                            f.addr,
+                            f.arg.0.wrapping_sub(f.addr.0),
+                            (f.ts_ns as f64 - *t as f64) / 1e6
+                        ),
+                        f.probe.clone(),
+                    ));
+                }
+                None => evidence.push(ev(format!("socket {a}"), "no free seen", "fentry or kprobe sock_free_inode")),
+            }
+        }
+        let all = seen == p.sockets.len();
+        judged(
+            ids::RELEASE_FREED,
+            Some(p.call),
+            all.then_some(true),
+            format!("{seen} of {} allocated socket(s) freed by sock_free_inode", p.sockets.len()),
+            evidence,
+            "a free was not seen before tracing stopped (the inode goes back after an RCU grace period; syswalk waits up to 3 s after the target ends)",
+        )
     }
 
     /// From when a life's objects exist (a free at their address before that was an earlier object's).
@@ -219,6 +288,11 @@ impl Life {
         self.changes -= dropped;
         // Ends are kept for the lives still followed (by their socket's address too), the rest go by time.
         let mut keep_ends: HashMap<KAddr, u64> = keep_from.clone();
+        for p in &self.pending {
+            for (a, t) in &p.sockets {
+                keep_ends.insert(*a, *t);
+            }
+        }
         for l in self.socks.values().chain(&self.retired) {
             keep_ends.insert(l.sock, l.since_ns);
             if let Some(s) = l.socket {
@@ -279,6 +353,13 @@ impl Life {
         for l in &done {
             let k = self.judge_freed(l);
             self.finished.extend(k);
+        }
+        let (done, still): (Vec<Pending>, Vec<Pending>) =
+            std::mem::take(&mut self.pending).into_iter().partition(|p| self.pending_done(p));
+        self.pending = still;
+        for p in &done {
+            let k = self.judge_release_freed(p);
+            self.finished.push(k);
         }
         std::mem::take(&mut self.finished)
     }
@@ -520,6 +601,7 @@ impl Life {
     pub fn judge_states(&self) -> Vec<Claim> {
         let mut v: Vec<Claim> = self.socks.values().flat_map(|l| self.judge_life(l)).collect();
         v.extend(self.retired.iter().filter_map(|l| self.judge_freed(l)));
+        v.extend(self.pending.iter().map(|p| self.judge_release_freed(p)));
         v
     }
 
@@ -970,6 +1052,26 @@ mod tests {
         let v: Vec<_> = k.iter().filter(|c| c.id == ids::CLOSE_FREED.id).map(|c| c.verdict).collect();
         assert_eq!(v, vec![Proved], "{k:?}");
         assert_eq!(l.awaiting_frees(), 0);
+    }
+
+    #[test]
+    fn a_failed_call_s_socket_is_proved_freed_only_by_a_free_after_its_allocation() {
+        use crate::claims::Verdict::*;
+        let mut l = life();
+        l.freed(fr("socket", 0x700, 0x780, 5)); // an earlier socket at that address
+        l.expect_freed(Pending { call: 3, sockets: vec![(KAddr(0x700), 10)] });
+        assert_eq!(l.awaiting_frees(), 1);
+        assert!(l.take_finished().is_empty(), "the free at 5 was not this socket's");
+        l.freed(fr("socket", 0x700, 0x780, 30));
+        let k = l.take_finished();
+        let got: Vec<(&str, crate::claims::Verdict)> = k.iter().map(|c| (c.id.as_str(), c.verdict)).collect();
+        assert_eq!(got, vec![(ids::RELEASE_FREED.id, Proved)]);
+        assert_eq!(l.awaiting_frees(), 0);
+        // Never freed before the end: not observable, never ✓.
+        l.expect_freed(Pending { call: 4, sockets: vec![(KAddr(0x800), 10)] });
+        let v: Vec<_> =
+            l.judge_states().into_iter().filter(|c| c.id == ids::RELEASE_FREED.id).map(|c| c.verdict).collect();
+        assert_eq!(v, vec![NotObservable]);
     }
 
     #[test]
