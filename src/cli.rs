@@ -84,6 +84,25 @@ pub struct TraceArgs {
     pub keep_calls: usize,
 }
 
+/// What `diff` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DiffFormat {
+    Text,
+    Md,
+    Json,
+}
+
+/// What `render` makes from a saved report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RenderFormat {
+    /// A timeline (Chrome trace-event JSON for ui.perfetto.dev).
+    Perfetto,
+    /// Latency histograms (from a run made with --hist).
+    Hist,
+    /// The report as read.
+    Json,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Cmd {
     /// Make (or watch) socket() calls and prove what they created: fd, struct file, socket, sock and their links.
@@ -210,16 +229,15 @@ syswalk diff 6.1.json 6.12.json --format md -o diff.md")]
         /// The second report.
         #[arg(value_name = "B.json")]
         b: PathBuf,
-        /// text, md or json.
         #[arg(long, value_enum, default_value = "text")]
-        format: Format,
+        format: DiffFormat,
         /// Write the diff here instead of stdout (checked before anything is read).
         #[arg(short = 'o', long = "output", value_name = "FILE")]
         out: Option<PathBuf>,
     },
     /// Render a saved report (`prove`/`trace --format json`) again without tracing: a lab run's evidence on the
     /// host. Formats from the saved JSON: perfetto (a timeline), hist (latency histograms, from a run made with
-    /// --hist) and json (the report as read).
+    /// --hist) and json (the report as read). Text and Markdown are written by the run itself (`prove --format md`).
     #[command(
         after_help = "Examples:\n  syswalk lab run --kernel 6.12 --out-dir out -- syswalk prove --format json -o out/6.12.json\n  \
 syswalk render out/6.12.json --format perfetto -o 6.12.trace.json   # open in ui.perfetto.dev"
@@ -229,7 +247,7 @@ syswalk render out/6.12.json --format perfetto -o 6.12.trace.json   # open in ui
         #[arg(value_name = "REPORT.json")]
         report: PathBuf,
         #[arg(long, value_enum, default_value = "perfetto")]
-        format: Format,
+        format: RenderFormat,
         /// Write here instead of stdout (checked before anything is read).
         #[arg(short = 'o', long = "output", value_name = "FILE")]
         out: Option<PathBuf>,

@@ -82,22 +82,31 @@ pub const LATENCY_NOTE: &str = "medians of each side's own calls; two runs (two 
 
 /// A saved report, checked to be one.
 pub fn load(p: &Path) -> Result<Value> {
-    let text = crate::machine::files::read_text_limited(p, REPORT_MAX, "report", Kind::Usage)?;
+    let text = crate::machine::files::read_text_limited(p, REPORT_MAX, "report", Kind::Usage)
+        .map_err(|e| e.hint("give a report file written by `syswalk prove --format json -o FILE` (or trace)"))?;
+    if text.trim().is_empty() {
+        return Err(Error::new(Kind::Usage, format!("{} is empty", p.display()))
+            .hint("give a report written by `syswalk prove --format json -o FILE` (or trace)"));
+    }
     let v: Value = serde_json::from_str(&text).map_err(|e| {
         Error::new(Kind::Usage, format!("{} is not JSON: {e}", p.display()))
             .hint("give reports written by `syswalk prove --format json -o FILE` (or trace)")
     })?;
-    let schema = v.get("schema").and_then(Value::as_str).unwrap_or("");
-    if !schema.starts_with("syswalk.report/") {
-        return Err(Error::new(
-            Kind::Usage,
-            format!(
-                "{} is not a syswalk report (schema {:?})",
-                p.display(),
-                if schema.is_empty() { "absent" } else { schema }
-            ),
-        )
-        .hint("diff compares `prove`/`trace` reports: `syswalk prove --format json -o a.json`"));
+    let schema = v.get("schema").and_then(Value::as_str);
+    let why = match schema {
+        None => Some("it has no \"schema\" field".to_string()),
+        Some(s) if s.starts_with("syswalk.report/") && s != crate::report::SCHEMA => {
+            Some(format!("its schema is {s:?}; this syswalk reads {:?}", crate::report::SCHEMA))
+        }
+        Some(s) if s != crate::report::SCHEMA => Some(format!("its schema is {s:?}")),
+        _ if !v["kernel"].is_object() || !v["calls"].is_array() || !v["claims"].is_array() => {
+            Some("it lacks `kernel`, `calls` or `claims`".into())
+        }
+        _ => None,
+    };
+    if let Some(why) = why {
+        return Err(Error::new(Kind::Usage, format!("{} is not a report this syswalk reads: {why}", p.display()))
+            .hint("give reports written by `syswalk prove --format json -o a.json` (or trace), by this version"));
     }
     Ok(v)
 }
@@ -229,6 +238,12 @@ pub fn diff(ra: &Value, rb: &Value, pa: &Path, pb: &Path) -> Diff {
     let mut not_compared = vec![
         "struct member offsets and sizes of the objects walked: reports do not record layouts yet (only the values read)".to_string(),
     ];
+    let (ta, tb) = (s(ra, &["target", "description"]), s(rb, &["target", "description"]));
+    if ta != tb {
+        not_compared.push(format!(
+            "the runs traced different targets (a: {ta}; b: {tb}): claims are matched by id and syscall, so those of calls only one made show as differing"
+        ));
+    }
     for (n, p) in [("a", &pla), ("b", &plb)] {
         if p.is_empty() {
             not_compared.push(format!("functions: {n} has no function-level chain (tier C, or --attach none)"));

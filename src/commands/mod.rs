@@ -51,7 +51,9 @@ pub fn main() -> i32 {
     match dispatch(&ctx, cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("syswalk: error[{}]: {e}", e.kind.name());
+            // Messages carry paths, argv and kernel text: control characters are shown, never sent to the
+            // terminal (the message's own line breaks stay).
+            eprintln!("syswalk: error[{}]: {}", e.kind.name(), crate::render::escape::document(&e.to_string()));
             e.exit_code()
         }
     }
@@ -94,7 +96,7 @@ impl Output {
         let Some(p) = path else { return Ok(Output { path: None, created: false, written: false.into() }) };
         let bad = |why: String| {
             Error::new(Kind::Usage, format!("-o {}: {why}", p.display()))
-                .hint("give a file in an existing folder (the report is written there when tracing ends)")
+                .hint("give a file in an existing folder (the output is written there when the command has it)")
         };
         let existed = match std::fs::metadata(p) {
             Ok(m) if m.is_dir() => return Err(bad("is a directory".into())),
