@@ -387,8 +387,16 @@ fn lesson_claim(l: &Value, id: &str) -> Value {
 fn the_lesson_is_fully_observable_on_stock_kernels_with_the_dbg_package() {
     let _g = lock();
     for k in KERNELS {
-        let o = lab(k, &["--dbg"], &[bin(), "lesson", "-q", "--format", "json"]);
-        let l: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{k}: {e}: {}", text(&o.stdout)));
+        let mut o = lab(k, &["--dbg"], &[bin(), "lesson", "-q", "--format", "json"]);
+        let mut l: Value =
+            serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{k}: {e}: {}", text(&o.stdout)));
+        // KASLR's draw lands on offset 0 about once in 500 boots (the lesson then says "not observable"): a new
+        // boot draws again.
+        if lesson_claim(&l, "kaslr.offset_constant")["finding"].as_str().is_some_and(|f| f.contains("= 0x0 ")) {
+            eprintln!("{k}: KASLR offset 0 this boot (a random slot 0, or a fallback): booting again");
+            o = lab(k, &["--dbg"], &[bin(), "lesson", "-q", "--format", "json"]);
+            l = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{k}: {e}: {}", text(&o.stdout)));
+        }
         // A refuted step names itself and its claims (a flaky refutation is a finding to read, not a number).
         let refuted: Vec<String> = l["steps"]
             .as_array()
