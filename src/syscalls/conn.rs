@@ -198,16 +198,7 @@ impl Life {
             match self.end_of(*a, "socket", *t) {
                 Some(f) => {
                     seen += 1;
-                    evidence.push(ev(
-                        format!("sock_free_inode(inode {})", f.arg),
-                        format!(
-                            "socket {} = inode − {:#x} (offsetof(struct socket_alloc, vfs_inode), BTF) · {:.3} ms after sock_alloc returned it",
-                            f.addr,
-                            f.arg.0.wrapping_sub(f.addr.0),
-                            (f.ts_ns as f64 - *t as f64) / 1e6
-                        ),
-                        f.probe.clone(),
-                    ));
+                    evidence.push(free_evidence(f, *t, "sock_alloc returned it"));
                 }
                 None => evidence.push(ev(format!("socket {a}"), "no free seen", "fentry or kprobe sock_free_inode")),
             }
@@ -654,51 +645,8 @@ impl Life {
             return Some(judged(ids::CLOSE_FREED, Some(closed), None, String::new(), vec![], why));
         }
         let after = |f: &Freed| (f.ts_ns as f64 - at as f64) / 1e6;
-        let mut evidence = Vec::new();
-        let ctx = |f: &Freed| {
-            if f.pid == 0 {
-                format!("cpu {} idle/softirq", f.cpu)
-            } else {
-                format!("cpu {} in pid {} tid {} \"{}\"", f.cpu, f.pid, f.tid, f.comm)
-            }
-        };
-        if let Some(f) = tw {
-            evidence.push(ev(
-                format!("tcp_time_wait(sk {}, {})", f.arg, f.state.as_ref().map(|s| s.show()).unwrap_or_default()),
-                format!(
-                    "the connection handed to a TIME_WAIT sock {:.3} ms after close() entered, {}",
-                    after(f),
-                    ctx(f)
-                ),
-                f.probe.clone(),
-            ));
-        }
-        if let Some(f) = socket {
-            evidence.push(ev(
-                format!("sock_free_inode(inode {})", f.arg),
-                format!(
-                    "socket {} = inode − {:#x} (offsetof(struct socket_alloc, vfs_inode), BTF) · {:.3} ms after close() entered, {}",
-                    f.addr,
-                    f.arg.0.wrapping_sub(f.addr.0),
-                    after(f),
-                    ctx(f)
-                ),
-                f.probe.clone(),
-            ));
-        }
-        if let Some(f) = sock {
-            evidence.push(ev(
-                format!("__sk_destruct(rcu_head {})", f.arg),
-                format!(
-                    "sock {} = head − {:#x} (offsetof(struct sock, sk_rcu), BTF) · {:.3} ms after close() entered, {}",
-                    f.addr,
-                    f.arg.0.wrapping_sub(f.addr.0),
-                    after(f),
-                    ctx(f)
-                ),
-                f.probe.clone(),
-            ));
-        }
+        let evidence: Vec<Evidence> =
+            [tw, socket, sock].into_iter().flatten().map(|f| free_evidence(f, at, "close() entered")).collect();
         let early = [socket, sock].into_iter().flatten().any(|f| f.ts_ns < at);
         let ok = if early {
             Some(false)
@@ -787,6 +735,33 @@ impl Life {
             },
         ))
     }
+}
+
+/// One end of an object as evidence: the function and its argument, the object derived from it (with the BTF
+/// offset), how long after `since` (what `since_what` names), and the context it ran in.
+fn free_evidence(f: &Freed, since: u64, since_what: &str) -> Evidence {
+    let ms = (f.ts_ns as f64 - since as f64) / 1e6;
+    let ctx = if f.pid == 0 {
+        format!("cpu {} idle/softirq", f.cpu)
+    } else {
+        format!("cpu {} in pid {} tid {} \"{}\"", f.cpu, f.pid, f.tid, f.comm)
+    };
+    let off = f.arg.0.wrapping_sub(f.addr.0);
+    let (what, value) = match f.what {
+        "socket" => (
+            format!("sock_free_inode(inode {})", f.arg),
+            format!("socket {} = inode − {off:#x} (offsetof(struct socket_alloc, vfs_inode), BTF)", f.addr),
+        ),
+        "sock" => (
+            format!("__sk_destruct(rcu_head {})", f.arg),
+            format!("sock {} = head − {off:#x} (offsetof(struct sock, sk_rcu), BTF)", f.addr),
+        ),
+        _ => (
+            format!("tcp_time_wait(sk {}, {})", f.arg, f.state.as_ref().map(|s| s.show()).unwrap_or_default()),
+            "the connection handed to a TIME_WAIT sock".to_string(),
+        ),
+    };
+    ev(what, format!("{value} · {ms:.3} ms after {since_what}, {ctx}"), f.probe.clone())
 }
 
 /// The socket and sock a walk found.
