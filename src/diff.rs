@@ -56,6 +56,27 @@ pub struct Latency {
     pub ratio: f64,
 }
 
+/// A member of a walked struct that differs: its place on each side ("+0x18 (8 bytes) struct sock *"), None
+/// where that side's struct has no such member.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct MemberRow {
+    pub name: String,
+    pub a: Option<String>,
+    pub b: Option<String>,
+}
+
+/// A walked struct whose layout differs (size, or a member's offset, size or type), from each side's BTF.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct StructRow {
+    pub name: String,
+    pub size_a: Option<u64>,
+    pub size_b: Option<u64>,
+    /// Members that differ, in the order of a (then those only b has).
+    pub members: Vec<MemberRow>,
+    /// Members the same on both sides.
+    pub same: usize,
+}
+
 #[derive(Debug, Serialize)]
 pub struct Diff {
     pub schema: &'static str,
@@ -72,7 +93,11 @@ pub struct Diff {
     pub refuted_b: usize,
     pub latency: Vec<Latency>,
     pub latency_note: &'static str,
-    /// Function and claim rows that differ: 0 for a run against itself.
+    /// The walked structs whose layout differs.
+    pub structs: Vec<StructRow>,
+    /// How many walked structs both sides' layouts have.
+    pub structs_compared: usize,
+    /// Function, struct and claim rows that differ: 0 for a run against itself.
     pub differences: usize,
     /// What the diff could not compare, and why.
     pub not_compared: Vec<String>,
@@ -234,10 +259,18 @@ pub fn diff(ra: &Value, rb: &Value, pa: &Path, pb: &Path) -> Diff {
             })
         })
         .collect();
-    let differences = functions.iter().filter(|f| !f.change.is_empty()).count() + claims.len();
-    let mut not_compared = vec![
-        "struct member offsets and sizes of the objects walked: reports do not record layouts yet (only the values read)".to_string(),
-    ];
+    let mut not_compared = Vec::new();
+    let (structs, structs_compared) = match (layouts(ra), layouts(rb)) {
+        (Some(a), Some(b)) => struct_rows(&a, &b),
+        (a, b) => {
+            let which = if a.is_none() && b.is_none() { "either" } else if a.is_none() { "a" } else { "b" };
+            not_compared.push(format!(
+                "struct layouts: {which} has none (a report without `layouts`: no BTF, or an older syswalk)"
+            ));
+            (Vec::new(), 0)
+        }
+    };
+    let differences = functions.iter().filter(|f| !f.change.is_empty()).count() + claims.len() + structs.len();
     let (ta, tb) = (s(ra, &["target", "description"]), s(rb, &["target", "description"]));
     if ta != tb {
         not_compared.push(format!(
@@ -259,9 +292,81 @@ pub fn diff(ra: &Value, rb: &Value, pa: &Path, pb: &Path) -> Diff {
         claims,
         latency,
         latency_note: LATENCY_NOTE,
+        structs,
+        structs_compared,
         differences,
         not_compared,
     }
+}
+
+/// A struct's layout from a report: its size and (name → "+0xOFF (N bytes) TYPE") in order.
+type LayoutView = (Option<u64>, Vec<(String, String)>);
+
+fn layouts(r: &Value) -> Option<BTreeMap<String, LayoutView>> {
+    let structs = r["layouts"]["structs"].as_array()?;
+    let mut out = BTreeMap::new();
+    for st in structs {
+        let Some(name) = st["name"].as_str() else { continue };
+        let members = st["members"]
+            .as_array()
+            .map(|ms| {
+                ms.iter()
+                    .map(|m| {
+                        let bits = match m["bits"].as_array() {
+                            Some(b) if b.len() == 2 => format!(
+                                " bits {}:{}",
+                                b[0].as_u64().unwrap_or(0),
+                                b[1].as_u64().unwrap_or(0)
+                            ),
+                            _ => String::new(),
+                        };
+                        (
+                            s(m, &["name"]),
+                            format!(
+                                "+{:#x} ({} bytes{bits}) {}",
+                                m["offset"].as_u64().unwrap_or(0),
+                                m["size"].as_u64().unwrap_or(0),
+                                s(m, &["type"])
+                            ),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.insert(name.to_string(), (st["size"].as_u64(), members));
+    }
+    Some(out)
+}
+
+fn struct_rows(a: &BTreeMap<String, LayoutView>, b: &BTreeMap<String, LayoutView>) -> (Vec<StructRow>, usize) {
+    let mut rows = Vec::new();
+    let mut compared = 0;
+    let names: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    for name in names {
+        let (sa, ma) = a.get(name).map(|(s, m)| (*s, m.as_slice())).unwrap_or((None, &[]));
+        let (sb, mb) = b.get(name).map(|(s, m)| (*s, m.as_slice())).unwrap_or((None, &[]));
+        if a.contains_key(name) && b.contains_key(name) {
+            compared += 1;
+        }
+        let find = |ms: &[(String, String)], n: &str| ms.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+        let mut members = Vec::new();
+        let mut same = 0;
+        for (n, va) in ma {
+            match find(mb, n) {
+                Some(vb) if &vb == va => same += 1,
+                vb => members.push(MemberRow { name: n.clone(), a: Some(va.clone()), b: vb }),
+            }
+        }
+        for (n, vb) in mb {
+            if find(ma, n).is_none() {
+                members.push(MemberRow { name: n.clone(), a: None, b: Some(vb.clone()) });
+            }
+        }
+        if sa != sb || !members.is_empty() {
+            rows.push(StructRow { name: name.clone(), size_a: sa, size_b: sb, members, same });
+        }
+    }
+    (rows, compared)
 }
 
 /// Verdicts by (id, the syscall of the claim's call or "run", which one of that pair).
@@ -354,6 +459,46 @@ mod tests {
             }]
         );
         assert_eq!((d.refuted_a, d.refuted_b, d.differences), (0, 1, 4));
+    }
+
+    #[test]
+    fn struct_layouts_that_moved_are_named_member_by_member() {
+        let lay = |sk_off: u64, size: u64, extra: bool| {
+            let mut ms = vec![
+                json!({"name": "state", "type": "socket_state", "offset": 0, "size": 4}),
+                json!({"name": "sk", "type": "struct sock *", "offset": sk_off, "size": 8}),
+            ];
+            if extra {
+                ms.push(json!({"name": "wq", "type": "struct socket_wq", "offset": 64, "size": 64}));
+            }
+            json!({"source": "btf", "missing": [], "structs": [{"name": "socket", "size": size, "members": ms},
+                                                               {"name": "fdtable", "size": 32, "members": []}]})
+        };
+        let mut a = report(json!([]), json!([]));
+        let mut b = a.clone();
+        a["layouts"] = lay(24, 128, false);
+        b["layouts"] = lay(32, 128, true);
+        let p = Path::new("a.json");
+        let same = diff(&a, &a, p, p);
+        assert!(same.structs.is_empty());
+        assert_eq!((same.structs_compared, same.differences), (2, 0));
+        let d = diff(&a, &b, p, p);
+        assert_eq!(d.structs.len(), 1, "{:?}", d.structs);
+        let st = &d.structs[0];
+        assert_eq!((st.name.as_str(), st.same), ("socket", 1));
+        let rows: Vec<(&str, Option<&str>, Option<&str>)> =
+            st.members.iter().map(|m| (m.name.as_str(), m.a.as_deref(), m.b.as_deref())).collect();
+        assert_eq!(
+            rows,
+            vec![
+                ("sk", Some("+0x18 (8 bytes) struct sock *"), Some("+0x20 (8 bytes) struct sock *")),
+                ("wq", None, Some("+0x40 (64 bytes) struct socket_wq")),
+            ]
+        );
+        let mut c = b.clone();
+        c.as_object_mut().expect("object").remove("layouts");
+        let d = diff(&a, &c, p, p);
+        assert!(d.not_compared.iter().any(|n| n.contains("struct layouts: b has none")), "{:?}", d.not_compared);
     }
 
     #[test]

@@ -139,6 +139,50 @@ pub struct Report {
     /// kernel: calls past the evidence budget included); or why there is none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub histograms: Option<Histograms>,
+    /// The layouts (size, member offsets and sizes) of the structs syswalk's walks read, from this kernel's BTF:
+    /// what `syswalk diff` compares between kernels.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layouts: Option<Layouts>,
+}
+
+/// The structs the kernel-side walks read (walk.h, chain.bpf.c, boundary.bpf.c): the fd table, the file, the socket
+/// and its sock, and the dispatch tables.
+pub const WALKED_STRUCTS: &[&str] = &[
+    "files_struct",
+    "fdtable",
+    "file",
+    "socket",
+    "socket_alloc",
+    "sock",
+    "sock_common",
+    "proto_ops",
+    "proto",
+    "net_proto_family",
+    "inet_protosw",
+    "inet_bind_bucket",
+];
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Layouts {
+    /// Where the layouts were read (the kernel's BTF).
+    pub source: String,
+    pub structs: Vec<crate::machine::btf::Layout>,
+    /// Walked structs this kernel's BTF does not have.
+    pub missing: Vec<String>,
+}
+
+/// The layouts of [`WALKED_STRUCTS`] from `btf` (None without BTF).
+pub fn layouts(btf: Option<&crate::machine::btf::Btf>) -> Option<Layouts> {
+    let btf = btf?;
+    let mut structs = Vec::new();
+    let mut missing = Vec::new();
+    for name in WALKED_STRUCTS {
+        match btf.struct_layout(name) {
+            Some(l) => structs.push(l),
+            None => missing.push((*name).to_string()),
+        }
+    }
+    Some(Layouts { source: crate::machine::btf::vmlinux_path(), structs, missing })
 }
 
 /// Latency histograms of the chain's functions.
@@ -343,6 +387,7 @@ impl Report {
             chain_budget: None,
             connections: None,
             histograms: None,
+            layouts: None,
         }
     }
 

@@ -350,6 +350,7 @@ pub fn collect(req: Request, names: &Namer) -> Result<Collected> {
         });
     }
     report.chain_plan = plan;
+    report.layouts = crate::report::layouts(names.btf.as_deref());
     report.dispatch = crate::report::dispatch(&choice.families, &choice.inetsw, choice.families_error.clone(), names);
     Ok(Collected { report, ending: session.ending })
 }

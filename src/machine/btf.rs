@@ -47,7 +47,36 @@ pub struct Btf {
     params: Vec<(u32, u32)>,
     /// (name offset, type id) of every FUNC, sorted by name: the first id of each name is the one used.
     funcs: Vec<(u32, u32)>,
+    /// STRUCT/UNION members of every type: (name offset, type id, offset word as in BTF).
+    members: Vec<(u32, u32, u32)>,
+    /// (name offset, type id) of every named STRUCT, sorted by name.
+    structs: Vec<(u32, u32)>,
     pub enums: Vec<Enum>,
+}
+
+/// One member of a struct as this kernel lays it out.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Member {
+    /// The member's name. An anonymous union's or struct's members are listed in its place, with their offsets
+    /// from the start of the outer struct (as C code names them).
+    pub name: String,
+    #[serde(rename = "type")]
+    pub ty: String,
+    /// Byte offset from the start of the struct.
+    pub offset: u32,
+    /// Size in bytes (0 for a flexible array).
+    pub size: u32,
+    /// A bitfield: its bit offset within the struct and its width in bits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bits: Option<(u32, u32)>,
+}
+
+/// A struct's size and members, from BTF.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Layout {
+    pub name: String,
+    pub size: u32,
+    pub members: Vec<Member>,
 }
 
 /// A value named by an enum of the kernel's BTF, with where the name came from.
@@ -137,6 +166,25 @@ impl Btf {
             if kind == 12 {
                 out.funcs.push((name_off, out.types.len() as u32 + 1));
             }
+            if kind == 4 || kind == 5 {
+                raw.params = out.members.len() as u32;
+                raw.nparams = vlen as u16;
+                out.members.extend((0..vlen).map(|i| {
+                    (
+                        u32_at(body, i * 12).unwrap_or(0),
+                        u32_at(body, i * 12 + 4).unwrap_or(0),
+                        u32_at(body, i * 12 + 8).unwrap_or(0) | kflag << 31,
+                    )
+                }));
+                if kind == 4 && name_off != 0 {
+                    out.structs.push((name_off, out.types.len() as u32 + 1));
+                }
+            }
+            if kind == 3 {
+                // ARRAY: element type and number of elements (for sizes).
+                raw.ty = u32_at(body, 0).unwrap_or(0);
+                raw.params = u32_at(body, 8).unwrap_or(0);
+            }
             out.types.push(raw);
             match kind {
                 6 | 19 => {
@@ -168,6 +216,7 @@ impl Btf {
         let st = &out.strs;
         // By name, then by id: a binary search finds the first FUNC of a name.
         out.funcs.sort_by(|a, b| cstr_at(st, a.0).cmp(cstr_at(st, b.0)).then(a.1.cmp(&b.1)));
+        out.structs.sort_by(|a, b| cstr_at(st, a.0).cmp(cstr_at(st, b.0)).then(a.1.cmp(&b.1)));
         Ok(out)
     }
 
@@ -254,6 +303,66 @@ impl Btf {
 
     pub fn has_func(&self, name: &str) -> bool {
         self.func_type(name).is_some()
+    }
+
+    /// The size in bytes of type `id` (pointers 8: x86-64 only, like the rest of syswalk).
+    fn type_size(&self, id: u32) -> u32 {
+        let mut id = id;
+        for _ in 0..32 {
+            let Some(t) = self.get(id) else { return 0 };
+            match t.kind {
+                2 => return 8,
+                1 | 4 | 5 | 6 | 19 | 15 => return t.ty,
+                3 => return self.type_size(t.ty).saturating_mul(t.params),
+                8 | 9 | 10 | 11 | 18 => id = t.ty,
+                _ => return 0,
+            }
+        }
+        0
+    }
+
+    /// The layout of `struct name` (the first STRUCT of that name): its size and members, anonymous unions and
+    /// structs flattened in place as C code names their members.
+    pub fn struct_layout(&self, name: &str) -> Option<Layout> {
+        let i = self.structs.partition_point(|(off, _)| cstr_at(&self.strs, *off) < name.as_bytes());
+        let &(off, id) = self.structs.get(i).filter(|(off, _)| cstr_at(&self.strs, *off) == name.as_bytes())?;
+        let t = self.get(id)?;
+        let mut members = Vec::new();
+        self.push_members(id, 0, &mut members, 0);
+        Some(Layout { name: self.name(off), size: t.ty, members })
+    }
+
+    fn push_members(&self, id: u32, base_bits: u32, out: &mut Vec<Member>, depth: u32) {
+        let Some(t) = self.get(id) else { return };
+        if depth > 8 || !matches!(t.kind, 4 | 5) {
+            return;
+        }
+        let Some(ms) = self.members.get(t.params as usize..t.params as usize + t.nparams as usize) else { return };
+        for &(name, ty, word) in ms {
+            let kflag = word >> 31 == 1;
+            let word = word & 0x7fff_ffff;
+            let (bit_off, bit_size) = if kflag { (word & 0xff_ffff, word >> 24) } else { (word, 0) };
+            let bit_off = base_bits + bit_off;
+            if name == 0 {
+                // An anonymous struct or union: its members are the outer struct's (through typedef/const).
+                let mut inner = ty;
+                for _ in 0..8 {
+                    match self.get(inner) {
+                        Some(r) if matches!(r.kind, 8 | 9 | 10 | 11 | 18) => inner = r.ty,
+                        _ => break,
+                    }
+                }
+                self.push_members(inner, bit_off, out, depth + 1);
+                continue;
+            }
+            out.push(Member {
+                name: self.name(name),
+                ty: self.type_name(ty),
+                offset: bit_off / 8,
+                size: if bit_size > 0 { bit_size.div_ceil(8) } else { self.type_size(ty) },
+                bits: (bit_size > 0).then_some((bit_off, bit_size)),
+            });
+        }
     }
 }
 
@@ -361,6 +470,11 @@ pub(crate) mod tests {
         let sig = btf.func_sig("__sys_socket").expect("sig");
         assert_eq!(sig.ret, "");
         assert_eq!(sig.params, vec![("sk".to_string(), "struct socket **".to_string())]);
+        let l = btf.struct_layout("socket").expect("struct socket");
+        assert_eq!(l.size, 16);
+        let got: Vec<(&str, u32, u32)> = l.members.iter().map(|m| (m.name.as_str(), m.offset, m.size)).collect();
+        assert_eq!(got, vec![("state", 0, 4), ("sk", 8, 4)]);
+        assert!(btf.struct_layout("sock").is_none());
     }
 
     #[test]

@@ -15,7 +15,7 @@ pub fn text(d: &Diff) -> String {
     o += &side("a", &d.a);
     o += &side("b", &d.b);
     if d.differences == 0 {
-        o += "\nno difference: the same functions with the same signatures, and every claim kept in full with the same verdict\n";
+        o += "\nno difference: the same functions with the same signatures, the same struct layouts, and every claim kept in full with the same verdict\n";
     }
     let changed: Vec<_> = d.functions.iter().filter(|f| !f.change.is_empty()).collect();
     if !changed.is_empty() {
@@ -43,6 +43,27 @@ pub fn text(d: &Diff) -> String {
                 verdict(&c.a),
                 verdict(&c.b)
             );
+        }
+    }
+    if !d.structs.is_empty() {
+        o += &format!(
+            "\nstruct layouts that differ ({} of {} compared, from each kernel's BTF):\n",
+            d.structs.len(),
+            d.structs_compared
+        );
+        for st in &d.structs {
+            let size = |x: Option<u64>| x.map(|v| format!("{v} bytes")).unwrap_or_else(|| "absent".into());
+            o += &format!(
+                "  struct {:<22} a {} · b {} · {} members the same\n",
+                esc(&st.name),
+                size(st.size_a),
+                size(st.size_b),
+                st.same
+            );
+            for m in &st.members {
+                let place = |x: &Option<String>| x.as_deref().map(|v| esc(v).into_owned()).unwrap_or("(none)".into());
+                o += &format!("      {:<26} a {}\n      {:<26} b {}\n", esc(&m.name), place(&m.a), "", place(&m.b));
+            }
         }
     }
     o += &format!("\nrefuted claims: a {} · b {}\n", d.refuted_a, d.refuted_b);
@@ -79,7 +100,7 @@ pub fn markdown(d: &Diff) -> String {
         );
     }
     if d.differences == 0 {
-        o += "\nNo difference: the same functions with the same signatures, and every claim kept in full with the same verdict.\n";
+        o += "\nNo difference: the same functions with the same signatures, the same struct layouts, and every claim kept in full with the same verdict.\n";
     }
     o += "\n## Functions\n\n| function | a | b | change |\n|---|---|---|---|\n";
     for f in &d.functions {
@@ -96,6 +117,27 @@ pub fn markdown(d: &Diff) -> String {
                 md(&verdict(&c.a)),
                 md(&verdict(&c.b))
             );
+        }
+    }
+    if !d.structs.is_empty() {
+        o += &format!(
+            "\n## Struct layouts that differ\n\n{} of {} compared, from each kernel's BTF.\n",
+            d.structs.len(),
+            d.structs_compared
+        );
+        for st in &d.structs {
+            let size = |x: Option<u64>| x.map(|v| format!("{v} bytes")).unwrap_or_else(|| "absent".into());
+            o += &format!(
+                "\n### struct {}\n\nSize: a {} · b {} · {} members the same\n\n| member | a | b |\n|---|---|---|\n",
+                md(&st.name),
+                size(st.size_a),
+                size(st.size_b),
+                st.same
+            );
+            for m in &st.members {
+                let place = |x: &Option<String>| x.as_deref().map(md_cell_code).unwrap_or_else(|| "(none)".into());
+                o += &format!("| {} | {} | {} |\n", md_cell_code(&m.name), place(&m.a), place(&m.b));
+            }
         }
     }
     o += &format!("\nRefuted claims: a {} · b {}\n", d.refuted_a, d.refuted_b);
