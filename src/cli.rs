@@ -99,6 +99,10 @@ pub enum RenderFormat {
     Perfetto,
     /// Latency histograms (from a run made with --hist).
     Hist,
+    /// Latency histograms as an SVG picture.
+    HistSvg,
+    /// The memory graph (fd table, file, socket, sock and their tables, an arrow per pointer) as an SVG picture.
+    Svg,
     /// The report as read.
     Json,
 }

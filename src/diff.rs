@@ -263,7 +263,13 @@ pub fn diff(ra: &Value, rb: &Value, pa: &Path, pb: &Path) -> Diff {
     let (structs, structs_compared) = match (layouts(ra), layouts(rb)) {
         (Some(a), Some(b)) => struct_rows(&a, &b),
         (a, b) => {
-            let which = if a.is_none() && b.is_none() { "either" } else if a.is_none() { "a" } else { "b" };
+            let which = if a.is_none() && b.is_none() {
+                "either"
+            } else if a.is_none() {
+                "a"
+            } else {
+                "b"
+            };
             not_compared.push(format!(
                 "struct layouts: {which} has none (a report without `layouts`: no BTF, or an older syswalk)"
             ));
@@ -313,11 +319,9 @@ fn layouts(r: &Value) -> Option<BTreeMap<String, LayoutView>> {
                 ms.iter()
                     .map(|m| {
                         let bits = match m["bits"].as_array() {
-                            Some(b) if b.len() == 2 => format!(
-                                " bits {}:{}",
-                                b[0].as_u64().unwrap_or(0),
-                                b[1].as_u64().unwrap_or(0)
-                            ),
+                            Some(b) if b.len() == 2 => {
+                                format!(" bits {}:{}", b[0].as_u64().unwrap_or(0), b[1].as_u64().unwrap_or(0))
+                            }
                             _ => String::new(),
                         };
                         (

@@ -987,6 +987,29 @@ fn diff_of_6_1_and_6_12_names_update_socket_protocol_as_only_on_6_12() {
     assert_eq!(smf["change"], "", "sock_map_fd is absent (inlined) on both: {smf:#}");
     assert_eq!((d["refuted_a"].as_u64(), d["refuted_b"].as_u64()), (Some(0), Some(0)), "{d:#}");
     assert!(d["latency"].as_array().is_some_and(|l| l.iter().any(|x| x["func"] == "sock_alloc")), "{d:#}");
+    // Struct layouts: the structs the diff names are exactly those whose BTF layout differs between the two reports.
+    let reports: Vec<Value> =
+        files.iter().map(|f| serde_json::from_slice(&std::fs::read(f).expect("read")).expect("json")).collect();
+    let by_name = |r: &Value| -> std::collections::BTreeMap<String, Value> {
+        r["layouts"]["structs"]
+            .as_array()
+            .expect("layouts in every lab report")
+            .iter()
+            .map(|s| (s["name"].as_str().expect("name").to_string(), s.clone()))
+            .collect()
+    };
+    let (la, lb) = (by_name(&reports[0]), by_name(&reports[1]));
+    assert!(la.contains_key("sock") && la.contains_key("socket") && la.contains_key("file"), "{:?}", la.keys());
+    let moved: Vec<&String> = la.keys().filter(|k| lb.get(*k) != la.get(*k)).collect();
+    let named: Vec<&str> =
+        d["structs"].as_array().expect("structs").iter().filter_map(|s| s["name"].as_str()).collect();
+    assert_eq!(named, moved, "{:#}", d["structs"]);
+    assert_eq!(d["structs_compared"].as_u64(), Some(la.len() as u64));
+    let o = Command::new(bin()).args(["diff", &files[0], &files[1]]).output().expect("diff text");
+    let t = text(&o.stdout);
+    for n in &named {
+        assert!(t.contains(&format!("struct {n} ")), "the text names struct {n}: {t}");
+    }
     let o = Command::new(bin()).args(["diff", &files[1], &files[1], "--format", "json"]).output().expect("diff");
     let same: Value = serde_json::from_slice(&o.stdout).expect("json");
     assert_eq!(same["differences"], 0, "{same:#}");

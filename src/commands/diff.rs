@@ -26,6 +26,8 @@ pub fn render(report: PathBuf, format: RenderFormat, out: Option<PathBuf>) -> Re
     let text = match format {
         RenderFormat::Perfetto => crate::render::perfetto::render(&r),
         RenderFormat::Hist => crate::render::hist::text(&r),
+        RenderFormat::HistSvg => crate::render::hist::svg(&r),
+        RenderFormat::Svg => crate::render::svg::render(&r),
         RenderFormat::Json => crate::render::json(&r),
     };
     output.write(&text)?;

@@ -44,7 +44,7 @@ pub fn run(ctx: &Ctx, job: Job, out: &OutputArgs, names: Namer, how: &TraceArgs)
         report_on_stdout: out.output.is_none(),
         chain_calls: how.chain_calls,
         bpf_stats: how.bpf_stats,
-        hist: how.hist || out.format == Format::Hist,
+        hist: how.hist || matches!(out.format, Format::Hist | Format::HistSvg),
         launch: ctx.launch,
     };
     let got = collect(
@@ -52,19 +52,17 @@ pub fn run(ctx: &Ctx, job: Job, out: &OutputArgs, names: Namer, how: &TraceArgs)
         &names,
     )?;
     let report = got.report;
+    let as_value =
+        || serde_json::to_value(&report).map_err(|e| Error::new(Kind::Internal, format!("the report as JSON: {e}")));
     let text = match out.format {
         Format::Text => render::text(&report, &Style { color: color_wanted(out) }),
         Format::Md => render::markdown(&report),
         Format::Json => render::json(&report),
         Format::Summary => render::summary(&report),
-        Format::Hist => render::hist::text(
-            &serde_json::to_value(&report)
-                .map_err(|e| Error::new(Kind::Internal, format!("the report as JSON: {e}")))?,
-        ),
-        Format::Perfetto => render::perfetto::render(
-            &serde_json::to_value(&report)
-                .map_err(|e| Error::new(Kind::Internal, format!("the report as JSON: {e}")))?,
-        ),
+        Format::Hist => render::hist::text(&as_value()?),
+        Format::HistSvg => render::hist::svg(&as_value()?),
+        Format::Perfetto => render::perfetto::render(&as_value()?),
+        Format::Svg => render::svg::render(&as_value()?),
     };
     sink.write(&text)?;
     if let Ending::StoppedBySyswalk(why) = &got.ending {

@@ -105,7 +105,9 @@ pub fn run(
     let text = match out.format {
         Format::Json => render::json(&l),
         Format::Md => render::lesson::markdown(&l),
-        Format::Text | Format::Summary | Format::Perfetto | Format::Hist => render::lesson::text(&l),
+        Format::Text | Format::Summary | Format::Perfetto | Format::Hist | Format::Svg | Format::HistSvg => {
+            render::lesson::text(&l)
+        }
     };
     sink.write(&text)?;
     if l.count(lesson::Status::Refuted) > 0 {

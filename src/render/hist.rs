@@ -15,6 +15,108 @@ fn bound(v: u64) -> String {
     v.to_string()
 }
 
+/// Buckets (lo, hi, count).
+type Rows = Vec<(u64, u64, u64)>;
+
+/// Per function: its name, calls, and every bucket (lo, hi, count) from the first to the last non-empty one, as
+/// bpftrace shows them.
+fn funcs(h: &Value) -> Vec<(String, u64, Rows)> {
+    let mut out = Vec::new();
+    for f in h["funcs"].as_array().into_iter().flatten() {
+        let calls = f["calls"].as_u64().unwrap_or(0);
+        let b: Vec<(u64, u64)> = f["buckets"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|x| Some((x[0].as_u64()?, x[1].as_u64()?)))
+            .collect();
+        let mut rows = Vec::new();
+        if let (Some(first), Some(last)) = (b.first(), b.last()) {
+            let (mut lo, last) = (first.0, last.0);
+            // A bound past 2^62 is not a bucket the kernel side makes: stop rather than overflow.
+            while lo <= last && lo < 1 << 62 {
+                let n = b.iter().find(|x| x.0 == lo).map_or(0, |x| x.1);
+                let hi = if lo == 0 { 2 } else { lo * 2 };
+                rows.push((lo, hi, n));
+                lo = hi;
+            }
+        }
+        out.push((f["func"].as_str().unwrap_or("?").to_string(), calls, rows));
+    }
+    out
+}
+
+/// The histograms as an SVG picture: a panel per function, a bar per bucket with its count, black on white.
+pub fn svg(r: &Value) -> String {
+    use std::fmt::Write as _;
+    let h = &r["histograms"];
+    let xml = super::svg::xml;
+    let title = format!(
+        "latency histograms · kernel {} · tier {} · {}",
+        r["kernel"]["release"].as_str().unwrap_or("?"),
+        r["kernel"]["tier"].as_str().unwrap_or("?"),
+        r["target"]["description"].as_str().unwrap_or("?")
+    );
+    let (row, bar_w, label_w, count_w) = (18.0, 420.0, 150.0, 80.0);
+    let width = 20.0 + label_w + count_w + bar_w + 20.0;
+    let mut body = String::new();
+    let mut y = 30.0;
+    let line = |body: &mut String, y: &mut f64, t: &str| {
+        let _ = writeln!(body, "<text x=\"20\" y=\"{y:.1}\">{}</text>", xml(t));
+        *y += row + 4.0;
+    };
+    line(&mut body, &mut y, &title);
+    if h.is_null() {
+        line(&mut body, &mut y, "no histograms in this report: trace with --hist (or --format hist-svg)");
+    } else if let Some(why) = h["not_observable"].as_str() {
+        line(&mut body, &mut y, &format!("not observable here: {why}"));
+    } else {
+        line(&mut body, &mut y, "inclusive time per call of each chain function, in ns: [lo, hi) buckets");
+        for (func, calls, rows) in funcs(h) {
+            y += 10.0;
+            let word = if calls == 1 { "call" } else { "calls" };
+            let _ = writeln!(body, "<g class=\"panel\" data-func=\"{}\">", xml(&func));
+            let _ = writeln!(
+                body,
+                "<text class=\"func\" x=\"20\" y=\"{y:.1}\" font-weight=\"bold\">@{}: {calls} {word}</text>",
+                xml(&func)
+            );
+            y += row + 4.0;
+            let max = rows.iter().map(|x| x.2).max().unwrap_or(0).max(1);
+            for (lo, hi, n) in rows {
+                let w = bar_w * n as f64 / max as f64;
+                let _ = writeln!(
+                    body,
+                    "<text x=\"20\" y=\"{:.1}\">[{}, {})</text><text class=\"count\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{n}</text><rect class=\"bar\" x=\"{:.1}\" y=\"{:.1}\" width=\"{w:.1}\" height=\"{:.1}\" fill=\"#fff\" stroke=\"#000\"/><rect x=\"{:.1}\" y=\"{:.1}\" width=\"{w:.1}\" height=\"{:.1}\" fill=\"url(#hatch)\"/>",
+                    y,
+                    bound(lo),
+                    bound(hi),
+                    20.0 + label_w + count_w - 10.0,
+                    y,
+                    20.0 + label_w + count_w,
+                    y - row / 2.0 - 2.0,
+                    row - 2.0,
+                    20.0 + label_w + count_w,
+                    y - row / 2.0 - 2.0,
+                    row - 2.0,
+                );
+                y += row;
+            }
+            body.push_str("</g>\n");
+        }
+        let missed = h["missed"].as_u64().unwrap_or(0);
+        if missed > 0 {
+            y += 10.0;
+            line(&mut body, &mut y, &format!("{missed} exits had no entry time and are in no bucket"));
+        }
+    }
+    let height = y + 10.0;
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {width:.0} {height:.0}\" width=\"{width:.0}\" height=\"{height:.0}\" font-family=\"DejaVu Sans Mono, monospace\" font-size=\"13\" dominant-baseline=\"central\">\n<title>{}</title>\n<defs><pattern id=\"hatch\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\"><path d=\"M 0 6 L 6 0\" stroke=\"#000\" stroke-width=\"1\"/></pattern></defs>\n<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n{body}</svg>\n",
+        xml(&title)
+    )
+}
+
 pub fn text(r: &Value) -> String {
     let h = &r["histograms"];
     let mut o = format!(
@@ -32,32 +134,16 @@ pub fn text(r: &Value) -> String {
         return o;
     }
     o += "inclusive time per call of each chain function, in ns: [lo, hi) buckets, every call counted in the kernel\n";
-    for f in h["funcs"].as_array().into_iter().flatten() {
-        let calls = f["calls"].as_u64().unwrap_or(0);
-        let b: Vec<(u64, u64)> = f["buckets"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|x| Some((x[0].as_u64()?, x[1].as_u64()?)))
-            .collect();
+    for (func, calls, rows) in funcs(h) {
         let word = if calls == 1 { "call" } else { "calls" };
-        o += &format!("\n@{}: {calls} {word}\n", esc(f["func"].as_str().unwrap_or("?")));
-        let Some(max) = b.iter().map(|x| x.1).max() else {
+        o += &format!("\n@{}: {calls} {word}\n", esc(&func));
+        let Some(max) = rows.iter().map(|x| x.2).max() else {
             o += "  (no call)\n";
             continue;
         };
-        // Every bucket from the first to the last non-empty one, as bpftrace shows them.
-        let (first, last) = (b[0].0, b[b.len() - 1].0);
-        let mut lo = first;
-        loop {
-            let n = b.iter().find(|x| x.0 == lo).map_or(0, |x| x.1);
-            let hi = if lo == 0 { 2 } else { lo * 2 };
-            let bar = "@".repeat(((n * 52).div_ceil(max)) as usize);
+        for (lo, hi, n) in rows {
+            let bar = "@".repeat(((n * 52).div_ceil(max.max(1))) as usize);
             o += &format!("{:<16} {:>8} |{:<52}|\n", format!("[{}, {})", bound(lo), bound(hi)), n, bar);
-            if lo >= last {
-                break;
-            }
-            lo = if lo == 0 { 2 } else { lo * 2 };
         }
     }
     let missed = h["missed"].as_u64().unwrap_or(0);
@@ -83,5 +169,13 @@ mod tests {
         assert_eq!(super::bound(1 << 20), "1M");
         let none = serde_json::json!({"kernel": {}, "target": {}, "histograms": {"not_observable": "tier C: x"}});
         assert!(super::text(&none).contains("not observable here: tier C: x"));
+        assert!(super::svg(&none).contains("not observable here: tier C: x"));
+        let svg = super::svg(&r);
+        let counts: Vec<u64> = svg
+            .split("<text class=\"count\"")
+            .skip(1)
+            .filter_map(|t| t.split_once('>')?.1.split_once('<')?.0.parse().ok())
+            .collect();
+        assert_eq!(counts, vec![4, 0, 1], "a count per bucket, the empty one between included: {svg}");
     }
 }

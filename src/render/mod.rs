@@ -16,6 +16,7 @@ pub mod kaslr;
 pub mod lesson;
 mod markdown;
 pub mod perfetto;
+pub mod svg;
 mod text;
 
 pub use markdown::markdown;
@@ -34,13 +35,23 @@ pub enum Format {
     /// prove and trace: per chain function, a log2 histogram of the inclusive time of every call (kept in the
     /// kernel, so calls past --chain-calls count too), like bpftrace's hist().
     Hist,
+    /// prove and trace: the memory graph — the fd table, file, socket, sock and the tables they point into, with
+    /// fields and live addresses, an arrow per pointer, backlinks marked by their claims — as an SVG picture.
+    Svg,
+    /// prove and trace: the latency histograms as an SVG picture (one panel per chain function).
+    HistSvg,
 }
 
 impl Format {
     /// A usage error for a command that has no such output (checked before any work starts).
     pub fn only_for_reports(self, command: &str) -> crate::error::Result<Self> {
-        if matches!(self, Format::Perfetto | Format::Hist) {
-            let f = if self == Format::Hist { "hist" } else { "perfetto" };
+        if matches!(self, Format::Perfetto | Format::Hist | Format::Svg | Format::HistSvg) {
+            let f = match self {
+                Format::Hist => "hist",
+                Format::Svg => "svg",
+                Format::HistSvg => "hist-svg",
+                _ => "perfetto",
+            };
             return Err(crate::error::Error::new(
                 crate::error::Kind::Usage,
                 format!("{command} has no --format {f} (made from traced calls)"),

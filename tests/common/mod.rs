@@ -10,6 +10,7 @@ use serde_json::Value;
 
 pub mod axioms;
 pub mod perfetto;
+pub mod svg;
 
 static LOCK: Mutex<()> = Mutex::new(());
 

@@ -1,0 +1,169 @@
+//! An independent reader of syswalk's SVG pictures: it parses the document as XML (roxmltree) and recovers the
+//! memory graph from what is *drawn* — the outermost rectangles are the objects, the text inside a rectangle is
+//! its content, and an arrow joins the rectangles its path starts and ends on — not from any tag syswalk adds.
+//! Also writes a PNG screenshot with librsvg (rsvg-convert), a second SVG implementation that must accept it.
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Rect {
+    pub x: f64,
+    pub y: f64,
+    pub w: f64,
+    pub h: f64,
+}
+
+impl Rect {
+    fn contains(&self, x: f64, y: f64, slack: f64) -> bool {
+        x >= self.x - slack && x <= self.x + self.w + slack && y >= self.y - slack && y <= self.y + self.h + slack
+    }
+    fn inside(&self, o: &Rect) -> bool {
+        self.x >= o.x - 0.5
+            && self.y >= o.y - 0.5
+            && self.x + self.w <= o.x + o.w + 0.5
+            && self.y + self.h <= o.y + o.h + 0.5
+    }
+}
+
+#[derive(Debug)]
+pub struct Node {
+    pub rect: Rect,
+    /// The texts drawn inside, top to bottom.
+    pub texts: Vec<String>,
+}
+
+#[derive(Debug)]
+pub struct Arrow {
+    /// Indexes into `Drawn::nodes` of the rectangles the path starts and ends on.
+    pub from: usize,
+    pub to: usize,
+    pub label: String,
+    pub dashed: bool,
+}
+
+#[derive(Debug)]
+pub struct Drawn {
+    pub nodes: Vec<Node>,
+    pub arrows: Vec<Arrow>,
+    /// Texts outside every node (captions).
+    pub loose: Vec<String>,
+}
+
+fn num(n: &roxmltree::Node, a: &str) -> Result<f64, String> {
+    n.attribute(a).ok_or(format!("<{}> without {a}", n.tag_name().name()))?.parse().map_err(|e| format!("{a}: {e}"))
+}
+
+fn numbers(d: &str) -> Vec<f64> {
+    d.split(|c: char| c.is_whitespace() || c == ',' || c.is_ascii_alphabetic()).filter_map(|t| t.parse().ok()).collect()
+}
+
+/// Parses the picture and recovers its nodes and arrows.
+pub fn read(svg: &str) -> Result<Drawn, String> {
+    let doc = roxmltree::Document::parse(svg).map_err(|e| format!("not XML: {e}"))?;
+    let root = doc.root_element();
+    if root.tag_name().name() != "svg" || root.tag_name().namespace() != Some("http://www.w3.org/2000/svg") {
+        return Err(format!("root is <{}>, not an SVG <svg>", root.tag_name().name()));
+    }
+    let vb = numbers(root.attribute("viewBox").ok_or("no viewBox")?);
+    if vb.len() != 4 {
+        return Err("viewBox is not 4 numbers".into());
+    }
+    let mut rects = Vec::new();
+    for n in root.descendants().filter(|n| n.has_tag_name("rect")) {
+        if n.ancestors().any(|a| a.has_tag_name("clipPath") || a.has_tag_name("defs")) {
+            continue;
+        }
+        let r = Rect { x: num(&n, "x")?, y: num(&n, "y")?, w: num(&n, "width")?, h: num(&n, "height")? };
+        // The white page behind everything.
+        if (r.x - vb[0]).abs() < 0.5 && (r.y - vb[1]).abs() < 0.5 && (r.w - vb[2]).abs() < 0.5 {
+            continue;
+        }
+        rects.push(r);
+    }
+    let outer: Vec<Rect> = rects
+        .iter()
+        .enumerate()
+        .filter(|(i, r)| !rects.iter().enumerate().any(|(j, o)| j != *i && r.inside(o) && !(o.inside(r) && j > *i)))
+        .map(|(_, r)| *r)
+        .collect();
+    let mut nodes: Vec<Node> = outer.into_iter().map(|rect| Node { rect, texts: vec![] }).collect();
+    let mut loose = Vec::new();
+    for t in root.descendants().filter(|n| n.has_tag_name("text")) {
+        // Arrow labels belong to their arrow (below), not to the node they happen to cross.
+        if t.parent().is_some_and(|g| g.children().any(|c| c.has_tag_name("path"))) {
+            continue;
+        }
+        let s: String = t.descendants().filter(|d| d.is_text()).filter_map(|d| d.text()).collect();
+        let (x, y) = (num(&t, "x")?, num(&t, "y")?);
+        match nodes.iter_mut().find(|n| n.rect.contains(x, y, 0.0)) {
+            Some(n) => n.texts.push(s),
+            None => loose.push(s),
+        }
+    }
+    let mut arrows = Vec::new();
+    for p in root.descendants().filter(|n| n.has_tag_name("path")) {
+        if p.ancestors().any(|a| a.has_tag_name("defs")) {
+            continue;
+        }
+        let v = numbers(p.attribute("d").ok_or("path without d")?);
+        if v.len() < 4 {
+            return Err(format!("a path of {} numbers", v.len()));
+        }
+        let (sx, sy, ex, ey) = (v[0], v[1], v[v.len() - 2], v[v.len() - 1]);
+        let at = |x: f64, y: f64| -> Result<usize, String> {
+            let hits: Vec<usize> =
+                nodes.iter().enumerate().filter(|(_, n)| n.rect.contains(x, y, 4.0)).map(|(i, _)| i).collect();
+            match hits.as_slice() {
+                [i] => Ok(*i),
+                _ => Err(format!("an arrow end at ({x:.1}, {y:.1}) is on {} objects", hits.len())),
+            }
+        };
+        // An arrow's label is the text drawn in the same group as its path.
+        let label = p
+            .parent()
+            .and_then(|g| g.children().find(|d| d.has_tag_name("text")))
+            .map(|t| t.descendants().filter(|d| d.is_text()).filter_map(|d| d.text()).collect())
+            .unwrap_or_default();
+        // The arrowhead says which way the pointer goes: a path drawn from its target has its head at the start.
+        let (head_start, head_end) = (p.attribute("marker-start").is_some(), p.attribute("marker-end").is_some());
+        let (from, to) = if head_start && !head_end { (at(ex, ey)?, at(sx, sy)?) } else { (at(sx, sy)?, at(ex, ey)?) };
+        if !head_start && !head_end {
+            return Err("an arrow without a head".into());
+        }
+        arrows.push(Arrow { from, to, label, dashed: p.attribute("stroke-dasharray").is_some() });
+    }
+    Ok(Drawn { nodes, arrows, loose })
+}
+
+impl Drawn {
+    /// The node showing `addr` as a text of its own (the object's address line).
+    pub fn node_of(&self, addr: &str) -> Option<usize> {
+        let hits: Vec<usize> =
+            self.nodes.iter().enumerate().filter(|(_, n)| n.texts.iter().any(|t| t == addr)).map(|(i, _)| i).collect();
+        (hits.len() == 1).then(|| hits[0])
+    }
+}
+
+/// Where pictures are left for a person to look at: `target/tmp/screenshots`.
+pub fn screenshot_dir() -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    std::fs::create_dir_all(&d).expect("screenshot dir");
+    d
+}
+
+/// Renders `svg` to `DIR/name.png` with rsvg-convert and returns the PNG's width and height.
+pub fn screenshot(svg: &Path, name: &str) -> (u32, u32) {
+    let png = screenshot_dir().join(format!("{name}.png"));
+    let o = Command::new("rsvg-convert")
+        .arg(svg)
+        .arg("-o")
+        .arg(&png)
+        .output()
+        .expect("rsvg-convert (librsvg2-bin, installed by scripts/setup.sh)");
+    assert!(o.status.success(), "librsvg refused {}: {}", svg.display(), String::from_utf8_lossy(&o.stderr));
+    let b = std::fs::read(&png).expect("png");
+    assert_eq!(&b[1..4], b"PNG", "{} is a PNG", png.display());
+    let be = |o: usize| u32::from_be_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]]);
+    eprintln!("screenshot: {}", png.display());
+    (be(16), be(20))
+}
