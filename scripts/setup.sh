@@ -2,9 +2,10 @@
 # Installs everything syswalk needs on a fresh Debian (bookworm) machine of this kind. Idempotent.
 # Build: clang (BPF C), libelf-dev, zlib1g-dev, pkg-config (vendored libbpf), linux-libc-dev/libc6-dev (headers
 # whose constants the report cites). Tests: bpftool (independent enumeration of loaded programs), gcc (C targets).
-# Lab: qemu-system-x86, busybox-static, kmod, xz-utils. Oracles and benchmarks: bpftrace.
+# Lab: qemu-system-x86, busybox-static, kmod, xz-utils. Oracles and benchmarks: bpftrace. Pictures: librsvg2-bin
+# (rsvg-convert: a second SVG reader, and the screenshots the tests leave in target/tmp/screenshots).
 set -euo pipefail
-need=(clang libelf-dev zlib1g-dev pkg-config linux-libc-dev libc6-dev bpftool gcc qemu-system-x86 busybox-static kmod bpftrace xz-utils)
+need=(clang libelf-dev zlib1g-dev pkg-config linux-libc-dev libc6-dev bpftool gcc qemu-system-x86 busybox-static kmod bpftrace xz-utils librsvg2-bin)
 missing=()
 for p in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -905,58 +905,7 @@ fn the_memory_graph_draws_one_node_per_object_and_one_arrow_per_pointer_with_the
     let o = run(&["render", rep.to_str().expect("path"), "--format", "svg", "-o", svg_path.to_str().expect("path")]);
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     let svg = std::fs::read_to_string(&svg_path).expect("svg");
-    let d = common::svg::read(&svg).unwrap_or_else(|e| panic!("{e}\n{svg}"));
-    // The linkage map of the call, read from the report's own fields.
-    let a = &r["calls"][0]["after"];
-    let addr = |v: &Value| v.as_str().or_else(|| v["addr"].as_str()).expect("an address").to_string();
-    let (fdt, file, fop, socket, ops, sock, prot) = (
-        addr(&a["fdtable"]["fdt"]),
-        addr(&a["file"]),
-        addr(&a["file"]["f_op"]),
-        addr(&a["socket"]),
-        addr(&a["socket"]["ops"]),
-        addr(&a["sock"]),
-        addr(&a["sock"]["sk_prot"]),
-    );
-    let objects = [&fdt, &file, &fop, &socket, &ops, &sock, &prot];
-    assert_eq!(d.nodes.len(), objects.len(), "one node per object: {:#?}", d.nodes);
-    let node = |x: &str| d.node_of(x).unwrap_or_else(|| panic!("no single node shows {x}: {:#?}", d.nodes));
-    let mut seen: Vec<usize> = objects.iter().map(|x| node(x)).collect();
-    seen.sort();
-    seen.dedup();
-    assert_eq!(seen.len(), objects.len(), "each object its own node");
-    // Every pointer of the map, as the report has it: the arrow goes from its holder to its target.
-    let p = |v: &Value| addr(v);
-    let pointers = [
-        (&fdt, &file, "fd[3]".to_string()),
-        (&file, &p(&a["file"]["f_op"]), "f_op".into()),
-        (&file, &p(&a["file"]["private_data"]), "private_data".into()),
-        (&socket, &p(&a["socket"]["file"]), "file".into()),
-        (&socket, &p(&a["socket"]["sk"]), "sk".into()),
-        (&socket, &p(&a["socket"]["ops"]), "ops".into()),
-        (&sock, &p(&a["sock"]["sk_socket"]), "sk_socket".into()),
-        (&sock, &p(&a["sock"]["sk_prot"]), "sk_prot".into()),
-    ];
-    assert_eq!(d.arrows.len(), pointers.len(), "one arrow per pointer: {:#?}", d.arrows);
-    for (from, to, field) in &pointers {
-        let (f, t) = (node(from), node(to));
-        let arrow = d
-            .arrows
-            .iter()
-            .find(|x| x.from == f && x.to == t && x.label.split(' ').next() == Some(field.as_str()))
-            .unwrap_or_else(|| panic!("no arrow {field} from {from} to {to}: {:#?}", d.arrows));
-        assert!(!arrow.dashed);
-    }
-    // The backlinks carry the verdicts of the claims that checked them (all proved at tier C).
-    for (field, id) in [
-        ("sk_socket", "sock.sk_socket_backlink"),
-        ("file", "socket.file_is_file"),
-        ("private_data", "file.private_data_is_socket"),
-    ] {
-        assert_eq!(claim(&r, id, 1)["verdict"], "proved");
-        let a = d.arrows.iter().find(|x| x.label.split(' ').next() == Some(field)).expect("arrow");
-        assert!(a.label.ends_with('✓'), "{field}: {}", a.label);
-    }
+    common::svg::check_memory_graph(&r, &svg);
     let (w, h) = common::svg::screenshot(&svg_path, "memory-graph-socket");
     assert!(w > 600 && h > 200, "{w}×{h}");
     // prove writes the same picture live, and the server's life shows both ends of its connection.

@@ -10,6 +10,8 @@ use serde_json::Value;
 mod axioms;
 #[path = "common/perfetto.rs"]
 mod perfetto;
+#[path = "common/svg.rs"]
+mod svg;
 
 static LOCK: Mutex<()> = Mutex::new(());
 
@@ -1054,6 +1056,14 @@ fn the_perfetto_timeline_of_a_6_12_run_nests_and_its_flows_reproduce_the_provena
         assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
         let trace: Value = serde_json::from_slice(&std::fs::read(&out).expect("trace")).expect("json");
         let flows = perfetto::check(&trace).unwrap_or_else(|e| panic!("{name}: {e}"));
+        // The memory graph of the same guest evidence, drawn on the host.
+        let pic = format!("{d}/{name}.svg");
+        let o = Command::new(bin()).args(["render", &rep, "--format", "svg", "-o", &pic]).output().expect("render");
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        if name == "socket" {
+            svg::check_memory_graph(&r, &std::fs::read_to_string(&pic).expect("svg"));
+        }
+        svg::screenshot(std::path::Path::new(&pic), &format!("memory-graph-6.12-tier-A-{name}"));
         // Every chain frame is a slice (or an instant when its exit was not recorded).
         let frames: usize =
             r["calls"].as_array().expect("calls").iter().map(|c| c["chain"].as_array().map_or(0, Vec::len)).sum();
@@ -1153,6 +1163,31 @@ fn histograms_count_every_call_full_and_counted_at_tiers_a_and_b() {
         assert!(checked >= 8, "{tier}: the socket chain's functions have histograms: {h:?}");
         let root = h.iter().find(|x| x["func"] == "__sys_socket").expect("__sys_socket");
         assert_eq!(root["calls"].as_u64(), Some(60), "{tier}: one __sys_socket per socket()");
+        // The SVG histogram, rendered on the host from the guest's report: per function a panel whose drawn
+        // counts add up to the function's calls.
+        let svg_path = t.path().join(format!("{f}.hist.svg"));
+        let o = Command::new(bin())
+            .args(["render", &format!("{d}/{f}.json"), "--format", "hist-svg", "-o", svg_path.to_str().expect("p")])
+            .output()
+            .expect("render");
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        let svg = std::fs::read_to_string(&svg_path).expect("svg");
+        let doc = roxmltree::Document::parse(&svg).expect("the histogram SVG is XML");
+        let panels: Vec<roxmltree::Node> =
+            doc.descendants().filter(|n| n.attribute("class") == Some("panel")).collect();
+        assert_eq!(panels.len(), h.len(), "{tier}: a panel per function");
+        for (panel, x) in panels.iter().zip(h) {
+            let drawn: u64 = panel
+                .descendants()
+                .filter(|n| n.attribute("class") == Some("count"))
+                .filter_map(|n| n.text()?.parse::<u64>().ok())
+                .sum();
+            assert_eq!(Some(drawn), x["calls"].as_u64(), "{tier} {}: drawn counts", x["func"]);
+            let title: String = panel.descendants().filter(|n| n.is_text()).filter_map(|n| n.text()).take(1).collect();
+            assert!(title.starts_with(&format!("@{}: ", x["func"].as_str().unwrap_or(""))), "{title}");
+        }
+        let (w, hgt) = svg::screenshot(&svg_path, &format!("histograms-6.12-tier-{tier}"));
+        assert!(w > 300 && hgt > 300, "{w}×{hgt}");
     }
     let out = text(&o.stdout);
     assert!(out.contains("@__sys_socket: 20 calls") && out.contains(" |@"), "the text histogram: {out}");

@@ -144,6 +144,79 @@ impl Drawn {
     }
 }
 
+/// Checks the memory graph of a one-socket() report as drawn: one node per object of the first call's linkage map
+/// (fd table, file, file_operations, socket, proto_ops, sock, proto), each showing the report's address; one arrow
+/// per pointer field, from the holder to the target; backlinks marked with their claim's verdict.
+pub fn check_memory_graph(r: &serde_json::Value, svg: &str) -> Drawn {
+    use serde_json::Value;
+    let d = read(svg).unwrap_or_else(|e| panic!("{e}\n{svg}"));
+    // The linkage map of the call, read from the report's own fields.
+    let a = &r["calls"][0]["after"];
+    let addr = |v: &Value| v.as_str().or_else(|| v["addr"].as_str()).expect("an address").to_string();
+    let (fdt, file, fop, socket, ops, sock, prot) = (
+        addr(&a["fdtable"]["fdt"]),
+        addr(&a["file"]),
+        addr(&a["file"]["f_op"]),
+        addr(&a["socket"]),
+        addr(&a["socket"]["ops"]),
+        addr(&a["sock"]),
+        addr(&a["sock"]["sk_prot"]),
+    );
+    let objects = [&fdt, &file, &fop, &socket, &ops, &sock, &prot];
+    assert_eq!(d.nodes.len(), objects.len(), "one node per object: {:#?}", d.nodes);
+    let node = |x: &str| d.node_of(x).unwrap_or_else(|| panic!("no single node shows {x}: {:#?}", d.nodes));
+    let mut seen: Vec<usize> = objects.iter().map(|x| node(x)).collect();
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), objects.len(), "each object its own node");
+    // Every pointer of the map, as the report has it: the arrow goes from its holder to its target.
+    let p = |v: &Value| addr(v);
+    let pointers = [
+        (&fdt, &file, "fd[3]".to_string()),
+        (&file, &p(&a["file"]["f_op"]), "f_op".into()),
+        (&file, &p(&a["file"]["private_data"]), "private_data".into()),
+        (&socket, &p(&a["socket"]["file"]), "file".into()),
+        (&socket, &p(&a["socket"]["sk"]), "sk".into()),
+        (&socket, &p(&a["socket"]["ops"]), "ops".into()),
+        (&sock, &p(&a["sock"]["sk_socket"]), "sk_socket".into()),
+        (&sock, &p(&a["sock"]["sk_prot"]), "sk_prot".into()),
+    ];
+    assert_eq!(d.arrows.len(), pointers.len(), "one arrow per pointer: {:#?}", d.arrows);
+    for (from, to, field) in &pointers {
+        let (f, t) = (node(from), node(to));
+        let arrow = d
+            .arrows
+            .iter()
+            .find(|x| x.from == f && x.to == t && x.label.split(' ').next() == Some(field.as_str()))
+            .unwrap_or_else(|| panic!("no arrow {field} from {from} to {to}: {:#?}", d.arrows));
+        assert!(!arrow.dashed);
+    }
+    // The backlinks carry the verdicts of the claims that checked them.
+    for (field, id) in [
+        ("sk_socket", "sock.sk_socket_backlink"),
+        ("file", "socket.file_is_file"),
+        ("private_data", "file.private_data_is_socket"),
+    ] {
+        let seq = r["calls"][0]["seq"].as_u64();
+        let verdict = r["claims"]
+            .as_array()
+            .expect("claims")
+            .iter()
+            .find(|c| c["id"] == id && c["call"].as_u64() == seq)
+            .and_then(|c| c["verdict"].as_str())
+            .unwrap_or_else(|| panic!("no {id} claim"));
+        let mark = match verdict {
+            "proved" => '✓',
+            "refuted" => '✗',
+            _ => '–',
+        };
+        let a = d.arrows.iter().find(|x| x.label.split(' ').next() == Some(field)).expect("arrow");
+        assert!(a.label.ends_with(mark), "{field}: {} ({id} {verdict})", a.label);
+    }
+    assert!(d.loose.iter().any(|t| t.starts_with("syswalk memory graph · kernel ")), "the caption: {:?}", d.loose);
+    d
+}
+
 /// Where pictures are left for a person to look at: `target/tmp/screenshots`.
 pub fn screenshot_dir() -> PathBuf {
     let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
