@@ -1183,7 +1183,13 @@ fn histograms_count_every_call_full_and_counted_at_tiers_a_and_b() {
                 .filter_map(|n| n.text()?.parse::<u64>().ok())
                 .sum();
             assert_eq!(Some(drawn), x["calls"].as_u64(), "{tier} {}: drawn counts", x["func"]);
-            let title: String = panel.descendants().filter(|n| n.is_text()).filter_map(|n| n.text()).take(1).collect();
+            let title: String = panel
+                .descendants()
+                .filter(|n| n.is_text())
+                .filter_map(|n| n.text())
+                .filter(|t| !t.trim().is_empty())
+                .take(1)
+                .collect();
             assert!(title.starts_with(&format!("@{}: ", x["func"].as_str().unwrap_or(""))), "{title}");
         }
         let (w, hgt) = svg::screenshot(&svg_path, &format!("histograms-6.12-tier-{tier}"));
