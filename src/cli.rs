@@ -103,6 +103,10 @@ pub enum RenderFormat {
     HistSvg,
     /// The memory graph (fd table, file, socket, sock and their tables, an arrow per pointer) as an SVG picture.
     Svg,
+    /// The report as the text prove and trace print.
+    Text,
+    /// The report as Markdown.
+    Md,
     /// The report as read.
     Json,
 }

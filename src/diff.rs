@@ -29,9 +29,9 @@ pub struct FnRow {
     pub b: String,
     /// "only in a", "only in b", "signature", "not planned in a", "not planned in b" or "" (the same).
     pub change: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sig_a: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sig_b: Option<String>,
 }
 

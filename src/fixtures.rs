@@ -345,7 +345,7 @@ pub fn bind_call(port: u16) -> Call {
         addr: Some("127.0.0.1".into()),
         port: Some(0),
         bytes: "02 00 00 00 7f 00 00 01 00 00 00 00 00 00 00 00".into(),
-        read_at: "entry",
+        read_at: "entry".into(),
     });
     c
 }

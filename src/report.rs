@@ -10,7 +10,7 @@ use crate::probes::target::Ending;
 
 pub const SCHEMA: &str = "syswalk.report/2";
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct KernelInfo {
     pub release: String,
     pub machine: String,
@@ -22,7 +22,7 @@ pub struct KernelInfo {
     pub kallsyms: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct TargetInfo {
     pub description: String,
     pub pid: u32,
@@ -31,14 +31,14 @@ pub struct TargetInfo {
     pub forks: Vec<(u32, u32)>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct SyscallInfo {
     pub name: String,
     pub nr: i64,
     pub nr_origin: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct ObjectRef {
     pub kind: ObjKind,
     pub addr: KAddr,
@@ -48,7 +48,7 @@ pub struct ObjectRef {
 
 /// Every call and claim of the run, counted as they were judged: `calls` and `claims` hold the full evidence of a
 /// bounded number of them only (`--keep-calls`), so memory does not grow with the run; these counts are complete.
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, Default)]
 pub struct Totals {
     pub calls: u64,
     /// Calls in `calls`, with their full evidence.
@@ -101,14 +101,14 @@ impl Totals {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, Default)]
 pub struct Summary {
     pub proved: usize,
     pub refuted: usize,
     pub not_observable: usize,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Report {
     pub schema: String,
     pub tool: String,
@@ -126,22 +126,22 @@ pub struct Report {
     /// Tiers A/B: the functions of the chain, and for each whether it was traced here and why not.
     pub chain_plan: Vec<crate::probes::chain::FnPlan>,
     /// The live family dispatch table net_families[] (tiers A/B, where kallsyms has its address).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dispatch: Option<Dispatch>,
     /// `--chain-calls N`: how many calls were streamed in full and what the kernel counted for the rest.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chain_budget: Option<crate::claims::budget::Budget>,
     /// The run's socks followed across calls (socket/accept4 → bind, listen, connect, read/write → close): their
     /// addresses, ports and TCP state changes, and which two are the ends of one connection.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connections: Option<Connections>,
     /// `--format hist`: per chain function, a log2 histogram of the inclusive time of every call (kept in the
     /// kernel: calls past the evidence budget included); or why there is none.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub histograms: Option<Histograms>,
     /// The layouts (size, member offsets and sizes) of the structs syswalk's walks read, from this kernel's BTF:
     /// what `syswalk diff` compares between kernels.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub layouts: Option<Layouts>,
 }
 
@@ -162,7 +162,7 @@ pub const WALKED_STRUCTS: &[&str] = &[
     "inet_bind_bucket",
 ];
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Layouts {
     /// Where the layouts were read (the kernel's BTF).
     pub source: String,
@@ -186,17 +186,17 @@ pub fn layouts(btf: Option<&crate::machine::btf::Btf>) -> Option<Layouts> {
 }
 
 /// Latency histograms of the chain's functions.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Histograms {
     pub funcs: Vec<Histogram>,
     /// Exits whose entry time the kernel side did not have (not counted in any bucket).
     pub missed: u64,
     /// Why there are no histograms (tier C: no function-level chain); None when there are.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_observable: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Histogram {
     pub func: String,
     /// Calls counted (the sum of the buckets).
@@ -206,7 +206,7 @@ pub struct Histogram {
 }
 
 /// One followed sock: where it came from, where it is bound and connected, its state changes.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct SockLife {
     pub sock: KAddr,
     pub socket: Option<KAddr>,
@@ -227,7 +227,7 @@ pub struct SockLife {
     pub since_ns: u64,
     /// The ends of its struct socket and struct sock the kernel was seen making after the close (tiers A/B; see
     /// `close.freed`), in time order.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub freed: Vec<crate::model::Freed>,
     /// When its close() entered.
     #[serde(skip)]
@@ -242,7 +242,7 @@ pub struct SockLife {
 }
 
 /// Two ends of one connection: each one's local address:port is the other's peer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Connection {
     pub a: KAddr,
     pub b: KAddr,
@@ -250,7 +250,7 @@ pub struct Connection {
     pub b_local: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Connections {
     pub socks: Vec<SockLife>,
     pub pairs: Vec<Connection>,
@@ -258,11 +258,11 @@ pub struct Connections {
     pub state_changes: u64,
     /// Calls and state changes of socks past the followed limit (256): judged, but their socks not followed.
     pub unfollowed: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub states_missing: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct DispatchSlot {
     pub family: crate::model::Value,
     pub net_proto_family: crate::model::Ptr,
@@ -270,7 +270,7 @@ pub struct DispatchSlot {
 }
 
 /// inetsw[type]'s first entry: what inet_create picks for (type, protocol 0).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct InetswSlot {
     #[serde(rename = "type")]
     pub ty: crate::model::Value,
@@ -279,13 +279,13 @@ pub struct InetswSlot {
     pub ops: crate::model::Ptr,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Dispatch {
     pub source: String,
     pub slots: Vec<DispatchSlot>,
     /// inetsw[] (AF_INET's type switch), read by the same program when kallsyms has `inetsw`.
     pub inetsw: Vec<InetswSlot>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 

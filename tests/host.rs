@@ -926,3 +926,39 @@ fn the_memory_graph_draws_one_node_per_object_and_one_arrow_per_pointer_with_the
     assert_eq!(d.nodes.iter().filter(|n| n.texts.first().map(String::as_str) == Some("struct sock")).count(), 3);
     common::svg::screenshot(&life, "memory-graph-life");
 }
+
+#[test]
+fn a_saved_report_renders_as_text_and_markdown_with_every_claim_and_object() {
+    let _g = lock();
+    let t = tempfile::tempdir().expect("tmp");
+    let rep = t.path().join("life.json");
+    let o = run(&["prove", "-q", "--life", "--format", "json", "-o", rep.to_str().expect("path")]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let r: Value = serde_json::from_slice(&std::fs::read(&rep).expect("report")).expect("json");
+    for (format, symbol) in [("text", "✓"), ("md", "✓")] {
+        let o = run(&["render", rep.to_str().expect("path"), "--format", format]);
+        assert_eq!(o.status.code(), Some(0), "{format}: {}", String::from_utf8_lossy(&o.stderr));
+        let out = String::from_utf8(o.stdout).expect("utf-8");
+        for c in r["claims"].as_array().expect("claims") {
+            let id = c["id"].as_str().expect("id");
+            let shown = if format == "md" { format!("`{id}`") } else { id.to_string() };
+            assert!(out.contains(&shown), "{format}: claim {id} shown");
+        }
+        assert!(out.contains(symbol));
+        for ob in r["objects"].as_array().expect("objects") {
+            let a = ob["addr"].as_str().expect("addr");
+            assert!(out.contains(a), "{format}: object {a} shown");
+        }
+        let s = &r["summary"];
+        let line = format!("{} proved", s["proved"]);
+        assert!(out.contains(&line), "{format}: the summary's count {line:?}");
+    }
+    // A report of another shape is refused, saying why.
+    let bad = t.path().join("bad.json");
+    let mut v = r.clone();
+    v["calls"][0]["seq"] = "one".into();
+    std::fs::write(&bad, serde_json::to_vec(&v).expect("json")).expect("write");
+    let o = run(&["render", bad.to_str().expect("path"), "--format", "text"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("does not hold a whole report of this schema"));
+}

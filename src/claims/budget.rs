@@ -7,7 +7,7 @@ use crate::model::Call;
 use crate::probes::chain::FnPlan;
 
 /// The evidence budget's account: calls streamed in full, and per function what the kernel counted instead.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct Budget {
     pub requested: u32,
     pub root: String,

@@ -146,7 +146,7 @@ pub fn find_static(release: &str, given: Option<&Path>) -> (Option<StaticMap>, V
     (None, tried)
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct SymOffset {
     pub name: String,
     pub live: KAddr,
@@ -155,7 +155,7 @@ pub struct SymOffset {
     pub offset: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Kaslr {
     pub release: String,
     pub live_source: String,

@@ -9,7 +9,7 @@ use crate::error::{Error, Kind, Result};
 use crate::claims::ids;
 use crate::claims::{ev, global_claim, Claim, Verdict};
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct Ref {
     /// Link-time address of the instruction.
     pub addr: u64,

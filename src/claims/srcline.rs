@@ -9,7 +9,7 @@ use crate::claims::kaslr::Kaslr;
 use crate::claims::{ids, Claim, Evidence, Verdict};
 use crate::model::{Call, Namer};
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct Line {
     /// What was looked up: a function entry or a caller's return address (symbol+offset).
     pub what: String,

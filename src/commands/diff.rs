@@ -19,6 +19,17 @@ pub fn run(a: PathBuf, b: PathBuf, format: DiffFormat, out: Option<PathBuf>) -> 
     Ok(0)
 }
 
+/// The saved report read back into the evidence model the text and Markdown renderers take.
+fn typed(r: &serde_json::Value, p: &std::path::Path) -> Result<crate::report::Report> {
+    serde_json::from_value(r.clone()).map_err(|e| {
+        crate::error::Error::new(
+            crate::error::Kind::Usage,
+            format!("{} does not hold a whole report of this schema: {e}", p.display()),
+        )
+        .hint("render text/md reads reports written by this syswalk version (`prove --format json -o FILE`)")
+    })
+}
+
 /// `syswalk render REPORT.json`: a saved report in another format.
 pub fn render(report: PathBuf, format: RenderFormat, out: Option<PathBuf>) -> Result<i32> {
     let output = super::Output::check(&out)?;
@@ -28,6 +39,15 @@ pub fn render(report: PathBuf, format: RenderFormat, out: Option<PathBuf>) -> Re
         RenderFormat::Hist => crate::render::hist::text(&r),
         RenderFormat::HistSvg => crate::render::hist::svg(&r),
         RenderFormat::Svg => crate::render::svg::render(&r),
+        RenderFormat::Text | RenderFormat::Md => {
+            let rep = typed(&r, &report)?;
+            if format == RenderFormat::Md {
+                crate::render::markdown(&rep)
+            } else {
+                let color = out.is_none() && super::investigate::color_wanted_on_stdout();
+                crate::render::text(&rep, &crate::render::Style { color })
+            }
+        }
         RenderFormat::Json => crate::render::json(&r),
     };
     output.write(&text)?;

@@ -16,9 +16,13 @@ use crate::syscalls::SyscallSpec;
 /// Colour only for a person at a terminal: stdout is a terminal that is not TERM=dumb (the lab's serial console
 /// is a terminal too; the lab sets TERM=dumb unless its own stdout is a terminal), and NO_COLOR is not set.
 pub fn color_wanted(out: &OutputArgs) -> bool {
+    out.output.is_none() && color_wanted_on_stdout()
+}
+
+/// Colour for text written to stdout: a terminal that has colour, and NO_COLOR unset.
+pub fn color_wanted_on_stdout() -> bool {
     use std::io::IsTerminal;
-    out.output.is_none()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         && std::env::var("TERM").is_ok_and(|t| !t.is_empty() && t != "dumb")
         && std::io::stdout().is_terminal()
 }

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::claims::{Claim, Verdict};
 
 /// A step's standing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Taken as given (the lesson's starting point); listed as such, never as proved.
@@ -52,7 +52,7 @@ impl From<Verdict> for Status {
     }
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct Step {
     pub n: usize,
     pub part: String,
@@ -66,7 +66,7 @@ pub struct Step {
     pub result: String,
     pub status: Status,
     /// Why this step is not observable on this kernel.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub why_not: Option<String>,
     /// The claims this step rests on (ids in the claims list).
     pub claims: Vec<String>,
@@ -182,20 +182,20 @@ fn worst(a: Status, b: Status) -> Status {
     }
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct TermUse {
     pub term: String,
     pub used_at: usize,
     /// The word of the step's text that marks the use.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub word: Option<String>,
     /// Where it is introduced (later than used_at), for a forward reference.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub introduced_at: Option<usize>,
 }
 
 /// A term and the step that introduces it.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct TermDef {
     pub term: String,
     pub step: usize,
@@ -203,7 +203,7 @@ pub struct TermDef {
 }
 
 /// A conclusion drawn (a ✓ step's result) and the steps that introduced the terms it combines.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct Inference {
     pub step: usize,
     pub conclusion: String,
@@ -211,7 +211,7 @@ pub struct Inference {
 }
 
 /// A step refuted or not observable, and why.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct Rejection {
     pub step: usize,
     pub action: String,
@@ -220,7 +220,7 @@ pub struct Rejection {
 }
 
 /// The computed closing sections.
-#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Default)]
 pub struct Axioms {
     /// Terms used but introduced by no step ("new things introduced without derivation").
     pub undefined: Vec<TermUse>,
@@ -314,7 +314,7 @@ pub fn check(steps: &mut [Step]) -> Axioms {
     a
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Lesson {
     pub schema: String,
     pub title: String,

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 /// One family registration seen by the boot-time tracers the lab enables (see `BOOT_TRACE`).
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct BootReg {
     /// The caller, from the function tracer's `sock_register <-caller` line.
     pub caller: Option<String>,

@@ -55,7 +55,7 @@ pub struct Btf {
 }
 
 /// One member of a struct as this kernel lays it out.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Member {
     /// The member's name. An anonymous union's or struct's members are listed in its place, with their offsets
     /// from the start of the outer struct (as C code names them).
@@ -67,12 +67,12 @@ pub struct Member {
     /// Size in bytes (0 for a flexible array).
     pub size: u32,
     /// A bitfield: its bit offset within the struct and its width in bits.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bits: Option<(u32, u32)>,
 }
 
 /// A struct's size and members, from BTF.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Layout {
     pub name: String,
     pub size: u32,

@@ -2,7 +2,7 @@
 //! When a header is absent the constant is reported as absent; nothing here falls back to a built-in value.
 use serde::Serialize;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct HeaderConst {
     pub name: String,
     pub value: i64,

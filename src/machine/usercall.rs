@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::error::{Error, Kind, Result};
 
 /// An instruction that set up one argument register before the call.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct Setup {
     /// rdi, rsi or rdx (the first three integer arguments in the x86-64 System V calling convention).
     pub reg: String,
@@ -24,7 +24,7 @@ pub struct Setup {
     pub constant: Option<i64>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct CallSite {
     /// Enclosing function (from the binary's symbol table), when it has one.
     pub function: Option<String>,
@@ -38,7 +38,7 @@ pub struct CallSite {
     pub setup: Vec<Setup>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct UserSide {
     pub binary: String,
     pub symbol: String,

@@ -2,7 +2,7 @@
 //! return address a function was entered from, named from kallsyms), the kinds of kernel objects syswalk walks.
 use std::fmt;
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A kernel address. Compared as a number, never as text; shown as `0xffff888100d6df80`.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -32,6 +32,22 @@ impl Serialize for KAddr {
     }
 }
 
+/// Parses "0x…" (as serialized); a saved report is read back by `syswalk render`.
+impl std::str::FromStr for KAddr {
+    type Err = String;
+    fn from_str(t: &str) -> Result<Self, String> {
+        let hex = t.strip_prefix("0x").ok_or_else(|| format!("{t:?} is not a 0x… kernel address"))?;
+        u64::from_str_radix(hex, 16).map(KAddr).map_err(|e| format!("{t:?}: {e}"))
+    }
+}
+
+impl<'de> Deserialize<'de> for KAddr {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let t = String::deserialize(d)?;
+        t.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// Where a function was called from: the return address at its entry, and the text symbol (and offset) holding
 /// it. Serialized as `symbol+0xoffset`, as kallsyms-based tools print it.
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -57,8 +73,21 @@ impl Serialize for Caller {
     }
 }
 
+/// Reads `symbol+0xoffset` back. The address itself is not in the JSON: it reads back as 0 (renderers show the
+/// symbol and offset only).
+impl<'de> Deserialize<'de> for Caller {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let t = String::deserialize(d)?;
+        let (symbol, offset) = match t.rsplit_once("+0x") {
+            Some((s, o)) => (s.to_string(), u64::from_str_radix(o, 16).map_err(serde::de::Error::custom)?),
+            None => (t, 0),
+        };
+        Ok(Caller { addr: KAddr(0), symbol, offset })
+    }
+}
+
 /// The kinds of kernel object the walk and the chain's snapshots read.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, serde::Deserialize, PartialOrd, Ord, Hash)]
 #[serde(rename_all = "lowercase")]
 pub enum ObjKind {
     File,

@@ -6,7 +6,7 @@ use crate::model::{self, hex, Call, Caller, FileObj, KAddr, Namer, ObjKind, Sock
 use crate::probes::boundary::skel::types as bt;
 use crate::probes::chain::{ChKind, FnPlan, ObjKind as RawKind, RawChainEvent};
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct FArg {
     pub name: String,
     /// The register's value as captured (the typed view is `value`).
@@ -17,21 +17,21 @@ pub struct FArg {
     pub value: String,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct ObjSnap {
     /// "return" or the argument's name.
     pub from: String,
     pub kind: ObjKind,
     pub addr: KAddr,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub socket: Option<SocketObj>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sock: Option<SockObj>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<FileObj>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct Frame {
     pub func: String,
     pub depth: usize,

@@ -27,12 +27,12 @@ pub fn hex(v: u64) -> String {
 }
 
 /// A number and, where the machine names it, its name and where the name came from.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct Value {
     pub raw: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<String>,
 }
 
@@ -49,10 +49,10 @@ impl Value {
 }
 
 /// A kernel pointer and, where kallsyms names it, the symbol.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct Ptr {
     pub addr: KAddr,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub symbol: Option<String>,
 }
 
@@ -148,7 +148,7 @@ impl Namer {
     }
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct FdTable {
     pub files: KAddr,
     pub fdt: KAddr,
@@ -170,7 +170,7 @@ impl FdTable {
     }
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct FileObj {
     pub addr: KAddr,
     pub f_op: Ptr,
@@ -275,7 +275,7 @@ pub fn file_type(i_mode: u32, known: bool) -> &'static str {
     }
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct SocketObj {
     pub addr: KAddr,
     pub state: Value,
@@ -291,7 +291,7 @@ pub struct SocketObj {
     pub sk: KAddr,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct SockObj {
     pub addr: KAddr,
     pub family: Value,
@@ -312,12 +312,12 @@ pub struct SockObj {
     /// sk_receive_queue.qlen: buffers waiting to be read.
     pub rcvq_len: u32,
     /// Read only when the family is AF_INET (the sock is then an inet_sock; IPv6 addresses are not read yet).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inet: Option<InetObj>,
 }
 
 /// A sock's inet_sock part: where it is bound and connected (IPv4 addresses).
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct InetObj {
     /// skc_rcv_saddr, the bound local address.
     pub rcv_saddr: String,
@@ -331,7 +331,7 @@ pub struct InetObj {
     /// ntohs(skc_dport): the peer's port.
     pub dport: u16,
     /// Only for a TCP stream sock (an inet_connection_sock / tcp_sock).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tcp: Option<TcpObj>,
 }
 
@@ -344,7 +344,7 @@ impl InetObj {
     }
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct TcpObj {
     /// icsk_bind_hash: the bind bucket holding the local port (NULL when unbound), and the port it holds.
     pub bind_bucket: KAddr,
@@ -363,20 +363,20 @@ pub fn ipv4(be: u32) -> String {
 }
 
 /// A sockaddr read from the caller's memory.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct SockAddr {
     /// The length the call gave (bind, connect) or the kernel wrote back (accept4, getsockname).
     pub len: u32,
     pub family: Value,
     /// For AF_INET: the address and port (sin_port converted from network byte order).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub addr: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
     /// The bytes read, in hex.
     pub bytes: String,
     /// Where they were read: at entry or at exit.
-    pub read_at: &'static str,
+    pub read_at: std::borrow::Cow<'static, str>,
 }
 
 /// Decodes a user sockaddr (None when it was not read).
@@ -398,12 +398,12 @@ pub fn sockaddr_of(u: &boundary::skel::types::sw_uaddr, read_at: &'static str, n
         addr,
         port,
         bytes: b.iter().map(|x| format!("{x:02x}")).collect::<Vec<_>>().join(" "),
-        read_at,
+        read_at: read_at.into(),
     })
 }
 
 /// A TCP state change (tp_btf/inet_sock_set_state).
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct StateChange {
     pub ts_ns: u64,
     pub pid: u32,
@@ -418,10 +418,10 @@ pub struct StateChange {
 
 /// The end of an object the chain watched (tiers A/B): freed, or (a sock) handed to TIME_WAIT. It runs in whatever
 /// context the kernel frees in: an RCU callback, a timer, the peer's packet, so `pid`/`comm` are that context's.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct Freed {
     /// "socket" (sock_free_inode), "sock" (__sk_destruct) or "time_wait" (tcp_time_wait).
-    pub what: &'static str,
+    pub what: std::borrow::Cow<'static, str>,
     /// The object: the struct socket or struct sock.
     pub addr: KAddr,
     /// The function's first argument as passed: the inode, the rcu_head, or the sock itself.
@@ -435,7 +435,7 @@ pub struct Freed {
     pub cpu: u32,
     pub comm: String,
     /// tcp_time_wait's state argument (TCP_TIME_WAIT, or TCP_FIN_WAIT2 for a FIN_WAIT2 timewait).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<Value>,
 }
 
@@ -451,7 +451,7 @@ pub fn freed(e: &crate::probes::chain::RawFree, attach: &str, n: &Namer) -> Free
         n.kallsyms.symbolize(e.func_ip).map(|s| s.split('+').next().unwrap_or(&s).to_string()).unwrap_or(func.into());
     let comm: Vec<u8> = e.comm.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect();
     Freed {
-        what,
+        what: what.into(),
         addr: KAddr(e.addr),
         arg: KAddr(e.arg),
         probe: format!("{attach}/{func}"),
@@ -481,16 +481,16 @@ pub fn state_change(e: &RawEvent, n: &Namer) -> StateChange {
 }
 
 /// What one CO-RE walk found, at syscall entry or exit.
-#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Default)]
 pub struct Walk {
     pub fd: Option<i32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fdtable: Option<FdTable>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<FileObj>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub socket: Option<SocketObj>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sock: Option<SockObj>,
 }
 
@@ -609,14 +609,14 @@ pub fn sock_obj(k: &boundary::skel::types::sw_sock, inet: bool, tcp: bool, n: &N
     }
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct Arg {
     pub name: String,
     pub value: Value,
 }
 
 /// One system call, paired from its entry and exit events.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct Call {
     pub seq: usize,
     pub pid: u32,
@@ -628,27 +628,27 @@ pub struct Call {
     /// Registers at entry as the tracepoint saw them (rdi, rsi, rdx, r10, r8, r9; orig_ax = nr).
     pub regs: Vec<String>,
     /// The user side at entry: instruction pointer, stack pointer, the word on top of the stack, text load address.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<UserRegs>,
     pub enter_ns: Option<u64>,
     pub exit_ns: Option<u64>,
     pub latency_ns: Option<u64>,
     pub ret: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub errno: Option<Value>,
     pub before: Walk,
     pub after: Walk,
     /// The sockaddr the call named (bind, connect: read at entry) or got back (accept, accept4, getsockname: at exit).
-    #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sockaddr: Option<SockAddr>,
     pub probes: Vec<String>,
     /// The function-level chain inside this call (tiers A/B), in entry order with depths.
-    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub chain: Vec<crate::model::frame::Frame>,
 }
 
 /// User-space registers at syscall entry (tp_btf/sys_enter), raw.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct UserRegs {
     pub ip: u64,
     pub sp: u64,

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Kind, Result};
 
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct ProgCost {
     pub name: String,
     /// Times the program ran (0 unless run-time statistics were on).

@@ -57,7 +57,7 @@ pub struct Options {
     pub launch: Instant,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Stats {
     /// From the start of loading to the last program attached.
     pub attach_ms: f64,
@@ -75,7 +75,7 @@ pub struct Stats {
     pub programs: Vec<crate::probes::selfcost::ProgCost>,
     /// The kernel's count of sockets in use (`/proc/net/sockstat`, "sockets: used") right before the target was
     /// let go and after it ended; None where it could not be read.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sockets_used: Option<[u64; 2]>,
 }
 

@@ -256,7 +256,7 @@ impl Drop for Gated {
 }
 
 /// How a process ended (or how syswalk stopped watching it).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case", tag = "how", content = "value")]
 pub enum Ending {
     Exited(i32),

@@ -444,6 +444,18 @@ pub fn json<T: serde::Serialize>(v: &T) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `syswalk render --format text|md` reads a saved report back into the model: nothing may be lost on the way.
+    #[test]
+    fn a_saved_report_reads_back_whole_and_renders_the_same() {
+        let r = crate::fixtures::report();
+        let v = serde_json::to_value(&r).expect("json");
+        let back: Report = serde_json::from_value(v.clone()).expect("reads back");
+        assert_eq!(serde_json::to_value(&back).expect("json"), v, "the JSON of the read-back report is the same");
+        let st = Style { color: false };
+        assert_eq!(text(&back, &st), text(&r, &st));
+        assert_eq!(markdown(&back), markdown(&r));
+    }
     #[test]
     fn dots_align() {
         assert_eq!(dots("ab").chars().count(), WIDTH + 1);

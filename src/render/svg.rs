@@ -21,6 +21,7 @@ use layout::topo::layout::VisualGraph;
 use serde_json::Value;
 
 use super::escape::text as esc;
+use crate::claims::ids;
 
 /// At most this many calls' linkage maps are drawn (the first calls that made an fd: socket(), accept4()).
 pub const MAX_MAPS: usize = 8;
@@ -269,7 +270,7 @@ pub fn graph(r: &Value) -> Graph {
             }
         }
         if let Some(fd) = fd {
-            g.pointer(&fdt_key, &format!("fd{fd}"), "file", &file, claim("fd_install.fd_is_return"));
+            g.pointer(&fdt_key, &format!("fd{fd}"), "file", &file, claim(ids::FD_INSTALL_FD_IS_RETURN.id));
             if let Some(e) = g.edges.last_mut() {
                 e.label = format!("fd[{fd}]");
             }
@@ -279,27 +280,27 @@ pub fn graph(r: &Value) -> Graph {
             g.pointer(&fkey, "f_op", "file_operations", op, None);
         }
         if let Some(p) = addr_of(&f["private_data"]) {
-            g.pointer(&fkey, "private_data", "socket", &p, claim("file.private_data_is_socket"));
+            g.pointer(&fkey, "private_data", "socket", &p, claim(ids::FILE_PRIVATE_DATA_IS_SOCKET.id));
         }
         if let Some(s) = &socket {
             let skey = format!("socket:{s}");
             if let Some(p) = addr_of(&so["file"]) {
-                g.pointer(&skey, "file", "file", &p, claim("socket.file_is_file"));
+                g.pointer(&skey, "file", "file", &p, claim(ids::SOCKET_FILE_IS_FILE.id));
             }
             if let Some(p) = addr_of(&so["sk"]) {
-                g.pointer(&skey, "sk", "sock", &p, claim("socket.sk_is_sock"));
+                g.pointer(&skey, "sk", "sock", &p, claim(ids::SOCKET_SK_IS_SOCK.id));
             }
             if let Some(p) = addr_of(&so["ops"]) {
-                g.pointer(&skey, "ops", "proto_ops", &p, claim("socket.ops_is_family_ops"));
+                g.pointer(&skey, "ops", "proto_ops", &p, claim(ids::SOCKET_OPS_IS_FAMILY_OPS.id));
             }
         }
         if let Some(s) = &sock {
             let kkey = format!("sock:{s}");
             if let Some(p) = addr_of(&sk["sk_socket"]) {
-                g.pointer(&kkey, "sk_socket", "socket", &p, claim("sock.sk_socket_backlink"));
+                g.pointer(&kkey, "sk_socket", "socket", &p, claim(ids::SOCK_SK_SOCKET_BACKLINK.id));
             }
             if let Some(p) = addr_of(&sk["sk_prot"]) {
-                g.pointer(&kkey, "sk_prot", "proto", &p, claim("sock.protocol_resolved"));
+                g.pointer(&kkey, "sk_prot", "proto", &p, claim(ids::SOCK_PROTOCOL_RESOLVED.id));
             }
         }
     }

@@ -49,7 +49,7 @@ pub struct Installed {
 }
 
 /// The machine's numbers the claims compare with, each with the file it came from.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Sysctls {
     pub port_range: Option<(u16, u16)>,
     pub port_range_text: String,
@@ -747,7 +747,7 @@ fn free_evidence(f: &Freed, since: u64, since_what: &str) -> Evidence {
         format!("cpu {} in pid {} tid {} \"{}\"", f.cpu, f.pid, f.tid, f.comm)
     };
     let off = f.arg.0.wrapping_sub(f.addr.0);
-    let (what, value) = match f.what {
+    let (what, value) = match f.what.as_ref() {
         "socket" => (
             format!("sock_free_inode(inode {})", f.arg),
             format!("socket {} = inode − {off:#x} (offsetof(struct socket_alloc, vfs_inode), BTF)", f.addr),
@@ -952,7 +952,7 @@ mod tests {
 
     fn fr(what: &'static str, addr: u64, arg: u64, ts: u64) -> Freed {
         Freed {
-            what,
+            what: what.into(),
             addr: KAddr(addr),
             arg: KAddr(arg),
             func: "f".into(),

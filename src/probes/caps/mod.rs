@@ -16,7 +16,7 @@ mod skel {
     include!(concat!(env!("OUT_DIR"), "/caps.skel.rs"));
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub enum Tier {
     /// fentry/fexit (BPF trampolines): the function-level chain with typed arguments.
     A,
@@ -43,14 +43,14 @@ impl Tier {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Check {
     pub name: String,
     pub ok: bool,
     pub detail: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Caps {
     pub kernel_release: String,
     pub machine: String,

@@ -186,7 +186,7 @@ pub fn kretprobe_trampoline(ks: &Kallsyms) -> u64 {
         .unwrap_or(0)
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Attach {
     Fentry,
@@ -194,19 +194,19 @@ pub enum Attach {
 }
 
 /// One function of the chain and what this kernel says about it.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct FnPlan {
     pub name: String,
     pub in_kallsyms: bool,
     pub in_btf: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub params: Option<Vec<(String, String)>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ret: Option<String>,
     pub traced: bool,
     pub note: String,
     /// Only these arguments ("return" for the return value) are snapshotted; None: every object argument.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<Vec<String>>,
     #[serde(skip)]
     pub slot: Option<usize>,
