@@ -244,17 +244,20 @@ syswalk diff 6.1.json 6.12.json --format md -o diff.md")]
         out: Option<PathBuf>,
     },
     /// Render a saved report (`prove`/`trace --format json`) again without tracing: a lab run's evidence on the
-    /// host. Formats from the saved JSON: perfetto (a timeline), hist (latency histograms, from a run made with
-    /// --hist) and json (the report as read). Text and Markdown are written by the run itself (`prove --format md`).
+    /// host. Formats: text and md (the report as prove prints it), svg (the memory graph), perfetto (a timeline),
+    /// hist and hist-svg (latency histograms, from a run made with --hist) and json (the report as read). The
+    /// report is checked to be a whole report of this schema first.
     #[command(
         after_help = "Examples:\n  syswalk lab run --kernel 6.12 --out-dir out -- syswalk prove --format json -o out/6.12.json\n  \
+syswalk render out/6.12.json                                        # as text, as prove prints it\n  \
+syswalk render out/6.12.json --format svg -o 6.12.svg               # the memory graph\n  \
 syswalk render out/6.12.json --format perfetto -o 6.12.trace.json   # open in ui.perfetto.dev"
     )]
     Render {
         /// The report (a JSON file written by prove or trace).
         #[arg(value_name = "REPORT.json")]
         report: PathBuf,
-        #[arg(long, value_enum, default_value = "perfetto")]
+        #[arg(long, value_enum, default_value = "text")]
         format: RenderFormat,
         /// Write here instead of stdout (checked before anything is read).
         #[arg(short = 'o', long = "output", value_name = "FILE")]

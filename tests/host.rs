@@ -850,14 +850,22 @@ fn lab_out_dir_is_checked_before_anything_is_fetched_or_booted() {
     }
 }
 
+/// `prove -q ARGS --format json -o DIR/NAME.json`, checked to exit 0: the report's path and its JSON.
+fn saved_report(dir: &std::path::Path, name: &str, args: &[&str]) -> (std::path::PathBuf, Value) {
+    let rep = dir.join(format!("{name}.json"));
+    let mut all = vec!["prove", "-q", "--format", "json", "-o", rep.to_str().expect("path")];
+    all.extend_from_slice(args);
+    let o = run(&all);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let r: Value = serde_json::from_slice(&std::fs::read(&rep).expect("report")).expect("json");
+    (rep, r)
+}
+
 #[test]
 fn the_life_as_a_perfetto_timeline_nests_and_its_flows_follow_each_fd_s_objects() {
     let _g = lock();
     let t = tempfile::tempdir().expect("tmp");
-    let rep = t.path().join("life.json");
-    let o = run(&["prove", "-q", "--life", "--format", "json", "-o", rep.to_str().expect("path")]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-    let r: Value = serde_json::from_slice(&std::fs::read(&rep).expect("report")).expect("json");
+    let (rep, r) = saved_report(t.path(), "life", &["--life"]);
     // The saved report rendered again (what a lab run's evidence gets on the host).
     let o = run(&["render", rep.to_str().expect("path"), "--format", "perfetto"]);
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
@@ -897,10 +905,7 @@ fn the_life_as_a_perfetto_timeline_nests_and_its_flows_follow_each_fd_s_objects(
 fn the_memory_graph_draws_one_node_per_object_and_one_arrow_per_pointer_with_the_report_s_addresses() {
     let _g = lock();
     let t = tempfile::tempdir().expect("tmp");
-    let rep = t.path().join("socket.json");
-    let o = run(&["prove", "-q", "--format", "json", "-o", rep.to_str().expect("path")]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-    let r: Value = serde_json::from_slice(&std::fs::read(&rep).expect("report")).expect("json");
+    let (rep, r) = saved_report(t.path(), "socket", &[]);
     let svg_path = t.path().join("socket.svg");
     let o = run(&["render", rep.to_str().expect("path"), "--format", "svg", "-o", svg_path.to_str().expect("path")]);
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
@@ -931,10 +936,7 @@ fn the_memory_graph_draws_one_node_per_object_and_one_arrow_per_pointer_with_the
 fn a_saved_report_renders_as_text_and_markdown_with_every_claim_and_object() {
     let _g = lock();
     let t = tempfile::tempdir().expect("tmp");
-    let rep = t.path().join("life.json");
-    let o = run(&["prove", "-q", "--life", "--format", "json", "-o", rep.to_str().expect("path")]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-    let r: Value = serde_json::from_slice(&std::fs::read(&rep).expect("report")).expect("json");
+    let (rep, r) = saved_report(t.path(), "life", &["--life"]);
     for (format, symbol) in [("text", "✓"), ("md", "✓")] {
         let o = run(&["render", rep.to_str().expect("path"), "--format", format]);
         assert_eq!(o.status.code(), Some(0), "{format}: {}", String::from_utf8_lossy(&o.stderr));
@@ -961,4 +963,18 @@ fn a_saved_report_renders_as_text_and_markdown_with_every_claim_and_object() {
     let o = run(&["render", bad.to_str().expect("path"), "--format", "text"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("does not hold a whole report of this schema"));
+}
+
+#[test]
+fn a_unix_listener_is_not_refuted_for_lacking_the_inet_state_tracepoint() {
+    let _g = lock();
+    let t = tempfile::tempdir().expect("tmp");
+    let prog = common::cc("unixlife");
+    let (p, d) = (prog.to_str().expect("path"), t.path().to_str().expect("path"));
+    let (_, r) = saved_report(t.path(), "unix", &["--", p, d]);
+    let listen = r["calls"].as_array().expect("calls").iter().find(|c| c["syscall"] == "listen").expect("listen");
+    let c = claim(&r, "listen.state", listen["seq"].as_u64().expect("seq"));
+    assert_eq!(c["verdict"], "not_observable", "{c:#}");
+    assert!(c["reason"].as_str().is_some_and(|w| w.contains("AF_UNIX") && w.contains("TCP_LISTEN")), "{c:#}");
+    assert_eq!(r["summary"]["refuted"], 0, "{:#}", r["summary"]);
 }

@@ -9,6 +9,8 @@ use crate::error::Result;
 pub fn run(a: PathBuf, b: PathBuf, format: DiffFormat, out: Option<PathBuf>) -> Result<i32> {
     let output = super::Output::check(&out)?;
     let (ra, rb) = (load(&a)?, load(&b)?);
+    typed(&ra, &a)?;
+    typed(&rb, &b)?;
     let d = diff(&ra, &rb, &a, &b);
     let text = match format {
         DiffFormat::Json => crate::render::json(&d),
@@ -34,13 +36,15 @@ fn typed(r: &serde_json::Value, p: &std::path::Path) -> Result<crate::report::Re
 pub fn render(report: PathBuf, format: RenderFormat, out: Option<PathBuf>) -> Result<i32> {
     let output = super::Output::check(&out)?;
     let r = load(&report)?;
+    // Every format reads the report's fields: check it is a whole report of this schema first (a field of the
+    // wrong type would otherwise draw as an empty picture).
+    let rep = typed(&r, &report)?;
     let text = match format {
         RenderFormat::Perfetto => crate::render::perfetto::render(&r),
         RenderFormat::Hist => crate::render::hist::text(&r),
         RenderFormat::HistSvg => crate::render::hist::svg(&r),
         RenderFormat::Svg => crate::render::svg::render(&r),
         RenderFormat::Text | RenderFormat::Md => {
-            let rep = typed(&r, &report)?;
             if format == RenderFormat::Md {
                 crate::render::markdown(&rep)
             } else {

@@ -3,6 +3,10 @@
 use super::escape::{md, md_cell_code, text as esc};
 use crate::diff::Diff;
 
+fn members(n: usize) -> String {
+    format!("{n} {}", if n == 1 { "member" } else { "members" })
+}
+
 fn verdict(v: &Option<String>) -> String {
     v.as_deref().map(|v| esc(v).into_owned()).unwrap_or_else(|| "(no such claim)".into())
 }
@@ -14,8 +18,10 @@ pub fn text(d: &Diff) -> String {
     };
     o += &side("a", &d.a);
     o += &side("b", &d.b);
-    if d.differences == 0 {
+    if d.differences == 0 && d.not_compared.is_empty() {
         o += "\nno difference: the same functions with the same signatures, the same struct layouts, and every claim kept in full with the same verdict\n";
+    } else if d.differences == 0 {
+        o += "\nno difference in what both runs have: see \"not compared\" below for what was not\n";
     }
     let changed: Vec<_> = d.functions.iter().filter(|f| !f.change.is_empty()).collect();
     if !changed.is_empty() {
@@ -54,11 +60,11 @@ pub fn text(d: &Diff) -> String {
         for st in &d.structs {
             let size = |x: Option<u64>| x.map(|v| format!("{v} bytes")).unwrap_or_else(|| "absent".into());
             o += &format!(
-                "  struct {:<22} a {} · b {} · {} members the same\n",
+                "  struct {:<22} a {} · b {} · {} the same\n",
                 esc(&st.name),
                 size(st.size_a),
                 size(st.size_b),
-                st.same
+                members(st.same)
             );
             for m in &st.members {
                 let place = |x: &Option<String>| x.as_deref().map(|v| esc(v).into_owned()).unwrap_or("(none)".into());
@@ -99,8 +105,10 @@ pub fn markdown(d: &Diff) -> String {
             md_cell_code(&s.command)
         );
     }
-    if d.differences == 0 {
+    if d.differences == 0 && d.not_compared.is_empty() {
         o += "\nNo difference: the same functions with the same signatures, the same struct layouts, and every claim kept in full with the same verdict.\n";
+    } else if d.differences == 0 {
+        o += "\nNo difference in what both runs have: see \"Not compared\" below for what was not.\n";
     }
     o += "\n## Functions\n\n| function | a | b | change |\n|---|---|---|---|\n";
     for f in &d.functions {
@@ -128,11 +136,11 @@ pub fn markdown(d: &Diff) -> String {
         for st in &d.structs {
             let size = |x: Option<u64>| x.map(|v| format!("{v} bytes")).unwrap_or_else(|| "absent".into());
             o += &format!(
-                "\n### struct {}\n\nSize: a {} · b {} · {} members the same\n\n| member | a | b |\n|---|---|---|\n",
+                "\n### struct {}\n\nSize: a {} · b {} · {} the same\n\n| member | a | b |\n|---|---|---|\n",
                 md(&st.name),
                 size(st.size_a),
                 size(st.size_b),
-                st.same
+                members(st.same)
             );
             for m in &st.members {
                 let place = |x: &Option<String>| x.as_deref().map(md_cell_code).unwrap_or_else(|| "(none)".into());

@@ -82,6 +82,10 @@ pub fn svg(r: &Value) -> String {
                 xml(&func)
             );
             y += row + 4.0;
+            if rows.is_empty() {
+                let _ = writeln!(body, "<text x=\"20\" y=\"{y:.1}\">(no call)</text>");
+                y += row;
+            }
             let max = rows.iter().map(|x| x.2).max().unwrap_or(0).max(1);
             for (lo, hi, n) in rows {
                 let w = bar_w * n as f64 / max as f64;
@@ -111,6 +115,12 @@ pub fn svg(r: &Value) -> String {
         }
     }
     let height = y + 10.0;
+    // Wide enough for the longest line drawn (monospace, ~0.6 em per character at 13 px).
+    let width = body
+        .lines()
+        .filter_map(|l| Some(l.split_once("\">")?.1.split('<').next()?.chars().count()))
+        .map(|n| 20.0 + n as f64 * 8.1 + 20.0)
+        .fold(width, f64::max);
     format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {width:.0} {height:.0}\" width=\"{width:.0}\" height=\"{height:.0}\" font-family=\"DejaVu Sans Mono, monospace\" font-size=\"13\" dominant-baseline=\"central\">\n<title>{}</title>\n<defs><pattern id=\"hatch\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\"><path d=\"M 0 6 L 6 0\" stroke=\"#000\" stroke-width=\"1\"/></pattern></defs>\n<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n{body}</svg>\n",
         xml(&title)

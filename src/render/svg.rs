@@ -153,10 +153,6 @@ pub fn graph(r: &Value) -> Graph {
             made.len() - MAX_MAPS
         ));
     }
-    let socks: BTreeMap<String, &Value> = r["connections"]["socks"]
-        .as_array()
-        .map(|ss| ss.iter().filter_map(|s| Some((s["sock"].as_str()?.to_string(), s))).collect())
-        .unwrap_or_default();
     for c in maps {
         let seq = c["seq"].as_u64().unwrap_or(0);
         g.calls.push(seq);
@@ -240,7 +236,7 @@ pub fn graph(r: &Value) -> Graph {
         }
         let sock = addr_of(sk);
         if let Some(s) = &sock {
-            let mut fields = vec![
+            let fields = vec![
                 (format!("sk_family = {}", named(&sk["family"])), None),
                 (format!("sk_type = {}", named(&sk["type"])), None),
                 (format!("sk_protocol = {}", named(&sk["protocol"])), None),
@@ -251,14 +247,6 @@ pub fn graph(r: &Value) -> Graph {
                 ),
                 (format!("sk_prot = {}", addr_of(&sk["sk_prot"]).as_deref().unwrap_or("NULL")), Some("sk_prot".into())),
             ];
-            if let Some(life) = socks.get(s) {
-                if let Some(l) = life["local"].as_str() {
-                    fields.push((format!("local = {l}"), None));
-                }
-                if let Some(p) = life["peer"].as_str() {
-                    fields.push((format!("peer = {p}"), None));
-                }
-            }
             g.node(Node { key: format!("sock:{s}"), title: "struct sock".into(), addr: s.clone(), fields });
             if let Some(p) = addr_of(&sk["sk_prot"]) {
                 g.node(Node {
@@ -308,11 +296,15 @@ pub fn graph(r: &Value) -> Graph {
         let (Some(a), Some(b)) = (p["a"].as_str(), p["b"].as_str()) else { continue };
         let (ka, kb) = (format!("sock:{a}"), format!("sock:{b}"));
         if g.nodes.iter().any(|n| n.key == ka) && g.nodes.iter().any(|n| n.key == kb) {
+            let ends = match (p["a_local"].as_str(), p["b_local"].as_str()) {
+                (Some(x), Some(y)) => format!(" (later {x} ⇄ {y})"),
+                _ => String::new(),
+            };
             g.edges.push(Edge {
                 from: ka,
                 port: None,
                 to: kb,
-                label: "the two ends of one connection".into(),
+                label: format!("the two ends of one connection{ends}"),
                 claim: None,
                 peer: true,
             });
@@ -536,7 +528,9 @@ pub fn render(r: &Value) -> String {
             &label,
             &alook,
             format!("{}\t{label}", if e.peer { "peer" } else { "pointer" }),
-            &e.port,
+            // No ports: layout-rs 0.1.3 places a record's port on a row boundary, so an arrow would seem to leave
+            // from the neighbouring field. The arrow leaves the object's box; its label names the field.
+            &None,
             &None,
         );
         vg.add_edge(arrow, a, b);
@@ -550,12 +544,19 @@ pub fn render(r: &Value) -> String {
         "syswalk memory graph · kernel {} · tier {} · calls {}",
         r["kernel"]["release"].as_str().unwrap_or("?"),
         r["kernel"]["tier"].as_str().unwrap_or("?"),
-        g.calls.iter().map(|s| format!("#{s}")).collect::<Vec<_>>().join(", ")
+        if g.calls.is_empty() {
+            "(none)".to_string()
+        } else {
+            g.calls.iter().map(|s| format!("#{s}")).collect::<Vec<_>>().join(", ")
+        }
     )];
     caption.push(format!("command: {}", r["command"].as_str().unwrap_or("?")));
+    caption.push("each object as the call that made it left it (its fields at that call's exit)".into());
     caption.push("arrows: pointer fields; ✓/✗ the verdict of the claim that checked the pointer in that call (no mark: no claim did); dashed: the two ends of one connection".into());
     caption.extend(g.notes.iter().cloned());
-    let width = (c.max.0 - c.min.0).max(600.0) + 2.0 * pad;
+    // Wide enough for the longest caption line (monospace: ~0.6 em per character, escapes included).
+    let text_w = caption.iter().map(|l| esc(l).chars().count()).max().unwrap_or(0) as f64 * DRAWN_FONT * 0.62;
+    let width = (c.max.0 - c.min.0).max(text_w).max(600.0) + 2.0 * pad;
     let cap_h = 20.0 * caption.len() as f64 + 10.0;
     let height = (c.max.1 - c.min.1).max(0.0) + 2.0 * pad + cap_h;
     let (x0, y0) = (c.min.0 - pad, c.min.1 - pad);

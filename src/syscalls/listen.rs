@@ -29,20 +29,44 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
         .states_in(sk.addr, c.enter_ns, c.exit_ns)
         .first()
         .is_some_and(|s| s.old.name.as_deref() == Some("TCP_CLOSE"));
-    out.push(judged(
-        ids::LISTEN_STATE,
-        Some(c.seq),
-        if life.states_missing.is_some() {
-            (!listening).then_some(false)
-        } else if again {
-            Some(listening && changes.is_empty())
-        } else {
-            Some(listening && from_close && changes == ["TCP_LISTEN"])
-        },
-        format!("state changes inside the call: [{}]; {} after", changes.join(", "), sk.state.show()),
-        sev,
-        life.states_missing.as_deref().unwrap_or(""),
-    ));
+    // Only inet socks report state changes to sock:inet_sock_set_state; another family's listen (unix_listen)
+    // sets sk_state itself. The claim's tracepoint half cannot be checked then (not observable, the walks shown);
+    // its walk half can: a sock not TCP_LISTEN after the call refutes it.
+    if sk.inet.is_none() {
+        let before = c.before.sock.as_ref().filter(|b| b.addr == sk.addr);
+        let was = before.map(|b| b.state.show()).unwrap_or_else(|| "not walked".into());
+        let mut evidence = vec![after_ev];
+        if let Some(b) = before {
+            evidence.insert(0, ev(format!("sk {} at entry", b.addr), b.state.show(), "tp_btf/sys_enter walk"));
+        }
+        out.push(judged(
+            ids::LISTEN_STATE,
+            Some(c.seq),
+            (!listening).then_some(false),
+            format!("{was} at entry, {} after", sk.state.show()),
+            evidence,
+            &format!(
+                "this {} sock reports no state changes: only inet socks have the sock:inet_sock_set_state tracepoint (the walks: {was} at entry, {} after)",
+                sk.family.show(),
+                sk.state.show()
+            ),
+        ));
+    } else {
+        out.push(judged(
+            ids::LISTEN_STATE,
+            Some(c.seq),
+            if life.states_missing.is_some() {
+                (!listening).then_some(false)
+            } else if again {
+                Some(listening && changes.is_empty())
+            } else {
+                Some(listening && from_close && changes == ["TCP_LISTEN"])
+            },
+            format!("state changes inside the call: [{}]; {} after", changes.join(", "), sk.state.show()),
+            sev,
+            life.states_missing.as_deref().unwrap_or(""),
+        ));
+    }
     let backlog = c.args.get(1).map(|a| a.value.raw as i32).unwrap_or(0);
     // __sys_listen: if ((unsigned int)backlog > somaxconn) backlog = somaxconn.
     let want = life.sys.somaxconn.map(|m| (backlog as u32).min(m));
