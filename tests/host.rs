@@ -978,3 +978,49 @@ fn a_unix_listener_is_not_refuted_for_lacking_the_inet_state_tracepoint() {
     assert!(c["reason"].as_str().is_some_and(|w| w.contains("AF_UNIX") && w.contains("TCP_LISTEN")), "{c:#}");
     assert_eq!(r["summary"]["refuted"], 0, "{:#}", r["summary"]);
 }
+
+#[test]
+fn a_connection_s_failures_are_named_and_leave_their_sockets_as_they_were() {
+    let _g = lock();
+    let t = tempfile::tempdir().expect("tmp");
+    for (fail, syscall, errno, id) in [
+        ("connrefused", "connect", "ECONNREFUSED", "connect.refused"),
+        ("addrinuse", "bind", "EADDRINUSE", "bind.in_use"),
+        ("accept-emfile", "accept4", "EMFILE", "accept.emfile"),
+    ] {
+        let (_, r) = saved_report(t.path(), fail, &["--fail", fail]);
+        assert_eq!(r["target"]["ending"]["value"], 0, "{fail}: the target's call failed as intended");
+        let calls = r["calls"].as_array().expect("calls");
+        let failed: Vec<&Value> = calls.iter().filter(|c| c["ret"].as_i64().is_some_and(|x| x < 0)).collect();
+        assert_eq!(failed.len(), 1, "{fail}: one failed call");
+        let c = failed[0];
+        assert_eq!(c["syscall"], syscall, "{fail}");
+        assert_eq!(c["errno"]["name"], errno, "{fail}: {:#}", c["errno"]);
+        assert!(c["errno"]["origin"].as_str().is_some_and(|o| o.contains("errno")), "{fail}: named from the headers");
+        let cl = claim(&r, id, c["seq"].as_u64().expect("seq"));
+        assert_eq!(cl["verdict"], "proved", "{fail}: {cl:#}");
+        assert_eq!(r["summary"]["refuted"], 0, "{fail}");
+        let finding = cl["finding"].as_str().unwrap_or("");
+        match fail {
+            "connrefused" => {
+                assert!(finding.contains("TCP_CLOSE → TCP_SYN_SENT → TCP_CLOSE"), "{finding}");
+                assert!(finding.contains("SS_UNCONNECTED"), "{finding}");
+            }
+            "addrinuse" => {
+                // The holder named is the listener the target bound first (its first socket()).
+                let first = calls.iter().find(|c| c["syscall"] == "socket").expect("socket");
+                let sk = first["after"]["sock"]["addr"].as_str().expect("sock");
+                assert!(finding.contains(&format!("held by sk {sk} (listener)")), "{finding}");
+                assert!(finding.contains("local port 0"), "{finding}");
+            }
+            _ => {
+                assert!(finding.contains("1 connection(s) waiting") && finding.contains("unchanged"), "{finding}");
+                // The next accept4 gets that connection.
+                let next = calls.iter().find(|x| x["syscall"] == "accept4" && x["seq"].as_u64() > c["seq"].as_u64());
+                let next = next.expect("a second accept4");
+                assert_eq!(next["ret"], 5, "{next:#}");
+                assert_eq!(next["before"]["sock"]["ack_backlog"], 1, "still queued at the next call's entry");
+            }
+        }
+    }
+}

@@ -95,6 +95,12 @@ ids! {
         "connect() took the sock TCP_CLOSE → TCP_SYN_SENT → TCP_ESTABLISHED, in that order, inside the call (the handshake)";
     CONNECT_SOCKET_STATE = "connect.socket_state": "socket->state went SS_UNCONNECTED → SS_CONNECTED";
     CONNECT_LISTENER = "connect.listener": "the requested address and port are those of a listening sock in this run";
+    CONNECT_REFUSED = "connect.refused":
+        "connect() to a port no sock listens on failed with ECONNREFUSED: inside the call the sock went TCP_CLOSE → TCP_SYN_SENT → TCP_CLOSE, and after it the socket is SS_UNCONNECTED and the sock TCP_CLOSE";
+    BIND_IN_USE = "bind.in_use":
+        "bind() to an address another sock of this run holds failed with EADDRINUSE, and left the socket unbound (local port 0) and TCP_CLOSE";
+    ACCEPT_EMFILE = "accept.emfile":
+        "accept4() with no free fd failed with EMFILE and took nothing: a connection was waiting in the listener's accept queue at entry (sk_ack_backlog ≥ 1), and the fd table after the call is as it was";
     ACCEPT_NEW_SOCKET = "accept.new_socket":
         "accept4() installed a new fd whose struct socket and struct sock are not the listener's";
     ACCEPT_GRAFT = "accept.graft":

@@ -26,6 +26,8 @@ pub fn run(
     let names = namer();
     let target = if life {
         Target::Life
+    } else if let Some(sc) = fail.and_then(scenario) {
+        Target::Scenario(sc)
     } else if let Some(f) = fail {
         let (family, ty, protocol, nofile) = fail_call(f);
         Target::Builtin { family, ty, protocol, nofile }
@@ -67,7 +69,18 @@ pub const LIFE_SYSCALLS: &[&str] = &[
     "close",
 ];
 
-/// (family, type, protocol, RLIMIT_NOFILE) of a failure target.
+/// The failure targets that are a connection's call, not a socket() of their own.
+pub fn scenario(f: Fail) -> Option<crate::probes::target::Scenario> {
+    use crate::probes::target::Scenario;
+    match f {
+        Fail::Connrefused => Some(Scenario::ConnRefused),
+        Fail::Addrinuse => Some(Scenario::AddrInUse),
+        Fail::AcceptEmfile => Some(Scenario::AcceptEmfile),
+        _ => None,
+    }
+}
+
+/// (family, type, protocol, RLIMIT_NOFILE) of a socket() failure target.
 pub fn fail_call(f: Fail) -> (i32, i32, i32, Option<u32>) {
     let (inet, stream) = (libc::AF_INET, libc::SOCK_STREAM);
     match f {
@@ -80,5 +93,7 @@ pub fn fail_call(f: Fail) -> (i32, i32, i32, Option<u32>) {
         Fail::Protocol => (inet, stream, libc::IPPROTO_UDP, None),
         // No such type: __sock_create rejects type >= SOCK_MAX before sock_alloc.
         Fail::Type => (inet, crate::probes::chain::SOCK_MAX, 0, None),
+        // A connection's call: `scenario`.
+        Fail::Connrefused | Fail::Addrinuse | Fail::AcceptEmfile => (inet, stream, 0, None),
     }
 }

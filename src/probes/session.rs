@@ -20,6 +20,8 @@ pub enum Target {
     },
     /// The built-in life target: a loopback TCP server and client from one thread (`target::life_main`).
     Life,
+    /// A built-in failure of a connection's call (`target::scenario_main`).
+    Scenario(target::Scenario),
     Command(Vec<OsString>),
     Pid(u32),
 }
@@ -34,6 +36,7 @@ impl Target {
             Target::Command(c) => {
                 format!("command: {}", c.iter().map(|s| s.to_string_lossy()).collect::<Vec<_>>().join(" "))
             }
+            Target::Scenario(sc) => sc.describe().into(),
             Target::Life => "built-in: a TCP server and client on 127.0.0.1 from one thread (socket, setsockopt, bind, getsockname, listen; socket, connect; accept4; write, read, write, read; close ×3)".into(),
             Target::Pid(_) => "a running process (-p)".into(),
         }
@@ -172,6 +175,7 @@ pub fn trace(
             Some(Gated::spawn(target::builtin_spec(*family, *ty, *protocol, *nofile)?)?)
         }
         Target::Life => Some(Gated::spawn(target::life_spec()?)?),
+        Target::Scenario(sc) => Some(Gated::spawn(target::scenario_spec(*sc)?)?),
         Target::Command(argv) => {
             let Some(prog) = argv.first() else {
                 return Err(Error::new(Kind::Usage, "no command given after --"));

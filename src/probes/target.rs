@@ -386,6 +386,121 @@ pub fn life_spec() -> Result<Spec> {
 
 pub const LIFE_ARG: &str = "life";
 
+/// The built-in failure targets of a connection's calls (`prove --fail connrefused|addrinuse|accept-emfile`), each
+/// a short program from one thread, like the life target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scenario {
+    /// socket A bound to 127.0.0.1:0 (not listening: the port is held, nobody accepts); socket B connect()s to it
+    /// → ECONNREFUSED. fds: A 3, B 4.
+    ConnRefused,
+    /// socket A bound to 127.0.0.1:0 and listening; socket B bind()s the same address → EADDRINUSE. fds: A 3, B 4.
+    AddrInUse,
+    /// a listener (3) and a client (4) connected to it; RLIMIT_NOFILE lowered to 5 (fds 0-4 open), accept4 →
+    /// EMFILE; the limit raised again, accept4 → fd 5 with the same connection.
+    AcceptEmfile,
+}
+
+impl Scenario {
+    pub fn arg(self) -> &'static str {
+        match self {
+            Scenario::ConnRefused => "connrefused",
+            Scenario::AddrInUse => "addrinuse",
+            Scenario::AcceptEmfile => "accept-emfile",
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Scenario::ConnRefused => "built-in: connect() to 127.0.0.1:P, a port a bound, not listening socket holds (socket, bind, getsockname; socket, connect → ECONNREFUSED; close ×2)",
+            Scenario::AddrInUse => "built-in: bind() to the address a listener holds (socket, bind, getsockname, listen; socket, bind → EADDRINUSE; close ×2)",
+            Scenario::AcceptEmfile => "built-in: accept4() with no fd free (socket, bind, getsockname, listen; socket, connect; RLIMIT_NOFILE 5: accept4 → EMFILE; RLIMIT_NOFILE back: accept4; close ×3)",
+        }
+    }
+}
+
+/// A failure scenario's target (`syswalk __target connrefused|addrinuse|accept-emfile`).
+pub fn scenario_spec(s: Scenario) -> Result<Spec> {
+    let exe = std::env::current_exe().map_err(|e| Error::io("finding syswalk's own executable", e))?;
+    let argv = vec![OsString::from("syswalk"), TARGET_ARG.into(), s.arg().into()];
+    Ok(Spec { path: exe, argv, null_stdout: true, null_stdin: true, stdout_to_stderr: false })
+}
+
+/// The errno of the last failed call.
+fn errno() -> i32 {
+    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+}
+
+/// Body of a failure scenario. Exit 0 when the call failed as intended, else the step number that did not go so.
+pub fn scenario_main(s: Scenario) -> i32 {
+    // SAFETY: close_range only closes descriptors; none above 2 is used by Rust code here.
+    unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
+    // SAFETY: socket calls on fds this function owns; every buffer outlives its call and its length is its own.
+    unsafe {
+        let a = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+        if a < 0 {
+            return 10;
+        }
+        let mut sin: libc::sockaddr_in = std::mem::zeroed();
+        sin.sin_family = libc::AF_INET as libc::sa_family_t;
+        sin.sin_addr.s_addr = u32::from(std::net::Ipv4Addr::LOCALHOST).to_be();
+        let slen = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        if libc::bind(a, (&sin as *const libc::sockaddr_in).cast(), slen) != 0 {
+            return 11;
+        }
+        let mut len = slen;
+        if libc::getsockname(a, (&mut sin as *mut libc::sockaddr_in).cast(), &mut len) != 0 {
+            return 12;
+        }
+        if s != Scenario::ConnRefused && libc::listen(a, LIFE_BACKLOG) != 0 {
+            return 13;
+        }
+        let b = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+        if b < 0 {
+            return 14;
+        }
+        let addr = (&sin as *const libc::sockaddr_in).cast();
+        match s {
+            Scenario::ConnRefused => {
+                if libc::connect(b, addr, slen) == 0 || errno() != libc::ECONNREFUSED {
+                    return 15;
+                }
+            }
+            Scenario::AddrInUse => {
+                if libc::bind(b, addr, slen) == 0 || errno() != libc::EADDRINUSE {
+                    return 15;
+                }
+            }
+            Scenario::AcceptEmfile => {
+                if libc::connect(b, addr, slen) != 0 {
+                    return 15;
+                }
+                let mut old: libc::rlimit = std::mem::zeroed();
+                if libc::getrlimit(libc::RLIMIT_NOFILE, &mut old) != 0 {
+                    return 16;
+                }
+                let low = libc::rlimit { rlim_cur: 5, rlim_max: old.rlim_max };
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &low) != 0 {
+                    return 17;
+                }
+                if libc::accept4(a, std::ptr::null_mut(), std::ptr::null_mut(), 0) >= 0 || errno() != libc::EMFILE {
+                    return 18;
+                }
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &old) != 0 {
+                    return 19;
+                }
+                let c = libc::accept4(a, std::ptr::null_mut(), std::ptr::null_mut(), 0);
+                if c < 0 || libc::close(c) != 0 {
+                    return 20;
+                }
+            }
+        }
+        if libc::close(b) != 0 || libc::close(a) != 0 {
+            return 21;
+        }
+    }
+    0
+}
+
 /// The bytes the life target's client sends and the server answers.
 pub const LIFE_PING: &[u8] = b"ping";
 pub const LIFE_PONG: &[u8] = b"pong!";
@@ -464,6 +579,11 @@ pub fn life_main() -> i32 {
 pub fn target_main(args: &[OsString]) -> i32 {
     if args.len() == 1 && args[0] == LIFE_ARG {
         return life_main();
+    }
+    for sc in [Scenario::ConnRefused, Scenario::AddrInUse, Scenario::AcceptEmfile] {
+        if args.len() == 1 && args[0] == sc.arg() {
+            return scenario_main(sc);
+        }
     }
     let nums: Vec<i32> = args.iter().filter_map(|a| a.to_str()?.parse().ok()).collect();
     match nums[..] {

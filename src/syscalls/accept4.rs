@@ -42,6 +42,10 @@ fn name_arg(idx: usize, raw: u64, all: &[u64], n: &Namer) -> Value {
 pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
     let mut out = vec![conn::same_socket(c, life, &c.before, "at entry")];
     let (Some(ret), Some(lsk)) = (c.ret, c.before.sock.as_ref()) else { return out };
+    if c.errno.as_ref().and_then(|e| e.name.as_deref()) == Some("EMFILE") {
+        out.extend(emfile(c));
+        return out;
+    }
     if ret < 0 {
         return out;
     }
@@ -177,6 +181,39 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
 /// The function-level claims (tiers A/B).
 pub const CHAIN_CLAIMS: &[crate::claims::ids::ClaimId] =
     &[ids::ACCEPT_CHAIN, ids::ACCEPT_CHAIN_OBJECTS, ids::ACCEPT_FD_FIRST];
+
+/// accept.emfile: the fd is reserved before a connection is taken, so without one nothing is taken. (The exit walk
+/// of a failed accept4 reads no fd: the listener's queue after the call is seen by its next accept4's entry walk.)
+fn emfile(c: &Call) -> Option<Claim> {
+    let lb = c.before.sock.as_ref()?;
+    let errno = c.errno.as_ref().map(|e| e.show()).unwrap_or_default();
+    let (tb, ta) = (c.before.fdtable.as_ref(), c.after.fdtable.as_ref());
+    let same_table = tb.zip(ta).map(|(b, a)| b.open == a.open);
+    let open = |t: Option<&crate::model::FdTable>| {
+        t.map(|t| format!("open {:?} · RLIMIT_NOFILE {}", t.open, t.rlimit_nofile_cur)).unwrap_or_else(|| "?".into())
+    };
+    Some(judged(
+        ids::ACCEPT_EMFILE,
+        Some(c.seq),
+        same_table.map(|s| s && lb.ack_backlog > 0 && c.after.fd.is_none()),
+        format!(
+            "{errno}: {} connection(s) waiting at entry; fd table {}",
+            lb.ack_backlog,
+            if same_table == Some(true) { "unchanged" } else { "changed" }
+        ),
+        vec![
+            ev("accept4() returned", format!("{} {errno}", c.ret.unwrap_or(0)), "tp_btf/sys_exit"),
+            ev(
+                format!("listener sk {} sk_ack_backlog at entry", lb.addr),
+                lb.ack_backlog.to_string(),
+                "tp_btf/sys_enter walk",
+            ),
+            ev("fd table at entry", open(tb), "tp_btf/sys_enter walk"),
+            ev("fd table after", open(ta), "tp_btf/sys_exit walk"),
+        ],
+        "the fd table was not walked at entry and exit",
+    ))
+}
 
 pub fn judge_chain(c: &Call, plan: &[crate::probes::chain::FnPlan]) -> Vec<Claim> {
     use super::chainproof::{arg, frame, order, ret, same, Group};

@@ -23,9 +23,61 @@ fn name_arg(idx: usize, raw: u64, all: &[u64], n: &Namer) -> Value {
     }
 }
 
+/// bind.in_use: who holds the address, and the failed socket unchanged.
+fn in_use(c: &Call, life: &Life) -> Option<Claim> {
+    let sk = c.after.sock.as_ref()?;
+    let req = c.sockaddr.as_ref()?;
+    let want =
+        format!("{}:{}", req.addr.as_deref().unwrap_or("?"), req.port.map(|p| p.to_string()).unwrap_or_default());
+    let errno = c.errno.as_ref().map(|e| e.show()).unwrap_or_default();
+    // The holder: another sock of this run, still open, bound to that address.
+    let holder = life
+        .socks
+        .values()
+        .find(|l| l.sock != sk.addr && l.closed_by.is_none() && l.local.as_deref() == Some(want.as_str()));
+    let unbound = sk.inet.as_ref().is_some_and(|i| i.num == 0);
+    let closed = sk.state.name.as_deref() == Some("TCP_CLOSE");
+    let mut evidence = vec![
+        ev("bind() returned", format!("{} {errno}", c.ret.unwrap_or(0)), "tp_btf/sys_exit"),
+        ev("the sockaddr bind() was given", format!("{want} · bytes {}", req.bytes), "user memory at entry"),
+        conn::inet_ev("after", sk, "tp_btf/sys_exit walk"),
+    ];
+    if let Some(h) = holder {
+        evidence.push(ev(
+            "the sock that holds it",
+            format!(
+                "sk {} · pid {}, fd {} · {} · local {}",
+                h.sock,
+                h.pid,
+                h.fd.map(|f| f.to_string()).unwrap_or_else(|| "?".into()),
+                h.role,
+                h.local.as_deref().unwrap_or("?")
+            ),
+            "the walks of its own calls",
+        ));
+    }
+    Some(judged(
+        ids::BIND_IN_USE,
+        Some(c.seq),
+        holder.map(|_| unbound && closed),
+        format!(
+            "{errno}: {want} is held by {}; the socket after: local port {}, {}",
+            holder.map(|h| format!("sk {} ({})", h.sock, h.role)).unwrap_or_else(|| "?".into()),
+            sk.inet.as_ref().map(|i| i.num.to_string()).unwrap_or_else(|| "?".into()),
+            sk.state.show()
+        ),
+        evidence,
+        &format!("no open sock of this run is bound to {want}: the holder is outside the traced process"),
+    ))
+}
+
 /// bind()'s claims, against what the run knows before it (`life`).
 pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
     let mut out = vec![conn::same_socket(c, life, &c.before, "at entry")];
+    if c.errno.as_ref().and_then(|e| e.name.as_deref()) == Some("EADDRINUSE") {
+        out.extend(in_use(c, life));
+        return out;
+    }
     if c.ret != Some(0) {
         return out;
     }

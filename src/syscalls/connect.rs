@@ -26,6 +26,10 @@ fn name_arg(idx: usize, raw: u64, all: &[u64], n: &Namer) -> Value {
 /// connect()'s claims.
 pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
     let mut out = vec![conn::same_socket(c, life, &c.before, "at entry")];
+    if c.errno.as_ref().and_then(|e| e.name.as_deref()) == Some("ECONNREFUSED") {
+        out.extend(refused(c, life));
+        return out;
+    }
     let (Some(0), Some(sk), Some(req)) = (c.ret, c.after.sock.as_ref(), c.sockaddr.as_ref()) else { return out };
     // A TCP stream only (a UDP connect() just sets the peer: no handshake, no state change, socket->state stays).
     let Some(i) = sk.inet.as_ref().filter(|i| i.tcp.is_some()) else { return out };
@@ -140,6 +144,48 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
 
 /// The function-level claims (tiers A/B).
 pub const CHAIN_CLAIMS: &[crate::claims::ids::ClaimId] = &[ids::CONNECT_CHAIN, ids::CONNECT_CHAIN_OBJECTS];
+
+/// connect.refused: the failed handshake, from the state tracepoint and the walks at entry and exit.
+fn refused(c: &Call, life: &Life) -> Option<Claim> {
+    let sk = c.after.sock.as_ref()?;
+    let errno = c.errno.as_ref().map(|e| e.show()).unwrap_or_default();
+    let (changes, mut evidence) = conn::states_of(life, c, sk.addr);
+    let from_close = life
+        .states_in(sk.addr, c.enter_ns, c.exit_ns)
+        .first()
+        .is_some_and(|s| s.old.name.as_deref() == Some("TCP_CLOSE"));
+    let so = c.after.socket.as_ref();
+    let closed = sk.state.name.as_deref() == Some("TCP_CLOSE");
+    let unconnected = so.is_some_and(|s| s.state.name.as_deref() == Some("SS_UNCONNECTED"));
+    evidence.insert(0, ev("connect() returned", format!("{} {errno}", c.ret.unwrap_or(0)), "tp_btf/sys_exit"));
+    if let Some(req) = &c.sockaddr {
+        evidence.push(ev(
+            "the sockaddr connect() was given",
+            format!("{}:{}", req.addr.as_deref().unwrap_or("?"), req.port.map(|p| p.to_string()).unwrap_or_default()),
+            "user memory at entry (bpf_probe_read_user)",
+        ));
+    }
+    evidence.push(conn::inet_ev("after", sk, "tp_btf/sys_exit walk"));
+    evidence.push(ev(
+        "socket->state after",
+        so.map(|s| format!("{} · socket {}", s.state.show(), s.addr)).unwrap_or_else(|| "not walked".into()),
+        "tp_btf/sys_exit walk",
+    ));
+    let states_ok = life.states_missing.is_none().then(|| from_close && changes == ["TCP_SYN_SENT", "TCP_CLOSE"]);
+    Some(judged(
+        ids::CONNECT_REFUSED,
+        Some(c.seq),
+        states_ok.map(|ok| ok && closed && unconnected),
+        format!(
+            "{errno}: TCP_CLOSE → {}; after: {}, {}",
+            changes.join(" → "),
+            sk.state.show(),
+            so.map(|s| s.state.show()).unwrap_or_else(|| "socket not walked".into())
+        ),
+        evidence,
+        life.states_missing.as_deref().unwrap_or(""),
+    ))
+}
 
 pub fn judge_chain(c: &Call, plan: &[crate::probes::chain::FnPlan]) -> Vec<Claim> {
     use super::chainproof::{arg, order, same, Group};
