@@ -1198,3 +1198,41 @@ fn histograms_count_every_call_full_and_counted_at_tiers_a_and_b() {
     let out = text(&o.stdout);
     assert!(out.contains("@__sys_socket: 20 calls") && out.contains(" |@"), "the text histogram: {out}");
 }
+
+#[test]
+fn a_connection_s_failures_are_proved_at_tiers_a_and_b() {
+    let _g = lock();
+    let targets =
+        [("connrefused", "connect.refused"), ("addrinuse", "bind.in_use"), ("accept-emfile", "accept.emfile")];
+    let mut script = String::new();
+    for (f, _) in targets {
+        for a in ["fentry", "kprobe"] {
+            script += &format!("{} prove -q --fail {f} --attach {a} --format json; echo =====\n", bin());
+        }
+    }
+    for k in ["6.1", "6.12"] {
+        let o = lab(k, &["--timeout", "400"], &["sh", "-c", &script]);
+        assert_eq!(o.status.code(), Some(0), "{k}: {}", text(&o.stderr));
+        let out = text(&o.stdout);
+        let parts: Vec<&str> = out.split("=====\n").filter(|p| !p.trim().is_empty()).collect();
+        assert_eq!(parts.len(), targets.len() * 2, "{k}: {out}");
+        for (i, js) in parts.iter().enumerate() {
+            let ((f, id), tier) = (targets[i / 2], ["A", "B"][i % 2]);
+            let r: Value = serde_json::from_str(js).unwrap_or_else(|e| panic!("{k} {f} {tier}: {e}"));
+            assert_eq!(r["kernel"]["tier"], tier, "{k} {f}");
+            let c = r["claims"]
+                .as_array()
+                .and_then(|a| a.iter().find(|c| c["id"] == id))
+                .unwrap_or_else(|| panic!("{k} {f} {tier}: no {id} claim"));
+            assert_eq!(c["verdict"], "proved", "{k} {f} {tier}: {c:#}");
+            assert_eq!(r["summary"]["refuted"], 0, "{k} {f} {tier}");
+            // The calls that succeeded around the failure are proved down to the function level.
+            let chain = r["claims"]
+                .as_array()
+                .expect("claims")
+                .iter()
+                .filter(|c| c["id"].as_str().is_some_and(|x| x.ends_with(".chain")) && c["verdict"] == "proved");
+            assert!(chain.count() >= 3, "{k} {f} {tier}: the function-level chains of the other calls");
+        }
+    }
+}
