@@ -592,7 +592,12 @@ pub fn sock_obj(k: &boundary::skel::types::sw_sock, inet: bool, tcp: bool, n: &N
     SockObj {
         addr: KAddr(k.addr),
         family: n.family(k.family as i64),
-        protocol: n.protocol(k.protocol as i64),
+        // IPPROTO_* names an inet sock's protocol only: another family's sk_protocol is its own number.
+        protocol: if matches!(k.family as i32, libc::AF_INET | libc::AF_INET6) {
+            n.protocol(k.protocol as i64)
+        } else {
+            Value::plain(k.protocol as i64)
+        },
         ty: n.sock_type(k.r#type as i64),
         state: n.tcp_state(k.state as i64),
         rcvbuf: k.rcvbuf,
