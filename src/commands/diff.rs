@@ -9,8 +9,8 @@ use crate::error::Result;
 pub fn run(a: PathBuf, b: PathBuf, format: DiffFormat, out: Option<PathBuf>) -> Result<i32> {
     let output = super::Output::check(&out)?;
     let (ra, rb) = (load(&a)?, load(&b)?);
-    typed(&ra, &a)?;
-    typed(&rb, &b)?;
+    typed(&ra, &a, "diff")?;
+    typed(&rb, &b, "diff")?;
     let d = diff(&ra, &rb, &a, &b);
     let text = match format {
         DiffFormat::Json => crate::render::json(&d),
@@ -22,13 +22,13 @@ pub fn run(a: PathBuf, b: PathBuf, format: DiffFormat, out: Option<PathBuf>) -> 
 }
 
 /// The saved report read back into the evidence model the text and Markdown renderers take.
-fn typed(r: &serde_json::Value, p: &std::path::Path) -> Result<crate::report::Report> {
+fn typed(r: &serde_json::Value, p: &std::path::Path, command: &str) -> Result<crate::report::Report> {
     serde_json::from_value(r.clone()).map_err(|e| {
         crate::error::Error::new(
             crate::error::Kind::Usage,
             format!("{} does not hold a whole report of this schema: {e}", p.display()),
         )
-        .hint("render text/md reads reports written by this syswalk version (`prove --format json -o FILE`)")
+        .hint(format!("{command} reads reports written by this syswalk version (`prove --format json -o FILE`)"))
     })
 }
 
@@ -38,7 +38,7 @@ pub fn render(report: PathBuf, format: RenderFormat, out: Option<PathBuf>) -> Re
     let r = load(&report)?;
     // Every format reads the report's fields: check it is a whole report of this schema first (a field of the
     // wrong type would otherwise draw as an empty picture).
-    let rep = typed(&r, &report)?;
+    let rep = typed(&r, &report, "render")?;
     let text = match format {
         RenderFormat::Perfetto => crate::render::perfetto::render(&r),
         RenderFormat::Hist => crate::render::hist::text(&r),

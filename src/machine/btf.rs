@@ -258,6 +258,13 @@ impl Btf {
 
     /// The C spelling of type `id` (e.g. "struct socket *", "int", "struct socket **").
     pub fn type_name(&self, id: u32) -> String {
+        self.type_name_d(id, 0)
+    }
+
+    fn type_name_d(&self, id: u32, depth: u32) -> String {
+        if depth > 8 {
+            return "?".into();
+        }
         let mut stars = String::new();
         let mut id = id;
         for _ in 0..16 {
@@ -271,6 +278,10 @@ impl Btf {
                     id = t.ty;
                 }
                 9 | 10 | 11 | 18 => id = t.ty,
+                3 => {
+                    let base = format!("{}[{}]", self.type_name_d(t.ty, depth + 1), t.params);
+                    return if stars.is_empty() { base } else { format!("{base} {stars}") };
+                }
                 _ => {
                     let n = self.name(t.name);
                     let base = match t.kind {
@@ -307,13 +318,20 @@ impl Btf {
 
     /// The size in bytes of type `id` (pointers 8: x86-64 only, like the rest of syswalk).
     fn type_size(&self, id: u32) -> u32 {
+        self.type_size_d(id, 0)
+    }
+
+    fn type_size_d(&self, id: u32, depth: u32) -> u32 {
+        if depth > 8 {
+            return 0;
+        }
         let mut id = id;
         for _ in 0..32 {
             let Some(t) = self.get(id) else { return 0 };
             match t.kind {
                 2 => return 8,
-                1 | 4 | 5 | 6 | 19 | 15 => return t.ty,
-                3 => return self.type_size(t.ty).saturating_mul(t.params),
+                1 | 4 | 5 | 6 | 19 | 15 | 16 => return t.ty,
+                3 => return self.type_size_d(t.ty, depth + 1).saturating_mul(t.params),
                 8 | 9 | 10 | 11 | 18 => id = t.ty,
                 _ => return 0,
             }

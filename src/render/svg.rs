@@ -67,9 +67,11 @@ pub struct Graph {
     pub notes: Vec<String>,
 }
 
+/// A pointer's value as the report has it ("0xffff…"), None when absent or NULL.
 fn addr_of(v: &Value) -> Option<String> {
     let a = v.as_str().or_else(|| v["addr"].as_str())?;
-    (a != "0x0").then(|| a.to_string())
+    let n = u64::from_str_radix(a.strip_prefix("0x").unwrap_or(a), 16).ok();
+    (n != Some(0)).then(|| a.to_string())
 }
 
 fn named(v: &Value) -> String {
@@ -97,8 +99,21 @@ impl Graph {
 
     /// An arrow from `from`.`port` to the object at `to_addr` of kind `kind`: to its node when the map walked it,
     /// else to a node saying the pointer leads to something this map did not walk.
-    #[allow(clippy::too_many_arguments)]
     fn pointer(&mut self, from: &str, port: &str, kind: &str, to_addr: &str, claim: Option<(String, String)>) {
+        self.pointer_labelled(from, port, port, kind, to_addr, claim)
+    }
+
+    /// The same pointer seen again in a later call (an address reused, or one object in two maps) keeps one arrow,
+    /// marked with the worse verdict of the two.
+    fn pointer_labelled(
+        &mut self,
+        from: &str,
+        port: &str,
+        label: &str,
+        kind: &str,
+        to_addr: &str,
+        claim: Option<(String, String)>,
+    ) {
         let mut to = format!("{kind}:{to_addr}");
         if !self.nodes.iter().any(|n| n.key == to) {
             to = format!("unwalked:{to_addr}");
@@ -109,9 +124,20 @@ impl Graph {
                 fields: vec![],
             });
         }
-        let e = Edge { from: from.into(), port: Some(port.into()), to, label: port.into(), claim, peer: false };
-        if !self.edges.iter().any(|x| x.from == e.from && x.port == e.port && x.to == e.to) {
-            self.edges.push(e);
+        let rank = |c: &Option<(String, String)>| match c.as_ref().map(|c| c.1.as_str()) {
+            Some("refuted") => 3,
+            Some("not_observable") => 2,
+            Some(_) => 1,
+            None => 0,
+        };
+        let e = Edge { from: from.into(), port: Some(port.into()), to, label: label.into(), claim, peer: false };
+        match self.edges.iter_mut().find(|x| x.from == e.from && x.port == e.port && x.to == e.to) {
+            Some(x) => {
+                if rank(&e.claim) > rank(&x.claim) {
+                    x.claim = e.claim;
+                }
+            }
+            None => self.edges.push(e),
         }
     }
 }
@@ -258,10 +284,15 @@ pub fn graph(r: &Value) -> Graph {
             }
         }
         if let Some(fd) = fd {
-            g.pointer(&fdt_key, &format!("fd{fd}"), "file", &file, claim(ids::FD_INSTALL_FD_IS_RETURN.id));
-            if let Some(e) = g.edges.last_mut() {
-                e.label = format!("fd[{fd}]");
-            }
+            // provenance.file checks fdt->fd[ret] against the file the chain made (tiers A/B).
+            g.pointer_labelled(
+                &fdt_key,
+                &format!("fd{fd}"),
+                &format!("fd[{fd}]"),
+                "file",
+                &file,
+                claim(ids::PROVENANCE_FILE.id),
+            );
         }
         let fkey = format!("file:{file}");
         if let Some(op) = &f_op {
@@ -288,11 +319,12 @@ pub fn graph(r: &Value) -> Graph {
                 g.pointer(&kkey, "sk_socket", "socket", &p, claim(ids::SOCK_SK_SOCKET_BACKLINK.id));
             }
             if let Some(p) = addr_of(&sk["sk_prot"]) {
-                g.pointer(&kkey, "sk_prot", "proto", &p, claim(ids::SOCK_PROTOCOL_RESOLVED.id));
+                // No claim checks sk_prot itself (sock.protocol_resolved compares protocol numbers).
+                g.pointer(&kkey, "sk_prot", "proto", &p, None);
             }
         }
     }
-    for p in r["connections"]["pairs"].as_array().into_iter().flatten() {
+    for p in r["connections"]["pairs"].as_array().into_iter().flatten().take(MAX_MAPS) {
         let (Some(a), Some(b)) = (p["a"].as_str(), p["b"].as_str()) else { continue };
         let (ka, kb) = (format!("sock:{a}"), format!("sock:{b}"));
         if g.nodes.iter().any(|n| n.key == ka) && g.nodes.iter().any(|n| n.key == kb) {
@@ -327,6 +359,8 @@ pub fn xml(s: &str) -> String {
             '>' => o.push_str("&gt;"),
             '"' => o.push_str("&quot;"),
             '\'' => o.push_str("&apos;"),
+            // Not characters XML 1.0 may carry.
+            '\u{fffe}' | '\u{ffff}' => o.push_str(&format!("\\u{{{:x}}}", c as u32)),
             c => o.push(c),
         }
     }
@@ -598,6 +632,39 @@ mod tests {
         let g = graph(&r);
         assert!(g.nodes.iter().any(|n| n.key == "unwalked:0xffff888100000040"), "{:#?}", g.nodes);
         assert!(render(&r).contains("0xffff888100000040"));
+    }
+
+    #[test]
+    fn a_null_pointer_draws_no_arrow_and_a_reused_address_keeps_one_arrow_with_the_worse_verdict() {
+        let mut r = serde_json::to_value(crate::fixtures::report()).expect("json");
+        r["calls"][0]["after"]["sock"]["sk_socket"] = "0x0000000000000000".into();
+        let g = graph(&r);
+        assert_eq!(g.edges.len(), 7, "no arrow for a NULL sk_socket: {:#?}", g.edges);
+        assert!(g.nodes.iter().all(|n| !n.key.starts_with("unwalked:")), "{:#?}", g.nodes);
+        assert!(g.nodes.iter().any(|n| n.fields.iter().any(|(f, _)| f == "sk_socket = NULL")));
+        // The same call again (an address reused by a later socket()): one arrow per pointer, labels kept, and a
+        // refutation in the later call shows.
+        let mut r = serde_json::to_value(crate::fixtures::report()).expect("json");
+        let mut again = r["calls"][0].clone();
+        again["seq"] = 99.into();
+        r["calls"].as_array_mut().expect("calls").push(again);
+        let seq = r["calls"][0]["seq"].clone();
+        let mut bad = r["claims"]
+            .as_array()
+            .expect("claims")
+            .iter()
+            .find(|c| c["id"] == ids::SOCKET_FILE_IS_FILE.id && c["call"] == seq)
+            .expect("claim")
+            .clone();
+        bad["call"] = 99.into();
+        bad["verdict"] = "refuted".into();
+        r["claims"].as_array_mut().expect("claims").push(bad);
+        let g = graph(&r);
+        assert_eq!(g.edges.len(), 8, "{:#?}", g.edges);
+        let labels: Vec<&str> = g.edges.iter().map(|e| e.label.as_str()).collect();
+        assert!(labels.contains(&"fd[3]") && labels.contains(&"sk_prot"), "{labels:?}");
+        let file = g.edges.iter().find(|e| e.label == "file").expect("file arrow");
+        assert_eq!(file.claim.as_ref().map(|c| c.1.as_str()), Some("refuted"));
     }
 
     #[test]

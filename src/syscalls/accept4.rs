@@ -195,7 +195,9 @@ fn emfile(c: &Call) -> Option<Claim> {
     Some(judged(
         ids::ACCEPT_EMFILE,
         Some(c.seq),
-        same_table.map(|s| s && lb.ack_backlog > 0 && c.after.fd.is_none()),
+        // The fd is asked for before the queue is looked at: with nothing queued EMFILE is right too, but "took
+        // nothing" cannot be shown then.
+        same_table.filter(|_| lb.ack_backlog > 0).map(|s| s && c.after.fd.is_none()),
         format!(
             "{errno}: {} connection(s) waiting at entry; fd table {}",
             lb.ack_backlog,
@@ -211,7 +213,7 @@ fn emfile(c: &Call) -> Option<Claim> {
             ev("fd table at entry", open(tb), "tp_btf/sys_enter walk"),
             ev("fd table after", open(ta), "tp_btf/sys_exit walk"),
         ],
-        "the fd table was not walked at entry and exit",
+        "nothing was waiting in the accept queue at entry (or the fd table was not walked at entry and exit)",
     ))
 }
 

@@ -26,15 +26,21 @@ fn name_arg(idx: usize, raw: u64, all: &[u64], n: &Namer) -> Value {
 /// bind.in_use: who holds the address, and the failed socket unchanged.
 fn in_use(c: &Call, life: &Life) -> Option<Claim> {
     let sk = c.after.sock.as_ref()?;
-    let req = c.sockaddr.as_ref()?;
+    // An AF_INET sockaddr only (its address and port are decoded); another family's bind is not this claim's.
+    let req = c.sockaddr.as_ref().filter(|r| r.addr.is_some() && r.port.is_some())?;
     let want =
         format!("{}:{}", req.addr.as_deref().unwrap_or("?"), req.port.map(|p| p.to_string()).unwrap_or_default());
     let errno = c.errno.as_ref().map(|e| e.show()).unwrap_or_default();
     // The holder: another sock of this run, still open, bound to that address.
+    // The same address, or the wildcard 0.0.0.0 on the same port (it holds the port on every address).
+    let port = format!(":{}", req.port.unwrap_or(0));
+    let holds = |local: &str| {
+        local == want || local == format!("0.0.0.0{port}") || want == format!("0.0.0.0{port}") && local.ends_with(&port)
+    };
     let holder = life
         .socks
         .values()
-        .find(|l| l.sock != sk.addr && l.closed_by.is_none() && l.local.as_deref() == Some(want.as_str()));
+        .find(|l| l.sock != sk.addr && l.closed_by.is_none() && l.local.as_deref().is_some_and(holds));
     let unbound = sk.inet.as_ref().is_some_and(|i| i.num == 0);
     let closed = sk.state.name.as_deref() == Some("TCP_CLOSE");
     let mut evidence = vec![
@@ -67,7 +73,7 @@ fn in_use(c: &Call, life: &Life) -> Option<Claim> {
             sk.state.show()
         ),
         evidence,
-        &format!("no open sock of this run is bound to {want}: the holder is outside the traced process"),
+        &format!("no open sock this run followed is bound to {want} (the holder is another process's, or was made before tracing began)"),
     ))
 }
 

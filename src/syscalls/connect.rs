@@ -148,6 +148,13 @@ pub const CHAIN_CLAIMS: &[crate::claims::ids::ClaimId] = &[ids::CONNECT_CHAIN, i
 /// connect.refused: the failed handshake, from the state tracepoint and the walks at entry and exit.
 fn refused(c: &Call, life: &Life) -> Option<Claim> {
     let sk = c.after.sock.as_ref()?;
+    // A TCP stream over IPv4 only (the walk reads inet fields for AF_INET): a unix connect() refused has no state
+    // changes to show, and is not this claim's.
+    sk.inet.as_ref().filter(|i| i.tcp.is_some())?;
+    // The first connect() of the socket only: a non-blocking socket's later call reports a refusal that came before.
+    if c.before.socket.as_ref().is_none_or(|s| s.state.name.as_deref() != Some("SS_UNCONNECTED")) {
+        return None;
+    }
     let errno = c.errno.as_ref().map(|e| e.show()).unwrap_or_default();
     let (changes, mut evidence) = conn::states_of(life, c, sk.addr);
     let from_close = life
@@ -171,19 +178,26 @@ fn refused(c: &Call, life: &Life) -> Option<Claim> {
         so.map(|s| format!("{} · socket {}", s.state.show(), s.addr)).unwrap_or_else(|| "not walked".into()),
         "tp_btf/sys_exit walk",
     ));
-    let states_ok = life.states_missing.is_none().then(|| from_close && changes == ["TCP_SYN_SENT", "TCP_CLOSE"]);
+    // No change inside the call at all: the refusal came outside it (not observable here), not a wrong path.
+    let states_ok = (life.states_missing.is_none() && !changes.is_empty())
+        .then(|| from_close && changes == ["TCP_SYN_SENT", "TCP_CLOSE"]);
+    let first = life
+        .states_in(sk.addr, c.enter_ns, c.exit_ns)
+        .first()
+        .map(|s| s.old.name.clone().unwrap_or_else(|| s.old.show()));
     Some(judged(
         ids::CONNECT_REFUSED,
         Some(c.seq),
         states_ok.map(|ok| ok && closed && unconnected),
         format!(
-            "{errno}: TCP_CLOSE → {}; after: {}, {}",
+            "{errno}: {} → {}; after: {}, {}",
+            first.unwrap_or_else(|| "(no state change inside the call)".into()),
             changes.join(" → "),
             sk.state.show(),
             so.map(|s| s.state.show()).unwrap_or_else(|| "socket not walked".into())
         ),
         evidence,
-        life.states_missing.as_deref().unwrap_or(""),
+        life.states_missing.as_deref().unwrap_or("the state tracepoint saw no change of this sock inside the call"),
     ))
 }
 

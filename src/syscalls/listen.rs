@@ -32,7 +32,8 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
     // Only inet socks report state changes to sock:inet_sock_set_state; another family's listen (unix_listen)
     // sets sk_state itself. The claim's tracepoint half cannot be checked then (not observable, the walks shown);
     // its walk half can: a sock not TCP_LISTEN after the call refutes it.
-    if sk.inet.is_none() {
+    let inet = matches!(sk.family.raw as i32, libc::AF_INET | libc::AF_INET6);
+    if !inet {
         let before = c.before.sock.as_ref().filter(|b| b.addr == sk.addr);
         let was = before.map(|b| b.state.show()).unwrap_or_else(|| "not walked".into());
         let mut evidence = vec![after_ev];
@@ -42,7 +43,8 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
         out.push(judged(
             ids::LISTEN_STATE,
             Some(c.seq),
-            (!listening).then_some(false),
+            // sk_state holds TCP_* values for unix socks too; another family's states are its own (BT_LISTEN).
+            (!listening && sk.family.raw as i32 == libc::AF_UNIX).then_some(false),
             format!("{was} at entry, {} after", sk.state.show()),
             evidence,
             &format!(
