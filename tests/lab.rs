@@ -915,28 +915,40 @@ fn the_whole_course_is_proved_step_by_step_on_stock_kernels() {
     }
 }
 
+/// `prove --fail F --attach fentry|kprobe --format json` for each target, in one boot of kernel `k`: the reports, as
+/// (target, tier, report) with tier "A" then "B" for each target.
+fn fail_reports(k: &str, targets: &[&'static str]) -> Vec<(&'static str, &'static str, Value)> {
+    let mut script = String::new();
+    for f in targets {
+        for a in ["fentry", "kprobe"] {
+            script += &format!("{} prove -q --fail {f} --attach {a} --format json; echo =====\n", bin());
+        }
+    }
+    let o = lab(k, &["--timeout", "400"], &["sh", "-c", &script]);
+    assert_eq!(o.status.code(), Some(0), "{k}: {}", text(&o.stderr));
+    let out = text(&o.stdout);
+    let parts: Vec<&str> = out.split("=====\n").filter(|p| !p.trim().is_empty()).collect();
+    assert_eq!(parts.len(), targets.len() * 2, "{k}: {out}");
+    parts
+        .iter()
+        .enumerate()
+        .map(|(i, js)| {
+            let (f, tier) = (targets[i / 2], ["A", "B"][i % 2]);
+            let r: Value = serde_json::from_str(js).unwrap_or_else(|e| panic!("{k} {f} {tier}: {e}"));
+            assert_eq!(r["kernel"]["tier"], tier, "{k} {f}");
+            (f, tier, r)
+        })
+        .collect()
+}
+
 /// The course's harder puzzle, tiers A and B: a socket() that fails after sock_alloc releases that very socket in
 /// the same call; one rejected before sock_alloc allocated nothing.
 #[test]
 fn each_failure_target_releases_what_it_allocated_at_tiers_a_and_b() {
     let _g = lock();
     let kinds = ["emfile", "family-range", "family-unregistered", "protocol", "type"];
-    let mut script = String::new();
-    for f in kinds {
-        for a in ["fentry", "kprobe"] {
-            script += &format!("{} prove -q --fail {f} --attach {a} --format json; echo =====\n", bin());
-        }
-    }
     for k in ["6.1", "6.12"] {
-        let o = lab(k, &["--timeout", "400"], &["sh", "-c", &script]);
-        assert_eq!(o.status.code(), Some(0), "{k}: {}", text(&o.stderr));
-        let out = text(&o.stdout);
-        let parts: Vec<&str> = out.split("=====\n").filter(|p| !p.trim().is_empty()).collect();
-        assert_eq!(parts.len(), kinds.len() * 2, "{k}: {out}");
-        for (i, js) in parts.iter().enumerate() {
-            let (f, tier) = (kinds[i / 2], ["A", "B"][i % 2]);
-            let r: Value = serde_json::from_str(js).unwrap_or_else(|e| panic!("{k} {f} {tier}: {e}"));
-            assert_eq!(r["kernel"]["tier"], tier, "{k} {f}");
+        for (f, tier, r) in fail_reports(k, &kinds) {
             let c = r["claims"]
                 .as_array()
                 .and_then(|a| a.iter().find(|c| c["id"] == "release.same_socket"))
@@ -1202,24 +1214,11 @@ fn histograms_count_every_call_full_and_counted_at_tiers_a_and_b() {
 #[test]
 fn a_connection_s_failures_are_proved_at_tiers_a_and_b() {
     let _g = lock();
-    let targets =
-        [("connrefused", "connect.refused"), ("addrinuse", "bind.in_use"), ("accept-emfile", "accept.emfile")];
-    let mut script = String::new();
-    for (f, _) in targets {
-        for a in ["fentry", "kprobe"] {
-            script += &format!("{} prove -q --fail {f} --attach {a} --format json; echo =====\n", bin());
-        }
-    }
+    let targets = ["connrefused", "addrinuse", "accept-emfile"];
+    let ids = ["connect.refused", "bind.in_use", "accept.emfile"];
     for k in ["6.1", "6.12"] {
-        let o = lab(k, &["--timeout", "400"], &["sh", "-c", &script]);
-        assert_eq!(o.status.code(), Some(0), "{k}: {}", text(&o.stderr));
-        let out = text(&o.stdout);
-        let parts: Vec<&str> = out.split("=====\n").filter(|p| !p.trim().is_empty()).collect();
-        assert_eq!(parts.len(), targets.len() * 2, "{k}: {out}");
-        for (i, js) in parts.iter().enumerate() {
-            let ((f, id), tier) = (targets[i / 2], ["A", "B"][i % 2]);
-            let r: Value = serde_json::from_str(js).unwrap_or_else(|e| panic!("{k} {f} {tier}: {e}"));
-            assert_eq!(r["kernel"]["tier"], tier, "{k} {f}");
+        for (i, (f, tier, r)) in fail_reports(k, &targets).into_iter().enumerate() {
+            let id = ids[i / 2];
             let c = r["claims"]
                 .as_array()
                 .and_then(|a| a.iter().find(|c| c["id"] == id))
