@@ -23,7 +23,8 @@ pub fn run(a: PathBuf, b: PathBuf, format: DiffFormat, out: Option<PathBuf>) -> 
 
 /// The saved report read back into the evidence model the text and Markdown renderers take.
 fn typed(r: &serde_json::Value, p: &std::path::Path, command: &str) -> Result<crate::report::Report> {
-    serde_json::from_value(r.clone()).map_err(|e| {
+    // Deserialized from the Value in place (no copy of a report that may be large).
+    <crate::report::Report as serde::Deserialize>::deserialize(r).map_err(|e| {
         crate::error::Error::new(
             crate::error::Kind::Usage,
             format!("{} does not hold a whole report of this schema: {e}", p.display()),

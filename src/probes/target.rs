@@ -440,17 +440,11 @@ pub fn scenario_main(s: Scenario) -> i32 {
         if a < 0 {
             return 10;
         }
-        let mut sin: libc::sockaddr_in = std::mem::zeroed();
-        sin.sin_family = libc::AF_INET as libc::sa_family_t;
-        sin.sin_addr.s_addr = u32::from(std::net::Ipv4Addr::LOCALHOST).to_be();
+        let sin = match bind_loopback(a) {
+            Ok(sin) => sin,
+            Err(step) => return 11 + i32::from(step),
+        };
         let slen = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
-        if libc::bind(a, (&sin as *const libc::sockaddr_in).cast(), slen) != 0 {
-            return 11;
-        }
-        let mut len = slen;
-        if libc::getsockname(a, (&mut sin as *mut libc::sockaddr_in).cast(), &mut len) != 0 {
-            return 12;
-        }
         if s != Scenario::ConnRefused && libc::listen(a, LIFE_BACKLOG) != 0 {
             return 13;
         }
@@ -507,6 +501,29 @@ pub const LIFE_PONG: &[u8] = b"pong!";
 /// The listen() backlog of the life target.
 pub const LIFE_BACKLOG: i32 = 8;
 
+/// Binds `fd` to 127.0.0.1 on a port the kernel picks, and reads that address back: Err(0) when bind failed,
+/// Err(1) when getsockname did.
+///
+/// # Safety
+/// `fd` must be an AF_INET socket the caller owns.
+unsafe fn bind_loopback(fd: i32) -> std::result::Result<libc::sockaddr_in, u8> {
+    // SAFETY: sin is a zeroed sockaddr_in (a valid value of it) that outlives both calls; the lengths are its own.
+    unsafe {
+        let mut sin: libc::sockaddr_in = std::mem::zeroed();
+        sin.sin_family = libc::AF_INET as libc::sa_family_t;
+        sin.sin_addr.s_addr = u32::from(std::net::Ipv4Addr::LOCALHOST).to_be();
+        let slen = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        if libc::bind(fd, (&sin as *const libc::sockaddr_in).cast(), slen) != 0 {
+            return Err(0);
+        }
+        let mut len = slen;
+        if libc::getsockname(fd, (&mut sin as *mut libc::sockaddr_in).cast(), &mut len) != 0 {
+            return Err(1);
+        }
+        Ok(sin)
+    }
+}
+
 /// A TCP connection's whole life on loopback, from one thread so the order is the same every run: the server's
 /// socket, setsockopt(SO_REUSEADDR), bind(127.0.0.1:0), getsockname, listen(8); the client's socket and connect (on
 /// loopback the handshake completes inside connect); accept4(SOCK_CLOEXEC); the client writes "ping", the server
@@ -526,18 +543,11 @@ pub fn life_main() -> i32 {
         if libc::setsockopt(lsn, libc::SOL_SOCKET, libc::SO_REUSEADDR, (&one as *const libc::c_int).cast(), olen) != 0 {
             return 11;
         }
-        let mut sin: libc::sockaddr_in = std::mem::zeroed();
-        sin.sin_family = libc::AF_INET as libc::sa_family_t;
-        sin.sin_addr.s_addr = u32::from(std::net::Ipv4Addr::LOCALHOST).to_be();
-        sin.sin_port = 0;
+        let sin = match bind_loopback(lsn) {
+            Ok(sin) => sin,
+            Err(step) => return 12 + i32::from(step),
+        };
         let slen = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
-        if libc::bind(lsn, (&sin as *const libc::sockaddr_in).cast(), slen) != 0 {
-            return 12;
-        }
-        let mut len = slen;
-        if libc::getsockname(lsn, (&mut sin as *mut libc::sockaddr_in).cast(), &mut len) != 0 {
-            return 13;
-        }
         if libc::listen(lsn, LIFE_BACKLOG) != 0 {
             return 14;
         }

@@ -174,9 +174,11 @@ pub fn graph(r: &Value) -> Graph {
         made.iter().copied().take(MAX_MAPS).collect()
     };
     if made.len() > MAX_MAPS {
+        let total = r["totals"]["calls"].as_u64().unwrap_or(calls.len() as u64);
         g.notes.push(format!(
-            "{} more calls made an fd; the graph shows the first {MAX_MAPS} (see the JSON report for all)",
-            made.len() - MAX_MAPS
+            "the graph shows the first {MAX_MAPS} calls that made an fd; {} more of the {} calls this report keeps in full made one ({total} calls in the run)",
+            made.len() - MAX_MAPS,
+            calls.len()
         ));
     }
     for c in maps {
