@@ -204,6 +204,41 @@ Marks: ✓ proved · ✗ refuted · – not observable here (with why) · · sho
         #[arg(last = true, value_name = "CMD")]
         command: Vec<OsString>,
     },
+    /// The course as a static site: Part 1 (the lesson, in a split view), Part 2: the proof, one chapter per
+    /// system call, claims with their evidence, questions and confusions (three panes), common mistakes judged,
+    /// and a comparison when several kernels' evidence is given. Plain HTML and one stylesheet: open
+    /// DIR/index.html from disk. The same evidence gives the same bytes.
+    #[command(after_help = "Examples:\n  syswalk site -o site                  trace the whole course here, then write the site\n  \
+syswalk lab run --kernel 6.12 --dbg --out-dir ev -- syswalk lesson --life --format json -o ev/6.12.json\n  \
+syswalk site -o site --here --from ev/6.1.json --from ev/6.12.json   this machine beside two stock kernels\n  \
+syswalk site -o site --from ev/6.12.json                            saved evidence only: nothing is traced\n  \
+syswalk site -o site -- ./my_prog                                   the first socket() of your program\n\n\
+Evidence files: `lesson --format json` (the lesson with its run's report: every page) or `prove`/`trace \
+--format json` (a report: every page but Part 1).")]
+    Site {
+        /// The folder to write the site into: new, empty, or one a previous `syswalk site` wrote (its files are
+        /// replaced). Checked before anything is traced.
+        #[arg(short = 'o', long = "output", value_name = "DIR")]
+        out: PathBuf,
+        /// Saved evidence to publish (repeatable): lesson or report JSON, from this host or from lab runs.
+        #[arg(long = "from", value_name = "FILE")]
+        from: Vec<PathBuf>,
+        /// Also trace a run here (the default when no --from is given).
+        #[arg(long)]
+        here: bool,
+        /// A System.map or vmlinux of the running kernel for the KASLR steps of the run here.
+        #[arg(long, value_name = "FILE")]
+        system_map: Option<PathBuf>,
+        /// No progress lines on stderr.
+        #[arg(short, long)]
+        quiet: bool,
+        #[command(flatten)]
+        how: TraceArgs,
+        /// A program to follow in the run here instead of the built-in life target (its first
+        /// socket(AF_INET, SOCK_STREAM, 0) call).
+        #[arg(last = true, value_name = "CMD")]
+        command: Vec<OsString>,
+    },
     /// KASLR from evidence: live addresses (kallsyms) minus link-time addresses (System.map or vmlinux symbols).
     #[command(
         after_help = "Examples:\n  syswalk kaslr\n  syswalk kaslr --system-map /usr/lib/debug/boot/vmlinux-$(uname -r)\n  \

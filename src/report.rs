@@ -20,6 +20,10 @@ pub struct KernelInfo {
     pub tier_available: Option<Tier>,
     pub tier_reason: String,
     pub kallsyms: String,
+    /// /proc/version: the build's own version line (a distribution kernel names its upstream version there, e.g.
+    /// "Debian 6.1.158-1"), what the course site's source links are made for.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub version: String,
 }
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
@@ -373,6 +377,7 @@ impl Report {
                 tier_available: caps.tier,
                 tier_reason: caps.tier_reason.clone(),
                 kallsyms,
+                version: String::new(),
             },
             target,
             syscalls,

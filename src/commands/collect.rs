@@ -293,6 +293,7 @@ pub fn collect(req: Request, names: &Namer) -> Result<Collected> {
         std::mem::take(&mut st.claims),
     );
     report.totals = std::mem::take(&mut st.totals);
+    report.kernel.version = std::fs::read_to_string("/proc/version").map(|v| v.trim().to_string()).unwrap_or_default();
     report.kernel.tier = match used_attach {
         Some(Attach::Fentry) => caps::Tier::A,
         Some(Attach::Kprobe) => caps::Tier::B,

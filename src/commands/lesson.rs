@@ -17,7 +17,33 @@ pub fn run(
 ) -> Result<i32> {
     out.format.only_for_reports("lesson")?;
     let sink = Output::check(&out.output)?;
-    use crate::lesson;
+    let l = build(ctx, system_map.as_deref(), life, how, out.quiet, out.output.is_none(), command)?;
+    let text = match out.format {
+        Format::Json => render::json(&l),
+        Format::Md => render::lesson::markdown(&l),
+        Format::Text | Format::Summary | Format::Perfetto | Format::Hist | Format::Svg | Format::HistSvg => {
+            render::lesson::text(&l)
+        }
+    };
+    sink.write(&text)?;
+    if l.count(crate::lesson::Status::Refuted) > 0 {
+        eprintln!("syswalk: {} lesson step(s) refuted by the evidence", l.count(crate::lesson::Status::Refuted));
+        return Ok(Kind::Refuted.exit_code());
+    }
+    Ok(0)
+}
+
+/// Traces one run of the course's target (or `command`) and builds its lesson, with the run's whole report in
+/// `report`: what `lesson` prints and `site` publishes.
+pub fn build(
+    ctx: &Ctx,
+    system_map: Option<&std::path::Path>,
+    life: bool,
+    how: crate::cli::TraceArgs,
+    quiet: bool,
+    report_on_stdout: bool,
+    command: Vec<std::ffi::OsString>,
+) -> Result<crate::lesson::Lesson> {
     use crate::syscalls::socket::lesson as build;
     let names = namer();
     let (target, binary) = match command.first() {
@@ -36,8 +62,8 @@ pub fn run(
     let opts = Options {
         follow_forks: !how.no_follow,
         duration: None,
-        quiet: out.quiet,
-        report_on_stdout: out.output.is_none(),
+        quiet,
+        report_on_stdout,
         chain_calls: how.chain_calls,
         hist: false,
         bpf_stats: how.bpf_stats,
@@ -75,7 +101,7 @@ pub fn run(
     }
     let constants = crate::claims::constants::build(call, &names);
     let user = crate::machine::usercall::find(&binary, "socket");
-    let kaslr = crate::claims::kaslr::live(&names.kallsyms, system_map.as_deref(), &kaslr_named())?;
+    let kaslr = crate::claims::kaslr::live(&names.kallsyms, system_map, &kaslr_named())?;
     let (boot, boot_source) = match std::fs::read_to_string(crate::machine::boottrace::TRACE_FILE) {
         Ok(t) => (crate::machine::boottrace::parse_boot_trace(&t), crate::machine::boottrace::TRACE_FILE.to_string()),
         Err(e) => (vec![], format!("{} ({e}; tracefs not mounted?)", crate::machine::boottrace::TRACE_FILE)),
@@ -102,17 +128,7 @@ pub fn run(
         boot_source,
         sources,
     });
-    let text = match out.format {
-        Format::Json => render::json(&l),
-        Format::Md => render::lesson::markdown(&l),
-        Format::Text | Format::Summary | Format::Perfetto | Format::Hist | Format::Svg | Format::HistSvg => {
-            render::lesson::text(&l)
-        }
-    };
-    sink.write(&text)?;
-    if l.count(lesson::Status::Refuted) > 0 {
-        eprintln!("syswalk: {} lesson step(s) refuted by the evidence", l.count(lesson::Status::Refuted));
-        return Ok(Kind::Refuted.exit_code());
-    }
-    Ok(0)
+    let mut l = l;
+    l.report = Some(Box::new(got.report));
+    Ok(l)
 }

@@ -21,6 +21,7 @@ mod kaslr;
 mod lab;
 mod lesson;
 mod prove;
+mod site;
 mod stream;
 mod trace;
 
@@ -68,6 +69,9 @@ fn dispatch(ctx: &Ctx, cli: Cli) -> Result<i32> {
         Cmd::Constants { format } => constants::run(ctx, format),
         Cmd::Lesson { system_map, life, how, out, command } => lesson::run(ctx, system_map, life, how, out, command),
         Cmd::Caps { format } => caps::run(format),
+        Cmd::Site { out, from, here, system_map, quiet, how, command } => {
+            site::run(ctx, site::Args { out, from, here, quiet, system_map, how, command })
+        }
         Cmd::Diff { a, b, format, out } => diff::run(a, b, format, out),
         Cmd::Render { report, format, out } => diff::render(report, format, out),
         Cmd::Prove { family, ty, protocol, fail, life, how, out, command } => prove::run(

@@ -325,6 +325,10 @@ pub struct Lesson {
     pub axioms: Axioms,
     /// Every claim the steps rest on, with full evidence.
     pub claims: Vec<Claim>,
+    /// The whole report of the run the lesson was built from (its calls, chain, dispatch table, layouts): what
+    /// `syswalk site` draws Part 2, the chapters and the comparison from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report: Option<Box<crate::report::Report>>,
 }
 
 pub const SCHEMA: &str = "syswalk.lesson/1";
@@ -342,7 +346,7 @@ impl Lesson {
             s.n = i + 1;
         }
         let axioms = check(&mut steps);
-        Lesson { schema: SCHEMA.into(), title, kernel, tier, command, steps, axioms, claims }
+        Lesson { schema: SCHEMA.into(), title, kernel, tier, command, steps, axioms, claims, report: None }
     }
     pub fn count(&self, st: Status) -> usize {
         self.steps.iter().filter(|s| s.status == st).count()

@@ -16,6 +16,7 @@ pub mod kaslr;
 pub mod lesson;
 mod markdown;
 pub mod perfetto;
+pub mod site;
 pub mod svg;
 mod text;
 

@@ -1,0 +1,1064 @@
+//! The course as a static site (`syswalk site`): plain HTML5 from a template engine with auto-escaping (maud), one
+//! stylesheet, no script. Pure: the same evidence gives byte-identical pages. Every outside string goes through
+//! `escape::text` (control characters shown) before maud escapes it for HTML; the builder checks its own internal
+//! links before anything is written (`check_links`).
+use std::collections::{BTreeMap, BTreeSet};
+
+use maud::{html, Markup, DOCTYPE};
+
+use crate::claims::{Claim, Verdict};
+use crate::lesson::{Lesson, Status};
+use crate::model::Call;
+use crate::render::escape;
+use crate::report::Report;
+
+/// One machine's evidence: a kernel, a tier, and what was traced there.
+pub struct Machine {
+    /// A file-name-safe identifier ([a-z0-9.-]), unique in the site.
+    pub slug: String,
+    /// Where the evidence came from: a file name, or "a run here".
+    pub source: String,
+    pub lesson: Option<Lesson>,
+    pub report: Option<Report>,
+}
+
+impl Machine {
+    pub fn new(source: String, lesson: Option<Lesson>, report: Option<Report>, taken: &BTreeSet<String>) -> Self {
+        let (release, tier) = match (&report, &lesson) {
+            (Some(r), _) => (r.kernel.release.clone(), format!("{:?}", r.kernel.tier)),
+            (None, Some(l)) => (l.kernel.clone(), format!("{:?}", l.tier)),
+            (None, None) => ("unknown".into(), "?".into()),
+        };
+        let base: String = format!("{release}-tier-{tier}")
+            .to_lowercase()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || c == '.' { c } else { '-' })
+            .collect();
+        let mut slug = base.clone();
+        let mut n = 2;
+        while taken.contains(&slug) {
+            slug = format!("{base}-{n}");
+            n += 1;
+        }
+        Machine { slug, source, lesson, report }
+    }
+    fn release(&self) -> String {
+        self.report.as_ref().map(|r| r.kernel.release.clone()).or(self.lesson.as_ref().map(|l| l.kernel.clone())).unwrap_or_default()
+    }
+    fn tier(&self) -> String {
+        self.report
+            .as_ref()
+            .map(|r| format!("{:?}", r.kernel.tier))
+            .or(self.lesson.as_ref().map(|l| format!("{:?}", l.tier)))
+            .unwrap_or_default()
+    }
+    fn label(&self) -> String {
+        format!("{} · tier {}", self.release(), self.tier())
+    }
+    /// Every claim of the machine's evidence, once: the report's, then the lesson's own (KASLR, constants, source
+    /// lines) that the report does not have.
+    fn claims(&self) -> Vec<&Claim> {
+        let mut v: Vec<&Claim> = self.report.iter().flat_map(|r| r.claims.iter()).collect();
+        if let Some(l) = &self.lesson {
+            for c in &l.claims {
+                if !v.iter().any(|k| k.id == c.id && k.call == c.call && k.evidence == c.evidence) {
+                    v.push(c);
+                }
+            }
+        }
+        v
+    }
+    fn page(&self, what: &str) -> String {
+        format!("{}-{what}.html", self.slug)
+    }
+}
+
+/// The built site: relative path → content.
+pub struct Site {
+    pub files: BTreeMap<String, String>,
+}
+
+const CSS: &str = "\
+html{color:#000;background:#fff}\n\
+body{margin:0;padding:0 1em;font:16px/1.4 serif}\n\
+nav{border-bottom:1px solid #000;padding:.3em 0;font-family:monospace}\n\
+nav a{margin-right:1em}\n\
+pre,code,.ev,td.mono{font-family:monospace}\n\
+pre{white-space:pre;overflow-x:auto;margin:.3em 0}\n\
+a{color:#000}\n\
+table{border-collapse:collapse}\n\
+td,th{border:1px solid #000;padding:.15em .4em;vertical-align:top;text-align:left}\n\
+details{border-left:1px solid #000;padding-left:.5em;margin:.4em 0}\n\
+summary{cursor:pointer}\n\
+.tree div{font-family:monospace;white-space:pre}\n\
+.verdict{font-family:monospace}\n\
+.split,.three{display:grid;gap:1em;height:calc(100vh - 4.5em)}\n\
+.split{grid-template-columns:1fr 1fr}\n\
+.three{grid-template-columns:1fr 1fr 1fr}\n\
+.pane{overflow:auto;min-width:0;border:1px solid #000;padding:0 .6em}\n\
+.pane h2{margin-top:.3em}\n\
+@media (max-width:900px){.split,.three{grid-template-columns:1fr;height:auto}.pane{overflow:visible}}\n";
+
+/// An outside or kernel string as visible text (control characters escaped); maud escapes it for HTML after.
+fn t(s: &str) -> String {
+    escape::text(s).into_owned()
+}
+
+fn verdict_mark(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Proved => "✓ proved",
+        Verdict::Refuted => "✗ refuted",
+        Verdict::NotObservable => "– not observable here",
+    }
+}
+
+fn status_mark(s: Status) -> &'static str {
+    match s {
+        Status::Axiom => "≡ axiom",
+        Status::Proved => "✓ proved",
+        Status::Refuted => "✗ refuted",
+        Status::NotObservable => "– not observable here",
+        Status::Shown => "· shown",
+    }
+}
+
+/// A claim's anchor on its machine's claims page: the first claim of an id is `c-ID`, the k-th (k ≥ 2) `c-ID-k`.
+fn claim_anchors(claims: &[&Claim]) -> Vec<String> {
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    claims
+        .iter()
+        .map(|c| {
+            let n = seen.entry(c.id.as_str()).or_insert(0);
+            *n += 1;
+            if *n == 1 {
+                format!("c-{}", c.id)
+            } else {
+                format!("c-{}-{}", c.id, n)
+            }
+        })
+        .collect()
+}
+
+/// The upstream version a kernel build is of, for source links: "Debian 6.1.158-1" in /proc/version, else the
+/// release's leading numbers ("6.18.44-fc" → 6.18.44). None when neither says.
+pub fn upstream_version(release: &str, version_line: &str) -> Option<String> {
+    let nums = |s: &str| -> Option<String> {
+        let v: String = s.chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+        let parts: Vec<&str> = v.split('.').filter(|p| !p.is_empty()).collect();
+        (parts.len() >= 2).then(|| {
+            // Debian's ABI names end in .0 (6.1.0-41): the upstream version is not in them.
+            parts.join(".")
+        })
+    };
+    if let Some(i) = version_line.find("Debian ") {
+        if let Some(v) = nums(&version_line[i + 7..]) {
+            return Some(v);
+        }
+    }
+    let v = nums(release)?;
+    // "6.1.0" is an ABI name, not a release: only the series is known.
+    Some(v.strip_suffix(".0").map(str::to_string).unwrap_or(v))
+}
+
+/// A kernel function's cross-reference link for this exact version (Elixir), at its DWARF line when known.
+fn xref(version: Option<&str>, func: &str, line: Option<&(String, u32)>) -> Option<String> {
+    let v = version?;
+    let ok = |s: &str| s.chars().all(|c| c.is_ascii_alphanumeric() || "_./-".contains(c));
+    if !ok(func) {
+        return None;
+    }
+    Some(match line {
+        Some((file, n)) if ok(file) => format!("https://elixir.bootlin.com/linux/v{v}/source/{file}#L{n}"),
+        _ => format!("https://elixir.bootlin.com/linux/v{v}/C/ident/{func}"),
+    })
+}
+
+/// Function → (source file relative to the tree, line) from the source.lines claim's evidence ("path:line (in f)").
+fn source_lines(claims: &[&Claim]) -> BTreeMap<String, (String, u32)> {
+    let mut m = BTreeMap::new();
+    for c in claims.iter().filter(|c| c.id == crate::claims::ids::SOURCE_LINES.id) {
+        for e in &c.evidence {
+            if e.what.contains('+') || e.what.contains(' ') {
+                continue;
+            }
+            let loc = e.value.split(" (in ").next().unwrap_or("");
+            let Some((path, line)) = loc.rsplit_once(':') else { continue };
+            let Ok(line) = line.parse::<u32>() else { continue };
+            // DWARF paths are the build's: keep the part from the tree's top folder on.
+            let tops = ["net/", "fs/", "kernel/", "include/", "mm/", "arch/", "security/", "lib/", "block/", "drivers/"];
+            let rel = tops
+                .iter()
+                .filter_map(|t| path.find(&format!("/{t}")).map(|i| &path[i + 1..]).or(path.starts_with(t).then_some(path)))
+                .next()
+                .unwrap_or(path.trim_start_matches("./"));
+            m.insert(e.what.clone(), (rel.to_string(), line));
+        }
+    }
+    m
+}
+
+struct Ctx<'a> {
+    ms: &'a [Machine],
+}
+
+fn nav(ctx: &Ctx, here: &Machine) -> Markup {
+    html! {
+        nav {
+            a href="index.html" { "index" }
+            @if let Some(_) = &here.lesson { a href=(here.page("part1")) { "Part 1" } }
+            @if here.report.is_some() {
+                a href=(here.page("part2")) { "Part 2: the proof" }
+                @for s in syscalls(here) { a href=(here.page(&format!("call-{s}"))) { (s) "()" } }
+                a href=(here.page("claims")) { "claims" }
+                a href=(here.page("questions")) { "questions" }
+                a href=(here.page("mistakes")) { "mistakes" }
+            }
+            @if ctx.ms.iter().filter(|m| m.report.is_some()).count() > 1 { a href="compare.html" { "comparison" } }
+            " · " (t(&here.label()))
+        }
+    }
+}
+
+fn page(title: &str, nav: Markup, body: Markup) -> String {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (t(title)) }
+                link rel="stylesheet" href="style.css";
+            }
+            body { (nav) (body) }
+        }
+    }
+    .into_string()
+}
+
+/// The syscalls of a machine's report, in order of first call.
+fn syscalls(m: &Machine) -> Vec<String> {
+    let mut v: Vec<String> = Vec::new();
+    for c in m.report.iter().flat_map(|r| r.calls.iter()) {
+        if !v.contains(&c.syscall) && c.syscall.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_') {
+            v.push(c.syscall.clone());
+        }
+    }
+    v
+}
+
+fn call_title(c: &Call) -> String {
+    let args: Vec<String> = c.args.iter().map(|a| a.value.show()).collect();
+    let ret = match (c.ret, &c.errno) {
+        (Some(r), Some(e)) => format!("{r} ({})", e.show()),
+        (Some(r), None) => r.to_string(),
+        (None, _) => "?".into(),
+    };
+    format!("call {} · {}({}) = {ret} · pid {} \"{}\"", c.seq, c.syscall, args.join(", "), c.pid, c.comm)
+}
+
+/// One machine's claims page: every claim with its statement, verdict, finding and evidence.
+fn claims_page(ctx: &Ctx, m: &Machine) -> String {
+    let claims = m.claims();
+    let anchors = claim_anchors(&claims);
+    let body = html! {
+        h1 { "Every claim, with its evidence" }
+        p { "Evidence: " (t(&m.source)) ". A claim this kernel cannot check is “not observable here”, with why; never ✓." }
+        @for (c, a) in claims.iter().zip(&anchors) {
+            section id=(a) {
+                h3 { span.verdict { (verdict_mark(c.verdict)) } " " code { (t(&c.id)) }
+                     @if let Some(n) = c.call { " · call " (n) } }
+                p { (t(&c.statement)) }
+                @if let Some(f) = &c.finding { p { "found: " (t(f)) } }
+                @if let Some(r) = &c.reason { p { "why not: " (t(r)) } }
+                @if !c.evidence.is_empty() {
+                    table { tr { th { "what" } th { "value" } th { "where it was read" } }
+                        @for e in &c.evidence { tr { td { (t(&e.what)) } td.mono { (t(&e.value)) } td { (t(&e.source)) } } } }
+                }
+            }
+        }
+    };
+    page(&format!("claims — {}", m.label()), nav(ctx, m), body)
+}
+
+/// Links to the claims page for the claim ids a step rests on.
+fn claim_links(m: &Machine, ids: &[String]) -> Markup {
+    let claims = m.claims();
+    html! {
+        @for id in ids {
+            @if claims.iter().any(|c| &c.id == id) {
+                a href=(format!("{}#c-{id}", m.page("claims"))) { code { (t(id)) } } " "
+            } @else {
+                code { (t(id)) } " (not produced by this run) "
+            }
+        }
+    }
+}
+
+/// Part 1 in the split view: theory (what to do, what follows, the terms) left; the proof (command, evidence,
+/// claims) right; each pane scrolls on its own, each step expands on its own.
+fn part1(ctx: &Ctx, m: &Machine, l: &Lesson) -> String {
+    let intro: BTreeMap<String, usize> = l.axioms.terms.iter().map(|d| (d.term.to_lowercase(), d.step)).collect();
+    let term_id = |term: &str| format!("term-{}", slug(term));
+    let body = html! {
+        div.split {
+            div.pane #theory {
+                h2 { "Part 1 — " (t(&l.title)) }
+                p { "kernel " code { (t(&l.kernel)) } " · tier " (format!("{:?}", l.tier)) " · " code { (t(&l.command)) } }
+                @for (i, s) in l.steps.iter().enumerate() {
+                    @if i == 0 || l.steps[i - 1].part != s.part { h3 { (t(&s.part)) } }
+                    details open id=(format!("t-{}", s.n)) {
+                        summary { (format!("{:02}. ", s.n)) (t(&s.action)) " " span.verdict { (status_mark(s.status)) } }
+                        @if !s.result.is_empty() { p { "→ " (t(&s.result)) } }
+                        @if let Some(w) = &s.why_not { p { "why not: " (t(w)) } }
+                        @if !s.introduces.is_empty() {
+                            p { "introduces: "
+                                @for term in &s.introduces { span id=(term_id(term)) { (t(term)) } "; " } }
+                        }
+                        @if !s.uses.is_empty() {
+                            p { "uses: "
+                                @for term in &s.uses {
+                                    @match intro.get(&term.to_lowercase()) {
+                                        Some(n) => { a href=(format!("#t-{n}")) { (t(term)) } " (step " (n) ") " }
+                                        None => { (t(term)) " (given) " }
+                                    }
+                                }
+                            }
+                        }
+                        p { a href=(format!("#p-{}", s.n)) { "its proof →" } }
+                    }
+                }
+                h3 #terms { "Terms, where each is derived" }
+                ul { @for d in &l.axioms.terms { li { a href=(format!("#t-{}", d.step)) { (t(&d.term)) } " — step " (d.step) ": " (t(&d.derived)) } } }
+                h3 { "New things introduced without derivation" }
+                @if l.axioms.undefined.is_empty() { p { "(none)" } }
+                ul { @for u in &l.axioms.undefined { li { "✗ “" (t(&u.term)) "” used at step " (u.used_at) } } }
+                @if !l.axioms.given.is_empty() { p { "≡ taken as given by the axiom steps: " (t(&l.axioms.given.join(", "))) } }
+                h3 { "Forward references" }
+                @if l.axioms.forward.is_empty() { p { "(none): no step's text uses a term before the step that introduces it" } }
+                ul { @for u in &l.axioms.forward { li { "“" (t(&u.term)) "” used at step " (u.used_at) ", introduced at " (u.introduced_at.unwrap_or(0)) } } }
+                h3 { "New inference" }
+                ul { @for i in &l.axioms.inferences { li { "∴ " a href=(format!("#t-{}", i.step)) { (format!("{:02}", i.step)) } " " (t(&i.conclusion)) } } }
+                h3 { "Rejection status" }
+                p { (l.count(Status::Proved)) " proved ✓ · " (l.count(Status::Refuted)) " refuted ✗ · " (l.count(Status::NotObservable)) " not observable here – · " (l.count(Status::Shown)) " shown · " (l.count(Status::Axiom)) " axioms ≡" }
+                ul { @for r in &l.axioms.rejections { li { (status_mark(r.status)) " " a href=(format!("#t-{}", r.step)) { (format!("{:02}", r.step)) } " " (t(&r.action)) ": " (t(&r.why)) } } }
+            }
+            div.pane #proof {
+                h2 { "The proof, step by step" }
+                @for s in &l.steps {
+                    details open id=(format!("p-{}", s.n)) {
+                        summary { (format!("{:02}. ", s.n)) span.verdict { (status_mark(s.status)) } " " a href=(format!("#t-{}", s.n)) { "← theory" } }
+                        @if !s.code.is_empty() { pre { "$ " (t(&s.code)) } }
+                        @if !s.evidence.is_empty() { ul { @for e in &s.evidence { li.ev { (t(e)) } } } }
+                        @if !s.claims.is_empty() { p { "claims: " (claim_links(m, &s.claims)) } }
+                    }
+                }
+            }
+        }
+    };
+    page(&format!("Part 1 — {}", m.label()), nav(ctx, m), body)
+}
+
+fn slug(s: &str) -> String {
+    s.to_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect()
+}
+
+/// A call's function-level chain as a tree, each function linked to its source.
+fn tree(m: &Machine, c: &Call, lines: &BTreeMap<String, (String, u32)>) -> Markup {
+    let version = m.report.as_ref().and_then(|r| upstream_version(&r.kernel.release, &r.kernel.version));
+    html! {
+        div.tree {
+            @for f in &c.chain {
+                @let args: Vec<String> = f.args.iter().map(|a| format!("{}={}", a.name, a.value)).collect();
+                @let ret = match (f.ret, f.exit_ns) {
+                    (Some(r), _) if r.unsigned_abs() > 1 << 32 => format!("{:#x}", r as u64),
+                    (Some(r), _) => r.to_string(),
+                    (None, Some(_)) => "void".into(),
+                    (None, None) => "(no exit seen)".into(),
+                };
+                div {
+                    (" ".repeat(2 * f.depth))
+                    @match xref(version.as_deref(), &f.func, lines.get(&f.func)) {
+                        Some(u) => { a href=(u) { (t(&f.func)) } }
+                        None => { (t(&f.func)) }
+                    }
+                    "(" (t(&args.join(", "))) ") = " (ret)
+                    @if let Some(cl) = &f.caller { " ← " (t(&cl.to_string())) }
+                    @if let Some((file, n)) = lines.get(&f.func) { "  [" (t(file)) ":" (n) "]" }
+                }
+            }
+        }
+    }
+}
+
+fn claim_table(m: &Machine, claims: &[&Claim]) -> Markup {
+    let all = m.claims();
+    let anchors = claim_anchors(&all);
+    let anchor_of = |c: &Claim| -> String {
+        let i = all.iter().position(|k| std::ptr::eq(*k, c)).unwrap_or(0);
+        anchors.get(i).cloned().unwrap_or_default()
+    };
+    html! {
+        table {
+            tr { th { "claim" } th { "verdict" } th { "what was found" } }
+            @for c in claims {
+                tr {
+                    td { a href=(format!("{}#{}", m.page("claims"), anchor_of(c))) { code { (t(&c.id)) } } }
+                    td.verdict { (verdict_mark(c.verdict)) }
+                    td { (t(c.conclusion())) @if let Some(r) = &c.reason { " — " (t(r)) } }
+                }
+            }
+        }
+    }
+}
+
+/// Part 2: the proof — the chain as a call tree, provenance, the linkage map, the dispatch tables, KASLR, source
+/// lines, and the failure puzzle when the evidence has failed calls.
+fn part2(ctx: &Ctx, m: &Machine, r: &Report) -> String {
+    let claims = m.claims();
+    let lines = source_lines(&claims);
+    let call = crate::syscalls::socket::lesson::course_call(r).or(r.calls.iter().find(|c| c.syscall == "socket"));
+    let of = |pre: &[&str]| -> Vec<&Claim> {
+        claims.iter().copied().filter(|c| pre.iter().any(|p| c.id.starts_with(p))).collect()
+    };
+    let failed: Vec<&Call> = r.calls.iter().filter(|c| c.ret.is_some_and(|v| v < 0)).collect();
+    let origin = |c: &Call| {
+        r.syscalls.iter().find(|s| s.name == c.syscall).map(|s| s.nr_origin.clone()).unwrap_or_default()
+    };
+    let body = html! {
+        h1 { "Part 2: the proof" }
+        p { "kernel " code { (t(&r.kernel.release)) } " · tier " (format!("{:?}", r.kernel.tier)) " — " (t(&r.kernel.tier_reason)) }
+        p { "target: " (t(&r.target.description)) " · command " code { (t(&r.command)) } }
+        @if let Some(c) = call {
+            details open id="call" {
+                summary { "The call: " (t(&call_title(c))) }
+                table { @for (what, val) in crate::render::steps(c, &origin(c)) { tr { td { (t(&what)) } td.mono { (t(&val)) } } } }
+            }
+            details open id="tree" {
+                summary { "The chain as a call tree (arguments, returns, callers)" }
+                @if c.chain.is_empty() {
+                    p { "– not observable here: " (t(&r.kernel.tier_reason)) }
+                } @else { (tree(m, c, &lines)) }
+            }
+            details open id="provenance" {
+                summary { "Provenance of every pointer" }
+                (claim_table(m, &of(&["provenance.", "socket.", "sock.", "file.", "fd_install.", "chain."])))
+            }
+            details open id="linkage" {
+                summary { "The linkage map (live addresses)" }
+                @match crate::render::linkage_map(c) { Some(map) => { pre { (escape::document(&map)) } } None => { p { "the call's walk did not reach a socket" } } }
+            }
+        } @else {
+            p { "This evidence has no socket() call." }
+        }
+        details open id="dispatch" {
+            summary { "Dispatch tables (net_families[], inetsw[])" }
+            @match &r.dispatch {
+                Some(d) => {
+                    p { "read from " (t(&d.source)) @if let Some(e) = &d.error { " — " (t(e)) } }
+                    table { tr { th { "family" } th { "net_proto_family" } th { "create" } }
+                        @for s in &d.slots { tr { td { (t(&s.family.show())) } td.mono { (t(&s.net_proto_family.show())) } td.mono { (t(&s.create.show())) } } } }
+                    @if !d.inetsw.is_empty() {
+                        table { tr { th { "type" } th { "protocol" } th { "prot" } th { "ops" } }
+                            @for s in &d.inetsw { tr { td { (t(&s.ty.show())) } td { (t(&s.protocol.show())) } td.mono { (t(&s.prot.show())) } td.mono { (t(&s.ops.show())) } } } }
+                    }
+                }
+                None => { p { "– not observable here: the table is read at tiers A/B where kallsyms has net_families" } }
+            }
+            (claim_table(m, &of(&["dispatch."])))
+        }
+        details open id="kaslr" {
+            summary { "KASLR" }
+            @let k = of(&["kaslr."]);
+            @if k.is_empty() { p { "– this evidence has no KASLR claims (they are the lesson's: give lesson JSON)" } } @else { (claim_table(m, &k)) }
+        }
+        details open id="source" {
+            summary { "Source lines (DWARF)" }
+            @let s = of(&["source."]);
+            @if s.is_empty() { p { "– this evidence has no source-line claim (the lesson's, with `lab run --dbg`)" } } @else { (claim_table(m, &s)) }
+            @if !lines.is_empty() {
+                table { tr { th { "function" } th { "file:line" } }
+                    @for (f, (file, n)) in &lines { tr { td { (t(f)) } td.mono { (t(file)) ":" (n) } } } }
+            }
+        }
+        details open id="puzzle" {
+            summary { "The failure puzzle: a call that fails halfway" }
+            @if failed.is_empty() {
+                p { "This evidence has no failed call. Make one with " code { "syswalk prove --fail emfile" } " (or family-range, family-unregistered, protocol, type, connrefused, addrinuse, accept-emfile)." }
+            }
+            @for c in &failed {
+                h4 { (t(&call_title(c))) }
+                @let mine: Vec<&Claim> = claims.iter().copied().filter(|k| k.call == Some(c.seq)).collect();
+                (claim_table(m, &mine))
+                @if !c.chain.is_empty() { (tree(m, c, &lines)) }
+            }
+        }
+        @if let Some(v) = crate::render::connection_view(r) {
+            details open id="connections" { summary { "The connection's socks" } pre { (escape::document(&v)) } }
+        }
+    };
+    page(&format!("Part 2: the proof — {}", m.label()), nav(ctx, m), body)
+}
+
+/// One chapter per system call present: its calls, each with its evidence, chain and claims, and the lesson's
+/// steps of that call.
+fn chapter(ctx: &Ctx, m: &Machine, r: &Report, sys: &str) -> String {
+    let claims = m.claims();
+    let lines = source_lines(&claims);
+    let origin = r.syscalls.iter().find(|s| s.name == sys).map(|s| s.nr_origin.clone()).unwrap_or_default();
+    let steps: Vec<&crate::lesson::Step> = m
+        .lesson
+        .iter()
+        .flat_map(|l| l.steps.iter())
+        .filter(|s| s.part == sys || (sys == "write" || sys == "read") && s.part == "write and read")
+        .collect();
+    let calls: Vec<&Call> = r.calls.iter().filter(|c| c.syscall == sys).collect();
+    let total = r.totals.by_syscall.get(sys).copied().unwrap_or(calls.len() as u64);
+    let body = html! {
+        h1 { (sys) "()" }
+        p { (total) " call(s) in the run; " (calls.len()) " kept with their full evidence." }
+        @if !steps.is_empty() {
+            details open id="lesson" {
+                summary { "The lesson's chapter" }
+                ol { @for s in &steps { li value=(s.n) {
+                    @if m.lesson.is_some() { a href=(format!("{}#t-{}", m.page("part1"), s.n)) { (t(&s.action)) } } " "
+                    span.verdict { (status_mark(s.status)) } @if !s.result.is_empty() { " → " (t(&s.result)) } } } }
+            }
+        }
+        @for c in &calls {
+            details open id=(format!("call-{}", c.seq)) {
+                summary { (t(&call_title(c))) }
+                table { @for (what, val) in crate::render::steps(c, &origin) { tr { td { (t(&what)) } td.mono { (t(&val)) } } } }
+                @if !c.chain.is_empty() { p { "its chain:" } (tree(m, c, &lines)) }
+                @let mine: Vec<&Claim> = claims.iter().copied().filter(|k| k.call == Some(c.seq)).collect();
+                @if !mine.is_empty() { (claim_table(m, &mine)) }
+            }
+        }
+    };
+    page(&format!("{sys}() — {}", m.label()), nav(ctx, m), body)
+}
+
+/// An answer or a verdict drawn from the evidence, with what it rests on.
+struct Answer {
+    question: &'static str,
+    answer: String,
+    mark: &'static str,
+    proof: Vec<String>,
+    claims: Vec<String>,
+}
+
+fn first_claim<'a>(claims: &[&'a Claim], id: &str) -> Option<&'a Claim> {
+    claims.iter().copied().find(|c| c.id == id)
+}
+
+/// x86-64 physical addresses have at most 52 bits (the architecture's limit).
+const PHYS_MAX: u64 = (1 << 52) - 1;
+
+fn questions(m: &Machine, r: &Report) -> Vec<Answer> {
+    let claims = m.claims();
+    let call = crate::syscalls::socket::lesson::course_call(r);
+    let tier = r.kernel.tier;
+    let mut v = Vec::new();
+    // 1. Physical or virtual?
+    {
+        let mut proof = Vec::new();
+        let mut addrs: Vec<(String, u64)> = Vec::new();
+        if let Some(c) = call {
+            if let Some(f) = &c.after.file {
+                addrs.push(("struct file (fdt->fd[fd])".into(), f.addr.0));
+            }
+            if let Some(s) = &c.after.socket {
+                addrs.push(("struct socket (file->private_data)".into(), s.addr.0));
+            }
+            if let Some(k) = &c.after.sock {
+                addrs.push(("struct sock (socket->sk)".into(), k.addr.0));
+                addrs.push(("struct proto (sk->sk_prot)".into(), k.sk_prot.addr.0));
+            }
+        }
+        for (w, a) in &addrs {
+            proof.push(format!("{w} = {a:#018x} ({} bits)", 64 - a.leading_zeros()));
+        }
+        let (answer, mark) = if addrs.is_empty() {
+            ("– not observable in this evidence: no walk of a socket() call".to_string(), "–")
+        } else if addrs.iter().all(|(_, a)| *a > PHYS_MAX) {
+            (
+                format!(
+                    "No: every pointer the walk read is above {PHYS_MAX:#x}, the largest physical address x86-64 can \
+                     have (52 bits): they are virtual addresses in the kernel's upper half. The KASLR claim shows the \
+                     same code at an address moved by one constant."
+                ),
+                "✓",
+            )
+        } else {
+            ("✗ some pointer fits in 52 bits: see the evidence".to_string(), "✗")
+        };
+        v.push(Answer {
+            question: "Is a kernel address a physical address?",
+            answer,
+            mark,
+            proof,
+            claims: vec!["kaslr.offset_constant".into()],
+        });
+    }
+    // 2. kprobes list vs kallsyms.
+    v.push(Answer {
+        question: "Is the address the kprobes list shows the one kallsyms shows?",
+        answer: format!(
+            "– not observable in this evidence: syswalk attaches its probes by function name and does not read \
+             /sys/kernel/debug/kprobes/list (this run: tier {tier:?}). What it does show: each caller below is a \
+             kallsyms symbol plus offset."
+        ),
+        mark: "–",
+        proof: call.map(|c| c.chain.iter().filter_map(|f| f.caller.as_ref().map(|k| format!("{} ← {k}", f.func))).take(5).collect()).unwrap_or_default(),
+        claims: vec![],
+    });
+    // 3. sk_alloc before sock_alloc?
+    {
+        let at = |f: &str| call.and_then(|c| c.chain.iter().find(|x| x.func == f).and_then(|x| x.enter_ns));
+        let (answer, mark, proof) = match (at("sock_alloc"), at("sk_alloc")) {
+            (Some(a), Some(b)) => (
+                if a < b {
+                    format!("No: sock_alloc entered {:.1} µs before sk_alloc, in the same call.", (b - a) as f64 / 1000.0)
+                } else {
+                    "Yes, here: sk_alloc entered first (see the chain).".to_string()
+                },
+                if a < b { "✓" } else { "✗" },
+                vec![format!("sock_alloc entered at {a} ns"), format!("sk_alloc entered at {b} ns")],
+            ),
+            _ => (
+                format!("– not observable here: the function-level chain is not in this evidence ({})", r.kernel.tier_reason),
+                "–",
+                vec![],
+            ),
+        };
+        v.push(Answer { question: "Does sk_alloc run before sock_alloc?", answer, mark, proof, claims: vec!["chain.order".into()] });
+    }
+    // 4. The kretprobe trampoline.
+    {
+        let callers: Vec<String> = call
+            .map(|c| c.chain.iter().filter_map(|f| f.caller.as_ref().map(|k| format!("{} was called from {k}", f.func))).take(4).collect())
+            .unwrap_or_default();
+        let (answer, mark) = match tier {
+            crate::probes::caps::Tier::B if !callers.is_empty() => (
+                "The return address: the word on top of the stack at the function's entry, read here by the kprobe \
+                 before the kretprobe replaces it with its trampoline's address (the function then returns into the \
+                 trampoline, which runs the return probe and jumps to the saved word). Shown, not proved: the \
+                 overwrite itself is not read."
+                    .to_string(),
+                "·",
+            ),
+            crate::probes::caps::Tier::A => (
+                "Nothing in this run: tier A has no kretprobe. fentry/fexit go through a BPF trampoline called from \
+                 the function's first instruction; the return address stays in place, and is read as the caller."
+                    .to_string(),
+                "·",
+            ),
+            _ => (format!("– not observable here: no function-level probes at tier {tier:?}"), "–"),
+        };
+        v.push(Answer { question: "What did the kretprobe trampoline overwrite?", answer, mark, proof: callers, claims: vec![] });
+    }
+    // 5. Does the fd come from the lowest free slot?
+    let fd = first_claim(&claims, "fd.lowest_free");
+    v.push(Answer {
+        question: "Why is the fd 3?",
+        answer: match fd {
+            Some(c) => format!("{} {}", c.verdict.symbol(), c.conclusion()),
+            None => "– this evidence has no fd.lowest_free claim".into(),
+        },
+        mark: fd.map(|c| c.verdict.symbol()).unwrap_or("–"),
+        proof: fd.map(|c| c.evidence.iter().map(|e| format!("{} = {} ({})", e.what, e.value, e.source)).collect()).unwrap_or_default(),
+        claims: vec!["fd.lowest_free".into()],
+    });
+    v
+}
+
+fn mistakes(m: &Machine, r: &Report) -> Vec<Answer> {
+    let claims = m.claims();
+    let call = crate::syscalls::socket::lesson::course_call(r);
+    let mut v = Vec::new();
+    let claim_based = |statement: &'static str, id: &str, holds_if_proved: bool| -> Answer {
+        let c = first_claim(&claims, id);
+        let (answer, mark) = match c.map(|c| c.verdict) {
+            Some(Verdict::Proved) if holds_if_proved => ("confirmed".to_string(), "✓"),
+            Some(Verdict::Proved) => ("refuted: the claim below is proved".to_string(), "✗"),
+            Some(Verdict::Refuted) if holds_if_proved => ("refuted: the claim below is refuted".to_string(), "✗"),
+            Some(Verdict::Refuted) => ("not settled: the claim below is refuted".to_string(), "–"),
+            Some(Verdict::NotObservable) => {
+                (format!("not observable here: {}", c.and_then(|c| c.reason.clone()).unwrap_or_default()), "–")
+            }
+            None => (format!("not observable in this evidence: it has no {id} claim"), "–"),
+        };
+        Answer {
+            question: statement,
+            answer: format!("{answer}{}", c.map(|c| format!(" — {}", c.conclusion())).unwrap_or_default()),
+            mark,
+            proof: c.map(|c| c.evidence.iter().map(|e| format!("{} = {} ({})", e.what, e.value, e.source)).collect()).unwrap_or_default(),
+            claims: vec![id.to_string()],
+        }
+    };
+    // The state of a new TCP sock.
+    {
+        let st = call.and_then(|c| c.after.sock.as_ref()).map(|k| k.state.clone());
+        let (answer, mark, proof) = match &st {
+            Some(s) if s.raw == 7 => (
+                format!("refuted: the new sock is {} right after socket() returned", s.show()),
+                "✗",
+                vec![format!("socket->sk->__sk_common.skc_state = {} (the walk at sys_exit)", s.show())],
+            ),
+            Some(s) => (format!("the new sock is {}", s.show()), "·", vec![format!("skc_state = {}", s.show())]),
+            None => ("not observable in this evidence: no walk of the new sock".into(), "–", vec![]),
+        };
+        v.push(Answer {
+            question: "“A new TCP socket starts in the LISTEN state (or is already ESTABLISHED).”",
+            answer,
+            mark,
+            proof,
+            claims: vec![],
+        });
+    }
+    // The order of sock_alloc and sk_alloc.
+    {
+        let at = |f: &str| call.and_then(|c| c.chain.iter().find(|x| x.func == f).and_then(|x| x.enter_ns));
+        let (answer, mark, proof) = match (at("sock_alloc"), at("sk_alloc")) {
+            (Some(a), Some(b)) if a < b => ("refuted: sock_alloc ran first".to_string(), "✗", vec![format!("sock_alloc at {a} ns, sk_alloc at {b} ns")]),
+            (Some(a), Some(b)) => ("confirmed here: sk_alloc ran first".to_string(), "✓", vec![format!("sk_alloc at {b} ns, sock_alloc at {a} ns")]),
+            _ => (format!("not observable here: no function-level chain ({})", r.kernel.tier_reason), "–", vec![]),
+        };
+        v.push(Answer {
+            question: "“The kernel allocates the struct sock (sk_alloc) before the struct socket (sock_alloc).”",
+            answer,
+            mark,
+            proof,
+            claims: vec!["chain.order".into()],
+        });
+    }
+    v.push(claim_based(
+        "“file->private_data points to the struct sock.” (It is tested by the claim that it holds the struct socket.)",
+        "file.private_data_is_socket",
+        false,
+    ));
+    v.push(claim_based("“Protocol 0 stays 0 in the sock.” (Tested by the claim that it resolves to the sock's protocol.)", "sock.protocol_resolved", false));
+    v.push(claim_based(
+        "“sock_register addresses net_families RIP-relatively on this build, and the address it computes is the live one.”",
+        "dispatch.code",
+        true,
+    ));
+    v
+}
+
+/// Questions and confusions in the three-pane view: the proof | the theory | the questions.
+fn questions_page(ctx: &Ctx, m: &Machine, r: &Report) -> String {
+    let qs = questions(m, r);
+    let body = html! {
+        div.three {
+            div.pane #q-proof {
+                h2 { "Proof" }
+                @for (i, q) in qs.iter().enumerate() {
+                    details open id=(format!("q{}-proof", i + 1)) {
+                        summary { (i + 1) ". evidence" }
+                        @if q.proof.is_empty() { p { "(no evidence in this run)" } }
+                        ul { @for p in &q.proof { li.ev { (t(p)) } } }
+                        @if !q.claims.is_empty() { p { "claims: " (claim_links(m, &q.claims)) } }
+                    }
+                }
+            }
+            div.pane #q-theory {
+                h2 { "Theory" }
+                @for (i, q) in qs.iter().enumerate() {
+                    section id=(format!("q{}-theory", i + 1)) {
+                        h3 { (i + 1) ". " (q.question) }
+                        p { span.verdict { (q.mark) } " " (t(&q.answer)) }
+                    }
+                }
+            }
+            div.pane #q-list {
+                h2 { "Questions and confusions" }
+                ol { @for (i, q) in qs.iter().enumerate() { li {
+                    (q.question) " " a href=(format!("#q{}-theory", i + 1)) { "answer" } " · " a href=(format!("#q{}-proof", i + 1)) { "evidence" } } } }
+            }
+        }
+    };
+    page(&format!("questions — {}", m.label()), nav(ctx, m), body)
+}
+
+fn mistakes_page(ctx: &Ctx, m: &Machine, r: &Report) -> String {
+    let ms = mistakes(m, r);
+    let body = html! {
+        h1 { "Mistakes: what is often said about socket(), judged by this run" }
+        table {
+            tr { th { "statement" } th { "verdict" } th { "proof" } }
+            @for (i, x) in ms.iter().enumerate() {
+                tr id=(format!("m{}", i + 1)) {
+                    td { (x.question) }
+                    td { span.verdict { (x.mark) } " " (t(&x.answer)) }
+                    td { ul { @for p in &x.proof { li.ev { (t(p)) } } } @if !x.claims.is_empty() { (claim_links(m, &x.claims)) } }
+                }
+            }
+        }
+    };
+    page(&format!("mistakes — {}", m.label()), nav(ctx, m), body)
+}
+
+/// Functions, signatures, claim verdicts and struct sizes side by side, one column per machine with a report.
+fn compare(ctx: &Ctx) -> String {
+    let ms: Vec<(&Machine, &Report)> = ctx.ms.iter().filter_map(|m| m.report.as_ref().map(|r| (m, r))).collect();
+    let mut fns: Vec<String> = Vec::new();
+    for (_, r) in &ms {
+        for p in &r.chain_plan {
+            if !fns.contains(&p.name) {
+                fns.push(p.name.clone());
+            }
+        }
+    }
+    let mut ids: BTreeSet<String> = BTreeSet::new();
+    for (_, r) in &ms {
+        ids.extend(r.totals.claims.keys().cloned());
+    }
+    let mut structs: BTreeSet<String> = BTreeSet::new();
+    for (_, r) in &ms {
+        structs.extend(r.layouts.iter().flat_map(|l| l.structs.iter().map(|s| s.name.clone())));
+    }
+    let fn_cell = |r: &Report, f: &str| -> (String, String) {
+        match r.chain_plan.iter().find(|p| p.name == f) {
+            None => ("not planned".into(), String::new()),
+            Some(p) => {
+                let state = if p.traced {
+                    "traced".to_string()
+                } else if !p.in_kallsyms {
+                    format!("absent: {}", p.note)
+                } else {
+                    format!("not traced: {}", p.note)
+                };
+                let sig = p
+                    .params
+                    .as_ref()
+                    .map(|ps| {
+                        format!(
+                            "{} ({})",
+                            p.ret.clone().unwrap_or_else(|| "?".into()),
+                            ps.iter().map(|(n, ty)| format!("{ty} {n}")).collect::<Vec<_>>().join(", ")
+                        )
+                    })
+                    .unwrap_or_default();
+                (state, sig)
+            }
+        }
+    };
+    let body = html! {
+        nav { a href="index.html" { "index" } }
+        h1 { "Comparison of kernels" }
+        p { "One column per evidence file. Functions: traced, absent (not in kallsyms: inlined into its caller, or not in this version) or not traced, with the signature BTF gives." }
+        h2 #functions { "Functions of the chain" }
+        table {
+            tr { th { "function" } @for (m, _) in &ms { th { a href=(m.page("part2")) { (t(&m.label())) } } } }
+            @for f in &fns {
+                tr id=(format!("fn-{}", slug(f))) { td { code { (t(f)) } }
+                    @for (_, r) in &ms { @let (st, sig) = fn_cell(r, f); td { (t(&st)) @if !sig.is_empty() { br; code { (t(&sig)) } } } } }
+            }
+        }
+        h2 #claims { "Claim verdicts (over every call: proved / refuted / not observable)" }
+        table {
+            tr { th { "claim" } @for (m, _) in &ms { th { (t(&m.label())) } } }
+            @for id in &ids {
+                tr { td { code { (t(id)) } }
+                    @for (m, r) in &ms {
+                        td.mono { @match r.totals.claims.get(id) {
+                            Some([p, x, n]) => {
+                                @if m.claims().iter().any(|c| &c.id == id) { a href=(format!("{}#c-{id}", m.page("claims"))) { (format!("✓{p} ✗{x} –{n}")) } }
+                                @else { (format!("✓{p} ✗{x} –{n}")) }
+                            }
+                            None => { "(no such claim)" }
+                        } }
+                    }
+                }
+            }
+        }
+        h2 #structs { "Struct sizes (BTF)" }
+        table {
+            tr { th { "struct" } @for (m, _) in &ms { th { (t(&m.label())) } } }
+            @for s in &structs {
+                tr { td { code { (t(s)) } }
+                    @for (_, r) in &ms { td.mono { @match r.layouts.as_ref().and_then(|l| l.structs.iter().find(|x| &x.name == s)) {
+                        Some(l) => { (l.size) " bytes, " (l.members.len()) " members" } None => { "—" } } } } }
+            }
+        }
+    };
+    page("comparison of kernels", body_nav_none(), body)
+}
+
+fn body_nav_none() -> Markup {
+    html! {}
+}
+
+fn index(ctx: &Ctx) -> String {
+    let body = html! {
+        h1 { "What happens when you write socket() — from live evidence" }
+        p { "Every statement on these pages was judged from evidence captured on the machine named beside it: ✓ proved, ✗ refuted, – not observable here (with why)." }
+        @if ctx.ms.iter().filter(|m| m.report.is_some()).count() > 1 { p { a href="compare.html" { "Comparison of the kernels" } } }
+        table {
+            tr { th { "kernel" } th { "tier" } th { "evidence" } th { "pages" } th { "proved" } th { "refuted" } th { "not observable" } }
+            @for m in ctx.ms {
+                @let claims = m.claims();
+                tr id=(format!("m-{}", m.slug)) {
+                    td { code { (t(&m.release())) } }
+                    td { (m.tier()) }
+                    td { (t(&m.source)) }
+                    td {
+                        @if m.lesson.is_some() { a href=(m.page("part1")) { "Part 1" } " " }
+                        @if m.report.is_some() { a href=(m.page("part2")) { "Part 2" } " " a href=(m.page("questions")) { "questions" } " " a href=(m.page("mistakes")) { "mistakes" } }
+                    }
+                    td { (claims.iter().filter(|c| c.verdict == Verdict::Proved).count()) }
+                    td { (claims.iter().filter(|c| c.verdict == Verdict::Refuted).count()) }
+                    td { (claims.iter().filter(|c| c.verdict == Verdict::NotObservable).count()) }
+                }
+            }
+        }
+        @for m in ctx.ms {
+            @let why: BTreeMap<String, Vec<String>> = {
+                let mut w: BTreeMap<String, Vec<String>> = BTreeMap::new();
+                for c in m.claims().iter().filter(|c| c.verdict == Verdict::NotObservable) {
+                    let ids = w.entry(c.reason.clone().unwrap_or_else(|| "no reason given".into())).or_default();
+                    if !ids.contains(&c.id) { ids.push(c.id.clone()); }
+                }
+                w
+            };
+            details id=(format!("why-{}", m.slug)) {
+                summary { (t(&m.label())) ": what it could not observe, and why (" (why.len()) ")" }
+                ul { @for (reason, ids) in &why { li { (t(reason)) " — " (t(&ids.join(", "))) } } }
+            }
+        }
+    };
+    page("syswalk — the course", html! { nav { a href="index.html" { "index" } } }, body)
+}
+
+/// Builds every page. Errors name each broken internal link (the build fails on one).
+pub fn build(ms: &[Machine]) -> Result<Site, Vec<String>> {
+    let ctx = Ctx { ms };
+    let mut files: BTreeMap<String, String> = BTreeMap::new();
+    files.insert("style.css".into(), CSS.into());
+    files.insert("index.html".into(), index(&ctx));
+    for m in ms {
+        if let Some(l) = &m.lesson {
+            files.insert(m.page("part1"), part1(&ctx, m, l));
+        }
+        if let Some(r) = &m.report {
+            files.insert(m.page("part2"), part2(&ctx, m, r));
+            files.insert(m.page("claims"), claims_page(&ctx, m));
+            files.insert(m.page("questions"), questions_page(&ctx, m, r));
+            files.insert(m.page("mistakes"), mistakes_page(&ctx, m, r));
+            for s in syscalls(m) {
+                files.insert(m.page(&format!("call-{s}")), chapter(&ctx, m, r, &s));
+            }
+        }
+    }
+    if ms.iter().filter(|m| m.report.is_some()).count() > 1 {
+        files.insert("compare.html".into(), compare(&ctx));
+    }
+    let broken = check_links(&files);
+    if broken.is_empty() {
+        Ok(Site { files })
+    } else {
+        Err(broken)
+    }
+}
+
+/// The builder's own check of its output: every internal href names a file of the site and an id in it.
+pub fn check_links(files: &BTreeMap<String, String>) -> Vec<String> {
+    let attr = |s: &str, name: &str| -> Vec<String> {
+        let pat = format!(" {name}=\"");
+        let mut v = Vec::new();
+        let mut rest = s;
+        while let Some(i) = rest.find(&pat) {
+            rest = &rest[i + pat.len()..];
+            let end = rest.find('"').unwrap_or(rest.len());
+            v.push(rest[..end].replace("&amp;", "&"));
+            rest = &rest[end..];
+        }
+        v
+    };
+    let ids: BTreeMap<&str, BTreeSet<String>> =
+        files.iter().map(|(f, s)| (f.as_str(), attr(s, "id").into_iter().collect())).collect();
+    let mut broken = Vec::new();
+    for (f, s) in files.iter().filter(|(f, _)| f.ends_with(".html")) {
+        for h in attr(s, "href") {
+            if h.starts_with("https://") {
+                continue;
+            }
+            let (file, frag) = match h.split_once('#') {
+                Some((file, frag)) => (if file.is_empty() { f.as_str() } else { file }, Some(frag)),
+                None => (h.as_str(), None),
+            };
+            match (ids.get(file), frag) {
+                (None, _) => broken.push(format!("{f}: href=\"{h}\": no file {file}")),
+                (Some(set), Some(fr)) if !set.contains(fr) => broken.push(format!("{f}: href=\"{h}\": no id {fr} in {file}")),
+                _ => {}
+            }
+        }
+    }
+    broken
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn site_of_fixture() -> Site {
+        let mut l = crate::fixtures::lesson();
+        l.report = Some(Box::new(crate::fixtures::report()));
+        let r = l.report.as_deref().cloned();
+        let m = Machine::new("fixture.json".into(), Some(l), r, &BTreeSet::new());
+        match build(&[m]) {
+            Ok(s) => s,
+            Err(b) => panic!("broken links: {b:#?}"),
+        }
+    }
+
+    #[test]
+    fn the_same_evidence_gives_the_same_bytes_and_every_internal_link_resolves() {
+        let a = site_of_fixture();
+        let b = site_of_fixture();
+        assert_eq!(a.files, b.files);
+        assert!(a.files.contains_key("index.html"));
+        assert!(a.files.keys().any(|k| k.ends_with("-part1.html")), "{:?}", a.files.keys());
+        assert!(a.files.keys().any(|k| k.ends_with("-call-socket.html")), "{:?}", a.files.keys());
+        assert!(check_links(&a.files).is_empty());
+    }
+
+    #[test]
+    fn a_broken_anchor_or_file_is_named() {
+        let mut f = BTreeMap::new();
+        f.insert("a.html".to_string(), "<a href=\"b.html#x\">x</a><a href=\"#here\">y</a><p id=\"here\"></p><a href=\"c.html\">".to_string());
+        f.insert("b.html".to_string(), "<p id=\"y\"></p>".to_string());
+        let b = check_links(&f);
+        assert_eq!(b.len(), 2, "{b:?}");
+        assert!(b[0].contains("no id x in b.html"), "{b:?}");
+        assert!(b[1].contains("no file c.html"), "{b:?}");
+    }
+
+    #[test]
+    fn a_hostile_comm_is_text_not_markup() {
+        let mut r = crate::fixtures::report();
+        for c in r.calls.iter_mut() {
+            c.comm = "<script>alert(1)</script>\x1b[2J".into();
+        }
+        r.target.description = "\"><img src=x onerror=alert(1)>".into();
+        let m = Machine::new("x".into(), None, Some(r), &BTreeSet::new());
+        let s = build(&[m]).expect("links");
+        for (f, html) in &s.files {
+            assert!(!html.contains("<script"), "{f}");
+            assert!(!html.contains("<img"), "{f}");
+            assert!(!html.contains('\x1b'), "{f}");
+        }
+        assert!(s.files.values().any(|h| h.contains("&lt;script&gt;alert(1)&lt;/script&gt;\\x1b[2J")));
+    }
+
+    #[test]
+    fn upstream_versions_come_from_proc_version_then_the_release() {
+        assert_eq!(
+            upstream_version("6.1.0-41-amd64", "Linux version 6.1.0-41-amd64 (debian-kernel@lists.debian.org) #1 SMP PREEMPT_DYNAMIC Debian 6.1.158-1 (2025-11-09)").as_deref(),
+            Some("6.1.158")
+        );
+        assert_eq!(upstream_version("6.18.44-fc-v669", "").as_deref(), Some("6.18.44"));
+        assert_eq!(upstream_version("6.1.0-41-amd64", "").as_deref(), Some("6.1"));
+        assert_eq!(upstream_version("weird", ""), None);
+    }
+}
