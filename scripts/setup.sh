@@ -3,9 +3,10 @@
 # Build: clang (BPF C), libelf-dev, zlib1g-dev, pkg-config (vendored libbpf), linux-libc-dev/libc6-dev (headers
 # whose constants the report cites). Tests: bpftool (independent enumeration of loaded programs), gcc (C targets).
 # Lab: qemu-system-x86, busybox-static, kmod, xz-utils. Oracles and benchmarks: bpftrace. Pictures: librsvg2-bin
-# (rsvg-convert: a second SVG reader, and the screenshots the tests leave in target/tmp/screenshots).
+# (rsvg-convert: a second SVG reader, and the screenshots the tests leave in target/tmp/screenshots). Site tests:
+# chromium-headless-shell (a real browser over the DevTools protocol) and python3 (the independent link checker).
 set -euo pipefail
-need=(clang libelf-dev zlib1g-dev pkg-config linux-libc-dev libc6-dev bpftool gcc qemu-system-x86 busybox-static kmod bpftrace xz-utils librsvg2-bin)
+need=(clang libelf-dev zlib1g-dev pkg-config linux-libc-dev libc6-dev bpftool gcc qemu-system-x86 busybox-static kmod bpftrace xz-utils librsvg2-bin chromium-headless-shell python3)
 missing=()
 for p in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
