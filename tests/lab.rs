@@ -12,6 +12,8 @@ mod axioms;
 mod perfetto;
 #[path = "common/svg.rs"]
 mod svg;
+#[path = "common/browser.rs"]
+mod browser;
 
 static LOCK: Mutex<()> = Mutex::new(());
 
@@ -893,10 +895,23 @@ exit $rc"#,
 #[test]
 fn the_whole_course_is_proved_step_by_step_on_stock_kernels() {
     let _g = lock();
+    let ev = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("course-evidence");
+    let _ = std::fs::remove_dir_all(&ev);
+    std::fs::create_dir_all(&ev).expect("evidence dir");
+    let mut files = Vec::new();
     for k in ["6.1", "6.12"] {
-        let o = lab(k, &["--dbg"], &[bin(), "lesson", "--life", "-q", "--format", "json"]);
+        // Written inside the guest, into the --out-dir share: the file is on the host after.
+        let f = ev.join(format!("{k}.json"));
+        let fs = f.to_str().expect("path");
+        let o = lab(
+            k,
+            &["--dbg", "--out-dir", ev.to_str().expect("path")],
+            &[bin(), "lesson", "--life", "-q", "--format", "json", "-o", fs],
+        );
         assert_eq!(o.status.code(), Some(0), "{k}: stderr {}", text(&o.stderr));
-        let l: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{k}: {e}: {}", text(&o.stdout)));
+        let out = std::fs::read(&f).unwrap_or_else(|e| panic!("{k}: {fs} not brought out of the guest: {e}"));
+        files.push(fs.to_string());
+        let l: Value = serde_json::from_slice(&out).unwrap_or_else(|e| panic!("{k}: {e}: {}", text(&out)));
         let steps = l["steps"].as_array().expect("steps");
         for s in steps {
             assert!(
@@ -913,6 +928,69 @@ fn the_whole_course_is_proved_step_by_step_on_stock_kernels() {
         }
         axioms::assert_axiomatic(&l, &format!("{k} lesson --life --dbg"));
     }
+    site_of_three_kernels(&ev, &files);
+}
+
+/// The course site from this host's evidence and the two lab kernels': its comparison page, read in Chromium,
+/// shows update_socket_protocol only on 6.12 and sock_map_fd absent (inlined) on both; 6.12's Part 2 links each
+/// chain function to its source line in that exact version; the independent link checker passes.
+fn site_of_three_kernels(ev: &std::path::Path, lab_files: &[String]) {
+    let host = ev.join("host.json");
+    let o = Command::new(bin())
+        .args(["lesson", "--life", "-q", "--format", "json", "-o"])
+        .arg(&host)
+        .output()
+        .expect("lesson here");
+    assert_eq!(o.status.code(), Some(0), "host lesson: {}", text(&o.stderr));
+    let d = ev.join("site");
+    let mut c = Command::new(bin());
+    c.args(["site", "-q", "-o"]).arg(&d).arg("--from").arg(&host);
+    for f in lab_files {
+        c.args(["--from", f]);
+    }
+    let o = c.output().expect("site");
+    assert_eq!(o.status.code(), Some(0), "site: {}", text(&o.stderr));
+    let lc = Command::new("python3")
+        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/linkcheck.py"))
+        .arg(&d)
+        .output()
+        .expect("python3");
+    assert_eq!(lc.status.code(), Some(0), "{}", text(&lc.stdout));
+    let mut b = browser::Browser::launch();
+    b.viewport(1600, 900);
+    let url = |p: &str| format!("file://{}/{p}", d.canonicalize().expect("canonical").display());
+    let problems = b.open(&url("compare.html"));
+    assert!(problems.is_empty(), "{problems:#?}");
+    let heads = b.eval("[...document.querySelector('#functions + table tr').cells].map(c => c.innerText)");
+    let heads: Vec<String> = heads.as_array().expect("heads").iter().map(|h| h.as_str().unwrap_or("").to_string()).collect();
+    let col = |series: &str| heads.iter().position(|h| h.starts_with(series)).unwrap_or_else(|| panic!("no {series} column: {heads:?}"));
+    let (c61, c612) = (col("6.1.0-"), col("6.12."));
+    let row = |b: &mut browser::Browser, f: &str| -> Vec<String> {
+        let v = b.eval(&format!("[...document.getElementById('fn-{f}').cells].map(c => c.innerText)"));
+        v.as_array().expect("cells").iter().map(|h| h.as_str().unwrap_or("").to_string()).collect()
+    };
+    let usp = row(&mut b, "update-socket-protocol");
+    assert!(usp[c612].starts_with("traced"), "update_socket_protocol on 6.12: {usp:?}");
+    assert!(usp[c61].starts_with("absent"), "update_socket_protocol on 6.1: {usp:?}");
+    assert_eq!(usp[1], "present on some kernels only", "{usp:?}");
+    let smf = row(&mut b, "sock-map-fd");
+    for c in [c61, c612] {
+        assert!(smf[c].starts_with("absent") && smf[c].contains("inlined"), "sock_map_fd: {smf:?}");
+    }
+    b.screenshot(&std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots/site-compare.png"));
+    // 6.12's Part 2: the chain's functions link to their DWARF lines in the exact upstream version.
+    let part2 = std::fs::read_dir(&d)
+        .expect("site")
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .find(|n| n.starts_with("6.12.") && n.ends_with("-part2.html"))
+        .expect("6.12 part 2");
+    assert!(b.open(&url(&part2)).is_empty());
+    let links = b.eval("[...document.querySelectorAll('.tree a')].map(a => a.href)");
+    let links: Vec<&str> = links.as_array().expect("links").iter().filter_map(|l| l.as_str()).collect();
+    assert!(
+        links.iter().any(|l| l.starts_with("https://elixir.bootlin.com/linux/v6.12.") && l.contains("/source/net/socket.c#L")),
+        "{links:?}"
+    );
 }
 
 /// `prove --fail F --attach fentry|kprobe --format json` for each target, in one boot of kernel `k`: the reports, as

@@ -91,7 +91,7 @@ td,th{border:1px solid #000;padding:.15em .4em;vertical-align:top;text-align:lef
 details{border-left:1px solid #000;padding-left:.5em;margin:.4em 0}\n\
 summary{cursor:pointer}\n\
 .tree div{font-family:monospace;white-space:pre}\n\
-.verdict{font-family:monospace}\n\
+.verdict{font-family:monospace;white-space:nowrap}\n\
 .split,.three{display:grid;gap:1em;height:calc(100vh - 4.5em)}\n\
 .split{grid-template-columns:1fr 1fr}\n\
 .three{grid-template-columns:1fr 1fr 1fr}\n\
@@ -150,12 +150,18 @@ pub fn upstream_version(release: &str, version_line: &str) -> Option<String> {
             parts.join(".")
         })
     };
-    if let Some(i) = version_line.find("Debian ") {
-        if let Some(v) = nums(&version_line[i + 7..]) {
-            return Some(v);
-        }
-    }
     let v = nums(release)?;
+    // The build's own version, not the compiler's ("gcc-12 (Debian 12.2.0-14)" comes first): the last "Debian X.Y.Z"
+    // of the same series as the release.
+    let series: String = v.split('.').take(2).collect::<Vec<_>>().join(".") + ".";
+    if let Some(d) = version_line
+        .match_indices("Debian ")
+        .filter_map(|(i, _)| nums(&version_line[i + 7..]))
+        .filter(|d| d.starts_with(&series))
+        .last()
+    {
+        return Some(d);
+    }
     // "6.1.0" is an ABI name, not a release: only the series is known.
     Some(v.strip_suffix(".0").map(str::to_string).unwrap_or(v))
 }
@@ -209,10 +215,10 @@ fn nav(ctx: &Ctx, here: &Machine) -> Markup {
             @if here.report.is_some() {
                 a href=(here.page("part2")) { "Part 2: the proof" }
                 @for s in syscalls(here) { a href=(here.page(&format!("call-{s}"))) { (s) "()" } }
-                a href=(here.page("claims")) { "claims" }
                 a href=(here.page("questions")) { "questions" }
                 a href=(here.page("mistakes")) { "mistakes" }
             }
+            a href=(here.page("claims")) { "claims" }
             @if ctx.ms.iter().filter(|m| m.report.is_some()).count() > 1 { a href="compare.html" { "comparison" } }
             " · " (t(&here.label()))
         }
@@ -302,7 +308,7 @@ fn part1(ctx: &Ctx, m: &Machine, l: &Lesson) -> String {
     let body = html! {
         div.split {
             div.pane #theory {
-                h2 { "Part 1 — " (t(&l.title)) }
+                h2 { (t(&l.title)) }
                 p { "kernel " code { (t(&l.kernel)) } " · tier " (format!("{:?}", l.tier)) " · " code { (t(&l.command)) } }
                 @for (i, s) in l.steps.iter().enumerate() {
                     @if i == 0 || l.steps[i - 1].part != s.part { h3 { (t(&s.part)) } }
@@ -441,7 +447,7 @@ fn part2(ctx: &Ctx, m: &Machine, r: &Report) -> String {
             }
             details open id="provenance" {
                 summary { "Provenance of every pointer" }
-                (claim_table(m, &of(&["provenance.", "socket.", "sock.", "file.", "fd_install.", "chain."])))
+                (claim_table(m, &of(&["provenance.", "socket.", "sock.", "file.", "fd_install.", "chain."]).into_iter().filter(|k| k.call == Some(c.seq)).collect::<Vec<_>>()))
             }
             details open id="linkage" {
                 summary { "The linkage map (live addresses)" }
@@ -578,7 +584,7 @@ fn questions(m: &Machine, r: &Report) -> Vec<Answer> {
             proof.push(format!("{w} = {a:#018x} ({} bits)", 64 - a.leading_zeros()));
         }
         let (answer, mark) = if addrs.is_empty() {
-            ("– not observable in this evidence: no walk of a socket() call".to_string(), "–")
+            ("not observable in this evidence: no walk of a socket() call".to_string(), "–")
         } else if addrs.iter().all(|(_, a)| *a > PHYS_MAX) {
             (
                 format!(
@@ -589,7 +595,7 @@ fn questions(m: &Machine, r: &Report) -> Vec<Answer> {
                 "✓",
             )
         } else {
-            ("✗ some pointer fits in 52 bits: see the evidence".to_string(), "✗")
+            ("some pointer fits in 52 bits: see the evidence".to_string(), "✗")
         };
         v.push(Answer {
             question: "Is a kernel address a physical address?",
@@ -603,7 +609,7 @@ fn questions(m: &Machine, r: &Report) -> Vec<Answer> {
     v.push(Answer {
         question: "Is the address the kprobes list shows the one kallsyms shows?",
         answer: format!(
-            "– not observable in this evidence: syswalk attaches its probes by function name and does not read \
+            "not observable in this evidence: syswalk attaches its probes by function name and does not read \
              /sys/kernel/debug/kprobes/list (this run: tier {tier:?}). What it does show: each caller below is a \
              kallsyms symbol plus offset."
         ),
@@ -625,7 +631,7 @@ fn questions(m: &Machine, r: &Report) -> Vec<Answer> {
                 vec![format!("sock_alloc entered at {a} ns"), format!("sk_alloc entered at {b} ns")],
             ),
             _ => (
-                format!("– not observable here: the function-level chain is not in this evidence ({})", r.kernel.tier_reason),
+                format!("not observable here: the function-level chain is not in this evidence ({})", r.kernel.tier_reason),
                 "–",
                 vec![],
             ),
@@ -652,7 +658,7 @@ fn questions(m: &Machine, r: &Report) -> Vec<Answer> {
                     .to_string(),
                 "·",
             ),
-            _ => (format!("– not observable here: no function-level probes at tier {tier:?}"), "–"),
+            _ => (format!("not observable here: no function-level probes at tier {tier:?}"), "–"),
         };
         v.push(Answer { question: "What did the kretprobe trampoline overwrite?", answer, mark, proof: callers, claims: vec![] });
     }
@@ -661,8 +667,8 @@ fn questions(m: &Machine, r: &Report) -> Vec<Answer> {
     v.push(Answer {
         question: "Why is the fd 3?",
         answer: match fd {
-            Some(c) => format!("{} {}", c.verdict.symbol(), c.conclusion()),
-            None => "– this evidence has no fd.lowest_free claim".into(),
+            Some(c) => c.conclusion().to_string(),
+            None => "this evidence has no fd.lowest_free claim".into(),
         },
         mark: fd.map(|c| c.verdict.symbol()).unwrap_or("–"),
         proof: fd.map(|c| c.evidence.iter().map(|e| format!("{} = {} ({})", e.what, e.value, e.source)).collect()).unwrap_or_default(),
@@ -819,12 +825,15 @@ fn compare(ctx: &Ctx) -> String {
     }
     let fn_cell = |r: &Report, f: &str| -> (String, String) {
         match r.chain_plan.iter().find(|p| p.name == f) {
-            None => ("not planned".into(), String::new()),
+            None if r.chain_plan.is_empty() => {
+                (format!("– not observable at tier {:?}: no function-level probes", r.kernel.tier), String::new())
+            }
+            None => ("not in this run's chain".into(), String::new()),
             Some(p) => {
                 let state = if p.traced {
                     "traced".to_string()
                 } else if !p.in_kallsyms {
-                    format!("absent: {}", p.note)
+                    p.note.clone()
                 } else {
                     format!("not traced: {}", p.note)
                 };
@@ -849,9 +858,11 @@ fn compare(ctx: &Ctx) -> String {
         p { "One column per evidence file. Functions: traced, absent (not in kallsyms: inlined into its caller, or not in this version) or not traced, with the signature BTF gives." }
         h2 #functions { "Functions of the chain" }
         table {
-            tr { th { "function" } @for (m, _) in &ms { th { a href=(m.page("part2")) { (t(&m.label())) } } } }
+            tr { th { "function" } th { "differs" } @for (m, _) in &ms { th { a href=(m.page("part2")) { (t(&m.label())) } } } }
             @for f in &fns {
-                tr id=(format!("fn-{}", slug(f))) { td { code { (t(f)) } }
+                @let seen: BTreeSet<bool> = ms.iter().filter(|(_, r)| !r.chain_plan.is_empty())
+                    .map(|(_, r)| r.chain_plan.iter().any(|p| &p.name == f && p.in_kallsyms)).collect();
+                tr id=(format!("fn-{}", slug(f))) { td { code { (t(f)) } } td { @if seen.len() > 1 { "present on some kernels only" } }
                     @for (_, r) in &ms { @let (st, sig) = fn_cell(r, f); td { (t(&st)) @if !sig.is_empty() { br; code { (t(&sig)) } } } } }
             }
         }
@@ -904,7 +915,11 @@ fn index(ctx: &Ctx) -> String {
                     td { (t(&m.source)) }
                     td {
                         @if m.lesson.is_some() { a href=(m.page("part1")) { "Part 1" } " " }
-                        @if m.report.is_some() { a href=(m.page("part2")) { "Part 2" } " " a href=(m.page("questions")) { "questions" } " " a href=(m.page("mistakes")) { "mistakes" } }
+                        @if m.report.is_some() {
+                            a href=(m.page("part2")) { "Part 2" } " " a href=(m.page("claims")) { "claims" } " "
+                            a href=(m.page("questions")) { "questions" } " " a href=(m.page("mistakes")) { "mistakes" }
+                            br; "chapters: " @for s in syscalls(m) { a href=(m.page(&format!("call-{s}"))) { (s) "()" } " " }
+                        }
                     }
                     td { (claims.iter().filter(|c| c.verdict == Verdict::Proved).count()) }
                     td { (claims.iter().filter(|c| c.verdict == Verdict::Refuted).count()) }
@@ -921,6 +936,17 @@ fn index(ctx: &Ctx) -> String {
                 }
                 w
             };
+            @let proved: Vec<String> = {
+                let mut v: Vec<String> = Vec::new();
+                for c in m.claims().iter().filter(|c| c.verdict == Verdict::Proved) {
+                    if !v.contains(&c.id) { v.push(c.id.clone()); }
+                }
+                v
+            };
+            details id=(format!("proved-{}", m.slug)) {
+                summary { (t(&m.label())) ": what it proved (" (proved.len()) " claims)" }
+                ul { @for id in &proved { li { a href=(format!("{}#c-{id}", m.page("claims"))) { code { (t(id)) } } } } }
+            }
             details id=(format!("why-{}", m.slug)) {
                 summary { (t(&m.label())) ": what it could not observe, and why (" (why.len()) ")" }
                 ul { @for (reason, ids) in &why { li { (t(reason)) " — " (t(&ids.join(", "))) } } }
@@ -937,12 +963,12 @@ pub fn build(ms: &[Machine]) -> Result<Site, Vec<String>> {
     files.insert("style.css".into(), CSS.into());
     files.insert("index.html".into(), index(&ctx));
     for m in ms {
+        files.insert(m.page("claims"), claims_page(&ctx, m));
         if let Some(l) = &m.lesson {
             files.insert(m.page("part1"), part1(&ctx, m, l));
         }
         if let Some(r) = &m.report {
             files.insert(m.page("part2"), part2(&ctx, m, r));
-            files.insert(m.page("claims"), claims_page(&ctx, m));
             files.insert(m.page("questions"), questions_page(&ctx, m, r));
             files.insert(m.page("mistakes"), mistakes_page(&ctx, m, r));
             for s in syscalls(m) {
@@ -1054,7 +1080,7 @@ mod tests {
     #[test]
     fn upstream_versions_come_from_proc_version_then_the_release() {
         assert_eq!(
-            upstream_version("6.1.0-41-amd64", "Linux version 6.1.0-41-amd64 (debian-kernel@lists.debian.org) #1 SMP PREEMPT_DYNAMIC Debian 6.1.158-1 (2025-11-09)").as_deref(),
+            upstream_version("6.1.0-41-amd64", "Linux version 6.1.0-41-amd64 (debian-kernel@lists.debian.org) (gcc-12 (Debian 12.2.0-14) 12.2.0, GNU ld (GNU Binutils for Debian) 2.40) #1 SMP PREEMPT_DYNAMIC Debian 6.1.158-1 (2025-11-09)").as_deref(),
             Some("6.1.158")
         );
         assert_eq!(upstream_version("6.18.44-fc-v669", "").as_deref(), Some("6.18.44"));
