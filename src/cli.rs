@@ -208,13 +208,15 @@ Marks: ✓ proved · ✗ refuted · – not observable here (with why) · · sho
     /// system call, claims with their evidence, questions and confusions (three panes), common mistakes judged,
     /// and a comparison when several kernels' evidence is given. Plain HTML and one stylesheet: open
     /// DIR/index.html from disk. The same evidence gives the same bytes.
-    #[command(after_help = "Examples:\n  syswalk site -o site                  trace the whole course here, then write the site\n  \
+    #[command(
+        after_help = "Examples:\n  syswalk site -o site                  trace the whole course here, then write the site\n  \
 syswalk lab run --kernel 6.12 --dbg --out-dir ev -- syswalk lesson --life --format json -o ev/6.12.json\n  \
 syswalk site -o site --here --from ev/6.1.json --from ev/6.12.json   this machine beside two stock kernels\n  \
 syswalk site -o site --from ev/6.12.json                            saved evidence only: nothing is traced\n  \
 syswalk site -o site -- ./my_prog                                   the first socket() of your program\n\n\
 Evidence files: `lesson --format json` (the lesson with its run's report: every page) or `prove`/`trace \
---format json` (a report: every page but Part 1).")]
+--format json` (a report: every page but Part 1)."
+    )]
     Site {
         /// The folder to write the site into: new, empty, or one a previous `syswalk site` wrote (its files are
         /// replaced). Checked before anything is traced.

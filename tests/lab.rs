@@ -8,12 +8,12 @@ use serde_json::Value;
 
 #[path = "common/axioms.rs"]
 mod axioms;
+#[path = "common/browser.rs"]
+mod browser;
 #[path = "common/perfetto.rs"]
 mod perfetto;
 #[path = "common/svg.rs"]
 mod svg;
-#[path = "common/browser.rs"]
-mod browser;
 
 static LOCK: Mutex<()> = Mutex::new(());
 
@@ -962,8 +962,11 @@ fn site_of_three_kernels(ev: &std::path::Path, lab_files: &[String]) {
     let problems = b.open(&url("compare.html"));
     assert!(problems.is_empty(), "{problems:#?}");
     let heads = b.eval("[...document.querySelector('#functions + table tr').cells].map(c => c.innerText)");
-    let heads: Vec<String> = heads.as_array().expect("heads").iter().map(|h| h.as_str().unwrap_or("").to_string()).collect();
-    let col = |series: &str| heads.iter().position(|h| h.starts_with(series)).unwrap_or_else(|| panic!("no {series} column: {heads:?}"));
+    let heads: Vec<String> =
+        heads.as_array().expect("heads").iter().map(|h| h.as_str().unwrap_or("").to_string()).collect();
+    let col = |series: &str| {
+        heads.iter().position(|h| h.starts_with(series)).unwrap_or_else(|| panic!("no {series} column: {heads:?}"))
+    };
     let (c61, c612) = (col("6.1.0-"), col("6.12."));
     let row = |b: &mut browser::Browser, f: &str| -> Vec<String> {
         let v = b.eval(&format!("[...document.getElementById('fn-{f}').cells].map(c => c.innerText)"));
@@ -988,7 +991,9 @@ fn site_of_three_kernels(ev: &std::path::Path, lab_files: &[String]) {
     let links = b.eval("[...document.querySelectorAll('.tree a')].map(a => a.href)");
     let links: Vec<&str> = links.as_array().expect("links").iter().filter_map(|l| l.as_str()).collect();
     assert!(
-        links.iter().any(|l| l.starts_with("https://elixir.bootlin.com/linux/v6.12.") && l.contains("/source/net/socket.c#L")),
+        links
+            .iter()
+            .any(|l| l.starts_with("https://elixir.bootlin.com/linux/v6.12.") && l.contains("/source/net/socket.c#L")),
         "{links:?}"
     );
 }

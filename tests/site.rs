@@ -73,8 +73,13 @@ fn every_page_loads_clean_in_chromium_and_every_link_resolves() {
         assert!(problems.is_empty(), "{p}: {problems:#?}");
         let got = b.eval("JSON.stringify([[...document.querySelectorAll('[id]')].map(e => e.id), [...document.querySelectorAll('a[href]')].map(a => a.href)])");
         let got: Value = serde_json::from_str(got.as_str().expect("string")).expect("json");
-        ids.insert(p.clone(), got[0].as_array().expect("ids").iter().filter_map(|v| v.as_str().map(String::from)).collect());
-        links.extend(got[1].as_array().expect("links").iter().filter_map(|v| v.as_str()).map(|h| (p.clone(), h.to_string())));
+        ids.insert(
+            p.clone(),
+            got[0].as_array().expect("ids").iter().filter_map(|v| v.as_str().map(String::from)).collect(),
+        );
+        links.extend(
+            got[1].as_array().expect("links").iter().filter_map(|v| v.as_str()).map(|h| (p.clone(), h.to_string())),
+        );
     }
     let base = url(&d, "");
     let (mut internal, mut external) = (0, 0);
@@ -94,7 +99,11 @@ fn every_page_loads_clean_in_chromium_and_every_link_resolves() {
     // Claims link to their evidence: every claim id of the run has its section on the claims page.
     let claims = one(&d, "-claims.html");
     assert!(ids[&claims].iter().any(|i| i == "c-file.private_data_is_socket"), "{:?}", ids[&claims]);
-    for (name, page) in [("index", "index.html".to_string()), ("split", one(&d, "-part1.html")), ("three-pane", one(&d, "-questions.html"))] {
+    for (name, page) in [
+        ("index", "index.html".to_string()),
+        ("split", one(&d, "-part1.html")),
+        ("three-pane", one(&d, "-questions.html")),
+    ] {
         b.open(&url(&d, &page));
         b.screenshot(&shots().join(format!("site-{name}.png")));
     }
@@ -150,7 +159,11 @@ fn the_three_pane_view_has_three_columns_wide_and_one_narrow() {
     let q = url(&d, &one(&d, "-questions.html"));
     let cols = |b: &mut Browser| -> Vec<(f64, f64)> {
         let v = b.eval("['q-proof','q-theory','q-list'].map(i => { const r = document.getElementById(i).getBoundingClientRect(); return [r.left, r.top]; })");
-        v.as_array().expect("rects").iter().map(|p| (p[0].as_f64().unwrap_or(-1.0), p[1].as_f64().unwrap_or(-1.0))).collect()
+        v.as_array()
+            .expect("rects")
+            .iter()
+            .map(|p| (p[0].as_f64().unwrap_or(-1.0), p[1].as_f64().unwrap_or(-1.0)))
+            .collect()
     };
     b.viewport(1920, 1000);
     assert!(b.open(&q).is_empty());
@@ -202,7 +215,9 @@ fn a_hostile_program_name_and_argv_leave_no_element_in_the_dom() {
         assert!(problems.is_empty(), "{p}: {problems:#?}");
         assert_eq!(b.eval("document.querySelectorAll('script, img, iframe, object').length"), 0, "{p}");
         assert_eq!(
-            b.eval("[...document.querySelectorAll('*')].some(e => [...e.attributes].some(a => a.name.startsWith('on')))"),
+            b.eval(
+                "[...document.querySelectorAll('*')].some(e => [...e.attributes].some(a => a.name.startsWith('on')))"
+            ),
             false,
             "{p}: an event-handler attribute"
         );

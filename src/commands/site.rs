@@ -120,8 +120,11 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<i32> {
     }
     let started = std::time::Instant::now();
     let s = site::build(&ms).map_err(|broken| {
-        Error::new(Kind::Internal, format!("the site has {} broken internal link(s):\n  {}", broken.len(), broken.join("\n  ")))
-            .hint("this is a bug in syswalk's site builder: please report it with the evidence files")
+        Error::new(
+            Kind::Internal,
+            format!("the site has {} broken internal link(s):\n  {}", broken.len(), broken.join("\n  ")),
+        )
+        .hint("this is a bug in syswalk's site builder: please report it with the evidence files")
     })?;
     let io = |what: String| move |e: std::io::Error| Error::io(what, e);
     std::fs::create_dir_all(&a.out).map_err(io(format!("creating {}", a.out.display())))?;

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use maud::{html, Markup, DOCTYPE};
 
-use crate::claims::{Claim, Verdict};
+use crate::claims::{ids, Claim, Verdict};
 use crate::lesson::{Lesson, Status};
 use crate::model::Call;
 use crate::render::escape;
@@ -43,7 +43,11 @@ impl Machine {
         Machine { slug, source, lesson, report }
     }
     fn release(&self) -> String {
-        self.report.as_ref().map(|r| r.kernel.release.clone()).or(self.lesson.as_ref().map(|l| l.kernel.clone())).unwrap_or_default()
+        self.report
+            .as_ref()
+            .map(|r| r.kernel.release.clone())
+            .or(self.lesson.as_ref().map(|l| l.kernel.clone()))
+            .unwrap_or_default()
     }
     fn tier(&self) -> String {
         self.report
@@ -182,7 +186,7 @@ fn xref(version: Option<&str>, func: &str, line: Option<&(String, u32)>) -> Opti
 /// Function → (source file relative to the tree, line) from the source.lines claim's evidence ("path:line (in f)").
 fn source_lines(claims: &[&Claim]) -> BTreeMap<String, (String, u32)> {
     let mut m = BTreeMap::new();
-    for c in claims.iter().filter(|c| c.id == crate::claims::ids::SOURCE_LINES.id) {
+    for c in claims.iter().filter(|c| c.id == ids::SOURCE_LINES.id) {
         for e in &c.evidence {
             if e.what.contains('+') || e.what.contains(' ') {
                 continue;
@@ -191,10 +195,13 @@ fn source_lines(claims: &[&Claim]) -> BTreeMap<String, (String, u32)> {
             let Some((path, line)) = loc.rsplit_once(':') else { continue };
             let Ok(line) = line.parse::<u32>() else { continue };
             // DWARF paths are the build's: keep the part from the tree's top folder on.
-            let tops = ["net/", "fs/", "kernel/", "include/", "mm/", "arch/", "security/", "lib/", "block/", "drivers/"];
+            let tops =
+                ["net/", "fs/", "kernel/", "include/", "mm/", "arch/", "security/", "lib/", "block/", "drivers/"];
             let rel = tops
                 .iter()
-                .filter_map(|t| path.find(&format!("/{t}")).map(|i| &path[i + 1..]).or(path.starts_with(t).then_some(path)))
+                .filter_map(|t| {
+                    path.find(&format!("/{t}")).map(|i| &path[i + 1..]).or(path.starts_with(t).then_some(path))
+                })
                 .next()
                 .unwrap_or(path.trim_start_matches("./"));
             m.insert(e.what.clone(), (rel.to_string(), line));
@@ -427,9 +434,8 @@ fn part2(ctx: &Ctx, m: &Machine, r: &Report) -> String {
         claims.iter().copied().filter(|c| pre.iter().any(|p| c.id.starts_with(p))).collect()
     };
     let failed: Vec<&Call> = r.calls.iter().filter(|c| c.ret.is_some_and(|v| v < 0)).collect();
-    let origin = |c: &Call| {
-        r.syscalls.iter().find(|s| s.name == c.syscall).map(|s| s.nr_origin.clone()).unwrap_or_default()
-    };
+    let origin =
+        |c: &Call| r.syscalls.iter().find(|s| s.name == c.syscall).map(|s| s.nr_origin.clone()).unwrap_or_default();
     let body = html! {
         h1 { "Part 2: the proof" }
         p { "kernel " code { (t(&r.kernel.release)) } " · tier " (format!("{:?}", r.kernel.tier)) " — " (t(&r.kernel.tier_reason)) }
@@ -602,7 +608,7 @@ fn questions(m: &Machine, r: &Report) -> Vec<Answer> {
             answer,
             mark,
             proof,
-            claims: vec!["kaslr.offset_constant".into()],
+            claims: vec![ids::KASLR_OFFSET_CONSTANT.id.into()],
         });
     }
     // 2. kprobes list vs kallsyms.
@@ -614,7 +620,11 @@ fn questions(m: &Machine, r: &Report) -> Vec<Answer> {
              kallsyms symbol plus offset."
         ),
         mark: "–",
-        proof: call.map(|c| c.chain.iter().filter_map(|f| f.caller.as_ref().map(|k| format!("{} ← {k}", f.func))).take(5).collect()).unwrap_or_default(),
+        proof: call
+            .map(|c| {
+                c.chain.iter().filter_map(|f| f.caller.as_ref().map(|k| format!("{} ← {k}", f.func))).take(5).collect()
+            })
+            .unwrap_or_default(),
         claims: vec![],
     });
     // 3. sk_alloc before sock_alloc?
@@ -623,7 +633,10 @@ fn questions(m: &Machine, r: &Report) -> Vec<Answer> {
         let (answer, mark, proof) = match (at("sock_alloc"), at("sk_alloc")) {
             (Some(a), Some(b)) => (
                 if a < b {
-                    format!("No: sock_alloc entered {:.1} µs before sk_alloc, in the same call.", (b - a) as f64 / 1000.0)
+                    format!(
+                        "No: sock_alloc entered {:.1} µs before sk_alloc, in the same call.",
+                        (b - a) as f64 / 1000.0
+                    )
                 } else {
                     "Yes, here: sk_alloc entered first (see the chain).".to_string()
                 },
@@ -631,17 +644,32 @@ fn questions(m: &Machine, r: &Report) -> Vec<Answer> {
                 vec![format!("sock_alloc entered at {a} ns"), format!("sk_alloc entered at {b} ns")],
             ),
             _ => (
-                format!("not observable here: the function-level chain is not in this evidence ({})", r.kernel.tier_reason),
+                format!(
+                    "not observable here: the function-level chain is not in this evidence ({})",
+                    r.kernel.tier_reason
+                ),
                 "–",
                 vec![],
             ),
         };
-        v.push(Answer { question: "Does sk_alloc run before sock_alloc?", answer, mark, proof, claims: vec!["chain.order".into()] });
+        v.push(Answer {
+            question: "Does sk_alloc run before sock_alloc?",
+            answer,
+            mark,
+            proof,
+            claims: vec![ids::CHAIN_ORDER.id.into()],
+        });
     }
     // 4. The kretprobe trampoline.
     {
         let callers: Vec<String> = call
-            .map(|c| c.chain.iter().filter_map(|f| f.caller.as_ref().map(|k| format!("{} was called from {k}", f.func))).take(4).collect())
+            .map(|c| {
+                c.chain
+                    .iter()
+                    .filter_map(|f| f.caller.as_ref().map(|k| format!("{} was called from {k}", f.func)))
+                    .take(4)
+                    .collect()
+            })
             .unwrap_or_default();
         let (answer, mark) = match tier {
             crate::probes::caps::Tier::B if !callers.is_empty() => (
@@ -660,10 +688,16 @@ fn questions(m: &Machine, r: &Report) -> Vec<Answer> {
             ),
             _ => (format!("not observable here: no function-level probes at tier {tier:?}"), "–"),
         };
-        v.push(Answer { question: "What did the kretprobe trampoline overwrite?", answer, mark, proof: callers, claims: vec![] });
+        v.push(Answer {
+            question: "What did the kretprobe trampoline overwrite?",
+            answer,
+            mark,
+            proof: callers,
+            claims: vec![],
+        });
     }
     // 5. Does the fd come from the lowest free slot?
-    let fd = first_claim(&claims, "fd.lowest_free");
+    let fd = first_claim(&claims, ids::FD_LOWEST_FREE.id);
     v.push(Answer {
         question: "Why is the fd 3?",
         answer: match fd {
@@ -671,8 +705,10 @@ fn questions(m: &Machine, r: &Report) -> Vec<Answer> {
             None => "this evidence has no fd.lowest_free claim".into(),
         },
         mark: fd.map(|c| c.verdict.symbol()).unwrap_or("–"),
-        proof: fd.map(|c| c.evidence.iter().map(|e| format!("{} = {} ({})", e.what, e.value, e.source)).collect()).unwrap_or_default(),
-        claims: vec!["fd.lowest_free".into()],
+        proof: fd
+            .map(|c| c.evidence.iter().map(|e| format!("{} = {} ({})", e.what, e.value, e.source)).collect())
+            .unwrap_or_default(),
+        claims: vec![ids::FD_LOWEST_FREE.id.into()],
     });
     v
 }
@@ -697,7 +733,9 @@ fn mistakes(m: &Machine, r: &Report) -> Vec<Answer> {
             question: statement,
             answer: format!("{answer}{}", c.map(|c| format!(" — {}", c.conclusion())).unwrap_or_default()),
             mark,
-            proof: c.map(|c| c.evidence.iter().map(|e| format!("{} = {} ({})", e.what, e.value, e.source)).collect()).unwrap_or_default(),
+            proof: c
+                .map(|c| c.evidence.iter().map(|e| format!("{} = {} ({})", e.what, e.value, e.source)).collect())
+                .unwrap_or_default(),
             claims: vec![id.to_string()],
         }
     };
@@ -725,8 +763,16 @@ fn mistakes(m: &Machine, r: &Report) -> Vec<Answer> {
     {
         let at = |f: &str| call.and_then(|c| c.chain.iter().find(|x| x.func == f).and_then(|x| x.enter_ns));
         let (answer, mark, proof) = match (at("sock_alloc"), at("sk_alloc")) {
-            (Some(a), Some(b)) if a < b => ("refuted: sock_alloc ran first".to_string(), "✗", vec![format!("sock_alloc at {a} ns, sk_alloc at {b} ns")]),
-            (Some(a), Some(b)) => ("confirmed here: sk_alloc ran first".to_string(), "✓", vec![format!("sk_alloc at {b} ns, sock_alloc at {a} ns")]),
+            (Some(a), Some(b)) if a < b => (
+                "refuted: sock_alloc ran first".to_string(),
+                "✗",
+                vec![format!("sock_alloc at {a} ns, sk_alloc at {b} ns")],
+            ),
+            (Some(a), Some(b)) => (
+                "confirmed here: sk_alloc ran first".to_string(),
+                "✓",
+                vec![format!("sk_alloc at {b} ns, sock_alloc at {a} ns")],
+            ),
             _ => (format!("not observable here: no function-level chain ({})", r.kernel.tier_reason), "–", vec![]),
         };
         v.push(Answer {
@@ -734,18 +780,22 @@ fn mistakes(m: &Machine, r: &Report) -> Vec<Answer> {
             answer,
             mark,
             proof,
-            claims: vec!["chain.order".into()],
+            claims: vec![ids::CHAIN_ORDER.id.into()],
         });
     }
     v.push(claim_based(
         "“file->private_data points to the struct sock.” (It is tested by the claim that it holds the struct socket.)",
-        "file.private_data_is_socket",
+        ids::FILE_PRIVATE_DATA_IS_SOCKET.id,
         false,
     ));
-    v.push(claim_based("“Protocol 0 stays 0 in the sock.” (Tested by the claim that it resolves to the sock's protocol.)", "sock.protocol_resolved", false));
+    v.push(claim_based(
+        "“Protocol 0 stays 0 in the sock.” (Tested by the claim that it resolves to the sock's protocol.)",
+        ids::SOCK_PROTOCOL_RESOLVED.id,
+        false,
+    ));
     v.push(claim_based(
         "“sock_register addresses net_families RIP-relatively on this build, and the address it computes is the live one.”",
-        "dispatch.code",
+        ids::DISPATCH_CODE.id,
         true,
     ));
     v
@@ -1015,7 +1065,9 @@ pub fn check_links(files: &BTreeMap<String, String>) -> Vec<String> {
             };
             match (ids.get(file), frag) {
                 (None, _) => broken.push(format!("{f}: href=\"{h}\": no file {file}")),
-                (Some(set), Some(fr)) if !set.contains(fr) => broken.push(format!("{f}: href=\"{h}\": no id {fr} in {file}")),
+                (Some(set), Some(fr)) if !set.contains(fr) => {
+                    broken.push(format!("{f}: href=\"{h}\": no id {fr} in {file}"))
+                }
                 _ => {}
             }
         }
@@ -1052,7 +1104,10 @@ mod tests {
     #[test]
     fn a_broken_anchor_or_file_is_named() {
         let mut f = BTreeMap::new();
-        f.insert("a.html".to_string(), "<a href=\"b.html#x\">x</a><a href=\"#here\">y</a><p id=\"here\"></p><a href=\"c.html\">".to_string());
+        f.insert(
+            "a.html".to_string(),
+            "<a href=\"b.html#x\">x</a><a href=\"#here\">y</a><p id=\"here\"></p><a href=\"c.html\">".to_string(),
+        );
         f.insert("b.html".to_string(), "<p id=\"y\"></p>".to_string());
         let b = check_links(&f);
         assert_eq!(b.len(), 2, "{b:?}");
