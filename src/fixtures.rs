@@ -13,7 +13,7 @@ const FILE: u64 = 0xffff_8881_21c5_c9c0;
 const SOCKET: u64 = 0xffff_8882_9af1_3740;
 const SOCK: u64 = 0xffff_8881_031c_5c80;
 
-fn named(v: i64, name: &str, origin: &str) -> Value {
+pub fn named(v: i64, name: &str, origin: &str) -> Value {
     Value { raw: v, name: Some(name.into()), origin: Some(origin.into()) }
 }
 

@@ -332,3 +332,41 @@ pub fn lesson_steps(cl: &[Claim]) -> Vec<crate::lesson::Step> {
         .judged_by(&[ids::ACCEPT_CHAIN, ids::ACCEPT_CHAIN_OBJECTS], cl),
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// accept4 → EMFILE with a connection waiting: the fd is asked for first, so nothing is taken.
+    fn emfile_call(waiting: u32, table_after: &[u32]) -> Call {
+        let mut c = crate::fixtures::socket_call();
+        c.syscall = "accept4".into();
+        c.ret = Some(-24);
+        c.errno = Some(crate::fixtures::named(24, "EMFILE", "/usr/include/asm-generic/errno-base.h:28"));
+        // The listener, walked at entry.
+        c.before.sock = c.after.sock.clone();
+        if let Some(k) = c.before.sock.as_mut() {
+            k.ack_backlog = waiting;
+        }
+        c.before.fdtable.as_mut().expect("fixture table").open = vec![0, 1, 2, 3, 4];
+        c.after.fd = None;
+        c.after.fdtable.as_mut().expect("fixture table").open = table_after.to_vec();
+        c
+    }
+
+    #[test]
+    fn accept_emfile_is_proved_with_a_queued_connection_and_refuted_when_an_fd_appeared() {
+        let v = |c: &Call| emfile(c).map(|c| c.verdict);
+        assert_eq!(v(&emfile_call(1, &[0, 1, 2, 3, 4])), Some(crate::claims::Verdict::Proved));
+        assert_eq!(
+            v(&emfile_call(1, &[0, 1, 2, 3, 4, 5])),
+            Some(crate::claims::Verdict::Refuted),
+            "an fd appeared although the call failed"
+        );
+        assert_eq!(
+            v(&emfile_call(0, &[0, 1, 2, 3, 4])),
+            Some(crate::claims::Verdict::NotObservable),
+            "nothing queued: EMFILE is right, but 'took nothing' cannot be shown"
+        );
+    }
+}

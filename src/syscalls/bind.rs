@@ -296,4 +296,52 @@ mod tests {
         assert_eq!(verdict(&cl, "fd.same_socket"), Verdict::NotObservable);
         assert_eq!(verdict(&cl, "bind.port"), Verdict::NotObservable, "no port range: not observable, never ✓");
     }
+
+    /// A second socket's bind to the address the first holds: EADDRINUSE.
+    fn in_use_call(unchanged: bool) -> Call {
+        let mut c = crate::fixtures::bind_call(0);
+        c.seq = 4;
+        c.ret = Some(-98);
+        c.errno = Some(crate::fixtures::named(98, "EADDRINUSE", "/usr/include/asm-generic/errno.h:78"));
+        c.enter_ns = Some(90_000);
+        c.exit_ns = Some(95_000);
+        if let Some(a) = c.sockaddr.as_mut() {
+            a.port = Some(40000);
+        }
+        for w in [&mut c.before, &mut c.after] {
+            if let Some(k) = w.sock.as_mut() {
+                k.addr = KAddr(0xffff_8881_0777_0000);
+            }
+        }
+        let after = c.before.sock.as_ref().and_then(|k| k.inet.clone());
+        if let Some(k) = c.after.sock.as_mut() {
+            k.inet = after;
+            if !unchanged {
+                // As if the failed bind had bound the socket after all.
+                if let Some(i) = k.inet.as_mut() {
+                    i.num = 40000;
+                }
+            }
+        }
+        c
+    }
+
+    #[test]
+    fn a_bind_to_a_held_address_names_the_holder_and_a_changed_socket_is_refuted() {
+        let mut l = life_after_socket();
+        l.record(&crate::fixtures::bind_call(40000));
+        let cl = judge(&in_use_call(true), &l);
+        let c = cl.iter().find(|c| c.id == "bind.in_use").expect("bind.in_use");
+        assert_eq!(c.verdict, Verdict::Proved, "{c:#?}");
+        assert!(
+            c.conclusion().contains("held by sk 0xffff8881031c5c80 (socket)"),
+            "the holder named: {}",
+            c.conclusion()
+        );
+        let cl = judge(&in_use_call(false), &l);
+        assert_eq!(verdict(&cl, "bind.in_use"), Verdict::Refuted, "the failed socket was changed: {cl:#?}");
+        // Nobody this run followed holds the port: not observable, never ✓.
+        let cl = judge(&in_use_call(true), &life_after_socket());
+        assert_eq!(verdict(&cl, "bind.in_use"), Verdict::NotObservable, "{cl:#?}");
+    }
 }

@@ -257,3 +257,74 @@ pub fn lesson_steps(cl: &[Claim]) -> Vec<crate::lesson::Step> {
         .judged_by(&[ids::CONNECT_CHAIN, ids::CONNECT_CHAIN_OBJECTS], cl),
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::claims::Verdict;
+    use crate::model::{KAddr, StateChange};
+    use crate::syscalls::conn::Sysctls;
+
+    /// A connect() to a port nobody listens on: ECONNREFUSED, inside the call CLOSE → SYN_SENT → CLOSE.
+    fn refused_call() -> Call {
+        let mut c = crate::fixtures::bind_call(0);
+        c.seq = 3;
+        c.syscall = "connect".into();
+        c.ret = Some(-111);
+        c.errno = Some(crate::fixtures::named(111, "ECONNREFUSED", "/usr/include/asm-generic/errno.h:111"));
+        c.enter_ns = Some(100_000);
+        c.exit_ns = Some(200_000);
+        c
+    }
+
+    fn life_with(changes: &[(&str, &str, u64)]) -> Life {
+        let mut l = Life::new(Sysctls {
+            port_range: Some((32768, 60999)),
+            port_range_text: "32768 60999".into(),
+            somaxconn: Some(4096),
+            somaxconn_text: "4096".into(),
+        });
+        l.record(&crate::fixtures::socket_call());
+        let sk = refused_call().after.sock.as_ref().map(|k| k.addr).unwrap_or(KAddr(0));
+        let st = |n: &str| crate::fixtures::named(if n == "TCP_CLOSE" { 7 } else { 2 }, n, "BTF enum");
+        for (old, new, ts) in changes {
+            l.state(StateChange {
+                ts_ns: *ts,
+                pid: 1,
+                tid: 1,
+                comm: "t".into(),
+                sock: sk,
+                old: st(old),
+                new: st(new),
+                local: "127.0.0.1:0".into(),
+                peer: "127.0.0.1:40000".into(),
+            });
+        }
+        l
+    }
+
+    fn verdict(c: &Call, l: &Life) -> Verdict {
+        judge(c, l).iter().find(|k| k.id == ids::CONNECT_REFUSED.id).map(|k| k.verdict).expect("connect.refused")
+    }
+
+    #[test]
+    fn a_refused_connect_is_proved_from_its_states_and_refuted_when_the_sock_is_left_open() {
+        let handshake = [("TCP_CLOSE", "TCP_SYN_SENT", 120_000), ("TCP_SYN_SENT", "TCP_CLOSE", 150_000)];
+        assert_eq!(verdict(&refused_call(), &life_with(&handshake)), Verdict::Proved);
+        // The kernel left the sock in SYN_SENT although connect() said refused.
+        let mut open = refused_call();
+        if let Some(k) = open.after.sock.as_mut() {
+            k.state = crate::fixtures::named(2, "TCP_SYN_SENT", "BTF enum");
+        }
+        assert_eq!(verdict(&open, &life_with(&handshake)), Verdict::Refuted);
+        // Another path: the handshake completed and was then closed.
+        let other = [
+            ("TCP_CLOSE", "TCP_SYN_SENT", 120_000),
+            ("TCP_SYN_SENT", "TCP_ESTABLISHED", 130_000),
+            ("TCP_ESTABLISHED", "TCP_CLOSE", 150_000),
+        ];
+        assert_eq!(verdict(&refused_call(), &life_with(&other)), Verdict::Refuted);
+        // No change seen inside the call: not observable, never ✓.
+        assert_eq!(verdict(&refused_call(), &life_with(&[])), Verdict::NotObservable);
+    }
+}
