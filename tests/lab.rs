@@ -1040,6 +1040,21 @@ fn each_failure_target_releases_what_it_allocated_at_tiers_a_and_b() {
             let allocated = !matches!(f, "family-range" | "type");
             let finding = c["finding"].as_str().unwrap_or("");
             assert_eq!(finding.contains("never ran"), !allocated, "{k} {f} {tier}: {finding}");
+            if f == "emfile" {
+                // The sock side: the struct sock sk_alloc returned is the one tcp_close got, in the same call.
+                assert!(finding.contains("tcp_close got the same sock"), "{k} {f} {tier}: {finding}");
+                let ev = |w: &str| {
+                    c["evidence"]
+                        .as_array()
+                        .and_then(|a| a.iter().find(|e| e["what"].as_str().is_some_and(|x| x.starts_with(w))))
+                        .and_then(|e| e["value"].as_str())
+                        .unwrap_or("")
+                        .to_string()
+                };
+                let sk = ev("sk_alloc() returned");
+                assert!(sk.starts_with("0xffff"), "{k} {f} {tier}: {sk}");
+                assert!(ev("tcp_close").starts_with(&sk), "{k} {f} {tier}: {} vs {sk}", ev("tcp_close"));
+            }
             assert_eq!(r["summary"]["refuted"], 0, "{k} {f} {tier}");
             // What was allocated went back to the kernel: sock_free_inode got sock_alloc's pointer (RCU, later).
             let freed: Vec<&Value> =

@@ -101,6 +101,11 @@ pub fn choose_chain(
     if matches!(target, Target::Builtin { .. }) {
         fnames.push("__sock_release".into());
     }
+    // The EMFILE target fails after sk_alloc: its sock goes to the protocol's close in the same call (the sock side
+    // of release.same_socket).
+    if matches!(target, Target::Builtin { nofile: Some(_), .. }) {
+        fnames.push("tcp_close".into());
+    }
     for f in specs.iter().flat_map(|s| s.chain.iter()) {
         if !fnames.iter().any(|g| g == f) {
             fnames.push(f.to_string());

@@ -34,7 +34,8 @@ fn check_out(d: &Path) -> Result<Vec<String>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let parent = d.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
             if !parent.is_dir() {
-                return Err(bad(format!("its parent {} is not a folder", parent.display())));
+                return Err(bad(format!("its parent {} is not a folder", parent.display()))
+                    .hint(format!("create it first (mkdir -p {}), or give a folder that exists", parent.display())));
             }
             Ok(vec![])
         }
@@ -51,7 +52,11 @@ fn check_out(d: &Path) -> Result<Vec<String>> {
                     .filter(|l| !l.is_empty() && !l.contains('/') && !l.starts_with('.'))
                     .map(str::to_string)
                     .collect()),
-                Err(_) => Err(bad(format!("is not empty ({} entries) and no site was written there", entries.len()))),
+                Err(_) => Err(bad(format!(
+                    "is not empty ({} {}) and no site was written there",
+                    entries.len(),
+                    if entries.len() == 1 { "entry" } else { "entries" }
+                ))),
             }
         }
     }
@@ -64,6 +69,9 @@ fn load(p: &Path) -> Result<(Option<Lesson>, Option<Report>)> {
         .map_err(|e| e.hint(hint))?;
     let v: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| Error::new(Kind::Usage, format!("--from {}: not JSON: {e}", p.display())).hint(hint))?;
+    if !v.is_object() {
+        return Err(Error::new(Kind::Usage, format!("--from {}: not a JSON object", p.display())).hint(hint));
+    }
     let schema = v.get("schema").and_then(|s| s.as_str()).unwrap_or("").to_string();
     let bad = |e: serde_json::Error| {
         Error::new(Kind::Usage, format!("--from {}: not a whole {schema} document: {e}", p.display())).hint(hint)
@@ -97,6 +105,15 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<i32> {
     }
     let mut ms: Vec<Machine> = Vec::new();
     let mut taken = BTreeSet::new();
+    let mut seen: Vec<PathBuf> = Vec::new();
+    for p in &a.from {
+        let canon = std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
+        if seen.contains(&canon) {
+            return Err(Error::new(Kind::Usage, format!("--from {} is given twice", p.display()))
+                .hint("give each evidence file once"));
+        }
+        seen.push(canon);
+    }
     for p in &a.from {
         let (l, r) = load(p)?;
         let m = Machine::new(p.display().to_string(), l, r, &taken);

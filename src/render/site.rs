@@ -315,7 +315,7 @@ fn part1(ctx: &Ctx, m: &Machine, l: &Lesson) -> String {
     let body = html! {
         div.split {
             div.pane #theory {
-                h2 { (t(&l.title)) }
+                h2 { (t(&l.title.replace("from this machine", &format!("from {}", m.label())))) }
                 p { "kernel " code { (t(&l.kernel)) } " · tier " (format!("{:?}", l.tier)) " · " code { (t(&l.command)) } }
                 @for (i, s) in l.steps.iter().enumerate() {
                     @if i == 0 || l.steps[i - 1].part != s.part { h3 { (t(&s.part)) } }
@@ -528,6 +528,12 @@ fn chapter(ctx: &Ctx, m: &Machine, r: &Report, sys: &str) -> String {
     let body = html! {
         h1 { (sys) "()" }
         p { (total) " call(s) in the run; " (calls.len()) " kept with their full evidence." }
+        @if sys == "socket" && m.lesson.is_some() {
+            p { "socket()'s lesson is " a href=(m.page("part1")) { "Part 1" } "; its proof is " a href=(m.page("part2")) { "Part 2" } "." }
+        }
+        @if calls.iter().all(|c| c.chain.is_empty()) && r.kernel.tier == crate::probes::caps::Tier::C {
+            p { "The function-level chain: – not observable here (tier C: " (t(&r.kernel.tier_reason)) "); the claims on it are “not observable” on the claims page." }
+        }
         @if !steps.is_empty() {
             details open id="lesson" {
                 summary { "The lesson's chapter" }
@@ -565,9 +571,15 @@ fn first_claim<'a>(claims: &[&'a Claim], id: &str) -> Option<&'a Claim> {
 /// x86-64 physical addresses have at most 52 bits (the architecture's limit).
 const PHYS_MAX: u64 = (1 << 52) - 1;
 
+/// The socket() call the answers read: the course's (AF_INET, SOCK_STREAM, 0), else the first that made a socket.
+fn answer_call(r: &Report) -> Option<&Call> {
+    crate::syscalls::socket::lesson::course_call(r)
+        .or_else(|| r.calls.iter().find(|c| c.syscall == "socket" && c.after.socket.is_some()))
+}
+
 fn questions(m: &Machine, r: &Report) -> Vec<Answer> {
     let claims = m.claims();
-    let call = crate::syscalls::socket::lesson::course_call(r);
+    let call = answer_call(r);
     let tier = r.kernel.tier;
     let mut v = Vec::new();
     // 1. Physical or virtual?
@@ -592,11 +604,17 @@ fn questions(m: &Machine, r: &Report) -> Vec<Answer> {
         let (answer, mark) = if addrs.is_empty() {
             ("not observable in this evidence: no walk of a socket() call".to_string(), "–")
         } else if addrs.iter().all(|(_, a)| *a > PHYS_MAX) {
+            let kaslr = first_claim(&claims, ids::KASLR_OFFSET_CONSTANT.id).filter(|c| c.verdict == Verdict::Proved);
             (
                 format!(
                     "No: every pointer the walk read is above {PHYS_MAX:#x}, the largest physical address x86-64 can \
-                     have (52 bits): they are virtual addresses in the kernel's upper half. The KASLR claim shows the \
-                     same code at an address moved by one constant."
+                     have (52 bits): they are virtual addresses in the kernel's upper half.{}",
+                    if kaslr.is_some() {
+                        " And the KASLR claim shows the kernel's code at addresses moved by one constant from its \
+                         link-time ones."
+                    } else {
+                        ""
+                    }
                 ),
                 "✓",
             )
@@ -612,19 +630,24 @@ fn questions(m: &Machine, r: &Report) -> Vec<Answer> {
         });
     }
     // 2. kprobes list vs kallsyms.
+    let callers: Vec<String> = call
+        .map(|c| {
+            c.chain.iter().filter_map(|f| f.caller.as_ref().map(|k| format!("{} ← {k}", f.func))).take(5).collect()
+        })
+        .unwrap_or_default();
     v.push(Answer {
         question: "Is the address the kprobes list shows the one kallsyms shows?",
         answer: format!(
             "not observable in this evidence: syswalk attaches its probes by function name and does not read \
-             /sys/kernel/debug/kprobes/list (this run: tier {tier:?}). What it does show: each caller below is a \
-             kallsyms symbol plus offset."
+             /sys/kernel/debug/kprobes/list (this run: tier {tier:?}).{}",
+            if callers.is_empty() {
+                ""
+            } else {
+                " What it does show: each caller in the proof pane is a kallsyms symbol plus offset."
+            }
         ),
         mark: "–",
-        proof: call
-            .map(|c| {
-                c.chain.iter().filter_map(|f| f.caller.as_ref().map(|k| format!("{} ← {k}", f.func))).take(5).collect()
-            })
-            .unwrap_or_default(),
+        proof: callers,
         claims: vec![],
     });
     // 3. sk_alloc before sock_alloc?
@@ -715,15 +738,15 @@ fn questions(m: &Machine, r: &Report) -> Vec<Answer> {
 
 fn mistakes(m: &Machine, r: &Report) -> Vec<Answer> {
     let claims = m.claims();
-    let call = crate::syscalls::socket::lesson::course_call(r);
+    let call = answer_call(r);
     let mut v = Vec::new();
     let claim_based = |statement: &'static str, id: &str, holds_if_proved: bool| -> Answer {
         let c = first_claim(&claims, id);
         let (answer, mark) = match c.map(|c| c.verdict) {
             Some(Verdict::Proved) if holds_if_proved => ("confirmed".to_string(), "✓"),
-            Some(Verdict::Proved) => ("refuted: the claim below is proved".to_string(), "✗"),
-            Some(Verdict::Refuted) if holds_if_proved => ("refuted: the claim below is refuted".to_string(), "✗"),
-            Some(Verdict::Refuted) => ("not settled: the claim below is refuted".to_string(), "–"),
+            Some(Verdict::Proved) => ("refuted: the claim beside it is proved".to_string(), "✗"),
+            Some(Verdict::Refuted) if holds_if_proved => ("refuted: the claim beside it is refuted".to_string(), "✗"),
+            Some(Verdict::Refuted) => ("not settled: the claim beside it is refuted".to_string(), "–"),
             Some(Verdict::NotObservable) => {
                 (format!("not observable here: {}", c.and_then(|c| c.reason.clone()).unwrap_or_default()), "–")
             }
@@ -741,8 +764,18 @@ fn mistakes(m: &Machine, r: &Report) -> Vec<Answer> {
     };
     // The state of a new TCP sock.
     {
-        let st = call.and_then(|c| c.after.sock.as_ref()).map(|k| k.state.clone());
+        let sk = call.and_then(|c| c.after.sock.as_ref());
+        let st = sk.filter(|k| k.protocol.raw == 6).map(|k| k.state.clone());
         let (answer, mark, proof) = match &st {
+            None if sk.is_some() => (
+                format!(
+                    "not applicable: this run's socket is not TCP ({} {})",
+                    sk.map(|k| k.family.show()).unwrap_or_default(),
+                    sk.map(|k| k.protocol.show()).unwrap_or_default()
+                ),
+                "–",
+                vec![],
+            ),
             Some(s) if s.raw == 7 => (
                 format!("refuted: the new sock is {} right after socket() returned", s.show()),
                 "✗",
@@ -793,11 +826,48 @@ fn mistakes(m: &Machine, r: &Report) -> Vec<Answer> {
         ids::SOCK_PROTOCOL_RESOLVED.id,
         false,
     ));
-    v.push(claim_based(
-        "“sock_register addresses net_families RIP-relatively on this build, and the address it computes is the live one.”",
-        ids::DISPATCH_CODE.id,
-        true,
-    ));
+    {
+        // The seed shows a RIP-relative lea; the claim's evidence names how each instruction addresses the table.
+        let c = first_claim(&claims, ids::DISPATCH_CODE.id);
+        let text: String =
+            c.map(|c| c.evidence.iter().map(|e| format!("{} {} ", e.what, e.value)).collect()).unwrap_or_default();
+        let (rip, abs) = (text.contains("RIP-relative"), text.contains("absolute"));
+        let (answer, mark) = match c.map(|c| c.verdict) {
+            Some(Verdict::Proved) if rip && !abs => {
+                ("confirmed: every instruction that addresses it is RIP-relative".to_string(), "✓")
+            }
+            Some(Verdict::Proved) if abs && !rip => (
+                "refuted on this build: sock_register addresses net_families with an absolute 32-bit displacement \
+                 (patched by the KASLR relocation at boot), not RIP-relatively"
+                    .to_string(),
+                "✗",
+            ),
+            Some(Verdict::Proved) => {
+                ("both: some instructions are RIP-relative, some absolute (see the proof)".to_string(), "·")
+            }
+            Some(Verdict::Refuted) => {
+                ("not settled: the claim that sock_register addresses net_families is refuted".to_string(), "–")
+            }
+            Some(Verdict::NotObservable) => {
+                (format!("not observable here: {}", c.and_then(|c| c.reason.clone()).unwrap_or_default()), "–")
+            }
+            None => (
+                "not observable in this evidence: it has no dispatch.code claim (the lesson's, with `lab run --dbg`)"
+                    .to_string(),
+                "–",
+            ),
+        };
+        v.push(Answer {
+            question: "“sock_register addresses net_families RIP-relatively (a lea relative to the instruction \
+                       pointer), as the course's seed shows.”",
+            answer,
+            mark,
+            proof: c
+                .map(|c| c.evidence.iter().map(|e| format!("{} = {} ({})", e.what, e.value, e.source)).collect())
+                .unwrap_or_default(),
+            claims: vec![ids::DISPATCH_CODE.id.to_string()],
+        });
+    }
     v
 }
 
@@ -912,7 +982,9 @@ fn compare(ctx: &Ctx) -> String {
             @for f in &fns {
                 @let seen: BTreeSet<bool> = ms.iter().filter(|(_, r)| !r.chain_plan.is_empty())
                     .map(|(_, r)| r.chain_plan.iter().any(|p| &p.name == f && p.in_kallsyms)).collect();
-                tr id=(format!("fn-{}", slug(f))) { td { code { (t(f)) } } td { @if seen.len() > 1 { "present on some kernels only" } }
+                @let sigs: BTreeSet<String> = ms.iter().filter_map(|(_, r)| r.chain_plan.iter().find(|p| &p.name == f && p.in_kallsyms))
+                    .map(|p| format!("{:?} {:?}", p.ret, p.params)).collect();
+                tr id=(format!("fn-{}", slug(f))) { td { code { (t(f)) } } td { @if seen.len() > 1 { "present on some kernels only" } @else if sigs.len() > 1 { "signature differs" } }
                     @for (_, r) in &ms { @let (st, sig) = fn_cell(r, f); td { (t(&st)) @if !sig.is_empty() { br; code { (t(&sig)) } } } } }
             }
         }
@@ -953,10 +1025,10 @@ fn body_nav_none() -> Markup {
 fn index(ctx: &Ctx) -> String {
     let body = html! {
         h1 { "What happens when you write socket() — from live evidence" }
-        p { "Every statement on these pages was judged from evidence captured on the machine named beside it: ✓ proved, ✗ refuted, – not observable here (with why)." }
+        p { "Every statement on these pages was judged from evidence captured on the machine named beside it: ✓ proved, ✗ refuted, – not observable here (with why); in the lesson also · shown (a measurement without a claim) and ≡ axiom (taken as given). “Checks” count a claim once per call it was judged for." }
         @if ctx.ms.iter().filter(|m| m.report.is_some()).count() > 1 { p { a href="compare.html" { "Comparison of the kernels" } } }
         table {
-            tr { th { "kernel" } th { "tier" } th { "evidence" } th { "pages" } th { "proved" } th { "refuted" } th { "not observable" } }
+            tr { th { "kernel" } th { "tier" } th { "evidence" } th { "pages" } th { "checks proved" } th { "refuted" } th { "not observable" } }
             @for m in ctx.ms {
                 @let claims = m.claims();
                 tr id=(format!("m-{}", m.slug)) {
@@ -994,12 +1066,24 @@ fn index(ctx: &Ctx) -> String {
                 v
             };
             details id=(format!("proved-{}", m.slug)) {
-                summary { (t(&m.label())) ": what it proved (" (proved.len()) " claims)" }
+                summary { (t(&m.label())) ": what it proved (" (proved.len()) " distinct claims)" }
                 ul { @for id in &proved { li { a href=(format!("{}#c-{id}", m.page("claims"))) { code { (t(id)) } } } } }
             }
-            details id=(format!("why-{}", m.slug)) {
-                summary { (t(&m.label())) ": what it could not observe, and why (" (why.len()) ")" }
-                ul { @for (reason, ids) in &why { li { (t(reason)) " — " (t(&ids.join(", "))) } } }
+            @if !why.is_empty() {
+                details id=(format!("why-{}", m.slug)) {
+                    summary { (t(&m.label())) ": what it could not observe, and why ("
+                        (why.values().map(|v| v.len()).sum::<usize>()) " claims, " (why.len()) " reasons)" }
+                    ul { @for (reason, ids) in &why { li { (t(reason)) " — " (t(&ids.join(", "))) } } }
+                }
+            }
+            @if m.report.is_none() {
+                p { (t(&m.label())) ": " (t(&m.source)) " holds a lesson without its run's report (a file made before \
+                    syswalk kept it): Part 2, the chapters, questions and mistakes need the report — make it again \
+                    with `syswalk lesson --format json`." }
+            }
+            @if m.lesson.is_none() {
+                p { (t(&m.label())) ": " (t(&m.source)) " is a report (prove/trace): it has no lesson, so no Part 1 — \
+                    `syswalk lesson --format json` writes both." }
             }
         }
     };

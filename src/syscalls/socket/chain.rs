@@ -357,6 +357,10 @@ mod tests {
 /// `release.same_socket` for a socket() call that failed: each struct socket sock_alloc returned went to
 /// sock_release in the same call (the course's puzzle: a failure after sock_alloc leaks nothing). A call rejected
 /// before sock_alloc ran allocated nothing: that is proved too, and said.
+/// The functions that release a struct sock in a failed socket()'s unwinding: TCP's close, or the common release
+/// of protocols without their own.
+pub const SOCK_RELEASE_FNS: &[&str] = &["tcp_close", "sk_common_release"];
+
 pub fn judge_release(c: &Call, plan: &[FnPlan]) -> Claim {
     let src = c.chain.first().map(|f| f.probe.clone()).unwrap_or_default();
     let traced = |f: &str| plan.iter().any(|p| p.name == f && p.traced);
@@ -394,7 +398,55 @@ pub fn judge_release(c: &Call, plan: &[FnPlan]) -> Claim {
         ),
         ev("socket() returned", format!("{} {errno}", c.ret.unwrap_or(0)), "tp_btf/sys_exit"),
     ];
+    // The sock side: each struct sock sk_alloc returned reaches its protocol's close (tcp_close for TCP) or the
+    // common release, in the same call.
+    let sk_allocs: Vec<u64> = c
+        .chain
+        .iter()
+        .filter(|f| f.func == "sk_alloc")
+        .filter_map(|f| f.ret)
+        .map(|r| r as u64)
+        .filter(|r| *r != 0)
+        .collect();
+    let sk_rel_frames: Vec<&crate::model::frame::Frame> =
+        c.chain.iter().filter(|f| SOCK_RELEASE_FNS.contains(&f.func.as_str())).collect();
+    let sk_releases: Vec<u64> =
+        sk_rel_frames.iter().filter_map(|f| f.args.iter().find(|a| a.ty == "struct sock *").map(|a| a.raw)).collect();
+    let sk_by: Vec<&str> = sk_rel_frames.iter().map(|f| f.func.as_str()).collect();
+    let sk_traced = SOCK_RELEASE_FNS.iter().any(|f| traced(f));
+    let mut evidence = evidence;
+    if !sk_allocs.is_empty() {
+        evidence.push(ev("sk_alloc() returned", show(&sk_allocs), src.as_str()));
+        evidence.push(ev(
+            format!("{} (sk) got", SOCK_RELEASE_FNS.join(" / ")),
+            if sk_releases.is_empty() {
+                if sk_traced {
+                    "never called".into()
+                } else {
+                    "not traced here".into()
+                }
+            } else {
+                format!("{} ({})", show(&sk_releases), sk_by.join(", "))
+            },
+            src.as_str(),
+        ));
+    }
+    let sk_missing: Vec<u64> = sk_allocs.iter().copied().filter(|a| !sk_releases.contains(a)).collect();
+    let sk_part = if sk_allocs.is_empty() {
+        String::new()
+    } else if sk_missing.is_empty() {
+        format!("; sk_alloc returned {}, and {} got the same sock", show(&sk_allocs), sk_by.join(" and "))
+    } else if sk_traced {
+        format!(
+            "; but the sock sk_alloc returned ({}) reached none of {}",
+            show(&sk_missing),
+            SOCK_RELEASE_FNS.join(", ")
+        )
+    } else {
+        format!("; the sock side is not observable here (none of {} is traced)", SOCK_RELEASE_FNS.join(", "))
+    };
     let missing: Vec<u64> = allocs.iter().copied().filter(|a| !releases.contains(a)).collect();
+    let sk_leak = sk_traced && !sk_missing.is_empty();
     let (ok, finding) = if !traced("sock_alloc")
         || !(traced("sock_release") || traced("__sock_release"))
         || c.chain.is_empty()
@@ -404,9 +456,9 @@ pub fn judge_release(c: &Call, plan: &[FnPlan]) -> Claim {
         (Some(true), format!("sock_alloc never ran: the call failed ({errno}) before anything was allocated"))
     } else if missing.is_empty() {
         (
-            Some(true),
+            Some(!sk_leak),
             format!(
-                "sock_alloc returned {}; {} got the same socket before the call failed ({errno})",
+                "sock_alloc returned {}; {} got the same socket before the call failed ({errno}){sk_part}",
                 show(&allocs),
                 by.join(" and ")
             ),
@@ -466,6 +518,28 @@ mod release_tests {
         assert!(k.conclusion().contains("nor __sock_release was called on 0xffff888100001000"), "{k:?}");
         let (c, p) = emfile(s, Some(s + 0x40));
         assert_eq!(judge_release(&c, &p).verdict, Verdict::Refuted, "another socket released");
+        // The sock side: sk_alloc's sock must reach tcp_close.
+        let sk = 0xffff_8881_0200_0000u64;
+        let with_sock = |closed: Option<u64>| {
+            let (mut c, _) = emfile(s, Some(s));
+            let mut a = crate::fixtures::frame("sk_alloc", 3, Some(1), (7_000, 9_000), ("inet_create", 0x104));
+            a.ret = Some(sk as i64);
+            c.chain.insert(2, a);
+            if let Some(x) = closed {
+                let mut t = crate::fixtures::frame("tcp_close", 3, Some(2), (32_000, 38_000), ("inet_release", 0x4c));
+                t.args = vec![FArg { name: "sk".into(), raw: x, ty: "struct sock *".into(), value: format!("{x:#x}") }];
+                c.chain.push(t);
+            }
+            c
+        };
+        let plan = crate::fixtures::plan_of(&["__sys_socket", "sock_alloc", "sk_alloc", "sock_release", "tcp_close"]);
+        let k = judge_release(&with_sock(Some(sk)), &plan);
+        assert_eq!(k.verdict, Verdict::Proved, "{k:?}");
+        assert!(k.conclusion().contains("tcp_close got the same sock"), "{k:?}");
+        let k = judge_release(&with_sock(None), &plan);
+        assert_eq!(k.verdict, Verdict::Refuted, "the sock was never closed: {k:?}");
+        assert!(k.conclusion().contains("reached none of tcp_close"), "{k:?}");
+        assert_eq!(judge_release(&with_sock(Some(sk + 8)), &plan).verdict, Verdict::Refuted, "another sock closed");
         // Rejected before sock_alloc ran: nothing allocated.
         let (mut c, p) = emfile(s, None);
         c.chain.retain(|f| f.func != "sock_alloc");
