@@ -1024,3 +1024,32 @@ fn a_connection_s_failures_are_named_and_leave_their_sockets_as_they_were() {
         }
     }
 }
+
+/// The puzzle as a lesson at tier C: the boundary observations proved (fd table, socket count), the chain's not
+/// observable with why — never ✓ — and nothing refuted.
+#[test]
+fn the_puzzle_lesson_proves_the_boundary_and_says_why_the_chain_is_not_observable() {
+    let _g = lock();
+    let o = run(&["lesson", "-q", "--fail", "emfile", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let l = json(&o);
+    let steps = l["steps"].as_array().expect("steps");
+    let status = |prefix: &str| {
+        steps
+            .iter()
+            .find(|s| s["action"].as_str().is_some_and(|a| a.starts_with(prefix)))
+            .map(|s| (s["status"].as_str().unwrap_or("").to_string(), s["why_not"].as_str().unwrap_or("").to_string()))
+            .unwrap_or_else(|| panic!("no step {prefix}"))
+    };
+    assert_eq!(status("observe: the fd table").0, "proved");
+    assert_eq!(status("observe: the kernel's socket count").0, "proved");
+    let (st, why) = status("observe: the socket sock_alloc returned");
+    assert_eq!(st, "not_observable");
+    assert!(why.contains("not made at tier C"), "{why}");
+    assert!(steps.iter().all(|s| s["status"] != "refuted"), "{steps:#?}");
+    assert_eq!(l["report"]["calls"][0]["ret"], -24, "the report of the run is inside");
+    common::axioms::assert_axiomatic(&l, "lesson --fail emfile (tier C)");
+    let o = run(&["lesson", "-q", "--fail", "connrefused"]);
+    assert_eq!(o.status.code(), Some(2), "a connection's failure is refused with a hint");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("prove --fail connrefused"));
+}

@@ -1333,3 +1333,40 @@ fn a_connection_s_failures_are_proved_at_tiers_a_and_b() {
         }
     }
 }
+
+/// The puzzle as a lesson (`lesson --fail emfile`) on 6.12 with its -dbg package, tiers A and B: the prediction
+/// from the source lines (sock_release's call site, mapped by DWARF), every observation and the verdict proved.
+#[test]
+fn the_puzzle_lesson_is_proved_with_its_source_line_at_tiers_a_and_b() {
+    let _g = lock();
+    let mut script = String::new();
+    for a in ["fentry", "kprobe"] {
+        script += &format!("{} lesson -q --fail emfile --attach {a} --format json; echo =====\n", bin());
+    }
+    let o = lab("6.12", &["--dbg"], &["sh", "-c", &script]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    let parts: Vec<&str> = out.split("=====\n").filter(|p| !p.trim().is_empty()).collect();
+    assert_eq!(parts.len(), 2, "{out}");
+    for (p, tier) in parts.iter().zip(["A", "B"]) {
+        let l: Value = serde_json::from_str(p).unwrap_or_else(|e| panic!("{tier}: {e}"));
+        assert_eq!(l["tier"], tier);
+        let steps = l["steps"].as_array().expect("steps");
+        for s in steps {
+            assert!(
+                ["axiom", "proved", "shown"].contains(&s["status"].as_str().unwrap_or("")),
+                "{tier}: step {} {}: {} {}",
+                s["n"],
+                s["action"],
+                s["status"],
+                s["why_not"]
+            );
+        }
+        let predict =
+            steps.iter().find(|s| s["action"].as_str().is_some_and(|a| a.starts_with("predict"))).expect("prediction");
+        assert!(predict["result"].as_str().is_some_and(|r| r.contains("net/socket.c:")), "{tier}: {predict}");
+        let verdict = steps.last().expect("verdict");
+        assert!(verdict["result"].as_str().is_some_and(|r| r.starts_with("nothing leaked")), "{tier}: {verdict}");
+        axioms::assert_axiomatic(&l, &format!("6.12 lesson --fail emfile tier {tier}"));
+    }
+}

@@ -90,7 +90,14 @@ pub fn lookup(path: &str, offset: u64, addrs: &[(String, u64)]) -> Result<Vec<Li
 
 /// The `source.lines` claim for the chain of `call` (or, without a traced chain, the default chain's functions).
 /// `default_funcs`: the functions to look up when the call has no traced chain (the syscall's default chain).
-pub fn claims(call: Option<&Call>, kaslr: &Kaslr, names: &Namer, default_funcs: &[&str]) -> Vec<Claim> {
+/// `more`: other functions the run traced (the chains of the other calls), looked up too, after those.
+pub fn claims(
+    call: Option<&Call>,
+    kaslr: &Kaslr,
+    names: &Namer,
+    default_funcs: &[&str],
+    more: &[String],
+) -> Vec<Claim> {
     let st = ids::SOURCE_LINES.statement;
     let not = |why: String| {
         vec![Claim {
@@ -125,6 +132,12 @@ pub fn claims(call: Option<&Call>, kaslr: &Kaslr, names: &Namer, default_funcs: 
         }
         _ => default_funcs.iter().map(|s| s.to_string()).collect(),
     };
+    let mut funcs = funcs;
+    for f in more {
+        if !funcs.contains(f) {
+            funcs.push(f.clone());
+        }
+    }
     for f in &funcs {
         if let Some(s) = names.kallsyms.by_name(f) {
             addrs.push((f.clone(), s.addr));

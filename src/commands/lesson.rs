@@ -11,13 +11,21 @@ pub fn run(
     ctx: &Ctx,
     system_map: Option<std::path::PathBuf>,
     life: bool,
+    fail: Option<crate::cli::Fail>,
     how: crate::cli::TraceArgs,
     out: OutputArgs,
     command: Vec<std::ffi::OsString>,
 ) -> Result<i32> {
     out.format.only_for_reports("lesson")?;
+    if fail.is_some_and(|f| super::prove::scenario(f).is_some()) {
+        return Err(Error::new(Kind::Usage, "the puzzle lesson is about socket(): connrefused, addrinuse and accept-emfile are a connection's calls")
+            .hint("use `syswalk prove --fail connrefused` (or addrinuse, accept-emfile) for those; the lesson takes emfile, family-range, family-unregistered, protocol or type"));
+    }
     let sink = Output::check(&out.output)?;
-    let l = build(ctx, system_map.as_deref(), life, how, out.quiet, out.output.is_none(), command)?;
+    let l = match fail {
+        Some(f) => puzzle(ctx, f, how, out.quiet, out.output.is_none())?,
+        None => build(ctx, system_map.as_deref(), life, how, out.quiet, out.output.is_none(), command)?,
+    };
     let text = match out.format {
         Format::Json => render::json(&l),
         Format::Md => render::lesson::markdown(&l),
@@ -111,6 +119,8 @@ pub fn build(
         &kaslr,
         &names,
         &crate::syscalls::socket::chain_symbols().collect::<Vec<_>>(),
+        // Every function the run traced (bind's, accept4's, close's chains …): the site links each to its line.
+        &got.report.chain_plan.iter().filter(|p| p.traced).map(|p| p.name.clone()).collect::<Vec<_>>(),
     );
     let vmlinux = crate::claims::srcline::dwarf_vmlinux(&kaslr.release);
     let offset = kaslr.offset;
@@ -129,6 +139,58 @@ pub fn build(
         sources,
     });
     let mut l = l;
+    l.report = Some(Box::new(got.report));
+    Ok(l)
+}
+
+/// `lesson --fail KIND`: the failure target traced, and the puzzle's chapter built from it.
+fn puzzle(
+    ctx: &Ctx,
+    fail: crate::cli::Fail,
+    how: crate::cli::TraceArgs,
+    quiet: bool,
+    report_on_stdout: bool,
+) -> Result<crate::lesson::Lesson> {
+    let names = namer();
+    let (family, ty, protocol, nofile) = super::prove::fail_call(fail);
+    let chain = load_chain(how.chain.as_deref(), &names)?;
+    let opts = Options {
+        follow_forks: !how.no_follow,
+        duration: None,
+        quiet,
+        report_on_stdout,
+        chain_calls: how.chain_calls,
+        hist: false,
+        bpf_stats: how.bpf_stats,
+        launch: ctx.launch,
+    };
+    let specs = specs_for(&["socket".to_string()])?;
+    let got = collect(
+        Request {
+            target: Target::Builtin { family, ty, protocol, nofile },
+            specs,
+            opts,
+            attach: how.attach,
+            custom: chain,
+            keep: how.keep_calls,
+            sockets_only: false,
+        },
+        &names,
+    )?;
+    let call = crate::syscalls::socket::lesson::failed_call(&got.report);
+    if call.is_none() {
+        return Err(Error::new(Kind::NoCall, "the failure target's socket() did not fail: there is no puzzle to show")
+            .hint("run `syswalk prove --fail KIND` to see what the call returned"));
+    }
+    let kaslr = crate::claims::kaslr::live(&names.kallsyms, None, &kaslr_named())?;
+    let sources = crate::claims::srcline::claims(
+        call,
+        &kaslr,
+        &names,
+        &crate::syscalls::socket::chain_symbols().collect::<Vec<_>>(),
+        &[],
+    );
+    let mut l = crate::syscalls::socket::lesson::puzzle(&got.report, &sources);
     l.report = Some(Box::new(got.report));
     Ok(l)
 }

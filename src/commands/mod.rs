@@ -67,7 +67,9 @@ fn dispatch(ctx: &Ctx, cli: Cli) -> Result<i32> {
         Cmd::Lab { cmd } => lab::run(cmd),
         Cmd::Kaslr { system_map, format } => kaslr::run(system_map, format),
         Cmd::Constants { format } => constants::run(ctx, format),
-        Cmd::Lesson { system_map, life, how, out, command } => lesson::run(ctx, system_map, life, how, out, command),
+        Cmd::Lesson { system_map, life, fail, how, out, command } => {
+            lesson::run(ctx, system_map, life, fail, how, out, command)
+        }
         Cmd::Caps { format } => caps::run(format),
         Cmd::Site { out, from, here, system_map, quiet, how, command } => {
             site::run(ctx, site::Args { out, from, here, quiet, system_map, how, command })

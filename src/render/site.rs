@@ -218,7 +218,7 @@ fn nav(ctx: &Ctx, here: &Machine) -> Markup {
     html! {
         nav {
             a href="index.html" { "index" }
-            @if let Some(_) = &here.lesson { a href=(here.page("part1")) { "Part 1" } }
+            @if let Some(l) = &here.lesson { a href=(here.page("part1")) { (lesson_name(l)) } }
             @if here.report.is_some() {
                 a href=(here.page("part2")) { "Part 2: the proof" }
                 @for s in syscalls(here) { a href=(here.page(&format!("call-{s}"))) { (s) "()" } }
@@ -368,7 +368,16 @@ fn part1(ctx: &Ctx, m: &Machine, l: &Lesson) -> String {
             }
         }
     };
-    page(&format!("Part 1 — {}", m.label()), nav(ctx, m), body)
+    page(&format!("{} — {}", lesson_name(l), m.label()), nav(ctx, m), body)
+}
+
+/// What a lesson document is in the site's navigation: Part 1 (with the life's chapters), or the puzzle.
+fn lesson_name(l: &Lesson) -> &'static str {
+    if l.steps.iter().any(|s| s.part == "the harder puzzle") {
+        "the puzzle"
+    } else {
+        "Part 1"
+    }
 }
 
 fn slug(s: &str) -> String {
@@ -1036,7 +1045,7 @@ fn index(ctx: &Ctx) -> String {
                     td { (m.tier()) }
                     td { (t(&m.source)) }
                     td {
-                        @if m.lesson.is_some() { a href=(m.page("part1")) { "Part 1" } " " }
+                        @if let Some(l) = &m.lesson { a href=(m.page("part1")) { (lesson_name(l)) } " " }
                         @if m.report.is_some() {
                             a href=(m.page("part2")) { "Part 2" } " " a href=(m.page("claims")) { "claims" } " "
                             a href=(m.page("questions")) { "questions" } " " a href=(m.page("mistakes")) { "mistakes" }

@@ -549,3 +549,178 @@ pub fn lesson(inp: &Inputs) -> Lesson {
         claims,
     )
 }
+
+/// The socket() call of a failure target: the first that failed.
+pub fn failed_call(r: &Report) -> Option<&Call> {
+    r.calls.iter().find(|c| c.syscall == "socket" && c.ret.is_some_and(|v| v < 0))
+}
+
+/// The course's harder puzzle as a chapter of its own (`lesson --fail KIND`): the question, the prediction from the
+/// source lines, the observation, the verdict. It builds on Part 1: the terms Part 1 derives are taken as given by
+/// its first step (computed from what the other steps say, and said so).
+pub fn puzzle(r: &Report, sources: &[Claim]) -> Lesson {
+    let call = failed_call(r);
+    let seq = call.map(|c| c.seq);
+    let mut claims: Vec<Claim> = sources.to_vec();
+    claims.extend(r.claims.iter().filter(|c| c.call.is_none() || c.call == seq).cloned());
+    let c = &claims;
+    let part = "the harder puzzle";
+    let errno = call.and_then(|c| c.errno.as_ref()).map(|e| e.show()).unwrap_or_else(|| "no error".into());
+    let shown = call
+        .map(|c| {
+            format!(
+                "socket({}) = {} {errno}",
+                c.args.iter().map(|a| a.value.show()).collect::<Vec<_>>().join(", "),
+                c.ret.unwrap_or(0)
+            )
+        })
+        .unwrap_or_else(|| "no failed socket() in this run".into());
+    let table = call.and_then(|c| c.before.fdtable.as_ref()).map(|t| {
+        format!(
+            "open {:?} of max_fds {} · RLIMIT_NOFILE {}/{}",
+            t.open, t.max_fds, t.rlimit_nofile_cur, t.rlimit_nofile_max
+        )
+    });
+    // Where the source says the release happens: the call site of sock_release (or __sock_release) in this call,
+    // mapped to its line by DWARF (the source.lines claim looked the failed call's callers up).
+    let rel = call.and_then(|c| c.chain.iter().find(|f| f.func == "sock_release" || f.func == "__sock_release"));
+    let site = rel.and_then(|f| f.caller.as_ref()).map(|k| k.to_string());
+    let line = site.as_ref().and_then(|s| {
+        c.iter()
+            .filter(|k| k.id == ids::SOURCE_LINES.id)
+            .flat_map(|k| k.evidence.iter())
+            .find(|e| &e.what == s)
+            .map(|e| e.value.clone())
+    });
+    let mut steps = vec![
+        Step::new(part, "take as given what Part 1 derived", "syswalk lesson (Part 1)")
+            .axiom("Part 1 derives these terms from live evidence; this chapter uses them"),
+        Step::new(part, "ask: what if socket() fails after sock_alloc, before fd_install?", "")
+            .evidence(format!("the call: {shown} (tp_btf/sys_exit)"))
+            .evidence(format!(
+                "fd table at entry: {} (tp_btf/sys_enter walk)",
+                table.clone().unwrap_or_else(|| "not walked".into())
+            ))
+            .result("a socket is allocated first; if no fd can be had, does the kernel give it back?"),
+        {
+            let s = Step::new(
+                part,
+                "predict from the source: where the failed call releases the socket",
+                "the caller of sock_release in the chain, mapped by DWARF (lab run --dbg)",
+            );
+            match (&site, &line) {
+                (Some(site), Some(line)) => s
+                    .evidence(format!("sock_release called from {site} (the return address at its entry)"))
+                    .evidence(format!("{site} = {line} (DWARF)"))
+                    .result(format!("the source releases the socket at {line}, on the failure path"))
+                    .judged_by(&[ids::SOURCE_LINES], c),
+                (Some(site), None) => s
+                    .evidence(format!("sock_release called from {site} (the return address at its entry)"))
+                    .judged_by(&[ids::SOURCE_LINES], c),
+                _ => s.judged_by(&[ids::SOURCE_LINES, ids::RELEASE_SAME_SOCKET], c),
+            }
+        },
+        Step::new(
+            part,
+            "observe: the socket sock_alloc returned goes to sock_release",
+            "fentry/fexit (or kprobes) on the chain",
+        )
+        .judged_by(&[ids::RELEASE_SAME_SOCKET], c),
+        Step::new(part, "observe: the fd table is as the call found it", "tp_btf/sys_enter + sys_exit walks")
+            .judged_by(&[ids::FD_UNCHANGED_ON_FAILURE], c),
+        Step::new(part, "observe: the kernel's socket count is unchanged", "/proc/net/sockstat before and after")
+            .judged_by(&[ids::SOCKETS_NONE_LEFT], c),
+        Step::new(
+            part,
+            "observe: the released socket's memory is freed",
+            "fentry/fexit (or kprobes) on sock_free_inode",
+        )
+        .judged_by(&[ids::RELEASE_FREED], c),
+    ];
+    let verdict_ids = [ids::RELEASE_SAME_SOCKET, ids::FD_UNCHANGED_ON_FAILURE, ids::SOCKETS_NONE_LEFT];
+    let v = Step::new(part, "the verdict: did the failed call leak anything?", "the observations above")
+        .judged_by(&verdict_ids, c);
+    let v = if v.status == crate::lesson::Status::Proved {
+        let res = v.result.clone();
+        v.result(format!("nothing leaked ({errno}): {res}"))
+    } else {
+        v
+    };
+    steps.push(v);
+    // At tier C the chain's claims are not made at all: say why, not only that they are missing.
+    if r.kernel.tier == crate::probes::caps::Tier::C {
+        for s in steps.iter_mut() {
+            if let Some(w) = s.why_not.as_mut() {
+                *w = w
+                    .replace(": not produced by this run", &format!(": not made at tier C ({})", r.kernel.tier_reason));
+            }
+        }
+    }
+    // The first step takes as given every term the others use (Part 1's): computed, never listed by hand.
+    let mut given: Vec<&'static str> = Vec::new();
+    for s in steps.iter().skip(1) {
+        for (t, _) in crate::lesson::glossary::uses(&s.text()) {
+            if !given.contains(&t) {
+                given.push(t);
+            }
+        }
+    }
+    steps[0] = steps[0].clone().introduces(&given);
+    let tier = r.kernel.tier;
+    Lesson::new(
+        "The harder puzzle: when socket() fails halfway".into(),
+        format!("{} {}", r.kernel.release, r.kernel.machine),
+        tier,
+        r.command.clone(),
+        steps,
+        claims,
+    )
+}
+
+#[cfg(test)]
+mod puzzle_tests {
+    use super::*;
+    use crate::lesson::Status;
+
+    /// A report of the EMFILE target: the failed call and the claims on it, `released` saying whether the release
+    /// was proved.
+    fn report(released: Verdict) -> Report {
+        let mut r = crate::fixtures::report();
+        let c = &mut r.calls[0];
+        c.ret = Some(-24);
+        c.errno = Some(crate::fixtures::named(24, "EMFILE", "/usr/include/asm-generic/errno-base.h:28"));
+        let seq = c.seq;
+        let k = |id: ids::ClaimId, v: Verdict| {
+            let mut k = crate::claims::Claim::new(id, Some(seq), v, id.statement.into(), vec![], None);
+            if v == Verdict::Refuted {
+                k.finding = Some("neither sock_release nor __sock_release was called on 0xffff888100001000".into());
+            }
+            k
+        };
+        r.claims = vec![
+            k(ids::RELEASE_SAME_SOCKET, released),
+            k(ids::FD_UNCHANGED_ON_FAILURE, Verdict::Proved),
+            k(ids::SOCKETS_NONE_LEFT, Verdict::Proved),
+            k(ids::RELEASE_FREED, Verdict::Proved),
+        ];
+        r
+    }
+
+    #[test]
+    fn the_puzzle_s_verdict_follows_the_release_and_a_missing_release_refutes_it() {
+        let l = puzzle(&report(Verdict::Proved), &[]);
+        let verdict = l.steps.last().expect("verdict step");
+        assert_eq!(verdict.status, Status::Proved, "{verdict:#?}");
+        assert!(verdict.result.starts_with("nothing leaked (EMFILE (24))"), "{}", verdict.result);
+        assert!(l.axioms.undefined.is_empty() && l.axioms.forward.is_empty(), "{:?}", l.axioms);
+        let l = puzzle(&report(Verdict::Refuted), &[]);
+        let verdict = l.steps.last().expect("verdict step");
+        assert_eq!(verdict.status, Status::Refuted, "the release is missing: {verdict:#?}");
+        assert!(
+            verdict.result.contains("neither sock_release nor __sock_release"),
+            "the missing release named: {}",
+            verdict.result
+        );
+        assert!(!verdict.result.starts_with("nothing leaked"));
+    }
+}
