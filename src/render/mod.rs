@@ -134,9 +134,16 @@ pub fn steps(c: &Call, spec_origin: &str) -> Vec<(String, String)> {
             .map(|(a, r)| {
                 let named = match (&a.value.name, &a.value.origin) {
                     (Some(n), Some(o)) => format!(" = {n} [{o}]"),
+                    (Some(n), None) => format!(" = {n}"),
                     _ => String::new(),
                 };
-                format!("{}: {r} = {}{named}", a.name, a.value.raw)
+                // A pointer (named by its hex) is shown in hex only.
+                match &a.value.name {
+                    Some(n) if a.value.origin.is_none() && (n.starts_with("0x") || n == "NULL") => {
+                        format!("{}: {r} = {n}", a.name)
+                    }
+                    _ => format!("{}: {r} = {}{named}", a.name, a.value.raw),
+                }
             })
             .collect();
         out.push(("arguments in registers".into(), args.join("; ")));
