@@ -122,7 +122,8 @@ pub fn find(path: &Path, symbol: &str) -> Result<UserSide> {
     let mut funcs: Vec<(u64, u64, String)> = obj
         .symbols()
         .filter(|s| s.kind() == object::SymbolKind::Text && s.size() > 0)
-        .filter_map(|s| Some((s.address(), s.size(), s.name().ok()?.to_string())))
+        // Rust symbols demangled, without their hash (`syswalk::probes::target::target_main`); others as they are.
+        .filter_map(|s| Some((s.address(), s.size(), format!("{:#}", rustc_demangle::demangle(s.name().ok()?)))))
         .collect();
     funcs.sort();
     if funcs.is_empty() {
