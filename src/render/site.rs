@@ -360,6 +360,7 @@ fn part1(ctx: &Ctx, m: &Machine, l: &Lesson) -> String {
                 @for s in &l.steps {
                     details open id=(format!("p-{}", s.n)) {
                         summary { (format!("{:02}. ", s.n)) span.verdict { (status_mark(s.status)) } " " a href=(format!("#t-{}", s.n)) { "← theory" } }
+                        @if s.status == Status::Axiom { p { "≡ taken as given: " (t(&s.result)) } }
                         @if !s.code.is_empty() { pre { "$ " (t(&s.code)) } }
                         @if !s.evidence.is_empty() { ul { @for e in &s.evidence { li.ev { (t(e)) } } } }
                         @if !s.claims.is_empty() { p { "claims: " (claim_links(m, &s.claims)) } }
