@@ -145,6 +145,8 @@ ids! {
         "sock_close got the fd's struct file, __sock_release and inet_release its struct socket, tcp_close its struct sock";
     RELEASE_SAME_SOCKET = "release.same_socket":
         "every struct socket the failed call allocated (sock_alloc's return) was passed to sock_release in the same call: nothing was left allocated";
+    RELEASE_SAME_SOCK = "release.same_sock":
+        "every struct sock the failed call allocated (sk_alloc's return) was passed to its protocol's close (tcp_close) in the same call";
     CLOSE_FREED = "close.freed":
         "after close(), the kernel freed the closed struct socket (sock_free_inode) and its struct sock (__sk_destruct), each with the pointer the close chain was given, never before the close (an active closer's sock may first hand its connection to TIME_WAIT: tcp_time_wait)";
     RELEASE_FREED = "release.freed":

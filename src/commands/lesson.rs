@@ -23,7 +23,7 @@ pub fn run(
     }
     let sink = Output::check(&out.output)?;
     let l = match fail {
-        Some(f) => puzzle(ctx, f, how, out.quiet, out.output.is_none())?,
+        Some(f) => puzzle(ctx, f, system_map.as_deref(), how, out.quiet, out.output.is_none())?,
         None => build(ctx, system_map.as_deref(), life, how, out.quiet, out.output.is_none(), command)?,
     };
     let text = match out.format {
@@ -147,6 +147,7 @@ pub fn build(
 fn puzzle(
     ctx: &Ctx,
     fail: crate::cli::Fail,
+    system_map: Option<&std::path::Path>,
     how: crate::cli::TraceArgs,
     quiet: bool,
     report_on_stdout: bool,
@@ -182,7 +183,7 @@ fn puzzle(
         return Err(Error::new(Kind::NoCall, "the failure target's socket() did not fail: there is no puzzle to show")
             .hint("run `syswalk prove --fail KIND` to see what the call returned"));
     }
-    let kaslr = crate::claims::kaslr::live(&names.kallsyms, None, &kaslr_named())?;
+    let kaslr = crate::claims::kaslr::live(&names.kallsyms, system_map, &kaslr_named())?;
     let sources = crate::claims::srcline::claims(
         call,
         &kaslr,

@@ -116,7 +116,9 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<i32> {
     }
     for p in &a.from {
         let (l, r) = load(p)?;
-        let m = Machine::new(p.display().to_string(), l, r, &taken);
+        // The file's name, not its path: the same evidence gives the same pages wherever it lies.
+        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| p.display().to_string());
+        let m = Machine::new(name, l, r, &taken);
         taken.insert(m.slug.clone());
         if !a.quiet {
             eprintln!("syswalk site: read {} ({})", crate::render::escape::text(&p.display().to_string()), m.slug);

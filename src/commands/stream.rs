@@ -145,6 +145,7 @@ impl<'a> Stream<'a> {
                 self.root_full += crate::claims::budget::root_calls(&c, j.plan);
                 if c.ret.is_some_and(|r| r < 0) && !(j.budget && c.chain.is_empty()) {
                     claims.push(socket::chain::judge_release(&c, j.plan));
+                    claims.push(socket::chain::judge_release_sock(&c, j.plan));
                     // What it allocated must also go back to the kernel: judged when the frees come (RCU).
                     let sockets = c
                         .chain

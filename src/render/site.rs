@@ -177,8 +177,10 @@ fn xref(version: Option<&str>, func: &str, line: Option<&(String, u32)>) -> Opti
     if !ok(func) {
         return None;
     }
+    // A line number is only meaningful in the exact tree: with the series alone (6.1), link the identifier.
+    let exact = v.split('.').count() >= 3;
     Some(match line {
-        Some((file, n)) if ok(file) => format!("https://elixir.bootlin.com/linux/v{v}/source/{file}#L{n}"),
+        Some((file, n)) if ok(file) && exact => format!("https://elixir.bootlin.com/linux/v{v}/source/{file}#L{n}"),
         _ => format!("https://elixir.bootlin.com/linux/v{v}/C/ident/{func}"),
     })
 }
@@ -399,7 +401,8 @@ fn tree(m: &Machine, c: &Call, lines: &BTreeMap<String, (String, u32)>) -> Marku
                     (None, None) => "(no exit seen)".into(),
                 };
                 div {
-                    (" ".repeat(2 * f.depth))
+                    // Depth comes from the evidence file: bounded.
+                    (" ".repeat(2 * f.depth.min(64)))
                     @match xref(version.as_deref(), &f.func, lines.get(&f.func)) {
                         Some(u) => { a href=(u) { (t(&f.func)) } }
                         None => { (t(&f.func)) }
@@ -608,6 +611,8 @@ fn questions(m: &Machine, r: &Report) -> Vec<Answer> {
                 addrs.push(("struct proto (sk->sk_prot)".into(), k.sk_prot.addr.0));
             }
         }
+        // A pointer not read (0) says nothing about the address space.
+        addrs.retain(|(_, a)| *a != 0);
         for (w, a) in &addrs {
             proof.push(format!("{w} = {a:#018x} ({} bits)", 64 - a.leading_zeros()));
         }
@@ -735,7 +740,7 @@ fn questions(m: &Machine, r: &Report) -> Vec<Answer> {
         question: "Why is the fd 3?",
         answer: match fd {
             Some(c) => c.conclusion().to_string(),
-            None => "this evidence has no fd.lowest_free claim".into(),
+            None => format!("this evidence has no {} claim", ids::FD_LOWEST_FREE.id),
         },
         mark: fd.map(|c| c.verdict.symbol()).unwrap_or("–"),
         proof: fd
@@ -862,8 +867,10 @@ fn mistakes(m: &Machine, r: &Report) -> Vec<Answer> {
                 (format!("not observable here: {}", c.and_then(|c| c.reason.clone()).unwrap_or_default()), "–")
             }
             None => (
-                "not observable in this evidence: it has no dispatch.code claim (the lesson's, with `lab run --dbg`)"
-                    .to_string(),
+                format!(
+                    "not observable in this evidence: it has no {} claim (the lesson's, with `lab run --dbg`)",
+                    ids::DISPATCH_CODE.id
+                ),
                 "–",
             ),
         };

@@ -357,9 +357,76 @@ mod tests {
 /// `release.same_socket` for a socket() call that failed: each struct socket sock_alloc returned went to
 /// sock_release in the same call (the course's puzzle: a failure after sock_alloc leaks nothing). A call rejected
 /// before sock_alloc ran allocated nothing: that is proved too, and said.
-/// The functions that release a struct sock in a failed socket()'s unwinding: TCP's close, or the common release
-/// of protocols without their own.
-pub const SOCK_RELEASE_FNS: &[&str] = &["tcp_close", "sk_common_release"];
+/// `release.same_sock` for a socket() call that failed: each struct sock sk_alloc returned went to TCP's close
+/// (tcp_close) in the same call. Followed for TCP socks only (another protocol closes its sock elsewhere).
+pub fn judge_release_sock(c: &Call, plan: &[FnPlan]) -> Claim {
+    let src = c.chain.first().map(|f| f.probe.clone()).unwrap_or_default();
+    let traced = |f: &str| plan.iter().any(|p| p.name == f && p.traced);
+    let errno = c.errno.as_ref().map(|e| e.show()).unwrap_or_default();
+    let show = |v: &[u64]| v.iter().map(|a| format!("{a:#018x}")).collect::<Vec<_>>().join(", ");
+    let arg = |i: usize| c.args.get(i).map(|a| a.value.raw);
+    let tcp = matches!(arg(0), Some(2) | Some(10))
+        && arg(1).map(|t| t & 0xf) == Some(libc::SOCK_STREAM as i64)
+        && matches!(arg(2), Some(0) | Some(6));
+    let allocs: Vec<u64> = c
+        .chain
+        .iter()
+        .filter(|f| f.func == "sk_alloc")
+        .filter_map(|f| f.ret)
+        .map(|r| r as u64)
+        .filter(|r| *r != 0)
+        .collect();
+    let closes: Vec<&crate::model::frame::Frame> = c.chain.iter().filter(|f| f.func == "tcp_close").collect();
+    let got: Vec<Option<u64>> =
+        closes.iter().map(|f| f.args.iter().find(|a| a.ty == "struct sock *").map(|a| a.raw)).collect();
+    let evidence = vec![
+        ev(
+            "sk_alloc() returned",
+            if allocs.is_empty() { "never ran (or returned NULL)".into() } else { show(&allocs) },
+            src.as_str(),
+        ),
+        ev(
+            "tcp_close (sk) got",
+            if closes.is_empty() {
+                "never called".into()
+            } else {
+                got.iter()
+                    .map(|g| g.map(|a| format!("{a:#018x}")).unwrap_or_else(|| "(argument not read)".into()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+            src.as_str(),
+        ),
+        ev("socket() returned", format!("{} {errno}", c.ret.unwrap_or(0)), "tp_btf/sys_exit"),
+    ];
+    let released: Vec<u64> = got.iter().flatten().copied().collect();
+    let missing: Vec<u64> = allocs.iter().copied().filter(|a| !released.contains(a)).collect();
+    let (ok, finding, why) = if !traced("sk_alloc") || !traced("tcp_close") || c.chain.is_empty() {
+        (None, String::new(), "sk_alloc or tcp_close is not traced here (or no chain was captured for this call)")
+    } else if allocs.is_empty() {
+        (Some(true), format!("sk_alloc never ran: the call failed ({errno}) before a sock was allocated"), "")
+    } else if !tcp {
+        (None, String::new(), "the sock side is followed for TCP socks only (tcp_close); this call's is not TCP")
+    } else if missing.is_empty() {
+        (
+            Some(true),
+            format!(
+                "sk_alloc returned {}, and tcp_close got the same sock before the call failed ({errno})",
+                show(&allocs)
+            ),
+            "",
+        )
+    } else if got.iter().any(|g| g.is_none()) {
+        (None, String::new(), "tcp_close ran, but its sk argument was not read")
+    } else {
+        (
+            Some(false),
+            format!("the sock sk_alloc returned ({}) never reached tcp_close: it was left allocated", show(&missing)),
+            "",
+        )
+    };
+    judged(ids::RELEASE_SAME_SOCK, Some(c.seq), ok, finding, evidence, why)
+}
 
 pub fn judge_release(c: &Call, plan: &[FnPlan]) -> Claim {
     let src = c.chain.first().map(|f| f.probe.clone()).unwrap_or_default();
@@ -398,55 +465,7 @@ pub fn judge_release(c: &Call, plan: &[FnPlan]) -> Claim {
         ),
         ev("socket() returned", format!("{} {errno}", c.ret.unwrap_or(0)), "tp_btf/sys_exit"),
     ];
-    // The sock side: each struct sock sk_alloc returned reaches its protocol's close (tcp_close for TCP) or the
-    // common release, in the same call.
-    let sk_allocs: Vec<u64> = c
-        .chain
-        .iter()
-        .filter(|f| f.func == "sk_alloc")
-        .filter_map(|f| f.ret)
-        .map(|r| r as u64)
-        .filter(|r| *r != 0)
-        .collect();
-    let sk_rel_frames: Vec<&crate::model::frame::Frame> =
-        c.chain.iter().filter(|f| SOCK_RELEASE_FNS.contains(&f.func.as_str())).collect();
-    let sk_releases: Vec<u64> =
-        sk_rel_frames.iter().filter_map(|f| f.args.iter().find(|a| a.ty == "struct sock *").map(|a| a.raw)).collect();
-    let sk_by: Vec<&str> = sk_rel_frames.iter().map(|f| f.func.as_str()).collect();
-    let sk_traced = SOCK_RELEASE_FNS.iter().any(|f| traced(f));
-    let mut evidence = evidence;
-    if !sk_allocs.is_empty() {
-        evidence.push(ev("sk_alloc() returned", show(&sk_allocs), src.as_str()));
-        evidence.push(ev(
-            format!("{} (sk) got", SOCK_RELEASE_FNS.join(" / ")),
-            if sk_releases.is_empty() {
-                if sk_traced {
-                    "never called".into()
-                } else {
-                    "not traced here".into()
-                }
-            } else {
-                format!("{} ({})", show(&sk_releases), sk_by.join(", "))
-            },
-            src.as_str(),
-        ));
-    }
-    let sk_missing: Vec<u64> = sk_allocs.iter().copied().filter(|a| !sk_releases.contains(a)).collect();
-    let sk_part = if sk_allocs.is_empty() {
-        String::new()
-    } else if sk_missing.is_empty() {
-        format!("; sk_alloc returned {}, and {} got the same sock", show(&sk_allocs), sk_by.join(" and "))
-    } else if sk_traced {
-        format!(
-            "; but the sock sk_alloc returned ({}) reached none of {}",
-            show(&sk_missing),
-            SOCK_RELEASE_FNS.join(", ")
-        )
-    } else {
-        format!("; the sock side is not observable here (none of {} is traced)", SOCK_RELEASE_FNS.join(", "))
-    };
     let missing: Vec<u64> = allocs.iter().copied().filter(|a| !releases.contains(a)).collect();
-    let sk_leak = sk_traced && !sk_missing.is_empty();
     let (ok, finding) = if !traced("sock_alloc")
         || !(traced("sock_release") || traced("__sock_release"))
         || c.chain.is_empty()
@@ -456,9 +475,9 @@ pub fn judge_release(c: &Call, plan: &[FnPlan]) -> Claim {
         (Some(true), format!("sock_alloc never ran: the call failed ({errno}) before anything was allocated"))
     } else if missing.is_empty() {
         (
-            Some(!sk_leak),
+            Some(true),
             format!(
-                "sock_alloc returned {}; {} got the same socket before the call failed ({errno}){sk_part}",
+                "sock_alloc returned {}; {} got the same socket before the call failed ({errno})",
                 show(&allocs),
                 by.join(" and ")
             ),
@@ -533,13 +552,18 @@ mod release_tests {
             c
         };
         let plan = crate::fixtures::plan_of(&["__sys_socket", "sock_alloc", "sk_alloc", "sock_release", "tcp_close"]);
-        let k = judge_release(&with_sock(Some(sk)), &plan);
+        let k = judge_release_sock(&with_sock(Some(sk)), &plan);
         assert_eq!(k.verdict, Verdict::Proved, "{k:?}");
         assert!(k.conclusion().contains("tcp_close got the same sock"), "{k:?}");
-        let k = judge_release(&with_sock(None), &plan);
+        assert_eq!(judge_release(&with_sock(None), &plan).verdict, Verdict::Proved, "the socket side holds alone");
+        let k = judge_release_sock(&with_sock(None), &plan);
         assert_eq!(k.verdict, Verdict::Refuted, "the sock was never closed: {k:?}");
-        assert!(k.conclusion().contains("reached none of tcp_close"), "{k:?}");
-        assert_eq!(judge_release(&with_sock(Some(sk + 8)), &plan).verdict, Verdict::Refuted, "another sock closed");
+        assert!(k.conclusion().contains("never reached tcp_close"), "{k:?}");
+        assert_eq!(
+            judge_release_sock(&with_sock(Some(sk + 8)), &plan).verdict,
+            Verdict::Refuted,
+            "another sock closed"
+        );
         // Rejected before sock_alloc ran: nothing allocated.
         let (mut c, p) = emfile(s, None);
         c.chain.retain(|f| f.func != "sock_alloc");

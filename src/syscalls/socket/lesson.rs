@@ -614,10 +614,32 @@ pub fn puzzle(r: &Report, sources: &[Claim]) -> Lesson {
                     .evidence(format!("{site} = {line} (DWARF)"))
                     .result(format!("the source releases the socket at {line}, on the failure path"))
                     .judged_by(&[ids::SOURCE_LINES], c),
-                (Some(site), None) => s
-                    .evidence(format!("sock_release called from {site} (the return address at its entry)"))
-                    .judged_by(&[ids::SOURCE_LINES], c),
-                _ => s.judged_by(&[ids::SOURCE_LINES, ids::RELEASE_SAME_SOCKET], c),
+                (Some(site), None) => {
+                    let mut s = s
+                        .evidence(format!("sock_release called from {site} (the return address at its entry)"))
+                        .judged_by(&[ids::SOURCE_LINES], c);
+                    if s.status != crate::lesson::Status::NotObservable {
+                        s.status = crate::lesson::Status::NotObservable;
+                        s.why_not = Some(format!("DWARF gave no line for {site}"));
+                    }
+                    s
+                }
+                _ => {
+                    let mut s = s.judged_by(&[ids::RELEASE_SAME_SOCKET], c);
+                    if s.status == crate::lesson::Status::Proved {
+                        // Rejected before sock_alloc: there is no release to find in the source.
+                        s.status = crate::lesson::Status::Shown;
+                        s.result = format!("no release to predict: {}", s.result);
+                    } else {
+                        s.status = crate::lesson::Status::NotObservable;
+                        s.why_not = Some(
+                            s.why_not
+                                .clone()
+                                .unwrap_or_else(|| "sock_release's call site is not in this run's chain".into()),
+                        );
+                    }
+                    s
+                }
             }
         },
         Step::new(
@@ -626,18 +648,38 @@ pub fn puzzle(r: &Report, sources: &[Claim]) -> Lesson {
             "fentry/fexit (or kprobes) on the chain",
         )
         .judged_by(&[ids::RELEASE_SAME_SOCKET], c),
+        Step::new(
+            part,
+            "observe: the sock sk_alloc returned goes to tcp_close",
+            "fentry/fexit (or kprobes) on the chain",
+        )
+        .judged_by(&[ids::RELEASE_SAME_SOCK], c),
         Step::new(part, "observe: the fd table is as the call found it", "tp_btf/sys_enter + sys_exit walks")
             .judged_by(&[ids::FD_UNCHANGED_ON_FAILURE], c),
         Step::new(part, "observe: the kernel's socket count is unchanged", "/proc/net/sockstat before and after")
             .judged_by(&[ids::SOCKETS_NONE_LEFT], c),
-        Step::new(
-            part,
-            "observe: the released socket's memory is freed",
-            "fentry/fexit (or kprobes) on sock_free_inode",
-        )
-        .judged_by(&[ids::RELEASE_FREED], c),
+        {
+            // The count the free claim concludes with, as evidence of its own.
+            let n = call
+                .map(|c| c.chain.iter().filter(|f| f.func == "sock_alloc" && f.ret.is_some_and(|r| r != 0)).count());
+            let s = Step::new(
+                part,
+                "observe: the released socket's memory is freed",
+                "fentry/fexit (or kprobes) on sock_free_inode",
+            );
+            let s = match n {
+                Some(n) if n > 0 => s.evidence(format!("sockets sock_alloc returned in the call: {n} (the chain)")),
+                _ => s,
+            };
+            s.judged_by(&[ids::RELEASE_FREED], c)
+        },
     ];
-    let verdict_ids = [ids::RELEASE_SAME_SOCKET, ids::FD_UNCHANGED_ON_FAILURE, ids::SOCKETS_NONE_LEFT];
+    let allocated = c.iter().any(|k| k.id == ids::RELEASE_FREED.id);
+    let mut verdict_ids =
+        vec![ids::RELEASE_SAME_SOCKET, ids::RELEASE_SAME_SOCK, ids::FD_UNCHANGED_ON_FAILURE, ids::SOCKETS_NONE_LEFT];
+    if allocated {
+        verdict_ids.push(ids::RELEASE_FREED);
+    }
     let v = Step::new(part, "the verdict: did the failed call leak anything?", "the observations above")
         .judged_by(&verdict_ids, c);
     let v = if v.status == crate::lesson::Status::Proved {
@@ -699,6 +741,7 @@ mod puzzle_tests {
         };
         r.claims = vec![
             k(ids::RELEASE_SAME_SOCKET, released),
+            k(ids::RELEASE_SAME_SOCK, Verdict::Proved),
             k(ids::FD_UNCHANGED_ON_FAILURE, Verdict::Proved),
             k(ids::SOCKETS_NONE_LEFT, Verdict::Proved),
             k(ids::RELEASE_FREED, Verdict::Proved),
