@@ -349,3 +349,13 @@ pub fn bind_call(port: u16) -> Call {
     });
     c
 }
+
+/// The sysctls of a typical host (the port range, somaxconn), for the connection's claims.
+pub fn sysctls() -> crate::syscalls::conn::Sysctls {
+    crate::syscalls::conn::Sysctls {
+        port_range: Some((32768, 60999)),
+        port_range_text: "32768 60999".into(),
+        somaxconn: Some(4096),
+        somaxconn_text: "4096".into(),
+    }
+}

@@ -67,16 +67,7 @@ pub fn build(
         }
     };
     let chain = load_chain(how.chain.as_deref(), &names)?;
-    let opts = Options {
-        follow_forks: !how.no_follow,
-        duration: None,
-        quiet,
-        report_on_stdout,
-        chain_calls: how.chain_calls,
-        hist: false,
-        bpf_stats: how.bpf_stats,
-        launch: ctx.launch,
-    };
+    let opts = options(ctx, &how, quiet, report_on_stdout);
     let traced: &[&str] = if life { super::prove::LIFE_SYSCALLS } else { &["socket"] };
     let specs = specs_for(&traced.iter().map(|s| s.to_string()).collect::<Vec<_>>())?;
     let got = collect(
@@ -155,16 +146,7 @@ fn puzzle(
     let names = namer();
     let (family, ty, protocol, nofile) = super::prove::fail_call(fail);
     let chain = load_chain(how.chain.as_deref(), &names)?;
-    let opts = Options {
-        follow_forks: !how.no_follow,
-        duration: None,
-        quiet,
-        report_on_stdout,
-        chain_calls: how.chain_calls,
-        hist: false,
-        bpf_stats: how.bpf_stats,
-        launch: ctx.launch,
-    };
+    let opts = options(ctx, &how, quiet, report_on_stdout);
     let specs = specs_for(&["socket".to_string()])?;
     let got = collect(
         Request {
@@ -194,4 +176,18 @@ fn puzzle(
     let mut l = crate::syscalls::socket::lesson::puzzle(&got.report, &sources);
     l.report = Some(Box::new(got.report));
     Ok(l)
+}
+
+/// How a lesson's run is traced (both the course's and the puzzle's).
+fn options(ctx: &Ctx, how: &crate::cli::TraceArgs, quiet: bool, report_on_stdout: bool) -> Options {
+    Options {
+        follow_forks: !how.no_follow,
+        duration: None,
+        quiet,
+        report_on_stdout,
+        chain_calls: how.chain_calls,
+        hist: false,
+        bpf_stats: how.bpf_stats,
+        launch: ctx.launch,
+    }
 }

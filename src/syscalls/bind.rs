@@ -248,12 +248,7 @@ mod tests {
     use crate::syscalls::conn::Sysctls;
 
     fn life_after_socket() -> Life {
-        let mut l = Life::new(Sysctls {
-            port_range: Some((32768, 60999)),
-            port_range_text: "32768 60999".into(),
-            somaxconn: Some(4096),
-            somaxconn_text: "4096".into(),
-        });
+        let mut l = Life::new(crate::fixtures::sysctls());
         l.record(&crate::fixtures::socket_call());
         l
     }

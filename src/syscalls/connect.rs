@@ -263,7 +263,6 @@ mod tests {
     use super::*;
     use crate::claims::Verdict;
     use crate::model::{KAddr, StateChange};
-    use crate::syscalls::conn::Sysctls;
 
     /// A connect() to a port nobody listens on: ECONNREFUSED, inside the call CLOSE → SYN_SENT → CLOSE.
     fn refused_call() -> Call {
@@ -278,12 +277,7 @@ mod tests {
     }
 
     fn life_with(changes: &[(&str, &str, u64)]) -> Life {
-        let mut l = Life::new(Sysctls {
-            port_range: Some((32768, 60999)),
-            port_range_text: "32768 60999".into(),
-            somaxconn: Some(4096),
-            somaxconn_text: "4096".into(),
-        });
+        let mut l = Life::new(crate::fixtures::sysctls());
         l.record(&crate::fixtures::socket_call());
         let sk = refused_call().after.sock.as_ref().map(|k| k.addr).unwrap_or(KAddr(0));
         let st = |n: &str| crate::fixtures::named(if n == "TCP_CLOSE" { 7 } else { 2 }, n, "BTF enum");
