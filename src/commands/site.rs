@@ -153,11 +153,19 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<i32> {
     let mut bytes = 0;
     for (name, body) in &s.files {
         let p = a.out.join(name);
+        // A symlink left in the folder is replaced, never followed out of it.
+        if std::fs::symlink_metadata(&p).is_ok_and(|m| m.file_type().is_symlink()) {
+            std::fs::remove_file(&p).map_err(io(format!("replacing the symlink {}", p.display())))?;
+        }
         std::fs::write(&p, body).map_err(io(format!("writing {}", p.display())))?;
         bytes += body.len();
     }
     let list: String = s.files.keys().map(|k| format!("{k}\n")).collect();
-    std::fs::write(a.out.join(MARKER), list).map_err(io(format!("writing {}", a.out.join(MARKER).display())))?;
+    let marker = a.out.join(MARKER);
+    if std::fs::symlink_metadata(&marker).is_ok_and(|m| m.file_type().is_symlink()) {
+        std::fs::remove_file(&marker).map_err(io(format!("replacing the symlink {}", marker.display())))?;
+    }
+    std::fs::write(&marker, list).map_err(io(format!("writing {}", marker.display())))?;
     if !a.quiet {
         eprintln!(
             "syswalk site: wrote {} files ({} KB) in {:.0} ms to {} — open {}",
