@@ -267,9 +267,25 @@ fn saved_evidence_gives_the_same_bytes_and_bad_input_is_refused_first() {
     for p in pages(&a) {
         assert_eq!(std::fs::read(a.join(&p)).expect("a"), std::fs::read(b.join(&p)).expect("b"), "{p} differs");
     }
-    // Rebuilding into a site folder replaces it; a foreign non-empty folder is refused.
+    // Rebuilding into a site folder replaces its own files only: a page of the old site that the new one lacks is
+    // removed, a file of the user's is kept, and a symlink in the folder is replaced, not followed.
+    let marker = a.join(".syswalk-site");
+    let mut list = std::fs::read_to_string(&marker).expect("marker");
+    list.push_str("old-page.html\n");
+    std::fs::write(&marker, list).expect("marker");
+    std::fs::write(a.join("old-page.html"), "old").expect("old page");
+    std::fs::write(a.join("mine.txt"), "mine").expect("user file");
+    let outside = Path::new(env!("CARGO_TARGET_TMPDIR")).join("site-outside.txt");
+    std::fs::write(&outside, "outside").expect("outside");
+    std::fs::remove_file(a.join("index.html")).expect("index");
+    std::os::unix::fs::symlink(&outside, a.join("index.html")).expect("symlink");
     let again = run(&["site", "-q", "-o", a.to_str().expect("p"), "--from", ev.to_str().expect("p")]);
     assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
+    assert!(!a.join("old-page.html").exists(), "the old site's page is removed");
+    assert_eq!(std::fs::read_to_string(a.join("mine.txt")).expect("kept"), "mine");
+    assert_eq!(std::fs::read_to_string(&outside).expect("outside"), "outside", "not written through the symlink");
+    assert!(!a.join("index.html").symlink_metadata().expect("index").file_type().is_symlink());
+    assert_eq!(std::fs::read(a.join("index.html")).expect("a"), std::fs::read(b.join("index.html")).expect("b"));
     let foreign = tmp("site-foreign");
     std::fs::create_dir_all(&foreign).expect("dir");
     std::fs::write(foreign.join("notes.txt"), "mine").expect("write");
