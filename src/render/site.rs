@@ -86,7 +86,7 @@ const CSS: &str = "\
 html{color:#000;background:#fff}\n\
 body{margin:0;padding:0 1em;font:16px/1.4 serif}\n\
 nav{border-bottom:1px solid #000;padding:.3em 0;font-family:monospace}\n\
-nav a{margin-right:1em}\n\
+nav a{margin-right:1em;white-space:nowrap}\n\
 pre,code,.ev,td.mono{font-family:monospace}\n\
 pre{white-space:pre;overflow-x:auto;margin:.3em 0}\n\
 a{color:#000}\n\
