@@ -401,10 +401,12 @@ pub fn judge_release_sock(c: &Call, plan: &[FnPlan]) -> Claim {
     ];
     let released: Vec<u64> = got.iter().flatten().copied().collect();
     let missing: Vec<u64> = allocs.iter().copied().filter(|a| !released.contains(a)).collect();
-    let (ok, finding, why) = if !traced("sk_alloc") || !traced("tcp_close") || c.chain.is_empty() {
-        (None, String::new(), "sk_alloc or tcp_close is not traced here (or no chain was captured for this call)")
+    let (ok, finding, why) = if !traced("sk_alloc") || c.chain.is_empty() {
+        (None, String::new(), "sk_alloc is not traced here (or no chain was captured for this call)")
     } else if allocs.is_empty() {
         (Some(true), format!("sk_alloc never ran: the call failed ({errno}) before a sock was allocated"), "")
+    } else if !traced("tcp_close") {
+        (None, String::new(), "tcp_close is not traced here: where the sock went is not seen")
     } else if !tcp {
         (None, String::new(), "the sock side is followed for TCP socks only (tcp_close); this call's is not TCP")
     } else if missing.is_empty() {
