@@ -357,6 +357,11 @@ mod tests {
 /// `release.same_socket` for a socket() call that failed: each struct socket sock_alloc returned went to
 /// sock_release in the same call (the course's puzzle: a failure after sock_alloc leaks nothing). A call rejected
 /// before sock_alloc ran allocated nothing: that is proved too, and said.
+/// The non-NULL pointers `func` returned in the call's chain (what an allocator handed out).
+fn returned(c: &Call, func: &str) -> Vec<u64> {
+    c.chain.iter().filter(|f| f.func == func).filter_map(|f| f.ret).map(|r| r as u64).filter(|r| *r != 0).collect()
+}
+
 /// `release.same_sock` for a socket() call that failed: each struct sock sk_alloc returned went to TCP's close
 /// (tcp_close) in the same call. Followed for TCP socks only (another protocol closes its sock elsewhere).
 pub fn judge_release_sock(c: &Call, plan: &[FnPlan]) -> Claim {
@@ -368,14 +373,7 @@ pub fn judge_release_sock(c: &Call, plan: &[FnPlan]) -> Claim {
     let tcp = matches!(arg(0), Some(2) | Some(10))
         && arg(1).map(|t| t & 0xf) == Some(libc::SOCK_STREAM as i64)
         && matches!(arg(2), Some(0) | Some(6));
-    let allocs: Vec<u64> = c
-        .chain
-        .iter()
-        .filter(|f| f.func == "sk_alloc")
-        .filter_map(|f| f.ret)
-        .map(|r| r as u64)
-        .filter(|r| *r != 0)
-        .collect();
+    let allocs = returned(c, "sk_alloc");
     let closes: Vec<&crate::model::frame::Frame> = c.chain.iter().filter(|f| f.func == "tcp_close").collect();
     let got: Vec<Option<u64>> =
         closes.iter().map(|f| f.args.iter().find(|a| a.ty == "struct sock *").map(|a| a.raw)).collect();
@@ -434,14 +432,7 @@ pub fn judge_release(c: &Call, plan: &[FnPlan]) -> Claim {
     let src = c.chain.first().map(|f| f.probe.clone()).unwrap_or_default();
     let traced = |f: &str| plan.iter().any(|p| p.name == f && p.traced);
     let errno = c.errno.as_ref().map(|e| e.show()).unwrap_or_default();
-    let allocs: Vec<u64> = c
-        .chain
-        .iter()
-        .filter(|f| f.func == "sock_alloc")
-        .filter_map(|f| f.ret)
-        .map(|r| r as u64)
-        .filter(|r| *r != 0)
-        .collect();
+    let allocs = returned(c, "sock_alloc");
     // sock_release is a one-line wrapper of __sock_release; a caller in net/socket.c may have it inlined (Debian
     // 6.12's sock_map_fd does): either one releasing the socket is the release.
     let rel_frames: Vec<&crate::model::frame::Frame> =
