@@ -165,6 +165,7 @@ pub fn socket_call() -> Call {
         sockaddr: None,
         probes: vec!["tp_btf/sys_enter".into(), "tp_btf/sys_exit".into()],
         chain,
+        allocations: Vec::new(),
     }
 }
 

@@ -150,7 +150,7 @@ ids! {
     CLOSE_FREED = "close.freed":
         "after close(), the kernel freed the closed struct socket (sock_free_inode) and its struct sock (__sk_destruct), each with the pointer the close chain was given, never before the close (an active closer's sock may first hand its connection to TIME_WAIT: tcp_time_wait)";
     RELEASE_FREED = "release.freed":
-        "every struct socket the failed call allocated went back to the kernel after the call released it: sock_free_inode got the same pointer (nothing leaked)";
+        "every struct socket and struct sock the failed call allocated went back to the kernel after the call released it: sock_free_inode got the socket's pointer, __sk_destruct the sock's (nothing leaked)";
     TCP_STATES = "tcp.states":
         "each traced TCP sock's state changes form one chain (each change starts where the last one ended) that ends in TCP_CLOSE";
     USER_RETURN_ADDRESS = "user.return_address":

@@ -138,6 +138,7 @@ impl<'a> Stream<'a> {
                 c.chain.extend(got);
             }
         }
+        c.allocations = syscalls::chainproof::allocations(&c);
         if c.syscall == "socket" {
             self.socket_calls += 1;
             claims.extend(socket::claims::judge_socket_in(&c, &self.tables, self.names));
@@ -147,14 +148,18 @@ impl<'a> Stream<'a> {
                     claims.push(socket::chain::judge_release(&c, j.plan));
                     claims.push(socket::chain::judge_release_sock(&c, j.plan));
                     // What it allocated must also go back to the kernel: judged when the frees come (RCU).
-                    let sockets = c
-                        .chain
-                        .iter()
-                        .filter(|f| f.func == "sock_alloc")
-                        .filter_map(|f| Some((crate::model::KAddr(f.ret? as u64), f.exit_ns?)))
-                        .filter(|(a, _)| !a.is_null())
-                        .collect();
-                    self.life.expect_freed(conn::Pending { call: c.seq, sockets });
+                    let since = |by: &str, a: crate::model::KAddr| {
+                        c.chain.iter().find(|f| f.func == by && f.ret.map(|r| r as u64) == Some(a.0))?.exit_ns
+                    };
+                    let of = |object: &str| -> Vec<(crate::model::KAddr, u64)> {
+                        c.allocations
+                            .iter()
+                            .filter(|a| a.object == object)
+                            .filter_map(|a| Some((a.addr, since(&a.allocated_by, a.addr)?)))
+                            .collect()
+                    };
+                    let (sockets, socks) = (of("struct socket"), of("struct sock"));
+                    self.life.expect_freed(conn::Pending { call: c.seq, sockets, socks });
                 }
                 if c.ret.is_some_and(|r| r >= 0) && !(j.budget && c.chain.is_empty()) {
                     let fam = c.args.first().map(|a| a.value.raw).unwrap_or(-1);
@@ -188,6 +193,7 @@ impl<'a> Stream<'a> {
                 self.claims.push(k);
             }
         }
+        self.note_frees(false);
         self.totals.count_call(&c);
         for k in &claims {
             self.totals.count_claim(k);
@@ -211,6 +217,18 @@ impl<'a> Stream<'a> {
             crate::report::bump(&mut self.kept_per, key);
             self.kept.push(c);
             self.claims.extend(claims);
+        }
+    }
+
+    /// The frees of failed calls' objects that came (all of them at the end): into the kept calls' allocation lists.
+    fn note_frees(&mut self, all: bool) {
+        for (call, addr, func, ts) in self.life.take_resolved(all) {
+            let Some(c) = self.kept.iter_mut().rev().find(|c| c.seq == call) else { continue };
+            let exit = c.exit_ns;
+            if let Some(a) = c.allocations.iter_mut().find(|a| a.addr == addr && a.freed_by.is_none()) {
+                a.freed_by = Some(func);
+                a.freed_after_ns = exit.map(|e| ts.saturating_sub(e));
+            }
         }
     }
 
@@ -271,6 +289,7 @@ impl<'a> Stream<'a> {
         }
         self.judge_waiting();
         let states = self.life.judge_states();
+        self.note_frees(true);
         for k in &states {
             self.totals.count_claim(k);
         }

@@ -650,6 +650,30 @@ pub struct Call {
     /// The function-level chain inside this call (tiers A/B), in entry order with depths.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub chain: Vec<crate::model::frame::Frame>,
+    /// Tiers A/B: every object the call's chain allocated, what in the call was given it to release, and the free
+    /// seen after it (filled in when the free arrives: the kernel frees after an RCU grace period).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allocations: Vec<Allocation>,
+}
+
+/// One object a call allocated (tiers A/B), followed to its release and its free, matched by pointer.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct Allocation {
+    /// "struct socket", "struct sock" or "struct file".
+    pub object: String,
+    pub addr: KAddr,
+    /// The function whose return value it was (sock_alloc, sk_alloc, sock_alloc_file).
+    pub allocated_by: String,
+    /// The functions of the same call that were given it to release (sock_release, __sock_release, tcp_close), in
+    /// the order they ran; empty when the call kept it (a successful call installs what it made).
+    pub released_by: Vec<String>,
+    /// The function that gave its memory back (sock_free_inode, __sk_destruct), seen after the call; None when no
+    /// free was seen while tracing (a kept object is freed at its close, followed by `close.freed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freed_by: Option<String>,
+    /// How long after the call returned the free came, in ns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freed_after_ns: Option<u64>,
 }
 
 /// User-space registers at syscall entry (tp_btf/sys_enter), raw.
@@ -704,6 +728,7 @@ impl Call {
             sockaddr: None,
             probes: Vec::new(),
             chain: Vec::new(),
+            allocations: Vec::new(),
         }
     }
 }
@@ -903,6 +928,7 @@ pub(crate) mod tests_support {
             sockaddr: None,
             probes: vec![],
             chain: vec![],
+            allocations: vec![],
         }
     }
 }

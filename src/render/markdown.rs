@@ -54,6 +54,12 @@ pub fn markdown(r: &Report) -> String {
             let f = md_fence(&body);
             let _ = writeln!(o, "\n### Function chain ({})\n\n{f}\n{body}{f}", md(&c.chain[0].probe));
         }
+        if !c.allocations.is_empty() {
+            let _ = writeln!(o, "\n### Objects allocated (matched by pointer)\n");
+            for l in super::allocation_lines(c) {
+                let _ = writeln!(o, "- {}", md(&l));
+            }
+        }
         if let Some(m) = linkage_map(c) {
             let m = super::escape::document(&m);
             let f = md_fence(&m);

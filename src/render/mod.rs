@@ -350,6 +350,27 @@ fn short(a: KAddr) -> String {
 }
 
 /// The function-level chain of a call as an indented tree: arguments, return, times, caller, objects.
+/// The call's allocation list, one line per object: allocated by, released by, freed by (and when).
+pub fn allocation_lines(c: &Call) -> Vec<String> {
+    c.allocations
+        .iter()
+        .map(|a| {
+            let rel = if a.released_by.is_empty() {
+                "kept by the call (not released in it)".to_string()
+            } else {
+                format!("released by {}", a.released_by.join(" → "))
+            };
+            let freed = match (&a.freed_by, a.freed_after_ns) {
+                (Some(f), Some(ns)) => format!(" · freed by {f} {:.3} ms after the call", ns as f64 / 1e6),
+                (Some(f), None) => format!(" · freed by {f}"),
+                (None, _) if a.released_by.is_empty() => String::new(),
+                (None, _) => " · no free seen while tracing".into(),
+            };
+            format!("{} {} ← {}() · {rel}{freed}", a.object, a.addr, a.allocated_by)
+        })
+        .collect()
+}
+
 pub fn chain_tree(c: &Call) -> Vec<String> {
     let mut out = Vec::new();
     for f in &c.chain {

@@ -118,6 +118,12 @@ fn plain(r: &Report) -> String {
                 let _ = writeln!(o, "   {}", esc(&l));
             }
         }
+        if !c.allocations.is_empty() {
+            let _ = writeln!(o, "\n objects allocated (matched by pointer)");
+            for l in super::allocation_lines(c) {
+                let _ = writeln!(o, "   {}", esc(&l));
+            }
+        }
         if let Some(m) = linkage_map(c) {
             let _ = writeln!(o, "\n memory linkage (live addresses)");
             o.push_str(&m);

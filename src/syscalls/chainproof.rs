@@ -155,3 +155,75 @@ pub fn order(id: ClaimId, c: &Call, expected: &[&str], plan: &[FnPlan]) -> Claim
 pub fn not_here(c: &Call, ids: &[ClaimId], why: &str) -> Vec<Claim> {
     ids.iter().map(|id| judged(*id, Some(c.seq), None, String::new(), vec![], why)).collect()
 }
+
+/// The allocators a call's chain may run: (function, the object its return value is).
+pub const ALLOCATORS: &[(&str, &str)] =
+    &[("sock_alloc", "struct socket"), ("sk_alloc", "struct sock"), ("sock_alloc_file", "struct file")];
+/// The functions that release an object they are given (its pointer is one of their arguments of its type).
+pub const RELEASERS: &[&str] = &["sock_release", "__sock_release", "inet_release", "tcp_close"];
+
+/// Every object `c`'s chain allocated (a non-NULL, non-error return of an allocator), with the functions that
+/// were given it to release after it was allocated, in the call. Frees come later (`Allocation::freed_by`).
+pub fn allocations(c: &Call) -> Vec<crate::model::Allocation> {
+    let mut out = Vec::new();
+    for (i, f) in c.chain.iter().enumerate() {
+        let Some(&(_, object)) = ALLOCATORS.iter().find(|(n, _)| *n == f.func) else { continue };
+        let Some(r) = f.ret.map(|r| r as u64) else { continue };
+        // NULL, or an ERR_PTR (sock_alloc_file returns one: the top 4095 values).
+        if r == 0 || r >= (-4095i64) as u64 {
+            continue;
+        }
+        let ty = format!("{object} *");
+        let released_by = c.chain[i + 1..]
+            .iter()
+            .filter(|g| RELEASERS.contains(&g.func.as_str()))
+            .filter(|g| g.args.iter().any(|a| a.ty == ty && a.raw == r))
+            .map(|g| g.func.clone())
+            .collect();
+        out.push(crate::model::Allocation {
+            object: object.to_string(),
+            addr: KAddr(r),
+            allocated_by: f.func.clone(),
+            released_by,
+            freed_by: None,
+            freed_after_ns: None,
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod allocation_tests {
+    use crate::model::frame::FArg;
+
+    fn arg(ty: &str, raw: u64) -> FArg {
+        FArg { name: "x".into(), raw, ty: ty.into(), value: format!("{raw:#x}") }
+    }
+
+    #[test]
+    fn each_allocator_s_return_is_followed_to_the_functions_given_it_after() {
+        let mut c = crate::fixtures::socket_call();
+        let f = crate::fixtures::frame;
+        let mut a = f("sock_alloc", 2, Some(1), (3_000, 6_000), ("__sock_create", 0x7f));
+        a.ret = Some(0xffff_8880_0000_1000u64 as i64);
+        let mut k = f("sk_alloc", 3, Some(1), (7_000, 9_000), ("inet_create", 0x104));
+        k.ret = Some(0xffff_8880_0000_2000u64 as i64);
+        let mut file = f("sock_alloc_file", 2, Some(0), (9_500, 9_900), ("__sys_socket", 0x40));
+        file.ret = Some(-24); // an ERR_PTR is not an object
+        let mut rel = f("sock_release", 1, Some(0), (30_000, 40_000), ("__sys_socket", 0xd0));
+        rel.args = vec![arg("struct socket *", 0xffff_8880_0000_1000)];
+        let mut other = f("tcp_close", 3, Some(2), (32_000, 38_000), ("inet_release", 0x4c));
+        other.args = vec![arg("struct sock *", 0xffff_8880_0000_3000)]; // not the sock sk_alloc returned
+        c.chain = vec![f("__sys_socket", 0, None, (1_000, 41_000), ("x", 1)), a, k, file, rel, other];
+        let got = super::allocations(&c);
+        let view: Vec<(&str, u64, &str, Vec<String>)> =
+            got.iter().map(|a| (a.object.as_str(), a.addr.0, a.allocated_by.as_str(), a.released_by.clone())).collect();
+        assert_eq!(
+            view,
+            vec![
+                ("struct socket", 0xffff_8880_0000_1000, "sock_alloc", vec!["sock_release".to_string()]),
+                ("struct sock", 0xffff_8880_0000_2000, "sk_alloc", vec![]),
+            ]
+        );
+    }
+}

@@ -27,12 +27,24 @@ const MAX_WRITES: usize = 1024;
 /// Ends (frees, TIME_WAIT hand-overs) kept per object address.
 const MAX_FREES: usize = 8;
 
-/// A failed call's sockets (address, when sock_alloc returned it), for `release.freed`.
+/// A failed call's objects, for `release.freed`: its sockets (address, when sock_alloc returned it) and socks
+/// (address, when sk_alloc returned it).
 #[derive(Debug, Clone)]
 pub struct Pending {
     pub call: usize,
     pub sockets: Vec<(KAddr, u64)>,
+    pub socks: Vec<(KAddr, u64)>,
 }
+
+impl Pending {
+    /// Each object with the kind of end that frees it ("socket": sock_free_inode, "sock": __sk_destruct).
+    fn objects(&self) -> impl Iterator<Item = (&'static str, KAddr, u64)> + '_ {
+        self.sockets.iter().map(|(a, t)| ("socket", *a, *t)).chain(self.socks.iter().map(|(a, t)| ("sock", *a, *t)))
+    }
+}
+
+/// A failed call's object whose free came: (the call, the object, the freeing function, when).
+pub type Resolved = (usize, KAddr, String, u64);
 
 /// One write(): its call, when it returned, the bytes, the sock's write_seq after it.
 type Write = (usize, u64, i64, Option<u32>);
@@ -104,6 +116,8 @@ pub struct Life {
     retired: Vec<SockLife>,
     /// Failed socket() calls' allocations waiting for their frees (`release.freed`; at most MAX_SOCKS).
     pending: Vec<Pending>,
+    /// The frees of judged `pending` objects, for their calls' allocation lists (taken by `take_resolved`).
+    resolved: Vec<Resolved>,
     /// Why no object's end is watched in this run (tier C, or no end function on this kernel); None when they are.
     pub frees_why: Option<String>,
     /// End functions this kernel lacks (the others are watched).
@@ -132,6 +146,7 @@ impl Life {
             frees: HashMap::new(),
             retired: Vec::new(),
             pending: Vec::new(),
+            resolved: Vec::new(),
             frees_why: None,
             frees_partial: Vec::new(),
         }
@@ -167,7 +182,7 @@ impl Life {
 
     /// A failed call released these sockets: `release.freed` is judged when their frees are in (or at the end).
     pub fn expect_freed(&mut self, p: Pending) {
-        if p.sockets.is_empty() {
+        if p.sockets.is_empty() && p.socks.is_empty() {
             return;
         }
         if self.frees_why.is_some() || self.unwatched("socket").is_some() {
@@ -177,14 +192,37 @@ impl Life {
         }
         if self.pending.len() >= MAX_SOCKS {
             let oldest = self.pending.remove(0);
+            self.resolve(&oldest);
             let k = self.judge_release_freed(&oldest);
             self.finished.push(k);
         }
         self.pending.push(p);
     }
 
+    /// Whether every object of `p` whose kind of free is watched here has had its free.
     fn pending_done(&self, p: &Pending) -> bool {
-        p.sockets.iter().all(|(a, t)| self.end_of(*a, "socket", *t).is_some())
+        p.objects().all(|(what, a, t)| self.unwatched(what).is_some() || self.end_of(a, what, t).is_some())
+    }
+
+    /// Notes the frees of `p`'s objects that came, for the call's allocation list.
+    fn resolve(&mut self, p: &Pending) {
+        let got: Vec<Resolved> = p
+            .objects()
+            .filter_map(|(what, a, t)| self.end_of(a, what, t).map(|f| (p.call, a, f.func.clone(), f.ts_ns)))
+            .collect();
+        self.resolved.extend(got);
+    }
+
+    /// The frees of failed calls' objects noted since the last time (those still pending included when `all`: at
+    /// the end).
+    pub fn take_resolved(&mut self, all: bool) -> Vec<Resolved> {
+        if all {
+            for p in std::mem::take(&mut self.pending) {
+                self.resolve(&p);
+                self.pending.push(p);
+            }
+        }
+        std::mem::take(&mut self.resolved)
     }
 
     fn judge_release_freed(&self, p: &Pending) -> Claim {
@@ -193,24 +231,40 @@ impl Life {
             return judged(ids::RELEASE_FREED, Some(p.call), None, String::new(), vec![], &why);
         }
         let mut evidence = Vec::new();
-        let mut seen = 0;
-        for (a, t) in &p.sockets {
-            match self.end_of(*a, "socket", *t) {
+        let (mut seen, mut total) = ([0usize; 2], [0usize; 2]);
+        for (what, a, t) in p.objects() {
+            let (i, by, func) = if what == "socket" {
+                (0, "sock_alloc returned it", "sock_free_inode")
+            } else {
+                (1, "sk_alloc returned it", "__sk_destruct")
+            };
+            total[i] += 1;
+            match self.end_of(a, what, t) {
                 Some(f) => {
-                    seen += 1;
-                    evidence.push(free_evidence(f, *t, "sock_alloc returned it"));
+                    seen[i] += 1;
+                    evidence.push(free_evidence(f, t, by));
                 }
-                None => evidence.push(ev(format!("socket {a}"), "no free seen", "fentry or kprobe sock_free_inode")),
+                None => evidence.push(ev(format!("{what} {a}"), "no free seen", format!("fentry or kprobe {func}"))),
             }
         }
-        let all = seen == p.sockets.len();
+        // A sock's free that cannot be watched here leaves the claim (about both) unsettled, never ✓.
+        let sock_unwatched = (total[1] > 0).then(|| self.unwatched("sock")).flatten();
+        let all = seen == total && sock_unwatched.is_none();
+        let missing = seen != total;
+        let why = match sock_unwatched {
+            Some(w) if !missing => format!("the socket's free was seen, but the sock's is not watched here: {w}"),
+            _ => "a free was not seen before tracing stopped (the kernel frees after an RCU grace period; syswalk waits up to 3 s after the target ends)".into(),
+        };
         judged(
             ids::RELEASE_FREED,
             Some(p.call),
             all.then_some(true),
-            format!("{seen} of {} allocated socket(s) freed by sock_free_inode", p.sockets.len()),
+            format!(
+                "{} of {} allocated socket(s) freed by sock_free_inode; {} of {} sock(s) by __sk_destruct",
+                seen[0], total[0], seen[1], total[1]
+            ),
             evidence,
-            "a free was not seen before tracing stopped (the inode goes back after an RCU grace period; syswalk waits up to 3 s after the target ends)",
+            &why,
         )
     }
 
@@ -280,8 +334,8 @@ impl Life {
         // Ends are kept for the lives still followed (by their socket's address too), the rest go by time.
         let mut keep_ends: HashMap<KAddr, u64> = keep_from.clone();
         for p in &self.pending {
-            for (a, t) in &p.sockets {
-                keep_ends.insert(*a, *t);
+            for (_, a, t) in p.objects() {
+                keep_ends.insert(a, t);
             }
         }
         for l in self.socks.values().chain(&self.retired) {
@@ -349,6 +403,7 @@ impl Life {
             std::mem::take(&mut self.pending).into_iter().partition(|p| self.pending_done(p));
         self.pending = still;
         for p in &done {
+            self.resolve(p);
             let k = self.judge_release_freed(p);
             self.finished.push(k);
         }
@@ -1034,7 +1089,7 @@ mod tests {
         use crate::claims::Verdict::*;
         let mut l = life();
         l.freed(fr("socket", 0x700, 0x780, 5)); // an earlier socket at that address
-        l.expect_freed(Pending { call: 3, sockets: vec![(KAddr(0x700), 10)] });
+        l.expect_freed(Pending { call: 3, sockets: vec![(KAddr(0x700), 10)], socks: vec![] });
         assert_eq!(l.awaiting_frees(), 1);
         assert!(l.take_finished().is_empty(), "the free at 5 was not this socket's");
         l.freed(fr("socket", 0x700, 0x780, 30));
@@ -1043,10 +1098,33 @@ mod tests {
         assert_eq!(got, vec![(ids::RELEASE_FREED.id, Proved)]);
         assert_eq!(l.awaiting_frees(), 0);
         // Never freed before the end: not observable, never ✓.
-        l.expect_freed(Pending { call: 4, sockets: vec![(KAddr(0x800), 10)] });
+        l.expect_freed(Pending { call: 4, sockets: vec![(KAddr(0x800), 10)], socks: vec![] });
         let v: Vec<_> =
             l.judge_states().into_iter().filter(|c| c.id == ids::RELEASE_FREED.id).map(|c| c.verdict).collect();
         assert_eq!(v, vec![NotObservable]);
+    }
+
+    #[test]
+    fn a_failed_call_s_sock_must_be_freed_too_and_each_free_reaches_the_call_s_list() {
+        use crate::claims::Verdict::*;
+        let mut l = life();
+        l.expect_freed(Pending { call: 5, sockets: vec![(KAddr(0x700), 10)], socks: vec![(KAddr(0x900), 12)] });
+        l.freed(fr("socket", 0x700, 0x780, 30));
+        assert!(l.take_finished().is_empty(), "the sock's free has not come");
+        assert_eq!(l.take_resolved(false), vec![], "nothing judged yet");
+        l.freed(fr("sock", 0x900, 0x9a0, 40));
+        let k = l.take_finished();
+        assert_eq!(k.iter().map(|c| (c.id.as_str(), c.verdict)).collect::<Vec<_>>(), vec![(ids::RELEASE_FREED.id, Proved)]);
+        assert!(k[0].finding.as_deref().unwrap_or("").contains("1 of 1 sock(s)"), "{:?}", k[0].finding);
+        let r = l.take_resolved(false);
+        assert_eq!(r.iter().map(|(c, a, _, t)| (*c, a.0, *t)).collect::<Vec<_>>(), vec![(5, 0x700, 30), (5, 0x900, 40)]);
+        // The sock never freed: not observable at the end, and only the socket's free is in the list.
+        l.expect_freed(Pending { call: 6, sockets: vec![(KAddr(0x700), 50)], socks: vec![(KAddr(0x900), 52)] });
+        l.freed(fr("socket", 0x700, 0x780, 60));
+        let v: Vec<_> =
+            l.judge_states().into_iter().filter(|c| c.id == ids::RELEASE_FREED.id).map(|c| c.verdict).collect();
+        assert_eq!(v, vec![NotObservable]);
+        assert_eq!(l.take_resolved(true).iter().map(|(c, a, _, _)| (*c, a.0)).collect::<Vec<_>>(), vec![(6, 0x700)]);
     }
 
     #[test]

@@ -524,6 +524,7 @@ mod tests {
             sockaddr: None,
             probes: vec![],
             chain: vec![],
+            allocations: vec![],
         }
     }
 
