@@ -113,6 +113,10 @@ ids! {
         "the listener is still TCP_LISTEN: no state change of it inside the call, and one connection fewer is waiting";
     ACCEPT_FD_FIRST = "accept.fd_before_alloc":
         "accept4() reserves the fd (get_unused_fd_flags) before it allocates the new socket (sock_alloc): the opposite order to socket()";
+    ACCEPT_NOTHING_ALLOCATED = "accept.nothing_allocated":
+        "the failed accept4() asked for an fd first and allocated nothing: get_unused_fd_flags returned the error accept4() returned, and sock_alloc never ran in the call";
+    ACCEPT_KEPT_WAITING = "accept.kept_waiting":
+        "the connection a failed accept4() left in the accept queue was still there at the listener's next accept4(), which took it: sk_ack_backlog at that call's entry was as the failed call found it, and the child sock it returned is the other end of the client's sock";
     READ_UNREAD = "read.took_unread":
         "read() took its bytes from those the sock held unread: rcv_nxt − copied_seq fell by exactly what it returned";
     READ_BYTES_MATCH = "rw.bytes_match":

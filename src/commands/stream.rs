@@ -260,12 +260,16 @@ impl<'a> Stream<'a> {
         use crate::probes::chain::FnPlan;
         type Judge = fn(&Call, &[FnPlan]) -> Vec<Claim>;
         let ok = c.ret.is_some_and(|r| r >= 0);
+        let emfile = c.errno.as_ref().and_then(|e| e.name.as_deref()) == Some("EMFILE");
         let tcp = c.before.sock.as_ref().and_then(|s| s.inet.as_ref()).is_some_and(|i| i.tcp.is_some());
         let (ids, judge): (&[crate::claims::ids::ClaimId], Judge) = match c.syscall.as_str() {
             "bind" if ok && tcp => (syscalls::bind::CHAIN_CLAIMS, syscalls::bind::judge_chain),
             "listen" if ok && tcp => (syscalls::listen::CHAIN_CLAIMS, syscalls::listen::judge_chain),
             "connect" if ok && tcp => (syscalls::connect::CHAIN_CLAIMS, syscalls::connect::judge_chain),
             "accept4" | "accept" if ok && tcp => (syscalls::accept4::CHAIN_CLAIMS, syscalls::accept4::judge_chain),
+            "accept4" | "accept" if emfile && tcp => {
+                (syscalls::accept4::FAILED_CHAIN_CLAIMS, syscalls::accept4::judge_failed_chain)
+            }
             "read" | "write" if ok && tcp => (syscalls::rw::chain_claims(&c.syscall), syscalls::rw::judge_chain),
             "close" if ok && tcp => (syscalls::close::CHAIN_CLAIMS, syscalls::close::judge_chain),
             _ => return Vec::new(),

@@ -160,6 +160,10 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
         ],
         &format!("the client's end ({}) is not in this run's evidence (the client is not traced)", ci.peer()),
     ));
+    if let Some(&(failed, waiting)) = life.accept_failed.get(&lsk.addr) {
+        let ends = out.iter().any(|k| k.id == ids::ACCEPT_ENDS.id && k.verdict == crate::claims::Verdict::Proved);
+        out.push(kept_waiting(c, lsk, sk, (failed, waiting), end.as_deref(), ends));
+    }
     let (changes, mut sev) = conn::states_of(life, c, lsk.addr);
     sev.push(lev);
     out.push(judged(
@@ -176,6 +180,95 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
         "",
     ));
     out
+}
+
+/// accept.kept_waiting, at the listener's first successful accept4() after one failed with EMFILE (`failed`: that
+/// call and the sk_ack_backlog it found); `ends`: accept.ends was proved for this call's child.
+fn kept_waiting(
+    c: &Call,
+    lsk: &crate::model::SockObj,
+    sk: &crate::model::SockObj,
+    (failed, waiting): (usize, u32),
+    end: Option<&str>,
+    ends: bool,
+) -> Claim {
+    let ok = if lsk.ack_backlog == 0 || lsk.ack_backlog < waiting {
+        // The queue lost what the failed call left (nothing else on this listener was traced taking it).
+        Some(false)
+    } else if ends {
+        Some(true)
+    } else {
+        None
+    };
+    judged(
+        ids::ACCEPT_KEPT_WAITING,
+        Some(c.seq),
+        ok,
+        format!(
+            "call {failed} (accept4 → EMFILE) found {waiting} waiting; this call found {} at entry and took child sk {}{}",
+            lsk.ack_backlog,
+            sk.addr,
+            end.map(|e| format!(", the other end of {e}")).unwrap_or_default()
+        ),
+        vec![
+            ev(format!("listener sk {} sk_ack_backlog at call {failed}'s entry", lsk.addr), waiting.to_string(), "tp_btf/sys_enter walk"),
+            ev(format!("listener sk {} sk_ack_backlog at this call's entry", lsk.addr), lsk.ack_backlog.to_string(), "tp_btf/sys_enter walk"),
+            ev(format!("accept4() returned fd {}", c.ret.unwrap_or(-1)), format!("child sk {}", sk.addr), "tp_btf/sys_exit walk"),
+            ev("the client's end", end.unwrap_or("not in this run").to_string(), "an earlier walk of the client's sock, tp_btf/inet_sock_set_state"),
+        ],
+        "the client's end is not in this run's evidence (the client is not traced), so whose connection this is cannot be shown",
+    )
+}
+
+/// The function-level claims of an accept4() that failed with EMFILE (tiers A/B).
+pub const FAILED_CHAIN_CLAIMS: &[crate::claims::ids::ClaimId] = &[ids::ACCEPT_NOTHING_ALLOCATED];
+
+/// accept.nothing_allocated: get_unused_fd_flags failed first, and sock_alloc never ran.
+pub fn judge_failed_chain(c: &Call, plan: &[crate::probes::chain::FnPlan]) -> Vec<Claim> {
+    use super::chainproof::{frame, traced};
+    let g = frame(c, "get_unused_fd_flags");
+    let allocs: Vec<String> = c
+        .chain
+        .iter()
+        .filter(|f| f.func == "sock_alloc")
+        .map(|f| f.ret.map(|r| format!("{:#018x}", r as u64)).unwrap_or_else(|| "?".into()))
+        .collect();
+    let src = c.chain.first().map(|f| f.probe.clone()).unwrap_or_default();
+    let errno = c.errno.as_ref().map(|e| e.show()).unwrap_or_default();
+    let (ok, finding) = if !traced(plan, "get_unused_fd_flags") || !traced(plan, "sock_alloc") || c.chain.is_empty() {
+        (None, String::new())
+    } else {
+        match g.and_then(|g| g.ret) {
+            None => (None, String::new()),
+            Some(r) => {
+                let fd_failed = r == c.ret.unwrap_or(0) && r < 0;
+                (
+                    Some(fd_failed && allocs.is_empty()),
+                    format!(
+                        "get_unused_fd_flags returned {r}{}; sock_alloc {}",
+                        if fd_failed { format!(" ({errno}), the error accept4() returned") } else { String::new() },
+                        if allocs.is_empty() {
+                            "never ran: nothing was allocated".to_string()
+                        } else {
+                            format!("returned {} in the call", allocs.join(", "))
+                        }
+                    ),
+                )
+            }
+        }
+    };
+    vec![judged(
+        ids::ACCEPT_NOTHING_ALLOCATED,
+        Some(c.seq),
+        ok,
+        finding,
+        vec![
+            ev("get_unused_fd_flags returned", g.and_then(|g| g.ret).map(|r| r.to_string()).unwrap_or_else(|| "not captured".into()), src.clone()),
+            ev("sock_alloc in this call", if allocs.is_empty() { "never ran".into() } else { allocs.join(", ") }, src),
+            ev("accept4() returned", format!("{} {errno}", c.ret.unwrap_or(0)), "tp_btf/sys_exit"),
+        ],
+        "get_unused_fd_flags or sock_alloc is not traced here, or get_unused_fd_flags's return was not captured in this call",
+    )]
 }
 
 /// The function-level claims (tiers A/B).
@@ -368,5 +461,48 @@ mod tests {
             Some(crate::claims::Verdict::NotObservable),
             "nothing queued: EMFILE is right, but 'took nothing' cannot be shown"
         );
+    }
+
+    #[test]
+    fn a_failed_accept4_that_reserved_no_fd_allocated_nothing_and_an_allocation_refutes_it() {
+        use crate::claims::Verdict;
+        let f = crate::fixtures::frame;
+        let plan = crate::fixtures::plan_of(&["__sys_accept4", "get_unused_fd_flags", "sock_alloc"]);
+        let mut c = emfile_call(1, &[0, 1, 2, 3, 4]);
+        let mut g = f("get_unused_fd_flags", 1, Some(0), (2_000, 3_000), ("__sys_accept4", 0x40));
+        g.ret = Some(-24);
+        c.chain = vec![f("__sys_accept4", 0, None, (1_000, 5_000), ("__x64_sys_accept4", 0x1a)), g];
+        let v = |c: &Call| judge_failed_chain(c, &plan)[0].verdict;
+        assert_eq!(v(&c), Verdict::Proved);
+        let mut alloc = f("sock_alloc", 1, Some(0), (3_500, 4_000), ("__sys_accept4", 0x80));
+        alloc.ret = Some(0xffff_8880_0000_1000u64 as i64);
+        let mut bad = c.clone();
+        bad.chain.push(alloc);
+        assert_eq!(v(&bad), Verdict::Refuted, "a socket was allocated although the fd was refused");
+        let cl = judge_failed_chain(&bad, &plan);
+        assert!(cl[0].finding.as_deref().unwrap_or("").contains("0xffff888000001000"), "{:?}", cl[0].finding);
+        let mut ok_fd = c.clone();
+        ok_fd.chain[1].ret = Some(5);
+        assert_eq!(v(&ok_fd), Verdict::Refuted, "the fd was not what failed");
+        let mut lost = c.clone();
+        lost.chain[1].ret = None;
+        assert_eq!(v(&lost), Verdict::NotObservable);
+        let untraced = crate::fixtures::plan_of(&["__sys_accept4", "get_unused_fd_flags"]);
+        assert_eq!(judge_failed_chain(&c, &untraced)[0].verdict, Verdict::NotObservable);
+    }
+
+    #[test]
+    fn the_connection_left_waiting_must_still_be_queued_for_the_next_accept4() {
+        use crate::claims::Verdict;
+        let c = crate::fixtures::socket_call();
+        let (mut lsk, sk) = (c.after.sock.clone().expect("sock"), c.after.sock.clone().expect("sock"));
+        lsk.ack_backlog = 1;
+        let v = |l: &crate::model::SockObj, ends: bool| {
+            kept_waiting(&c, l, &sk, (7, 1), Some("sk 0x1 · pid 1"), ends).verdict
+        };
+        assert_eq!(v(&lsk, true), Verdict::Proved);
+        assert_eq!(v(&lsk, false), Verdict::NotObservable, "whose connection it is is not shown");
+        lsk.ack_backlog = 0;
+        assert_eq!(v(&lsk, true), Verdict::Refuted, "the queue lost it");
     }
 }

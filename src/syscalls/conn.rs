@@ -118,6 +118,9 @@ pub struct Life {
     pending: Vec<Pending>,
     /// The frees of judged `pending` objects, for their calls' allocation lists (taken by `take_resolved`).
     resolved: Vec<Resolved>,
+    /// Per listener sock: the last accept4() on it that failed with EMFILE (its call, sk_ack_backlog at its entry),
+    /// until the listener's next accept4() succeeds (`accept.kept_waiting`). At most MAX_SOCKS.
+    pub accept_failed: HashMap<KAddr, (usize, u32)>,
     /// Why no object's end is watched in this run (tier C, or no end function on this kernel); None when they are.
     pub frees_why: Option<String>,
     /// End functions this kernel lacks (the others are watched).
@@ -147,6 +150,7 @@ impl Life {
             retired: Vec::new(),
             pending: Vec::new(),
             resolved: Vec::new(),
+            accept_failed: HashMap::new(),
             frees_why: None,
             frees_partial: Vec::new(),
         }
@@ -447,6 +451,18 @@ impl Life {
     pub fn record(&mut self, c: &Call) {
         let ok = c.ret.is_some_and(|r| r >= 0);
         let fd0 = c.args.first().map(|a| a.value.raw as i32);
+        if matches!(c.syscall.as_str(), "accept4" | "accept") {
+            if let Some(lsk) = c.before.sock.as_ref() {
+                if ok {
+                    self.accept_failed.remove(&lsk.addr);
+                } else if c.errno.as_ref().and_then(|e| e.name.as_deref()) == Some("EMFILE") {
+                    if self.accept_failed.len() >= MAX_SOCKS {
+                        self.accept_failed.clear();
+                    }
+                    self.accept_failed.insert(lsk.addr, (c.seq, lsk.ack_backlog));
+                }
+            }
+        }
         match c.syscall.as_str() {
             "socket" | "accept4" | "accept" if ok => {
                 let fd = c.ret.unwrap_or(-1) as i32;
@@ -1114,10 +1130,16 @@ mod tests {
         assert_eq!(l.take_resolved(false), vec![], "nothing judged yet");
         l.freed(fr("sock", 0x900, 0x9a0, 40));
         let k = l.take_finished();
-        assert_eq!(k.iter().map(|c| (c.id.as_str(), c.verdict)).collect::<Vec<_>>(), vec![(ids::RELEASE_FREED.id, Proved)]);
+        assert_eq!(
+            k.iter().map(|c| (c.id.as_str(), c.verdict)).collect::<Vec<_>>(),
+            vec![(ids::RELEASE_FREED.id, Proved)]
+        );
         assert!(k[0].finding.as_deref().unwrap_or("").contains("1 of 1 sock(s)"), "{:?}", k[0].finding);
         let r = l.take_resolved(false);
-        assert_eq!(r.iter().map(|(c, a, _, t)| (*c, a.0, *t)).collect::<Vec<_>>(), vec![(5, 0x700, 30), (5, 0x900, 40)]);
+        assert_eq!(
+            r.iter().map(|(c, a, _, t)| (*c, a.0, *t)).collect::<Vec<_>>(),
+            vec![(5, 0x700, 30), (5, 0x900, 40)]
+        );
         // The sock never freed: not observable at the end, and only the socket's free is in the list.
         l.expect_freed(Pending { call: 6, sockets: vec![(KAddr(0x700), 50)], socks: vec![(KAddr(0x900), 52)] });
         l.freed(fr("socket", 0x700, 0x780, 60));
