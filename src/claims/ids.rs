@@ -71,6 +71,8 @@ ids! {
     DISPATCH_CREATE = "dispatch.create": "net_families[family]->create is the function __sock_create called";
     DISPATCH_INETSW = "dispatch.inetsw":
         "inetsw[type]'s first entry holds the protocol, struct proto and proto_ops the new socket got";
+    DISPATCH_UNREGISTERED = "dispatch.unregistered":
+        "socket() failed with EAFNOSUPPORT for a family inside the table (below NPROTO) whose slot net_families[family] held NULL, read live before the target ran and after it ended: no family is registered for it";
     DISPATCH_REGISTERED_AT_BOOT = "dispatch.registered_at_boot":
         "the pointer in net_families[family] was registered at boot by sock_register(), called from the family's init";
     USER_CALL_SITE = "user.call_site":

@@ -314,6 +314,19 @@ pub fn collect(req: Request, names: &Namer) -> Result<Collected> {
     }
     if matches!(target, Target::Builtin { .. }) {
         global.extend(crate::claims::leaks::sockets_none_left(&report.calls, report.stats.sockets_used));
+        // A family inside the table that failed: its slot, read again now that the target ended.
+    }
+    if matches!(target, Target::Builtin { .. }) && socket::dispatch::applies(&report.calls) {
+        let reads = socket::dispatch::Reads {
+            before: choice.families_error.is_none().then_some(&choice.families[..]).filter(|f| !f.is_empty()),
+            after: chain::read_tables(&names.kallsyms).map(|(f, _)| f).map_err(|e| e.message),
+            table: names
+                .kallsyms
+                .by_name("net_families")
+                .map(|s| format!("net_families @ {} (kallsyms), read by a tp_btf program", crate::model::KAddr(s.addr)))
+                .unwrap_or_default(),
+        };
+        global.extend(socket::dispatch::judge_unregistered(&report.calls, &reads));
     }
     if opts.chain_calls > 0 && used_attach.is_some() {
         let b =

@@ -7,6 +7,7 @@ use crate::probes::boundary::{Mode, UaddrMode};
 
 pub mod chain;
 pub mod claims;
+pub mod dispatch;
 pub mod lesson;
 
 pub const DEF: Def = Def {
