@@ -197,6 +197,7 @@ pub fn report() -> Report {
         bpf_stats: false,
         programs: vec![],
         sockets_used: None,
+        tcp_sockets: None,
     };
     let target = TargetInfo {
         description: "built-in: socket(2, 1, 0) from a process with only fds 0, 1, 2 open".into(),

@@ -190,6 +190,20 @@ fn each_failure_target_fails_as_the_kernel_says_and_leaves_nothing() {
         }
         let used = r["stats"]["sockets_used"].as_array().expect("sockets_used read");
         assert_eq!(used.len(), 2, "{fail}");
+        assert_eq!(r["stats"]["tcp_sockets"].as_array().map(|a| a.len()), Some(2), "{fail}: TCP's count read too");
+        // Inside the table with no family: its slot is read live where kallsyms has net_families; here (text
+        // symbols only) the claim says why it cannot be, never ✓. Other failures do not make this claim.
+        let unreg = verdict("dispatch.unregistered");
+        if fail == "family-unregistered" {
+            let has_table = std::fs::read_to_string("/proc/kallsyms").unwrap_or_default().contains(" net_families\n");
+            let want = if has_table { "proved" } else { "not_observable" };
+            assert_eq!(unreg["verdict"], want, "{fail}: {unreg}");
+            if !has_table {
+                assert!(unreg["reason"].as_str().unwrap_or("").contains("kallsyms"), "{unreg}");
+            }
+        } else {
+            assert!(unreg.is_null(), "{fail}: {unreg}");
+        }
     }
     // EMFILE comes from the limit, not from a full table: the same call without --fail succeeds.
     let o = run(&["prove", "--format", "json", "-q"]);
@@ -1001,6 +1015,16 @@ fn a_connection_s_failures_are_named_and_leave_their_sockets_as_they_were() {
         let cl = claim(&r, id, c["seq"].as_u64().expect("seq"));
         assert_eq!(cl["verdict"], "proved", "{fail}: {cl:#}");
         assert_eq!(r["summary"]["refuted"], 0, "{fail}");
+        // The target closes every socket it made: the namespace's counts are back where they were (or moved by
+        // another process, and said).
+        let left = r["claims"].as_array().into_iter().flatten().find(|k| k["id"] == "sockets.none_left");
+        let left = left.unwrap_or_else(|| panic!("{fail}: no sockets.none_left"));
+        assert!(
+            left["verdict"] == "proved"
+                || (left["verdict"] == "not_observable"
+                    && left["reason"].as_str().unwrap_or("").contains("other processes")),
+            "{fail}: {left}"
+        );
         let finding = cl["finding"].as_str().unwrap_or("");
         match fail {
             "connrefused" => {
@@ -1021,6 +1045,18 @@ fn a_connection_s_failures_are_named_and_leave_their_sockets_as_they_were() {
                 let next = next.expect("a second accept4");
                 assert_eq!(next["ret"], 5, "{next:#}");
                 assert_eq!(next["before"]["sock"]["ack_backlog"], 1, "still queued at the next call's entry");
+                // And it is that very connection: the child is the other end of the client's sock.
+                let kept = claim(&r, "accept.kept_waiting", next["seq"].as_u64().expect("seq"));
+                assert_eq!(kept["verdict"], "proved", "{kept:#}");
+                let client = calls
+                    .iter()
+                    .find(|x| x["syscall"] == "connect" && x["ret"] == 0)
+                    .and_then(|x| x["after"]["sock"]["addr"].as_str())
+                    .expect("the client's connect");
+                assert!(kept["finding"].as_str().unwrap_or("").contains(client), "{kept:#}");
+                // The failed call's allocation order is the chain's: not observable at tier C, with why.
+                let na = claim(&r, "accept.nothing_allocated", c["seq"].as_u64().expect("seq"));
+                assert_eq!(na["verdict"], "not_observable", "{na:#}");
             }
         }
     }

@@ -1,18 +1,35 @@
-//! Run-wide evidence that a failed call left nothing behind: the kernel's own count of sockets in use.
+//! Run-wide evidence that a failed call left nothing behind: the kernel's own counts of sockets in use.
 use super::{ev, global_claim, ids, Claim, Verdict};
 use crate::model::Call;
 
-const SOURCE: &str =
+const SOCKSTAT: &str =
     "/proc/net/sockstat (sockets: used), read before the built-in target was let go and after it ended";
+const PROTOCOLS: &str =
+    "/proc/net/protocols (the TCP row's sockets), read before the built-in target was let go and after it ended";
 
-/// `sockets.none_left` for a built-in target whose socket() calls all failed; nothing when one succeeded (the
-/// target closes what it made) or when there was no call.
-pub fn sockets_none_left(calls: &[Call], used: Option<[u64; 2]>) -> Option<Claim> {
-    let sockets: Vec<&Call> = calls.iter().filter(|c| c.syscall == "socket").collect();
-    if sockets.is_empty() || sockets.iter().any(|c| c.ret.is_none_or(|r| r >= 0)) {
-        return None;
+/// The counts read before the target was let go and after it ended.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Counts {
+    pub sockets_used: Option<[u64; 2]>,
+    pub tcp_sockets: Option<[u64; 2]>,
+}
+
+/// `sockets.none_left` for a built-in target with a failed call: a socket() target whose calls all failed, or a
+/// connection's failure target (`scenario`: it closes every socket it made before it ends). Nothing for a socket()
+/// target whose call succeeded (what it made is closed at its exit), or for a run with no failed call.
+pub fn sockets_none_left(calls: &[Call], counts: Counts, scenario: bool) -> Option<Claim> {
+    let failed = calls.iter().any(|c| c.ret.is_some_and(|r| r < 0));
+    if scenario {
+        if !failed {
+            return None;
+        }
+    } else {
+        let sockets: Vec<&Call> = calls.iter().filter(|c| c.syscall == "socket").collect();
+        if sockets.is_empty() || sockets.iter().any(|c| c.ret.is_none_or(|r| r >= 0)) {
+            return None;
+        }
     }
-    let Some([before, after]) = used else {
+    let Some([before, after]) = counts.sockets_used else {
         return Some(global_claim(
             ids::SOCKETS_NONE_LEFT,
             Verdict::NotObservable,
@@ -21,28 +38,42 @@ pub fn sockets_none_left(calls: &[Call], used: Option<[u64; 2]>) -> Option<Claim
             Some("/proc/net/sockstat could not be read".into()),
         ));
     };
-    let evidence = vec![
-        ev("sockets in use before", before.to_string(), SOURCE),
-        ev("sockets in use after", after.to_string(), SOURCE),
+    let mut evidence = vec![
+        ev("sockets in use before", before.to_string(), SOCKSTAT),
+        ev("sockets in use after", after.to_string(), SOCKSTAT),
     ];
-    Some(if before == after {
+    let tcp = counts.tcp_sockets;
+    match tcp {
+        Some([b, a]) => {
+            evidence.push(ev("TCP socks in use before", b.to_string(), PROTOCOLS));
+            evidence.push(ev("TCP socks in use after", a.to_string(), PROTOCOLS));
+        }
+        None => evidence.push(ev("TCP socks in use", "not read (no TCP row in /proc/net/protocols)", PROTOCOLS)),
+    }
+    let tcp_same = tcp.is_none_or(|[b, a]| b == a);
+    Some(if before == after && tcp_same {
         global_claim(
             ids::SOCKETS_NONE_LEFT,
             Verdict::Proved,
-            format!("sockets in use: {before} before, {after} after — the failed call left no socket behind"),
+            format!(
+                "sockets in use: {before} before, {after} after{} — the failed call left no socket behind",
+                tcp.map(|[b, a]| format!("; TCP: {b} before, {a} after")).unwrap_or_default()
+            ),
             evidence,
             None,
         )
     } else {
-        // The count is the whole network namespace's: another process opening or closing a socket meanwhile moves
-        // it too, so a difference alone does not single out this call (the function-level release claims do).
+        // The counts are the whole network namespace's: another process opening or closing a socket meanwhile
+        // moves them too, so a difference alone does not single out this call (the function-level release claims
+        // do).
         global_claim(
             ids::SOCKETS_NONE_LEFT,
             Verdict::NotObservable,
             ids::SOCKETS_NONE_LEFT.statement,
             evidence,
             Some(format!(
-                "the namespace-wide count moved from {before} to {after} while the target ran: other processes open and close sockets too"
+                "the namespace-wide counts moved while the target ran (sockets {before} → {after}{}): other processes open and close sockets too",
+                tcp.map(|[b, a]| format!(", TCP {b} → {a}")).unwrap_or_default()
             )),
         )
     })
@@ -53,17 +84,33 @@ mod tests {
     use super::*;
     use crate::model::tests_support::empty_call;
 
-    fn socket(ret: i64) -> Call {
-        Call { syscall: "socket".into(), ret: Some(ret), ..empty_call() }
+    fn call(syscall: &str, ret: i64) -> Call {
+        Call { syscall: syscall.into(), ret: Some(ret), ..empty_call() }
+    }
+
+    fn counts(used: Option<[u64; 2]>, tcp: Option<[u64; 2]>) -> Counts {
+        Counts { sockets_used: used, tcp_sockets: tcp }
     }
 
     #[test]
     fn only_failed_runs_are_judged_and_a_moved_count_proves_nothing() {
-        assert!(sockets_none_left(&[socket(3)], Some([5, 5])).is_none(), "a successful call is not this claim's");
-        assert!(sockets_none_left(&[], Some([5, 5])).is_none());
-        let v = |u| sockets_none_left(&[socket(-24)], u).map(|c| c.verdict);
-        assert_eq!(v(Some([5, 5])), Some(Verdict::Proved));
-        assert_eq!(v(Some([5, 6])), Some(Verdict::NotObservable));
-        assert_eq!(v(None), Some(Verdict::NotObservable));
+        let c = |u| counts(u, Some([1, 1]));
+        assert!(sockets_none_left(&[call("socket", 3)], c(Some([5, 5])), false).is_none(), "not this claim's");
+        assert!(sockets_none_left(&[], c(Some([5, 5])), false).is_none());
+        let v = |u, t| sockets_none_left(&[call("socket", -24)], counts(u, t), false).map(|c| c.verdict);
+        assert_eq!(v(Some([5, 5]), Some([1, 1])), Some(Verdict::Proved));
+        assert_eq!(v(Some([5, 6]), Some([1, 1])), Some(Verdict::NotObservable));
+        assert_eq!(v(Some([5, 5]), Some([1, 2])), Some(Verdict::NotObservable), "TCP's count moved");
+        assert_eq!(v(Some([5, 5]), None), Some(Verdict::Proved), "no TCP row: sockstat alone");
+        assert_eq!(v(None, None), Some(Verdict::NotObservable));
+    }
+
+    #[test]
+    fn a_connection_s_failure_target_is_judged_over_the_whole_target() {
+        let calls = [call("socket", 3), call("bind", -98), call("close", 0)];
+        let v = |calls: &[Call], u| sockets_none_left(calls, counts(u, Some([2, 2])), true).map(|c| c.verdict);
+        assert_eq!(v(&calls, Some([7, 7])), Some(Verdict::Proved));
+        assert_eq!(v(&calls, Some([7, 8])), Some(Verdict::NotObservable));
+        assert_eq!(v(&calls[..1], Some([7, 7])), None, "no failed call");
     }
 }

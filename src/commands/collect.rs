@@ -312,8 +312,13 @@ pub fn collect(req: Request, names: &Namer) -> Result<Collected> {
             "syswalk: --chain-calls has no effect here: no function-level chain is traced on this kernel (tier C)"
         );
     }
-    if matches!(target, Target::Builtin { .. }) {
-        global.extend(crate::claims::leaks::sockets_none_left(&report.calls, report.stats.sockets_used));
+    if matches!(target, Target::Builtin { .. } | Target::Scenario(_)) {
+        let counts = crate::claims::leaks::Counts {
+            sockets_used: report.stats.sockets_used,
+            tcp_sockets: report.stats.tcp_sockets,
+        };
+        let scenario = matches!(target, Target::Scenario(_));
+        global.extend(crate::claims::leaks::sockets_none_left(&report.calls, counts, scenario));
         // A family inside the table that failed: its slot, read again now that the target ended.
     }
     if matches!(target, Target::Builtin { .. }) && socket::dispatch::applies(&report.calls) {

@@ -80,6 +80,28 @@ pub struct Stats {
     /// let go and after it ended; None where it could not be read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sockets_used: Option<[u64; 2]>,
+    /// The same two moments: TCP's own count of socks in use (`/proc/net/protocols`, the TCP row's "sockets").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcp_sockets: Option<[u64; 2]>,
+}
+
+/// TCP's count of socks in use, from /proc/net/protocols (the "sockets" column of the row named TCP).
+pub fn tcp_sockets() -> Option<u64> {
+    let t = crate::machine::files::read_text_limited(
+        std::path::Path::new("/proc/net/protocols"),
+        1 << 16,
+        "/proc/net/protocols",
+        Kind::Io,
+    )
+    .ok()?;
+    parse_protocols(&t, "TCP")
+}
+
+fn parse_protocols(t: &str, proto: &str) -> Option<u64> {
+    let mut lines = t.lines();
+    let col = lines.next()?.split_whitespace().position(|h| h == "sockets")?;
+    let row = lines.map(|l| l.split_whitespace().collect::<Vec<_>>()).find(|w| w.first() == Some(&proto))?;
+    row.get(col)?.parse().ok()
 }
 
 /// `sockets: used N` from /proc/net/sockstat (this network namespace's count of struct sockets in use).
@@ -260,6 +282,7 @@ pub fn trace(
         ));
     }
     let used_before = sockets_used();
+    let tcp_before = tcp_sockets();
     if let Some(g) = gated.as_mut() {
         g.release()?;
     }
@@ -422,6 +445,7 @@ pub fn trace(
         bpf_stats: opts.bpf_stats,
         programs,
         sockets_used: used_before.zip(sockets_used()).map(|(a, b)| [a, b]),
+        tcp_sockets: tcp_before.zip(tcp_sockets()).map(|(a, b)| [a, b]),
     };
     drop(tracer);
     let mut stats = stats;
@@ -461,5 +485,8 @@ mod sockstat_tests {
         let t = "sockets: used 8\nTCP: inuse 1 orphan 0 tw 0 alloc 2 mem 1\nUDP: inuse 0 mem 0\n";
         assert_eq!(super::parse_sockets_used(t), Some(8));
         assert_eq!(super::parse_sockets_used("TCP: inuse 1\n"), None);
+        let p = "protocol  size sockets  memory press maxhdr  slab module     cl co\nTCPv6     2432      3       1   no     320   yes  kernel      y  y\nTCP       2272      5       1   no     320   yes  kernel      y  y\n";
+        assert_eq!(super::parse_protocols(p, "TCP"), Some(5), "the TCP row, not TCPv6");
+        assert_eq!(super::parse_protocols("protocol size\nTCP 1\n", "TCP"), None, "no sockets column");
     }
 }

@@ -51,16 +51,7 @@ fn judge_one(c: &Call, f: usize, reads: &Reads) -> Claim {
     }
     let after = match &reads.after {
         Ok(rows) => rows,
-        Err(why) => {
-            return judged(
-                ids::DISPATCH_UNREGISTERED,
-                Some(c.seq),
-                None,
-                String::new(),
-                evidence,
-                why,
-            )
-        }
+        Err(why) => return judged(ids::DISPATCH_UNREGISTERED, Some(c.seq), None, String::new(), evidence, why),
     };
     evidence.push(ev(format!("net_families[{f}] after the target ended"), slot(after, f), src));
     let registered: Vec<usize> = after.iter().map(|(i, _, _)| *i).collect();
