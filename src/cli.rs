@@ -183,7 +183,7 @@ syswalk trace --chain my_chain.toml -- ./prog"
     /// references, rejection status) are computed.
     #[command(
         after_help = "Examples:\n  syswalk lesson                        built-in target, text (wide lines)\n  \
-syswalk lesson --format md -o part1.md\n  syswalk lesson --life                 the whole course: socket(), then bind, listen, connect, accept4, write/read, close\n  syswalk lesson --fail emfile          the harder puzzle: a socket() that fails after sock_alloc leaks nothing\n  syswalk lesson -- ./my_prog          the first socket() your program makes\n  \
+syswalk lesson --format md -o part1.md\n  syswalk lesson --life                 the whole course: socket(), then bind, listen, connect, accept4, write/read, close\n  syswalk lesson --fail emfile          the harder puzzle: a socket() that fails after sock_alloc leaks nothing\n  syswalk lesson --fail accept-emfile   accept4() with no fd free: the connection waits for the next accept4\n  syswalk lesson -- ./my_prog          the first socket() your program makes\n  \
 syswalk lab run --kernel 6.12 -- syswalk lesson   the same lesson on a stock kernel, every step observable\n\n\
 Marks: ✓ proved · ✗ refuted · – not observable here (with why) · · shown · ≡ axiom (taken as given)"
     )]
@@ -199,6 +199,9 @@ Marks: ✓ proved · ✗ refuted · – not observable here (with why) · · sho
         /// sock_alloc, no fd free; family-range, family-unregistered, protocol, type — see `prove --fail`), as a
         /// chapter: the question, the prediction from the source lines (DWARF: `lab run --dbg`), the observations
         /// (the socket released, the fd table and the socket count unchanged, the memory freed), the verdict.
+        /// A connection's failure (connrefused, addrinuse, accept-emfile) gets a chapter of the same shape, its
+        /// prediction from the failing call's chain (where the connect is sent, the port asked for, the fd asked
+        /// for).
         #[arg(long, value_enum, conflicts_with_all = ["command", "life"])]
         fail: Option<Fail>,
         #[command(flatten)]

@@ -1075,6 +1075,41 @@ fn each_failure_target_releases_what_it_allocated_at_tiers_a_and_b() {
             } else {
                 assert!(freed.is_empty(), "{k} {f} {tier}: nothing allocated, nothing to free: {freed:?}");
             }
+            // The call's allocation list: each object with who made it, who released it and who freed it.
+            let call = &r["calls"][0];
+            let allocs = call["allocations"].as_array().cloned().unwrap_or_default();
+            let of = |o: &str| allocs.iter().find(|a| a["object"] == o).cloned();
+            if allocated {
+                let so = of("struct socket").unwrap_or_else(|| panic!("{k} {f} {tier}: no socket in {call:#}"));
+                assert_eq!(so["allocated_by"], "sock_alloc", "{k} {f} {tier}");
+                assert_eq!(so["addr"], c["evidence"][0]["value"], "{k} {f} {tier}: the pointer sock_alloc returned");
+                let rel: Vec<&str> =
+                    so["released_by"].as_array().into_iter().flatten().filter_map(|x| x.as_str()).collect();
+                assert!(rel.iter().any(|x| x.ends_with("sock_release")), "{k} {f} {tier}: {so}");
+                assert_eq!(so["freed_by"], "sock_free_inode", "{k} {f} {tier}: {so}");
+            } else {
+                assert!(allocs.is_empty(), "{k} {f} {tier}: nothing allocated: {allocs:?}");
+            }
+            if f == "emfile" {
+                let sk = of("struct sock").unwrap_or_else(|| panic!("{k} {f} {tier}: no sock in {call:#}"));
+                assert_eq!(sk["allocated_by"], "sk_alloc");
+                let rel: Vec<&str> =
+                    sk["released_by"].as_array().into_iter().flatten().filter_map(|x| x.as_str()).collect();
+                assert!(rel.contains(&"tcp_close"), "{k} {f} {tier}: {sk}");
+                assert_eq!(sk["freed_by"], "__sk_destruct", "{k} {f} {tier}: the sock went back too: {sk}");
+                assert!(
+                    freed[0]["finding"].as_str().unwrap_or("").contains("1 of 1 sock(s)"),
+                    "{k} {f} {tier}: release.freed follows the sock: {}",
+                    freed[0]
+                );
+            }
+            // A family inside the table with no one registered: its slot read live, NULL.
+            if f == "family-unregistered" {
+                let u = r["claims"].as_array().and_then(|a| a.iter().find(|c| c["id"] == "dispatch.unregistered"));
+                let u = u.unwrap_or_else(|| panic!("{k} {f} {tier}: no dispatch.unregistered"));
+                assert_eq!(u["verdict"], "proved", "{k} {f} {tier}: {u:#}");
+                assert!(u["evidence"].to_string().contains("NULL"), "{k} {f} {tier}: {u:#}");
+            }
         }
     }
 }
@@ -1334,6 +1369,16 @@ fn a_connection_s_failures_are_proved_at_tiers_a_and_b() {
                 .iter()
                 .filter(|c| c["id"].as_str().is_some_and(|x| x.ends_with(".chain")) && c["verdict"] == "proved");
             assert!(chain.count() >= 3, "{k} {f} {tier}: the function-level chains of the other calls");
+            let find = |id: &str| r["claims"].as_array().and_then(|a| a.iter().find(|c| c["id"] == id)).cloned();
+            if f == "accept-emfile" {
+                // The fd is refused first, so nothing is allocated; the connection waits for the next accept4.
+                for id in ["accept.nothing_allocated", "accept.kept_waiting"] {
+                    let c = find(id).unwrap_or_else(|| panic!("{k} {f} {tier}: no {id}"));
+                    assert_eq!(c["verdict"], "proved", "{k} {f} {tier}: {c:#}");
+                }
+            }
+            let left = find("sockets.none_left").unwrap_or_else(|| panic!("{k} {f} {tier}: no sockets.none_left"));
+            assert_eq!(left["verdict"], "proved", "{k} {f} {tier}: nothing else runs in the guest: {left:#}");
         }
     }
 }

@@ -17,12 +17,11 @@ pub fn run(
     command: Vec<std::ffi::OsString>,
 ) -> Result<i32> {
     out.format.only_for_reports("lesson")?;
-    if fail.is_some_and(|f| super::prove::scenario(f).is_some()) {
-        return Err(Error::new(Kind::Usage, "the puzzle lesson is about socket(): connrefused, addrinuse and accept-emfile are a connection's calls")
-            .hint("use `syswalk prove --fail connrefused` (or addrinuse, accept-emfile) for those; the lesson takes emfile, family-range, family-unregistered, protocol or type"));
-    }
     let sink = Output::check(&out.output)?;
     let l = match fail {
+        Some(f) if super::prove::scenario(f).is_some() => {
+            connection_failure(ctx, f, system_map.as_deref(), how, out.quiet, out.output.is_none())?
+        }
         Some(f) => puzzle(ctx, f, system_map.as_deref(), how, out.quiet, out.output.is_none())?,
         None => build(ctx, system_map.as_deref(), life, how, out.quiet, out.output.is_none(), command)?,
     };
@@ -174,6 +173,55 @@ fn puzzle(
         &[],
     );
     let mut l = crate::syscalls::socket::lesson::puzzle(&got.report, &sources);
+    l.report = Some(Box::new(got.report));
+    Ok(l)
+}
+
+/// `lesson --fail connrefused|addrinuse|accept-emfile`: the connection's failure target traced, and its chapter
+/// built from it (the failing syscall's module says what the chapter is about).
+fn connection_failure(
+    ctx: &Ctx,
+    fail: crate::cli::Fail,
+    system_map: Option<&std::path::Path>,
+    how: crate::cli::TraceArgs,
+    quiet: bool,
+    report_on_stdout: bool,
+) -> Result<crate::lesson::Lesson> {
+    use crate::probes::target::Scenario;
+    use crate::syscalls::{accept4, bind, connect};
+    let sc = super::prove::scenario(fail).ok_or_else(|| Error::new(Kind::Internal, "not a connection's failure"))?;
+    let (f, chain_funcs) = match sc {
+        Scenario::ConnRefused => (connect::refused_failure(), connect::DEF.chain),
+        Scenario::AddrInUse => (bind::in_use_failure(), bind::DEF.chain),
+        Scenario::AcceptEmfile => (accept4::emfile_failure(), accept4::DEF.chain),
+    };
+    let names = namer();
+    let chain = load_chain(how.chain.as_deref(), &names)?;
+    let opts = options(ctx, &how, quiet, report_on_stdout);
+    let specs = specs_for(&super::prove::LIFE_SYSCALLS.iter().map(|s| s.to_string()).collect::<Vec<_>>())?;
+    let got = collect(
+        Request {
+            target: Target::Scenario(sc),
+            specs,
+            opts,
+            attach: how.attach,
+            custom: chain,
+            keep: how.keep_calls,
+            sockets_only: true,
+        },
+        &names,
+    )?;
+    let call = crate::lesson::failure::failed(&got.report, f.syscall);
+    if call.is_none() {
+        return Err(Error::new(
+            Kind::NoCall,
+            format!("the failure target's {}() did not fail: there is no failure to show", f.syscall),
+        )
+        .hint(format!("run `syswalk prove --fail {}` to see what the calls returned", sc.arg())));
+    }
+    let kaslr = crate::claims::kaslr::live(&names.kallsyms, system_map, &kaslr_named())?;
+    let sources = crate::claims::srcline::claims(call, &kaslr, &names, chain_funcs, &[]);
+    let mut l = crate::lesson::failure::chapter(&got.report, &sources, f);
     l.report = Some(Box::new(got.report));
     Ok(l)
 }

@@ -193,7 +193,6 @@ impl<'a> Stream<'a> {
                 self.claims.push(k);
             }
         }
-        self.note_frees(false);
         self.totals.count_call(&c);
         for k in &claims {
             self.totals.count_claim(k);
@@ -218,6 +217,8 @@ impl<'a> Stream<'a> {
             self.kept.push(c);
             self.claims.extend(claims);
         }
+        // After the push: the frees may be in already, for this very call.
+        self.note_frees(false);
     }
 
     /// The frees of failed calls' objects that came (all of them at the end): into the kept calls' allocation lists.

@@ -2,6 +2,7 @@
 //! the verdict, and the terms it introduces. What a step *uses* is read from its text (`glossary`): the closing
 //! sections ("new things introduced without derivation", "forward references", "new inference", "rejection status")
 //! are computed from what the steps say, never from tags written beside them.
+pub mod failure;
 pub mod glossary;
 
 use serde::Serialize;

@@ -238,7 +238,8 @@ pub fn judge_failed_chain(c: &Call, plan: &[crate::probes::chain::FnPlan]) -> Ve
     let (ok, finding) = if !traced(plan, "get_unused_fd_flags") || !traced(plan, "sock_alloc") || c.chain.is_empty() {
         (None, String::new())
     } else {
-        match g.and_then(|g| g.ret) {
+        // get_unused_fd_flags returns an int: the register's upper half is not part of it.
+        match g.and_then(|g| g.ret).map(|r| r as i32 as i64) {
             None => (None, String::new()),
             Some(r) => {
                 let fd_failed = r == c.ret.unwrap_or(0) && r < 0;
@@ -263,7 +264,7 @@ pub fn judge_failed_chain(c: &Call, plan: &[crate::probes::chain::FnPlan]) -> Ve
         ok,
         finding,
         vec![
-            ev("get_unused_fd_flags returned", g.and_then(|g| g.ret).map(|r| r.to_string()).unwrap_or_else(|| "not captured".into()), src.clone()),
+            ev("get_unused_fd_flags returned", g.and_then(|g| g.ret).map(|r| (r as i32).to_string()).unwrap_or_else(|| "not captured".into()), src.clone()),
             ev("sock_alloc in this call", if allocs.is_empty() { "never ran".into() } else { allocs.join(", ") }, src),
             ev("accept4() returned", format!("{} {errno}", c.ret.unwrap_or(0)), "tp_btf/sys_exit"),
         ],
@@ -426,6 +427,36 @@ pub fn lesson_steps(cl: &[Claim]) -> Vec<crate::lesson::Step> {
     ]
 }
 
+/// `lesson --fail accept-emfile`: accept4() with a connection waiting and no fd free.
+pub fn emfile_failure() -> crate::lesson::failure::Failure {
+    crate::lesson::failure::Failure {
+        title: "When accept4() finds no free fd",
+        syscall: "accept4",
+        question: "ask: what if accept4() finds no free fd while a connection waits in the accept queue?",
+        wonder: "is the connection taken off the queue and lost, or does it wait for an accept4() with room?",
+        site_of: "get_unused_fd_flags",
+        predicts:
+            "accept4() asks for the fd first; without one it returns before it takes a connection or allocates a socket",
+        observations: vec![
+            (
+                "observe: the call failed with EMFILE and took nothing",
+                "tp_btf/sys_enter + sys_exit walks of the listener and the fd table",
+                &[ids::ACCEPT_EMFILE],
+            ),
+            (
+                "observe: the fd was asked for first, and nothing was allocated",
+                "fentry/fexit (or kprobes) on get_unused_fd_flags and sock_alloc",
+                &[ids::ACCEPT_NOTHING_ALLOCATED],
+            ),
+            (
+                "observe: the next accept4() takes that very connection",
+                "tp_btf/sys_enter walk of the listener; tp_btf/sys_exit walk of the new fd; the client's walks",
+                &[ids::ACCEPT_KEPT_WAITING],
+            ),
+        ],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -470,7 +501,7 @@ mod tests {
         let plan = crate::fixtures::plan_of(&["__sys_accept4", "get_unused_fd_flags", "sock_alloc"]);
         let mut c = emfile_call(1, &[0, 1, 2, 3, 4]);
         let mut g = f("get_unused_fd_flags", 1, Some(0), (2_000, 3_000), ("__sys_accept4", 0x40));
-        g.ret = Some(-24);
+        g.ret = Some(0xffff_ffe8); // -24 as the int it is, zero-extended in the register
         c.chain = vec![f("__sys_accept4", 0, None, (1_000, 5_000), ("__x64_sys_accept4", 0x1a)), g];
         let v = |c: &Call| judge_failed_chain(c, &plan)[0].verdict;
         assert_eq!(v(&c), Verdict::Proved);

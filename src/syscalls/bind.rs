@@ -240,6 +240,23 @@ pub fn lesson_steps(c: &Call, cl: &[Claim], gsn: Option<(&Call, &[Claim])>) -> V
     v
 }
 
+/// `lesson --fail addrinuse`: bind() to the address a listener holds.
+pub fn in_use_failure() -> crate::lesson::failure::Failure {
+    crate::lesson::failure::Failure {
+        title: "When bind() finds its port taken",
+        syscall: "bind",
+        question: "ask: what if bind() names the address and port another sock already holds?",
+        wonder: "does the second socket get the port anyway, or half of it, or nothing?",
+        site_of: "inet_csk_get_port",
+        predicts: "__inet_bind asks the protocol for the port; a port another sock holds makes that fail, and the socket is left unbound",
+        observations: vec![(
+            "observe: the call failed with EADDRINUSE, the holder is named, the socket is unchanged",
+            "tp_btf/sys_enter + sys_exit walks of the sock; the holder's walks",
+            &[ids::BIND_IN_USE],
+        )],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

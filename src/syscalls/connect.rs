@@ -258,6 +258,30 @@ pub fn lesson_steps(cl: &[Claim]) -> Vec<crate::lesson::Step> {
     ]
 }
 
+/// `lesson --fail connrefused`: connect() to a loopback port nobody listens on.
+pub fn refused_failure() -> crate::lesson::failure::Failure {
+    crate::lesson::failure::Failure {
+        title: "When connect() is refused",
+        syscall: "connect",
+        question: "ask: what if connect() names a port no sock listens on?",
+        wonder: "where does the sock go: does it stay half-open, or go back to where it started?",
+        site_of: "tcp_v4_connect",
+        predicts: "__inet_stream_connect sends the SYN through the protocol's connect, then waits; the peer's reset ends the wait with ECONNREFUSED",
+        observations: vec![
+            (
+                "observe: the call failed with ECONNREFUSED, and the sock went back to TCP_CLOSE",
+                "tp_btf/inet_sock_set_state inside the call; tp_btf/sys_exit walk",
+                &[ids::CONNECT_REFUSED],
+            ),
+            (
+                "observe: every sock's states form one chain that ends in TCP_CLOSE",
+                "tp_btf/inet_sock_set_state",
+                &[ids::TCP_STATES],
+            ),
+        ],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
