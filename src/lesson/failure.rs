@@ -8,6 +8,9 @@ use crate::claims::Claim;
 use crate::model::Call;
 use crate::report::Report;
 
+/// The chapter's part (its steps' heading; the site names the document by it).
+pub const PART: &str = "a connection's failure";
+
 /// What a syscall's module says about one of its failures.
 pub struct Failure {
     pub title: &'static str,
@@ -29,7 +32,7 @@ pub fn failed<'a>(r: &'a Report, syscall: &str) -> Option<&'a Call> {
 }
 
 pub fn chapter(r: &Report, sources: &[Claim], f: Failure) -> Lesson {
-    let part = "a connection's failure";
+    let part = PART;
     let call = failed(r, f.syscall);
     // The claims of the whole run: a failure's observations span calls (the next accept4, the holder's bind).
     let mut claims: Vec<Claim> = sources.to_vec();
@@ -79,24 +82,7 @@ pub fn chapter(r: &Report, sources: &[Claim], f: Failure) -> Lesson {
         v
     };
     steps.push(v);
-    if r.kernel.tier == crate::probes::caps::Tier::C {
-        for s in steps.iter_mut() {
-            if let Some(w) = s.why_not.as_mut() {
-                *w = w
-                    .replace(": not produced by this run", &format!(": not made at tier C ({})", r.kernel.tier_reason));
-            }
-        }
-    }
-    // The first step takes as given every term the others use: computed, never listed by hand.
-    let mut given: Vec<&'static str> = Vec::new();
-    for s in steps.iter().skip(1) {
-        for (t, _) in super::glossary::uses(&s.text()) {
-            if !given.contains(&t) {
-                given.push(t);
-            }
-        }
-    }
-    steps[0] = steps[0].clone().introduces(&given);
+    settle(&mut steps, r);
     Lesson::new(
         f.title.into(),
         format!("{} {}", r.kernel.release, r.kernel.machine),
@@ -105,6 +91,31 @@ pub fn chapter(r: &Report, sources: &[Claim], f: Failure) -> Lesson {
         steps,
         claims,
     )
+}
+
+/// What a failure chapter (this one, socket()'s puzzle) does last: at tier C a claim the chain would make says why
+/// it was not made; the first step (an axiom) takes as given every term the others use — computed, never listed by
+/// hand.
+pub fn settle(steps: &mut [Step], r: &Report) {
+    if r.kernel.tier == crate::probes::caps::Tier::C {
+        for s in steps.iter_mut() {
+            if let Some(w) = s.why_not.as_mut() {
+                *w = w
+                    .replace(": not produced by this run", &format!(": not made at tier C ({})", r.kernel.tier_reason));
+            }
+        }
+    }
+    let mut given: Vec<&'static str> = Vec::new();
+    for s in steps.iter().skip(1) {
+        for (t, _) in super::glossary::uses(&s.text()) {
+            if !given.contains(&t) {
+                given.push(t);
+            }
+        }
+    }
+    if let Some(first) = steps.first_mut() {
+        *first = first.clone().introduces(&given);
+    }
 }
 
 /// The prediction: where `site_of` is called from in the failed call, and that line (DWARF, `lab run --dbg`).

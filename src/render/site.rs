@@ -374,10 +374,13 @@ fn part1(ctx: &Ctx, m: &Machine, l: &Lesson) -> String {
     page(&format!("{} — {}", lesson_name(l), m.label()), nav(ctx, m), body)
 }
 
-/// What a lesson document is in the site's navigation: Part 1 (with the life's chapters), or the puzzle.
+/// What a lesson document is in the site's navigation: Part 1 (with the life's chapters), the puzzle, or a
+/// connection's failure.
 fn lesson_name(l: &Lesson) -> &'static str {
     if l.steps.iter().any(|s| s.part == "the harder puzzle") {
         "the puzzle"
+    } else if l.steps.iter().any(|s| s.part == crate::lesson::failure::PART) {
+        "a connection's failure"
     } else {
         "Part 1"
     }

@@ -689,25 +689,8 @@ pub fn puzzle(r: &Report, sources: &[Claim]) -> Lesson {
         v
     };
     steps.push(v);
-    // At tier C the chain's claims are not made at all: say why, not only that they are missing.
-    if r.kernel.tier == crate::probes::caps::Tier::C {
-        for s in steps.iter_mut() {
-            if let Some(w) = s.why_not.as_mut() {
-                *w = w
-                    .replace(": not produced by this run", &format!(": not made at tier C ({})", r.kernel.tier_reason));
-            }
-        }
-    }
-    // The first step takes as given every term the others use (Part 1's): computed, never listed by hand.
-    let mut given: Vec<&'static str> = Vec::new();
-    for s in steps.iter().skip(1) {
-        for (t, _) in crate::lesson::glossary::uses(&s.text()) {
-            if !given.contains(&t) {
-                given.push(t);
-            }
-        }
-    }
-    steps[0] = steps[0].clone().introduces(&given);
+    // At tier C the chain's claims say why they were not made; the first step takes Part 1's terms as given.
+    crate::lesson::failure::settle(&mut steps, r);
     let tier = r.kernel.tier;
     Lesson::new(
         "The harder puzzle: when socket() fails halfway".into(),
