@@ -193,7 +193,12 @@ pub fn frames(events: &[RawChainEvent], plan: &[FnPlan], probe: &str, n: &Namer)
             let fr = &mut out[idx];
             fr.exit_ns = Some(e.ts_ns);
             fr.inclusive_ns = fr.enter_ns.map(|t| e.ts_ns.saturating_sub(t));
-            fr.ret = if f.and_then(|f| f.ret.as_deref()) == Some("void") { None } else { Some(e.ret) };
+            fr.ret = match f.and_then(|f| f.ret.as_deref()) {
+                Some("void") => None,
+                // A 32-bit int comes back in eax: the register's upper half is not part of it (-24 is -24).
+                Some("int" | "s32" | "__s32") => Some(e.ret as i32 as i64),
+                _ => Some(e.ret),
+            };
             fr.exit_objects = snaps(e, f, n);
         }
     }
@@ -376,6 +381,21 @@ mod tests {
     use super::*;
     use crate::fixtures::{chain_event as ev, plan_of};
     use crate::machine::kallsyms::Kallsyms;
+
+    #[test]
+    fn an_int_return_is_sign_extended_and_a_long_one_kept() {
+        let mut p = plan_of(&["get_unused_fd_flags", "sock_alloc_file"]);
+        p[0].ret = Some("int".into());
+        p[1].ret = Some("struct file *".into());
+        let e = vec![
+            ev(ChKind::SW_CH_ENTRY, 0, 1, 10, 0),
+            ev(ChKind::SW_CH_EXIT, 0, 1, 11, 0xffff_ffe8),
+            ev(ChKind::SW_CH_ENTRY, 1, 1, 12, 0),
+            ev(ChKind::SW_CH_EXIT, 1, 1, 13, 0xffff_ffe8),
+        ];
+        let f = frames(&e, &p, "fentry", &Namer::default());
+        assert_eq!(f.iter().map(|x| x.ret).collect::<Vec<_>>(), vec![Some(-24), Some(0xffff_ffe8)]);
+    }
 
     #[test]
     fn frames_go_to_the_call_that_contains_them_on_their_thread() {
