@@ -8,6 +8,7 @@ mod cli;
 mod commands;
 mod diff;
 mod error;
+mod escape;
 mod lab;
 mod lesson;
 mod machine;

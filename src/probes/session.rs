@@ -271,7 +271,8 @@ pub fn trace(
     let attach_ms = t_attach.elapsed().as_secs_f64() * 1e3;
     let launch_to_attached_ms = Some(opts.launch.elapsed().as_secs_f64() * 1e3);
     if !opts.quiet {
-        eprintln!("syswalk: attached in {attach_ms:.1} ms; tracing {}", target.describe());
+        // The description holds the user's argv: escaped, so it cannot drive the terminal.
+        eprintln!("syswalk: attached in {attach_ms:.1} ms; tracing {}", crate::escape::text(&target.describe()));
     }
     let t0 = Instant::now();
     if let Some(sig) = crate::signals::received() {

@@ -10,7 +10,7 @@ use crate::report::Report;
 pub mod caps;
 pub mod constants;
 pub mod diff;
-pub mod escape;
+pub(crate) use crate::escape;
 pub mod hist;
 pub mod kaslr;
 pub mod lesson;
