@@ -206,6 +206,13 @@ fn hostile_argv_and_comm_are_escaped_in_every_format() {
             }
         }
     }
+    // The progress lines on stderr name the target too: escaped there as well.
+    let mut args: Vec<&str> = vec!["prove", "--format", "summary", "--"];
+    args.extend(t.iter().map(String::as_str));
+    let o = Command::new(bin()).args(&args).output().expect("run");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("tracing command:"), "the attached line: {err}");
+    assert!(!err.contains('\x1b') && !err.contains('\x07'), "a raw control character reached stderr: {err:?}");
 }
 
 #[test]
