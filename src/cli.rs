@@ -133,7 +133,7 @@ syswalk prove --format json -o r.json"
         /// A built-in target that fails on purpose (the course's puzzle: does the kernel release what it already
         /// allocated?): emfile — RLIMIT_NOFILE 3, so no fd is free after sock_alloc; family-range — a family past
         /// the kernel's table (rejected before anything is allocated); family-unregistered — a family inside it
-        /// that nothing registered (25); protocol — AF_INET, SOCK_STREAM, IPPROTO_UDP; type — a type past SOCK_MAX;
+        /// that nothing registered (25); protocol — AF_INET, SOCK_STREAM, IPPROTO_UDP; type — type SOCK_MAX (the kernel rejects type ≥ SOCK_MAX);
         /// connrefused — connect() to a port held by a socket that does not listen (ECONNREFUSED); addrinuse —
         /// bind() to a listener's address (EADDRINUSE); accept-emfile — accept4() with no fd free (EMFILE), then
         /// again with room.

@@ -23,7 +23,7 @@ ids! {
     FD_UNCHANGED_ON_FAILURE = "fd.unchanged_on_failure":
         "a failed socket() left the fd table as it found it (no fd leaked)";
     SOCKETS_NONE_LEFT = "sockets.none_left":
-        "the kernel's counts of sockets in use (/proc/net/sockstat \"sockets: used\", and TCP's in /proc/net/protocols) are the same before the built-in target ran and after it ended (it closes every socket it made): the failed call left no socket behind";
+        "the kernel's counts of sockets in use (/proc/net/sockstat \"sockets: used\", and TCP's hashed socks in /proc/net/protocols) are the same before the built-in target ran and after it ended (it closes every socket it made): the failed call left no socket behind";
     FILE_PRIVATE_DATA_IS_SOCKET = "file.private_data_is_socket":
         "file->private_data of the returned fd holds a struct socket (one whose ->file points back to this file)";
     SOCKET_FILE_IS_FILE = "socket.file_is_file": "socket->file is the struct file installed at the returned fd";

@@ -2,10 +2,8 @@
 use super::{ev, global_claim, ids, Claim, Verdict};
 use crate::model::Call;
 
-const SOCKSTAT: &str =
-    "/proc/net/sockstat (sockets: used), read before the built-in target was let go and after it ended";
-const PROTOCOLS: &str =
-    "/proc/net/protocols (the TCP row's sockets), read before the built-in target was let go and after it ended";
+const SOCKSTAT: &str = "/proc/net/sockstat (sockets: used)";
+const PROTOCOLS: &str = "/proc/net/protocols (the TCP row's sockets: TCP socks in the hash tables)";
 
 /// The counts read before the target was let go and after it ended.
 #[derive(Debug, Clone, Copy, Default)]
@@ -39,16 +37,20 @@ pub fn sockets_none_left(calls: &[Call], counts: Counts, scenario: bool) -> Opti
         ));
     };
     let mut evidence = vec![
-        ev("sockets in use before", before.to_string(), SOCKSTAT),
-        ev("sockets in use after", after.to_string(), SOCKSTAT),
+        ev("sockets in use before the target was let go", before.to_string(), SOCKSTAT),
+        ev("sockets in use after it ended", after.to_string(), SOCKSTAT),
     ];
     let tcp = counts.tcp_sockets;
     match tcp {
         Some([b, a]) => {
-            evidence.push(ev("TCP socks in use before", b.to_string(), PROTOCOLS));
-            evidence.push(ev("TCP socks in use after", a.to_string(), PROTOCOLS));
+            evidence.push(ev("TCP socks hashed (in use) before", b.to_string(), PROTOCOLS));
+            evidence.push(ev("TCP socks hashed (in use) after", a.to_string(), PROTOCOLS));
         }
-        None => evidence.push(ev("TCP socks in use", "not read (no TCP row in /proc/net/protocols)", PROTOCOLS)),
+        None => evidence.push(ev(
+            "TCP socks hashed (in use)",
+            "not read at both moments (unreadable, or no TCP row in /proc/net/protocols)",
+            PROTOCOLS,
+        )),
     }
     let tcp_same = tcp.is_none_or(|[b, a]| b == a);
     Some(if before == after && tcp_same {

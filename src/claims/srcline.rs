@@ -112,7 +112,7 @@ pub fn claims(
     };
     let Some(path) = dwarf_vmlinux(&kaslr.release) else {
         let tried = candidates(&kaslr.release).join(", ");
-        return not(format!("no DWARF vmlinux for {} ({tried}: absent; Debian ships it in linux-image-{}-dbg; the lab: `lab run --dbg`)", kaslr.release, kaslr.release));
+        return not(format!("no DWARF vmlinux for {} ({tried}: absent; a Debian kernel has it in linux-image-{}-dbg; the lab: `lab run --dbg`)", kaslr.release, kaslr.release));
     };
     let Some(offset) = kaslr.offset else {
         return not(

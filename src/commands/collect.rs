@@ -319,8 +319,8 @@ pub fn collect(req: Request, names: &Namer) -> Result<Collected> {
         };
         let scenario = matches!(target, Target::Scenario(_));
         global.extend(crate::claims::leaks::sockets_none_left(&report.calls, counts, scenario));
-        // A family inside the table that failed: its slot, read again now that the target ended.
     }
+    // A family inside the table that failed: its slot, read again now that the target ended.
     if matches!(target, Target::Builtin { .. }) && socket::dispatch::applies(&report.calls) {
         let reads = socket::dispatch::Reads {
             before: choice.families_error.is_none().then_some(&choice.families[..]).filter(|f| !f.is_empty()),

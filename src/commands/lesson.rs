@@ -172,7 +172,7 @@ fn puzzle(
         &crate::syscalls::socket::chain_symbols().collect::<Vec<_>>(),
         &[],
     );
-    let mut l = crate::syscalls::socket::lesson::puzzle(&got.report, &sources);
+    let mut l = crate::syscalls::socket::lesson::puzzle(&got.report, &sources, question(fail));
     l.report = Some(Box::new(got.report));
     Ok(l)
 }
@@ -224,6 +224,31 @@ fn connection_failure(
     let mut l = crate::lesson::failure::chapter(&got.report, &sources, f);
     l.report = Some(Box::new(got.report));
     Ok(l)
+}
+
+/// The puzzle's question for each socket() failure target (what the target does, asked before the evidence).
+fn question(fail: crate::cli::Fail) -> crate::syscalls::socket::lesson::Question {
+    use crate::cli::Fail;
+    use crate::syscalls::socket::lesson::{Question, AFTER_SOCK_ALLOC};
+    match fail {
+        Fail::FamilyRange => Question {
+            ask: "ask: what if socket() names a family past the end of net_families (family ≥ NPROTO)?",
+            wonder: "is anything allocated before the family is checked, and if so, is it given back?",
+        },
+        Fail::FamilyUnregistered => Question {
+            ask: "ask: what if socket() names a family inside net_families that nothing registered?",
+            wonder: "is a socket allocated before the family is looked up, and if so, is it given back?",
+        },
+        Fail::Protocol => Question {
+            ask: "ask: what if the family takes the type but not the protocol (AF_INET, SOCK_STREAM, IPPROTO_UDP)?",
+            wonder: "is a socket allocated before the family's create refuses, and if so, is it given back?",
+        },
+        Fail::Type => Question {
+            ask: "ask: what if socket() names a type past the kernel's last one (type ≥ SOCK_MAX)?",
+            wonder: "is anything allocated before the type is checked, and if so, is it given back?",
+        },
+        _ => AFTER_SOCK_ALLOC,
+    }
 }
 
 /// How a lesson's run is traced (both the course's and the puzzle's).

@@ -170,6 +170,17 @@ impl<'a> Stream<'a> {
                         .and_then(|(_, _, cr)| self.names.kallsyms.symbolize(*cr));
                     claims.extend(socket::chain::judge(&c, create.as_deref(), j.plan));
                 }
+            } else if let (Some(why), true) = (&self.chain_why, c.ret.is_some_and(|r| r < 0)) {
+                // Tier C: the puzzle's claims are made, as not observable here, with why.
+                claims.extend(syscalls::chainproof::not_here(
+                    &c,
+                    &[
+                        crate::claims::ids::RELEASE_SAME_SOCKET,
+                        crate::claims::ids::RELEASE_SAME_SOCK,
+                        crate::claims::ids::RELEASE_FREED,
+                    ],
+                    why,
+                ));
             }
         }
         match c.syscall.as_str() {
@@ -228,7 +239,7 @@ impl<'a> Stream<'a> {
             let exit = c.exit_ns;
             if let Some(a) = c.allocations.iter_mut().find(|a| a.addr == addr && a.freed_by.is_none()) {
                 a.freed_by = Some(func);
-                a.freed_after_ns = exit.map(|e| ts.saturating_sub(e));
+                a.freed_after_ns = exit.map(|e| ts as i64 - e as i64);
             }
         }
     }

@@ -69,15 +69,17 @@ pub fn chapter(r: &Report, sources: &[Claim], f: Failure) -> Lesson {
         )
         .judged_by(&[ids::SOCKETS_NONE_LEFT], c),
     );
-    let v = Step::new(
-        part,
-        "the verdict: did the kernel do what the source says, and leave nothing behind?",
-        "the observations above",
-    )
-    .judged_by(&verdict_ids, c);
+    let v = Step::new(part, "the verdict: did the failed call leave anything behind?", "the observations above")
+        .judged_by(&verdict_ids, c);
+    // "As predicted" only when the prediction itself was made from the source line.
+    let predicted = steps.get(2).is_some_and(|s| s.status == Status::Proved);
     let v = if v.status == Status::Proved {
         let res = v.result.clone();
-        v.result(format!("as predicted ({errno}), nothing left behind: {res}"))
+        if predicted {
+            v.result(format!("as predicted ({errno}), nothing left behind: {res}"))
+        } else {
+            v.result(format!("nothing left behind ({errno}; the prediction is not observable here): {res}"))
+        }
     } else {
         v
     };

@@ -671,9 +671,10 @@ pub struct Allocation {
     /// free was seen while tracing (a kept object is freed at its close, followed by `close.freed`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub freed_by: Option<String>,
-    /// How long after the call returned the free came, in ns.
+    /// When the free came, in ns after the call returned: negative when it came inside the call (a sock whose
+    /// last reference the call dropped is destructed before the call returns).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub freed_after_ns: Option<u64>,
+    pub freed_after_ns: Option<i64>,
 }
 
 /// User-space registers at syscall entry (tp_btf/sys_enter), raw.

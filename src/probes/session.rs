@@ -80,7 +80,8 @@ pub struct Stats {
     /// let go and after it ended; None where it could not be read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sockets_used: Option<[u64; 2]>,
-    /// The same two moments: TCP's own count of socks in use (`/proc/net/protocols`, the TCP row's "sockets").
+    /// The same two moments: TCP's count of socks in its hash tables (`/proc/net/protocols`, the TCP row's
+    /// "sockets"; a sock never hashed — bound only, or back in TCP_CLOSE — is not in it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tcp_sockets: Option<[u64; 2]>,
 }

@@ -85,7 +85,7 @@ pub fn markdown(r: &Report) -> String {
         let _ = writeln!(o, "\n## Connections\n\nSocks followed across calls (live addresses).\n\n{f}\n{v}{f}");
     }
     if !global.is_empty() {
-        let _ = writeln!(o, "\n## Function-level claims\n");
+        let _ = writeln!(o, "\n## Run-wide claims (not tied to one call)\n");
         for k in global {
             md_claim(k, &mut o);
         }

@@ -46,8 +46,9 @@ pub enum Format {
 impl Format {
     /// A usage error for a command that has no such output (checked before any work starts).
     pub fn only_for_reports(self, command: &str) -> crate::error::Result<Self> {
-        if matches!(self, Format::Perfetto | Format::Hist | Format::Svg | Format::HistSvg) {
+        if matches!(self, Format::Perfetto | Format::Hist | Format::Svg | Format::HistSvg | Format::Summary) {
             let f = match self {
+                Format::Summary => "summary",
                 Format::Hist => "hist",
                 Format::Svg => "svg",
                 Format::HistSvg => "hist-svg",
@@ -55,9 +56,9 @@ impl Format {
             };
             return Err(crate::error::Error::new(
                 crate::error::Kind::Usage,
-                format!("{command} has no --format {f} (made from traced calls)"),
+                format!("{command} has no --format {f}: that format draws or counts a report's calls, and {command} prints a document of its own"),
             )
-            .hint(format!("use it with prove or trace: syswalk prove --format {f}")));
+            .hint(format!("use it with prove or trace (e.g. `syswalk prove --format {f}`, or `syswalk prove --fail KIND --format {f}`); {command} has text, md and json")));
         }
         Ok(self)
     }
@@ -349,21 +350,30 @@ fn short(a: KAddr) -> String {
     format!("…{}", &s[s.len().saturating_sub(6)..])
 }
 
-/// The function-level chain of a call as an indented tree: arguments, return, times, caller, objects.
 /// The call's allocation list, one line per object: allocated by, released by, freed by (and when).
 pub fn allocation_lines(c: &Call) -> Vec<String> {
     c.allocations
         .iter()
         .map(|a| {
-            let rel = if a.released_by.is_empty() {
+            let failed = c.ret.is_some_and(|r| r < 0);
+            let rel = if a.released_by.is_empty() && failed && c.syscall == "socket" {
+                "not released in the failed call (see release.same_socket)".to_string()
+            } else if a.released_by.is_empty() && failed {
+                // A failed accept4's new file goes back by a deferred fput, after the call returned: not followed.
+                "not released inside the call (a failed call's file is put after it returns: not followed here)"
+                    .to_string()
+            } else if a.released_by.is_empty() {
                 "kept by the call (not released in it)".to_string()
             } else {
                 format!("released by {}", a.released_by.join(" → "))
             };
             let freed = match (&a.freed_by, a.freed_after_ns) {
+                (Some(f), Some(ns)) if ns < 0 => {
+                    format!(" · freed by {f} inside the call, {:.3} ms before it returned", -ns as f64 / 1e6)
+                }
                 (Some(f), Some(ns)) => format!(" · freed by {f} {:.3} ms after the call", ns as f64 / 1e6),
                 (Some(f), None) => format!(" · freed by {f}"),
-                (None, _) if a.released_by.is_empty() => String::new(),
+                (None, _) if a.released_by.is_empty() || c.syscall != "socket" => String::new(),
                 (None, _) => " · no free seen while tracing".into(),
             };
             format!("{} {} ← {}() · {rel}{freed}", a.object, a.addr, a.allocated_by)
@@ -371,6 +381,7 @@ pub fn allocation_lines(c: &Call) -> Vec<String> {
         .collect()
 }
 
+/// The function-level chain of a call as an indented tree: arguments, return, times, caller, objects.
 pub fn chain_tree(c: &Call) -> Vec<String> {
     let mut out = Vec::new();
     for f in &c.chain {

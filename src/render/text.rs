@@ -182,7 +182,7 @@ fn plain(r: &Report) -> String {
     }
     let global: Vec<&Claim> = r.claims.iter().filter(|k| k.call.is_none()).collect();
     if !global.is_empty() {
-        let _ = writeln!(o, "\nfunction-level claims");
+        let _ = writeln!(o, "\nrun-wide claims (not tied to one call)");
         // Claims not observable for one shared reason (the chain needs fentry or kprobes): the reason once.
         let mut said: Option<&str> = None;
         for k in global {

@@ -160,9 +160,12 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
         ],
         &format!("the client's end ({}) is not in this run's evidence (the client is not traced)", ci.peer()),
     ));
-    if let Some(&(failed, waiting)) = life.accept_failed.get(&lsk.addr) {
+    if let Some(f) = life.failed_accept_before(lsk.addr, c) {
         let ends = out.iter().any(|k| k.id == ids::ACCEPT_ENDS.id && k.verdict == crate::claims::Verdict::Proved);
-        out.push(kept_waiting(c, lsk, sk, (failed, waiting), end.as_deref(), ends));
+        // That very connection: the client's end was already connected when the failed call entered.
+        let est_then =
+            other.and_then(|o| life.state_at(o.sock, o.since_ns, f.enter_ns)).is_some_and(|s| s == "TCP_ESTABLISHED");
+        out.push(kept_waiting(c, lsk, sk, f, end.as_deref(), ends && est_then));
     }
     let (changes, mut sev) = conn::states_of(life, c, lsk.addr);
     sev.push(lev);
@@ -182,16 +185,18 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
     out
 }
 
-/// accept.kept_waiting, at the listener's first successful accept4() after one failed with EMFILE (`failed`: that
-/// call and the sk_ack_backlog it found); `ends`: accept.ends was proved for this call's child.
+/// accept.kept_waiting, at the listener's first successful accept4() entered after one failed with EMFILE while
+/// connections waited (`f`); `ends`: accept.ends was proved for this call's child, and the client's end was
+/// connected before the failed call entered.
 fn kept_waiting(
     c: &Call,
     lsk: &crate::model::SockObj,
     sk: &crate::model::SockObj,
-    (failed, waiting): (usize, u32),
+    f: conn::FailedAccept,
     end: Option<&str>,
     ends: bool,
 ) -> Claim {
+    let (failed, waiting) = (f.call, f.waiting);
     let ok = if lsk.ack_backlog == 0 || lsk.ack_backlog < waiting {
         // The queue lost what the failed call left (nothing else on this listener was traced taking it).
         Some(false)
@@ -528,9 +533,9 @@ mod tests {
         let c = crate::fixtures::socket_call();
         let (mut lsk, sk) = (c.after.sock.clone().expect("sock"), c.after.sock.clone().expect("sock"));
         lsk.ack_backlog = 1;
-        let v = |l: &crate::model::SockObj, ends: bool| {
-            kept_waiting(&c, l, &sk, (7, 1), Some("sk 0x1 · pid 1"), ends).verdict
-        };
+        let f = conn::FailedAccept { call: 7, waiting: 1, enter_ns: 10, exit_ns: 20 };
+        let v =
+            |l: &crate::model::SockObj, ends: bool| kept_waiting(&c, l, &sk, f, Some("sk 0x1 · pid 1"), ends).verdict;
         assert_eq!(v(&lsk, true), Verdict::Proved);
         assert_eq!(v(&lsk, false), Verdict::NotObservable, "whose connection it is is not shown");
         lsk.ack_backlog = 0;

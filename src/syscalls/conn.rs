@@ -43,6 +43,15 @@ impl Pending {
     }
 }
 
+/// An accept4() that failed with EMFILE while connections waited.
+#[derive(Debug, Clone, Copy)]
+pub struct FailedAccept {
+    pub call: usize,
+    pub waiting: u32,
+    pub enter_ns: u64,
+    pub exit_ns: u64,
+}
+
 /// A failed call's object whose free came: (the call, the object, the freeing function, when).
 pub type Resolved = (usize, KAddr, String, u64);
 
@@ -118,9 +127,10 @@ pub struct Life {
     pending: Vec<Pending>,
     /// The frees of judged `pending` objects, for their calls' allocation lists (taken by `take_resolved`).
     resolved: Vec<Resolved>,
-    /// Per listener sock: the last accept4() on it that failed with EMFILE (its call, sk_ack_backlog at its entry),
-    /// until the listener's next accept4() succeeds (`accept.kept_waiting`). At most MAX_SOCKS.
-    pub accept_failed: HashMap<KAddr, (usize, u32)>,
+    /// Per listener sock: the last accept4() on it that failed with EMFILE while a connection waited (its call,
+    /// sk_ack_backlog at its entry, when it entered and returned), until the listener's next accept4() succeeds or
+    /// its address goes to a new sock (`accept.kept_waiting`). At most MAX_SOCKS (the oldest goes first).
+    accept_failed: HashMap<KAddr, FailedAccept>,
     /// Why no object's end is watched in this run (tier C, or no end function on this kernel); None when they are.
     pub frees_why: Option<String>,
     /// End functions this kernel lacks (the others are watched).
@@ -379,7 +389,14 @@ impl Life {
     /// The closed life at `addr` ends (a new sock took the address): its states are judged now (the address's
     /// timeline is the new sock's from here), its frees when they are all in (the socket inode goes after an RCU
     /// grace period, maybe after this).
+    /// The EMFILE accept4() on listener `lsk` whose connection `c` (a later accept4 on it) should have taken.
+    pub fn failed_accept_before(&self, lsk: KAddr, c: &Call) -> Option<FailedAccept> {
+        self.accept_failed.get(&lsk).filter(|f| c.enter_ns.is_some_and(|t| t > f.exit_ns)).copied()
+    }
+
     fn retire(&mut self, addr: KAddr) {
+        // A new sock at this address: an old listener's failed accept is not the new one's.
+        self.accept_failed.remove(&addr);
         let Some(old) = self.socks.remove(&addr) else { return };
         self.finished.extend(self.judge_states_of(&old));
         if self.awaits(&old) {
@@ -453,13 +470,25 @@ impl Life {
         let fd0 = c.args.first().map(|a| a.value.raw as i32);
         if matches!(c.syscall.as_str(), "accept4" | "accept") {
             if let Some(lsk) = c.before.sock.as_ref() {
-                if ok {
+                let emfile = c.errno.as_ref().and_then(|e| e.name.as_deref()) == Some("EMFILE");
+                // A success that entered after the failed call returned takes its turn (one blocked before it
+                // does not).
+                let after_failed = |f: &FailedAccept| c.enter_ns.is_some_and(|t| t > f.exit_ns);
+                if ok && self.accept_failed.get(&lsk.addr).is_some_and(after_failed) {
                     self.accept_failed.remove(&lsk.addr);
-                } else if c.errno.as_ref().and_then(|e| e.name.as_deref()) == Some("EMFILE") {
+                } else if emfile && lsk.ack_backlog > 0 {
                     if self.accept_failed.len() >= MAX_SOCKS {
-                        self.accept_failed.clear();
+                        if let Some(old) = self.accept_failed.iter().min_by_key(|(_, f)| f.call).map(|(a, _)| *a) {
+                            self.accept_failed.remove(&old);
+                        }
                     }
-                    self.accept_failed.insert(lsk.addr, (c.seq, lsk.ack_backlog));
+                    let f = FailedAccept {
+                        call: c.seq,
+                        waiting: lsk.ack_backlog,
+                        enter_ns: c.enter_ns.unwrap_or(0),
+                        exit_ns: c.exit_ns.unwrap_or(u64::MAX),
+                    };
+                    self.accept_failed.insert(lsk.addr, f);
                 }
             }
         }
@@ -1118,6 +1147,45 @@ mod tests {
         let v: Vec<_> =
             l.judge_states().into_iter().filter(|c| c.id == ids::RELEASE_FREED.id).map(|c| c.verdict).collect();
         assert_eq!(v, vec![NotObservable]);
+    }
+
+    /// An accept4 on the fixture's sock as listener: failed with EMFILE (`waiting` queued) or succeeded, in [t0, t1].
+    fn accept(seq: usize, failed: bool, waiting: u32, (t0, t1): (u64, u64)) -> Call {
+        let mut c = crate::fixtures::socket_call();
+        c.seq = seq;
+        c.syscall = "accept4".into();
+        c.before.sock = c.after.sock.clone();
+        if let Some(k) = c.before.sock.as_mut() {
+            k.ack_backlog = waiting;
+        }
+        (c.enter_ns, c.exit_ns) = (Some(t0), Some(t1));
+        if failed {
+            c.ret = Some(-24);
+            c.errno = Some(crate::fixtures::named(24, "EMFILE", "errno-base.h"));
+            c.after = Walk::default();
+        }
+        c
+    }
+
+    #[test]
+    fn only_a_failed_accept_that_left_a_connection_waiting_is_followed_and_only_by_a_later_accept() {
+        let mut l = life();
+        let lsk = accept(1, true, 0, (10, 20)).before.sock.expect("sock").addr;
+        l.record(&accept(1, true, 0, (10, 20)));
+        assert!(l.failed_accept_before(lsk, &accept(2, false, 1, (30, 40))).is_none(), "nothing was waiting");
+        l.record(&accept(3, true, 1, (50, 60)));
+        // One that entered before the failed call returned (a blocked accept4 of another thread) is not "the next".
+        let early = accept(4, false, 0, (55, 70));
+        assert!(l.failed_accept_before(lsk, &early).is_none());
+        l.record(&early);
+        let next = accept(5, false, 1, (80, 90));
+        assert_eq!(l.failed_accept_before(lsk, &next).map(|f| (f.call, f.waiting)), Some((3, 1)));
+        l.record(&next);
+        assert!(l.failed_accept_before(lsk, &accept(6, false, 1, (95, 99))).is_none(), "taken once");
+        // A new sock at the listener's address starts afresh.
+        l.record(&accept(7, true, 2, (100, 110)));
+        l.retire(lsk);
+        assert!(l.failed_accept_before(lsk, &accept(8, false, 2, (120, 130))).is_none());
     }
 
     #[test]

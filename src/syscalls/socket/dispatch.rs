@@ -54,6 +54,18 @@ fn judge_one(c: &Call, f: usize, reads: &Reads) -> Claim {
         Err(why) => return judged(ids::DISPATCH_UNREGISTERED, Some(c.seq), None, String::new(), evidence, why),
     };
     evidence.push(ev(format!("net_families[{f}] after the target ended"), slot(after, f), src));
+    // A failed kernel read leaves a slot 0 too: a table without AF_INET (2) was not read, whatever it says.
+    let sane = |rows: &[FamilyRow]| rows.iter().any(|(i, _, _)| *i == libc::AF_INET as usize);
+    let unread = if !sane(after) {
+        Some("the read after the target found no AF_INET slot: the table was not read, so a NULL slot proves nothing")
+    } else if reads.before.is_none_or(|b| !sane(b)) {
+        Some("the table was not read before the target ran (the chain's planning reads it, at tiers A/B): one read cannot show the slot stayed NULL")
+    } else {
+        None
+    };
+    if let Some(why) = unread {
+        return judged(ids::DISPATCH_UNREGISTERED, Some(c.seq), None, String::new(), evidence, why);
+    }
     let registered: Vec<usize> = after.iter().map(|(i, _, _)| *i).collect();
     evidence.push(ev(
         "the registered families (non-NULL slots) after",
@@ -61,7 +73,7 @@ fn judge_one(c: &Call, f: usize, reads: &Reads) -> Claim {
         "the same read",
     ));
     let null = |rows: &[FamilyRow]| !rows.iter().any(|(i, _, _)| *i == f);
-    let ok = null(after) && reads.before.is_none_or(null);
+    let ok = null(after) && reads.before.is_some_and(null);
     judged(
         ids::DISPATCH_UNREGISTERED,
         Some(c.seq),
@@ -93,7 +105,9 @@ mod tests {
     fn an_unregistered_family_is_proved_from_its_null_slot_and_a_registered_one_refutes_it() {
         let rows: Vec<FamilyRow> =
             vec![(1, 0xffff_ffff_8200_0000, 0xffff_ffff_8100_0000), (2, 0xffff_ffff_8200_0100, 0)];
-        let reads = |after: Result<Vec<FamilyRow>, String>| Reads { before: None, after, table: String::new() };
+        let before = rows.clone();
+        let reads =
+            |after: Result<Vec<FamilyRow>, String>| Reads { before: Some(&before[..]), after, table: String::new() };
         let v = |c: &Call, r: &Reads| {
             judge_unregistered(std::slice::from_ref(c), r).iter().map(|k| k.verdict).collect::<Vec<_>>()
         };
@@ -107,9 +121,17 @@ mod tests {
             v(&failed(25, "EAFNOSUPPORT"), &reads(Err("no CONFIG_KALLSYMS_ALL".into()))),
             vec![Verdict::NotObservable]
         );
-        let before =
-            Reads { before: Some(&[(25, 0xffff_ffff_8200_0200, 0)]), after: Ok(rows.clone()), table: String::new() };
-        assert_eq!(v(&failed(25, "EAFNOSUPPORT"), &before), vec![Verdict::Refuted], "registered before the call");
+        let mut reg = rows.clone();
+        reg.push((25, 0xffff_ffff_8200_0200, 0));
+        let was = Reads { before: Some(&reg), after: Ok(rows.clone()), table: String::new() };
+        assert_eq!(v(&failed(25, "EAFNOSUPPORT"), &was), vec![Verdict::Refuted], "registered before the call");
+        let once = Reads { before: None, after: Ok(rows.clone()), table: String::new() };
+        assert_eq!(v(&failed(25, "EAFNOSUPPORT"), &once), vec![Verdict::NotObservable], "one read is not both");
+        assert_eq!(
+            v(&failed(25, "EAFNOSUPPORT"), &reads(Ok(vec![]))),
+            vec![Verdict::NotObservable],
+            "a failed read reads NULL too"
+        );
         assert!(
             v(&failed(crate::probes::chain::NPROTO as i64, "EAFNOSUPPORT"), &reads(Ok(rows.clone()))).is_empty(),
             "past the table: not this claim"

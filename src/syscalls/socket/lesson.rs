@@ -558,7 +558,20 @@ pub fn failed_call(r: &Report) -> Option<&Call> {
 /// The course's harder puzzle as a chapter of its own (`lesson --fail KIND`): the question, the prediction from the
 /// source lines, the observation, the verdict. It builds on Part 1: the terms Part 1 derives are taken as given by
 /// its first step (computed from what the other steps say, and said so).
-pub fn puzzle(r: &Report, sources: &[Claim]) -> Lesson {
+/// The puzzle's question for one failure target: what to ask, and what it wonders.
+#[derive(Debug, Clone, Copy)]
+pub struct Question {
+    pub ask: &'static str,
+    pub wonder: &'static str,
+}
+
+/// The course's own question: a failure after sock_alloc (`--fail emfile`).
+pub const AFTER_SOCK_ALLOC: Question = Question {
+    ask: "ask: what if socket() fails after sock_alloc, before fd_install?",
+    wonder: "a socket is allocated first; if no fd can be had, does the kernel give it back?",
+};
+
+pub fn puzzle(r: &Report, sources: &[Claim], q: Question) -> Lesson {
     let call = failed_call(r);
     let seq = call.map(|c| c.seq);
     let mut claims: Vec<Claim> = sources.to_vec();
@@ -595,13 +608,13 @@ pub fn puzzle(r: &Report, sources: &[Claim]) -> Lesson {
     let mut steps = vec![
         Step::new(part, "take as given what Part 1 derived", "syswalk lesson (Part 1)")
             .axiom("Part 1 derives these terms from live evidence; this chapter uses them"),
-        Step::new(part, "ask: what if socket() fails after sock_alloc, before fd_install?", "")
+        Step::new(part, q.ask, "")
             .evidence(format!("the call: {shown} (tp_btf/sys_exit)"))
             .evidence(format!(
                 "fd table at entry: {} (tp_btf/sys_enter walk)",
                 table.clone().unwrap_or_else(|| "not walked".into())
             ))
-            .result("a socket is allocated first; if no fd can be had, does the kernel give it back?"),
+            .result(q.wonder),
         {
             let s = Step::new(
                 part,
@@ -693,7 +706,11 @@ pub fn puzzle(r: &Report, sources: &[Claim]) -> Lesson {
     crate::lesson::failure::settle(&mut steps, r);
     let tier = r.kernel.tier;
     Lesson::new(
-        "The harder puzzle: when socket() fails halfway".into(),
+        if q.ask == AFTER_SOCK_ALLOC.ask {
+            "The harder puzzle: when socket() fails halfway".into()
+        } else {
+            "The harder puzzle: when socket() fails".into()
+        },
         format!("{} {}", r.kernel.release, r.kernel.machine),
         tier,
         r.command.clone(),
@@ -734,12 +751,12 @@ mod puzzle_tests {
 
     #[test]
     fn the_puzzle_s_verdict_follows_the_release_and_a_missing_release_refutes_it() {
-        let l = puzzle(&report(Verdict::Proved), &[]);
+        let l = puzzle(&report(Verdict::Proved), &[], AFTER_SOCK_ALLOC);
         let verdict = l.steps.last().expect("verdict step");
         assert_eq!(verdict.status, Status::Proved, "{verdict:#?}");
         assert!(verdict.result.starts_with("nothing leaked (EMFILE (24))"), "{}", verdict.result);
         assert!(l.axioms.undefined.is_empty() && l.axioms.forward.is_empty(), "{:?}", l.axioms);
-        let l = puzzle(&report(Verdict::Refuted), &[]);
+        let l = puzzle(&report(Verdict::Refuted), &[], AFTER_SOCK_ALLOC);
         let verdict = l.steps.last().expect("verdict step");
         assert_eq!(verdict.status, Status::Refuted, "the release is missing: {verdict:#?}");
         assert!(
