@@ -223,6 +223,9 @@ pub struct SockLife {
     pub role: String,
     pub local: Option<String>,
     pub peer: Option<String>,
+    /// Its bind bucket (icsk_bind_hash) and the port the bucket holds, from the last walk that found one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bind_bucket: Option<(KAddr, u16)>,
     pub states: Vec<crate::model::StateChange>,
     /// The close() of its fd (call number).
     pub closed_by: Option<usize>,

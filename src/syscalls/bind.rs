@@ -48,6 +48,16 @@ fn in_use(c: &Call, life: &Life) -> Option<Claim> {
         ev("the sockaddr bind() was given", format!("{want} · bytes {}", req.bytes), "user memory at entry"),
         conn::inet_ev("after", sk, "tp_btf/sys_exit walk"),
     ];
+    // The holder's bind bucket (its icsk_bind_hash, from its own walks): the bucket of the port, which it owns.
+    let bucket = holder.and_then(|h| h.bind_bucket);
+    let bucket_ok = bucket.is_none_or(|(_, p)| Some(p) == req.port);
+    if let Some((tb, p)) = bucket {
+        evidence.push(ev(
+            "the holder's bind bucket (icsk_bind_hash) and its port",
+            format!("{tb} · port {p}"),
+            "the tp_btf/sys_exit walk of its bind()",
+        ));
+    }
     if let Some(h) = holder {
         evidence.push(ev(
             "the sock that holds it",
@@ -65,10 +75,17 @@ fn in_use(c: &Call, life: &Life) -> Option<Claim> {
     Some(judged(
         ids::BIND_IN_USE,
         Some(c.seq),
-        holder.map(|_| unbound && closed),
+        holder.map(|_| unbound && closed && bucket_ok),
         format!(
             "{errno}: {want} is held by {}; the socket after: local port {}, {}",
-            holder.map(|h| format!("sk {} ({})", h.sock, h.role)).unwrap_or_else(|| "?".into()),
+            holder
+                .map(|h| format!(
+                    "sk {} ({}){}",
+                    h.sock,
+                    h.role,
+                    bucket.map(|(tb, p)| format!(", owner of bind bucket {tb} (port {p})")).unwrap_or_default()
+                ))
+                .unwrap_or_else(|| "?".into()),
             sk.inet.as_ref().map(|i| i.num.to_string()).unwrap_or_else(|| "?".into()),
             sk.state.show()
         ),
@@ -355,5 +372,26 @@ mod tests {
         // Nobody this run followed holds the port: not observable, never ✓.
         let cl = judge(&in_use_call(true), &life_after_socket());
         assert_eq!(verdict(&cl, "bind.in_use"), Verdict::NotObservable, "{cl:#?}");
+    }
+
+    #[test]
+    fn the_holder_is_the_owner_of_the_port_s_bind_bucket_and_another_bucket_refutes_it() {
+        let mut l = life_after_socket();
+        l.record(&crate::fixtures::bind_call(40000));
+        let cl = judge(&in_use_call(true), &l);
+        let c = cl.iter().find(|c| c.id == "bind.in_use").expect("bind.in_use");
+        assert!(
+            c.conclusion().contains("owner of bind bucket") && c.conclusion().contains("(port 40000)"),
+            "{}",
+            c.conclusion()
+        );
+        // The holder's bucket is another port's: it does not hold this one.
+        let mut other = crate::fixtures::bind_call(40000);
+        if let Some(t) = other.after.sock.as_mut().and_then(|k| k.inet.as_mut()).and_then(|i| i.tcp.as_mut()) {
+            t.bind_bucket_port = 40001;
+        }
+        let mut l = life_after_socket();
+        l.record(&other);
+        assert_eq!(verdict(&judge(&in_use_call(true), &l), "bind.in_use"), Verdict::Refuted);
     }
 }

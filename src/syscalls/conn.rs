@@ -451,6 +451,7 @@ impl Life {
                     role: role.into(),
                     local: None,
                     peer: None,
+                    bind_bucket: None,
                     states: Vec::new(),
                     closed_by: None,
                     since_ns: since,
@@ -558,6 +559,9 @@ impl Life {
                     if let Some(i) = sk.inet.as_ref() {
                         l.local = Some(i.local());
                         l.peer = (i.dport != 0).then(|| i.peer());
+                        if let Some(t) = i.tcp.as_ref().filter(|t| !t.bind_bucket.is_null()) {
+                            l.bind_bucket = Some((t.bind_bucket, t.bind_bucket_port));
+                        }
                     }
                 }
             }
