@@ -1060,6 +1060,8 @@ fn each_failure_target_releases_what_it_allocated_at_tiers_a_and_b() {
                 assert_eq!(ev("tcp_close"), sk, "{k} {f} {tier}: tcp_close got sk_alloc's sock");
             }
             assert_eq!(r["summary"]["refuted"], 0, "{k} {f} {tier}");
+            // Every claim the target makes is proved here: none is left not observable at tiers A/B.
+            assert_eq!(r["summary"]["not_observable"], 0, "{k} {f} {tier}: {:#}", r["summary"]);
             // What was allocated went back to the kernel: sock_free_inode got sock_alloc's pointer (RCU, later).
             let freed: Vec<&Value> =
                 r["claims"].as_array().into_iter().flatten().filter(|c| c["id"] == "release.freed").collect();
@@ -1362,6 +1364,11 @@ fn a_connection_s_failures_are_proved_at_tiers_a_and_b() {
                 .unwrap_or_else(|| panic!("{k} {f} {tier}: no {id} claim"));
             assert_eq!(c["verdict"], "proved", "{k} {f} {tier}: {c:#}");
             assert_eq!(r["summary"]["refuted"], 0, "{k} {f} {tier}");
+            assert_eq!(r["summary"]["not_observable"], 0, "{k} {f} {tier}: every claim proved: {:#}", r["summary"]);
+            if f == "addrinuse" {
+                let finding = c["finding"].as_str().unwrap_or("");
+                assert!(finding.contains("owner of bind bucket 0xff"), "{k} {f} {tier}: the bucket's owner: {finding}");
+            }
             // The calls that succeeded around the failure are proved down to the function level.
             let chain = r["claims"]
                 .as_array()
