@@ -176,6 +176,15 @@ mod tests {
     }
 
     #[test]
+    fn every_claim_is_documented_in_the_json_schema() {
+        let doc = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/json-schema.md");
+        let doc = std::fs::read_to_string(&doc).unwrap_or_default();
+        let missing: Vec<&str> =
+            super::ALL.iter().map(|c| c.id).filter(|id| !doc.contains(&format!("`{id}`"))).collect();
+        assert!(missing.is_empty(), "claims docs/json-schema.md does not name: {missing:?}");
+    }
+
+    #[test]
     fn no_claim_id_is_spelled_out_elsewhere_in_the_source() {
         // Claim ids appear as literals only in this file (tests may name them when they look a claim up).
         let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
