@@ -142,36 +142,16 @@ fn puzzle(
     quiet: bool,
     report_on_stdout: bool,
 ) -> Result<crate::lesson::Lesson> {
-    let names = namer();
     let (family, ty, protocol, nofile) = super::prove::fail_call(fail);
-    let chain = load_chain(how.chain.as_deref(), &names)?;
-    let opts = options(ctx, &how, quiet, report_on_stdout);
-    let specs = specs_for(&["socket".to_string()])?;
-    let got = collect(
-        Request {
-            target: Target::Builtin { family, ty, protocol, nofile },
-            specs,
-            opts,
-            attach: how.attach,
-            custom: chain,
-            keep: how.keep_calls,
-            sockets_only: false,
-        },
-        &names,
-    )?;
+    let target = Target::Builtin { family, ty, protocol, nofile };
+    let (names, got) = trace_failure(ctx, target, &["socket"], false, &how, quiet, report_on_stdout)?;
     let call = crate::syscalls::socket::lesson::failed_call(&got.report);
     if call.is_none() {
         return Err(Error::new(Kind::NoCall, "the failure target's socket() did not fail: there is no puzzle to show")
-            .hint("run `syswalk prove --fail KIND` to see what the call returned"));
+            .hint("run `syswalk prove --fail KIND` to see what the calls returned"));
     }
-    let kaslr = crate::claims::kaslr::live(&names.kallsyms, system_map, &kaslr_named())?;
-    let sources = crate::claims::srcline::claims(
-        call,
-        &kaslr,
-        &names,
-        &crate::syscalls::socket::chain_symbols().collect::<Vec<_>>(),
-        &[],
-    );
+    let funcs: Vec<&str> = crate::syscalls::socket::chain_symbols().collect();
+    let sources = source_lines(&names, system_map, call, &funcs)?;
     let mut l = crate::syscalls::socket::lesson::puzzle(&got.report, &sources, question(fail));
     l.report = Some(Box::new(got.report));
     Ok(l)
@@ -195,22 +175,8 @@ fn connection_failure(
         Scenario::AddrInUse => (bind::in_use_failure(), bind::DEF.chain),
         Scenario::AcceptEmfile => (accept4::emfile_failure(), accept4::DEF.chain),
     };
-    let names = namer();
-    let chain = load_chain(how.chain.as_deref(), &names)?;
-    let opts = options(ctx, &how, quiet, report_on_stdout);
-    let specs = specs_for(&super::prove::LIFE_SYSCALLS.iter().map(|s| s.to_string()).collect::<Vec<_>>())?;
-    let got = collect(
-        Request {
-            target: Target::Scenario(sc),
-            specs,
-            opts,
-            attach: how.attach,
-            custom: chain,
-            keep: how.keep_calls,
-            sockets_only: true,
-        },
-        &names,
-    )?;
+    let (names, got) =
+        trace_failure(ctx, Target::Scenario(sc), super::prove::LIFE_SYSCALLS, true, &how, quiet, report_on_stdout)?;
     let call = crate::lesson::failure::failed(&got.report, f.syscall);
     if call.is_none() {
         return Err(Error::new(
@@ -219,11 +185,41 @@ fn connection_failure(
         )
         .hint(format!("run `syswalk prove --fail {}` to see what the calls returned", sc.arg())));
     }
-    let kaslr = crate::claims::kaslr::live(&names.kallsyms, system_map, &kaslr_named())?;
-    let sources = crate::claims::srcline::claims(call, &kaslr, &names, chain_funcs, &[]);
+    let sources = source_lines(&names, system_map, call, chain_funcs)?;
     let mut l = crate::lesson::failure::chapter(&got.report, &sources, f);
     l.report = Some(Box::new(got.report));
     Ok(l)
+}
+
+/// Traces a failure target for its chapter (`syscalls` traced; `sockets_only`: other files' calls counted, not
+/// shown): the names it was read with, and the run.
+fn trace_failure(
+    ctx: &Ctx,
+    target: Target,
+    syscalls: &[&str],
+    sockets_only: bool,
+    how: &crate::cli::TraceArgs,
+    quiet: bool,
+    report_on_stdout: bool,
+) -> Result<(crate::model::Namer, super::collect::Collected)> {
+    let names = namer();
+    let chain = load_chain(how.chain.as_deref(), &names)?;
+    let opts = options(ctx, how, quiet, report_on_stdout);
+    let specs = specs_for(&syscalls.iter().map(|s| s.to_string()).collect::<Vec<_>>())?;
+    let req = Request { target, specs, opts, attach: how.attach, custom: chain, keep: how.keep_calls, sockets_only };
+    let got = collect(req, &names)?;
+    Ok((names, got))
+}
+
+/// `source.lines` for the failed call's chain functions and callers (DWARF; not observable without it).
+fn source_lines(
+    names: &crate::model::Namer,
+    system_map: Option<&std::path::Path>,
+    call: Option<&crate::model::Call>,
+    funcs: &[&str],
+) -> Result<Vec<crate::claims::Claim>> {
+    let kaslr = crate::claims::kaslr::live(&names.kallsyms, system_map, &kaslr_named())?;
+    Ok(crate::claims::srcline::claims(call, &kaslr, names, funcs, &[]))
 }
 
 /// The puzzle's question for each socket() failure target (what the target does, asked before the evidence).
