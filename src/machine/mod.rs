@@ -5,6 +5,7 @@ pub mod btf;
 pub mod files;
 pub mod headers;
 pub mod kallsyms;
+pub mod pidns;
 pub mod usercall;
 
 /// The running kernel's release and machine (uname(2)).

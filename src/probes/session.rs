@@ -88,14 +88,12 @@ pub struct Stats {
 
 /// TCP's count of socks in use, from /proc/net/protocols (the "sockets" column of the row named TCP).
 pub fn tcp_sockets() -> Option<u64> {
-    let t = crate::machine::files::read_text_limited(
-        std::path::Path::new("/proc/net/protocols"),
-        1 << 16,
-        "/proc/net/protocols",
-        Kind::Io,
-    )
-    .ok()?;
-    parse_protocols(&t, "TCP")
+    parse_protocols(&proc_text("/proc/net/protocols")?, "TCP")
+}
+
+/// A small /proc file's text (None when it cannot be read).
+fn proc_text(path: &str) -> Option<String> {
+    crate::machine::files::read_text_limited(std::path::Path::new(path), 1 << 16, path, Kind::Io).ok()
 }
 
 fn parse_protocols(t: &str, proto: &str) -> Option<u64> {
@@ -107,14 +105,7 @@ fn parse_protocols(t: &str, proto: &str) -> Option<u64> {
 
 /// `sockets: used N` from /proc/net/sockstat (this network namespace's count of struct sockets in use).
 pub fn sockets_used() -> Option<u64> {
-    let t = crate::machine::files::read_text_limited(
-        std::path::Path::new("/proc/net/sockstat"),
-        1 << 16,
-        "/proc/net/sockstat",
-        Kind::Io,
-    )
-    .ok()?;
-    parse_sockets_used(&t)
+    parse_sockets_used(&proc_text("/proc/net/sockstat")?)
 }
 
 fn parse_sockets_used(t: &str) -> Option<u64> {
@@ -238,7 +229,7 @@ pub fn trace(
     let ctracer = match chain {
         None => None,
         Some(cs) => {
-            let first = crate::probes::chain::ChainTracer::start(&mut cobj, cs, &cs.plan, cs.attach);
+            let first = crate::probes::chain::ChainTracer::start(&mut cobj, cs, &cs.plan, cs.attach, tracer.tgids());
             let t = match first {
                 Ok(t) => {
                     chain_attach = Some((cs.attach, format!("{:?} loaded and attached", cs.attach).to_lowercase()));
@@ -259,13 +250,13 @@ pub fn trace(
                         cs,
                         &kplan,
                         crate::probes::chain::Attach::Kprobe,
+                        tracer.tgids(),
                     )?;
                     chain_attach = Some((crate::probes::chain::Attach::Kprobe, why));
                     t
                 }
                 Err(e) => return Err(e),
             };
-            t.add_tgid(root_pid)?;
             Some(t)
         }
     };

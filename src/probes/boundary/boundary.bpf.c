@@ -8,6 +8,7 @@
 #include <bpf/bpf_endian.h>
 #include "events.h"
 #include "walk.h"
+#include "ids.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -67,9 +68,10 @@ struct {
 
 const volatile bool follow_forks = true;
 
+/* tgid as syswalk numbers it (ids.h); 0 is a task syswalk's namespace does not see: never traced. */
 static __always_inline bool traced_tgid(__u32 tgid)
 {
-	return bpf_map_lookup_elem(&tgids, &tgid) != NULL;
+	return tgid && bpf_map_lookup_elem(&tgids, &tgid) != NULL;
 }
 
 static __always_inline struct sw_sys_cfg cfg_of(long nr)
@@ -114,8 +116,13 @@ struct {
 	__type(value, __u8[SW_SCRATCH]);
 } wscratch_exit SEC(".maps");
 
+/* Every loss so far, machine-wide: each event carries the value at its reservation, so user space knows which
+ * stretches of a thread's evidence have holes (a claim never refutes on evidence that may be missing). */
+__u64 lost_total = 0;
+
 static __always_inline void count_lost(void)
 {
+	__sync_fetch_and_add(&lost_total, 1);
 	__u32 zero = 0;
 	__u64 *n = bpf_map_lookup_elem(&lost, &zero);
 	if (n)
@@ -202,6 +209,7 @@ static __always_inline struct sw_event *start(__u32 kind, __u64 id)
 	e->tgid = id >> 32;
 	e->tid = (__u32)id;
 	e->ts_ns = bpf_ktime_get_ns();
+	e->lost_seen = lost_total;
 	e->walk_fd = -1;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	return e;
@@ -210,7 +218,7 @@ static __always_inline struct sw_event *start(__u32 kind, __u64 id)
 SEC("tp_btf/sys_enter")
 int BPF_PROG(sw_sys_enter, struct pt_regs *regs, long id)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 pid_tgid = sw_current_ids();
 	struct sw_sys_cfg cfg;
 	struct sw_event *e;
 
@@ -248,7 +256,7 @@ int BPF_PROG(sw_sys_enter, struct pt_regs *regs, long id)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sw_sys_exit, struct pt_regs *regs, long ret)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 pid_tgid = sw_current_ids();
 	long nr;
 	struct sw_sys_cfg cfg;
 	int fd = -1;
@@ -286,14 +294,25 @@ int BPF_PROG(sw_sys_exit, struct pt_regs *regs, long ret)
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(sw_fork, struct task_struct *parent, struct task_struct *child)
 {
-	__u32 ptgid = parent->tgid, ctgid = child->tgid;
+	__u64 pid_tgid;
+	__u32 ptgid, ctgid;
 	__u8 one = 1;
 	struct sw_event *e;
 
-	if (!follow_forks || ptgid == ctgid || !traced_tgid(ptgid))
+	if (!follow_forks)
 		return 0;
+	/* The parent forks in its own context: it is the current task. */
+	pid_tgid = sw_current_ids();
+	ptgid = pid_tgid >> 32;
+	if (!traced_tgid(ptgid))
+		return 0;
+	ctgid = sw_task_ids(child) >> 32;
+	if (!ctgid || ptgid == ctgid)
+		return 0;
+	/* One process set for every program (the chain's object reuses this map): the child's first system call
+	 * after fork() is traced at every tier, with no user-space step in between. */
 	bpf_map_update_elem(&tgids, &ctgid, &one, BPF_ANY);
-	e = start(SW_FORK, bpf_get_current_pid_tgid());
+	e = start(SW_FORK, pid_tgid);
 	if (!e)
 		return 0;
 	e->other = ctgid;
@@ -304,12 +323,14 @@ int BPF_PROG(sw_fork, struct task_struct *parent, struct task_struct *child)
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(sw_exit_proc, struct task_struct *task)
 {
-	__u32 tgid = task->tgid;
+	/* The exiting task is the current one. */
+	__u64 pid_tgid = sw_task_ids(task);
+	__u32 tgid = pid_tgid >> 32;
 	struct sw_event *e;
 
-	if (task->pid != tgid || !traced_tgid(tgid))
+	if ((__u32)pid_tgid != tgid || !traced_tgid(tgid))
 		return 0;
-	e = start(SW_PEXIT, bpf_get_current_pid_tgid());
+	e = start(SW_PEXIT, pid_tgid);
 	if (!e)
 		return 0;
 	e->other = task->exit_code;
@@ -323,7 +344,7 @@ int BPF_PROG(sw_exit_proc, struct task_struct *task)
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(sw_tcp_state, const struct sock *sk, const int oldstate, const int newstate)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 pid_tgid = sw_current_ids();
 	__u16 sport = BPF_CORE_READ(sk, __sk_common.skc_num);
 	__u16 dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 	__u16 proto = BPF_CORE_READ(sk, sk_protocol);

@@ -95,8 +95,10 @@ impl<'obj> Tracer<'obj> {
         let t0 = Instant::now();
         let builder = skel::BoundarySkelBuilder::default();
         let mut open = builder.open(obj).map_err(|e| bpf_err("opening the tier-C BPF object", e))?;
+        let pidns = crate::machine::pidns::current()?.bpf_ino()?;
         if let Some(ro) = open.maps.rodata_data.as_deref_mut() {
             ro.follow_forks = follow_forks;
+            ro.pidns_ino = pidns;
         }
         // SYSWALK_RING_KB (a power of two, ≥ 4): the ring buffer's size, for tests of an overloaded ring.
         if let Some(kb) = std::env::var("SYSWALK_RING_KB").ok().and_then(|v| v.parse::<u32>().ok()) {
@@ -167,6 +169,12 @@ impl<'obj> Tracer<'obj> {
         })
         .map_err(|e| bpf_err("setting up the ring buffer", e))?;
         b.build().map_err(|e| bpf_err("setting up the ring buffer", e))
+    }
+
+    /// The process set every program filters on (the chain object reuses this map).
+    pub fn tgids(&self) -> std::os::fd::BorrowedFd<'_> {
+        use std::os::fd::AsFd;
+        self.skel.maps.tgids.as_fd()
     }
 
     /// Starts tracing every thread of process `tgid` (and, if enabled, the processes it forks).

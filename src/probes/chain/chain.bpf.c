@@ -11,6 +11,7 @@
 #include <bpf/bpf_tracing.h>
 #include "chain.h"
 #include "walk.h"
+#include "ids.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -69,12 +70,20 @@ struct {
 	__type(value, __u64); /* [slot * 2 + 0]: entries counted, [slot * 2 + 1]: exits counted */
 } ccount SEC(".maps");
 
+/* The traced processes: the boundary object's `tgids` map itself (user space reuses its fd before load), so a
+ * process the boundary follows at fork is followed here from its first call, at every tier. Keys: ids.h's. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);
 	__type(key, __u32);
 	__type(value, __u8);
-} ctgids SEC(".maps");
+} tgids SEC(".maps");
+
+static __always_inline bool traced_now(void)
+{
+	__u32 tgid = sw_current_ids() >> 32;
+	return tgid && bpf_map_lookup_elem(&tgids, &tgid);
+}
 
 /* The per-thread records (key: tid). LRU: a thread that ended gives its place to a new one. */
 struct {
@@ -237,8 +246,7 @@ static __always_inline __u32 log2_u64(__u64 v)
 static __always_inline void hist_enter(__u32 slot)
 {
 	__u64 id = bpf_get_current_pid_tgid(), key, t;
-	__u32 tgid = id >> 32;
-	if (!hist_on || slot >= SW_SLOTS || !bpf_map_lookup_elem(&ctgids, &tgid))
+	if (!hist_on || slot >= SW_SLOTS || !traced_now())
 		return;
 	key = ((__u64)(__u32)id << 8) | slot;
 	t = bpf_ktime_get_ns();
@@ -248,8 +256,8 @@ static __always_inline void hist_enter(__u32 slot)
 static __always_inline void hist_exit(__u32 slot)
 {
 	__u64 id = bpf_get_current_pid_tgid(), key, *t, d, *n;
-	__u32 tgid = id >> 32, k, zero = 0;
-	if (!hist_on || slot >= SW_SLOTS || !bpf_map_lookup_elem(&ctgids, &tgid))
+	__u32 k, zero = 0;
+	if (!hist_on || slot >= SW_SLOTS || !traced_now())
 		return;
 	key = ((__u64)(__u32)id << 8) | slot;
 	t = bpf_map_lookup_elem(&hstart, &key);
@@ -294,8 +302,9 @@ static __always_inline void emit(struct sw_chain_rec *r)
  * process, an exit outside a recorded call, a counted call, or no room — then it is counted as lost). */
 static __always_inline struct sw_chain_item *begin(__u32 kind, __u32 slot, struct sw_chain_rec **rp, __u64 sp)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id, tgid = id >> 32, off, limit;
+	/* Records are keyed by the kernel's thread id (unique machine-wide); what they report is syswalk's (ids.h). */
+	__u64 id = bpf_get_current_pid_tgid(), nid;
+	__u32 tid = (__u32)id, tgid, off, limit;
 	struct sw_chain_rec *r = bpf_map_lookup_elem(&recs, &tid);
 	struct sw_chain_item *e;
 
@@ -320,7 +329,11 @@ static __always_inline struct sw_chain_item *begin(__u32 kind, __u32 slot, struc
 	}
 
 	if (!r || r->mode == SW_REC_CLOSED) {
-		if (kind != SW_CH_ENTRY || !bpf_map_lookup_elem(&ctgids, &tgid))
+		if (kind != SW_CH_ENTRY)
+			return NULL;
+		nid = sw_current_ids();
+		tgid = nid >> 32;
+		if (!tgid || !bpf_map_lookup_elem(&tgids, &tgid))
 			return NULL;
 		if (!r) {
 			__u32 zero = 0;
@@ -335,7 +348,7 @@ static __always_inline struct sw_chain_item *begin(__u32 kind, __u32 slot, struc
 			}
 		}
 		r->tgid = tgid;
-		r->tid = tid;
+		r->tid = (__u32)nid;
 		r->used = 0;
 		r->items = 0;
 		r->dropped = 0;
@@ -616,7 +629,7 @@ SLOT(56) SLOT(57) SLOT(58) SLOT(59) SLOT(60) SLOT(61) SLOT(62) SLOT(63)
 static __always_inline int on_free(__u64 addr, __u64 arg, __u32 what, __u64 ip, __s32 state)
 {
 	__u32 want = what == SW_FREE_SOCKET ? SW_OBJ_SOCKET : SW_OBJ_SOCK, zero = 0;
-	__u64 id = bpf_get_current_pid_tgid();
+	__u64 id = sw_current_ids();
 	struct sw_free_event *e;
 	__u8 *k = bpf_map_lookup_elem(&watched, &addr);
 	if (!k || *k != want)
@@ -732,7 +745,7 @@ __s32 sw_protocol[SW_NSOCKTYPE] = {};
 SEC("tp_btf/sys_enter")
 int BPF_PROG(read_families, struct pt_regs *regs, long id)
 {
-	if ((bpf_get_current_pid_tgid() >> 32) != reader_tgid || id != getpid_nr || !net_families_addr)
+	if ((sw_current_ids() >> 32) != reader_tgid || id != getpid_nr || !net_families_addr)
 		return 0;
 #pragma clang loop unroll(full)
 	for (int i = 0; i < SW_NPROTO; i++) {

@@ -305,8 +305,10 @@ pub fn read_tables(ks: &Kallsyms) -> Result<(Vec<FamilyRow>, Vec<InetswRow>)> {
         let keep = p.name() == "read_families";
         p.set_autoload(keep);
     }
+    let pidns = crate::machine::pidns::current()?.bpf_ino()?;
     if let Some(ro) = open.maps.rodata_data.as_deref_mut() {
         ro.getpid_nr = libc::SYS_getpid as u32;
+        ro.pidns_ino = pidns;
     }
     let mut sk = open.load().map_err(|e| bpf_err("loading the family-table reader", e))?;
     if let Some(b) = sk.maps.bss_data.as_deref_mut() {
@@ -394,6 +396,7 @@ impl<'obj> ChainTracer<'obj> {
         cs: &ChainSetup,
         plan: &[FnPlan],
         attach: Attach,
+        tgids: std::os::fd::BorrowedFd<'_>,
     ) -> Result<Self> {
         let cookies = cs.cookies && attach == Attach::Kprobe;
         let mut open =
@@ -421,7 +424,11 @@ impl<'obj> ChainTracer<'obj> {
                 }
             }
         }
+        // One process set with the boundary: what it follows at fork, this object follows from the same call.
+        open.maps.tgids.reuse_fd(tgids).map_err(|e| bpf_err("sharing the process set with the chain object", e))?;
+        let pidns = crate::machine::pidns::current()?.bpf_ino()?;
         if let Some(ro) = open.maps.rodata_data.as_deref_mut() {
+            ro.pidns_ino = pidns;
             ro.root_calls = cs.root_calls;
             ro.hist_on = cs.hist;
             ro.rethook_tramp = cs.rethook;
@@ -535,10 +542,6 @@ impl<'obj> ChainTracer<'obj> {
             }
         }
         out
-    }
-
-    pub fn add_tgid(&self, tgid: u32) -> Result<()> {
-        self.skel.maps.ctgids.update(&tgid.to_ne_bytes(), &[1u8], MapFlags::ANY).map_err(|e| bpf_err("chain filter", e))
     }
 
     pub fn drain(&self) -> Result<()> {

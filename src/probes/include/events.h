@@ -158,6 +158,7 @@ struct sw_event {
 	__s64 nr;                         /* syscall number (orig_ax) */
 	__s64 ret;
 	__u64 ts_ns;                      /* bpf_ktime_get_ns */
+	__u64 lost_seen;                  /* events the boundary lost (ring full) before this one was reserved */
 	__u64 args[SW_ARGS];              /* rdi rsi rdx r10 r8 r9 at entry */
 	__u64 user_ip;                    /* SW_ENTER: regs->ip, the user instruction after `syscall` */
 	__u64 user_sp;                    /* SW_ENTER: regs->sp, the user stack pointer */
