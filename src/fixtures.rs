@@ -166,6 +166,7 @@ pub fn socket_call() -> Call {
         probes: vec!["tp_btf/sys_enter".into(), "tp_btf/sys_exit".into()],
         chain,
         allocations: Vec::new(),
+        lost_before: 0,
     }
 }
 

@@ -333,6 +333,34 @@ fn an_overloaded_ring_buffer_counts_and_shows_what_it_lost() {
     assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
 }
 
+/// Four processes overrun a tiny ring: events are lost, and a claim whose evidence may be among them is "not
+/// observable (events lost)", never ✗ — the exit code is 0, not 1.
+#[test]
+fn lost_events_never_refute_a_claim() {
+    let _g = lock();
+    let looper = cc("loop");
+    let l = looper.to_str().expect("utf8");
+    let sh = format!("{l} 3000 0 & {l} 3000 0 & {l} 3000 0 & {l} 3000 0 & wait");
+    let o = Command::new(bin())
+        .args(["prove", "--keep-calls", "0", "--format", "json", "--", "sh", "-c", &sh])
+        .env("SYSWALK_RING_KB", "8")
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "a loss is not a refutation: {err}");
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert!(r["stats"]["lost"].as_u64().expect("lost") > 0, "an 8 KiB ring under four loops lost nothing?");
+    for (id, t) in r["totals"]["claims"].as_object().expect("totals.claims") {
+        assert_eq!(t[1], 0, "{id} refuted with events lost: {t}");
+    }
+    for c in r["claims"].as_array().expect("claims") {
+        if let Some(why) = c["reason"].as_str().filter(|w| w.starts_with("events lost:")) {
+            assert_eq!(c["verdict"], "not_observable", "{c}");
+            assert!(why.contains("boundary events were lost before this verdict"), "{why}");
+        }
+    }
+}
+
 #[test]
 fn stopping_the_target_stops_what_it_started_too() {
     let _g = lock();

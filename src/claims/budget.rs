@@ -25,13 +25,17 @@ pub fn root_calls(c: &Call, plan: &[FnPlan]) -> usize {
     c.chain.iter().filter(|f| f.func == root && f.depth == 0).count()
 }
 
-/// `full`: root calls received in full (see `root_calls`), `socket_calls`: socket() calls seen at the boundary.
+/// `full`: root calls received in full (see `root_calls`), `socket_calls`: socket() calls seen at the boundary,
+/// `lost`: events the run lost (boundary and chain). With events lost, a sum that does not add up is incomplete
+/// evidence — the boundary's count or the streamed calls are short — not a call that bypassed the root: not
+/// observable, never ✗.
 pub fn budget(
     full: usize,
     socket_calls: usize,
     plan: &[FnPlan],
     counted: &[(String, u64, u64)],
     requested: u32,
+    lost: u64,
 ) -> (Budget, Claim) {
     let root = plan.iter().find(|p| p.traced).map(|p| p.name.clone()).unwrap_or_default();
     let root_counted = counted.iter().find(|(n, _, _)| *n == root).map(|c| c.1).unwrap_or(0);
@@ -62,7 +66,15 @@ pub fn budget(
     if !unbalanced.is_empty() {
         evidence.push(ev("unbalanced", unbalanced.join(", "), "ccount per-CPU array"));
     }
-    let c = judged(ids::CHAIN_COUNTS_COMPLETE, None, ok, statement, evidence, "");
+    if lost > 0 {
+        evidence.push(ev("events lost in this run", lost.to_string(), "ring buffers' loss counters"));
+    }
+    let ok = if ok == Some(false) && lost > 0 { None } else { ok };
+    let why = format!(
+        "{lost} events were lost in this run (a full ring buffer, or program runs the kernel skipped): the counts \
+         cannot be compared"
+    );
+    let c = judged(ids::CHAIN_COUNTS_COMPLETE, None, ok, statement, evidence, &why);
     (Budget { requested, root, full, counted: counted.to_vec() }, c)
 }
 
@@ -88,17 +100,21 @@ mod tests {
         c1.chain = frames(&e, &p, "fentry", &Namer::default());
         let calls = [c1, crate::model::tests_support::empty_call(), crate::model::tests_support::empty_call()];
         let ok = vec![("__sys_socket".to_string(), 2, 2), ("sock_alloc".to_string(), 2, 2)];
-        let (b, c) = budget(calls.iter().map(|c| root_calls(c, &p)).sum(), calls.len(), &p, &ok, 1);
+        let (b, c) = budget(calls.iter().map(|c| root_calls(c, &p)).sum(), calls.len(), &p, &ok, 1, 0);
         assert_eq!((b.full, c.verdict), (1, Verdict::Proved), "{c:?}");
         let missed = vec![("__sys_socket".to_string(), 1, 1), ("sock_alloc".to_string(), 1, 1)];
         assert_eq!(
-            budget(calls.iter().map(|c| root_calls(c, &p)).sum(), calls.len(), &p, &missed, 1).1.verdict,
+            budget(calls.iter().map(|c| root_calls(c, &p)).sum(), calls.len(), &p, &missed, 1, 0).1.verdict,
             Verdict::Refuted,
             "a call that bypassed __sys_socket"
         );
+        // The same sums with events lost: the evidence is incomplete, not contrary.
+        let lossy = budget(calls.iter().map(|c| root_calls(c, &p)).sum(), calls.len(), &p, &missed, 1, 3020).1;
+        assert_eq!(lossy.verdict, Verdict::NotObservable, "{lossy:?}");
+        assert!(lossy.reason.as_deref().unwrap_or_default().contains("3020 events were lost"), "{lossy:?}");
         let unbalanced = vec![("__sys_socket".to_string(), 2, 2), ("sock_alloc".to_string(), 2, 1)];
         assert_eq!(
-            budget(calls.iter().map(|c| root_calls(c, &p)).sum(), calls.len(), &p, &unbalanced, 1).1.verdict,
+            budget(calls.iter().map(|c| root_calls(c, &p)).sum(), calls.len(), &p, &unbalanced, 1, 0).1.verdict,
             Verdict::Refuted
         );
     }

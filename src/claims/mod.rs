@@ -91,6 +91,28 @@ impl Claim {
     }
 }
 
+impl Claim {
+    /// A ✗ judged after the run lost `lost` events (a full ring buffer) is not a refutation: the evidence it compares
+    /// may be among the lost events (a close() and socket() between an fd's install and its use, say). It becomes
+    /// "not observable here (events lost: N)", keeping what was seen. Proved and not-observable claims are unchanged.
+    pub fn unless_lost(mut self, lost: u64) -> Claim {
+        if self.verdict == Verdict::Refuted && lost > 0 {
+            self.verdict = Verdict::NotObservable;
+            let seen = self.finding.take().map(|f| format!(" (what was seen: {f})")).unwrap_or_default();
+            self.reason = Some(format!(
+                "events lost: {lost} boundary events were lost before this verdict (the ring buffer was full), so \
+                 the evidence it compares may be incomplete{seen}"
+            ));
+            self.evidence.push(ev(
+                "events lost before this verdict",
+                lost.to_string(),
+                "boundary ring buffer's loss count",
+            ));
+        }
+        self
+    }
+}
+
 /// The verdict an optional judgement gives: proved, refuted, or (None) not observable.
 pub fn verdict_of(ok: Option<bool>) -> Verdict {
     match ok {
@@ -112,4 +134,22 @@ pub fn judged(
     let verdict = verdict_of(ok);
     let reason = (verdict == Verdict::NotObservable).then(|| missing.to_string());
     Claim::new(id, call, verdict, finding, evidence, reason)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refutation_after_lost_events_is_not_observable_and_keeps_what_was_seen() {
+        let k = judged(ids::SAME_SOCKET, Some(4), Some(false), "fd 3 holds another socket".into(), vec![], "");
+        assert_eq!(k.clone().unless_lost(0).verdict, Verdict::Refuted, "nothing lost: the ✗ stands");
+        let k = k.unless_lost(17);
+        assert_eq!(k.verdict, Verdict::NotObservable);
+        let why = k.reason.as_deref().unwrap_or_default();
+        assert!(why.starts_with("events lost: 17 boundary events"), "{why}");
+        assert!(why.contains("fd 3 holds another socket"), "{why}");
+        let proved = judged(ids::SAME_SOCKET, Some(4), Some(true), String::new(), vec![], "").unless_lost(17);
+        assert_eq!(proved.verdict, Verdict::Proved, "losses never weaken what was seen whole");
+    }
 }

@@ -334,8 +334,14 @@ pub fn collect(req: Request, names: &Namer) -> Result<Collected> {
         global.extend(socket::dispatch::judge_unregistered(&report.calls, &reads));
     }
     if opts.chain_calls > 0 && used_attach.is_some() {
-        let b =
-            crate::claims::budget::budget(st.root_full, socket_calls, &plan, &session.chain_counted, opts.chain_calls);
+        let b = crate::claims::budget::budget(
+            st.root_full,
+            socket_calls,
+            &plan,
+            &session.chain_counted,
+            opts.chain_calls,
+            session.stats.lost,
+        );
         global.push(b.1);
         report.chain_budget = Some(b.0);
     }

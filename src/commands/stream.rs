@@ -50,6 +50,8 @@ pub struct Stream<'a> {
     refuted_kept: usize,
     /// The latest event time seen.
     last_ts: Option<u64>,
+    /// The boundary's loss count carried by the latest events (0 while nothing was lost).
+    lost_seen: u64,
     pub kept: Vec<Call>,
     pub claims: Vec<Claim>,
     pub totals: Totals,
@@ -90,6 +92,7 @@ impl<'a> Stream<'a> {
             kept_per: Default::default(),
             refuted_kept: 0,
             last_ts: None,
+            lost_seen: 0,
             kept: Vec::new(),
             claims: Vec::new(),
             totals: Totals::default(),
@@ -194,10 +197,14 @@ impl<'a> Stream<'a> {
             _ => {}
         }
         claims.extend(self.chain_claims(&c));
+        // Never a ✗ from evidence that may be missing: a loss before this call's exit leaves holes in what it compares.
+        let lost = c.lost_before.max(self.lost_seen);
+        let claims: Vec<Claim> = claims.into_iter().map(|k| k.unless_lost(lost)).collect();
         self.life.record(&c);
         // The state chains of lives that ended (their sock's address is a new sock's now): counted, and kept while
         // the budget for full evidence lasts.
         for k in self.life.take_finished() {
+            let k = k.unless_lost(self.lost_seen);
             self.totals.count_claim(&k);
             if self.finished_kept < self.keep {
                 self.finished_kept += 1;
@@ -304,7 +311,8 @@ impl<'a> Stream<'a> {
             self.judge(c);
         }
         self.judge_waiting();
-        let states = self.life.judge_states();
+        let lost = self.lost_seen;
+        let states: Vec<Claim> = self.life.judge_states().into_iter().map(|k| k.unless_lost(lost)).collect();
         self.note_frees(true);
         for k in &states {
             self.totals.count_claim(k);
@@ -329,6 +337,7 @@ impl Sink for Stream<'_> {
     fn boundary(&mut self, events: Vec<RawEvent>) {
         for e in &events {
             self.last_ts = self.last_ts.max(Some(e.ts_ns));
+            self.lost_seen = self.lost_seen.max(e.lost_seen);
             if e.kind == crate::probes::boundary::EvKind::SW_EXIT.0 {
                 self.last_exit.insert(e.tid, e.ts_ns);
             }
@@ -338,6 +347,9 @@ impl Sink for Stream<'_> {
                     q.pop_front();
                 }
                 q.push_back(e.ts_ns);
+            }
+            if e.kind == crate::probes::boundary::EvKind::SW_FORK.0 {
+                self.life.forked(e.tgid, e.other, e.ts_ns);
             }
             if e.kind == crate::probes::boundary::EvKind::SW_STATE.0 {
                 self.life.state(crate::model::state_change(e, self.names));

@@ -654,6 +654,14 @@ pub struct Call {
     /// seen after it (filled in when the free arrives: the kernel frees after an RCU grace period).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allocations: Vec<Allocation>,
+    /// Boundary events lost in the run (a full ring buffer) before this call's exit was recorded: 0 when the
+    /// evidence up to this call is complete. A claim does not refute on evidence that may be among them.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub lost_before: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// One object a call allocated (tiers A/B), followed to its release and its free, matched by pointer.
@@ -730,6 +738,7 @@ impl Call {
             probes: Vec::new(),
             chain: Vec::new(),
             allocations: Vec::new(),
+            lost_before: e.lost_seen,
         }
     }
 }
@@ -791,6 +800,7 @@ impl Pairer {
                 }
             };
             c.exit_ns = Some(e.ts_ns);
+            c.lost_before = e.lost_seen;
             c.latency_ns = c.enter_ns.map(|t| e.ts_ns.saturating_sub(t));
             c.ret = Some(e.ret);
             if e.ret < 0 && e.ret > -4096 {
@@ -930,6 +940,7 @@ pub(crate) mod tests_support {
             probes: vec![],
             chain: vec![],
             allocations: vec![],
+            lost_before: 0,
         }
     }
 }

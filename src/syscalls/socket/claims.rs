@@ -525,6 +525,7 @@ mod tests {
             probes: vec![],
             chain: vec![],
             allocations: vec![],
+            lost_before: 0,
         }
     }
 
