@@ -1137,3 +1137,78 @@ fn a_connection_s_failure_lessons_prove_the_boundary_and_say_why_the_chain_is_no
         common::axioms::assert_axiomatic(&l, &format!("lesson --fail {fail} (tier C)"));
     }
 }
+
+/// Inside a PID namespace (a container) syswalk's PIDs are the namespace's: the built-in target is proved, and
+/// `trace -p N` traces the namespace's process N — not the host process whose initial-namespace PID is also N, which
+/// makes socket calls all the while (its AF_INET sockets must not appear; the namespace's process makes AF_INET6).
+#[test]
+fn in_a_pid_namespace_the_namespace_s_own_process_is_traced_and_no_other() {
+    let _g = lock();
+    let o = Command::new("unshare")
+        .args(["-p", "-f", "--mount-proc", bin(), "prove", "--format", "json", "-q"])
+        .output()
+        .expect("unshare (util-linux)");
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    let r = json(&o);
+    assert_eq!(r["calls"].as_array().map(|c| c.len()), Some(1), "the built-in target's socket(), found by its PID");
+    for id in TIER_C_CLAIMS {
+        assert_eq!(claim(&r, id, r["calls"][0]["seq"].as_u64().unwrap_or(0))["verdict"], "proved", "{id}");
+    }
+
+    // A host process making AF_INET sockets, and a namespace process given the same number as its PID there.
+    let mut host = Command::new("python3")
+        .args(["-c", "import socket,time\nfor _ in range(1500):\n    socket.socket().close(); time.sleep(0.005)"])
+        .spawn()
+        .expect("python3");
+    let h = host.id();
+    let out = std::env::temp_dir().join(format!("syswalk-pidns-{}.json", std::process::id()));
+    let script = format!(
+        "echo {} > /proc/sys/kernel/ns_last_pid\n\
+         python3 -c 'import time,socket\ntime.sleep(1.5)\nfor _ in range(3): socket.socket(socket.AF_INET6).close()\ntime.sleep(1.5)' &\n\
+         p=$!\n[ \"$p\" = {h} ] || {{ echo \"namespace PID $p, wanted {h}\" >&2; exit 99; }}\n\
+         exec {} trace -p $p --duration 4 --format json -q -o {}",
+        h - 1,
+        bin(),
+        out.display()
+    );
+    let o =
+        Command::new("unshare").args(["-p", "-f", "--mount-proc", "bash", "-c", &script]).output().expect("unshare");
+    let _ = host.kill();
+    let _ = host.wait();
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    let r: Value = serde_json::from_slice(&std::fs::read(&out).expect("the report")).expect("JSON");
+    let _ = std::fs::remove_file(&out);
+    let calls = r["calls"].as_array().expect("calls");
+    let sockets: Vec<&Value> = calls.iter().filter(|c| c["syscall"] == "socket").collect();
+    assert_eq!(sockets.len(), 3, "the namespace process's three socket() calls and no other: {calls:#?}");
+    for c in calls {
+        assert_eq!(c["pid"].as_u64(), Some(u64::from(h)), "PIDs as the namespace numbers them");
+    }
+    for c in &sockets {
+        assert_eq!(c["args"][0]["value"]["raw"], 10, "AF_INET6: the host process's AF_INET calls are not traced");
+    }
+}
+
+/// A parent that listens and a forked child as its client (tests/c/forkpair.c): both processes' calls are traced
+/// from the child's first call after fork(), both ends of the connection are linked, and nothing is refuted.
+#[test]
+fn a_forked_client_and_its_parent_server_are_both_proved() {
+    let _g = lock();
+    let exe = cc("forkpair");
+    let o = run(&["prove", "--format", "json", "-q", "--", exe.to_str().expect("utf8"), "4712"]);
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    let r = json(&o);
+    let root = r["target"]["pid"].as_u64().expect("pid");
+    let calls = r["calls"].as_array().expect("calls");
+    let child: Vec<&str> =
+        calls.iter().filter(|c| c["pid"].as_u64() != Some(root)).filter_map(|c| c["syscall"].as_str()).collect();
+    for want in ["socket", "connect", "write", "read", "close"] {
+        assert!(child.contains(&want), "the child's {want}: {child:?}");
+    }
+    for (id, v) in r["totals"]["claims"].as_object().expect("totals") {
+        assert_eq!(v[1], 0, "{id} refuted: {}", r["totals"]);
+    }
+    let accept = calls.iter().find(|c| c["syscall"] == "accept4").expect("the parent's accept4()");
+    let ends = claim(&r, "accept.ends", accept["seq"].as_u64().expect("seq"));
+    assert_eq!(ends["verdict"], "proved", "the child's sock is the other end: {ends}");
+}

@@ -710,6 +710,59 @@ fn threads_making_socket_calls_at_once_each_get_their_own_chain() {
 }
 
 #[test]
+fn a_forked_child_s_calls_are_traced_at_the_function_level_from_its_first_call() {
+    let _g = lock();
+    // A parent listens (port 4711, backlog 7) and forks; the child is the client. The chain object shares the
+    // boundary's process set, which follows the fork in the kernel: the child's calls get their chains like the
+    // parent's, and both ends of the connection are linked at the function level.
+    let exe = cc("forkpair.c", "forkpair", &[]);
+    let script = format!(
+        "{0} prove -q --attach fentry --format json -o /tmp/a.json -- {1} 4711 && {0} prove -q --attach kprobe --format json -o /tmp/b.json -- {1} 4711; rc=$?; cat /tmp/a.json; echo =====; cat /tmp/b.json; exit $rc",
+        bin(),
+        exe.display()
+    );
+    for k in ["6.12", "7.3"] {
+        let o = lab(k, &["--timeout", "400"], &["sh", "-c", &script]);
+        assert_eq!(o.status.code(), Some(0), "{k}: {}", text(&o.stderr));
+        let out = text(&o.stdout);
+        let parts: Vec<&str> = out.split("=====\n").collect();
+        assert_eq!(parts.len(), 2, "{k}: {out}");
+        for (tier, js) in [("A", parts[0]), ("B", parts[1])] {
+            let r: Value = serde_json::from_str(js).unwrap_or_else(|e| panic!("{k} {tier}: {e}"));
+            assert_eq!(r["kernel"]["tier"], tier);
+            let root = r["target"]["pid"].as_u64().expect("pid");
+            let calls = r["calls"].as_array().expect("calls");
+            let child: Vec<&Value> = calls.iter().filter(|c| c["pid"].as_u64() != Some(root)).collect();
+            let names: Vec<&str> = child.iter().filter_map(|c| c["syscall"].as_str()).collect();
+            for want in ["socket", "connect", "write", "read", "close"] {
+                assert!(names.contains(&want), "{k} {tier}: the child's {want}: {names:?}");
+            }
+            // The child's first call after fork(): its chain is there, rooted where the parent's is.
+            let first = child.iter().find(|c| c["syscall"] == "socket").expect("the child's socket()");
+            let chain = first["chain"].as_array().map(|f| f.len()).unwrap_or(0);
+            assert!(chain > 0, "{k} {tier}: the child's socket() has no chain frames: {first}");
+            assert_eq!(first["chain"][0]["func"], "__sys_socket", "{k} {tier}");
+            let lost = r["stats"]["lost"].as_u64().unwrap_or(u64::MAX);
+            let bad: Vec<String> = r["claims"]
+                .as_array()
+                .expect("claims")
+                .iter()
+                .filter(|c| {
+                    let id = c["id"].as_str().unwrap_or("");
+                    ["connect.", "accept.", "write.", "read.", "rw.", "close."].iter().any(|p| id.starts_with(p))
+                })
+                .filter(|c| c["verdict"] != "proved")
+                .map(|c| format!("{} {} {} {}", c["call"], c["id"], c["verdict"], c["reason"]))
+                .collect();
+            assert!(lost > 0 || bad.is_empty(), "{k} {tier}: every call's claim proved, both processes: {bad:#?}");
+            for (id, v) in r["totals"]["claims"].as_object().into_iter().flatten() {
+                assert_eq!(v[1], 0, "{k} {tier}: {id} refuted: {}", r["totals"]);
+            }
+        }
+    }
+}
+
+#[test]
 fn lab_kernels_lists_every_known_kernel_with_its_resolved_version() {
     let _g = lock();
     let f = Command::new(bin()).args(["lab", "fetch", "newest"]).stdin(Stdio::null()).output().expect("fetch");

@@ -82,7 +82,7 @@ pub fn build(call: Option<&Call>, n: &Namer) -> Constants {
             header: headers::lookup(&headers::socket_type_h(), "SOCK_STREAM"),
             header_file: headers::socket_type_h(),
             btf: btf("SOCK_STREAM"),
-            observed: reg(1, "rsi"),
+            observed: reg(1, "rsi").map(sock_type),
         },
         Row {
             id: crate::claims::ids::CONSTANTS_IPPROTO_IP,
@@ -102,9 +102,37 @@ pub fn build(call: Option<&Call>, n: &Namer) -> Constants {
     }
 }
 
+/// SOCK_TYPE_MASK (include/linux/net.h): the type is the low 4 bits of socket()'s second argument; the bits above
+/// are flags (SOCK_CLOEXEC = 02000000, SOCK_NONBLOCK = 04000 in bits/socket_type.h).
+const SOCK_TYPE_MASK: i64 = 0xf;
+const TYPE_FLAGS: [(i64, &str); 2] = [(0o2000000, "SOCK_CLOEXEC"), (0o4000, "SOCK_NONBLOCK")];
+
+/// The type a socket() call passed, without its flag bits; the source names what was stripped.
+fn sock_type(o: Source) -> Source {
+    let flags = o.value & !SOCK_TYPE_MASK;
+    if flags == 0 {
+        return o;
+    }
+    let mut named: Vec<String> =
+        TYPE_FLAGS.iter().filter(|(b, _)| flags & b != 0).map(|(_, n)| n.to_string()).collect();
+    let rest = flags & !TYPE_FLAGS.iter().fold(0, |a, (b, _)| a | b);
+    if rest != 0 {
+        named.push(format!("{rest:#x}"));
+    }
+    Source {
+        value: o.value & SOCK_TYPE_MASK,
+        source: format!(
+            "{} = {} = {} | {} (the type is the low 4 bits, SOCK_TYPE_MASK 0xf; the rest are flags)",
+            o.source,
+            o.value,
+            o.value & SOCK_TYPE_MASK,
+            named.join("|")
+        ),
+    }
+}
+
 fn judge(r: &Row) -> Claim {
     let mut evidence = Vec::new();
-    let mut values: Vec<i64> = Vec::new();
     if let Some(h) = &r.header {
         let via = if h.via.is_empty() { String::new() } else { format!(" via {}", h.via.join(" → ")) };
         let line = h.text.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -113,25 +141,42 @@ fn judge(r: &Row) -> Claim {
             format!("{}{via}", h.value),
             format!("{}:{}: {line}", h.file, h.line),
         ));
-        values.push(h.value);
     }
     if let Some(b) = &r.btf {
         evidence.push(ev(format!("{} in the kernel", r.name), b.value.to_string(), b.source.clone()));
-        values.push(b.value);
     }
     if let Some(o) = &r.observed {
         evidence.push(ev("passed by the traced call", o.value.to_string(), o.source.clone()));
-        values.push(o.value);
     }
-    let all_same = values.windows(2).all(|w| w[0] == w[1]);
+    // The header and the kernel's BTF are two sources of the constant's value: a disagreement between them is one.
+    // What the call passed is a third only if the program meant this constant: a program that passes AF_INET6, or
+    // SOCK_STREAM|SOCK_CLOEXEC (the flags are stripped above), passes another number without contradicting anything.
+    let sources_agree = match (&r.header, &r.btf) {
+        (Some(h), Some(b)) => h.value == b.value,
+        _ => true,
+    };
     let (verdict, statement, reason) = match (&r.header, &r.observed) {
-        (Some(h), Some(o)) if all_same => {
+        (Some(h), _) if !sources_agree => (
+            Verdict::Refuted,
+            format!(
+                "{} = {} in {} but the kernel's BTF says {}",
+                r.name,
+                h.value,
+                h.file,
+                r.btf.as_ref().map(|b| b.value).unwrap_or_default()
+            ),
+            None,
+        ),
+        (Some(h), Some(o)) if o.value == h.value => {
             (Verdict::Proved, format!("{} = {} in {} and the call passed {}", r.name, h.value, h.file, o.value), None)
         }
         (Some(h), Some(o)) => (
-            Verdict::Refuted,
-            format!("{} = {} in {} but the sources disagree (the call passed {})", r.name, h.value, h.file, o.value),
-            None,
+            Verdict::NotObservable,
+            format!("{} = {} in {}; the call passed {}", r.name, h.value, h.file, o.value),
+            Some(format!(
+                "the traced call passed {}, not {} = {}: it used another constant, so it does not test this one",
+                o.value, r.name, h.value
+            )),
         ),
         (None, Some(o)) => (
             Verdict::NotObservable,
@@ -181,8 +226,16 @@ mod tests {
             observed: Some(Source { value: 2, source: "rdi".into() }),
         };
         assert_eq!(judge(&r).verdict, Verdict::Proved);
+        // A program that passed AF_INET6 did not contradict AF_INET = 2: it did not use it.
         r.observed = Some(Source { value: 10, source: "rdi".into() });
+        let other = judge(&r);
+        assert_eq!(other.verdict, Verdict::NotObservable, "{other:?}");
+        assert!(other.reason.as_deref().unwrap_or_default().contains("passed 10, not AF_INET = 2"), "{other:?}");
+        // The header and the kernel disagreeing is a refutation, whatever the call passed.
+        r.observed = Some(Source { value: 2, source: "rdi".into() });
+        r.btf = Some(Source { value: 3, source: "BTF".into() });
         assert_eq!(judge(&r).verdict, Verdict::Refuted);
+        r.btf = None;
         r.header = None;
         let c = judge(&r);
         assert_eq!(c.verdict, Verdict::NotObservable);
@@ -200,5 +253,11 @@ mod tests {
         let k = build(Some(&c), &Namer::default());
         let obs: Vec<i64> = k.rows.iter().map(|r| r.observed.as_ref().map(|o| o.value).unwrap_or(-1)).collect();
         assert_eq!(obs, vec![41, 2, 1, 0]);
+        // Python, Rust's std and Go pass SOCK_STREAM|SOCK_CLOEXEC: the type is still SOCK_STREAM.
+        c.args[1].value = Value::plain(524289);
+        let k = build(Some(&c), &Namer::default());
+        let t = k.rows[2].observed.as_ref().unwrap();
+        assert_eq!(t.value, 1);
+        assert!(t.source.contains("524289 = 1 | SOCK_CLOEXEC"), "{}", t.source);
     }
 }

@@ -110,7 +110,7 @@ ids! {
     ACCEPT_LOCAL = "accept.local": "the child sock's local port (and address, if the listener's is not 0.0.0.0) are the listener's";
     ACCEPT_PEER_ADDR = "accept.peer_addr": "the address accept4() wrote back is the child sock's peer";
     ACCEPT_ENDS = "accept.ends":
-        "the child sock and the client's sock are the two ends of one connection: each one's local address:port is the other's peer, both TCP_ESTABLISHED";
+        "the child sock and the client's sock are the two ends of one connection: each one's local address:port is the other's peer, and both reached TCP_ESTABLISHED (a client that finished before accept4() is already closing by then: that is ordinary TCP)";
     ACCEPT_LISTENER_LISTENS = "accept.listener_listens":
         "the listener is still TCP_LISTEN: no state change of it inside the call, and one connection fewer is waiting";
     ACCEPT_FD_FIRST = "accept.fd_before_alloc":
@@ -120,7 +120,7 @@ ids! {
     ACCEPT_KEPT_WAITING = "accept.kept_waiting":
         "the connection a failed accept4() left in the accept queue was still there at the listener's next accept4(), which took it: sk_ack_backlog at that call's entry was as the failed call found it, and the child sock it returned is the other end of the client's sock";
     READ_UNREAD = "read.took_unread":
-        "read() took its bytes from those the sock held unread: rcv_nxt − copied_seq fell by exactly what it returned";
+        "read() took its bytes from those the sock held unread: rcv_nxt − copied_seq fell by exactly what it returned (one more when it also took the peer's FIN, which takes a sequence number and no byte)";
     READ_BYTES_MATCH = "rw.bytes_match":
         "the bytes read() returned are the bytes the peer's write() sent: the writer's write_seq after its write is the reader's rcv_nxt, and both calls returned the same count";
     WRITE_SEQ = "write.seq": "write() advanced the sock's write_seq by exactly what it returned";

@@ -14,7 +14,9 @@ pub fn text(c: &Constants) -> String {
         if let Some(why) = &cl.reason {
             o.push_str(&format!("    not observable here: {why}\n"));
         }
-        o.push_str(&format!("    ∴ {}\n", cl.conclusion()));
+        if cl.verdict != crate::claims::Verdict::NotObservable {
+            o.push_str(&format!("    ∴ {}\n", cl.conclusion()));
+        }
     }
     o
 }

@@ -101,7 +101,8 @@ pub fn markdown(r: &Report) -> String {
 fn md_claim(k: &Claim, o: &mut String) {
     let _ = writeln!(o, "- {} **{}** — {}", k.verdict.symbol(), md_code(&k.id), md(&k.statement));
     if let Some(f) = &k.finding {
-        let _ = writeln!(o, "  - ∴ {}", md(f));
+        let mark = if k.verdict == Verdict::NotObservable { "seen:" } else { "∴" };
+        let _ = writeln!(o, "  - {mark} {}", md(f));
     }
     if k.verdict == Verdict::NotObservable {
         let _ = writeln!(o, "  - not observable here: {}", md(k.reason.as_deref().unwrap_or("no evidence")));

@@ -7,8 +7,10 @@ use crate::report::Report;
 
 fn claim_lines(c: &Claim, out: &mut String) {
     let _ = writeln!(out, "  {} {} {}", c.verdict.symbol(), c.id, esc(&c.statement));
+    // "∴" is a conclusion: only under a verdict. Under "not observable" the finding is what was seen, no more.
     if let Some(f) = &c.finding {
-        let _ = writeln!(out, "      ∴ {}", esc(f));
+        let mark = if c.verdict == Verdict::NotObservable { "seen:" } else { "∴" };
+        let _ = writeln!(out, "      {mark} {}", esc(f));
     }
     match c.verdict {
         Verdict::NotObservable => {

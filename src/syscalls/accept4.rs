@@ -123,7 +123,6 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
         ));
     }
     let other = life.other_end(sk.addr, &ci.local(), &ci.peer());
-    let est = |s: &str| s == "TCP_ESTABLISHED";
     // The other end's state when this call returned (its later changes are known by now too).
     let until = c.exit_ns.unwrap_or(u64::MAX);
     let other_state = other.and_then(|o| life.state_at(o.sock, o.since_ns, until));
@@ -139,14 +138,40 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
             other_state.as_deref().unwrap_or("state unknown")
         )
     });
+    // Both ends were connected: the client's end entered ESTABLISHED by the time accept4() returned (it may have
+    // moved on: a client that wrote and closed before the server's accept4() is in FIN_WAIT or CLOSE by then), and
+    // the child is in a state only an established connection reaches (CLOSE_WAIT when the client's FIN came first),
+    // or was seen entering ESTABLISHED. Nothing seen of the client's states: not observable, never ✗.
+    let child_now = sk.state.name.as_deref().unwrap_or("");
+    let child_est = if matches!(child_now, "TCP_ESTABLISHED" | "TCP_CLOSE_WAIT" | "TCP_LAST_ACK") {
+        Some(true)
+    } else {
+        life.reached(sk.addr, 0, until, "TCP_ESTABLISHED")
+    };
+    let ends_ok = other.and_then(|o| {
+        // Found by its walk's addresses or its state changes' (other_end): its peer, where walked, must be us.
+        let mirror = o.peer.as_deref().is_none_or(|p| p == ci.local());
+        let client_est = life.reached(o.sock, o.since_ns, until, "TCP_ESTABLISHED");
+        match (client_est, child_est) {
+            _ if !mirror => Some(false),
+            (Some(false), _) | (_, Some(false)) => Some(false),
+            (Some(true), Some(true)) => Some(true),
+            _ => None,
+        }
+    });
+    let ends_why = if other.is_some() {
+        format!(
+            "the state changes that would show both ends connected were not seen (the client's end {}, the child \
+             {child_now} at exit): tp_btf/inet_sock_set_state missed them",
+            other_state.as_deref().unwrap_or("with no change seen")
+        )
+    } else {
+        format!("the client's end ({}) is not in this run's evidence (the client is not traced)", ci.peer())
+    };
     out.push(judged(
         ids::ACCEPT_ENDS,
         Some(c.seq),
-        other.map(|o| {
-            est(sk.state.name.as_deref().unwrap_or(""))
-                && other_state.as_deref().is_some_and(est)
-                && o.peer.as_deref() == Some(&ci.local()[..])
-        }),
+        ends_ok,
         end.as_ref()
             .map(|e| format!("child sk {} {} ↔ {} is the peer of {e}", sk.addr, ci.local(), ci.peer()))
             .unwrap_or_default(),
@@ -158,7 +183,7 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
                 "an earlier walk of the client's sock, tp_btf/inet_sock_set_state",
             ),
         ],
-        &format!("the client's end ({}) is not in this run's evidence (the client is not traced)", ci.peer()),
+        &ends_why,
     ));
     if let Some(f) = life.failed_accept_before(lsk.addr, c) {
         let ends = out.iter().any(|k| k.id == ids::ACCEPT_ENDS.id && k.verdict == crate::claims::Verdict::Proved);

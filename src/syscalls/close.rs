@@ -49,8 +49,18 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
 pub const CHAIN_CLAIMS: &[crate::claims::ids::ClaimId] = &[ids::CLOSE_CHAIN, ids::CLOSE_CHAIN_OBJECTS];
 
 pub fn judge_chain(c: &Call, plan: &[crate::probes::chain::FnPlan]) -> Vec<Claim> {
-    use super::chainproof::{arg, order, same, Group};
+    use super::chainproof::{arg, not_here, order, same, Group};
     let b = &c.before;
+    // The release runs when the file's last reference goes: a close() of a file that other fds or processes still
+    // hold (a forked child closing its copy of the listener) only drops one, and no release follows it.
+    if let Some(f) = b.file.as_ref().filter(|f| f.f_count > 1) {
+        let why = format!(
+            "the file had {} references at entry (another fd or process holds it): this close() dropped one, and the \
+             socket is released by whoever drops the last",
+            f.f_count
+        );
+        return not_here(c, CHAIN_CLAIMS, &why);
+    }
     let s = "struct socket *";
     vec![
         order(ids::CLOSE_CHAIN, c, DEF.chain, plan),

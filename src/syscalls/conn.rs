@@ -103,6 +103,9 @@ impl Sysctls {
 pub struct Life {
     /// Per (pid, fd): the last few installations, oldest first (threads sharing the table reuse an fd at once).
     fds: HashMap<(u32, i32), Vec<Installed>>,
+    /// Per child process: its parent and when it forked (the child's fd table starts as a copy of the parent's).
+    /// At most MAX_SOCKS.
+    forks: HashMap<u32, (u32, u64)>,
     pub socks: BTreeMap<KAddr, SockLife>,
     /// Every state change per sock address, in time order (at most MAX_STATES per address, TIMELINES addresses): a
     /// freed sock's address is soon a new sock's, so a life's changes are those of its time window, never "all of
@@ -147,6 +150,7 @@ impl Life {
     pub fn new(sys: Sysctls) -> Self {
         Life {
             fds: HashMap::new(),
+            forks: HashMap::new(),
             socks: BTreeMap::new(),
             timeline: HashMap::new(),
             changes: 0,
@@ -583,7 +587,10 @@ impl Life {
                     };
                     let socket = c.before.socket.as_ref().map(|s| s.addr);
                     let watched = (socket.is_some_and(snapped), snapped(sk.addr));
-                    if let Some(l) = self.socks.get_mut(&sk.addr) {
+                    // A file other fds or processes still hold (a forked child closing the listener it inherited)
+                    // only loses one reference: its socket lives on.
+                    let shared_file = c.before.file.as_ref().is_some_and(|f| f.f_count > 1);
+                    if let Some(l) = self.socks.get_mut(&sk.addr).filter(|_| !shared_file) {
                         l.closed_by = Some(c.seq);
                         l.closed_at = c.enter_ns;
                         l.watched = watched;
@@ -614,8 +621,27 @@ impl Life {
 
     /// What socket() or accept4() last installed at (pid, fd) before `before` (a call's entry), if this run saw it.
     pub fn installed(&self, pid: u32, fd: i32, before: Option<u64>) -> Option<&Installed> {
-        let t = before.unwrap_or(u64::MAX);
-        self.fds.get(&(pid, fd))?.iter().rev().find(|i| i.at <= t)
+        let mut t = before.unwrap_or(u64::MAX);
+        let mut pid = pid;
+        // A forked child's fds were its parent's at the fork: follow the ancestry (bounded) to who installed it.
+        for _ in 0..8 {
+            if let Some(i) = self.fds.get(&(pid, fd)).and_then(|v| v.iter().rev().find(|i| i.at <= t)) {
+                return Some(i);
+            }
+            let &(parent, at) = self.forks.get(&pid)?;
+            (pid, t) = (parent, t.min(at));
+        }
+        None
+    }
+
+    /// Process `child` was forked by `parent` at `at` (its fd table a copy of the parent's then).
+    pub fn forked(&mut self, parent: u32, child: u32, at: u64) {
+        if self.forks.len() >= MAX_SOCKS && !self.forks.contains_key(&child) {
+            if let Some(k) = self.forks.iter().min_by_key(|(_, v)| v.1).map(|(k, _)| *k) {
+                self.forks.remove(&k);
+            }
+        }
+        self.forks.insert(child, (parent, at));
     }
 
     /// State changes of `sock` between two times (a call's entry and exit).
@@ -629,10 +655,23 @@ impl Life {
     }
 
     /// The followed sock whose local address:port is `peer` and whose peer is `local`: the other end.
+    /// Found by the addresses its calls' walks left, or else by those its own state changes carried: a client whose
+    /// connect() has not been judged yet (it returned after the server's accept4(), or in a later batch of events)
+    /// is still the other end — the order calls are judged in must not decide what is observable.
     pub fn other_end(&self, me: KAddr, local: &str, peer: &str) -> Option<&SockLife> {
-        self.socks
+        let by_walk = self
+            .socks
             .values()
-            .find(|l| l.sock != me && l.local.as_deref() == Some(peer) && l.peer.as_deref() == Some(local))
+            .find(|l| l.sock != me && l.local.as_deref() == Some(peer) && l.peer.as_deref() == Some(local));
+        by_walk.or_else(|| {
+            self.socks.values().find(|l| {
+                l.sock != me
+                    && self
+                        .timeline
+                        .get(&l.sock)
+                        .is_some_and(|v| v.iter().any(|s| s.ts_ns >= l.since_ns && s.local == peer && s.peer == local))
+            })
+        })
     }
 
     /// The followed listener bound to `addr`.
@@ -644,6 +683,14 @@ impl Life {
     pub fn last_write(&self, sock: KAddr, before: u64) -> Option<(usize, i64, Option<u32>)> {
         let since = self.socks.get(&sock).map_or(0, |l| l.since_ns);
         self.writes.get(&sock)?.iter().rev().find(|w| w.1 <= before && w.1 >= since).map(|w| (w.0, w.2, w.3))
+    }
+
+    /// Whether `sock` entered `state` at or before `t`, in the life that began at `since`: None when no state
+    /// change of it in that span was seen at all (nothing to decide from).
+    pub fn reached(&self, sock: KAddr, since: u64, t: u64, state: &str) -> Option<bool> {
+        let mut seen = self.timeline.get(&sock)?.iter().filter(|s| s.ts_ns <= t && s.ts_ns >= since).peekable();
+        seen.peek()?;
+        Some(seen.any(|s| s.new.name.as_deref() == Some(state)))
     }
 
     /// The last state `sock` reached at or before `t`, in the life that began at `since`.

@@ -72,6 +72,11 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
         return out;
     }
     let took = bt.unread.wrapping_sub(at.unread) as i64;
+    let copied = at.copied_seq.wrapping_sub(bt.copied_seq) as i64;
+    // The peer's FIN, received before the call (the sock was past it at entry), sits in rcv_nxt as one sequence
+    // number and no byte: a read that takes the last bytes takes it too (copied_seq passes it, nothing is left).
+    let fin_in = matches!(b.state.name.as_deref(), Some("TCP_CLOSE_WAIT" | "TCP_LAST_ACK" | "TCP_CLOSING"));
+    let with_fin = fin_in && at.unread == 0 && took == ret + 1 && copied == ret + 1;
     out.push(judged(
         ids::READ_UNREAD,
         Some(c.seq),
@@ -79,9 +84,14 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
         if ret == 0 || bt.unread == 0 || at.rcv_nxt != bt.rcv_nxt {
             None
         } else {
-            Some(took == ret && at.copied_seq.wrapping_sub(bt.copied_seq) as i64 == ret)
+            Some((took == ret && copied == ret) || with_fin)
         },
-        format!("unread {} → {} (−{took}); read() returned {ret}", bt.unread, at.unread),
+        format!(
+            "unread {} → {} (−{took}); read() returned {ret}{}",
+            bt.unread,
+            at.unread,
+            if with_fin { " (+1: the peer's FIN, received before the call and taken with the last bytes)" } else { "" }
+        ),
         evs.clone(),
         if ret == 0 {
             "read() returned 0 (end of stream): the peer's FIN takes one sequence number and no byte"
@@ -187,4 +197,48 @@ pub fn lesson_steps(w: &[Claim], r: &[Claim]) -> Vec<crate::lesson::Step> {
         )
         .judged_by(&[ids::WRITE_CHAIN, ids::READ_CHAIN], &[w, r].concat()),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::claims::Verdict;
+    use crate::fixtures::{bind_call, named};
+
+    /// A read() of `ret` bytes on fd 3 whose sock held `unread` bytes (from copied_seq 1000) at entry in state
+    /// `state`, and `left` after, copied_seq having moved by `copied`.
+    fn read_call(state: &str, unread: u32, ret: i64, left: u32, copied: u32) -> Call {
+        let mut c = bind_call(4242);
+        c.syscall = "read".into();
+        c.nr = 0;
+        c.ret = Some(ret);
+        let set = |w: &mut crate::model::Walk, copied_seq: u32, unread: u32| {
+            let s = w.sock.as_mut().expect("sock");
+            s.state = named(8, state, "BTF enum");
+            let t = s.inet.as_mut().and_then(|i| i.tcp.as_mut()).expect("tcp");
+            t.copied_seq = copied_seq;
+            t.rcv_nxt = copied_seq.wrapping_add(unread);
+            t.unread = unread;
+        };
+        set(&mut c.before, 1000, unread);
+        c.after = c.before.clone();
+        set(&mut c.after, 1000 + copied, left);
+        c
+    }
+
+    fn took_unread(c: &Call) -> Verdict {
+        judge(c, &Life::default()).into_iter().find(|k| k.id == ids::READ_UNREAD.id).expect("claim").verdict
+    }
+
+    #[test]
+    fn a_read_that_takes_the_peer_s_fin_with_the_last_bytes_is_proved_and_a_byte_short_is_not() {
+        // The FIN came before the read (CLOSE_WAIT at entry): 73 005 bytes + the FIN's sequence number.
+        assert_eq!(took_unread(&read_call("TCP_CLOSE_WAIT", 73_006, 73_005, 0, 73_006)), Verdict::Proved);
+        assert_eq!(took_unread(&read_call("TCP_ESTABLISHED", 100, 100, 0, 100)), Verdict::Proved);
+        assert_eq!(took_unread(&read_call("TCP_ESTABLISHED", 100, 40, 60, 40)), Verdict::Proved);
+        // No FIN received at entry: one sequence number unaccounted for refutes it.
+        assert_eq!(took_unread(&read_call("TCP_ESTABLISHED", 73_006, 73_005, 0, 73_006)), Verdict::Refuted);
+        // A FIN, but the read stopped short of it: nothing can explain the missing byte.
+        assert_eq!(took_unread(&read_call("TCP_CLOSE_WAIT", 100, 40, 59, 41)), Verdict::Refuted);
+    }
 }
