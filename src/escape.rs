@@ -39,6 +39,55 @@ pub fn document(s: &str) -> String {
     s.split('\n').map(|l| text(l).into_owned()).collect::<Vec<_>>().join("\n")
 }
 
+/// Every string of a saved document (values and object keys, at any depth) with its control characters shown
+/// visibly, as `text` shows them. A saved report or lesson is outside input: applied once where one is read for a
+/// human-readable format, no field of it — claim id, family name, `tool`, a connection's address, a chain probe, a
+/// plan note, one added later — can put a newline (a forged line such as "✓ kernel.memory_safe"), an escape
+/// sequence or a bidirectional override into text, Markdown or HTML. Strings without such characters (every
+/// string syswalk itself writes) are left as they are.
+pub fn json_strings(v: &mut serde_json::Value) {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => {
+            if let Cow::Owned(t) = text(s) {
+                *s = t;
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(json_strings),
+        Value::Object(m) => {
+            if m.keys().any(|k| k.chars().any(needs_text_escape)) {
+                let old = std::mem::take(m);
+                for (k, mut x) in old {
+                    json_strings(&mut x);
+                    m.insert(text(&k).into_owned(), x);
+                }
+            } else {
+                m.values_mut().for_each(json_strings);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// An identifier from outside (a claim id) as an HTML `id` and URL fragment: ASCII letters, digits, `.` and `_` as
+/// they are, every other character as `~HEX;` (so distinct identifiers stay distinct, a `-` suffix added after it
+/// cannot collide with another's, and no control character, space, quote or `#` reaches an attribute or a link).
+pub fn frag(s: &str) -> Cow<'_, str> {
+    let keep = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_');
+    if s.chars().all(keep) {
+        return Cow::Borrowed(s);
+    }
+    let mut o = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if keep(c) {
+            o.push(c);
+        } else {
+            let _ = write!(o, "~{:x};", c as u32);
+        }
+    }
+    Cow::Owned(o)
+}
+
 /// Markdown running text (also safe inside a table cell): HTML and Markdown specials escaped, newlines as spaces.
 pub fn md(s: &str) -> String {
     let t = text(s);
@@ -99,6 +148,37 @@ mod tests {
         assert!(t.contains("\\x1b]0;owned\\x07") && t.contains("\\n") && t.contains("\\u{202e}"), "{t}");
         assert_eq!(text("plain"), "plain");
         assert_eq!(document("a\x1b[2Jb\nc"), "a\\x1b[2Jb\nc");
+    }
+
+    #[test]
+    fn a_saved_document_s_strings_and_keys_carry_no_control_character() {
+        let mut v = serde_json::json!({"id": "a\n  ✓ kernel.memory_safe", "ok": "fd.lowest_free", "n": 3,
+            "list": [{"k\u{7}": "\u{1b}[2J"}], "keys": {"x\ny": 1}});
+        json_strings(&mut v);
+        assert_eq!(v["id"], "a\\n  ✓ kernel.memory_safe");
+        assert_eq!(v["ok"], "fd.lowest_free", "a plain string is kept");
+        assert_eq!(v["n"], 3);
+        assert_eq!(v["list"][0]["k\\x07"], "\\x1b[2J");
+        assert_eq!(v["keys"]["x\\ny"], 1);
+        fn controls(v: &serde_json::Value) -> bool {
+            match v {
+                serde_json::Value::String(s) => s.chars().any(char::is_control),
+                serde_json::Value::Array(a) => a.iter().any(controls),
+                serde_json::Value::Object(m) => m.iter().any(|(k, x)| k.chars().any(char::is_control) || controls(x)),
+                _ => false,
+            }
+        }
+        assert!(!controls(&v), "{v}");
+    }
+
+    #[test]
+    fn a_fragment_keeps_plain_ids_and_escapes_everything_else_distinctly() {
+        assert_eq!(frag("fd.lowest_free"), "fd.lowest_free");
+        let f = frag("x\u{1b}]0;t\u{7} \"#~");
+        assert!(f.chars().all(|c| c.is_ascii_graphic() && !matches!(c, '"' | '#' | '\'')), "{f}");
+        assert_eq!(f, "x~1b;~5d;0~3b;t~7;~20;~22;~23;~7e;");
+        assert_ne!(frag("a~61;"), frag("aa"), "escaped and literal stay distinct");
+        assert_eq!(frag("a-2"), "a~2d;2", "a '-' is escaped: `c-ID-2` is never another id's anchor");
     }
 
     #[test]

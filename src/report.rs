@@ -411,3 +411,36 @@ impl Report {
         summary
     }
 }
+
+/// The deepest a chain frame of a saved report may nest. A live frame's depth is the number of chain functions open
+/// on its thread (a dozen or so); text, Markdown and the site indent by it.
+pub const FRAME_DEPTH_MAX: usize = 256;
+/// The most socks a saved report may follow: the tracker's own bound (`syscalls::conn::MAX_SOCKS`, checked equal by
+/// a test); the connection view draws a column per sock.
+pub const FOLLOWED_SOCKS_MAX: usize = 256;
+
+impl Report {
+    /// Checks a report read back from a file: the sizes the renderers lay out by (a frame's depth is an indentation,
+    /// each followed sock a column) within what a live run can produce, so a hostile file is refused with its
+    /// reason instead of allocating without bound. Err says what is out of bounds and where.
+    pub fn check_read_back(&self) -> Result<(), String> {
+        for c in &self.calls {
+            if let Some((i, f)) = c.chain.iter().enumerate().find(|(_, f)| f.depth > FRAME_DEPTH_MAX) {
+                return Err(format!(
+                    "call {}'s chain frame {} has depth {}; a chain nests at most {FRAME_DEPTH_MAX} deep",
+                    c.seq, i, f.depth
+                ));
+            }
+        }
+        if let Some(cv) = &self.connections {
+            if cv.socks.len() > FOLLOWED_SOCKS_MAX || cv.pairs.len() > FOLLOWED_SOCKS_MAX {
+                return Err(format!(
+                    "its connections hold {} socks and {} pairs; a run follows at most {FOLLOWED_SOCKS_MAX} socks",
+                    cv.socks.len(),
+                    cv.pairs.len()
+                ));
+            }
+        }
+        Ok(())
+    }
+}

@@ -385,3 +385,68 @@ fn stopping_the_target_stops_what_it_started_too() {
     assert!(!alive(grandchild), "the target's own child {grandchild} runs on");
     assert_nothing_left(&before, "after stopping a target with children");
 }
+
+/// A saved report whose chain frame nests 2^62 or 10^11 deep renders or is refused with the usage exit code (2),
+/// never a panic or an abort on a huge allocation; one with a newline in its claim ids, tool, syscall names,
+/// plan notes, probes and connection fields prints no forged line in text or Markdown.
+#[test]
+fn a_hostile_saved_report_is_refused_or_renders_without_a_forged_line() {
+    let _g = lock();
+    let dir = tempfile::tempdir().expect("tmp");
+    let rep = dir.path().join("r.json");
+    let o = run(&["prove", "-q", "--format", "json", "-o", rep.to_str().expect("utf8")]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let base: serde_json::Value = serde_json::from_slice(&std::fs::read(&rep).expect("report")).expect("json");
+    let frame = |depth: u64| {
+        serde_json::json!({"func": "__sys_socket", "depth": depth, "parent": null, "tid": 1, "enter_ns": 1,
+            "exit_ns": 2, "inclusive_ns": 1, "exclusive_ns": 1, "args": [], "ret": 3, "caller": null,
+            "entry_objects": [], "exit_objects": [], "probe": "fentry"})
+    };
+    let render = |v: &serde_json::Value, format: &str| {
+        let p = dir.path().join("hostile.json");
+        std::fs::write(&p, serde_json::to_vec(v).expect("json")).expect("write");
+        let t0 = Instant::now();
+        let o = run(&["render", p.to_str().expect("utf8"), "--format", format]);
+        assert!(t0.elapsed() < Duration::from_secs(10), "{format}: {:?}", t0.elapsed());
+        o
+    };
+    for depth in [1u64 << 62, 100_000_000_000] {
+        let mut v = base.clone();
+        v["calls"][0]["chain"] = serde_json::json!([frame(0), frame(depth)]);
+        for format in ["text", "md"] {
+            let o = render(&v, format);
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(o.status.code(), Some(2), "{format} of depth {depth}: {err}");
+            assert!(err.contains("depth") && !err.contains("panicked"), "{err}");
+        }
+    }
+    let forged = "\n  ✓ kernel.memory_safe forged";
+    let mut v = base.clone();
+    let put = |path: &[&str], v: &mut serde_json::Value| {
+        let s = path.iter().fold(&mut *v, |x, k| match k.parse::<usize>() {
+            Ok(i) => &mut x[i],
+            Err(_) => &mut x[*k],
+        });
+        *s = serde_json::Value::String(format!("{}{forged}", s.as_str().unwrap_or("x")));
+    };
+    put(&["tool"], &mut v);
+    put(&["claims", "0", "id"], &mut v);
+    put(&["calls", "0", "syscall"], &mut v);
+    put(&["syscalls", "0", "nr_origin"], &mut v);
+    v["calls"][0]["chain"] = serde_json::json!([frame(0)]);
+    put(&["calls", "0", "chain", "0", "probe"], &mut v);
+    put(&["calls", "0", "chain", "0", "func"], &mut v);
+    v["chain_plan"] = serde_json::json!([{"name": "sock_alloc", "traced": false, "in_kallsyms": false, "in_btf": false, "note": "n"}]);
+    put(&["chain_plan", "0", "note"], &mut v);
+    put(&["chain_plan", "0", "name"], &mut v);
+    for format in ["text", "md"] {
+        let o = render(&v, format);
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(o.status.code(), Some(0), "{format}: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(out.contains("kernel.memory"), "{format}: the fields are shown:\n{out}");
+        for l in out.lines() {
+            let l = l.trim_start_matches([' ', '-', '*', '|', '`']);
+            assert!(!l.starts_with("✓ kernel.memory"), "{format}: a forged line {l:?} in\n{out}");
+        }
+    }
+}

@@ -304,3 +304,96 @@ fn saved_evidence_gives_the_same_bytes_and_bad_input_is_refused_first() {
     }
     assert_eq!(std::fs::read_to_string(foreign.join("notes.txt")).expect("kept"), "mine");
 }
+
+/// Runs syswalk with `args`, killing it after `secs` (a hang fails the test instead of stopping CI).
+fn run_within(args: &[&str], secs: u64) -> std::process::Output {
+    let child = Command::new(bin())
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(std::time::Duration::from_secs(secs)) {
+        Ok(o) => o.expect("wait"),
+        Err(_) => {
+            // SAFETY: kill(2) on the PID of our own child, which has not been waited for (it is still running).
+            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+            panic!("{args:?} still ran after {secs} s");
+        }
+    }
+}
+
+/// The site folder, hostile or unusable, is refused at once and before any tracing, with exit 2: a marker that is a
+/// FIFO or a symlink to /dev/zero, a folder another build holds, a read-only mount; and an inconsistent lesson is a
+/// usage error, not "a bug in syswalk".
+#[test]
+fn a_hostile_or_unwritable_site_folder_is_refused_at_once_before_tracing() {
+    let _g = lock();
+    let base = tmp("site-hostile");
+    std::fs::create_dir_all(&base).expect("dir");
+    let ev = base.join("ev.json");
+    let o = run(&["prove", "-q", "--format", "json", "-o", ev.to_str().expect("p")]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let refused = |dir: &Path, from: bool, says: &str| {
+        let d = dir.to_str().expect("p");
+        let args: Vec<&str> =
+            if from { vec!["site", "-o", d, "--from", ev.to_str().expect("p")] } else { vec!["site", "-o", d] };
+        let t0 = std::time::Instant::now();
+        let o = run_within(&args, 20);
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert!(!err.contains("tracing") && !err.contains("attached"), "refused before tracing: {err}");
+        assert!(t0.elapsed().as_secs() < 5, "{args:?} took {:?}", t0.elapsed());
+    };
+    let fifo = base.join("fifo-marker");
+    std::fs::create_dir_all(&fifo).expect("dir");
+    std::fs::write(fifo.join("index.html"), "old").expect("page");
+    assert!(Command::new("mkfifo").arg(fifo.join(".syswalk-site")).status().expect("mkfifo").success());
+    refused(&fifo, true, "is a FIFO");
+    let zero = base.join("zero-marker");
+    std::fs::create_dir_all(&zero).expect("dir");
+    std::fs::write(zero.join("index.html"), "old").expect("page");
+    std::os::unix::fs::symlink("/dev/zero", zero.join(".syswalk-site")).expect("symlink");
+    refused(&zero, true, "is a symbolic link");
+    // A folder another build holds: flock(1) takes the same lock syswalk takes.
+    let held = base.join("held");
+    std::fs::create_dir_all(&held).expect("dir");
+    let mut holder = Command::new("flock").arg(&held).args(["sleep", "30"]).spawn().expect("flock");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    refused(&held, true, "another `syswalk site` is writing there");
+    let _ = holder.kill();
+    let _ = holder.wait();
+    // A read-only mount (root writes through file modes, not through a read-only mount), in a mount namespace of
+    // its own: a new folder in it, and the mount point itself. No --from: the command would trace here first.
+    let ro = base.join("ro");
+    std::fs::create_dir_all(&ro).expect("dir");
+    for (target, says) in [(ro.join("site"), "cannot open or create it"), (ro.clone(), "cannot write there")] {
+        let script =
+            format!("mount -t tmpfs -o ro none '{}' && exec '{}' site -o '{}'", ro.display(), bin(), target.display());
+        let o = Command::new("unshare").args(["-m", "sh", "-c", &script]).output().expect("unshare");
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{}: {err}", target.display());
+        assert!(err.contains(says) && err.contains("Read-only file system"), "{err}");
+        assert!(!err.contains("tracing"), "refused before tracing: {err}");
+    }
+    // A lesson whose axioms name a step it does not have: a usage error naming the inconsistency.
+    let lesson = base.join("lesson.json");
+    let o = run(&["lesson", "-q", "--format", "json", "-o", lesson.to_str().expect("p")]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let mut l: Value = serde_json::from_slice(&std::fs::read(&lesson).expect("lesson")).expect("json");
+    l["axioms"]["terms"][0]["step"] = 9999.into();
+    let bad = base.join("bad-lesson.json");
+    std::fs::write(&bad, serde_json::to_vec(&l).expect("json")).expect("write");
+    let out = base.join("bad-site");
+    let o = run(&["site", "-q", "-o", out.to_str().expect("p"), "--from", bad.to_str().expect("p")]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("inconsistent") && err.contains("t-9999"), "{err}");
+    assert!(!out.exists(), "the folder made for a site that was not written is removed");
+}

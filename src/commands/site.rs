@@ -23,41 +23,98 @@ pub struct Args {
     pub command: Vec<std::ffi::OsString>,
 }
 
-/// The output folder, checked before any work: it must be absent (its parent existing), empty, or a site this
-/// command wrote (its marker lists the files to replace).
-fn check_out(d: &Path) -> Result<Vec<String>> {
-    let bad = |why: String| {
-        Error::new(Kind::Usage, format!("-o {}: {why}", d.display()))
-            .hint("give a new or empty folder, or one a previous `syswalk site` wrote")
-    };
-    match std::fs::metadata(d) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let parent = d.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-            if !parent.is_dir() {
-                return Err(bad(format!("its parent {} is not a folder", parent.display()))
-                    .hint(format!("create it first (mkdir -p {}), or give a folder that exists", parent.display())));
-            }
-            Ok(vec![])
+/// The marker is a list of file names: read with a bound, like every file from outside.
+const MARKER_MAX: u64 = 4 << 20;
+
+/// The output folder, opened, locked and checked before any work (before tracing): it must be absent (its parent
+/// existing; it is created), empty, or a site this command wrote (its marker lists the files to replace), and
+/// writable. Every file is then written through its descriptor (`files::OutDir`).
+struct Out {
+    dir: crate::machine::files::OutDir,
+    path: PathBuf,
+    /// The files of the site written there before (from its marker), to remove those the new one lacks.
+    old: Vec<String>,
+    /// Created by this command: removed again if nothing was written.
+    created: bool,
+    written: bool,
+}
+
+impl Out {
+    fn prepare(d: &Path) -> Result<Out> {
+        let shown = crate::render::escape::text(&d.display().to_string()).into_owned();
+        let bad = |why: String| {
+            Error::new(Kind::Usage, format!("-o {shown}: {why}"))
+                .hint("give a new or empty folder, or one a previous `syswalk site` wrote")
+        };
+        if d.file_name().is_some_and(|n| n.len() > crate::machine::files::NAME_MAX) {
+            return Err(bad(format!("its last name is longer than {} bytes", crate::machine::files::NAME_MAX)));
         }
-        Err(e) => Err(bad(e.to_string())),
-        Ok(m) if !m.is_dir() => Err(bad("is not a folder".into())),
-        Ok(_) => {
-            let entries: Vec<_> = std::fs::read_dir(d).map_err(|e| bad(e.to_string()))?.collect();
-            if entries.is_empty() {
-                return Ok(vec![]);
-            }
-            match std::fs::read_to_string(d.join(MARKER)) {
-                Ok(list) => Ok(list
-                    .lines()
-                    .filter(|l| !l.is_empty() && !l.contains('/') && !l.starts_with('.'))
-                    .map(str::to_string)
-                    .collect()),
-                Err(_) => Err(bad(format!(
-                    "is not empty ({} {}) and no site was written there",
-                    entries.len(),
-                    if entries.len() == 1 { "entry" } else { "entries" }
-                ))),
-            }
+        let parent = d.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let (dir, created) = crate::machine::files::OutDir::open(d, true).map_err(|e| match e.raw_os_error() {
+            Some(libc::ENOENT) => bad(format!("its parent {} is not a folder", parent.display())).hint(format!(
+                "create it first (mkdir -p {}), or give a folder that exists",
+                crate::render::escape::text(&parent.display().to_string())
+            )),
+            Some(libc::ELOOP) => bad("is a symbolic link".into()).hint("give the folder itself, not a link to it"),
+            Some(libc::ENOTDIR) => bad("is not a folder".into()),
+            _ => bad(format!("cannot open or create it: {e}")),
+        })?;
+        let mut out = Out { dir, path: d.to_path_buf(), old: vec![], created, written: false };
+        if !out.dir.try_lock().map_err(|e| bad(format!("cannot lock it: {e}")))? {
+            return Err(bad("another `syswalk site` is writing there now".into())
+                .hint("wait for it to finish, or give another folder"));
+        }
+        out.dir.check_writable().map_err(|e| bad(format!("cannot write there: {e}")))?;
+        let entries = out.dir.entries().map_err(|e| bad(e.to_string()))?;
+        if entries.is_empty() {
+            return Ok(out);
+        }
+        let marker = out.dir.read_regular(MARKER, MARKER_MAX).map_err(|e| {
+            bad(format!("its {MARKER} {e}")).hint(format!(
+                "a site's {MARKER} is a file `syswalk site` wrote: remove what is there, or give another folder"
+            ))
+        })?;
+        let Some(list) = marker else {
+            return Err(bad(format!(
+                "is not empty ({} {}) and no site was written there",
+                entries.len(),
+                if entries.len() == 1 { "entry" } else { "entries" }
+            )));
+        };
+        out.old = String::from_utf8_lossy(&list)
+            .lines()
+            .filter(|l| {
+                !l.is_empty() && !l.contains('/') && !l.starts_with('.') && l.len() <= crate::machine::files::NAME_MAX
+            })
+            .map(str::to_string)
+            .collect();
+        Ok(out)
+    }
+
+    /// Removes the old site's pages the new one lacks, writes every file, and the marker last.
+    fn publish(&mut self, files: &std::collections::BTreeMap<String, String>) -> Result<usize> {
+        let shown = |name: &str| crate::render::escape::text(&self.path.join(name).display().to_string()).into_owned();
+        self.written = true;
+        for f in self.old.iter().filter(|f| !files.contains_key(*f)) {
+            let _ = self.dir.remove(f);
+        }
+        let mut bytes = 0;
+        for (name, body) in files {
+            self.dir.write(name, body.as_bytes()).map_err(|e| Error::io(format!("writing {}", shown(name)), e))?;
+            bytes += body.len();
+        }
+        let list: String = files.keys().map(|k| format!("{k}\n")).collect();
+        self.dir.write(MARKER, list.as_bytes()).map_err(|e| Error::io(format!("writing {}", shown(MARKER)), e))?;
+        Ok(bytes)
+    }
+}
+
+impl Drop for Out {
+    fn drop(&mut self) {
+        // A folder this command created for a site it did not write (the trace failed, the evidence was bad):
+        // removed, as `prove -o` removes its empty file. Only if empty (remove_dir refuses otherwise).
+        if self.created && !self.written {
+            let _ = std::fs::remove_dir(&self.path);
         }
     }
 }
@@ -67,8 +124,11 @@ fn load(p: &Path) -> Result<(Option<Lesson>, Option<Report>)> {
     let hint = "give a file written by `syswalk lesson --format json -o FILE` or `syswalk prove --format json -o FILE`";
     let text = crate::machine::files::read_text_limited(p, EVIDENCE_MAX, "evidence file", Kind::Usage)
         .map_err(|e| e.hint(hint))?;
-    let v: serde_json::Value = serde_json::from_str(&text)
+    let mut v: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| Error::new(Kind::Usage, format!("--from {}: not JSON: {e}", p.display())).hint(hint))?;
+    drop(text);
+    // Outside input: every string with its control characters shown (ids, links and preformatted views included).
+    crate::escape::json_strings(&mut v);
     if !v.is_object() {
         return Err(Error::new(Kind::Usage, format!("--from {}: not a JSON object", p.display())).hint(hint));
     }
@@ -76,12 +136,20 @@ fn load(p: &Path) -> Result<(Option<Lesson>, Option<Report>)> {
     let bad = |e: serde_json::Error| {
         Error::new(Kind::Usage, format!("--from {}: not a whole {schema} document: {e}", p.display())).hint(hint)
     };
+    let sane = |r: Option<Report>| -> Result<Option<Report>> {
+        if let Some(why) = r.as_ref().and_then(|r| r.check_read_back().err()) {
+            return Err(
+                Error::new(Kind::Usage, format!("--from {}: not a report a run makes: {why}", p.display())).hint(hint)
+            );
+        }
+        Ok(r)
+    };
     if schema == crate::lesson::SCHEMA {
         let mut l: Lesson = serde_json::from_value(v).map_err(bad)?;
         let r = l.report.take().map(|b| *b);
-        Ok((Some(l), r))
+        Ok((Some(l), sane(r)?))
     } else if schema == crate::report::SCHEMA {
-        Ok((None, Some(serde_json::from_value(v).map_err(bad)?)))
+        Ok((None, sane(Some(serde_json::from_value(v).map_err(bad)?))?))
     } else {
         Err(Error::new(
             Kind::Usage,
@@ -97,7 +165,7 @@ fn load(p: &Path) -> Result<(Option<Lesson>, Option<Report>)> {
 }
 
 pub fn run(ctx: &Ctx, a: Args) -> Result<i32> {
-    let old = check_out(&a.out)?;
+    let mut out = Out::prepare(&a.out)?;
     let here = a.here || a.from.is_empty();
     if !here && !a.command.is_empty() {
         return Err(Error::new(Kind::Usage, "a program to trace is given, but --from without --here traces nothing")
@@ -139,33 +207,33 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<i32> {
     }
     let started = std::time::Instant::now();
     let s = site::build(&ms).map_err(|broken| {
-        Error::new(
-            Kind::Internal,
-            format!("the site has {} broken internal link(s):\n  {}", broken.len(), broken.join("\n  ")),
-        )
-        .hint("this is a bug in syswalk's site builder: please report it with the evidence files")
-    })?;
-    let io = |what: String| move |e: std::io::Error| Error::io(what, e);
-    std::fs::create_dir_all(&a.out).map_err(io(format!("creating {}", a.out.display())))?;
-    for f in old.iter().filter(|f| !s.files.contains_key(*f)) {
-        let _ = std::fs::remove_file(a.out.join(f));
-    }
-    let mut bytes = 0;
-    for (name, body) in &s.files {
-        let p = a.out.join(name);
-        // A symlink left in the folder is replaced, never followed out of it.
-        if std::fs::symlink_metadata(&p).is_ok_and(|m| m.file_type().is_symlink()) {
-            std::fs::remove_file(&p).map_err(io(format!("replacing the symlink {}", p.display())))?;
+        // Named with a bound: a link can hold a name from the evidence.
+        let mut list: Vec<String> = broken
+            .iter()
+            .take(8)
+            .map(|b| crate::render::escape::text(&b.chars().take(200).collect::<String>()).into_owned())
+            .collect();
+        if broken.len() > list.len() {
+            list.push(format!("… and {} more", broken.len() - list.len()));
         }
-        std::fs::write(&p, body).map_err(io(format!("writing {}", p.display())))?;
-        bytes += body.len();
-    }
-    let list: String = s.files.keys().map(|k| format!("{k}\n")).collect();
-    let marker = a.out.join(MARKER);
-    if std::fs::symlink_metadata(&marker).is_ok_and(|m| m.file_type().is_symlink()) {
-        std::fs::remove_file(&marker).map_err(io(format!("replacing the symlink {}", marker.display())))?;
-    }
-    std::fs::write(&marker, list).map_err(io(format!("writing {}", marker.display())))?;
+        let list = list.join("\n  ");
+        // From saved evidence, a link to nothing is a step, term or claim the file names but does not hold: the
+        // file's fault (an edited or damaged file) until shown otherwise. From a run here alone, syswalk's.
+        if a.from.is_empty() {
+            Error::new(Kind::Internal, format!("the site has {} broken internal link(s):\n  {list}", broken.len()))
+                .hint("this is a bug in syswalk's site builder: please report it")
+        } else {
+            Error::new(
+                Kind::Usage,
+                format!(
+                    "the evidence is inconsistent: it names steps, terms or claims it does not hold ({} broken internal link(s) in the site made from it):\n  {list}",
+                    broken.len()
+                ),
+            )
+            .hint("give evidence files as `syswalk lesson --format json` or `prove --format json` wrote them; if yours are unedited, please report it as a bug")
+        }
+    })?;
+    let bytes = out.publish(&s.files)?;
     if !a.quiet {
         eprintln!(
             "syswalk site: wrote {} files ({} KB) in {:.0} ms to {} — open {}",

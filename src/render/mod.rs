@@ -327,12 +327,24 @@ pub fn connection_view(r: &Report) -> Option<String> {
     if let Some(t0) = all.first().map(|a| a.0) {
         const W: usize = 26;
         let _ = writeln!(o, "\n  TCP states over time (tp_btf/inet_sock_set_state; ms from the first change)");
-        let head: String =
-            cv.socks.iter().map(|s| format!("{:<W$}", format!("{} {}", s.role, short(s.sock)))).collect();
+        // A column per sock up to COLS; the changes of further socks share the last column, each named by its sock
+        // (a line's width stays bounded however many socks a report holds).
+        let mut head: String = cv
+            .socks
+            .iter()
+            .take(STATE_COLS)
+            .map(|s| format!("{:<W$}", format!("{} {}", s.role, short(s.sock))))
+            .collect();
+        if cv.socks.len() > STATE_COLS {
+            head += &format!("(the other {} socks, named)", cv.socks.len() - STATE_COLS);
+        }
         let _ = writeln!(o, "  {:>9}  {}", "ms", head.trim_end());
         for (t, col, text) in &all {
-            let line = format!("{}{text}", " ".repeat(col * W));
-            let _ = writeln!(o, "  {:>9.3}  {line}", (*t - t0) as f64 / 1e6);
+            let line = match cv.socks.get(*col).filter(|_| *col >= STATE_COLS) {
+                Some(s) => format!("{}{} {text}", " ".repeat(STATE_COLS * W), short(s.sock)),
+                None => format!("{}{text}", " ".repeat(col * W)),
+            };
+            let _ = writeln!(o, "  {:>9.3}  {line}", t.saturating_sub(t0) as f64 / 1e6);
         }
     } else if let Some(why) = &cv.states_missing {
         let _ = writeln!(o, "\n  TCP states: not observable here ({why})");
@@ -343,6 +355,9 @@ pub fn connection_view(r: &Report) -> Option<String> {
     }
     Some(o)
 }
+
+/// The socks the state table gives a column of their own.
+const STATE_COLS: usize = 8;
 
 /// The last 6 hex digits of an address, for a column heading ("…d0c0").
 fn short(a: KAddr) -> String {
@@ -385,7 +400,8 @@ pub fn allocation_lines(c: &Call) -> Vec<String> {
 pub fn chain_tree(c: &Call) -> Vec<String> {
     let mut out = Vec::new();
     for f in &c.chain {
-        let ind = "  ".repeat(f.depth);
+        // A saved report's depth is checked on reading (Report::check_read_back); bounded here as well.
+        let ind = "  ".repeat(f.depth.min(crate::report::FRAME_DEPTH_MAX));
         let args: Vec<String> = f.args.iter().map(|a| format!("{}={}", a.name, a.value)).collect();
         let ret = match (f.ret, f.exit_ns) {
             (Some(r), _) if r.unsigned_abs() > 1 << 32 => format!("{:#x}", r as u64),

@@ -2,7 +2,7 @@
 //! stylesheet, no script. Pure: the same evidence gives byte-identical pages. Every outside string goes through
 //! `escape::text` (control characters shown) before maud escapes it for HTML; the builder checks its own internal
 //! links before anything is written (`check_links`).
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use maud::{html, Markup, DOCTYPE};
 
@@ -34,6 +34,7 @@ impl Machine {
             .chars()
             .map(|c| if c.is_ascii_alphanumeric() || c == '.' { c } else { '-' })
             .collect();
+        let base = bounded_name(base);
         let mut slug = base.clone();
         let mut n = 2;
         while taken.contains(&slug) {
@@ -64,8 +65,15 @@ impl Machine {
     fn claims(&self) -> Vec<&Claim> {
         let mut v: Vec<&Claim> = self.report.iter().flat_map(|r| r.claims.iter()).collect();
         if let Some(l) = &self.lesson {
+            // By (id, call): the evidence is compared only among the few claims of one id and call.
+            let mut by: HashMap<(&str, Option<usize>), Vec<&Claim>> = HashMap::new();
+            for c in &v {
+                by.entry((c.id.as_str(), c.call)).or_default().push(c);
+            }
             for c in &l.claims {
-                if !v.iter().any(|k| k.id == c.id && k.call == c.call && k.evidence == c.evidence) {
+                let same = by.entry((c.id.as_str(), c.call)).or_default();
+                if !same.iter().any(|k| k.evidence == c.evidence) {
+                    same.push(c);
                     v.push(c);
                 }
             }
@@ -75,6 +83,21 @@ impl Machine {
     fn page(&self, what: &str) -> String {
         format!("{}-{what}.html", self.slug)
     }
+}
+
+/// The longest slug or chapter name in a file name: a page's name stays far below NAME_MAX (255 bytes) whatever a
+/// report's kernel release or syscall names hold.
+const NAME_PART_MAX: usize = 64;
+
+/// `s` (ASCII, from a slug) if it is at most NAME_PART_MAX bytes, else its first bytes and a hash of the whole
+/// (FNV-1a: the same name gives the same page names on every build), so long names stay distinct.
+fn bounded_name(s: String) -> String {
+    if s.len() <= NAME_PART_MAX {
+        return s;
+    }
+    let h = s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3));
+    let head: String = s.chars().take(NAME_PART_MAX - 17).collect();
+    format!("{head}-{h:016x}")
 }
 
 /// The built site: relative path → content.
@@ -135,9 +158,9 @@ fn claim_anchors(claims: &[&Claim]) -> Vec<String> {
             let n = seen.entry(c.id.as_str()).or_insert(0);
             *n += 1;
             if *n == 1 {
-                format!("c-{}", c.id)
+                format!("c-{}", escape::frag(&c.id))
             } else {
-                format!("c-{}-{}", c.id, n)
+                format!("c-{}-{}", escape::frag(&c.id), n)
             }
         })
         .collect()
@@ -212,8 +235,61 @@ fn source_lines(claims: &[&Claim]) -> BTreeMap<String, (String, u32)> {
     m
 }
 
+/// The chapters every page's navigation names (the index lists them all): a page's size does not grow with the
+/// number of distinct syscalls a report holds.
+const NAV_CHAPTERS: usize = 24;
+
 struct Ctx<'a> {
     ms: &'a [Machine],
+    /// One per machine, in the order of `ms`.
+    ix: Vec<Ix<'a>>,
+}
+
+impl<'a> Ctx<'a> {
+    fn new(ms: &'a [Machine]) -> Self {
+        Ctx { ms, ix: ms.iter().map(Ix::new).collect() }
+    }
+    fn ix(&self, m: &Machine) -> &Ix<'a> {
+        let i = self.ms.iter().position(|x| std::ptr::eq(x, m)).unwrap_or(0);
+        &self.ix[i]
+    }
+}
+
+/// A machine's claims, anchors, calls and chapters, computed once per build: every page looks them up instead of
+/// rebuilding them (a report of thousands of calls builds in time linear in its size).
+struct Ix<'a> {
+    claims: Vec<&'a Claim>,
+    /// Each claim's anchor on the claims page, by the claim's address.
+    anchor: HashMap<*const Claim, String>,
+    ids: HashSet<&'a str>,
+    by_call: HashMap<usize, Vec<&'a Claim>>,
+    calls_by_syscall: HashMap<&'a str, Vec<&'a Call>>,
+    chapters: Vec<String>,
+}
+
+impl<'a> Ix<'a> {
+    fn new(m: &'a Machine) -> Self {
+        let claims = m.claims();
+        let anchor = claims.iter().zip(claim_anchors(&claims)).map(|(c, a)| (*c as *const Claim, a)).collect();
+        let ids = claims.iter().map(|c| c.id.as_str()).collect();
+        let mut by_call: HashMap<usize, Vec<&Claim>> = HashMap::new();
+        for c in &claims {
+            if let Some(n) = c.call {
+                by_call.entry(n).or_default().push(c);
+            }
+        }
+        let mut calls_by_syscall: HashMap<&str, Vec<&Call>> = HashMap::new();
+        for c in m.report.iter().flat_map(|r| r.calls.iter()) {
+            calls_by_syscall.entry(c.syscall.as_str()).or_default().push(c);
+        }
+        Ix { claims, anchor, ids, by_call, calls_by_syscall, chapters: syscalls(m) }
+    }
+    fn anchor_of(&self, c: &Claim) -> &str {
+        self.anchor.get(&(c as *const Claim)).map(String::as_str).unwrap_or_default()
+    }
+    fn of_call(&self, seq: usize) -> &[&'a Claim] {
+        self.by_call.get(&seq).map(Vec::as_slice).unwrap_or_default()
+    }
 }
 
 fn nav(ctx: &Ctx, here: &Machine) -> Markup {
@@ -223,7 +299,11 @@ fn nav(ctx: &Ctx, here: &Machine) -> Markup {
             @if let Some(l) = &here.lesson { a href=(here.page("part1")) { (lesson_name(l)) } }
             @if here.report.is_some() {
                 a href=(here.page("part2")) { "Part 2: the proof" }
-                @for s in syscalls(here) { a href=(here.page(&format!("call-{s}"))) { (s) "()" } }
+                @let chapters = &ctx.ix(here).chapters;
+                @for s in chapters.iter().take(NAV_CHAPTERS) { a href=(here.page(&format!("call-{s}"))) { (s) "()" } }
+                @if chapters.len() > NAV_CHAPTERS {
+                    a href=(format!("index.html#m-{}", here.slug)) { "all " (chapters.len()) " chapters" }
+                }
                 a href=(here.page("questions")) { "questions" }
                 a href=(here.page("mistakes")) { "mistakes" }
             }
@@ -251,11 +331,18 @@ fn page(title: &str, nav: Markup, body: Markup) -> String {
 }
 
 /// The syscalls of a machine's report, in order of first call.
+/// Only names a syscall can have (letters, digits, `_`, at most NAME_PART_MAX bytes) make a chapter and a page name.
 fn syscalls(m: &Machine) -> Vec<String> {
     let mut v: Vec<String> = Vec::new();
+    let mut seen: BTreeSet<&str> = BTreeSet::new();
     for c in m.report.iter().flat_map(|r| r.calls.iter()) {
-        if !v.contains(&c.syscall) && c.syscall.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_') {
-            v.push(c.syscall.clone());
+        let s = c.syscall.as_str();
+        if !s.is_empty()
+            && s.len() <= NAME_PART_MAX
+            && s.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+            && seen.insert(s)
+        {
+            v.push(s.to_string());
         }
     }
     v
@@ -273,12 +360,12 @@ fn call_title(c: &Call) -> String {
 
 /// One machine's claims page: every claim with its statement, verdict, finding and evidence.
 fn claims_page(ctx: &Ctx, m: &Machine) -> String {
-    let claims = m.claims();
-    let anchors = claim_anchors(&claims);
+    let claims = &ctx.ix(m).claims;
+    let anchors = claims.iter().map(|c| ctx.ix(m).anchor_of(c));
     let body = html! {
         h1 { "Every claim, with its evidence" }
         p { "Evidence: " (t(&m.source)) ". A claim this kernel cannot check is “not observable here”, with why; never ✓." }
-        @for (c, a) in claims.iter().zip(&anchors) {
+        @for (c, a) in claims.iter().zip(anchors) {
             section id=(a) {
                 h3 { span.verdict { (verdict_mark(c.verdict)) } " " code { (t(&c.id)) }
                      @if let Some(n) = c.call { " · call " (n) } }
@@ -296,12 +383,12 @@ fn claims_page(ctx: &Ctx, m: &Machine) -> String {
 }
 
 /// Links to the claims page for the claim ids a step rests on.
-fn claim_links(m: &Machine, ids: &[String]) -> Markup {
-    let claims = m.claims();
+fn claim_links(ctx: &Ctx, m: &Machine, ids: &[String]) -> Markup {
+    let known = &ctx.ix(m).ids;
     html! {
         @for id in ids {
-            @if claims.iter().any(|c| &c.id == id) {
-                a href=(format!("{}#c-{id}", m.page("claims"))) { code { (t(id)) } } " "
+            @if known.contains(id.as_str()) {
+                a href=(format!("{}#c-{}", m.page("claims"), escape::frag(id))) { code { (t(id)) } } " "
             } @else {
                 code { (t(id)) } " (not produced by this run) "
             }
@@ -365,7 +452,7 @@ fn part1(ctx: &Ctx, m: &Machine, l: &Lesson) -> String {
                         @if s.status == Status::Axiom { p { "≡ taken as given: " (t(&s.result)) } }
                         @if !s.code.is_empty() { pre { "$ " (t(&s.code)) } }
                         @if !s.evidence.is_empty() { ul { @for e in &s.evidence { li.ev { (t(e)) } } } }
-                        @if !s.claims.is_empty() { p { "claims: " (claim_links(m, &s.claims)) } }
+                        @if !s.claims.is_empty() { p { "claims: " (claim_links(ctx, m, &s.claims)) } }
                     }
                 }
             }
@@ -419,13 +506,8 @@ fn tree(m: &Machine, c: &Call, lines: &BTreeMap<String, (String, u32)>) -> Marku
     }
 }
 
-fn claim_table(m: &Machine, claims: &[&Claim]) -> Markup {
-    let all = m.claims();
-    let anchors = claim_anchors(&all);
-    let anchor_of = |c: &Claim| -> String {
-        let i = all.iter().position(|k| std::ptr::eq(*k, c)).unwrap_or(0);
-        anchors.get(i).cloned().unwrap_or_default()
-    };
+fn claim_table(ctx: &Ctx, m: &Machine, claims: &[&Claim]) -> Markup {
+    let anchor_of = |c: &Claim| ctx.ix(m).anchor_of(c);
     html! {
         table {
             tr { th { "claim" } th { "verdict" } th { "what was found" } }
@@ -443,8 +525,8 @@ fn claim_table(m: &Machine, claims: &[&Claim]) -> Markup {
 /// Part 2: the proof — the chain as a call tree, provenance, the linkage map, the dispatch tables, KASLR, source
 /// lines, and the failure puzzle when the evidence has failed calls.
 fn part2(ctx: &Ctx, m: &Machine, r: &Report) -> String {
-    let claims = m.claims();
-    let lines = source_lines(&claims);
+    let claims = &ctx.ix(m).claims;
+    let lines = source_lines(claims);
     let call = crate::syscalls::socket::lesson::course_call(r).or(r.calls.iter().find(|c| c.syscall == "socket"));
     let of = |pre: &[&str]| -> Vec<&Claim> {
         claims.iter().copied().filter(|c| pre.iter().any(|p| c.id.starts_with(p))).collect()
@@ -469,7 +551,7 @@ fn part2(ctx: &Ctx, m: &Machine, r: &Report) -> String {
             }
             details open id="provenance" {
                 summary { "Provenance of every pointer" }
-                (claim_table(m, &of(&["provenance.", "socket.", "sock.", "file.", "fd_install.", "chain."]).into_iter().filter(|k| k.call == Some(c.seq)).collect::<Vec<_>>()))
+                (claim_table(ctx, m, &of(&["provenance.", "socket.", "sock.", "file.", "fd_install.", "chain."]).into_iter().filter(|k| k.call == Some(c.seq)).collect::<Vec<_>>()))
             }
             details open id="linkage" {
                 summary { "The linkage map (live addresses)" }
@@ -492,17 +574,17 @@ fn part2(ctx: &Ctx, m: &Machine, r: &Report) -> String {
                 }
                 None => { p { "– not observable here: the table is read at tiers A/B where kallsyms has net_families" } }
             }
-            (claim_table(m, &of(&["dispatch."])))
+            (claim_table(ctx, m, &of(&["dispatch."])))
         }
         details open id="kaslr" {
             summary { "KASLR" }
             @let k = of(&["kaslr."]);
-            @if k.is_empty() { p { "– this evidence has no KASLR claims (they are the lesson's: give lesson JSON)" } } @else { (claim_table(m, &k)) }
+            @if k.is_empty() { p { "– this evidence has no KASLR claims (they are the lesson's: give lesson JSON)" } } @else { (claim_table(ctx, m, &k)) }
         }
         details open id="source" {
             summary { "Source lines (DWARF)" }
             @let s = of(&["source."]);
-            @if s.is_empty() { p { "– this evidence has no source-line claim (the lesson's, with `lab run --dbg`)" } } @else { (claim_table(m, &s)) }
+            @if s.is_empty() { p { "– this evidence has no source-line claim (the lesson's, with `lab run --dbg`)" } } @else { (claim_table(ctx, m, &s)) }
             @if !lines.is_empty() {
                 table { tr { th { "function" } th { "file:line" } }
                     @for (f, (file, n)) in &lines { tr { td { (t(f)) } td.mono { (t(file)) ":" (n) } } } }
@@ -515,8 +597,7 @@ fn part2(ctx: &Ctx, m: &Machine, r: &Report) -> String {
             }
             @for c in &failed {
                 h4 { (t(&call_title(c))) }
-                @let mine: Vec<&Claim> = claims.iter().copied().filter(|k| k.call == Some(c.seq)).collect();
-                (claim_table(m, &mine))
+                (claim_table(ctx, m, ctx.ix(m).of_call(c.seq)))
                 @if !c.chain.is_empty() { (tree(m, c, &lines)) }
             }
         }
@@ -530,8 +611,7 @@ fn part2(ctx: &Ctx, m: &Machine, r: &Report) -> String {
 /// One chapter per system call present: its calls, each with its evidence, chain and claims, and the lesson's
 /// steps of that call.
 fn chapter(ctx: &Ctx, m: &Machine, r: &Report, sys: &str) -> String {
-    let claims = m.claims();
-    let lines = source_lines(&claims);
+    let lines = source_lines(&ctx.ix(m).claims);
     let origin = r.syscalls.iter().find(|s| s.name == sys).map(|s| s.nr_origin.clone()).unwrap_or_default();
     let steps: Vec<&crate::lesson::Step> = m
         .lesson
@@ -539,7 +619,7 @@ fn chapter(ctx: &Ctx, m: &Machine, r: &Report, sys: &str) -> String {
         .flat_map(|l| l.steps.iter())
         .filter(|s| s.part == sys || (sys == "write" || sys == "read") && s.part == "write and read")
         .collect();
-    let calls: Vec<&Call> = r.calls.iter().filter(|c| c.syscall == sys).collect();
+    let calls: &[&Call] = ctx.ix(m).calls_by_syscall.get(sys).map(Vec::as_slice).unwrap_or_default();
     let total = r.totals.by_syscall.get(sys).copied().unwrap_or(calls.len() as u64);
     let body = html! {
         h1 { (sys) "()" }
@@ -558,13 +638,13 @@ fn chapter(ctx: &Ctx, m: &Machine, r: &Report, sys: &str) -> String {
                     span.verdict { (status_mark(s.status)) } @if !s.result.is_empty() { " → " (t(&s.result)) } } } }
             }
         }
-        @for c in &calls {
+        @for c in calls {
             details open id=(format!("call-{}", c.seq)) {
                 summary { (t(&call_title(c))) }
                 table { @for (what, val) in crate::render::steps(c, &origin) { tr { td { (t(&what)) } td.mono { (t(&val)) } } } }
                 @if !c.chain.is_empty() { p { "its chain:" } (tree(m, c, &lines)) }
-                @let mine: Vec<&Claim> = claims.iter().copied().filter(|k| k.call == Some(c.seq)).collect();
-                @if !mine.is_empty() { (claim_table(m, &mine)) }
+                @let mine = ctx.ix(m).of_call(c.seq);
+                @if !mine.is_empty() { (claim_table(ctx, m, mine)) }
             }
         }
     };
@@ -593,8 +673,7 @@ fn answer_call(r: &Report) -> Option<&Call> {
         .or_else(|| r.calls.iter().find(|c| c.syscall == "socket" && c.after.socket.is_some()))
 }
 
-fn questions(m: &Machine, r: &Report) -> Vec<Answer> {
-    let claims = m.claims();
+fn questions(claims: &[&Claim], r: &Report) -> Vec<Answer> {
     let call = answer_call(r);
     let tier = r.kernel.tier;
     let mut v = Vec::new();
@@ -622,7 +701,7 @@ fn questions(m: &Machine, r: &Report) -> Vec<Answer> {
         let (answer, mark) = if addrs.is_empty() {
             ("not observable in this evidence: no walk of a socket() call".to_string(), "–")
         } else if addrs.iter().all(|(_, a)| *a > PHYS_MAX) {
-            let kaslr = first_claim(&claims, ids::KASLR_OFFSET_CONSTANT.id).filter(|c| c.verdict == Verdict::Proved);
+            let kaslr = first_claim(claims, ids::KASLR_OFFSET_CONSTANT.id).filter(|c| c.verdict == Verdict::Proved);
             (
                 format!(
                     "No: every pointer the walk read is above {PHYS_MAX:#x}, the largest physical address x86-64 can \
@@ -738,7 +817,7 @@ fn questions(m: &Machine, r: &Report) -> Vec<Answer> {
         });
     }
     // 5. Does the fd come from the lowest free slot?
-    let fd = first_claim(&claims, ids::FD_LOWEST_FREE.id);
+    let fd = first_claim(claims, ids::FD_LOWEST_FREE.id);
     v.push(Answer {
         question: "Why is the fd 3?",
         answer: match fd {
@@ -754,12 +833,11 @@ fn questions(m: &Machine, r: &Report) -> Vec<Answer> {
     v
 }
 
-fn mistakes(m: &Machine, r: &Report) -> Vec<Answer> {
-    let claims = m.claims();
+fn mistakes(claims: &[&Claim], r: &Report) -> Vec<Answer> {
     let call = answer_call(r);
     let mut v = Vec::new();
     let claim_based = |statement: &'static str, id: &str, holds_if_proved: bool| -> Answer {
-        let c = first_claim(&claims, id);
+        let c = first_claim(claims, id);
         let (answer, mark) = match c.map(|c| c.verdict) {
             Some(Verdict::Proved) if holds_if_proved => ("confirmed".to_string(), "✓"),
             Some(Verdict::Proved) => ("refuted: the claim beside it is proved".to_string(), "✗"),
@@ -846,7 +924,7 @@ fn mistakes(m: &Machine, r: &Report) -> Vec<Answer> {
     ));
     {
         // The seed shows a RIP-relative lea; the claim's evidence names how each instruction addresses the table.
-        let c = first_claim(&claims, ids::DISPATCH_CODE.id);
+        let c = first_claim(claims, ids::DISPATCH_CODE.id);
         let text: String =
             c.map(|c| c.evidence.iter().map(|e| format!("{} {} ", e.what, e.value)).collect()).unwrap_or_default();
         let (rip, abs) = (text.contains("RIP-relative"), text.contains("absolute"));
@@ -893,7 +971,7 @@ fn mistakes(m: &Machine, r: &Report) -> Vec<Answer> {
 
 /// Questions and confusions in the three-pane view: the proof | the theory | the questions.
 fn questions_page(ctx: &Ctx, m: &Machine, r: &Report) -> String {
-    let qs = questions(m, r);
+    let qs = questions(&ctx.ix(m).claims, r);
     let body = html! {
         div.three {
             div.pane #q-proof {
@@ -903,7 +981,7 @@ fn questions_page(ctx: &Ctx, m: &Machine, r: &Report) -> String {
                         summary { (i + 1) ". evidence" }
                         @if q.proof.is_empty() { p { "(no evidence in this run)" } }
                         ul { @for p in &q.proof { li.ev { (t(p)) } } }
-                        @if !q.claims.is_empty() { p { "claims: " (claim_links(m, &q.claims)) } }
+                        @if !q.claims.is_empty() { p { "claims: " (claim_links(ctx, m, &q.claims)) } }
                     }
                 }
             }
@@ -927,7 +1005,7 @@ fn questions_page(ctx: &Ctx, m: &Machine, r: &Report) -> String {
 }
 
 fn mistakes_page(ctx: &Ctx, m: &Machine, r: &Report) -> String {
-    let ms = mistakes(m, r);
+    let ms = mistakes(&ctx.ix(m).claims, r);
     let body = html! {
         h1 { "Mistakes: what is often said about socket(), judged by this run" }
         table {
@@ -936,7 +1014,7 @@ fn mistakes_page(ctx: &Ctx, m: &Machine, r: &Report) -> String {
                 tr id=(format!("m{}", i + 1)) {
                     td { (x.question) }
                     td { span.verdict { (x.mark) } " " (t(&x.answer)) }
-                    td { ul { @for p in &x.proof { li.ev { (t(p)) } } } @if !x.claims.is_empty() { (claim_links(m, &x.claims)) } }
+                    td { ul { @for p in &x.proof { li.ev { (t(p)) } } } @if !x.claims.is_empty() { (claim_links(ctx, m, &x.claims)) } }
                 }
             }
         }
@@ -1016,7 +1094,7 @@ fn compare(ctx: &Ctx) -> String {
                     @for (m, r) in &ms {
                         td.mono { @match r.totals.claims.get(id) {
                             Some([p, x, n]) => {
-                                @if m.claims().iter().any(|c| &c.id == id) { a href=(format!("{}#c-{id}", m.page("claims"))) { (format!("✓{p} ✗{x} –{n}")) } }
+                                @if ctx.ix(m).ids.contains(id.as_str()) { a href=(format!("{}#c-{}", m.page("claims"), escape::frag(id))) { (format!("✓{p} ✗{x} –{n}")) } }
                                 @else { (format!("✓{p} ✗{x} –{n}")) }
                             }
                             None => { "(no such claim)" }
@@ -1050,7 +1128,7 @@ fn index(ctx: &Ctx) -> String {
         table {
             tr { th { "kernel" } th { "tier" } th { "evidence" } th { "pages" } th { "checks proved" } th { "refuted" } th { "not observable" } }
             @for m in ctx.ms {
-                @let claims = m.claims();
+                @let claims = &ctx.ix(m).claims;
                 tr id=(format!("m-{}", m.slug)) {
                     td { code { (t(&m.release())) } }
                     td { (m.tier()) }
@@ -1060,7 +1138,7 @@ fn index(ctx: &Ctx) -> String {
                         @if m.report.is_some() {
                             a href=(m.page("part2")) { "Part 2" } " " a href=(m.page("claims")) { "claims" } " "
                             a href=(m.page("questions")) { "questions" } " " a href=(m.page("mistakes")) { "mistakes" }
-                            br; "chapters: " @for s in syscalls(m) { a href=(m.page(&format!("call-{s}"))) { (s) "()" } " " }
+                            br; "chapters: " @for s in &ctx.ix(m).chapters { a href=(m.page(&format!("call-{s}"))) { (s) "()" } " " }
                         }
                     }
                     td { (claims.iter().filter(|c| c.verdict == Verdict::Proved).count()) }
@@ -1072,22 +1150,24 @@ fn index(ctx: &Ctx) -> String {
         @for m in ctx.ms {
             @let why: BTreeMap<String, Vec<String>> = {
                 let mut w: BTreeMap<String, Vec<String>> = BTreeMap::new();
-                for c in m.claims().iter().filter(|c| c.verdict == Verdict::NotObservable) {
-                    let ids = w.entry(c.reason.clone().unwrap_or_else(|| "no reason given".into())).or_default();
-                    if !ids.contains(&c.id) { ids.push(c.id.clone()); }
+                let mut seen: HashSet<(&str, &str)> = HashSet::new();
+                for c in ctx.ix(m).claims.iter().filter(|c| c.verdict == Verdict::NotObservable) {
+                    let reason = c.reason.as_deref().unwrap_or("no reason given");
+                    if seen.insert((reason, c.id.as_str())) { w.entry(reason.to_string()).or_default().push(c.id.clone()); }
                 }
                 w
             };
             @let proved: Vec<String> = {
                 let mut v: Vec<String> = Vec::new();
-                for c in m.claims().iter().filter(|c| c.verdict == Verdict::Proved) {
-                    if !v.contains(&c.id) { v.push(c.id.clone()); }
+                let mut seen: HashSet<&str> = HashSet::new();
+                for c in ctx.ix(m).claims.iter().filter(|c| c.verdict == Verdict::Proved) {
+                    if seen.insert(c.id.as_str()) { v.push(c.id.clone()); }
                 }
                 v
             };
             details id=(format!("proved-{}", m.slug)) {
                 summary { (t(&m.label())) ": what it proved (" (proved.len()) " distinct claims)" }
-                ul { @for id in &proved { li { a href=(format!("{}#c-{id}", m.page("claims"))) { code { (t(id)) } } } } }
+                ul { @for id in &proved { li { a href=(format!("{}#c-{}", m.page("claims"), escape::frag(id))) { code { (t(id)) } } } } }
             }
             @if !why.is_empty() {
                 details id=(format!("why-{}", m.slug)) {
@@ -1112,7 +1192,7 @@ fn index(ctx: &Ctx) -> String {
 
 /// Builds every page. Errors name each broken internal link (the build fails on one).
 pub fn build(ms: &[Machine]) -> Result<Site, Vec<String>> {
-    let ctx = Ctx { ms };
+    let ctx = Ctx::new(ms);
     let mut files: BTreeMap<String, String> = BTreeMap::new();
     files.insert("style.css".into(), CSS.into());
     files.insert("index.html".into(), index(&ctx));
@@ -1125,8 +1205,8 @@ pub fn build(ms: &[Machine]) -> Result<Site, Vec<String>> {
             files.insert(m.page("part2"), part2(&ctx, m, r));
             files.insert(m.page("questions"), questions_page(&ctx, m, r));
             files.insert(m.page("mistakes"), mistakes_page(&ctx, m, r));
-            for s in syscalls(m) {
-                files.insert(m.page(&format!("call-{s}")), chapter(&ctx, m, r, &s));
+            for s in &ctx.ix(m).chapters {
+                files.insert(m.page(&format!("call-{s}")), chapter(&ctx, m, r, s));
             }
         }
     }
@@ -1234,6 +1314,74 @@ mod tests {
             assert!(!html.contains('\x1b'), "{f}");
         }
         assert!(s.files.values().any(|h| h.contains("&lt;script&gt;alert(1)&lt;/script&gt;\\x1b[2J")));
+    }
+
+    /// Every `id` and `href` attribute value of every page.
+    fn attrs(s: &Site) -> Vec<String> {
+        let mut v = Vec::new();
+        for html in s.files.values() {
+            for pat in [" id=\"", " href=\""] {
+                let mut rest = html.as_str();
+                while let Some(i) = rest.find(pat) {
+                    rest = &rest[i + pat.len()..];
+                    let end = rest.find('"').unwrap_or(rest.len());
+                    v.push(rest[..end].to_string());
+                    rest = &rest[end..];
+                }
+            }
+        }
+        v
+    }
+
+    #[test]
+    fn a_claim_id_with_control_characters_gives_none_in_ids_or_links() {
+        let mut r = crate::fixtures::report();
+        let hostile = "fd.lowest_free\x1b]0;owned\x07 \"x#y";
+        for c in r.claims.iter_mut().take(2) {
+            c.id = hostile.into();
+        }
+        let mut l = crate::fixtures::lesson();
+        if let Some(st) = l.steps.iter_mut().find(|s| !s.claims.is_empty()) {
+            st.claims.push(hostile.into());
+        }
+        let m = Machine::new("x".into(), Some(l), Some(r), &BTreeSet::new());
+        let s = build(&[m]).unwrap_or_else(|b| panic!("links: {b:#?}"));
+        let a = attrs(&s);
+        assert!(a.iter().any(|x| x.contains("c-fd.lowest_free~1b;~5d;0~3b;owned~7;")), "the claim's anchor: {a:?}");
+        assert!(a.iter().any(|x| x.ends_with("#c-fd.lowest_free~1b;~5d;0~3b;owned~7;~20;~22;x~23;y")), "its link");
+        for x in &a {
+            assert!(!x.chars().any(|c| c.is_control() || c == ' '), "a raw control character in {x:?}");
+        }
+        for (f, html) in &s.files {
+            assert!(!html.contains('\x1b') && !html.contains('\x07'), "{f}");
+        }
+    }
+
+    #[test]
+    fn a_long_release_and_many_chapters_keep_names_and_pages_bounded() {
+        let mut r = crate::fixtures::report();
+        r.kernel.release = "6.1.".to_string() + &"x".repeat(100_000);
+        let call = r.calls[0].clone();
+        for i in 0..200 {
+            let mut c = call.clone();
+            c.syscall = format!("sys{i}");
+            c.seq = 1000 + i;
+            r.calls.push(c);
+        }
+        let mut c = call.clone();
+        c.syscall = "y".repeat(300);
+        r.calls.push(c);
+        let m = Machine::new("x".into(), None, Some(r.clone()), &BTreeSet::new());
+        let m2 = Machine::new("y".into(), None, Some(r), &[m.slug.clone()].into_iter().collect());
+        assert_ne!(m.slug, m2.slug);
+        let s = build(&[m, m2]).unwrap_or_else(|b| panic!("links: {b:#?}"));
+        for (f, html) in &s.files {
+            assert!(f.len() <= 160, "{} bytes: {}", f.len(), &f[..80]);
+            let nav = html.split("</nav>").next().unwrap_or("");
+            assert!(nav.matches("-call-").count() <= NAV_CHAPTERS, "{f}: the nav lists every chapter");
+        }
+        assert!(s.files.keys().any(|f| f.ends_with("-call-sys199.html")), "every chapter still has its page");
+        assert!(!s.files.keys().any(|f| f.contains("yyyy")), "a name no syscall has makes no page");
     }
 
     #[test]
