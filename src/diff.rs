@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::{Error, Kind, Result};
+use crate::report::Report;
 
 /// The largest report diff reads (a report keeps `--keep-calls` calls in full: megabytes at most).
 const REPORT_MAX: u64 = 256 << 20;
@@ -105,35 +106,60 @@ pub struct Diff {
 
 pub const LATENCY_NOTE: &str = "medians of each side's own calls; two runs (two boots, or host against a TCG guest) are not one clock: a ratio between them is a hint, not a measurement — benchmarks compare within one run";
 
-/// A saved report, checked to be one.
-pub fn load(p: &Path) -> Result<Value> {
-    let text = crate::machine::files::read_text_limited(p, REPORT_MAX, "report", Kind::Usage)
-        .map_err(|e| e.hint("give a report file written by `syswalk prove --format json -o FILE` (or trace)"))?;
-    if text.trim().is_empty() {
-        return Err(Error::new(Kind::Usage, format!("{} is empty", p.display()))
-            .hint("give a report written by `syswalk prove --format json -o FILE` (or trace)"));
-    }
-    let v: Value = serde_json::from_str(&text).map_err(|e| {
-        Error::new(Kind::Usage, format!("{} is not JSON: {e}", p.display()))
-            .hint("give reports written by `syswalk prove --format json -o FILE` (or trace)")
-    })?;
-    let schema = v.get("schema").and_then(Value::as_str);
-    let why = match schema {
+/// A saved report read back into the typed model (`saved::Saved`: read once, no JSON value of it kept), checked
+/// to be a whole report of this schema within the bounds a run writes (`Report::check_read_back`). `escape`: its
+/// strings with their control characters shown (for the formats a person reads). `command` names the reader in
+/// the hint.
+pub fn load(p: &Path, escape: bool, command: &str) -> Result<Report> {
+    let shown = p.display().to_string();
+    let hint =
+        format!("{command} reads reports written by this syswalk version (`prove --format json -o FILE`, or trace)");
+    let saved = crate::saved::Saved::read(p, REPORT_MAX, "report", escape).map_err(|b| b.error(&shown, &hint))?;
+    let why = match saved.schema.as_deref() {
         None => Some("it has no \"schema\" field".to_string()),
         Some(s) if s.starts_with("syswalk.report/") && s != crate::report::SCHEMA => {
             Some(format!("its schema is {s:?}; this syswalk reads {:?}", crate::report::SCHEMA))
         }
         Some(s) if s != crate::report::SCHEMA => Some(format!("its schema is {s:?}")),
-        _ if !v["kernel"].is_object() || !v["calls"].is_array() || !v["claims"].is_array() => {
-            Some("it lacks `kernel`, `calls` or `claims`".into())
-        }
         _ => None,
     };
     if let Some(why) = why {
-        return Err(Error::new(Kind::Usage, format!("{} is not a report this syswalk reads: {why}", p.display()))
-            .hint("give reports written by `syswalk prove --format json -o a.json` (or trace), by this version"));
+        return Err(Error::new(Kind::Usage, format!("{shown} is not a report this syswalk reads: {why}")).hint(hint));
     }
-    Ok(v)
+    let rep: Report = saved.parse().map_err(|e| {
+        Error::new(Kind::Usage, format!("{shown} does not hold a whole report of this schema: {e}")).hint(hint.clone())
+    })?;
+    rep.check_read_back().map_err(|why| {
+        Error::new(Kind::Usage, format!("{shown} is not a report a run makes: {why}")).hint(format!(
+            "{hint}; a file past these bounds was not written by a run (made or edited by something else): give the report as syswalk wrote it"
+        ))
+    })?;
+    Ok(rep)
+}
+
+/// What `diff` reads of a report, as JSON: its sides, plan, claims' verdicts, chain frames' times and layouts
+/// (not the calls' walks, arguments and evidence, the bulk of a report).
+pub fn view(r: &Report) -> Value {
+    serde_json::json!({
+        "schema": r.schema,
+        "kernel": {"release": r.kernel.release, "tier": j(&r.kernel.tier)},
+        "command": r.command,
+        "target": {"description": r.target.description},
+        "summary": {"refuted": r.summary.refuted},
+        "chain_plan": j(&r.chain_plan),
+        "claims": r.claims.iter().map(|c| serde_json::json!({"id": c.id, "call": c.call, "verdict": j(&c.verdict)})).collect::<Vec<_>>(),
+        "calls": r.calls.iter().map(|c| serde_json::json!({
+            "seq": c.seq,
+            "syscall": c.syscall,
+            "chain": c.chain.iter().map(|f| serde_json::json!({"func": f.func, "inclusive_ns": f.inclusive_ns})).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "layouts": j(&r.layouts),
+    })
+}
+
+/// `serde_json::to_value` of a part of a report (every part serializes: its types are plain data).
+fn j<T: Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
 }
 
 fn s(v: &Value, path: &[&str]) -> String {
@@ -194,16 +220,15 @@ pub fn diff(ra: &Value, rb: &Value, pa: &Path, pb: &Path) -> Diff {
             .unwrap_or_default()
     };
     let (pla, plb) = (plan(ra), plan(rb));
-    let mut names: Vec<String> = pla.iter().map(|x| x.0.clone()).collect();
-    for (n, _, _) in &plb {
-        if !names.contains(n) {
-            names.push(n.clone());
-        }
-    }
+    // Each name once, a's order then b's; each side's first entry of a name found by an index, not a scan.
+    let (ia, ib) = (first_by_name(&pla), first_by_name(&plb));
+    let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    let names: Vec<String> =
+        pla.iter().chain(plb.iter()).filter(|x| seen.insert(x.0.as_str())).map(|x| x.0.clone()).collect();
     let mut functions = Vec::new();
     for n in names {
-        let a = pla.iter().find(|x| x.0 == n);
-        let b = plb.iter().find(|x| x.0 == n);
+        let a = ia.get(n.as_str()).copied();
+        let b = ib.get(n.as_str()).copied();
         let (sa, sb) = (a.map(|x| x.1.clone()), b.map(|x| x.1.clone()));
         let (ga, gb) = (a.and_then(|x| x.2.clone()), b.and_then(|x| x.2.clone()));
         let change = match (&sa, &sb) {
@@ -352,17 +377,19 @@ fn struct_rows(a: &BTreeMap<String, LayoutView>, b: &BTreeMap<String, LayoutView
         if a.contains_key(name) && b.contains_key(name) {
             compared += 1;
         }
-        let find = |ms: &[(String, String)], n: &str| ms.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+        // Each side's first member of a name, by an index (a struct of many members compares in linear time).
+        let (fa, fb) = (first_by_name(ma), first_by_name(mb));
+        let find = |ix: &std::collections::HashMap<&str, &(String, String)>, n: &str| ix.get(n).map(|x| x.1.clone());
         let mut members = Vec::new();
         let mut same = 0;
         for (n, va) in ma {
-            match find(mb, n) {
+            match find(&fb, n) {
                 Some(vb) if &vb == va => same += 1,
                 vb => members.push(MemberRow { name: n.clone(), a: Some(va.clone()), b: vb }),
             }
         }
         for (n, vb) in mb {
-            if find(ma, n).is_none() {
+            if !fa.contains_key(n.as_str()) {
                 members.push(MemberRow { name: n.clone(), a: None, b: Some(vb.clone()) });
             }
         }
@@ -371,6 +398,29 @@ fn struct_rows(a: &BTreeMap<String, LayoutView>, b: &BTreeMap<String, LayoutView
         }
     }
     (rows, compared)
+}
+
+/// Rows keyed by their first field: the first row of each key (as a scan from the start would find it).
+fn first_by_name<T: Named>(rows: &[T]) -> std::collections::HashMap<&str, &T> {
+    let mut m = std::collections::HashMap::with_capacity(rows.len());
+    for r in rows {
+        m.entry(r.name()).or_insert(r);
+    }
+    m
+}
+
+trait Named {
+    fn name(&self) -> &str;
+}
+impl<A> Named for (String, A) {
+    fn name(&self) -> &str {
+        &self.0
+    }
+}
+impl<A, B> Named for (String, A, B) {
+    fn name(&self) -> &str {
+        &self.0
+    }
 }
 
 /// Verdicts by (id, the syscall of the claim's call or "run", which one of that pair).
@@ -511,8 +561,8 @@ mod tests {
         for (name, body) in [("x.json", "{\"schema\": \"other/1\"}"), ("y.json", "not json"), ("z.json", "[]")] {
             let p = t.path().join(name);
             std::fs::write(&p, body).expect("write");
-            assert_eq!(load(&p).expect_err(name).kind, Kind::Usage);
+            assert_eq!(load(&p, true, "diff").expect_err(name).kind, Kind::Usage);
         }
-        assert_eq!(load(&t.path().join("absent.json")).expect_err("absent").kind, Kind::Usage);
+        assert_eq!(load(&t.path().join("absent.json"), true, "diff").expect_err("absent").kind, Kind::Usage);
     }
 }

@@ -44,7 +44,9 @@ pub fn document(s: &str) -> String {
 /// human-readable format, no field of it — claim id, family name, `tool`, a connection's address, a chain probe, a
 /// plan note, one added later — can put a newline (a forged line such as "✓ kernel.memory_safe"), an escape
 /// sequence or a bidirectional override into text, Markdown or HTML. Strings without such characters (every
-/// string syswalk itself writes) are left as they are.
+/// string syswalk itself writes) are left as they are. (Saved documents are escaped on their text, `json_text`,
+/// which this checks.)
+#[cfg(test)]
 pub fn json_strings(v: &mut serde_json::Value) {
     use serde_json::Value;
     match v {
@@ -67,6 +69,97 @@ pub fn json_strings(v: &mut serde_json::Value) {
         }
         _ => {}
     }
+}
+
+/// A string of a JSON text longer than the bound `json_text` was given: its length and where it starts.
+#[derive(Debug, PartialEq)]
+pub struct LongString {
+    pub at: usize,
+    pub len: usize,
+}
+
+/// A saved document's JSON text with every string (values and object keys, at any depth) escaped as
+/// `json_strings` escapes them, done on the text itself so the document is read once, straight into its typed model
+/// (no `serde_json::Value` of a report that may be hundreds of megabytes). A JSON string holds a control character
+/// as an escape (`\n`, `\u001b`; raw ones are invalid JSON and left for the parser to refuse) and a C1 control or
+/// bidirectional override as itself or as `\uXXXX`: each becomes the JSON of its visible form (`\\n`, `\\x1b`,
+/// `\\u{202e}`). With `escape` false the text is only measured. A text with nothing to escape is returned as it
+/// is. Err: a string longer than `max_string` bytes (as written in the text).
+pub fn json_text(j: &[u8], escape: bool, max_string: usize) -> Result<Cow<'_, [u8]>, LongString> {
+    let mut out: Vec<u8> = Vec::new();
+    let mut copied = 0;
+    let replace = |out: &mut Vec<u8>, copied: &mut usize, from: usize, to: usize, c: char| {
+        out.extend_from_slice(&j[*copied..from]);
+        // The visible form is ASCII with backslashes: in JSON each backslash is doubled.
+        for b in text(c.encode_utf8(&mut [0; 4])).bytes() {
+            if b == b'\\' {
+                out.push(b'\\');
+            }
+            out.push(b);
+        }
+        *copied = to;
+    };
+    let hex = |s: &[u8]| -> Option<u32> { u32::from_str_radix(std::str::from_utf8(s).ok()?, 16).ok() };
+    let mut i = 0;
+    while i < j.len() {
+        if j[i] != b'"' {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        i += 1;
+        while i < j.len() && j[i] != b'"' {
+            let b = j[i];
+            if b == b'\\' {
+                let e = j.get(i + 1).copied().unwrap_or(0);
+                let simple = match e {
+                    b'n' => Some('\n'),
+                    b't' => Some('\t'),
+                    b'r' => Some('\r'),
+                    b'b' => Some('\u{8}'),
+                    b'f' => Some('\u{c}'),
+                    _ => None,
+                };
+                if let Some(c) = simple.filter(|_| escape) {
+                    replace(&mut out, &mut copied, i, i + 2, c);
+                    i += 2;
+                } else if e == b'u' {
+                    let c = j.get(i + 2..i + 6).and_then(hex).and_then(char::from_u32);
+                    if let Some(c) = c.filter(|c| escape && needs_text_escape(*c)) {
+                        replace(&mut out, &mut copied, i, i + 6, c);
+                    }
+                    i += 6;
+                } else {
+                    i += 2;
+                }
+            } else if b >= 0x7f && escape {
+                let n = match b {
+                    0x7f..=0xbf => 1,
+                    0xc0..=0xdf => 2,
+                    0xe0..=0xef => 3,
+                    _ => 4,
+                };
+                let c = j.get(i..i + n).and_then(|s| std::str::from_utf8(s).ok()).and_then(|s| s.chars().next());
+                if let Some(c) = c.filter(|c| needs_text_escape(*c)) {
+                    replace(&mut out, &mut copied, i, i + n, c);
+                }
+                i += n;
+            } else {
+                i += 1;
+            }
+        }
+        // The string's length as written (between its quotes).
+        let len = i.min(j.len()).saturating_sub(start + 1);
+        if len > max_string {
+            return Err(LongString { at: start, len });
+        }
+        i += 1;
+    }
+    if copied == 0 {
+        return Ok(Cow::Borrowed(j));
+    }
+    out.extend_from_slice(&j[copied.min(j.len())..]);
+    Ok(Cow::Owned(out))
 }
 
 /// An identifier from outside (a claim id) as an HTML `id` and URL fragment: ASCII letters, digits, `.` and `_` as
@@ -169,6 +262,32 @@ mod tests {
             }
         }
         assert!(!controls(&v), "{v}");
+    }
+
+    #[test]
+    fn escaping_the_json_text_gives_what_escaping_its_strings_gives() {
+        let v = serde_json::json!({
+            "a\nb": ["x\u{1b}[2J\u{7}y", "plain", "tab\there\r", "\u{8}\u{c}\u{7f}\u{85}", "bidi \u{202e}x\u{2066}"],
+            "emoji 😀 é": {"k": "line one\nline two", "n": 7, "deep": [["\u{0}"]]},
+            "q": "a \"quoted\" \\ back\\slash /"
+        });
+        let mut want = v.clone();
+        json_strings(&mut want);
+        // Written compactly and with C1/bidi characters as \u escapes too: both spellings are escaped alike.
+        let ascii =
+            serde_json::to_string(&v).expect("json").replace('\u{202e}', "\\u202E").replace('\u{85}', "\\u0085");
+        for text in [serde_json::to_string_pretty(&v).expect("json"), ascii] {
+            let out = json_text(text.as_bytes(), true, 1 << 20).expect("no long string");
+            let got: serde_json::Value = serde_json::from_slice(&out).expect("still JSON");
+            assert_eq!(got, want, "{}", String::from_utf8_lossy(&out));
+            let measured = json_text(text.as_bytes(), false, 1 << 20).expect("measured");
+            assert!(matches!(measured, Cow::Borrowed(_)), "not escaping leaves the text as it is");
+        }
+        let clean = serde_json::to_string(&serde_json::json!({"a": ["b", 1, {"c": "d"}]})).expect("json");
+        assert!(matches!(json_text(clean.as_bytes(), true, 8), Ok(Cow::Borrowed(_))));
+        let long = format!("{{\"ok\": \"{}\", \"x\": 1}}", "z".repeat(20));
+        assert_eq!(json_text(long.as_bytes(), true, 19), Err(LongString { at: 7, len: 20 }));
+        assert!(json_text(long.as_bytes(), true, 20).is_ok());
     }
 
     #[test]

@@ -16,6 +16,7 @@ mod model;
 mod probes;
 mod render;
 mod report;
+mod saved;
 mod signals;
 mod syscalls;
 

@@ -419,18 +419,105 @@ pub const FRAME_DEPTH_MAX: usize = 256;
 /// a test); the connection view draws a column per sock.
 pub const FOLLOWED_SOCKS_MAX: usize = 256;
 
+/// What a saved report may hold: well above what a live run writes (the figures beside each), so a report syswalk
+/// wrote always reads back, and a hostile one is refused before a renderer spends time or memory on it.
+/// Calls kept in full: `--keep-calls N` keeps N per syscall (default 200) and 0 keeps all; a million is a long
+/// `--keep-calls 0` run (and about 180 MB of JSON, near the 256 MB a report file may be).
+pub const CALLS_MAX: usize = 1 << 20;
+/// Claims kept in full: a dozen or so per kept call.
+pub const CLAIMS_MAX: usize = 1 << 24;
+/// Objects (files, sockets, socks) the kept calls' walks found: at most 6 per call.
+pub const OBJECTS_MAX: usize = 1 << 23;
+/// Chain frames of one call: a chain record holds `SW_ARENA` (16 KiB) of items, a few dozen frames, plus at most
+/// 64 late release frames.
+pub const FRAMES_PER_CALL_MAX: usize = 4096;
+/// Functions of the chain plan: the course's chain and `--chain` functions (`SW_SLOTS` = 64 of them traced).
+pub const PLAN_MAX: usize = 4096;
+/// Latency histograms: one per traced chain function (`SW_SLOTS` = 64); each a log2 bucket per power of two
+/// (`SW_HIST_BUCKETS` = 64).
+pub const HIST_FUNCS_MAX: usize = 256;
+pub const HIST_BUCKETS_MAX: usize = 128;
+/// Distinct syscall names (in `syscalls`, the calls and `totals`): the boundary covers 512 numbers (`SW_NR_MAX`).
+pub const SYSCALLS_MAX: usize = 512;
+/// Distinct claim ids counted in `totals` (src/claims/ids.rs has about a hundred).
+pub const CLAIM_IDS_MAX: usize = 4096;
+/// A name (syscall, kernel function, claim id, struct, member): the kernel's KSYM_NAME_LEN is 512.
+pub const NAME_MAX: usize = 512;
+/// Walked structs and their members: `WALKED_STRUCTS` has 12, the largest (struct sock) ~100 members.
+pub const STRUCTS_MAX: usize = 256;
+pub const MEMBERS_MAX: usize = 4096;
+/// TCP state changes of one followed sock (`syscalls::conn` keeps at most 8192).
+pub const STATES_PER_SOCK_MAX: usize = 8192;
+/// Any string of a saved report or lesson, in bytes as written in the file (the longest a run writes is the
+/// target's command line, at most the kernel's 128 KiB per argument).
+pub const STRING_MAX: usize = 1 << 20;
+
 impl Report {
     /// Checks a report read back from a file: the sizes the renderers lay out by (a frame's depth is an indentation,
     /// each followed sock a column) within what a live run can produce, so a hostile file is refused with its
-    /// reason instead of allocating without bound. Err says what is out of bounds and where.
+    /// reason instead of allocating without bound; and how much it holds (calls, claims, frames per call, plan,
+    /// histograms, names) within the bounds above, so every renderer's time and memory stay linear in its size.
+    /// Err says what is out of bounds and where.
     pub fn check_read_back(&self) -> Result<(), String> {
-        for c in &self.calls {
-            if let Some((i, f)) = c.chain.iter().enumerate().find(|(_, f)| f.depth > FRAME_DEPTH_MAX) {
+        let many = |what: &str, n: usize, max: usize, why: &str| -> Result<(), String> {
+            if n > max {
+                return Err(format!("it holds {n} {what}; a report holds at most {max} ({why})"));
+            }
+            Ok(())
+        };
+        let name = |what: &str, s: &str| -> Result<(), String> {
+            if s.len() > NAME_MAX {
                 return Err(format!(
-                    "call {}'s chain frame {} has depth {}; a chain nests at most {FRAME_DEPTH_MAX} deep",
-                    c.seq, i, f.depth
+                    "{what} \"{}…\" is {} bytes long; a name is at most {NAME_MAX} bytes",
+                    crate::escape::text(&s.chars().take(40).collect::<String>()),
+                    s.len()
                 ));
             }
+            Ok(())
+        };
+        many("calls", self.calls.len(), CALLS_MAX, "a run keeps --keep-calls N of each syscall")?;
+        many("claims", self.claims.len(), CLAIMS_MAX, "those of the calls kept in full")?;
+        many("objects", self.objects.len(), OBJECTS_MAX, "those the kept calls' walks found")?;
+        many("chain plan functions", self.chain_plan.len(), PLAN_MAX, "the chain and --chain functions")?;
+        many("syscalls", self.syscalls.len(), SYSCALLS_MAX, "one per syscall number traced")?;
+        many("claim ids in totals", self.totals.claims.len(), CLAIM_IDS_MAX, "one per claim syswalk judges")?;
+        let mut names: std::collections::HashSet<&str> = std::collections::HashSet::new();
+        for s in self.syscalls.iter().map(|s| s.name.as_str()).chain(self.totals.by_syscall.keys().map(String::as_str))
+        {
+            name("the syscall name", s)?;
+            names.insert(s);
+        }
+        for c in &self.calls {
+            if names.insert(c.syscall.as_str()) {
+                name("the syscall name", &c.syscall)?;
+                many("distinct syscall names", names.len(), SYSCALLS_MAX, "one per syscall number traced")?;
+            }
+            if c.chain.len() > FRAMES_PER_CALL_MAX {
+                return Err(format!(
+                    "call {} has {} chain frames; a call has at most {FRAMES_PER_CALL_MAX}",
+                    c.seq,
+                    c.chain.len()
+                ));
+            }
+            for (i, f) in c.chain.iter().enumerate() {
+                if f.depth > FRAME_DEPTH_MAX {
+                    return Err(format!(
+                        "call {}'s chain frame {} has depth {}; a chain nests at most {FRAME_DEPTH_MAX} deep",
+                        c.seq, i, f.depth
+                    ));
+                }
+                name("the chain function", &f.func)?;
+            }
+        }
+        many("distinct syscall names", names.len(), SYSCALLS_MAX, "one per syscall number traced")?;
+        for c in &self.claims {
+            name("the claim id", &c.id)?;
+        }
+        for id in self.totals.claims.keys() {
+            name("the claim id", id)?;
+        }
+        for p in &self.chain_plan {
+            name("the chain function", &p.name)?;
         }
         if let Some(cv) = &self.connections {
             if cv.socks.len() > FOLLOWED_SOCKS_MAX || cv.pairs.len() > FOLLOWED_SOCKS_MAX {
@@ -439,6 +526,26 @@ impl Report {
                     cv.socks.len(),
                     cv.pairs.len()
                 ));
+            }
+            for s in &cv.socks {
+                many("TCP state changes of one sock", s.states.len(), STATES_PER_SOCK_MAX, "a run keeps that many")?;
+            }
+        }
+        if let Some(h) = &self.histograms {
+            many("histograms", h.funcs.len(), HIST_FUNCS_MAX, "one per traced chain function")?;
+            for f in &h.funcs {
+                name("the histogram's function", &f.func)?;
+                many("buckets in one histogram", f.buckets.len(), HIST_BUCKETS_MAX, "one per power of two")?;
+            }
+        }
+        if let Some(l) = &self.layouts {
+            many("struct layouts", l.structs.len(), STRUCTS_MAX, "those syswalk's walks read")?;
+            for st in &l.structs {
+                name("the struct", &st.name)?;
+                many("members in one struct layout", st.members.len(), MEMBERS_MAX, "as the kernel's BTF has")?;
+                for m in &st.members {
+                    name("the struct member", &m.name)?;
+                }
             }
         }
         Ok(())

@@ -8,14 +8,12 @@ use crate::error::Result;
 
 pub fn run(a: PathBuf, b: PathBuf, format: DiffFormat, out: Option<PathBuf>) -> Result<i32> {
     let output = super::Output::check(&out)?;
-    let (mut ra, mut rb) = (load(&a)?, load(&b)?);
-    if format != DiffFormat::Json {
-        crate::escape::json_strings(&mut ra);
-        crate::escape::json_strings(&mut rb);
-    }
-    typed(&ra, &a, "diff")?;
-    typed(&rb, &b, "diff")?;
-    let d = diff(&ra, &rb, &a, &b);
+    // The formats a person reads show the reports' strings with their control characters visible.
+    let escape = format != DiffFormat::Json;
+    // Each report read into the model, and only what diff compares kept of it (not its walks and evidence).
+    let va = crate::diff::view(&load(&a, escape, "diff")?);
+    let vb = crate::diff::view(&load(&b, escape, "diff")?);
+    let d = diff(&va, &vb, &a, &b);
     let text = match format {
         DiffFormat::Json => crate::render::json(&d),
         DiffFormat::Md => crate::render::diff::markdown(&d),
@@ -25,56 +23,46 @@ pub fn run(a: PathBuf, b: PathBuf, format: DiffFormat, out: Option<PathBuf>) -> 
     Ok(0)
 }
 
-/// The saved report read back into the evidence model the text and Markdown renderers take.
-fn typed(r: &serde_json::Value, p: &std::path::Path, command: &str) -> Result<crate::report::Report> {
-    // Deserialized from the Value in place (no copy of a report that may be large).
-    let hint = format!("{command} reads reports written by this syswalk version (`prove --format json -o FILE`)");
-    let rep = <crate::report::Report as serde::Deserialize>::deserialize(r).map_err(|e| {
-        crate::error::Error::new(
-            crate::error::Kind::Usage,
-            format!("{} does not hold a whole report of this schema: {e}", p.display()),
-        )
-        .hint(hint.clone())
-    })?;
-    rep.check_read_back().map_err(|why| {
-        crate::error::Error::new(
-            crate::error::Kind::Usage,
-            format!("{} is not a report a run makes: {why}", p.display()),
-        )
-        .hint(hint)
-    })?;
-    Ok(rep)
-}
-
 /// `syswalk render REPORT.json`: a saved report in another format.
 pub fn render(report: PathBuf, format: RenderFormat, out: Option<PathBuf>) -> Result<i32> {
     let output = super::Output::check(&out)?;
-    let r = load(&report)?;
+    // The formats a person reads show the saved report's strings with their control characters visible: a newline
+    // in any field cannot forge a line (the graphic and JSON formats escape for themselves).
+    let escape = matches!(format, RenderFormat::Text | RenderFormat::Md | RenderFormat::Hist);
+    // Every format reads the report's fields: read into the model whole first (a field of the wrong type is a
+    // usage error, not an empty picture), once, with its sizes checked.
+    let r = load(&report, escape, "render")?;
     let color = out.is_none() && super::investigate::color_wanted_on_stdout();
-    let text = render_value(r, &report, format, color)?;
-    output.write(&text)?;
+    output.write(&render_report(&r, format, color))?;
     Ok(0)
 }
 
-/// A saved report (read as JSON from `p`) in `format`.
-fn render_value(mut r: serde_json::Value, p: &std::path::Path, format: RenderFormat, color: bool) -> Result<String> {
-    // The formats a person reads show the saved report's strings with their control characters visible: a newline
-    // in any field cannot forge a line (the graphic and JSON formats escape for themselves).
-    if matches!(format, RenderFormat::Text | RenderFormat::Md | RenderFormat::Hist) {
-        crate::escape::json_strings(&mut r);
+/// A saved report, read back, in `format`.
+fn render_report(r: &crate::report::Report, format: RenderFormat, color: bool) -> String {
+    match format {
+        RenderFormat::Perfetto => crate::render::perfetto::render_report(r),
+        RenderFormat::Hist => crate::render::hist::text(&crate::render::hist::view(r)),
+        RenderFormat::HistSvg => crate::render::hist::svg(&crate::render::hist::view(r)),
+        RenderFormat::Svg => crate::render::svg::render_report(r),
+        RenderFormat::Md => crate::render::markdown(r),
+        RenderFormat::Text => crate::render::text(r, &crate::render::Style { color }),
+        RenderFormat::Json => crate::render::json(r),
     }
-    // Every format reads the report's fields: check it is a whole report of this schema first (a field of the
-    // wrong type would otherwise draw as an empty picture).
-    let rep = typed(&r, p, "render")?;
-    Ok(match format {
-        RenderFormat::Perfetto => crate::render::perfetto::render(&r),
-        RenderFormat::Hist => crate::render::hist::text(&r),
-        RenderFormat::HistSvg => crate::render::hist::svg(&r),
-        RenderFormat::Svg => crate::render::svg::render(&r),
-        RenderFormat::Md => crate::render::markdown(&rep),
-        RenderFormat::Text => crate::render::text(&rep, &crate::render::Style { color }),
-        RenderFormat::Json => crate::render::json(&r),
-    })
+}
+
+/// A saved report (the JSON `r`, as read from a file) in `format`, as `render` reads and renders it (its schema
+/// not checked: the tests change every string field).
+#[cfg(test)]
+fn render_value(r: serde_json::Value, p: &std::path::Path, format: RenderFormat, color: bool) -> Result<String> {
+    use crate::error::{Error, Kind};
+    let t = tempfile::tempdir().map_err(|e| Error::io("a temporary folder", e))?;
+    let f = t.path().join(p.file_name().unwrap_or(std::ffi::OsStr::new("r.json")));
+    std::fs::write(&f, serde_json::to_vec(&r).unwrap_or_default()).map_err(|e| Error::io("writing", e))?;
+    let escape = matches!(format, RenderFormat::Text | RenderFormat::Md | RenderFormat::Hist);
+    let saved = crate::saved::Saved::read(&f, 1 << 30, "report", escape).map_err(|b| b.error("r.json", "h"))?;
+    let rep: crate::report::Report = saved.parse().map_err(|e| Error::new(Kind::Usage, e.to_string()))?;
+    rep.check_read_back().map_err(|why| Error::new(Kind::Usage, why))?;
+    Ok(render_report(&rep, format, color))
 }
 
 #[cfg(test)]

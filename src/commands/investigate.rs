@@ -56,17 +56,15 @@ pub fn run(ctx: &Ctx, job: Job, out: &OutputArgs, names: Namer, how: &TraceArgs)
         &names,
     )?;
     let report = got.report;
-    let as_value =
-        || serde_json::to_value(&report).map_err(|e| Error::new(Kind::Internal, format!("the report as JSON: {e}")));
     let text = match out.format {
         Format::Text => render::text(&report, &Style { color: color_wanted(out) }),
         Format::Md => render::markdown(&report),
         Format::Json => render::json(&report),
         Format::Summary => render::summary(&report),
-        Format::Hist => render::hist::text(&as_value()?),
-        Format::HistSvg => render::hist::svg(&as_value()?),
-        Format::Perfetto => render::perfetto::render(&as_value()?),
-        Format::Svg => render::svg::render(&as_value()?),
+        Format::Hist => render::hist::text(&render::hist::view(&report)),
+        Format::HistSvg => render::hist::svg(&render::hist::view(&report)),
+        Format::Perfetto => render::perfetto::render_report(&report),
+        Format::Svg => render::svg::render_report(&report),
     };
     sink.write(&text)?;
     if let Ending::StoppedBySyswalk(why) = &got.ending {

@@ -122,34 +122,29 @@ impl Drop for Out {
 /// Reads one evidence file: a lesson (with the report of its run) or a report.
 fn load(p: &Path) -> Result<(Option<Lesson>, Option<Report>)> {
     let hint = "give a file written by `syswalk lesson --format json -o FILE` or `syswalk prove --format json -o FILE`";
-    let text = crate::machine::files::read_text_limited(p, EVIDENCE_MAX, "evidence file", Kind::Usage)
-        .map_err(|e| e.hint(hint))?;
-    let mut v: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| Error::new(Kind::Usage, format!("--from {}: not JSON: {e}", p.display())).hint(hint))?;
-    drop(text);
-    // Outside input: every string with its control characters shown (ids, links and preformatted views included).
-    crate::escape::json_strings(&mut v);
-    if !v.is_object() {
-        return Err(Error::new(Kind::Usage, format!("--from {}: not a JSON object", p.display())).hint(hint));
-    }
-    let schema = v.get("schema").and_then(|s| s.as_str()).unwrap_or("").to_string();
+    let shown = format!("--from {}", p.display());
+    // Read once, its strings escaped on the text (every string with its control characters shown: ids, links and
+    // preformatted views included), then straight into the model.
+    let saved = crate::saved::Saved::read(p, EVIDENCE_MAX, "evidence file", true).map_err(|b| b.error(&shown, hint))?;
+    let schema = saved.schema.clone().unwrap_or_default();
     let bad = |e: serde_json::Error| {
         Error::new(Kind::Usage, format!("--from {}: not a whole {schema} document: {e}", p.display())).hint(hint)
     };
     let sane = |r: Option<Report>| -> Result<Option<Report>> {
         if let Some(why) = r.as_ref().and_then(|r| r.check_read_back().err()) {
-            return Err(
-                Error::new(Kind::Usage, format!("--from {}: not a report a run makes: {why}", p.display())).hint(hint)
-            );
+            return Err(Error::new(Kind::Usage, format!("--from {}: not a report a run makes: {why}", p.display()))
+                .hint(format!(
+                    "{hint}; a file past these bounds was not written by a run (made or edited by something else)"
+                )));
         }
         Ok(r)
     };
     if schema == crate::lesson::SCHEMA {
-        let mut l: Lesson = serde_json::from_value(v).map_err(bad)?;
+        let mut l: Lesson = saved.parse().map_err(bad)?;
         let r = l.report.take().map(|b| *b);
         Ok((Some(l), sane(r)?))
     } else if schema == crate::report::SCHEMA {
-        Ok((None, sane(Some(serde_json::from_value(v).map_err(bad)?))?))
+        Ok((None, sane(Some(saved.parse().map_err(bad)?))?))
     } else {
         Err(Error::new(
             Kind::Usage,

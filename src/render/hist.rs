@@ -31,11 +31,16 @@ fn funcs(h: &Value) -> Vec<(String, u64, Rows)> {
             .filter_map(|x| Some((x[0].as_u64()?, x[1].as_u64()?)))
             .collect();
         let mut rows = Vec::new();
+        // Each bound's count, the first bucket of a bound as a scan would find it.
+        let mut count: std::collections::HashMap<u64, u64> = std::collections::HashMap::with_capacity(b.len());
+        for (lo, n) in &b {
+            count.entry(*lo).or_insert(*n);
+        }
         if let (Some(first), Some(last)) = (b.first(), b.last()) {
             let (mut lo, last) = (first.0, last.0);
-            // A bound past 2^62 is not a bucket the kernel side makes: stop rather than overflow.
+            // A bound past 2^62 is not a bucket the kernel side makes: stop rather than overflow (at most 63 rows).
             while lo <= last && lo < 1 << 62 {
-                let n = b.iter().find(|x| x.0 == lo).map_or(0, |x| x.1);
+                let n = count.get(&lo).copied().unwrap_or(0);
                 let hi = if lo == 0 { 2 } else { lo * 2 };
                 rows.push((lo, hi, n));
                 lo = hi;
@@ -44,6 +49,16 @@ fn funcs(h: &Value) -> Vec<(String, u64, Rows)> {
         out.push((f["func"].as_str().unwrap_or("?").to_string(), calls, rows));
     }
     out
+}
+
+/// What the histogram formats read of a report, as JSON: its kernel and target, and its histograms (a small part
+/// of a report: never the calls).
+pub fn view(r: &crate::report::Report) -> Value {
+    serde_json::json!({
+        "kernel": {"release": r.kernel.release, "tier": serde_json::to_value(r.kernel.tier).unwrap_or_default()},
+        "target": {"description": r.target.description},
+        "histograms": serde_json::to_value(&r.histograms).unwrap_or_default(),
+    })
 }
 
 /// The histograms as an SVG picture: a panel per function, a bar per bucket with its count, black on white.
@@ -152,7 +167,9 @@ pub fn text(r: &Value) -> String {
             continue;
         };
         for (lo, hi, n) in rows {
-            let bar = "@".repeat(((n * 52).div_ceil(max.max(1))) as usize);
+            // In u128 and at most 52 marks: a count from a report may be any u64.
+            let marks = (u128::from(n) * 52).div_ceil(u128::from(max.max(1))).min(52) as usize;
+            let bar = "@".repeat(marks);
             o += &format!("{:<16} {:>8} |{:<52}|\n", format!("[{}, {})", bound(lo), bound(hi)), n, bar);
         }
     }
@@ -187,5 +204,17 @@ mod tests {
             .filter_map(|t| t.split_once('>')?.1.split_once('<')?.0.parse().ok())
             .collect();
         assert_eq!(counts, vec![4, 0, 1], "a count per bucket, the empty one between included: {svg}");
+    }
+
+    /// Counts near u64::MAX (a hostile saved report) and bounds at the top draw without overflow or panic.
+    #[test]
+    fn a_hostile_histogram_draws_without_overflow() {
+        let r = serde_json::json!({"kernel": {"release": "k", "tier": "A"}, "target": {"description": "t"},
+            "histograms": {"funcs": [{"func": "f", "calls": u64::MAX,
+                "buckets": [[0, u64::MAX], [1u64 << 61, u64::MAX / 3], [u64::MAX, 1], [5, u64::MAX]]}], "missed": u64::MAX}});
+        let t = super::text(&r);
+        assert!(t.contains(&format!("{:>8} |{}|", u64::MAX, "@".repeat(52))), "{t}");
+        assert!(t.lines().filter(|l| l.starts_with('[')).count() <= 63, "{t}");
+        assert!(super::svg(&r).contains("@f:"));
     }
 }

@@ -1025,14 +1025,34 @@ fn mistakes_page(ctx: &Ctx, m: &Machine, r: &Report) -> String {
 /// Functions, signatures, claim verdicts and struct sizes side by side, one column per machine with a report.
 fn compare(ctx: &Ctx) -> String {
     let ms: Vec<(&Machine, &Report)> = ctx.ms.iter().filter_map(|m| m.report.as_ref().map(|r| (m, r))).collect();
-    let mut fns: Vec<String> = Vec::new();
-    for (_, r) in &ms {
-        for p in &r.chain_plan {
-            if !fns.contains(&p.name) {
-                fns.push(p.name.clone());
-            }
+    // Each function once, in order of first sight; per machine its first plan entry of a name, and its first one
+    // in kallsyms, by an index (not a scan of the plan per function and machine).
+    let mut seen_fn: HashSet<&str> = HashSet::new();
+    let fns: Vec<String> = ms
+        .iter()
+        .flat_map(|(_, r)| r.chain_plan.iter())
+        .filter(|p| seen_fn.insert(p.name.as_str()))
+        .map(|p| p.name.clone())
+        .collect();
+    fn plan_ix(r: &Report, in_kallsyms: bool) -> HashMap<&str, &crate::probes::chain::FnPlan> {
+        let mut m = HashMap::new();
+        for p in r.chain_plan.iter().filter(|p| !in_kallsyms || p.in_kallsyms) {
+            m.entry(p.name.as_str()).or_insert(p);
         }
+        m
     }
+    let first: Vec<_> = ms.iter().map(|(_, r)| plan_ix(r, false)).collect();
+    let first_ks: Vec<_> = ms.iter().map(|(_, r)| plan_ix(r, true)).collect();
+    let struct_ix: Vec<HashMap<&str, &crate::machine::btf::Layout>> = ms
+        .iter()
+        .map(|(_, r)| {
+            let mut m = HashMap::new();
+            for l in r.layouts.iter().flat_map(|l| l.structs.iter()) {
+                m.entry(l.name.as_str()).or_insert(l);
+            }
+            m
+        })
+        .collect();
     let mut ids: BTreeSet<String> = BTreeSet::new();
     for (_, r) in &ms {
         ids.extend(r.totals.claims.keys().cloned());
@@ -1041,8 +1061,8 @@ fn compare(ctx: &Ctx) -> String {
     for (_, r) in &ms {
         structs.extend(r.layouts.iter().flat_map(|l| l.structs.iter().map(|s| s.name.clone())));
     }
-    let fn_cell = |r: &Report, f: &str| -> (String, String) {
-        match r.chain_plan.iter().find(|p| p.name == f) {
+    let fn_cell = |i: usize, r: &Report, f: &str| -> (String, String) {
+        match first[i].get(f) {
             None if r.chain_plan.is_empty() => {
                 (format!("– not observable at tier {:?}: no function-level probes", r.kernel.tier), String::new())
             }
@@ -1078,12 +1098,12 @@ fn compare(ctx: &Ctx) -> String {
         table {
             tr { th { "function" } th { "differs" } @for (m, _) in &ms { th { a href=(m.page("part2")) { (t(&m.label())) } } } }
             @for f in &fns {
-                @let seen: BTreeSet<bool> = ms.iter().filter(|(_, r)| !r.chain_plan.is_empty())
-                    .map(|(_, r)| r.chain_plan.iter().any(|p| &p.name == f && p.in_kallsyms)).collect();
-                @let sigs: BTreeSet<String> = ms.iter().filter_map(|(_, r)| r.chain_plan.iter().find(|p| &p.name == f && p.in_kallsyms))
+                @let seen: BTreeSet<bool> = ms.iter().enumerate().filter(|(_, (_, r))| !r.chain_plan.is_empty())
+                    .map(|(i, _)| first_ks[i].contains_key(f.as_str())).collect();
+                @let sigs: BTreeSet<String> = (0..ms.len()).filter_map(|i| first_ks[i].get(f.as_str()))
                     .map(|p| format!("{:?} {:?}", p.ret, p.params)).collect();
                 tr id=(format!("fn-{}", slug(f))) { td { code { (t(f)) } } td { @if seen.len() > 1 { "present on some kernels only" } @else if sigs.len() > 1 { "signature differs" } }
-                    @for (_, r) in &ms { @let (st, sig) = fn_cell(r, f); td { (t(&st)) @if !sig.is_empty() { br; code { (t(&sig)) } } } } }
+                    @for (i, (_, r)) in ms.iter().enumerate() { @let (st, sig) = fn_cell(i, r, f); td { (t(&st)) @if !sig.is_empty() { br; code { (t(&sig)) } } } } }
             }
         }
         h2 #claims { "Claim verdicts (over every call: proved / refuted / not observable)" }
@@ -1108,7 +1128,7 @@ fn compare(ctx: &Ctx) -> String {
             tr { th { "struct" } @for (m, _) in &ms { th { (t(&m.label())) } } }
             @for s in &structs {
                 tr { td { code { (t(s)) } }
-                    @for (_, r) in &ms { td.mono { @match r.layouts.as_ref().and_then(|l| l.structs.iter().find(|x| &x.name == s)) {
+                    @for i in 0..ms.len() { td.mono { @match struct_ix[i].get(s.as_str()) {
                         Some(l) => { (l.size) " bytes, " (l.members.len()) " members" } None => { "—" } } } } }
             }
         }

@@ -144,19 +144,9 @@ impl Graph {
 
 /// The graph of a report: the linkage maps of the first calls that made an fd, merged by address (one node per
 /// object, one fd table with a slot per fd), and the connections' pairs.
+#[cfg(test)]
 pub fn graph(r: &Value) -> Graph {
-    let mut g = Graph::default();
-    let verdicts: BTreeMap<(String, u64), String> = r["claims"]
-        .as_array()
-        .map(|cs| {
-            cs.iter()
-                .filter_map(|c| {
-                    Some(((c["id"].as_str()?.to_string(), c["call"].as_u64()?), c["verdict"].as_str()?.to_string()))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let calls = r["calls"].as_array().cloned().unwrap_or_default();
+    let calls = r["calls"].as_array().map(Vec::as_slice).unwrap_or_default();
     // A call that made an fd returned it, and its exit walk read that fd (socket(), accept4(); not a write
     // returning 4 bytes on fd 4: its entry walk read the same fd).
     let made: Vec<&Value> = calls
@@ -173,15 +163,66 @@ pub fn graph(r: &Value) -> Graph {
     } else {
         made.iter().copied().take(MAX_MAPS).collect()
     };
-    if made.len() > MAX_MAPS {
-        let total = r["totals"]["calls"].as_u64().unwrap_or(calls.len() as u64);
+    graph_of(r, &maps, made.len(), calls.len())
+}
+
+/// The graph of a report read back (or made live): the calls it draws chosen as `graph` chooses them, and only
+/// those (and their claims) as JSON — never the whole report.
+pub fn graph_report(r: &crate::report::Report) -> Graph {
+    let made = |c: &&crate::model::Call| {
+        c.after.file.is_some()
+            && c.after.fd.is_some()
+            && c.after.fd.map(i64::from) == c.ret
+            && c.before.fd != c.after.fd
+    };
+    let n_made = r.calls.iter().filter(made).count();
+    let chosen: Vec<&crate::model::Call> = if n_made == 0 {
+        r.calls.iter().filter(|c| c.after.file.is_some()).take(1).collect()
+    } else {
+        r.calls.iter().filter(made).take(MAX_MAPS).collect()
+    };
+    fn j<T: serde::Serialize>(v: T) -> Value {
+        serde_json::to_value(v).unwrap_or_default()
+    }
+    let maps: Vec<Value> = chosen.iter().map(j).collect();
+    let seqs: std::collections::HashSet<usize> = chosen.iter().map(|c| c.seq).collect();
+    let claims: Vec<Value> = r
+        .claims
+        .iter()
+        .filter(|c| c.call.is_some_and(|s| seqs.contains(&s)))
+        .map(|c| serde_json::json!({"id": c.id, "call": c.call, "verdict": j(c.verdict)}))
+        .collect();
+    let v = serde_json::json!({
+        "claims": claims,
+        "totals": {"calls": r.totals.calls},
+        "connections": {"pairs": j(r.connections.as_ref().map(|c| &c.pairs))},
+    });
+    graph_of(&v, &maps.iter().collect::<Vec<_>>(), n_made, r.calls.len())
+}
+
+/// The graph of the calls `maps` (`made` of the report's `calls` made an fd), with the claims, totals and
+/// connections of `r`.
+fn graph_of(r: &Value, maps: &[&Value], made: usize, calls: usize) -> Graph {
+    let mut g = Graph::default();
+    let verdicts: BTreeMap<(String, u64), String> = r["claims"]
+        .as_array()
+        .map(|cs| {
+            cs.iter()
+                .filter_map(|c| {
+                    Some(((c["id"].as_str()?.to_string(), c["call"].as_u64()?), c["verdict"].as_str()?.to_string()))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if made > MAX_MAPS {
+        let total = r["totals"]["calls"].as_u64().unwrap_or(calls as u64);
         g.notes.push(format!(
             "the graph shows the first {MAX_MAPS} calls that made an fd; {} more of the {} calls this report keeps in full made one ({total} calls in the run)",
-            made.len() - MAX_MAPS,
-            calls.len()
+            made - MAX_MAPS,
+            calls
         ));
     }
-    for c in maps {
+    for c in maps.iter().copied() {
         let seq = c["seq"].as_u64().unwrap_or(0);
         g.calls.push(seq);
         let claim = |id: &str| verdicts.get(&(id.to_string(), seq)).map(|v| (id.to_string(), v.clone()));
@@ -522,8 +563,18 @@ fn mark(verdict: &str) -> &'static str {
 }
 
 /// The memory graph of a report, as a whole SVG document.
+#[cfg(test)]
 pub fn render(r: &Value) -> String {
-    let g = graph(r);
+    draw(graph(r), r["kernel"]["release"].as_str(), r["kernel"]["tier"].as_str(), r["command"].as_str())
+}
+
+/// The memory graph of a report read back (or made live), as `render` draws its JSON form.
+pub fn render_report(r: &crate::report::Report) -> String {
+    let tier = serde_json::to_value(r.kernel.tier).unwrap_or_default();
+    draw(graph_report(r), Some(&r.kernel.release), tier.as_str(), Some(&r.command))
+}
+
+fn draw(g: Graph, release: Option<&str>, tier: Option<&str>, command: Option<&str>) -> String {
     let mut vg = VisualGraph::new(Orientation::LeftToRight);
     let look = StyleAttr::new(
         layout::core::color::Color::fast("black"),
@@ -578,15 +629,15 @@ pub fn render(r: &Value) -> String {
     let pad = 16.0;
     let mut caption = vec![format!(
         "syswalk memory graph · kernel {} · tier {} · calls {}",
-        r["kernel"]["release"].as_str().unwrap_or("?"),
-        r["kernel"]["tier"].as_str().unwrap_or("?"),
+        release.unwrap_or("?"),
+        tier.unwrap_or("?"),
         if g.calls.is_empty() {
             "(none)".to_string()
         } else {
             g.calls.iter().map(|s| format!("#{s}")).collect::<Vec<_>>().join(", ")
         }
     )];
-    caption.push(format!("command: {}", r["command"].as_str().unwrap_or("?")));
+    caption.push(format!("command: {}", command.unwrap_or("?")));
     caption.push("each object as the call that made it left it (its fields at that call's exit)".into());
     caption.push("arrows: pointer fields; ✓/✗ the verdict of the claim that checked the pointer in that call (no mark: no claim did); dashed: the two ends of one connection".into());
     caption.extend(g.notes.iter().cloned());
@@ -667,6 +718,38 @@ mod tests {
         assert!(labels.contains(&"fd[3]") && labels.contains(&"sk_prot"), "{labels:?}");
         let file = g.edges.iter().find(|e| e.label == "file").expect("file arrow");
         assert_eq!(file.claim.as_ref().map(|c| c.1.as_str()), Some("refuted"));
+    }
+
+    /// The typed path (a report read back or made live: only the calls drawn become JSON) draws exactly what the
+    /// report's JSON form draws: the fixture, a repeated call with a refuted claim, more calls that made an fd than
+    /// are drawn, and none that did.
+    #[test]
+    fn a_report_draws_the_same_as_its_json() {
+        let base = serde_json::to_value(crate::fixtures::report()).expect("json");
+        let mut many = base.clone();
+        let first = many["calls"][0].clone();
+        let claims: Vec<Value> = many["claims"].as_array().expect("claims").clone();
+        for i in 0..12 {
+            let mut c = first.clone();
+            c["seq"] = (100 + i).into();
+            many["calls"].as_array_mut().expect("calls").push(c);
+            for cl in claims.iter().filter(|cl| cl["call"] == first["seq"]) {
+                let mut cl = cl.clone();
+                cl["call"] = (100 + i).into();
+                if i % 3 == 0 {
+                    cl["verdict"] = "refuted".into();
+                }
+                many["claims"].as_array_mut().expect("claims").push(cl);
+            }
+        }
+        let mut none = base.clone();
+        for c in none["calls"].as_array_mut().expect("calls") {
+            c["ret"] = (-1).into();
+        }
+        for v in [base, many, none] {
+            let r: crate::report::Report = serde_json::from_value(v.clone()).expect("a report");
+            assert_eq!(render_report(&r), render(&v));
+        }
     }
 
     #[test]
