@@ -482,6 +482,17 @@ pub fn linkage_map(c: &Call) -> Option<String> {
     Some(m)
 }
 
+/// A report's claims by the call they are about (each call's in report order).
+pub fn claims_by_call(r: &Report) -> std::collections::HashMap<usize, Vec<&crate::claims::Claim>> {
+    let mut m: std::collections::HashMap<usize, Vec<&crate::claims::Claim>> = std::collections::HashMap::new();
+    for k in &r.claims {
+        if let Some(s) = k.call {
+            m.entry(s).or_default().push(k);
+        }
+    }
+    m
+}
+
 /// The evidence budget's account (`--chain-calls N`), as the text and Markdown reports show it.
 fn budget_lines(b: &crate::claims::budget::Budget) -> Vec<String> {
     std::iter::once(format!(

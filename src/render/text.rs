@@ -97,6 +97,8 @@ fn plain(r: &Report) -> String {
             other_files(r)
         );
     }
+    // Each call's claims, in report order, by an index (not a scan of every claim per call).
+    let by_call = super::claims_by_call(r);
     for c in &r.calls {
         let origin = r.syscalls.iter().find(|s| s.nr == c.nr).map(|s| s.nr_origin.as_str()).unwrap_or("?");
         let _ = writeln!(o);
@@ -130,7 +132,7 @@ fn plain(r: &Report) -> String {
             let _ = writeln!(o, "\n memory linkage (live addresses)");
             o.push_str(&m);
         }
-        let cl: Vec<&Claim> = r.claims.iter().filter(|k| k.call == Some(c.seq)).collect();
+        let cl: Vec<&Claim> = by_call.get(&c.seq).cloned().unwrap_or_default();
         if !cl.is_empty() {
             let _ = writeln!(o, "\n claims");
             for k in cl {
