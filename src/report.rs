@@ -551,3 +551,85 @@ impl Report {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each bound is checked: one past it is refused with a reason naming what and the bound; at it, accepted.
+    #[test]
+    fn a_report_past_each_bound_is_refused_naming_the_bound() {
+        let base = crate::fixtures::report();
+        assert_eq!(base.check_read_back(), Ok(()));
+        type Edit = Box<dyn Fn(&mut Report, usize)>;
+        let frame = base.calls.iter().find_map(|c| c.chain.first().cloned()).expect("a frame");
+        let plan = base.chain_plan[0].clone();
+        let hist = |func: String| Histogram { func, calls: 1, buckets: vec![(1, 1)] };
+        let cases: Vec<(&str, usize, Edit)> = vec![
+            ("chain frames", FRAMES_PER_CALL_MAX, Box::new(move |r, n| r.calls[0].chain = vec![frame.clone(); n])),
+            ("chain plan functions", PLAN_MAX, Box::new(move |r, n| r.chain_plan = vec![plan.clone(); n])),
+            (
+                "histograms",
+                HIST_FUNCS_MAX,
+                Box::new(move |r, n| {
+                    r.histograms = Some(Histograms {
+                        funcs: (0..n).map(|i| hist(format!("f{i}"))).collect(),
+                        missed: 0,
+                        not_observable: None,
+                    })
+                }),
+            ),
+            (
+                "buckets in one histogram",
+                HIST_BUCKETS_MAX,
+                Box::new(|r, n| {
+                    let buckets = (0..n as u64).map(|i| (1u64 << (i % 63), i)).collect();
+                    let funcs = vec![Histogram { func: "f".into(), calls: 1, buckets }];
+                    r.histograms = Some(Histograms { funcs, missed: 0, not_observable: None })
+                }),
+            ),
+            (
+                "syscall names",
+                SYSCALLS_MAX,
+                Box::new(|r, n| {
+                    r.totals.by_syscall = (0..n).map(|i| (format!("s{i}"), 1)).collect();
+                    r.syscalls.clear();
+                    for c in &mut r.calls {
+                        c.syscall = "s0".into();
+                    }
+                }),
+            ),
+            (
+                "claim ids in totals",
+                CLAIM_IDS_MAX,
+                Box::new(|r, n| r.totals.claims = (0..n).map(|i| (format!("c{i}"), [1, 0, 0])).collect()),
+            ),
+            ("a name is at most", NAME_MAX, Box::new(|r, n| r.claims[0].id = "x".repeat(n))),
+            ("a name is at most", NAME_MAX, Box::new(|r, n| r.calls[0].syscall = "x".repeat(n))),
+            (
+                "members in one struct layout",
+                MEMBERS_MAX,
+                Box::new(|r, n| {
+                    let m = crate::machine::btf::Member {
+                        name: "m".into(),
+                        ty: "int".into(),
+                        offset: 0,
+                        size: 4,
+                        bits: None,
+                    };
+                    let st = crate::machine::btf::Layout { name: "sock".into(), size: 4, members: vec![m; n] };
+                    r.layouts = Some(Layouts { source: "btf".into(), structs: vec![st], missing: vec![] })
+                }),
+            ),
+        ];
+        for (what, max, edit) in cases {
+            let mut r = base.clone();
+            edit(&mut r, max);
+            assert_eq!(r.check_read_back(), Ok(()), "{what} at {max}");
+            let mut r = base.clone();
+            edit(&mut r, max + 1);
+            let why = r.check_read_back().expect_err(what);
+            assert!(why.contains(what) && why.contains(&max.to_string()), "{what}: {why}");
+        }
+    }
+}

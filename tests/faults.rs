@@ -450,3 +450,61 @@ fn a_hostile_saved_report_is_refused_or_renders_without_a_forged_line() {
         }
     }
 }
+
+/// A saved report past a bound of what a run writes (a string of over 1 MiB, a plan of 4097 functions, 257
+/// histograms) is refused by `render`, `diff` and `site --from` with the usage exit code (2), a message naming the
+/// bound, and what to do; a histogram with counts near 2^64 and bounds at the top renders without a panic.
+#[test]
+fn a_saved_report_past_a_bound_is_refused_and_a_hostile_histogram_renders() {
+    let _g = lock();
+    let dir = tempfile::tempdir().expect("tmp");
+    let rep = dir.path().join("r.json");
+    let o = run(&["prove", "-q", "--format", "json", "-o", rep.to_str().expect("utf8")]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let base: serde_json::Value = serde_json::from_slice(&std::fs::read(&rep).expect("report")).expect("json");
+    let write = |name: &str, v: &serde_json::Value| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, serde_json::to_vec(v).expect("json")).expect("write");
+        p.to_str().expect("utf8").to_string()
+    };
+    let plan = base["chain_plan"].get(0).cloned().unwrap_or_else(
+        || serde_json::json!({"name": "f", "in_kallsyms": false, "in_btf": false, "traced": false, "note": "n"}),
+    );
+    let hist = |n: usize| {
+        let funcs: Vec<serde_json::Value> =
+            (0..n).map(|i| serde_json::json!({"func": format!("f{i}"), "calls": 1, "buckets": [[1, 1]]})).collect();
+        serde_json::json!({"funcs": funcs, "missed": 0})
+    };
+    let mut long = base.clone();
+    long["command"] = "x".repeat((1 << 20) + 1).into();
+    let mut plans = base.clone();
+    plans["chain_plan"] = serde_json::Value::Array(vec![plan; 4097]);
+    let mut hists = base.clone();
+    hists["histograms"] = hist(257);
+    let site = dir.path().join("site");
+    for (v, says) in [(long, "a saved report's strings are at most"), (plans, "4096"), (hists, "256")] {
+        let p = write("bad.json", &v);
+        let good = rep.to_str().expect("utf8");
+        for args in [
+            vec!["render", &p, "--format", "text"],
+            vec!["render", &p, "--format", "svg"],
+            vec!["diff", good, &p],
+            vec!["site", "-q", "-o", site.to_str().expect("utf8"), "--from", &p],
+        ] {
+            let t0 = Instant::now();
+            let o = run(&args);
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+            assert!(err.contains(says) && err.contains("hint") && !err.contains("panicked"), "{args:?}: {err}");
+            assert!(t0.elapsed() < Duration::from_secs(10), "{args:?}: {:?}", t0.elapsed());
+        }
+    }
+    let mut v = base.clone();
+    v["histograms"] = serde_json::json!({"funcs": [{"func": "f", "calls": u64::MAX,
+        "buckets": [[0, u64::MAX], [1u64 << 61, u64::MAX / 3], [u64::MAX, 1]]}], "missed": u64::MAX});
+    let p = write("hist.json", &v);
+    for format in ["hist", "hist-svg"] {
+        let o = run(&["render", &p, "--format", format]);
+        assert_eq!(o.status.code(), Some(0), "{format}: {}", String::from_utf8_lossy(&o.stderr));
+    }
+}
