@@ -1212,3 +1212,38 @@ fn a_forked_client_and_its_parent_server_are_both_proved() {
     let ends = claim(&r, "accept.ends", accept["seq"].as_u64().expect("seq"));
     assert_eq!(ends["verdict"], "proved", "the child's sock is the other end: {ends}");
 }
+
+/// The same forked client/server over IPv6 ([::1]) is judged like the IPv4 run: every claim proved over 127.0.0.1
+/// is proved over ::1 (none is IPv4-only by nature here), addresses are decoded ([::1]:port), both ends linked.
+#[test]
+fn an_ipv6_connection_is_proved_like_an_ipv4_one() {
+    let _g = lock();
+    let exe = cc("forkpair");
+    let proved = |args: &[&str]| -> (Value, std::collections::BTreeSet<String>) {
+        let mut a = vec!["prove", "--format", "json", "-q", "--", exe.to_str().expect("utf8")];
+        a.extend_from_slice(args);
+        let o = run(&a);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        let r = json(&o);
+        for (id, v) in r["totals"]["claims"].as_object().expect("totals") {
+            assert_eq!(v[1], 0, "{args:?}: {id} refuted: {}", r["totals"]);
+        }
+        let ids = r["totals"]["claims"]
+            .as_object()
+            .expect("totals")
+            .iter()
+            .filter(|(_, v)| v[0].as_u64().unwrap_or(0) > 0)
+            .map(|(k, _)| k.clone())
+            .collect();
+        (r, ids)
+    };
+    let (_, v4) = proved(&["4717"]);
+    let (r6, v6) = proved(&["4718", "6"]);
+    let missing: Vec<&String> = v4.difference(&v6).collect();
+    assert!(missing.is_empty(), "proved over IPv4 and not over IPv6: {missing:?}");
+    let accept = r6["calls"].as_array().and_then(|c| c.iter().find(|c| c["syscall"] == "accept4")).expect("accept4");
+    assert_eq!(accept["after"]["sock"]["inet"]["rcv_saddr"], "::1", "{accept}");
+    let ends = claim(&r6, "accept.ends", accept["seq"].as_u64().expect("seq"));
+    assert_eq!(ends["verdict"], "proved", "{ends}");
+    assert!(ends["finding"].as_str().unwrap_or("").contains("[::1]:4718"), "{ends}");
+}

@@ -41,7 +41,7 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
     // A port bound before connect() was chosen by the program, not from the ephemeral range.
     let prebound = c.before.sock.as_ref().and_then(|s| s.inet.as_ref()).is_some_and(|b| b.num != 0);
     let want =
-        format!("{}:{}", req.addr.as_deref().unwrap_or("?"), req.port.map(|p| p.to_string()).unwrap_or_default());
+        req.told();
     let req_ev = ev(
         "the sockaddr connect() was given",
         format!("{want} · bytes {}", req.bytes),
@@ -64,7 +64,7 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
             life.sys.port_range_text
         ),
         vec![req_ev.clone(), after_ev.clone(), rev],
-        "the sockaddr is not AF_INET, or the port range could not be read",
+        "the sockaddr is not AF_INET or AF_INET6, or the port range could not be read",
     ));
     let (changes, mut sev) = conn::states_of(life, c, sk.addr);
     let from_close = life
@@ -168,7 +168,7 @@ fn refused(c: &Call, life: &Life) -> Option<Claim> {
     if let Some(req) = &c.sockaddr {
         evidence.push(ev(
             "the sockaddr connect() was given",
-            format!("{}:{}", req.addr.as_deref().unwrap_or("?"), req.port.map(|p| p.to_string()).unwrap_or_default()),
+            req.told(),
             "user memory at entry (bpf_probe_read_user)",
         ));
     }
