@@ -412,7 +412,11 @@ impl SockAddr {
     pub fn told(&self) -> String {
         match (&self.addr, self.port) {
             (Some(a), Some(p)) => host_port(a, p),
-            _ => format!("{}:{}", self.addr.as_deref().unwrap_or("?"), self.port.map(|p| p.to_string()).unwrap_or_default()),
+            _ => format!(
+                "{}:{}",
+                self.addr.as_deref().unwrap_or("?"),
+                self.port.map(|p| p.to_string()).unwrap_or_default()
+            ),
         }
     }
 }

@@ -104,8 +104,7 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
         "",
     ));
     if let Some(sa) = c.sockaddr.as_ref() {
-        let told =
-            sa.told();
+        let told = sa.told();
         out.push(judged(
             ids::ACCEPT_PEER_ADDR,
             Some(c.seq),

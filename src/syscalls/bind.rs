@@ -28,8 +28,7 @@ fn in_use(c: &Call, life: &Life) -> Option<Claim> {
     let sk = c.after.sock.as_ref()?;
     // An AF_INET sockaddr only (its address and port are decoded); another family's bind is not this claim's.
     let req = c.sockaddr.as_ref().filter(|r| r.addr.is_some() && r.port.is_some())?;
-    let want =
-        req.told();
+    let want = req.told();
     let errno = c.errno.as_ref().map(|e| e.show()).unwrap_or_default();
     // The holder: another sock of this run, still open, bound to that address.
     // The same address, or the wildcard 0.0.0.0 on the same port (it holds the port on every address).
