@@ -108,13 +108,7 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
     let Some(ai) = ask.inet.as_ref() else { return out };
     let req_ev = ev(
         "the sockaddr bind() was given",
-        format!(
-            "{} · {}:{} · bytes {}",
-            req.family.show(),
-            req.addr.as_deref().unwrap_or("?"),
-            req.port.map(|p| p.to_string()).unwrap_or_else(|| "?".into()),
-            req.bytes
-        ),
+        format!("{} · {} · bytes {}", req.family.show(), req.told(), req.bytes),
         "user memory at entry (bpf_probe_read_user)",
     );
     let after_ev = conn::inet_ev("after", ask, "tp_btf/sys_exit walk");

@@ -1028,10 +1028,16 @@ pub fn same_socket(c: &Call, life: &Life, w: &Walk, when: &str) -> Claim {
         finding,
         evidence,
         &shared.unwrap_or_else(|| {
-            format!(
-                "the call that installed fd {fd} (socket() or accept4() of pid {}) was not traced in this run",
-                c.pid
-            )
+            if c.args.is_empty() {
+                // Its entry was not seen (it began before syswalk attached): no fd argument to follow.
+                "the call entered before syswalk attached: its fd argument was not seen".to_string()
+            } else {
+                format!(
+                    "the call that installed fd {fd} (socket() or accept4() of pid {}) was not traced in this run (it \
+                     ran before syswalk attached, or in a process not followed)",
+                    c.pid
+                )
+            }
         }),
     )
 }
