@@ -41,7 +41,11 @@ pub const GLOSSARY: &[Term] = &[
     t("system call", "given", &["system call", "syscall"]),
     t("syscall number", "given", &["syscall number", "system call's number"]),
     t("file descriptor", "given", &["file descriptor", "fd"]),
-    t("fd table", "given", &["fd table", "fdt", "open_fds", "fdt->fd"]),
+    t(
+        "fd table",
+        "given: the process's table of open files (fdt), its slots fdt->fd[n], its bitmap of those in use open_fds",
+        &["fd table", "fdt", "open_fds", "fdt->fd"],
+    ),
     t("struct file", "given", &["struct file", "file->f_inode"]),
     // Derived by a step.
     t("machine", "uname(2)", &["machine"]),
@@ -103,7 +107,8 @@ pub const GLOSSARY: &[Term] = &[
     ),
     t(
         "inet_sock",
-        "the IPv4 part of a struct sock: where it is bound and connected",
+        "the IPv4 part of a struct sock: where it is bound (skc_rcv_saddr, and the port as inet_num and as inet_sport \
+         in network byte order) and connected (skc_daddr, skc_dport)",
         &["inet_sock", "inet_num", "inet_sport", "skc_rcv_saddr", "skc_daddr", "skc_dport"],
     ),
     t("peer", "the other end's address and port", &["peer", "peers"]),
@@ -120,10 +125,14 @@ pub const GLOSSARY: &[Term] = &[
     t("state tracepoint", "sock:inet_sock_set_state, at every TCP state change", &["inet_sock_set_state"]),
     t(
         "backlog",
-        "listen()'s limit on connections waiting to be accepted, capped by net.core.somaxconn",
+        "listen()'s limit on connections waiting to be accepted (sk_max_ack_backlog), capped by net.core.somaxconn",
         &["backlog", "sk_max_ack_backlog", "somaxconn"],
     ),
-    t("accept queue", "the connections waiting for accept()", &["accept queue", "sk_ack_backlog"]),
+    t(
+        "accept queue",
+        "the connections waiting for accept() (sk_ack_backlog counts them)",
+        &["accept queue", "sk_ack_backlog"],
+    ),
     t("listener", "a sock in TCP_LISTEN: connections to its port wait in its accept queue", &["listener", "listening"]),
     t(
         "handshake",
@@ -133,7 +142,8 @@ pub const GLOSSARY: &[Term] = &[
     t("child sock", "the sock the kernel makes for one accepted connection", &["child"]),
     t(
         "sequence number",
-        "TCP's count of the bytes a sock sent (write_seq) and received (rcv_nxt) and the program read (copied_seq)",
+        "TCP's count of the bytes a sock sent (write_seq), the peer acknowledged (snd_una), it received (rcv_nxt) \
+         and the program read (copied_seq)",
         &["sequence number", "rcv_nxt", "copied_seq", "write_seq", "snd_una"],
     ),
     t(
@@ -230,7 +240,8 @@ pub const AT_FIRST_USE: &[Term] = &[
     ),
     t(
         "CONFIG_RANDOMIZE_BASE",
-        "the build option that makes the kernel choose a random KASLR offset at each boot (unless booted nokaslr)",
+        "the build option (RANDOMIZE_BASE in the kernel's config) that makes the kernel choose a random KASLR \
+         offset at each boot (unless booted nokaslr)",
         &["CONFIG_RANDOMIZE_BASE", "RANDOMIZE_BASE"],
     ),
     t(
