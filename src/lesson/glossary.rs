@@ -46,7 +46,7 @@ pub const GLOSSARY: &[Term] = &[
         "given: the process's table of open files (fdt), its slots fdt->fd[n], its bitmap of those in use open_fds",
         &["fd table", "fdt", "open_fds", "fdt->fd"],
     ),
-    t("struct file", "given", &["struct file", "file->f_inode"]),
+    t("struct file", "given: an open file, with its inode (file->f_inode)", &["struct file", "file->f_inode"]),
     // Derived by a step.
     t("machine", "uname(2)", &["machine"]),
     t("socket()", "the line the course writes", &["socket()"]),
@@ -55,7 +55,7 @@ pub const GLOSSARY: &[Term] = &[
     t("IPPROTO_IP", "the line, then the header", &["IPPROTO_IP"]),
     t("header", "the installed C headers", &["header", "headers"]),
     t("libc", "the C library socket() is part of", &["libc"]),
-    t("eBPF", "programs the kernel checks (the verifier) and runs at attach points", &["eBPF", "BPF"]),
+    t("eBPF", "BPF programs, which the kernel checks (the verifier) and runs at attach points", &["eBPF", "BPF"]),
     t("tracepoint", "a fixed attach point in the kernel", &["tracepoint", "tracepoints"]),
     t("BTF", "the kernel's description of its own types (/sys/kernel/btf/vmlinux)", &["BTF"]),
     t("tp_btf", "a tracepoint program that reads its arguments typed by BTF", &["tp_btf"]),
@@ -136,8 +136,9 @@ pub const GLOSSARY: &[Term] = &[
     t("listener", "a sock in TCP_LISTEN: connections to its port wait in its accept queue", &["listener", "listening"]),
     t(
         "handshake",
-        "SYN, SYN-ACK, ACK: the three packets that open a TCP connection",
-        &["handshake", "SYN_SENT", "SYN_RECV"],
+        "SYN, SYN-ACK, ACK: the three packets that open a TCP connection (the client waits in SYN_SENT, the \
+         listener's new connection in SYN_RECV)",
+        &["handshake", "SYN_SENT", "SYN_RECV", "SYN", "ACK"],
     ),
     t("child sock", "the sock the kernel makes for one accepted connection", &["child"]),
     t(
@@ -148,7 +149,7 @@ pub const GLOSSARY: &[Term] = &[
     ),
     t(
         "deferred release",
-        "a file's last fput runs at the return to user space, after sys_exit",
+        "a file's last fput runs at the return to user space, after sys_exit (as task_work)",
         &["deferred", "fput", "task_work"],
     ),
     t(
@@ -201,6 +202,16 @@ pub const AT_FIRST_USE: &[Term] = &[
     t("next_fd", "files->next_fd: the slot where the kernel starts looking for a free fd", &["next_fd"]),
     t("RLIMIT_NOFILE", "the process's limit on open files: no fd at or above it is given out", &["RLIMIT_NOFILE"]),
     t("NULL", "the pointer 0: it points to nothing", &["NULL"]),
+    t(
+        "general registers",
+        "the x86-64 CPU's other registers: rbx, rcx, rbp, r8 … r15, their 32-bit halves (eax, ebx, ecx, ebp, esp, \
+         r8d … r15d) and 16-bit ones (ax, bx, cx), places for numbers like rdi; and rip (RIP), the address of the \
+         next instruction",
+        &[
+            "rbx", "rcx", "rbp", "rip", "RIP", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "eax", "ebx",
+            "ecx", "ebp", "esp", "eip", "r8d", "r9d", "r10d", "r11d", "r12d", "r13d", "r14d", "r15d", "ax", "bx", "cx",
+        ],
+    ),
     // The line and its constants.
     t("PF_INET", "the protocol-family name the header defines AF_INET as: the same number", &["PF_INET"]),
     t(
@@ -235,7 +246,8 @@ pub const AT_FIRST_USE: &[Term] = &[
     t("_text", "the kernel symbol at the start of the kernel's code: where its text begins", &["_text"]),
     t(
         "CONFIG_KALLSYMS_ALL",
-        "the build option that lists data symbols (tables such as net_families) in kallsyms, not only functions",
+        "the build option (KALLSYMS_ALL in the kernel's config) that lists data symbols (tables such as net_families) \
+         in kallsyms, not only functions",
         &["CONFIG_KALLSYMS_ALL", "KALLSYMS_ALL"],
     ),
     t(
@@ -318,7 +330,8 @@ pub const AT_FIRST_USE: &[Term] = &[
     t("socket->type", "the struct socket's type (SOCK_STREAM, …), as socket() was asked for it", &["socket->type"]),
     t(
         "socket->state",
-        "the struct socket's own state (SS_UNCONNECTED, SS_CONNECTING, SS_CONNECTED), beside its sock's TCP state",
+        "the struct socket's own state (SS_UNCONNECTED, SS_CONNECTING, SS_CONNECTED, SS_DISCONNECTING), beside its \
+         sock's TCP state",
         &["socket->state", "SS_UNCONNECTED", "SS_CONNECTING", "SS_CONNECTED", "SS_DISCONNECTING"],
     ),
     t(
@@ -381,7 +394,8 @@ pub const AT_FIRST_USE: &[Term] = &[
     t(
         "TCP state",
         "where a TCP sock is in its life, a state machine the kernel drives (TCP_CLOSE, TCP_LISTEN, TCP_SYN_SENT, \
-         TCP_SYN_RECV, TCP_ESTABLISHED, TCP_CLOSE_WAIT, TCP_LAST_ACK, TCP_FIN_WAIT1/2, TCP_TIME_WAIT, …)",
+         TCP_SYN_RECV, TCP_NEW_SYN_RECV, TCP_ESTABLISHED, TCP_CLOSE_WAIT, TCP_LAST_ACK, TCP_FIN_WAIT1, \
+         TCP_FIN_WAIT2, TCP_CLOSING, TCP_TIME_WAIT)",
         &[
             "TCP state",
             "state machine",
@@ -440,6 +454,11 @@ pub const AT_FIRST_USE: &[Term] = &[
         "sock_free_inode",
         "the function that frees a released struct socket's memory (with its inode), after an RCU grace period",
         &["sock_free_inode"],
+    ),
+    t(
+        "inet_init",
+        "AF_INET's start at boot: among other things it registers the family with sock_register",
+        &["inet_init"],
     ),
     t("__sk_destruct", "the function that frees a struct sock's memory once nothing refers to it", &["__sk_destruct"]),
     t(
@@ -786,6 +805,25 @@ mod tests {
         // An identifier beside a path is still found; a field after a number or a file name is not a field.
         assert_eq!(names("grep -n sk_alloc /proc/kallsyms; vmlinux.h 6.12.x"), vec!["sk_alloc"]);
         assert_eq!(names("offset = 0x0 (kaslr.offset_constant)"), none, "a claim's id is a citation");
+    }
+
+    #[test]
+    fn every_identifier_a_mark_covers_is_said_by_its_term() {
+        // A reader meets the name where the term is derived (tests/common/axioms.rs checks lessons the same way).
+        let mut missing = Vec::new();
+        for t in all() {
+            let said = format!("{} {}", t.name, t.derived);
+            for m in t.marks {
+                for id in identifiers(m).iter().filter(|i| !i.name.starts_with("struct ")) {
+                    let ok = occurrences(&said, &id.name).iter().any(|&(a, b)| b - a == id.name.len())
+                        || REGISTERS.contains(&id.name.as_str());
+                    if !ok {
+                        missing.push(format!("{}: {m:?} covers {:?}", t.name, id.name));
+                    }
+                }
+            }
+        }
+        assert!(missing.is_empty(), "marks whose identifier the derivation does not say:\n{}", missing.join("\n"));
     }
 
     #[test]

@@ -590,7 +590,7 @@ mod tests {
             ("sk->sk_wmem_queued", "sk_wmem_queued"),
             ("a struct sk_buff", "struct sk_buff"),
             ("the NAPI", "NAPI"),
-            ("r9 holds it", "r9"),
+            ("r9 holds it", "general registers"),
         ] {
             let l = lesson_of(vec![st(&[], says)]);
             assert!(l.axioms.undefined.iter().any(|u| u.term == term), "{says}: {:?}", l.axioms.undefined);
