@@ -88,6 +88,7 @@ pub fn chapter(r: &Report, sources: &[Claim], f: Failure) -> Lesson {
     // each derived where a step first names it.
     super::place_at_first_use(&mut steps);
     super::derive_at_first_use(&mut steps, &super::chain_functions(r));
+    super::derive_at_first_use(&mut steps, &super::source_functions(c));
     settle(&mut steps, r);
     Lesson::new(
         f.title.into(),

@@ -299,6 +299,11 @@ pub const AT_FIRST_USE: &[Term] = &[
         &["inet_create"],
     ),
     t(
+        "inet6_create",
+        "the create functions of other families: inet6_create (AF_INET6, IPv6), unix_create (AF_UNIX)",
+        &["inet6_create", "unix_create"],
+    ),
+    t(
         "sk_alloc",
         "the function that allocates a struct sock, from the memory cache its protocol's struct proto names",
         &["sk_alloc"],
@@ -348,6 +353,28 @@ pub const AT_FIRST_USE: &[Term] = &[
         "i_mode",
         "the inode's type and permission bits (file->f_inode->i_mode): S_IFSOCK for a socket",
         &["i_mode", "S_IFSOCK"],
+    ),
+    t(
+        "socket_file_ops",
+        "the f_op table of every socket's struct file (its read_iter is sock_read_iter, its release sock_close)",
+        &["socket_file_ops"],
+    ),
+    t(
+        "struct socket_alloc",
+        "the one allocation that holds a struct socket and its inode (vfs_inode) side by side: sock_alloc makes it, \
+         sock_free_inode is given the inode and frees the whole",
+        &["socket_alloc", "vfs_inode"],
+    ),
+    t(
+        "sk_rcu",
+        "sk->sk_rcu: the struct sock's rcu_head, the hook by which the callback that frees the sock after an RCU \
+         grace period is handed it",
+        &["sk_rcu", "rcu_head"],
+    ),
+    t(
+        "struct proto_accept_arg",
+        "what newer kernels pass to a family's accept in place of its flags: the flags, and room for the error",
+        &["proto_accept_arg"],
     ),
     t(
         "sock_read_iter",

@@ -353,6 +353,26 @@ pub fn chain_functions(r: &crate::report::Report) -> Vec<(String, String)> {
     out
 }
 
+/// The functions DWARF names for the chain's addresses (source.lines: "FILE:LINE (in NAME)"), which may be inlined
+/// helpers no chain frame shows, each derived as such.
+pub fn source_functions(claims: &[Claim]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for e in claims.iter().filter(|c| c.id == crate::claims::ids::SOURCE_LINES.id).flat_map(|c| c.evidence.iter()) {
+        let Some(name) = e.value.rsplit_once("(in ").map(|(_, n)| n.trim_end_matches(')').trim()) else { continue };
+        if !name.is_empty() && glossary::term(name).is_none() && !out.iter().any(|(n, _)| n == name) {
+            out.push((
+                name.to_string(),
+                format!(
+                    "the kernel function DWARF names for the chain's address {} (its source holds that line; it may be \
+                     inlined into the function kallsyms names)",
+                    e.what
+                ),
+            ));
+        }
+    }
+    out
+}
+
 fn norm(t: &str) -> String {
     t.trim().to_lowercase()
 }

@@ -546,6 +546,7 @@ pub fn lesson(inp: &Inputs) -> Lesson {
     // the functions the run's chains went through that no line of the glossary derives.
     crate::lesson::place_at_first_use(&mut steps);
     crate::lesson::derive_at_first_use(&mut steps, &crate::lesson::chain_functions(r));
+    crate::lesson::derive_at_first_use(&mut steps, &crate::lesson::source_functions(&claims));
     let title = "What happens when you write socket() — Part 1, from this machine".to_string();
     // Keep only the claims the steps rest on.
     let used: std::collections::HashSet<String> = steps.iter().flat_map(|s| s.claims.iter().cloned()).collect();
@@ -715,6 +716,7 @@ pub fn puzzle(r: &Report, sources: &[Claim], q: Question) -> Lesson {
     // At tier C the chain's claims say why they were not made; the first step takes Part 1's terms as given.
     crate::lesson::place_at_first_use(&mut steps);
     crate::lesson::derive_at_first_use(&mut steps, &crate::lesson::chain_functions(r));
+    crate::lesson::derive_at_first_use(&mut steps, &crate::lesson::source_functions(c));
     crate::lesson::failure::settle(&mut steps, r);
     let tier = r.kernel.tier;
     Lesson::new(
