@@ -509,16 +509,7 @@ fn lesson_on_this_kernel_proves_or_says_why_not() {
     // The strings let through as quoted data are printed, each with why (the machine's name at least).
     assert!(text.contains("\"x86_64\" at step 05: what `uname -m` prints"), "{text}");
     // The names the issue found used and never derived are derived where the text first uses them.
-    let intro = |t: &str| {
-        l["axioms"]["terms"].as_array().and_then(|a| a.iter().find(|x| x["term"] == t)).and_then(|x| x["step"].as_u64())
-    };
-    let first_use = |w: &str| {
-        let said = |s: &&Value| ["action", "code", "result", "evidence"].iter().any(|k| s[*k].to_string().contains(w));
-        steps.iter().find(said).and_then(|s| s["n"].as_u64()).unwrap_or_else(|| panic!("{w} is not used"))
-    };
-    for t in ["orig_ax", "sock_alloc", "sk_alloc", "fd_install", "private_data", "DWARF"] {
-        assert!(intro(t).is_some_and(|n| n <= first_use(t)), "{t} introduced at {:?}", intro(t));
-    }
+    axioms::assert_derived_at_first_use(&l, axioms::ISSUE_31, "host");
     assert_eq!(
         text.lines().filter(|x| x.len() > 3 && x.as_bytes()[2] == b'.' && x.as_bytes()[0].is_ascii_digit()).count(),
         steps.len()

@@ -149,6 +149,25 @@ pub fn assert_identifiers_derived(l: &Value, what: &str) {
     }
 }
 
+/// Each of `names` is introduced (as a term of that name) at or before the first step whose action, code, result or
+/// evidence writes it: the names issue 31 found used and never derived.
+pub fn assert_derived_at_first_use(l: &Value, names: &[&str], what: &str) {
+    let steps = l["steps"].as_array().expect("steps");
+    for t in names {
+        let intro = l["axioms"]["terms"]
+            .as_array()
+            .and_then(|a| a.iter().find(|x| x["term"] == *t))
+            .and_then(|x| x["step"].as_u64())
+            .unwrap_or_else(|| panic!("{what}: {t} is introduced by no step"));
+        let said = |s: &&Value| ["action", "code", "result", "evidence"].iter().any(|k| s[*k].to_string().contains(t));
+        let first = steps.iter().find(said).and_then(|s| s["n"].as_u64()).unwrap_or(u64::MAX);
+        assert!(intro <= first, "{what}: {t} first used at step {first}, introduced at {intro}");
+    }
+}
+
+/// The names issue 31 found used and never derived.
+pub const ISSUE_31: &[&str] = &["orig_ax", "sock_alloc", "sk_alloc", "fd_install", "private_data", "DWARF"];
+
 /// Zero forward references, nothing undefined or unknown (syswalk's checker now reads every identifier of the text),
 /// the "named, not derived" list present, every identifier said by a term at or before its step (read here
 /// independently), the given terms exactly the axiom steps' terms, and every number a ✓ conclusion states shown in
