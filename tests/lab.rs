@@ -422,6 +422,7 @@ fn the_lesson_is_fully_observable_on_stock_kernels_with_the_dbg_package() {
             );
         }
         axioms::assert_axiomatic(&l, &format!("{k} --dbg"));
+        axioms::assert_derived_at_first_use(&l, axioms::ISSUE_31, &format!("{k} --dbg"));
         // KASLR: a non-zero offset, one constant over ≥ 20 symbols.
         let kc = lesson_claim(&l, "kaslr.offset_constant");
         let st = kc["finding"].as_str().unwrap_or("");

@@ -235,7 +235,7 @@ pub fn lesson_steps(c: &Call, cl: &[Claim], gsn: Option<(&Call, &[Claim])>) -> V
             "find the record that the port is taken",
             "tp_btf/sys_enter + sys_exit walk: icsk_bind_hash → port",
         )
-        .introduces(&["bind bucket", "TCP state"])
+        .introduces(&["bind bucket"])
         .judged_by(&[ids::BIND_BUCKET, ids::BIND_STILL_CLOSED], cl),
         Step::new("bind", "follow the sock through bind's function chain", "fentry/fexit (or kprobes) on the chain")
             .judged_by(&[ids::BIND_CHAIN, ids::BIND_CHAIN_OBJECTS], cl),
