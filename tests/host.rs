@@ -496,11 +496,20 @@ fn lesson_on_this_kernel_proves_or_says_why_not() {
         text.lines().any(|x| x.starts_with("11. look the system call's number up ..") && x.ends_with('✓')),
         "{text}"
     );
-    for h in
-        ["TERMS", "NEW THINGS INTRODUCED WITHOUT DERIVATION", "FORWARD REFERENCES", "NEW INFERENCE", "REJECTION STATUS"]
-    {
+    for h in [
+        "TERMS",
+        "NEW THINGS INTRODUCED WITHOUT DERIVATION",
+        "NAMED, NOT DERIVED",
+        "FORWARD REFERENCES",
+        "NEW INFERENCE",
+        "REJECTION STATUS",
+    ] {
         assert!(text.contains(h), "{h}");
     }
+    // The strings let through as quoted data are printed, each with why (the machine's name at least).
+    assert!(text.contains("\"x86_64\" at step 05: what `uname -m` prints"), "{text}");
+    // The names the issue found used and never derived are derived where the text first uses them.
+    axioms::assert_derived_at_first_use(&l, axioms::ISSUE_31, "host");
     assert_eq!(
         text.lines().filter(|x| x.len() > 3 && x.as_bytes()[2] == b'.' && x.as_bytes()[0].is_ascii_digit()).count(),
         steps.len()
@@ -773,6 +782,11 @@ fn lesson_life_adds_one_chapter_per_call_and_stays_axiomatic() {
     assert_eq!(o.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&o.stderr));
     let l = json(&o);
     axioms::assert_axiomatic(&l, "host, lesson --life");
+    assert!(
+        l["axioms"]["named"].as_array().is_some_and(|n| n.iter().any(|u| u["name"] == "x86_64")),
+        "the named, not derived list is in the JSON: {}",
+        l["axioms"]["named"]
+    );
     let steps = l["steps"].as_array().expect("steps");
     let parts: Vec<&str> = steps.iter().filter_map(|s| s["part"].as_str()).collect();
     let at = |p: &str| parts.iter().position(|x| *x == p).unwrap_or_else(|| panic!("no chapter {p}: {parts:?}"));
@@ -1097,6 +1111,20 @@ fn the_puzzle_lesson_proves_the_boundary_and_says_why_the_chain_is_not_observabl
     common::axioms::assert_axiomatic(&l, "lesson --fail emfile (tier C)");
 }
 
+/// socket()'s other failure targets as chapters at tier C: each axiomatic under the identifier check, with the
+/// named, not derived list in its text.
+#[test]
+fn every_socket_failure_lesson_is_axiomatic() {
+    let _g = lock();
+    for fail in ["family-range", "family-unregistered", "protocol", "type"] {
+        let o = run(&["lesson", "-q", "--fail", fail, "--format", "json"]);
+        assert_eq!(o.status.code(), Some(0), "{fail}: {}", String::from_utf8_lossy(&o.stderr));
+        common::axioms::assert_axiomatic(&json(&o), &format!("lesson --fail {fail} (tier C)"));
+        let t = run(&["lesson", "-q", "--fail", fail]);
+        assert!(String::from_utf8_lossy(&t.stdout).contains("\nNAMED, NOT DERIVED\n"), "{fail}");
+    }
+}
+
 /// A connection's failures as chapters at tier C: the boundary observations proved, the prediction and the
 /// chain's observations not observable with why (never ✓), nothing refuted, and the chapter axiomatic.
 #[test]
@@ -1211,4 +1239,39 @@ fn a_forked_client_and_its_parent_server_are_both_proved() {
     let accept = calls.iter().find(|c| c["syscall"] == "accept4").expect("the parent's accept4()");
     let ends = claim(&r, "accept.ends", accept["seq"].as_u64().expect("seq"));
     assert_eq!(ends["verdict"], "proved", "the child's sock is the other end: {ends}");
+}
+
+/// The same forked client/server over IPv6 ([::1]) is judged like the IPv4 run: every claim proved over 127.0.0.1
+/// is proved over ::1 (none is IPv4-only by nature here), addresses are decoded ([::1]:port), both ends linked.
+#[test]
+fn an_ipv6_connection_is_proved_like_an_ipv4_one() {
+    let _g = lock();
+    let exe = cc("forkpair");
+    let proved = |args: &[&str]| -> (Value, std::collections::BTreeSet<String>) {
+        let mut a = vec!["prove", "--format", "json", "-q", "--", exe.to_str().expect("utf8")];
+        a.extend_from_slice(args);
+        let o = run(&a);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        let r = json(&o);
+        for (id, v) in r["totals"]["claims"].as_object().expect("totals") {
+            assert_eq!(v[1], 0, "{args:?}: {id} refuted: {}", r["totals"]);
+        }
+        let ids = r["totals"]["claims"]
+            .as_object()
+            .expect("totals")
+            .iter()
+            .filter(|(_, v)| v[0].as_u64().unwrap_or(0) > 0)
+            .map(|(k, _)| k.clone())
+            .collect();
+        (r, ids)
+    };
+    let (_, v4) = proved(&["4717"]);
+    let (r6, v6) = proved(&["4718", "6"]);
+    let missing: Vec<&String> = v4.difference(&v6).collect();
+    assert!(missing.is_empty(), "proved over IPv4 and not over IPv6: {missing:?}");
+    let accept = r6["calls"].as_array().and_then(|c| c.iter().find(|c| c["syscall"] == "accept4")).expect("accept4");
+    assert_eq!(accept["after"]["sock"]["inet"]["rcv_saddr"], "::1", "{accept}");
+    let ends = claim(&r6, "accept.ends", accept["seq"].as_u64().expect("seq"));
+    assert_eq!(ends["verdict"], "proved", "{ends}");
+    assert!(ends["finding"].as_str().unwrap_or("").contains("[::1]:4718"), "{ends}");
 }

@@ -11,8 +11,8 @@ pub struct ClaimId {
 macro_rules! ids {
     ($($name:ident = $id:literal : $st:literal;)*) => {
         $(pub const $name: ClaimId = ClaimId { id: $id, statement: $st };)*
-        /// All of them, for the uniqueness test.
-        #[cfg(test)]
+        /// All of them: for the uniqueness test, and for the lesson's checker (an id in a step's text is a
+        /// citation, not a term).
         pub const ALL: &[ClaimId] = &[$($name),*];
     };
 }

@@ -84,6 +84,11 @@ pub fn chapter(r: &Report, sources: &[Claim], f: Failure) -> Lesson {
         v
     };
     steps.push(v);
+    // The chapter's own names (its errno, the functions of its prediction) and the functions its run went through,
+    // each derived where a step first names it.
+    super::place_at_first_use(&mut steps);
+    super::derive_at_first_use(&mut steps, &super::chain_functions(r));
+    super::derive_at_first_use(&mut steps, &super::source_functions(c));
     settle(&mut steps, r);
     Lesson::new(
         f.title.into(),
@@ -108,9 +113,10 @@ pub fn settle(steps: &mut [Step], r: &Report) {
         }
     }
     let mut given: Vec<&'static str> = Vec::new();
+    let derived_here = |t: &str| steps.iter().any(|s| s.introduces.iter().any(|i| i.eq_ignore_ascii_case(t)));
     for s in steps.iter().skip(1) {
         for (t, _) in super::glossary::uses(&s.text()) {
-            if !given.contains(&t) {
+            if !given.contains(&t) && !derived_here(t) {
                 given.push(t);
             }
         }

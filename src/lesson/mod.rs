@@ -73,7 +73,11 @@ pub struct Step {
     pub claims: Vec<String>,
     /// Glossary terms this step derives (or, for an axiom step, takes as given).
     pub introduces: Vec<String>,
-    /// Glossary terms whose marks occur in this step's text: computed by `Lesson::new`, never written by hand.
+    /// Terms this step derives itself, not in the glossary (an identifier the text goes on to use), with how.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub defines: Vec<Definition>,
+    /// Terms this step's text uses — glossary terms whose marks occur in it, and identifiers (`glossary::identifiers`)
+    /// no mark covers: computed by `Lesson::new`, never written by hand.
     pub uses: Vec<String>,
     /// Strings from outside (the user's program path and arguments, its binary) that the checker does not read
     /// as the lesson's words: a program named `chain` uses no term.
@@ -94,6 +98,7 @@ impl Step {
             why_not: None,
             claims: vec![],
             introduces: vec![],
+            defines: vec![],
             uses: vec![],
             quoted: vec![],
         }
@@ -101,6 +106,24 @@ impl Step {
     pub fn introduces(mut self, t: &[&str]) -> Self {
         self.introduces.extend(t.iter().map(|s| s.to_string()));
         self
+    }
+    /// Derives a term the glossary does not hold (an identifier only this course's later steps use): the step
+    /// introduces it, and `how` is its derivation.
+    pub fn derives(mut self, term: &str, how: &str) -> Self {
+        self.introduces.push(term.to_string());
+        self.defines.push(Definition { term: term.to_string(), derived: how.to_string() });
+        self
+    }
+    /// What the identifier check reads: the action, code, result and evidence (not the part's heading, nor why a
+    /// step is not observable, which is the kernel's or the tool's answer), outside strings blanked.
+    pub fn words(&self) -> String {
+        let mut t = vec![self.action.as_str(), self.code.as_str(), self.result.as_str()];
+        t.extend(self.evidence.iter().map(String::as_str));
+        let mut t = t.join("\n");
+        for q in self.quoted.iter().filter(|q| !q.is_empty()) {
+            t = t.replace(q.as_str(), "‹quoted›");
+        }
+        t
     }
     /// Everything the step says, as the renderers show it (its part's heading too), with outside strings blanked:
     /// what the checker reads.
@@ -195,6 +218,22 @@ pub struct TermUse {
     pub introduced_at: Option<usize>,
 }
 
+/// A term a step derives that the glossary does not hold.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct Definition {
+    pub term: String,
+    pub derived: String,
+}
+
+/// A string of the reviewed "named, not derived" list (`glossary::NAMED`) the text uses, where first, and why it
+/// needs no derivation.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct NamedUse {
+    pub name: String,
+    pub used_at: usize,
+    pub why: String,
+}
+
 /// A term and the step that introduces it.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct TermDef {
@@ -233,12 +272,105 @@ pub struct Axioms {
     pub unknown: Vec<TermUse>,
     /// Terms the axiom steps take as given.
     pub given: Vec<String>,
+    /// Identifier-shaped strings the text uses as quoted data, from the reviewed list (`glossary::NAMED`), each
+    /// with its first step: printed so a reader can audit what the check let through.
+    #[serde(default)]
+    pub named: Vec<NamedUse>,
     /// Every term introduced, where, and how it is derived (the glossary's words): what a course page links a term to.
     pub terms: Vec<TermDef>,
     /// Every conclusion drawn, with the steps whose terms it combines.
     pub inferences: Vec<Inference>,
     /// What was refuted or not observable, with why.
     pub rejections: Vec<Rejection>,
+}
+
+/// Derives each of `terms` (name, how) at the first step whose text uses it as an identifier no glossary mark
+/// covers — for names a run brings into its evidence (the functions its chain went through) or a chapter's own
+/// (its errno, the functions of its prediction), so each is derived where it is first used, whatever the tier
+/// shows. A term some step already introduces, or no step uses, is left alone.
+pub fn derive_at_first_use(steps: &mut [Step], terms: &[(String, String)]) {
+    for (term, how) in terms {
+        if steps.iter().any(|s| s.introduces.iter().any(|i| norm(i) == norm(term))) {
+            continue;
+        }
+        let first = steps.iter().position(|s| {
+            let words = s.words();
+            let covered = glossary::mark_spans(&words);
+            glossary::identifiers(&words)
+                .iter()
+                .any(|id| &id.name == term && !covered.iter().any(|&(a, b, _)| a <= id.start && id.end <= b))
+        });
+        if let Some(i) = first {
+            steps[i] = steps[i].clone().derives(term, how);
+        }
+    }
+}
+
+/// Introduces each term of `glossary::AT_FIRST_USE` that no step introduces at the first step whose text uses it
+/// (its marks, as the checker reads them).
+pub fn place_at_first_use(steps: &mut [Step]) {
+    for t in glossary::AT_FIRST_USE {
+        if steps.iter().any(|s| s.introduces.iter().any(|i| norm(i) == norm(t.name))) {
+            continue;
+        }
+        if let Some(s) = steps.iter_mut().find(|s| glossary::uses(&s.text()).iter().any(|(n, _)| *n == t.name)) {
+            s.introduces.push(t.name.to_string());
+        }
+    }
+}
+
+/// The functions a run's calls went through (their chains, at tiers A/B), each derived as such: the chain's
+/// evidence names them, and a name the glossary derives better is left to it.
+pub fn chain_functions(r: &crate::report::Report) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut add = |name: &str, how: String| {
+        if !name.is_empty() && glossary::term(name).is_none() && !out.iter().any(|(n, _)| n == name) {
+            out.push((name.to_string(), how));
+        }
+    };
+    for c in &r.calls {
+        for f in &c.chain {
+            add(
+                &f.func,
+                format!(
+                    "a kernel function a {}() call went through: its chain, seen at {}, the name from kallsyms",
+                    c.syscall, f.probe
+                ),
+            );
+        }
+        for f in &c.chain {
+            if let Some(k) = &f.caller {
+                add(
+                    &k.symbol,
+                    format!(
+                        "the kernel function {} was called from: the return address at its entry, named by kallsyms",
+                        f.func
+                    ),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// The functions DWARF names for the chain's addresses (source.lines: "FILE:LINE (in NAME)"), which may be inlined
+/// helpers no chain frame shows, each derived as such.
+pub fn source_functions(claims: &[Claim]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for e in claims.iter().filter(|c| c.id == crate::claims::ids::SOURCE_LINES.id).flat_map(|c| c.evidence.iter()) {
+        let Some(name) = e.value.rsplit_once("(in ").map(|(_, n)| n.trim_end_matches(')').trim()) else { continue };
+        if !name.is_empty() && glossary::term(name).is_none() && !out.iter().any(|(n, _)| n == name) {
+            out.push((
+                name.to_string(),
+                format!(
+                    "the kernel function DWARF names for the chain's address {} (its source holds that line; it may be \
+                     inlined into the function kallsyms names)",
+                    e.what
+                ),
+            ));
+        }
+    }
+    out
 }
 
 fn norm(t: &str) -> String {
@@ -253,7 +385,8 @@ pub fn check(steps: &mut [Step]) -> Axioms {
     let mut a = Axioms::default();
     for s in steps.iter() {
         for t in &s.introduces {
-            if glossary::term(t).is_none() {
+            let own = s.defines.iter().find(|d| norm(&d.term) == norm(t));
+            if glossary::term(t).is_none() && own.is_none() {
                 a.unknown.push(TermUse { term: t.clone(), used_at: s.n, word: None, introduced_at: None });
             }
             match first.get(&norm(t)) {
@@ -264,6 +397,8 @@ pub fn check(steps: &mut [Step]) -> Axioms {
                     first.insert(norm(t), s.n);
                     if let Some(g) = glossary::term(t) {
                         a.terms.push(TermDef { term: g.name.into(), step: s.n, derived: g.derived.into() });
+                    } else if let Some(d) = own {
+                        a.terms.push(TermDef { term: d.term.clone(), step: s.n, derived: d.derived.clone() });
                     }
                     if s.status == Status::Axiom {
                         a.given.push(t.clone());
@@ -273,10 +408,29 @@ pub fn check(steps: &mut [Step]) -> Axioms {
         }
     }
     for s in steps.iter_mut() {
-        let found = glossary::uses(&s.text());
-        s.uses = found.iter().map(|(t, _)| t.to_string()).collect();
-        for &(t, mark) in &found {
-            let word = Some(mark.to_string());
+        let mut found: Vec<(String, String)> =
+            glossary::uses(&s.text()).into_iter().map(|(t, m)| (t.to_string(), m.to_string())).collect();
+        // Every identifier of the text is a use: of the glossary term whose mark covers it, else of the term it
+        // names (derived by a step, or by none), unless it is on the reviewed list of quoted data.
+        let words = s.words();
+        let covered = glossary::mark_spans(&words);
+        for id in glossary::identifiers(&words) {
+            if covered.iter().any(|&(a, b, _)| a <= id.start && id.end <= b) {
+                continue;
+            }
+            if let Some(n) = glossary::named(&id.name) {
+                if !a.named.iter().any(|u| u.name == n.name) {
+                    a.named.push(NamedUse { name: n.name.into(), used_at: s.n, why: n.why.into() });
+                }
+                continue;
+            }
+            if !found.iter().any(|(t, _)| norm(t) == norm(&id.name)) {
+                found.push((id.name.clone(), id.shown.clone()));
+            }
+        }
+        s.uses = found.iter().map(|(t, _)| t.clone()).collect();
+        for (t, mark) in &found {
+            let (t, word) = (t.as_str(), Some(mark.clone()));
             let seen_here = s.introduces.iter().any(|i| norm(i) == norm(t));
             match first.get(&norm(t)) {
                 None if !a.undefined.iter().any(|u| norm(&u.term) == norm(t)) => {
@@ -420,6 +574,50 @@ mod tests {
     }
 
     #[test]
+    fn an_identifier_no_step_derives_is_undefined_and_a_later_derivation_makes_it_a_forward_reference() {
+        // The glossary does not know tcp_hashinfo: the text alone shows it is a term.
+        let l = lesson_of(vec![st(&["byte"], "look the sock up in tcp_hashinfo"), st(&[], "count the bytes")]);
+        assert_eq!(
+            l.axioms.undefined,
+            vec![TermUse {
+                term: "tcp_hashinfo".into(),
+                used_at: 1,
+                word: Some("tcp_hashinfo".into()),
+                introduced_at: None
+            }]
+        );
+        assert!(text(&l).contains("✗ \"tcp_hashinfo\" used at step 01 and introduced by no step"), "{}", text(&l));
+        let l = lesson_of(vec![
+            st(&["byte"], "look the sock up in tcp_hashinfo"),
+            st(&[], "x").derives("tcp_hashinfo", "the kernel's hash tables of TCP socks"),
+            st(&[], "tcp_hashinfo again"),
+        ]);
+        assert_eq!(l.axioms.undefined, vec![]);
+        assert_eq!(
+            l.axioms.forward,
+            vec![TermUse {
+                term: "tcp_hashinfo".into(),
+                used_at: 1,
+                word: Some("tcp_hashinfo".into()),
+                introduced_at: Some(2)
+            }]
+        );
+        assert_eq!(l.axioms.unknown, vec![], "a term a step derives itself is known");
+        assert!(l.axioms.terms.iter().any(|t| t.term == "tcp_hashinfo" && t.step == 2));
+        assert_eq!(l.steps[2].uses, vec!["tcp_hashinfo"]);
+        // Every shape counts: a field, a struct, an acronym, a register.
+        for (says, term) in [
+            ("sk->sk_wmem_queued", "sk_wmem_queued"),
+            ("a struct sk_buff", "struct sk_buff"),
+            ("the NAPI", "NAPI"),
+            ("r9 holds it", "general registers"),
+        ] {
+            let l = lesson_of(vec![st(&[], says)]);
+            assert!(l.axioms.undefined.iter().any(|u| u.term == term), "{says}: {:?}", l.axioms.undefined);
+        }
+    }
+
+    #[test]
     fn a_term_outside_the_glossary_cannot_be_introduced() {
         let l = lesson_of(vec![st(&["flux capacitor"], "x")]);
         assert_eq!(l.axioms.unknown.len(), 1);
@@ -506,7 +704,7 @@ mod tests {
         ];
         let l =
             Lesson::new("T".into(), "6.1".into(), crate::probes::caps::Tier::A, "syswalk lesson".into(), steps, claims);
-        let want = "T\nkernel 6.1 · tier A · syswalk lesson\n\nAXIOMS\n01. count slots ........................................... a byte holds 0..255 ≡\n\nTHE NUMBER\n02. find __NR_socket in the header ........................ __NR_socket = 41 (unistd_64.h:45) → __NR_socket = 41 in unistd_64.h and the call passed 41 ✓\n    $ grep -n __NR_socket unistd_64.h\n\nTERMS\n  02 __NR_socket (the header's syscall number for socket); header (the installed C headers)\n\nNEW THINGS INTRODUCED WITHOUT DERIVATION\n  ≡ taken as given by the axiom steps: byte, call\n\nFORWARD REFERENCES\n  (none): no step's text uses a term before the step that introduces it\n\nNEW INFERENCE\n  ∴ 02 (from 01) __NR_socket = 41 in unistd_64.h and the call passed 41\n\nREJECTION STATUS\n  1 proved ✓ · 0 refuted ✗ · 0 not observable here – · 0 shown · 1 axioms ≡ (2 steps)\n";
+        let want = "T\nkernel 6.1 · tier A · syswalk lesson\n\nAXIOMS\n01. count slots ........................................... a byte holds 0..255 ≡\n\nTHE NUMBER\n02. find __NR_socket in the header ........................ __NR_socket = 41 (unistd_64.h:45) → __NR_socket = 41 in unistd_64.h and the call passed 41 ✓\n    $ grep -n __NR_socket unistd_64.h\n\nTERMS\n  02 __NR_socket (the header's syscall number for socket); header (the installed C headers)\n\nNEW THINGS INTRODUCED WITHOUT DERIVATION\n  ≡ taken as given by the axiom steps: byte, call\n\nNAMED, NOT DERIVED\n  (none): every identifier of the text is a term the course introduces\n\nFORWARD REFERENCES\n  (none): no step's text uses a term before the step that introduces it\n\nNEW INFERENCE\n  ∴ 02 (from 01) __NR_socket = 41 in unistd_64.h and the call passed 41\n\nREJECTION STATUS\n  1 proved ✓ · 0 refuted ✗ · 0 not observable here – · 0 shown · 1 axioms ≡ (2 steps)\n";
         assert_eq!(text(&l), want);
     }
 
@@ -524,7 +722,7 @@ mod tests {
         let steps = vec![Step::new("kernel addresses", "subtract the KASLR offset", "syswalk kaslr")
             .judged_by(&[crate::claims::ids::KASLR_OFFSET_CONSTANT], &claims)];
         let l = Lesson::new("T".into(), "k".into(), crate::probes::caps::Tier::C, "c".into(), steps, claims);
-        let want = "# T\n\nkernel `k` · tier C · `c`\n\n## kernel addresses\n\n| # | do this | evidence → result | |\n|---|---|---|---|\n| 01 | subtract the KASLR offset<br>`syswalk kaslr` | not observable here: no System.map \\| here | – |\n\n## TERMS\n\n- (none derived)\n\n## NEW THINGS INTRODUCED WITHOUT DERIVATION\n\n- ✗ \"address\" used at step 01 and introduced by no step\n- ✗ \"kernel\" used at step 01 and introduced by no step\n- ✗ \"KASLR offset\" used at step 01 and introduced by no step\n\n## FORWARD REFERENCES\n\n- (none): no step's text uses a term before the step that introduces it\n\n## NEW INFERENCE\n\n\n## REJECTION STATUS\n\n- 0 proved ✓ · 0 refuted ✗ · 1 not observable here – · 0 shown · 0 axioms ≡ (1 steps)\n- – 01 subtract the KASLR offset: no System.map \\| here\n";
+        let want = "# T\n\nkernel `k` · tier C · `c`\n\n## kernel addresses\n\n| # | do this | evidence → result | |\n|---|---|---|---|\n| 01 | subtract the KASLR offset<br>`syswalk kaslr` | not observable here: no System.map \\| here | – |\n\n## TERMS\n\n- (none derived)\n\n## NEW THINGS INTRODUCED WITHOUT DERIVATION\n\n- ✗ \"address\" used at step 01 and introduced by no step\n- ✗ \"kernel\" used at step 01 and introduced by no step\n- ✗ \"KASLR offset\" used at step 01 and introduced by no step\n\n## NAMED, NOT DERIVED\n\n- (none): every identifier of the text is a term the course introduces\n\n## FORWARD REFERENCES\n\n- (none): no step's text uses a term before the step that introduces it\n\n## NEW INFERENCE\n\n\n## REJECTION STATUS\n\n- 0 proved ✓ · 0 refuted ✗ · 1 not observable here – · 0 shown · 0 axioms ≡ (1 steps)\n- – 01 subtract the KASLR offset: no System.map \\| here\n";
         assert_eq!(markdown(&l), want);
     }
 }

@@ -337,10 +337,38 @@ pub struct InetObj {
 
 impl InetObj {
     pub fn local(&self) -> String {
-        format!("{}:{}", self.rcv_saddr, self.num)
+        host_port(&self.rcv_saddr, self.num)
     }
     pub fn peer(&self) -> String {
-        format!("{}:{}", self.daddr, self.dport)
+        host_port(&self.daddr, self.dport)
+    }
+    /// The local address is the wildcard (0.0.0.0, or :: for AF_INET6): every address of the host.
+    pub fn any_local(&self) -> bool {
+        matches!(self.rcv_saddr.as_str(), "0.0.0.0" | "::")
+    }
+}
+
+/// address:port as people write it: an IPv6 address in brackets ([::1]:80, [::ffff:127.0.0.1]:80 for a
+/// v4-mapped one), an IPv4 address bare.
+pub fn host_port(addr: &str, port: u16) -> String {
+    if addr.contains(':') {
+        format!("[{addr}]:{port}")
+    } else {
+        format!("{addr}:{port}")
+    }
+}
+
+/// An IPv6 address as memory holds it (struct in6_addr as four u32 words in memory order), in its text form
+/// (v4-mapped ones as ::ffff:a.b.c.d).
+pub fn ipv6(words: &[u32; 4]) -> String {
+    let mut b = [0u8; 16];
+    for (i, w) in words.iter().enumerate() {
+        b[i * 4..i * 4 + 4].copy_from_slice(&w.to_ne_bytes());
+    }
+    let a = std::net::Ipv6Addr::from(b);
+    match a.to_ipv4_mapped() {
+        Some(v4) => format!("::ffff:{v4}"),
+        None => a.to_string(),
     }
 }
 
@@ -368,7 +396,7 @@ pub struct SockAddr {
     /// The length the call gave (bind, connect) or the kernel wrote back (accept4, getsockname).
     pub len: u32,
     pub family: Value,
-    /// For AF_INET: the address and port (sin_port converted from network byte order).
+    /// For AF_INET and AF_INET6: the address and port (the port converted from network byte order).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub addr: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -379,6 +407,20 @@ pub struct SockAddr {
     pub read_at: std::borrow::Cow<'static, str>,
 }
 
+impl SockAddr {
+    /// address:port as the caller gave or got it (an IPv6 address in brackets); "?" for what was not decoded.
+    pub fn told(&self) -> String {
+        match (&self.addr, self.port) {
+            (Some(a), Some(p)) => host_port(a, p),
+            _ => format!(
+                "{}:{}",
+                self.addr.as_deref().unwrap_or("?"),
+                self.port.map(|p| p.to_string()).unwrap_or_default()
+            ),
+        }
+    }
+}
+
 /// Decodes a user sockaddr (None when it was not read).
 pub fn sockaddr_of(u: &boundary::skel::types::sw_uaddr, read_at: &'static str, n: &Namer) -> Option<SockAddr> {
     if u.err != 0 {
@@ -387,8 +429,15 @@ pub fn sockaddr_of(u: &boundary::skel::types::sw_uaddr, read_at: &'static str, n
     let got = (u.len as usize).min(u.bytes.len());
     let b = &u.bytes[..got];
     let fam = b.get(..2).map(|f| u16::from_ne_bytes([f[0], f[1]]) as i64)?;
+    // sockaddr_in: family, port (network order), address at 4; sockaddr_in6: family, port, flowinfo, address at 8.
     let (addr, port) = if fam == libc::AF_INET as i64 && b.len() >= 8 {
         (Some(std::net::Ipv4Addr::new(b[4], b[5], b[6], b[7]).to_string()), Some(u16::from_be_bytes([b[2], b[3]])))
+    } else if fam == libc::AF_INET6 as i64 && b.len() >= 24 {
+        let mut w = [0u32; 4];
+        for (i, x) in w.iter_mut().enumerate() {
+            *x = u32::from_ne_bytes([b[8 + i * 4], b[9 + i * 4], b[10 + i * 4], b[11 + i * 4]]);
+        }
+        (Some(ipv6(&w)), Some(u16::from_be_bytes([b[2], b[3]])))
     } else {
         (None, None)
     };
@@ -467,6 +516,7 @@ pub fn freed(e: &crate::probes::chain::RawFree, attach: &str, n: &Namer) -> Free
 
 pub fn state_change(e: &RawEvent, n: &Namer) -> StateChange {
     let st = &e.st;
+    let v6 = st.family as i32 == libc::AF_INET6;
     StateChange {
         ts_ns: e.ts_ns,
         pid: e.tgid,
@@ -475,8 +525,8 @@ pub fn state_change(e: &RawEvent, n: &Namer) -> StateChange {
         sock: KAddr(st.skaddr),
         old: n.tcp_state(st.oldstate as i64),
         new: n.tcp_state(st.newstate as i64),
-        local: format!("{}:{}", ipv4(st.saddr), st.sport),
-        peer: format!("{}:{}", ipv4(st.daddr), st.dport),
+        local: if v6 { host_port(&ipv6(&st.saddr6), st.sport) } else { host_port(&ipv4(st.saddr), st.sport) },
+        peer: if v6 { host_port(&ipv6(&st.daddr6), st.dport) } else { host_port(&ipv4(st.daddr), st.dport) },
     }
 }
 
@@ -580,12 +630,13 @@ pub fn sock_obj(k: &boundary::skel::types::sw_sock, inet: bool, tcp: bool, n: &N
         write_seq: k.write_seq,
         snd_una: k.snd_una,
     });
+    let v6 = k.family as i32 == libc::AF_INET6;
     let inet = inet.then(|| InetObj {
-        rcv_saddr: ipv4(k.rcv_saddr),
+        rcv_saddr: if v6 { ipv6(&k.rcv_saddr6) } else { ipv4(k.rcv_saddr) },
         num: k.num,
         sport_raw: format!("{:#06x}", k.sport),
         sport: u16::from_be(k.sport),
-        daddr: ipv4(k.daddr),
+        daddr: if v6 { ipv6(&k.daddr6) } else { ipv4(k.daddr) },
         dport: u16::from_be(k.dport),
         tcp,
     });

@@ -70,6 +70,13 @@ fn closing(l: &Lesson, as_md: bool) -> String {
             u.used_at
         ));
     }
+    o.push_str(&h("NAMED, NOT DERIVED"));
+    if l.axioms.named.is_empty() {
+        o.push_str(&format!("{item}(none): every identifier of the text is a term the course introduces\n"));
+    }
+    for u in &l.axioms.named {
+        o.push_str(&format!("{item}\"{}\" at step {:02}: {}\n", e(&u.name), u.used_at, e(&u.why)));
+    }
     o.push_str(&h("FORWARD REFERENCES"));
     if l.axioms.forward.is_empty() {
         o.push_str(&format!("{item}(none): no step's text uses a term before the step that introduces it\n"));

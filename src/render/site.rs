@@ -435,6 +435,9 @@ fn part1(ctx: &Ctx, m: &Machine, l: &Lesson) -> String {
                 @if l.axioms.undefined.is_empty() { p { "(none)" } }
                 ul { @for u in &l.axioms.undefined { li { "✗ “" (t(&u.term)) "” used at step " (u.used_at) } } }
                 @if !l.axioms.given.is_empty() { p { "≡ taken as given by the axiom steps: " (t(&l.axioms.given.join(", "))) } }
+                h3 { "Named, not derived" }
+                @if l.axioms.named.is_empty() { p { "(none): every identifier of the text is a term the course introduces" } }
+                ul { @for u in &l.axioms.named { li { "“" (t(&u.name)) "” at " a href=(format!("#t-{}", u.used_at)) { "step " (u.used_at) } ": " (t(&u.why)) } } }
                 h3 { "Forward references" }
                 @if l.axioms.forward.is_empty() { p { "(none): no step's text uses a term before the step that introduces it" } }
                 ul { @for u in &l.axioms.forward { li { "“" (t(&u.term)) "” used at step " (u.used_at) ", introduced at " (u.introduced_at.unwrap_or(0)) } } }

@@ -94,7 +94,7 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
         "",
     ));
     let (Some(li), Some(ci)) = (lsk.inet.as_ref(), sk.inet.as_ref()) else { return out };
-    let any = li.rcv_saddr == "0.0.0.0";
+    let any = li.any_local();
     out.push(judged(
         ids::ACCEPT_LOCAL,
         Some(c.seq),
@@ -104,8 +104,7 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
         "",
     ));
     if let Some(sa) = c.sockaddr.as_ref() {
-        let told =
-            format!("{}:{}", sa.addr.as_deref().unwrap_or("?"), sa.port.map(|p| p.to_string()).unwrap_or_default());
+        let told = sa.told();
         out.push(judged(
             ids::ACCEPT_PEER_ADDR,
             Some(c.seq),
@@ -119,7 +118,7 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
                 ),
                 cev.clone(),
             ],
-            "the sockaddr is not AF_INET",
+            "the sockaddr is not AF_INET or AF_INET6",
         ));
     }
     let other = life.other_end(sk.addr, &ci.local(), &ci.peer());

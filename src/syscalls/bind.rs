@@ -28,8 +28,7 @@ fn in_use(c: &Call, life: &Life) -> Option<Claim> {
     let sk = c.after.sock.as_ref()?;
     // An AF_INET sockaddr only (its address and port are decoded); another family's bind is not this claim's.
     let req = c.sockaddr.as_ref().filter(|r| r.addr.is_some() && r.port.is_some())?;
-    let want =
-        format!("{}:{}", req.addr.as_deref().unwrap_or("?"), req.port.map(|p| p.to_string()).unwrap_or_default());
+    let want = req.told();
     let errno = c.errno.as_ref().map(|e| e.show()).unwrap_or_default();
     // The holder: another sock of this run, still open, bound to that address.
     // The same address, or the wildcard 0.0.0.0 on the same port (it holds the port on every address).
@@ -109,13 +108,7 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
     let Some(ai) = ask.inet.as_ref() else { return out };
     let req_ev = ev(
         "the sockaddr bind() was given",
-        format!(
-            "{} · {}:{} · bytes {}",
-            req.family.show(),
-            req.addr.as_deref().unwrap_or("?"),
-            req.port.map(|p| p.to_string()).unwrap_or_else(|| "?".into()),
-            req.bytes
-        ),
+        format!("{} · {} · bytes {}", req.family.show(), req.told(), req.bytes),
         "user memory at entry (bpf_probe_read_user)",
     );
     let after_ev = conn::inet_ev("after", ask, "tp_btf/sys_exit walk");
@@ -140,14 +133,14 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
         None => (None, String::new(), vec![req_ev.clone()]),
     };
     evidence.dedup();
-    out.push(judged(ids::BIND_PORT, Some(c.seq), ok, finding, evidence, "the sockaddr is not AF_INET"));
+    out.push(judged(ids::BIND_PORT, Some(c.seq), ok, finding, evidence, "the sockaddr is not AF_INET or AF_INET6"));
     out.push(judged(
         ids::BIND_ADDRESS,
         Some(c.seq),
         req.addr.as_ref().map(|a| *a == ai.rcv_saddr),
         format!("asked {}; skc_rcv_saddr {}", req.addr.as_deref().unwrap_or("?"), ai.rcv_saddr),
         vec![req_ev, after_ev.clone()],
-        "the sockaddr is not AF_INET",
+        "the sockaddr is not AF_INET or AF_INET6",
     ));
     let tb_before = before.and_then(|s| s.inet.as_ref()).and_then(|i| i.tcp.as_ref()).map(|t| t.bind_bucket);
     let tb_after = ai.tcp.as_ref().map(|t| (t.bind_bucket, t.bind_bucket_port));
@@ -242,7 +235,7 @@ pub fn lesson_steps(c: &Call, cl: &[Claim], gsn: Option<(&Call, &[Claim])>) -> V
             "find the record that the port is taken",
             "tp_btf/sys_enter + sys_exit walk: icsk_bind_hash → port",
         )
-        .introduces(&["bind bucket", "TCP state"])
+        .introduces(&["bind bucket"])
         .judged_by(&[ids::BIND_BUCKET, ids::BIND_STILL_CLOSED], cl),
         Step::new("bind", "follow the sock through bind's function chain", "fentry/fexit (or kprobes) on the chain")
             .judged_by(&[ids::BIND_CHAIN, ids::BIND_CHAIN_OBJECTS], cl),

@@ -675,8 +675,23 @@ impl Life {
     }
 
     /// The followed listener bound to `addr`.
+    /// A listener bound to the wildcard listens at every address of its family and port: 0.0.0.0 at IPv4 ones,
+    /// [::] at IPv6 ones (IPv4 too unless IPV6_V6ONLY, which is not read: such a match is not claimed).
     pub fn listener_at(&self, addr: &str) -> Option<&SockLife> {
-        self.socks.values().find(|l| l.role == "listener" && l.closed_by.is_none() && l.local.as_deref() == Some(addr))
+        let port = |a: &str| a.rsplit_once(':').map(|(h, p)| (h.to_string(), p.to_string()));
+        let want = port(addr)?;
+        let listens = |l: &SockLife| {
+            let Some((h, p)) = l.local.as_deref().and_then(port) else { return false };
+            let v6 = want.0.starts_with('[');
+            p == want.1 && (h == want.0 || (h == "0.0.0.0" && !v6) || (h == "[::]" && v6))
+        };
+        let open = |l: &&SockLife| l.role == "listener" && l.closed_by.is_none();
+        // The exact address first, then a wildcard one.
+        self.socks
+            .values()
+            .filter(open)
+            .find(|l| l.local.as_deref() == Some(addr))
+            .or_else(|| self.socks.values().filter(open).find(|l| listens(l)))
     }
 
     /// The last write() on `sock` that returned before `before`: (call, bytes, the sock's write_seq after it).
@@ -1013,10 +1028,16 @@ pub fn same_socket(c: &Call, life: &Life, w: &Walk, when: &str) -> Claim {
         finding,
         evidence,
         &shared.unwrap_or_else(|| {
-            format!(
-                "the call that installed fd {fd} (socket() or accept4() of pid {}) was not traced in this run",
-                c.pid
-            )
+            if c.args.is_empty() {
+                // Its entry was not seen (it began before syswalk attached): no fd argument to follow.
+                "the call entered before syswalk attached: its fd argument was not seen".to_string()
+            } else {
+                format!(
+                    "the call that installed fd {fd} (socket() or accept4() of pid {}) was not traced in this run (it \
+                     ran before syswalk attached, or in a process not followed)",
+                    c.pid
+                )
+            }
         }),
     )
 }

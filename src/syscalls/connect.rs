@@ -40,8 +40,7 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
     }
     // A port bound before connect() was chosen by the program, not from the ephemeral range.
     let prebound = c.before.sock.as_ref().and_then(|s| s.inet.as_ref()).is_some_and(|b| b.num != 0);
-    let want =
-        format!("{}:{}", req.addr.as_deref().unwrap_or("?"), req.port.map(|p| p.to_string()).unwrap_or_default());
+    let want = req.told();
     let req_ev = ev(
         "the sockaddr connect() was given",
         format!("{want} · bytes {}", req.bytes),
@@ -64,7 +63,7 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
             life.sys.port_range_text
         ),
         vec![req_ev.clone(), after_ev.clone(), rev],
-        "the sockaddr is not AF_INET, or the port range could not be read",
+        "the sockaddr is not AF_INET or AF_INET6, or the port range could not be read",
     ));
     let (changes, mut sev) = conn::states_of(life, c, sk.addr);
     let from_close = life
@@ -166,11 +165,7 @@ fn refused(c: &Call, life: &Life) -> Option<Claim> {
     let unconnected = so.is_some_and(|s| s.state.name.as_deref() == Some("SS_UNCONNECTED"));
     evidence.insert(0, ev("connect() returned", format!("{} {errno}", c.ret.unwrap_or(0)), "tp_btf/sys_exit"));
     if let Some(req) = &c.sockaddr {
-        evidence.push(ev(
-            "the sockaddr connect() was given",
-            format!("{}:{}", req.addr.as_deref().unwrap_or("?"), req.port.map(|p| p.to_string()).unwrap_or_default()),
-            "user memory at entry (bpf_probe_read_user)",
-        ));
+        evidence.push(ev("the sockaddr connect() was given", req.told(), "user memory at entry (bpf_probe_read_user)"));
     }
     evidence.push(conn::inet_ev("after", sk, "tp_btf/sys_exit walk"));
     evidence.push(ev(

@@ -26,7 +26,7 @@ fn name_arg(idx: usize, raw: u64, all: &[u64], n: &Namer) -> Value {
 pub fn judge(c: &Call) -> Vec<Claim> {
     let (Some(0), Some(sa), Some(sk)) = (c.ret, c.sockaddr.as_ref(), c.after.sock.as_ref()) else { return vec![] };
     let Some(i) = sk.inet.as_ref() else { return vec![] };
-    let told = format!("{}:{}", sa.addr.as_deref().unwrap_or("?"), sa.port.map(|p| p.to_string()).unwrap_or_default());
+    let told = sa.told();
     vec![judged(
         ids::GETSOCKNAME_AGREES,
         Some(c.seq),
@@ -44,6 +44,6 @@ pub fn judge(c: &Call) -> Vec<Claim> {
                 "tp_btf/sys_exit walk",
             ),
         ],
-        "the sockaddr is not AF_INET",
+        "the sockaddr is not AF_INET or AF_INET6",
     )]
 }

@@ -373,6 +373,8 @@ int BPF_PROG(sw_tcp_state, const struct sock *sk, const int oldstate, const int 
 	e->st.saddr = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
 	e->st.daddr = BPF_CORE_READ(sk, __sk_common.skc_daddr);
 	e->st.family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (e->st.family == SW_AF_INET6)
+		sw_read_v6(e->st.saddr6, e->st.daddr6, sk);
 	e->st.protocol = proto;
 	submit(e);
 	return 0;

@@ -110,10 +110,13 @@ struct sw_sock {
 	__u8 pad0;
 	__u32 pad1;
 	char prot_name[SW_PROT_NAME_LEN]; /* sk_prot->name */
-	/* SW_W_INET (AF_INET socks only): where the sock is bound and connected. Addresses and sport/dport as memory holds them (network
-	 * byte order); num is the local port in host order (inet_num = skc_num). IPv4 addresses only. */
+	/* SW_W_INET (AF_INET and AF_INET6 socks): where the sock is bound and connected. Addresses and sport/dport as memory holds them
+	 * (network byte order); num is the local port in host order (inet_num = skc_num). An AF_INET6 sock's addresses are in
+	 * rcv_saddr6/daddr6 (its IPv4 fields hold the v4 address only of a v4-mapped connection). */
 	__u32 rcv_saddr;                  /* skc_rcv_saddr: the bound local address */
 	__u32 daddr;                      /* skc_daddr: the peer */
+	__u32 rcv_saddr6[4];              /* skc_v6_rcv_saddr (AF_INET6) */
+	__u32 daddr6[4];                  /* skc_v6_daddr (AF_INET6) */
 	__u16 num;                        /* skc_num (inet_num) */
 	__u16 sport;                      /* inet_sport */
 	__u16 dport;                      /* skc_dport */
@@ -142,8 +145,10 @@ struct sw_tcpstate {
 	__u64 skaddr;
 	__s32 oldstate;
 	__s32 newstate;
-	__u32 saddr;                      /* network byte order, IPv4 only */
+	__u32 saddr;                      /* network byte order (AF_INET) */
 	__u32 daddr;
+	__u32 saddr6[4];                  /* AF_INET6: skc_v6_rcv_saddr, skc_v6_daddr */
+	__u32 daddr6[4];
 	__u16 sport;                      /* host order (inet_num) */
 	__u16 dport;                      /* host order */
 	__u16 family;

@@ -83,15 +83,23 @@ static __always_inline __u32 sw_read_socket(struct sw_socket *out, __u8 *buf, st
 #define SW_IPPROTO_TCP 6
 #define SW_SOCK_STREAM 1
 
-/* The inet fields, read only from a sock whose family says it is an IPv4 inet_sock (and the TCP ones only from a
- * TCP stream sock). */
+/* An AF_INET6 sock's local and peer addresses (struct in6_addr in sock_common; absent without CONFIG_IPV6). */
+static __always_inline void sw_read_v6(__u32 *saddr6, __u32 *daddr6, const struct sock *sk)
+{
+	if (!bpf_core_field_exists(struct sock, __sk_common.skc_v6_rcv_saddr))
+		return;
+	bpf_core_read(saddr6, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+	bpf_core_read(daddr6, 16, &sk->__sk_common.skc_v6_daddr);
+}
+
+/* The inet fields, read only from a sock whose family says it is an inet_sock (AF_INET or AF_INET6), and the TCP
+ * ones only from a TCP stream sock. */
 static __always_inline __u32 sw_read_inet(struct sw_sock *out, __u8 *buf, struct sock *sk)
 {
 	__u32 have = bpf_core_type_size(struct sock), want, bits = SW_W_INET;
 	__u64 tb;
 	bool tcp;
-	/* IPv4 only: an AF_INET6 sock's addresses are in other fields (skc_v6_*), not read yet. */
-	if (out->family != SW_AF_INET)
+	if (out->family != SW_AF_INET && out->family != SW_AF_INET6)
 		return 0;
 	tcp = out->protocol == SW_IPPROTO_TCP && out->type == SW_SOCK_STREAM;
 	want = tcp ? bpf_core_type_size(struct tcp_sock) : bpf_core_type_size(struct inet_sock);
@@ -100,6 +108,8 @@ static __always_inline __u32 sw_read_inet(struct sw_sock *out, __u8 *buf, struct
 		return 0;
 	out->rcv_saddr = PICK(buf, sk, struct sock, __sk_common.skc_rcv_saddr);
 	out->daddr = PICK(buf, sk, struct sock, __sk_common.skc_daddr);
+	if (out->family == SW_AF_INET6)
+		sw_read_v6(out->rcv_saddr6, out->daddr6, sk);
 	out->num = PICK(buf, sk, struct sock, __sk_common.skc_num);
 	out->dport = PICK(buf, sk, struct sock, __sk_common.skc_dport);
 	out->sport = PICK(buf, sk, struct inet_sock, inet_sport);

@@ -455,7 +455,7 @@ pub fn lesson(inp: &Inputs) -> Lesson {
                 }
             },
         )
-        .introduces(&["net_families", "family create function", "inetsw"])
+        .introduces(&["net_families", "inetsw"])
         .judged_by(&[ids::DISPATCH_CREATE, ids::DISPATCH_INETSW], c),
         Step::new(
             "dispatch",
@@ -531,11 +531,22 @@ pub fn lesson(inp: &Inputs) -> Lesson {
     let mut quoted = vec![r.target.description.clone(), r.command.clone()];
     if let Ok(u) = &inp.user {
         quoted.push(u.binary.clone());
+        // The names of the program's own functions (its ELF symbols) are its words, not the lesson's.
+        for f in u.sites.iter().filter_map(|s| s.function.as_ref()) {
+            if !crate::lesson::glossary::identifiers(f).is_empty() && !quoted.contains(f) {
+                quoted.push(f.clone());
+            }
+        }
     }
     for s in steps.iter_mut() {
         s.evidence.retain(|e| !e.is_empty());
         s.quoted = quoted.clone();
     }
+    // The names derived where the text first uses them (which step that is depends on what the run shows), then
+    // the functions the run's chains went through that no line of the glossary derives.
+    crate::lesson::place_at_first_use(&mut steps);
+    crate::lesson::derive_at_first_use(&mut steps, &crate::lesson::chain_functions(r));
+    crate::lesson::derive_at_first_use(&mut steps, &crate::lesson::source_functions(&claims));
     let title = "What happens when you write socket() — Part 1, from this machine".to_string();
     // Keep only the claims the steps rest on.
     let used: std::collections::HashSet<String> = steps.iter().flat_map(|s| s.claims.iter().cloned()).collect();
@@ -703,6 +714,9 @@ pub fn puzzle(r: &Report, sources: &[Claim], q: Question) -> Lesson {
     };
     steps.push(v);
     // At tier C the chain's claims say why they were not made; the first step takes Part 1's terms as given.
+    crate::lesson::place_at_first_use(&mut steps);
+    crate::lesson::derive_at_first_use(&mut steps, &crate::lesson::chain_functions(r));
+    crate::lesson::derive_at_first_use(&mut steps, &crate::lesson::source_functions(c));
     crate::lesson::failure::settle(&mut steps, r);
     let tier = r.kernel.tier;
     Lesson::new(
