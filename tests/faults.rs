@@ -386,17 +386,23 @@ fn stopping_the_target_stops_what_it_started_too() {
     assert_nothing_left(&before, "after stopping a target with children");
 }
 
+/// A folder, and the report `prove` saved there as JSON (the base the hostile variants are made from).
+fn saved_prove_report() -> (tempfile::TempDir, serde_json::Value) {
+    let dir = tempfile::tempdir().expect("tmp");
+    let rep = dir.path().join("r.json");
+    let o = run(&["prove", "-q", "--format", "json", "-o", rep.to_str().expect("utf8")]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let base: serde_json::Value = serde_json::from_slice(&std::fs::read(&rep).expect("report")).expect("json");
+    (dir, base)
+}
+
 /// A saved report whose chain frame nests 2^62 or 10^11 deep renders or is refused with the usage exit code (2),
 /// never a panic or an abort on a huge allocation; one with a newline in its claim ids, tool, syscall names,
 /// plan notes, probes and connection fields prints no forged line in text or Markdown.
 #[test]
 fn a_hostile_saved_report_is_refused_or_renders_without_a_forged_line() {
     let _g = lock();
-    let dir = tempfile::tempdir().expect("tmp");
-    let rep = dir.path().join("r.json");
-    let o = run(&["prove", "-q", "--format", "json", "-o", rep.to_str().expect("utf8")]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-    let base: serde_json::Value = serde_json::from_slice(&std::fs::read(&rep).expect("report")).expect("json");
+    let (dir, base) = saved_prove_report();
     let frame = |depth: u64| {
         serde_json::json!({"func": "__sys_socket", "depth": depth, "parent": null, "tid": 1, "enter_ns": 1,
             "exit_ns": 2, "inclusive_ns": 1, "exclusive_ns": 1, "args": [], "ret": 3, "caller": null,
@@ -457,11 +463,7 @@ fn a_hostile_saved_report_is_refused_or_renders_without_a_forged_line() {
 #[test]
 fn a_saved_report_past_a_bound_is_refused_and_a_hostile_histogram_renders() {
     let _g = lock();
-    let dir = tempfile::tempdir().expect("tmp");
-    let rep = dir.path().join("r.json");
-    let o = run(&["prove", "-q", "--format", "json", "-o", rep.to_str().expect("utf8")]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-    let base: serde_json::Value = serde_json::from_slice(&std::fs::read(&rep).expect("report")).expect("json");
+    let (dir, base) = saved_prove_report();
     let write = |name: &str, v: &serde_json::Value| {
         let p = dir.path().join(name);
         std::fs::write(&p, serde_json::to_vec(v).expect("json")).expect("write");
@@ -484,7 +486,8 @@ fn a_saved_report_past_a_bound_is_refused_and_a_hostile_histogram_renders() {
     let site = dir.path().join("site");
     for (v, says) in [(long, "a saved report's strings are at most"), (plans, "4096"), (hists, "256")] {
         let p = write("bad.json", &v);
-        let good = rep.to_str().expect("utf8");
+        let good = dir.path().join("r.json");
+        let good = good.to_str().expect("utf8");
         for args in [
             vec!["render", &p, "--format", "text"],
             vec!["render", &p, "--format", "svg"],
