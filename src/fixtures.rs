@@ -203,6 +203,7 @@ pub fn report() -> Report {
     let target = TargetInfo {
         description: "built-in: socket(2, 1, 0) from a process with only fds 0, 1, 2 open".into(),
         pid: 4242,
+        host_pid: None,
         ending: Ending::Exited(0),
         forks: vec![],
     };

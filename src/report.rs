@@ -30,6 +30,9 @@ pub struct KernelInfo {
 pub struct TargetInfo {
     pub description: String,
     pub pid: u32,
+    /// In a PID namespace (a container): the root's PID in the initial namespace, when it differs from `pid`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_pid: Option<u32>,
     pub ending: Ending,
     /// (parent tgid, child tgid) of processes followed through fork.
     pub forks: Vec<(u32, u32)>,

@@ -1179,6 +1179,9 @@ fn in_a_pid_namespace_the_namespace_s_own_process_is_traced_and_no_other() {
     assert_eq!(o.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&o.stderr));
     let r = json(&o);
     assert_eq!(r["calls"].as_array().map(|c| c.len()), Some(1), "the built-in target's socket(), found by its PID");
+    // Both numbers of the target: the namespace's (small: the namespace is new) and the host's.
+    let (pid, host) = (r["target"]["pid"].as_u64().unwrap_or(0), r["target"]["host_pid"].as_u64().unwrap_or(0));
+    assert!(pid > 0 && pid < 100 && host > 0 && host != pid, "pid {pid} in the namespace, host PID {host}");
     for id in TIER_C_CLAIMS {
         assert_eq!(claim(&r, id, r["calls"][0]["seq"].as_u64().unwrap_or(0))["verdict"], "proved", "{id}");
     }

@@ -284,6 +284,7 @@ pub fn collect(req: Request, names: &Namer) -> Result<Collected> {
     let tinfo = TargetInfo {
         description: target.describe(),
         pid: session.root_pid,
+        host_pid: session.root_host_pid,
         ending: session.ending.clone(),
         forks: session.forks.clone(),
     };

@@ -145,6 +145,8 @@ pub struct Session {
     pub chain_attach: Option<(crate::probes::chain::Attach, String)>,
     pub stats: Stats,
     pub root_pid: u32,
+    /// The root's PID in the initial namespace, when syswalk runs in another one (a container) and it differs.
+    pub root_host_pid: Option<u32>,
     pub ending: Ending,
     pub forks: Vec<(u32, u32)>,
     /// Evidence budget: per traced function, (name, entries counted, exits counted) in the kernel, not streamed.
@@ -294,6 +296,7 @@ pub fn trace(
     );
     let mut events = 0usize;
     let mut forks: Vec<(u32, u32)> = Vec::new();
+    let mut root_host_pid: Option<u32> = None;
     let free_attach = match &chain_attach {
         Some((crate::probes::chain::Attach::Kprobe, _)) => "kprobe",
         _ => "fentry",
@@ -303,6 +306,9 @@ pub fn trace(
     let mut deliver = |sink: &mut dyn Sink, b: Vec<RawEvent>, c: Vec<crate::probes::chain::RawChainEvent>| {
         events += b.len() + c.len();
         forks.extend(b.iter().filter(|e| e.kind == EvKind::SW_FORK.0).map(|e| (e.tgid, e.other)));
+        if root_host_pid.is_none() {
+            root_host_pid = b.iter().find(|e| e.tgid == root_pid && e.host_tgid != 0).map(|e| e.host_tgid);
+        }
         if !c.is_empty() {
             sink.chain(c);
         }
@@ -449,7 +455,8 @@ pub fn trace(
             eprintln!("{w}");
         }
     }
-    Ok(Session { chain_attach, stats, root_pid, ending, forks, chain_counted, chain_hist })
+    let root_host_pid = root_host_pid.filter(|h| *h != root_pid);
+    Ok(Session { chain_attach, stats, root_pid, root_host_pid, ending, forks, chain_counted, chain_hist })
 }
 
 /// The stderr warning for a session that lost events (boundary and chain together), None when nothing was lost.

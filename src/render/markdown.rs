@@ -24,9 +24,10 @@ pub fn markdown(r: &Report) -> String {
     let _ = writeln!(o, "| names | {} |", md(&r.kernel.kallsyms));
     let _ = writeln!(
         o,
-        "| target | {} (pid {}, {}) |",
+        "| target | {} (pid {}{}, {}) |",
         md(&r.target.description),
         r.target.pid,
+        r.target.host_pid.map(|h| format!("; host PID {h}: syswalk runs in a PID namespace")).unwrap_or_default(),
         md(&r.target.ending.describe())
     );
     let _ = writeln!(

@@ -71,7 +71,12 @@ fn plain(r: &Report) -> String {
     );
     let _ = writeln!(o, "names    {}", esc(&r.kernel.kallsyms));
     let ending = r.target.ending.describe();
-    let _ = writeln!(o, "target   {} · pid {} · {}", esc(&r.target.description), r.target.pid, esc(&ending));
+    let host = r
+        .target
+        .host_pid
+        .map(|h| format!(" (host PID {h}: syswalk runs in a PID namespace; PIDs here are the namespace's)"))
+        .unwrap_or_default();
+    let _ = writeln!(o, "target   {} · pid {}{host} · {}", esc(&r.target.description), r.target.pid, esc(&ending));
     let _ = writeln!(
         o,
         "session  attached in {:.1} ms{} · {} events · {} lost{} · traced {:.0} ms",

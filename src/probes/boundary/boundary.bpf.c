@@ -208,6 +208,8 @@ static __always_inline struct sw_event *start(__u32 kind, __u64 id)
 	e->kind = kind;
 	e->tgid = id >> 32;
 	e->tid = (__u32)id;
+	if (pidns_ino)
+		e->host_tgid = bpf_get_current_pid_tgid() >> 32;
 	e->ts_ns = bpf_ktime_get_ns();
 	e->lost_seen = lost_total;
 	e->walk_fd = -1;

@@ -160,6 +160,8 @@ struct sw_event {
 	__u32 tgid;
 	__u32 tid;
 	__u32 other;                      /* SW_FORK: child tgid; SW_PEXIT: exit_code */
+	__u32 host_tgid;                  /* in a PID namespace (ids.h): the kernel's own tgid of the task; else 0 */
+	__u32 pad_host;
 	__s64 nr;                         /* syscall number (orig_ax) */
 	__s64 ret;
 	__u64 ts_ns;                      /* bpf_ktime_get_ns */
