@@ -142,21 +142,20 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
     // the child is in a state only an established connection reaches (CLOSE_WAIT when the client's FIN came first),
     // or was seen entering ESTABLISHED. Nothing seen of the client's states: not observable, never ✗.
     let child_now = sk.state.name.as_deref().unwrap_or("");
-    let child_est = if matches!(child_now, "TCP_ESTABLISHED" | "TCP_CLOSE_WAIT" | "TCP_LAST_ACK") {
-        Some(true)
-    } else {
-        life.reached(sk.addr, 0, until, "TCP_ESTABLISHED")
-    };
+    // Only what was seen proves: a change missed (a timeline evicted, a Fast Open child still SYN_RECV) is not a
+    // refutation. The child's history starts at its own life (LISTEN → SYN_RECV), not at an older sock's there.
+    let child_since = life
+        .states_in(sk.addr, None, Some(until))
+        .iter()
+        .rev()
+        .find(|s| s.old.name.as_deref() == Some("TCP_LISTEN"))
+        .map_or(c.enter_ns.unwrap_or(0), |s| s.ts_ns);
+    let child_est = matches!(child_now, "TCP_ESTABLISHED" | "TCP_CLOSE_WAIT" | "TCP_LAST_ACK")
+        || life.reached(sk.addr, child_since, until, "TCP_ESTABLISHED") == Some(true);
+    // other_end matched the addresses both ways (walks, or the client's own state changes): the mirror holds.
     let ends_ok = other.and_then(|o| {
-        // Found by its walk's addresses or its state changes' (other_end): its peer, where walked, must be us.
-        let mirror = o.peer.as_deref().is_none_or(|p| p == ci.local());
-        let client_est = life.reached(o.sock, o.since_ns, until, "TCP_ESTABLISHED");
-        match (client_est, child_est) {
-            _ if !mirror => Some(false),
-            (Some(false), _) | (_, Some(false)) => Some(false),
-            (Some(true), Some(true)) => Some(true),
-            _ => None,
-        }
+        let client_est = life.reached(o.sock, o.since_ns, until, "TCP_ESTABLISHED") == Some(true);
+        (client_est && child_est).then_some(true)
     });
     let ends_why = if other.is_some() {
         format!(

@@ -106,6 +106,8 @@ pub struct Life {
     /// Per child process: its parent and when it forked (the child's fd table starts as a copy of the parent's).
     /// At most MAX_SOCKS.
     forks: HashMap<u32, (u32, u64)>,
+    /// Per (pid, fd) of a forked process: when it last closed that fd (its inherited copy is gone). At most MAX_SOCKS.
+    closes: HashMap<(u32, i32), u64>,
     pub socks: BTreeMap<KAddr, SockLife>,
     /// Every state change per sock address, in time order (at most MAX_STATES per address, TIMELINES addresses): a
     /// freed sock's address is soon a new sock's, so a life's changes are those of its time window, never "all of
@@ -151,6 +153,7 @@ impl Life {
         Life {
             fds: HashMap::new(),
             forks: HashMap::new(),
+            closes: HashMap::new(),
             socks: BTreeMap::new(),
             timeline: HashMap::new(),
             changes: 0,
@@ -513,8 +516,10 @@ impl Life {
                     sock: sk.addr,
                 });
                 let role = if c.syscall == "socket" { "socket" } else { "accepted" };
-                // A closed sock's address given to a new one: a new life (its old states and writes are not its).
-                if self.socks.get(&sk.addr).is_some_and(|l| l.closed_by.is_some()) {
+                // An address given to a new sock: a new life (its old states and writes are not its). The kernel
+                // reusing the address proves the old sock was freed, whether or not a traced close() was seen (a
+                // forked child that exits without close(), or a close() of a file another process still held).
+                if self.socks.get(&sk.addr).is_some_and(|l| l.made_by != Some(c.seq)) {
                     // (Its writes stay: they are found by time, and later ones may already be known.)
                     self.retire(sk.addr);
                 }
@@ -574,6 +579,10 @@ impl Life {
                     // What this close released: the installations before it entered (a later one is another
                     // thread's, made after the fd was freed).
                     let t = c.enter_ns.unwrap_or(u64::MAX);
+                    let room = self.closes.len() < MAX_SOCKS || self.closes.contains_key(&(c.pid, fd));
+                    if self.forks.contains_key(&c.pid) && room {
+                        self.closes.insert((c.pid, fd), t);
+                    }
                     if let Some(v) = self.fds.get_mut(&(c.pid, fd)) {
                         v.retain(|i| i.at > t);
                         if v.is_empty() {
@@ -628,6 +637,10 @@ impl Life {
             if let Some(i) = self.fds.get(&(pid, fd)).and_then(|v| v.iter().rev().find(|i| i.at <= t)) {
                 return Some(i);
             }
+            // This process closed the fd (before `t`) after it inherited it: the parent's is not its any more.
+            if self.closes.get(&(pid, fd)).is_some_and(|&at| at <= t) {
+                return None;
+            }
             let &(parent, at) = self.forks.get(&pid)?;
             (pid, t) = (parent, t.min(at));
         }
@@ -664,8 +677,13 @@ impl Life {
             .values()
             .find(|l| l.sock != me && l.local.as_deref() == Some(peer) && l.peer.as_deref() == Some(local));
         by_walk.or_else(|| {
+            // Only a life still open, whose own addresses (if walked) are these: a closed one's address may be a
+            // new, untraced sock's now, and its state changes would be that sock's.
             self.socks.values().find(|l| {
                 l.sock != me
+                    && l.closed_by.is_none()
+                    && l.peer.as_deref().is_none_or(|p| p == local)
+                    && l.local.as_deref().is_none_or(|a| a == peer)
                     && self
                         .timeline
                         .get(&l.sock)
@@ -683,7 +701,9 @@ impl Life {
         let listens = |l: &SockLife| {
             let Some((h, p)) = l.local.as_deref().and_then(port) else { return false };
             let v6 = want.0.starts_with('[');
-            p == want.1 && (h == want.0 || (h == "0.0.0.0" && !v6) || (h == "[::]" && v6))
+            // Only a connection to this host can reach a wildcard listener of it (a remote peer's port is its own).
+            let local = want.0.starts_with("127.") || want.0 == "[::1]" || want.0.starts_with("[::ffff:127.");
+            p == want.1 && (h == want.0 || (local && ((h == "0.0.0.0" && !v6) || (h == "[::]" && v6))))
         };
         let open = |l: &&SockLife| l.role == "listener" && l.closed_by.is_none();
         // The exact address first, then a wildcard one.
@@ -1103,6 +1123,40 @@ mod tests {
             somaxconn: Some(4096),
             somaxconn_text: "4096".into(),
         })
+    }
+
+    #[test]
+    fn a_wildcard_listener_listens_only_at_this_host_s_addresses_of_its_family() {
+        let mut l = life();
+        for (a, local) in [(0x10, "0.0.0.0:80"), (0x20, "[::]:8080")] {
+            l.socks.insert(
+                KAddr(a),
+                SockLife {
+                    sock: KAddr(a),
+                    socket: None,
+                    pid: 1,
+                    fd: Some(3),
+                    made_by: Some(1),
+                    role: "listener".into(),
+                    local: Some(local.into()),
+                    peer: None,
+                    bind_bucket: None,
+                    states: vec![],
+                    closed_by: None,
+                    since_ns: 0,
+                    freed: vec![],
+                    closed_at: None,
+                    installed_at: None,
+                    watched: (false, false),
+                },
+            );
+        }
+        let at = |a: &str| l.listener_at(a).map(|x| x.sock.0);
+        assert_eq!(at("127.0.0.1:80"), Some(0x10));
+        assert_eq!(at("93.184.216.34:80"), None, "a remote server's port 80 is not our listener's");
+        assert_eq!(at("[::1]:80"), None, "0.0.0.0 does not listen at IPv6 addresses");
+        assert_eq!(at("[::1]:8080"), Some(0x20));
+        assert_eq!(at("127.0.0.1:8080"), None, "[::] may be IPV6_V6ONLY: not claimed for an IPv4 peer");
     }
 
     #[test]

@@ -75,7 +75,10 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
     let copied = at.copied_seq.wrapping_sub(bt.copied_seq) as i64;
     // The peer's FIN, received before the call (the sock was past it at entry), sits in rcv_nxt as one sequence
     // number and no byte: a read that takes the last bytes takes it too (copied_seq passes it, nothing is left).
-    let fin_in = matches!(b.state.name.as_deref(), Some("TCP_CLOSE_WAIT" | "TCP_LAST_ACK" | "TCP_CLOSING"));
+    // (TCP_CLOSE too: a half-closed client in FIN_WAIT2 that gets the FIN goes to TIME_WAIT, and its full sock is
+    // left TCP_CLOSE with the data and the FIN still queued.)
+    let fin_in =
+        matches!(b.state.name.as_deref(), Some("TCP_CLOSE_WAIT" | "TCP_LAST_ACK" | "TCP_CLOSING" | "TCP_CLOSE"));
     let with_fin = fin_in && at.unread == 0 && took == ret + 1 && copied == ret + 1;
     out.push(judged(
         ids::READ_UNREAD,
@@ -236,6 +239,8 @@ mod tests {
         assert_eq!(took_unread(&read_call("TCP_CLOSE_WAIT", 73_006, 73_005, 0, 73_006)), Verdict::Proved);
         assert_eq!(took_unread(&read_call("TCP_ESTABLISHED", 100, 100, 0, 100)), Verdict::Proved);
         assert_eq!(took_unread(&read_call("TCP_ESTABLISHED", 100, 40, 60, 40)), Verdict::Proved);
+        // A half-closed client (FIN_WAIT2) that got the FIN is TIME_WAIT, its full sock TCP_CLOSE: the FIN is queued.
+        assert_eq!(took_unread(&read_call("TCP_CLOSE", 11, 10, 0, 11)), Verdict::Proved);
         // No FIN received at entry: one sequence number unaccounted for refutes it.
         assert_eq!(took_unread(&read_call("TCP_ESTABLISHED", 73_006, 73_005, 0, 73_006)), Verdict::Refuted);
         // A FIN, but the read stopped short of it: nothing can explain the missing byte.
