@@ -683,7 +683,8 @@ impl Life {
                 l.sock != me
                     && l.closed_by.is_none()
                     && l.peer.as_deref().is_none_or(|p| p == local)
-                    && l.local.as_deref().is_none_or(|a| a == peer)
+                    // (an unbound sock's walk reads 0.0.0.0:0: its port is not chosen yet, nothing to compare)
+                    && l.local.as_deref().is_none_or(|a| a.ends_with(":0") || a == peer)
                     && self
                         .timeline
                         .get(&l.sock)
