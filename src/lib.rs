@@ -13,6 +13,7 @@ mod lab;
 mod lesson;
 mod machine;
 mod model;
+mod pipeline;
 mod probes;
 mod render;
 mod report;

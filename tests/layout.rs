@@ -1,6 +1,10 @@
 //! The layout's rules, checked from the source text (no build of syswalk needed):
 //! - no import cycle between the crate's top-level modules, nor between sibling modules of one folder;
-//! - the README's layout section names every folder of src/ and nothing that is not there.
+//! - the README's layout section names every folder of src/ and nothing that is not there;
+//! - every top-level module imports only modules below it in the declared layer order (`LAYERS`, as
+//!   ARCHITECTURE.md gives it);
+//! - no code outside the syscall registry (`src/syscalls/mod.rs`) decides what to do by comparing a call's syscall
+//!   name with a string (`c.syscall == "socket"`, `match c.syscall.as_str()`): it asks the registry.
 //!
 //! Test code (`#[cfg(test)]` modules, which sit at the end of each file) is not part of the layering.
 use std::collections::{BTreeMap, BTreeSet};
@@ -173,6 +177,132 @@ fn the_checker_sees_a_cycle() {
     let c = find_cycle(&levels["crate"]);
     std::fs::remove_dir_all(&dir).ok();
     assert!(c.is_some(), "a ↔ b is a cycle: {levels:?}");
+}
+
+/// The layers, lowest first: a module may import only modules of a lower layer (same-layer entries are
+/// independent of each other). `escape` and `signals` use nothing of the crate and serve every layer; `fixtures`
+/// is test support.
+const LAYERS: &[&[&str]] = &[
+    &["escape", "signals"],
+    &["error"],
+    &["machine"],
+    &["probes"],
+    &["model"],
+    &["claims"],
+    &["report"],
+    &["saved"],
+    &["diff"],
+    &["lesson"],
+    &["syscalls"],
+    &["pipeline", "fixtures"],
+    &["render", "lab"],
+    &["cli"],
+    &["commands"],
+];
+
+fn rank(m: &str) -> Option<usize> {
+    LAYERS.iter().position(|l| l.contains(&m))
+}
+
+/// The imports between top-level modules that go up (or across) the layer order, and modules no layer names.
+fn layer_violations(edges: &BTreeMap<String, BTreeSet<String>>) -> Vec<String> {
+    let mut bad = Vec::new();
+    for (from, tos) in edges {
+        let Some(rf) = rank(from) else {
+            bad.push(format!("{from} is in no layer of LAYERS (tests/layout.rs): place it"));
+            continue;
+        };
+        for to in tos {
+            match rank(to) {
+                None => bad.push(format!("{to} is in no layer of LAYERS (tests/layout.rs): place it")),
+                Some(rt) if rt >= rf => bad.push(format!("{from} (layer {rf}) imports {to} (layer {rt})")),
+                Some(_) => {}
+            }
+        }
+    }
+    bad
+}
+
+#[test]
+fn every_module_imports_only_lower_layers() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let levels = level_edges(&src);
+    let crate_edges = levels.get("crate").expect("top-level edges");
+    assert!(crate_edges.len() > 10, "the checker found the crate's modules: {crate_edges:?}");
+    let bad = layer_violations(crate_edges);
+    assert!(bad.is_empty(), "imports against the layer order:\n{}", bad.join("\n"));
+}
+
+#[test]
+fn the_layer_checker_sees_an_import_upwards_and_an_unplaced_module() {
+    let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    edges.entry("model".into()).or_default().insert("syscalls".into());
+    edges.entry("syscalls".into()).or_default().insert("model".into());
+    edges.entry("newthing".into()).or_default().insert("error".into());
+    let bad = layer_violations(&edges);
+    assert!(bad.iter().any(|b| b.starts_with("model (layer")), "{bad:?}");
+    assert!(bad.iter().any(|b| b.starts_with("newthing is in no layer")), "{bad:?}");
+    assert_eq!(bad.len(), 2, "syscalls → model goes down: {bad:?}");
+}
+
+/// Lines of non-test code that compare a syscall name with a string literal, as `file:line: text`.
+fn string_dispatch(src: &Path) -> Vec<String> {
+    let mut files = Vec::new();
+    rs_files(src, &mut files);
+    files.sort();
+    let mut hits = Vec::new();
+    for f in &files {
+        let rel = f.strip_prefix(src).expect("under src");
+        if rel == Path::new("syscalls/mod.rs") {
+            continue; // the registry
+        }
+        let text = std::fs::read_to_string(f).expect("readable");
+        let code = match text.find("#[cfg(test)]\nmod ").or_else(|| text.find("#[cfg(test)]\npub(crate) mod ")) {
+            Some(i) => &text[..i],
+            None => &text[..],
+        };
+        for (n, line) in code.lines().enumerate() {
+            let l = line.trim_start();
+            if l.starts_with("//") {
+                continue;
+            }
+            let compares =
+                ["syscall == \"", "syscall != \"", "\" == c.syscall", "\" != c.syscall"].iter().any(|p| l.contains(p));
+            let matches_name = l.contains("syscall.as_str()") && (l.contains("match ") || l.contains("matches!("));
+            if compares || matches_name {
+                hits.push(format!("{}:{}: {}", rel.display(), n + 1, l));
+            }
+        }
+    }
+    hits
+}
+
+#[test]
+fn no_code_outside_the_registry_dispatches_on_a_syscall_name() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let hits = string_dispatch(&src);
+    assert!(
+        hits.is_empty(),
+        "string dispatch on a syscall name (ask `syscalls::of(c)` / `DEF.is(c)` instead):\n{}",
+        hits.join("\n")
+    );
+}
+
+#[test]
+fn the_dispatch_checker_sees_a_comparison_and_a_match() {
+    let dir = std::env::temp_dir().join(format!("syswalk-dispatch-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("syscalls")).expect("tmp");
+    std::fs::write(dir.join("a.rs"), "fn f(c: &Call) -> bool { c.syscall == \"socket\" }\n").expect("tmp");
+    std::fs::write(dir.join("b.rs"), "fn g(c: &Call) { match c.syscall.as_str() { _ => {} } }\n").expect("tmp");
+    std::fs::write(dir.join("syscalls/mod.rs"), "fn h(c: &Call) -> bool { c.syscall == \"socket\" }\n").expect("tmp");
+    std::fs::write(
+        dir.join("c.rs"),
+        "fn ok() {}\n#[cfg(test)]\nmod t { fn x(c: &Call) -> bool { c.syscall == \"bind\" } }\n",
+    )
+    .expect("tmp");
+    let hits = string_dispatch(&dir);
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(hits.len(), 2, "a.rs and b.rs, not the registry nor test code: {hits:?}");
 }
 
 #[test]

@@ -10,7 +10,6 @@ pub mod constants;
 pub mod ids;
 pub mod kaslr;
 pub mod kcode;
-pub mod leaks;
 pub mod srcline;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]

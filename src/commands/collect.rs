@@ -1,10 +1,10 @@
 //! The pipeline every tracing command shares: choose the tier and the chain, trace, pair events into calls, judge
 //! them, and assemble the report (not yet rendered).
-use super::stream;
 use crate::claims::Claim;
 use crate::cli::AttachArg;
 use crate::error::{Error, Kind, Result};
 use crate::model::{self, Namer};
+use crate::pipeline;
 use crate::probes::caps::{self, Caps};
 use crate::probes::chain::{self, Attach};
 use crate::probes::session::{self, Options, Target};
@@ -52,7 +52,7 @@ pub fn choose_chain(
     if custom.is_some() && arg == AttachArg::None {
         return Err(Error::new(Kind::Usage, "--chain needs a function-level tier; drop --attach none"));
     }
-    let traced_socket = specs.iter().any(|s| s.name == "socket");
+    let traced_socket = specs.iter().any(|s| s.name == crate::syscalls::socket::DEF.name);
     if custom.is_none() && !traced_socket && specs.iter().all(|s| s.chain.is_empty()) {
         return none(format!(
             "no function-level chain is defined for {}",
@@ -192,13 +192,13 @@ pub fn collect(req: Request, names: &Namer) -> Result<Collected> {
     }
     let sigs: Vec<model::Signature> = specs.iter().map(|s| s.signature()).collect();
     let plan: Vec<chain::FnPlan> = choice.setup.as_ref().map(|s| s.plan.clone()).unwrap_or_default();
-    let judge = choice.setup.as_ref().map(|s| stream::ChainJudge {
+    let judge = choice.setup.as_ref().map(|s| pipeline::ChainJudge {
         plan: &plan,
         probe: if s.attach == Attach::Kprobe { "kprobe/kretprobe" } else { "fentry/fexit" },
         families: &choice.families,
         budget: opts.chain_calls > 0,
     });
-    let mut st = stream::Stream::new(names, sigs, judge, keep);
+    let mut st = pipeline::Pipeline::new(names, sigs, judge, keep);
     st.sockets_only = sockets_only;
     st.chain_why = choice.why_not.clone();
     st.life.frees_why = match (&choice.setup, &choice.why_not) {
@@ -219,8 +219,8 @@ pub fn collect(req: Request, names: &Namer) -> Result<Collected> {
     )?;
     st.finish();
     let used_attach = session.chain_attach.as_ref().map(|(a, _)| *a);
-    let socket_calls = st.socket_calls;
-    let traced_socket = specs.iter().any(|s| s.name == "socket");
+    let socket_calls = st.counts.socket_calls;
+    let traced_socket = specs.iter().any(|s| s.name == crate::syscalls::socket::DEF.name);
 
     let touched = st.totals.calls - st.socketless;
     if st.totals.calls == 0 || (traced_socket && socket_calls == 0 && (specs.len() == 1 || touched == 0)) {
@@ -314,12 +314,12 @@ pub fn collect(req: Request, names: &Namer) -> Result<Collected> {
         );
     }
     if matches!(target, Target::Builtin { .. } | Target::Scenario(_)) {
-        let counts = crate::claims::leaks::Counts {
+        let counts = crate::syscalls::socket::leaks::Counts {
             sockets_used: report.stats.sockets_used,
             tcp_sockets: report.stats.tcp_sockets,
         };
         let scenario = matches!(target, Target::Scenario(_));
-        global.extend(crate::claims::leaks::sockets_none_left(&report.calls, counts, scenario));
+        global.extend(crate::syscalls::socket::leaks::sockets_none_left(&report.calls, counts, scenario));
     }
     // A family inside the table that failed: its slot, read again now that the target ended.
     if matches!(target, Target::Builtin { .. }) && socket::dispatch::applies(&report.calls) {
@@ -336,7 +336,7 @@ pub fn collect(req: Request, names: &Namer) -> Result<Collected> {
     }
     if opts.chain_calls > 0 && used_attach.is_some() {
         let b = crate::claims::budget::budget(
-            st.root_full,
+            st.counts.root_full,
             socket_calls,
             &plan,
             &session.chain_counted,

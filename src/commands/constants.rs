@@ -22,7 +22,7 @@ pub fn run(ctx: &Ctx, format: Format) -> Result<i32> {
     };
     let req = Request {
         target: course_target(),
-        specs: specs_for(&["socket".to_string()])?,
+        specs: specs_for(&[crate::syscalls::socket::DEF.name.to_string()])?,
         opts,
         attach: AttachArg::None,
         custom: None,
@@ -30,7 +30,7 @@ pub fn run(ctx: &Ctx, format: Format) -> Result<i32> {
         sockets_only: false,
     };
     let got = collect(req, &names)?;
-    let call = got.report.calls.iter().find(|c| c.syscall == "socket");
+    let call = got.report.calls.iter().find(|c| crate::syscalls::socket::DEF.is(c));
     let k = crate::claims::constants::build(call, &names);
     let text = match format {
         Format::Json => render::json(&k),

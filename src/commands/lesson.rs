@@ -6,6 +6,7 @@ use crate::cli::OutputArgs;
 use crate::error::{Error, Kind, Result};
 use crate::probes::session::{Options, Target};
 use crate::render::{self, Format};
+use crate::syscalls::{self, socket};
 
 pub fn run(
     ctx: &Ctx,
@@ -67,8 +68,8 @@ pub fn build(
     };
     let chain = load_chain(how.chain.as_deref(), &names)?;
     let opts = options(ctx, &how, quiet, report_on_stdout);
-    let traced: &[&str] = if life { super::prove::LIFE_SYSCALLS } else { &["socket"] };
-    let specs = specs_for(&traced.iter().map(|s| s.to_string()).collect::<Vec<_>>())?;
+    let traced = if life { syscalls::life() } else { vec![socket::DEF.name.into()] };
+    let specs = specs_for(&traced)?;
     let got = collect(
         Request { target, specs, opts, attach: how.attach, custom: chain, keep: how.keep_calls, sockets_only: life },
         &names,
@@ -79,7 +80,7 @@ pub fn build(
             .report
             .calls
             .iter()
-            .filter(|c| c.syscall == "socket")
+            .filter(|c| socket::DEF.is(c))
             .map(|c| {
                 format!(
                     "socket({}) = {}",
@@ -144,7 +145,7 @@ fn puzzle(
 ) -> Result<crate::lesson::Lesson> {
     let (family, ty, protocol, nofile) = super::prove::fail_call(fail);
     let target = Target::Builtin { family, ty, protocol, nofile };
-    let (names, got) = trace_failure(ctx, target, &["socket"], false, &how, quiet, report_on_stdout)?;
+    let (names, got) = trace_failure(ctx, target, &[socket::DEF.name.into()], false, &how, quiet, report_on_stdout)?;
     let call = crate::syscalls::socket::lesson::failed_call(&got.report);
     if call.is_none() {
         return Err(Error::new(Kind::NoCall, "the failure target's socket() did not fail: there is no puzzle to show")
@@ -176,7 +177,7 @@ fn connection_failure(
         Scenario::AcceptEmfile => (accept4::emfile_failure(), accept4::DEF.chain),
     };
     let (names, got) =
-        trace_failure(ctx, Target::Scenario(sc), super::prove::LIFE_SYSCALLS, true, &how, quiet, report_on_stdout)?;
+        trace_failure(ctx, Target::Scenario(sc), &syscalls::life(), true, &how, quiet, report_on_stdout)?;
     let call = crate::lesson::failure::failed(&got.report, f.syscall);
     if call.is_none() {
         return Err(Error::new(
@@ -196,7 +197,7 @@ fn connection_failure(
 fn trace_failure(
     ctx: &Ctx,
     target: Target,
-    syscalls: &[&str],
+    syscalls: &[String],
     sockets_only: bool,
     how: &crate::cli::TraceArgs,
     quiet: bool,
@@ -205,7 +206,7 @@ fn trace_failure(
     let names = namer();
     let chain = load_chain(how.chain.as_deref(), &names)?;
     let opts = options(ctx, how, quiet, report_on_stdout);
-    let specs = specs_for(&syscalls.iter().map(|s| s.to_string()).collect::<Vec<_>>())?;
+    let specs = specs_for(syscalls)?;
     let req = Request { target, specs, opts, attach: how.attach, custom: chain, keep: how.keep_calls, sockets_only };
     let got = collect(req, &names)?;
     Ok((names, got))

@@ -22,7 +22,6 @@ mod lab;
 mod lesson;
 mod prove;
 mod site;
-mod stream;
 mod trace;
 
 /// What every command gets from main: when syswalk started (launch → attached is measured from it).

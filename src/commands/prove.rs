@@ -6,6 +6,7 @@ use super::{btf_arg, family_arg, investigate, namer, specs_for, Ctx};
 use crate::cli::{Fail, OutputArgs, TraceArgs};
 use crate::error::Result;
 use crate::probes::session::Target;
+use crate::syscalls::{self, socket};
 
 /// The built-in target's call, as the command line gave it.
 pub struct Builtin<'a> {
@@ -42,8 +43,9 @@ pub fn run(
         Target::Command(command)
     };
     // One socket() for the built-in socket targets; a connection's whole life for the life target and a program.
-    let traced: &[&str] = if matches!(target, Target::Builtin { .. }) { &["socket"] } else { LIFE_SYSCALLS };
-    let specs = specs_for(&traced.iter().map(|s| s.to_string()).collect::<Vec<_>>())?;
+    let traced =
+        if matches!(target, Target::Builtin { .. }) { vec![socket::DEF.name.into()] } else { syscalls::life() };
+    let specs = specs_for(&traced)?;
     let chain = load_chain(how.chain.as_deref(), &names)?;
     investigate::run(
         ctx,
@@ -53,21 +55,6 @@ pub fn run(
         &how,
     )
 }
-
-/// The calls of a TCP connection's life that `prove` traces for the life target and for a program.
-pub const LIFE_SYSCALLS: &[&str] = &[
-    "socket",
-    "setsockopt",
-    "bind",
-    "getsockname",
-    "listen",
-    "connect",
-    "accept4",
-    "accept",
-    "read",
-    "write",
-    "close",
-];
 
 /// The failure targets that are a connection's call, not a socket() of their own.
 pub fn scenario(f: Fail) -> Option<crate::probes::target::Scenario> {

@@ -866,18 +866,18 @@ impl Pairer {
         }
     }
 
-    /// When the earliest open call of `syscall` entered, ignoring calls open for more than `stale_ns` before
-    /// `now` (a call whose exit was lost must not hold back everything after it).
-    pub fn oldest_open_of(&self, syscall: &str, now: u64, stale_ns: u64) -> Option<u64> {
+    /// When the earliest open call of a syscall `which` names entered, ignoring calls open for more than `stale_ns`
+    /// before `now` (a call whose exit was lost must not hold back everything after it).
+    pub fn oldest_open_where(&self, which: impl Fn(&str) -> bool, now: u64, stale_ns: u64) -> Option<u64> {
         self.open
             .values()
-            .filter(|c| c.syscall == syscall)
+            .filter(|c| which(&c.syscall))
             .filter_map(|c| c.enter_ns)
             .filter(|t| now.saturating_sub(*t) <= stale_ns)
             .min()
     }
 
-    /// When the earliest open call of any syscall entered (as `oldest_open_of`).
+    /// When the earliest open call of any syscall entered (as `oldest_open_where`).
     pub fn oldest_open(&self, now: u64, stale_ns: u64) -> Option<u64> {
         self.open.values().filter_map(|c| c.enter_ns).filter(|t| now.saturating_sub(*t) <= stale_ns).min()
     }

@@ -371,7 +371,7 @@ pub fn allocation_lines(c: &Call) -> Vec<String> {
         .iter()
         .map(|a| {
             let failed = c.ret.is_some_and(|r| r < 0);
-            let rel = if a.released_by.is_empty() && failed && c.syscall == "socket" {
+            let rel = if a.released_by.is_empty() && failed && crate::syscalls::socket::DEF.is(c) {
                 "not released in the failed call (see release.same_socket)".to_string()
             } else if a.released_by.is_empty() && failed {
                 // A failed accept4's new file goes back by a deferred fput, after the call returned: not followed.
@@ -388,7 +388,7 @@ pub fn allocation_lines(c: &Call) -> Vec<String> {
                 }
                 (Some(f), Some(ns)) => format!(" · freed by {f} {:.3} ms after the call", ns as f64 / 1e6),
                 (Some(f), None) => format!(" · freed by {f}"),
-                (None, _) if a.released_by.is_empty() || c.syscall != "socket" => String::new(),
+                (None, _) if a.released_by.is_empty() || !crate::syscalls::socket::DEF.is(c) => String::new(),
                 (None, _) => " · no free seen while tracing".into(),
             };
             format!("{} {} ← {}() · {rel}{freed}", a.object, a.addr, a.allocated_by)

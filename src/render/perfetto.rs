@@ -291,8 +291,8 @@ impl Timeline {
                 if let Some(x) = c["after"][k].get("addr").and_then(addr) {
                     // A call that installs a new fd (socket, accept4, accept) hands out new objects: a new flow,
                     // unless an allocator frame of this call began it already (tiers A/B).
-                    let installs =
-                        matches!(sys, "socket" | "accept4" | "accept") && c["ret"].as_i64().is_some_and(|r| r >= 0);
+                    let installs = crate::syscalls::by_name(sys).is_some_and(|s| s.returns_fd())
+                        && c["ret"].as_i64().is_some_and(|r| r >= 0);
                     let key = self.gens.key(x, k, installs && !born_here.contains(&(x, k)), &self.flows);
                     let role = "the fd's object at exit (walk)".to_string();
                     self.flows.entry(key).or_default().push(Point { pid, tid, ns: at, slice: slice.clone(), role });

@@ -530,7 +530,8 @@ fn claim_table(ctx: &Ctx, m: &Machine, claims: &[&Claim]) -> Markup {
 fn part2(ctx: &Ctx, m: &Machine, r: &Report) -> String {
     let claims = &ctx.ix(m).claims;
     let lines = source_lines(claims);
-    let call = crate::syscalls::socket::lesson::course_call(r).or(r.calls.iter().find(|c| c.syscall == "socket"));
+    let call =
+        crate::syscalls::socket::lesson::course_call(r).or(r.calls.iter().find(|c| crate::syscalls::socket::DEF.is(c)));
     let of = |pre: &[&str]| -> Vec<&Claim> {
         claims.iter().copied().filter(|c| pre.iter().any(|p| c.id.starts_with(p))).collect()
     };
@@ -620,14 +621,14 @@ fn chapter(ctx: &Ctx, m: &Machine, r: &Report, sys: &str) -> String {
         .lesson
         .iter()
         .flat_map(|l| l.steps.iter())
-        .filter(|s| s.part == sys || (sys == "write" || sys == "read") && s.part == "write and read")
+        .filter(|s| s.part == sys || crate::syscalls::by_name(sys).is_some_and(|x| x.lesson_part() == s.part))
         .collect();
     let calls: &[&Call] = ctx.ix(m).calls_by_syscall.get(sys).map(Vec::as_slice).unwrap_or_default();
     let total = r.totals.by_syscall.get(sys).copied().unwrap_or(calls.len() as u64);
     let body = html! {
         h1 { (sys) "()" }
         p { (total) " call(s) in the run; " (calls.len()) " kept with their full evidence." }
-        @if sys == "socket" && m.lesson.is_some() {
+        @if sys == crate::syscalls::socket::DEF.name && m.lesson.is_some() {
             p { "socket()'s lesson is " a href=(m.page("part1")) { "Part 1" } "; its proof is " a href=(m.page("part2")) { "Part 2" } "." }
         }
         @if calls.iter().all(|c| c.chain.is_empty()) && r.kernel.tier == crate::probes::caps::Tier::C {
@@ -673,7 +674,7 @@ const PHYS_MAX: u64 = (1 << 52) - 1;
 /// The socket() call the answers read: the course's (AF_INET, SOCK_STREAM, 0), else the first that made a socket.
 fn answer_call(r: &Report) -> Option<&Call> {
     crate::syscalls::socket::lesson::course_call(r)
-        .or_else(|| r.calls.iter().find(|c| c.syscall == "socket" && c.after.socket.is_some()))
+        .or_else(|| r.calls.iter().find(|c| crate::syscalls::socket::DEF.is(c) && c.after.socket.is_some()))
 }
 
 fn questions(claims: &[&Claim], r: &Report) -> Vec<Answer> {

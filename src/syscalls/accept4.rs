@@ -1,6 +1,9 @@
-//! accept4(fd, addr, addrlen, flags): accept with SOCK_NONBLOCK/SOCK_CLOEXEC flags. At the boundary: arguments, the sockaddr it names, return value and the walk of the fd.
+//! accept4(fd, addr, addrlen, flags) and accept(fd, addr, addrlen) (accept4 without flags): a new connection's
+//! socket from a listener's queue. At the boundary: arguments, the peer's sockaddr it writes back, return value and
+//! the walk of the listener's fd at entry and the new fd at exit; the chain at tiers A/B; the course's accept
+//! chapter.
 use super::conn::{self, Life};
-use super::Def;
+use super::{claims_of, nth_ok, on_tcp, Chapter, Def, Judging, Syscall};
 use crate::claims::{ev, ids, judged, Claim};
 use crate::model::{plain_arg, user_ptr, Call, Namer, Value};
 use crate::probes::boundary::{Mode, UaddrMode};
@@ -18,6 +21,48 @@ pub const ACCEPT_CHAIN: &[&str] = &[
     "fd_install",
 ];
 
+/// accept4() and accept() (`ACCEPT`): one implementation, registered once per descriptor; accept4()'s carries the
+/// chapter.
+pub struct Accept {
+    pub def: &'static Def,
+    pub chapter: bool,
+}
+
+impl Syscall for Accept {
+    fn def(&self) -> &'static Def {
+        self.def
+    }
+    fn judge(&self, c: &Call, j: &mut Judging) -> Vec<Claim> {
+        judge(c, j.life)
+    }
+    fn chain_claims(&self, c: &Call) -> Option<(&'static [ids::ClaimId], super::ChainJudgeFn)> {
+        let emfile = c.errno.as_ref().and_then(|e| e.name.as_deref()) == Some("EMFILE");
+        let tcp = c.before.sock.as_ref().and_then(|s| s.inet.as_ref()).is_some_and(|i| i.tcp.is_some());
+        if on_tcp(c) {
+            Some((CHAIN_CLAIMS, judge_chain))
+        } else if emfile && tcp {
+            Some((FAILED_CHAIN_CLAIMS, judge_failed_chain))
+        } else {
+            None
+        }
+    }
+    fn record(&self, c: &Call, life: &mut Life) {
+        life.record_accept(c);
+        life.record_install(c, conn::Made::Accepted);
+    }
+    fn returns_fd(&self) -> bool {
+        true
+    }
+    /// One chapter for both (registered twice): accept4()'s, from the first accept4() or else the first accept().
+    fn chapter(&self, r: &crate::report::Report) -> Option<Chapter> {
+        if !self.chapter {
+            return None;
+        }
+        let used = claims_of(r, nth_ok(r, &DEF, 0).or(nth_ok(r, &ACCEPT, 0)));
+        Some(Chapter { order: 40, steps: lesson_steps(&used), used })
+    }
+}
+
 pub const DEF: Def = Def {
     name: "accept4",
     fallback_nr: 288,
@@ -27,6 +72,26 @@ pub const DEF: Def = Def {
     name_arg,
     chain: ACCEPT_CHAIN,
 };
+
+/// accept(): accept4() without its flags argument.
+pub const ACCEPT: Def = Def {
+    name: "accept",
+    fallback_nr: 43,
+    args: &["fd", "addr", "addrlen"],
+    mode: Mode::SW_MODE_WALK_ARG0_RET,
+    uaddr: UaddrMode::SW_UA_EXIT,
+    name_arg: accept_name_arg,
+    chain: ACCEPT_CHAIN,
+};
+
+/// accept(): fd as a number, the sockaddr pointer in hex, addrlen as a number (a pointer for accept: shown in hex).
+fn accept_name_arg(idx: usize, raw: u64, all: &[u64], n: &Namer) -> Value {
+    match idx {
+        1 => user_ptr(raw),
+        2 => user_ptr(raw),
+        _ => plain_arg(idx, raw, all, n),
+    }
+}
 
 /// fd as a number, the sockaddr pointer in hex, addrlen as a number (a pointer for accept: shown in hex), flags decoded.
 fn name_arg(idx: usize, raw: u64, all: &[u64], n: &Namer) -> Value {

@@ -1,9 +1,37 @@
-//! bind(fd, addr, addrlen): a local address for a socket. At the boundary: arguments, the sockaddr it names, return value and the walk of the fd.
+//! bind(fd, addr, addrlen): a local address for a socket. At the boundary: arguments, the sockaddr the program
+//! passed (read at entry), return value and the walk of the fd at entry and exit (the sock's local address and its
+//! bind bucket); its claims against the sock, the port range and the tracker; the chain at tiers A/B; the course's
+//! bind chapter (with getsockname()).
 use super::conn::{self, Life};
-use super::Def;
+use super::{claims_of, nth_ok, on_tcp, Chapter, Def, Judging, Syscall};
 use crate::claims::{ev, ids, judged, Claim};
 use crate::model::{plain_arg, user_ptr, Call, Namer, Value};
 use crate::probes::boundary::{Mode, UaddrMode};
+
+pub struct Bind;
+
+impl Syscall for Bind {
+    fn def(&self) -> &'static Def {
+        &DEF
+    }
+    fn judge(&self, c: &Call, j: &mut Judging) -> Vec<Claim> {
+        judge(c, j.life)
+    }
+    fn chain_claims(&self, c: &Call) -> Option<(&'static [ids::ClaimId], super::ChainJudgeFn)> {
+        on_tcp(c).then_some((CHAIN_CLAIMS, judge_chain))
+    }
+    fn record(&self, c: &Call, life: &mut Life) {
+        life.record_use(c, None);
+    }
+    /// The course's bind chapter (with the getsockname() that reads the port back); the course starts here.
+    fn chapter(&self, r: &crate::report::Report) -> Option<Chapter> {
+        let bind = nth_ok(r, &DEF, 0)?;
+        let gsn = nth_ok(r, &super::getsockname::DEF, 0);
+        let (cl, gsn_claims) = (claims_of(r, Some(bind)), claims_of(r, gsn));
+        let steps = lesson_steps(bind, &cl, gsn.map(|g| (g, &gsn_claims[..])));
+        Some(Chapter { order: 10, steps, used: cl.into_iter().chain(gsn_claims).collect() })
+    }
+}
 
 pub const DEF: Def = Def {
     name: "bind",

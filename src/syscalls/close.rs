@@ -1,9 +1,45 @@
-//! close(fd): the last reference to a file released. At the boundary: arguments, the sockaddr it names, return value and the walk of the fd.
+//! close(fd): an fd released, and with the last reference to a socket's file the socket itself. At the boundary:
+//! arguments, return value and the walk of the fd at entry (the file, socket and sock it held) and of the fd table
+//! at exit; the release (sock_close … tcp_close) runs after close() returns and comes as late frames; the frees
+//! later still (`close.freed`, judged with the connection's life); the course's close chapter.
 use super::conn::{self, Life};
-use super::Def;
+use super::{claims_of, on_tcp, Chapter, Def, Judging, Syscall};
 use crate::claims::{ev, ids, judged, Claim};
 use crate::model::{plain_arg, Call};
 use crate::probes::boundary::{Mode, UaddrMode};
+
+pub struct Close;
+
+impl Syscall for Close {
+    fn def(&self) -> &'static Def {
+        &DEF
+    }
+    fn judge(&self, c: &Call, j: &mut Judging) -> Vec<Claim> {
+        judge(c, j.life)
+    }
+    fn chain_claims(&self, c: &Call) -> Option<(&'static [ids::ClaimId], super::ChainJudgeFn)> {
+        on_tcp(c).then_some((CHAIN_CLAIMS, judge_chain))
+    }
+    fn record(&self, c: &Call, life: &mut Life) {
+        life.record_close(c);
+    }
+    fn any_file(&self) -> bool {
+        true
+    }
+    /// A socket's file is released by the deferred fput when the thread returns to user space: sock_close runs
+    /// after close() returned.
+    fn late_release(&self) -> Option<&'static str> {
+        Some("sock_close")
+    }
+    /// The close of a connected sock (the first close that released a socket), with the TCP state chains.
+    fn chapter(&self, r: &crate::report::Report) -> Option<Chapter> {
+        let close = r.calls.iter().find(|c| DEF.is(c) && c.ret == Some(0) && c.before.socket.is_some());
+        let states: Vec<Claim> = r.claims.iter().filter(|k| k.id == ids::TCP_STATES.id).cloned().collect();
+        let cl = claims_of(r, close);
+        let steps = lesson_steps(&cl, &states);
+        Some(Chapter { order: 60, steps, used: cl.into_iter().chain(states).collect() })
+    }
+}
 
 pub const DEF: Def = Def {
     name: "close",

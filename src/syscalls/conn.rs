@@ -58,6 +58,15 @@ pub type Resolved = (usize, KAddr, String, u64);
 /// One write(): its call, when it returned, the bytes, the sock's write_seq after it.
 type Write = (usize, u64, i64, Option<u32>);
 
+/// How a socket came to be installed at an fd.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Made {
+    /// socket() made it.
+    BySocket,
+    /// accept()/accept4() took it from a listener's queue.
+    Accepted,
+}
+
 /// What an fd held when a call installed it.
 #[derive(Debug, Clone)]
 pub struct Installed {
@@ -472,149 +481,172 @@ impl Life {
         self.socks.get_mut(&sock)
     }
 
-    /// What a judged call tells the tracker (after its own claims were judged against the state before it).
+    /// What a judged call tells the tracker (after its own claims were judged against the state before it): its
+    /// syscall's `Syscall::record`.
     pub fn record(&mut self, c: &Call) {
-        let ok = c.ret.is_some_and(|r| r >= 0);
-        let fd0 = c.args.first().map(|a| a.value.raw as i32);
-        if matches!(c.syscall.as_str(), "accept4" | "accept") {
-            if let Some(lsk) = c.before.sock.as_ref() {
-                let emfile = c.errno.as_ref().and_then(|e| e.name.as_deref()) == Some("EMFILE");
-                // A success that entered after the failed call returned takes its turn (one blocked before it
-                // does not).
-                let after_failed = |f: &FailedAccept| c.enter_ns.is_some_and(|t| t > f.exit_ns);
-                if ok && self.accept_failed.get(&lsk.addr).is_some_and(after_failed) {
-                    self.accept_failed.remove(&lsk.addr);
-                } else if emfile && lsk.ack_backlog > 0 {
-                    if self.accept_failed.len() >= MAX_SOCKS {
-                        if let Some(old) = self.accept_failed.iter().min_by_key(|(_, f)| f.call).map(|(a, _)| *a) {
-                            self.accept_failed.remove(&old);
-                        }
-                    }
-                    let f = FailedAccept {
-                        call: c.seq,
-                        waiting: lsk.ack_backlog,
-                        enter_ns: c.enter_ns.unwrap_or(0),
-                        exit_ns: c.exit_ns.unwrap_or(u64::MAX),
-                    };
-                    self.accept_failed.insert(lsk.addr, f);
-                }
-            }
-        }
-        match c.syscall.as_str() {
-            "socket" | "accept4" | "accept" if ok => {
-                let fd = c.ret.unwrap_or(-1) as i32;
-                let (Some(so), Some(sk)) = (c.after.socket.as_ref(), c.after.sock.as_ref()) else { return };
-                let v = self.fds.entry((c.pid, fd)).or_default();
-                if v.len() >= 4 {
-                    v.remove(0);
-                }
-                v.push(Installed {
-                    call: c.seq,
-                    at: c.exit_ns.unwrap_or(0),
-                    syscall: c.syscall.clone(),
-                    socket: so.addr,
-                    sock: sk.addr,
-                });
-                let role = if c.syscall == "socket" { "socket" } else { "accepted" };
-                // An address given to a new sock: a new life (its old states and writes are not its). The kernel
-                // reusing the address proves the old sock was freed, whether or not a traced close() was seen (a
-                // forked child that exits without close(), or a close() of a file another process still held).
-                if self.socks.get(&sk.addr).is_some_and(|l| l.made_by != Some(c.seq)) {
-                    // (Its writes stay: they are found by time, and later ones may already be known.)
-                    self.retire(sk.addr);
-                }
-                // A new sock's life starts at its socket() call; a child's at the change that made it (LISTEN →
-                // SYN_RECV, made by the kernel before accept4 returned it).
-                let enter = c.enter_ns.unwrap_or(0);
-                let since = if c.syscall == "socket" {
-                    enter
-                } else {
-                    let exit = c.exit_ns.unwrap_or(u64::MAX);
-                    self.timeline
-                        .get(&sk.addr)
-                        .and_then(|v| {
-                            v.iter().rev().find(|s| s.ts_ns <= exit && s.old.name.as_deref() == Some("TCP_LISTEN"))
-                        })
-                        .map(|s| s.ts_ns)
-                        .unwrap_or(enter)
-                };
-                if let Some(l) = self.follow(sk.addr, c.pid, role, since) {
-                    l.installed_at = c.exit_ns;
-                    l.socket = Some(so.addr);
-                    l.fd = Some(fd);
-                    l.made_by = Some(c.seq);
-                    l.local = sk.inet.as_ref().map(InetObj::local);
-                    l.peer = sk.inet.as_ref().filter(|i| i.dport != 0).map(InetObj::peer);
-                }
-                if c.syscall != "socket" {
-                    if let Some(lsk) = c.before.sock.as_ref() {
-                        if let Some(l) = self.follow(lsk.addr, c.pid, "listener", c.enter_ns.unwrap_or(0)) {
-                            l.role = "listener".into();
-                        }
-                    }
-                }
-            }
-            "bind" | "listen" | "connect" | "getsockname" | "read" | "write" | "setsockopt" => {
-                let Some(sk) = c.after.sock.as_ref().or(c.before.sock.as_ref()) else { return };
-                let role = match c.syscall.as_str() {
-                    "listen" if ok => Some("listener"),
-                    "connect" if ok => Some("client"),
-                    _ => None,
-                };
-                if let Some(l) = self.follow(sk.addr, c.pid, role.unwrap_or("socket"), c.enter_ns.unwrap_or(0)) {
-                    if let Some(r) = role {
-                        l.role = r.into();
-                    }
-                    if let Some(i) = sk.inet.as_ref() {
-                        l.local = Some(i.local());
-                        l.peer = (i.dport != 0).then(|| i.peer());
-                        if let Some(t) = i.tcp.as_ref().filter(|t| !t.bind_bucket.is_null()) {
-                            l.bind_bucket = Some((t.bind_bucket, t.bind_bucket_port));
-                        }
-                    }
-                }
-            }
-            "close" if ok => {
-                if let Some(fd) = fd0 {
-                    // What this close released: the installations before it entered (a later one is another
-                    // thread's, made after the fd was freed).
-                    let t = c.enter_ns.unwrap_or(u64::MAX);
-                    let room = self.closes.len() < MAX_SOCKS || self.closes.contains_key(&(c.pid, fd));
-                    if self.forks.contains_key(&c.pid) && room {
-                        self.closes.insert((c.pid, fd), t);
-                    }
-                    if let Some(v) = self.fds.get_mut(&(c.pid, fd)) {
-                        v.retain(|i| i.at > t);
-                        if v.is_empty() {
-                            self.fds.remove(&(c.pid, fd));
-                        }
-                    }
-                }
-                if let Some(sk) = c.before.sock.as_ref() {
-                    let snapped = |a: KAddr| {
-                        c.chain.iter().any(|f| f.entry_objects.iter().chain(&f.exit_objects).any(|o| o.addr == a))
-                    };
-                    let socket = c.before.socket.as_ref().map(|s| s.addr);
-                    let watched = (socket.is_some_and(snapped), snapped(sk.addr));
-                    // A file other fds or processes still hold (a forked child closing the listener it inherited)
-                    // only loses one reference: its socket lives on.
-                    let shared_file = c.before.file.as_ref().is_some_and(|f| f.f_count > 1);
-                    if let Some(l) = self.socks.get_mut(&sk.addr).filter(|_| !shared_file) {
-                        l.closed_by = Some(c.seq);
-                        l.closed_at = c.enter_ns;
-                        l.watched = watched;
-                        l.fd = None;
-                    }
-                }
-            }
-            _ => {}
+        if let Some(s) = super::of(c) {
+            s.record(c, self);
         }
     }
 
-    /// A call as soon as it completed (before the calls that completed with it are judged): a write() is known to
-    /// the peer's read() that returned while the write was still returning (another thread or process).
+    /// A call as soon as it completed (before the calls that completed with it are judged): its syscall's
+    /// `Syscall::completed`.
     pub fn completed(&mut self, c: &Call) {
-        if c.syscall != "write" || c.ret.is_none_or(|r| r < 0) {
+        if let Some(s) = super::of(c) {
+            s.completed(c, self);
+        }
+    }
+
+    /// An accept's outcome on its listener (recorded before what it installed): a failure for want of an fd
+    /// (EMFILE) while connections wait is remembered, and the next success after it clears it.
+    pub fn record_accept(&mut self, c: &Call) {
+        let ok = c.ret.is_some_and(|r| r >= 0);
+        if let Some(lsk) = c.before.sock.as_ref() {
+            let emfile = c.errno.as_ref().and_then(|e| e.name.as_deref()) == Some("EMFILE");
+            // A success that entered after the failed call returned takes its turn (one blocked before it
+            // does not).
+            let after_failed = |f: &FailedAccept| c.enter_ns.is_some_and(|t| t > f.exit_ns);
+            if ok && self.accept_failed.get(&lsk.addr).is_some_and(after_failed) {
+                self.accept_failed.remove(&lsk.addr);
+            } else if emfile && lsk.ack_backlog > 0 {
+                if self.accept_failed.len() >= MAX_SOCKS {
+                    if let Some(old) = self.accept_failed.iter().min_by_key(|(_, f)| f.call).map(|(a, _)| *a) {
+                        self.accept_failed.remove(&old);
+                    }
+                }
+                let f = FailedAccept {
+                    call: c.seq,
+                    waiting: lsk.ack_backlog,
+                    enter_ns: c.enter_ns.unwrap_or(0),
+                    exit_ns: c.exit_ns.unwrap_or(u64::MAX),
+                };
+                self.accept_failed.insert(lsk.addr, f);
+            }
+        }
+    }
+
+    /// A new socket installed at the fd the call returned: made by socket() (`Made::BySocket`) or a connection
+    /// accepted from a listener (`Made::Accepted`, the listener being the fd the call named).
+    pub fn record_install(&mut self, c: &Call, made: Made) {
+        if c.ret.is_none_or(|r| r < 0) {
+            return;
+        }
+        let fd = c.ret.unwrap_or(-1) as i32;
+        let (Some(so), Some(sk)) = (c.after.socket.as_ref(), c.after.sock.as_ref()) else { return };
+        let v = self.fds.entry((c.pid, fd)).or_default();
+        if v.len() >= 4 {
+            v.remove(0);
+        }
+        v.push(Installed {
+            call: c.seq,
+            at: c.exit_ns.unwrap_or(0),
+            syscall: c.syscall.clone(),
+            socket: so.addr,
+            sock: sk.addr,
+        });
+        let role = match made {
+            Made::BySocket => "socket",
+            Made::Accepted => "accepted",
+        };
+        // An address given to a new sock: a new life (its old states and writes are not its). The kernel
+        // reusing the address proves the old sock was freed, whether or not a traced close() was seen (a
+        // forked child that exits without close(), or a close() of a file another process still held).
+        if self.socks.get(&sk.addr).is_some_and(|l| l.made_by != Some(c.seq)) {
+            // (Its writes stay: they are found by time, and later ones may already be known.)
+            self.retire(sk.addr);
+        }
+        // A new sock's life starts at its socket() call; a child's at the change that made it (LISTEN →
+        // SYN_RECV, made by the kernel before accept4 returned it).
+        let enter = c.enter_ns.unwrap_or(0);
+        let since = if made == Made::BySocket {
+            enter
+        } else {
+            let exit = c.exit_ns.unwrap_or(u64::MAX);
+            self.timeline
+                .get(&sk.addr)
+                .and_then(|v| v.iter().rev().find(|s| s.ts_ns <= exit && s.old.name.as_deref() == Some("TCP_LISTEN")))
+                .map(|s| s.ts_ns)
+                .unwrap_or(enter)
+        };
+        if let Some(l) = self.follow(sk.addr, c.pid, role, since) {
+            l.installed_at = c.exit_ns;
+            l.socket = Some(so.addr);
+            l.fd = Some(fd);
+            l.made_by = Some(c.seq);
+            l.local = sk.inet.as_ref().map(InetObj::local);
+            l.peer = sk.inet.as_ref().filter(|i| i.dport != 0).map(InetObj::peer);
+        }
+        if made == Made::Accepted {
+            if let Some(lsk) = c.before.sock.as_ref() {
+                if let Some(l) = self.follow(lsk.addr, c.pid, "listener", c.enter_ns.unwrap_or(0)) {
+                    l.role = "listener".into();
+                }
+            }
+        }
+    }
+
+    /// A call on a socket's fd (bind, listen, connect, getsockname, read, write, setsockopt): the sock it reached,
+    /// its addresses and bind bucket; `role` when the call gave the sock one (a listener, a client) and succeeded.
+    pub fn record_use(&mut self, c: &Call, role: Option<&'static str>) {
+        let ok = c.ret.is_some_and(|r| r >= 0);
+        let role = role.filter(|_| ok);
+        let Some(sk) = c.after.sock.as_ref().or(c.before.sock.as_ref()) else { return };
+        if let Some(l) = self.follow(sk.addr, c.pid, role.unwrap_or("socket"), c.enter_ns.unwrap_or(0)) {
+            if let Some(r) = role {
+                l.role = r.into();
+            }
+            if let Some(i) = sk.inet.as_ref() {
+                l.local = Some(i.local());
+                l.peer = (i.dport != 0).then(|| i.peer());
+                if let Some(t) = i.tcp.as_ref().filter(|t| !t.bind_bucket.is_null()) {
+                    l.bind_bucket = Some((t.bind_bucket, t.bind_bucket_port));
+                }
+            }
+        }
+    }
+
+    /// A successful close(): the fd's installations end; a socket's life is closed unless its file is still held.
+    pub fn record_close(&mut self, c: &Call) {
+        if c.ret.is_none_or(|r| r < 0) {
+            return;
+        }
+        let fd0 = c.args.first().map(|a| a.value.raw as i32);
+        if let Some(fd) = fd0 {
+            // What this close released: the installations before it entered (a later one is another
+            // thread's, made after the fd was freed).
+            let t = c.enter_ns.unwrap_or(u64::MAX);
+            let room = self.closes.len() < MAX_SOCKS || self.closes.contains_key(&(c.pid, fd));
+            if self.forks.contains_key(&c.pid) && room {
+                self.closes.insert((c.pid, fd), t);
+            }
+            if let Some(v) = self.fds.get_mut(&(c.pid, fd)) {
+                v.retain(|i| i.at > t);
+                if v.is_empty() {
+                    self.fds.remove(&(c.pid, fd));
+                }
+            }
+        }
+        if let Some(sk) = c.before.sock.as_ref() {
+            let snapped =
+                |a: KAddr| c.chain.iter().any(|f| f.entry_objects.iter().chain(&f.exit_objects).any(|o| o.addr == a));
+            let socket = c.before.socket.as_ref().map(|s| s.addr);
+            let watched = (socket.is_some_and(snapped), snapped(sk.addr));
+            // A file other fds or processes still hold (a forked child closing the listener it inherited)
+            // only loses one reference: its socket lives on.
+            let shared_file = c.before.file.as_ref().is_some_and(|f| f.f_count > 1);
+            if let Some(l) = self.socks.get_mut(&sk.addr).filter(|_| !shared_file) {
+                l.closed_by = Some(c.seq);
+                l.closed_at = c.enter_ns;
+                l.watched = watched;
+                l.fd = None;
+            }
+        }
+    }
+
+    /// A write() as soon as it completed (before the calls that completed with it are judged): it is known to the
+    /// peer's read() that returned while the write was still returning (another thread or process).
+    pub fn record_write(&mut self, c: &Call) {
+        if c.ret.is_none_or(|r| r < 0) {
             return;
         }
         let Some(sk) = c.after.sock.as_ref() else { return };

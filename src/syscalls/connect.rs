@@ -1,9 +1,33 @@
-//! connect(fd, addr, addrlen): a client's connection. At the boundary: arguments, the sockaddr it names, return value and the walk of the fd.
+//! connect(fd, addr, addrlen): a client's connection. At the boundary: arguments, the sockaddr the program passed
+//! (the server's address, read at entry), return value and the walk of the fd at entry and exit (the sock's state
+//! and both ends' addresses); its claims against the tracker (the listener it reached); the chain at tiers A/B; the
+//! course's connect chapter.
 use super::conn::{self, Life};
-use super::Def;
+use super::{claims_of, nth_ok, on_tcp, Chapter, Def, Judging, Syscall};
 use crate::claims::{ev, ids, judged, Claim};
 use crate::model::{plain_arg, user_ptr, Call, Namer, Value};
 use crate::probes::boundary::{Mode, UaddrMode};
+
+pub struct Connect;
+
+impl Syscall for Connect {
+    fn def(&self) -> &'static Def {
+        &DEF
+    }
+    fn judge(&self, c: &Call, j: &mut Judging) -> Vec<Claim> {
+        judge(c, j.life)
+    }
+    fn chain_claims(&self, c: &Call) -> Option<(&'static [ids::ClaimId], super::ChainJudgeFn)> {
+        on_tcp(c).then_some((CHAIN_CLAIMS, judge_chain))
+    }
+    fn record(&self, c: &Call, life: &mut Life) {
+        life.record_use(c, Some("client"));
+    }
+    fn chapter(&self, r: &crate::report::Report) -> Option<Chapter> {
+        let used = claims_of(r, nth_ok(r, &DEF, 0));
+        Some(Chapter { order: 30, steps: lesson_steps(&used), used })
+    }
+}
 
 pub const DEF: Def = Def {
     name: "connect",

@@ -1,9 +1,23 @@
 //! getsockname(fd, addr, addrlen): the address a socket is bound to, as the program sees it. At the boundary: the
 //! sockaddr the kernel wrote back (read at exit), return value and the walk of the fd.
-use super::Def;
+use super::{Def, Judging, Syscall};
 use crate::claims::{ev, ids, judged, Claim};
 use crate::model::{plain_arg, user_ptr, Call, Namer, Value};
 use crate::probes::boundary::{Mode, UaddrMode};
+
+pub struct GetSockName;
+
+impl Syscall for GetSockName {
+    fn def(&self) -> &'static Def {
+        &DEF
+    }
+    fn judge(&self, c: &Call, _j: &mut Judging) -> Vec<Claim> {
+        judge(c)
+    }
+    fn record(&self, c: &Call, life: &mut super::conn::Life) {
+        life.record_use(c, None);
+    }
+}
 
 pub const DEF: Def = Def {
     name: "getsockname",

@@ -1,9 +1,32 @@
-//! listen(fd, backlog): a socket that accepts connections. At the boundary: arguments, the sockaddr it names, return value and the walk of the fd.
+//! listen(fd, backlog): a socket that accepts connections. At the boundary: arguments (the backlog against
+//! somaxconn), return value and the walk of the fd at entry and exit (TCP_CLOSE → TCP_LISTEN, the backlog the sock
+//! keeps); the chain at tiers A/B; the course's listen chapter.
 use super::conn::{self, Life};
-use super::Def;
+use super::{claims_of, nth_ok, on_tcp, Chapter, Def, Judging, Syscall};
 use crate::claims::{ev, ids, judged, Claim};
 use crate::model::{plain_arg, Call};
 use crate::probes::boundary::{Mode, UaddrMode};
+
+pub struct Listen;
+
+impl Syscall for Listen {
+    fn def(&self) -> &'static Def {
+        &DEF
+    }
+    fn judge(&self, c: &Call, j: &mut Judging) -> Vec<Claim> {
+        judge(c, j.life)
+    }
+    fn chain_claims(&self, c: &Call) -> Option<(&'static [ids::ClaimId], super::ChainJudgeFn)> {
+        on_tcp(c).then_some((CHAIN_CLAIMS, judge_chain))
+    }
+    fn record(&self, c: &Call, life: &mut Life) {
+        life.record_use(c, Some("listener"));
+    }
+    fn chapter(&self, r: &crate::report::Report) -> Option<Chapter> {
+        let used = claims_of(r, nth_ok(r, &DEF, 0));
+        Some(Chapter { order: 20, steps: lesson_steps(&used), used })
+    }
+}
 
 pub const DEF: Def = Def {
     name: "listen",

@@ -2,10 +2,64 @@
 //! moved (the return value) and the walk of the fd at entry and exit (for a TCP sock: rcv_nxt and copied_seq, the
 //! bytes not yet read).
 use super::conn::{self, Life};
-use super::Def;
+use super::{claims_of, on_tcp, Chapter, Def, Judging, Syscall};
 use crate::claims::{ev, ids, judged, Claim};
 use crate::model::{plain_arg, user_ptr, Call, Namer, Value};
 use crate::probes::boundary::{Mode, UaddrMode};
+
+/// Which way the bytes go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dir {
+    Read,
+    Write,
+}
+
+/// read() or write(): one implementation, registered once per direction; write()'s carries the bytes chapter.
+pub struct Rw(pub Dir);
+
+impl Syscall for Rw {
+    fn def(&self) -> &'static Def {
+        match self.0 {
+            Dir::Read => &READ,
+            Dir::Write => &WRITE,
+        }
+    }
+    fn judge(&self, c: &Call, j: &mut Judging) -> Vec<Claim> {
+        judge(c, self.0, j.life)
+    }
+    fn chain_claims(&self, c: &Call) -> Option<(&'static [ids::ClaimId], super::ChainJudgeFn)> {
+        let judge: super::ChainJudgeFn = match self.0 {
+            Dir::Read => |c, plan| judge_chain(c, Dir::Read, plan),
+            Dir::Write => |c, plan| judge_chain(c, Dir::Write, plan),
+        };
+        on_tcp(c).then_some((chain_claims(self.0), judge))
+    }
+    fn record(&self, c: &Call, life: &mut Life) {
+        life.record_use(c, None);
+    }
+    fn completed(&self, c: &Call, life: &mut Life) {
+        if self.0 == Dir::Write {
+            life.record_write(c);
+        }
+    }
+    fn any_file(&self) -> bool {
+        true
+    }
+    fn lesson_part(&self) -> &'static str {
+        "write and read"
+    }
+    /// The first write on a TCP socket and the first read on one (the other end's, in the course's life).
+    fn chapter(&self, r: &crate::report::Report) -> Option<Chapter> {
+        if self.0 != Dir::Write {
+            return None;
+        }
+        let tcp = |c: &&Call| c.before.sock.as_ref().and_then(|s| s.inet.as_ref()).is_some();
+        let first = |d: &Def| r.calls.iter().filter(tcp).find(|c| d.is(c) && c.ret.is_some_and(|v| v > 0));
+        let (w, rd) = (claims_of(r, first(&WRITE)), claims_of(r, first(&READ)));
+        let steps = lesson_steps(&w, &rd);
+        Some(Chapter { order: 50, steps, used: w.into_iter().chain(rd).collect() })
+    }
+}
 
 pub const READ: Def = Def {
     name: "read",
@@ -35,7 +89,7 @@ fn name_arg(idx: usize, raw: u64, all: &[u64], n: &Namer) -> Value {
 }
 
 /// write()'s and read()'s claims on a TCP sock (calls on other files have none).
-pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
+pub fn judge(c: &Call, dir: Dir, life: &Life) -> Vec<Claim> {
     let (Some(ret), Some(b), Some(a)) = (c.ret, c.before.sock.as_ref(), c.after.sock.as_ref()) else { return vec![] };
     let (Some(bt), Some(at)) =
         (b.inet.as_ref().and_then(|i| i.tcp.as_ref()), a.inet.as_ref().and_then(|i| i.tcp.as_ref()))
@@ -57,7 +111,7 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
         )
     };
     let evs = vec![seq_ev("at entry", bt, "tp_btf/sys_enter walk"), seq_ev("after", at, "tp_btf/sys_exit walk")];
-    if c.syscall == "write" {
+    if dir == Dir::Write {
         let adv = at.write_seq.wrapping_sub(bt.write_seq) as i64;
         // Another task on the same fd table may write to the socket meanwhile.
         let shared = conn::shared_table(c);
@@ -149,18 +203,19 @@ pub fn judge(c: &Call, life: &Life) -> Vec<Claim> {
 }
 
 /// The function-level claims (tiers A/B) of read() or write() on a TCP socket.
-pub fn chain_claims(syscall: &str) -> &'static [crate::claims::ids::ClaimId] {
-    if syscall == "write" {
-        &[ids::WRITE_CHAIN]
-    } else {
-        &[ids::READ_CHAIN]
+pub fn chain_claims(dir: Dir) -> &'static [crate::claims::ids::ClaimId] {
+    match dir {
+        Dir::Write => &[ids::WRITE_CHAIN],
+        Dir::Read => &[ids::READ_CHAIN],
     }
 }
 
-pub fn judge_chain(c: &Call, plan: &[crate::probes::chain::FnPlan]) -> Vec<Claim> {
+pub fn judge_chain(c: &Call, dir: Dir, plan: &[crate::probes::chain::FnPlan]) -> Vec<Claim> {
     use super::chainproof::{arg, ret, same, Group};
-    let (id, func) =
-        if c.syscall == "write" { (ids::WRITE_CHAIN, "tcp_sendmsg") } else { (ids::READ_CHAIN, "tcp_recvmsg") };
+    let (id, func) = match dir {
+        Dir::Write => (ids::WRITE_CHAIN, "tcp_sendmsg"),
+        Dir::Read => (ids::READ_CHAIN, "tcp_recvmsg"),
+    };
     let sk = c.before.sock.as_ref().map(|s| s.addr);
     vec![same(
         id,
@@ -230,7 +285,7 @@ mod tests {
     }
 
     fn took_unread(c: &Call) -> Verdict {
-        judge(c, &Life::default()).into_iter().find(|k| k.id == ids::READ_UNREAD.id).expect("claim").verdict
+        judge(c, Dir::Read, &Life::default()).into_iter().find(|k| k.id == ids::READ_UNREAD.id).expect("claim").verdict
     }
 
     #[test]

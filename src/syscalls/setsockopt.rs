@@ -1,8 +1,19 @@
 //! setsockopt(fd, level, optname, optval, optlen): a socket option set (the server's SO_REUSEADDR). At the boundary:
 //! arguments named from the installed headers, return value and the walk of the fd.
-use super::Def;
-use crate::model::{plain_arg, user_ptr, Namer, Value};
+use super::{Def, Syscall};
+use crate::model::{plain_arg, user_ptr, Call, Namer, Value};
 use crate::probes::boundary::{Mode, UaddrMode};
+
+pub struct SetSockOpt;
+
+impl Syscall for SetSockOpt {
+    fn def(&self) -> &'static Def {
+        &DEF
+    }
+    fn record(&self, c: &Call, life: &mut super::conn::Life) {
+        life.record_use(c, None);
+    }
+}
 
 pub const DEF: Def = Def {
     name: "setsockopt",

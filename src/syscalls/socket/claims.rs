@@ -35,6 +35,8 @@ pub struct TableUse {
     pub enter_ns: Option<u64>,
     pub exit_ns: Option<u64>,
     pub syscall: String,
+    /// Its syscall returns a new fd (`Syscall::returns_fd`).
+    pub returns_fd: bool,
     pub ret: Option<i64>,
 }
 
@@ -92,6 +94,7 @@ impl SharedTables {
                 enter_ns: c.enter_ns,
                 exit_ns: c.exit_ns,
                 syscall: c.syscall.clone(),
+                returns_fd: crate::syscalls::of(c).is_some_and(|s| s.returns_fd()),
                 ret: c.ret,
             },
         );
@@ -212,7 +215,7 @@ pub fn judge_socket_in(call: &Call, tables: &SharedTables, names: &Namer) -> Vec
     // traced call on the same table (its returned fd). Otherwise, with threads sharing the table, not observable.
     let taken: Vec<(u32, &TableUse)> = overlapping
         .iter()
-        .filter(|o| matches!(o.syscall.as_str(), "socket" | "accept" | "accept4"))
+        .filter(|o| o.returns_fd)
         .filter_map(|o| o.ret.filter(|r| *r >= 0).map(|r| (r as u32, *o)))
         .filter(|(f, _)| *f < fd)
         .collect();

@@ -28,7 +28,7 @@ fn candidates(calls: &[Call]) -> impl Iterator<Item = (&Call, usize)> {
     let nproto = crate::probes::chain::NPROTO as i64;
     calls
         .iter()
-        .filter(|c| c.syscall == "socket")
+        .filter(|c| super::DEF.is(c))
         .filter(|c| c.errno.as_ref().and_then(|e| e.name.as_deref()) == Some("EAFNOSUPPORT"))
         .filter_map(|c| Some((c, c.args.first()?.value.raw)))
         .filter(move |(_, f)| (0..nproto).contains(f))

@@ -284,7 +284,7 @@ pub fn dispatch_claims(report: &Report, call: Option<&Call>, boot: &[BootReg], b
 pub fn course_call(r: &Report) -> Option<&Call> {
     r.calls.iter().find(|c| {
         let a = |i: usize| c.args.get(i).map(|x| x.value.raw);
-        c.syscall == "socket"
+        super::DEF.is(c)
             && c.ret.is_some_and(|v| v >= 0)
             && a(0) == Some(libc::AF_INET as i64)
             && a(1).map(|t| t & 0xf) == Some(libc::SOCK_STREAM as i64)
@@ -305,8 +305,7 @@ pub struct Inputs<'a> {
 /// The lesson for the first socket() call of the report.
 pub fn lesson(inp: &Inputs) -> Lesson {
     let r = inp.report;
-    let call =
-        course_call(r).or_else(|| r.calls.iter().find(|c| c.syscall == "socket" && c.ret.is_some_and(|v| v >= 0)));
+    let call = course_call(r).or_else(|| r.calls.iter().find(|c| super::DEF.is(c) && c.ret.is_some_and(|v| v >= 0)));
     let mut claims: Vec<Claim> = Vec::new();
     claims.extend(inp.constants.claims.iter().cloned());
     claims.extend(user_claims(call, &inp.user, inp.constants));
@@ -563,7 +562,7 @@ pub fn lesson(inp: &Inputs) -> Lesson {
 
 /// The socket() call of a failure target: the first that failed.
 pub fn failed_call(r: &Report) -> Option<&Call> {
-    r.calls.iter().find(|c| c.syscall == "socket" && c.ret.is_some_and(|v| v < 0))
+    r.calls.iter().find(|c| super::DEF.is(c) && c.ret.is_some_and(|v| v < 0))
 }
 
 /// The course's harder puzzle as a chapter of its own (`lesson --fail KIND`): the question, the prediction from the

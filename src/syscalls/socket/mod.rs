@@ -1,13 +1,16 @@
 //! socket(): the course's first line. This module owns the call's definition (arguments named from the headers and
 //! BTF), its default function chain and where that chain takes snapshots; `claims` judges the boundary and the walk,
 //! `chain` the function-level chain, `lesson` tells it as the course's Part 1.
-use super::Def;
-use crate::model::{Namer, Value};
+use super::conn::{Life, Made, Pending};
+use super::{Def, Judging, Syscall};
+use crate::claims::{ids, Claim};
+use crate::model::{Call, KAddr, Namer, Value};
 use crate::probes::boundary::{Mode, UaddrMode};
 
 pub mod chain;
 pub mod claims;
 pub mod dispatch;
+pub mod leaks;
 pub mod lesson;
 
 pub const DEF: Def = Def {
@@ -19,6 +22,74 @@ pub const DEF: Def = Def {
     name_arg,
     chain: &[],
 };
+
+pub struct Socket;
+
+impl Syscall for Socket {
+    fn def(&self) -> &'static Def {
+        &DEF
+    }
+
+    /// The boundary and the walk (against the window of fd-table uses), and at tiers A/B the chain: a successful
+    /// call's creation chain, a failed call's release (what it allocated must go back: the frees are awaited).
+    fn judge(&self, c: &Call, j: &mut Judging) -> Vec<Claim> {
+        j.counts.socket_calls += 1;
+        let mut claims = claims::judge_socket_in(c, j.tables, j.names);
+        let failed = c.ret.is_some_and(|r| r < 0);
+        if let Some(ch) = j.chain {
+            j.counts.root_full += crate::claims::budget::root_calls(c, ch.plan);
+            // Past the evidence budget a call has no chain: counted, not judged.
+            if ch.budget && c.chain.is_empty() {
+                return claims;
+            }
+            if failed {
+                claims.push(chain::judge_release(c, ch.plan));
+                claims.push(chain::judge_release_sock(c, ch.plan));
+                // What it allocated must also go back to the kernel: judged when the frees come (RCU).
+                let since = |by: &str, a: KAddr| {
+                    c.chain.iter().find(|f| f.func == by && f.ret.map(|r| r as u64) == Some(a.0))?.exit_ns
+                };
+                let of = |object: &str| -> Vec<(KAddr, u64)> {
+                    c.allocations
+                        .iter()
+                        .filter(|a| a.object == object)
+                        .filter_map(|a| Some((a.addr, since(&a.allocated_by, a.addr)?)))
+                        .collect()
+                };
+                let (sockets, socks) = (of("struct socket"), of("struct sock"));
+                j.life.expect_freed(Pending { call: c.seq, sockets, socks });
+            } else if c.ret.is_some() {
+                let fam = c.args.first().map(|a| a.value.raw).unwrap_or(-1);
+                let create = ch
+                    .families
+                    .iter()
+                    .find(|(i, _, _)| *i as i64 == fam)
+                    .and_then(|(_, _, cr)| j.names.kallsyms.symbolize(*cr));
+                claims.extend(chain::judge(c, create.as_deref(), ch.plan));
+            }
+        } else if let (Some(why), true) = (j.chain_why, failed) {
+            // Tier C: the puzzle's claims are made, as not observable here, with why.
+            claims.extend(super::chainproof::not_here(
+                c,
+                &[ids::RELEASE_SAME_SOCKET, ids::RELEASE_SAME_SOCK, ids::RELEASE_FREED],
+                why,
+            ));
+        }
+        claims
+    }
+
+    fn record(&self, c: &Call, life: &mut Life) {
+        life.record_install(c, Made::BySocket);
+    }
+
+    fn returns_fd(&self) -> bool {
+        true
+    }
+
+    fn uses_fd_window(&self) -> bool {
+        true
+    }
+}
 
 /// family from the headers (AF_*), type from BTF (enum sock_type, with SOCK_NONBLOCK/SOCK_CLOEXEC bits shown apart),
 /// protocol from BTF (IPPROTO_*).

@@ -1,16 +1,19 @@
-//! The run judged as it arrives: events are paired into calls, a call gets its chain frames, is judged one poll
-//! round after it completed (so calls of other threads that overlapped it are known) and is then counted; only a
-//! bounded number of calls keep their full evidence. Memory depends on how many threads run at once and on
-//! `--keep-calls`, not on how long the run is; the work per call is constant.
+//! The streaming judge, the layer between the syscalls and the commands: the run judged as it arrives. Events are
+//! paired into calls, a call gets its chain frames, is judged one poll round after it completed (so calls of other
+//! threads that overlapped it are known) by its syscall's implementation in the registry (`syscalls::ALL`), and is
+//! then counted; only a bounded number of calls keep their full evidence. Memory depends on how many threads run
+//! at once and on `--keep-calls`, not on how long the run is; the work per call is constant. `commands::collect`
+//! feeds it (it is the `Sink` of `probes::session::trace`) and renders what it kept.
 use crate::claims::{Claim, Verdict};
 use crate::machine::kallsyms::Sym;
 use crate::model::frame::FrameQueue;
 use crate::model::{Call, Namer, Pairer, Signature};
 use crate::probes::boundary::RawEvent;
-use crate::probes::chain::{FamilyRow, FnPlan, RawChainEvent};
+use crate::probes::chain::RawChainEvent;
 use crate::probes::session::Sink;
 use crate::report::Totals;
-use crate::syscalls::{self, conn, socket};
+pub use crate::syscalls::ChainJudge;
+use crate::syscalls::{self, conn, socket, ChainCounts, Judging};
 
 /// How far behind the latest boundary event a frame may be and still find its call.
 const FRAME_MARGIN_NS: u64 = 10_000_000;
@@ -24,16 +27,7 @@ const ENTERS_KEPT: usize = 256;
 /// Calls with a refuted claim keep their full evidence even past `--keep-calls`, up to this many.
 const REFUTED_KEPT: usize = 100;
 
-/// What the function-level chain needs to be judged.
-pub struct ChainJudge<'a> {
-    pub plan: &'a [FnPlan],
-    pub probe: &'static str,
-    pub families: &'a [FamilyRow],
-    /// `--chain-calls N`: calls past the budget were counted, not streamed: they have no chain to judge.
-    pub budget: bool,
-}
-
-pub struct Stream<'a> {
+pub struct Pipeline<'a> {
     names: &'a Namer,
     /// `names` with the BPF trampolines that exist while tracing (return addresses inside them are named so).
     live: Option<Namer>,
@@ -56,8 +50,7 @@ pub struct Stream<'a> {
     pub claims: Vec<Claim>,
     pub totals: Totals,
     /// The chain root's outermost calls received in full, and socket() calls seen (for `chain.counts_complete`).
-    pub root_full: usize,
-    pub socket_calls: usize,
+    pub counts: ChainCounts,
     /// What the calls of a connection's life share (fds → sockets, state changes, writes).
     pub life: conn::Life,
     /// See `collect::Request::sockets_only`.
@@ -76,10 +69,10 @@ pub struct Stream<'a> {
     enters: std::collections::HashMap<u32, std::collections::VecDeque<u64>>,
 }
 
-impl<'a> Stream<'a> {
+impl<'a> Pipeline<'a> {
     /// `keep`: calls of each syscall that keep their full evidence (0: every one).
     pub fn new(names: &'a Namer, sigs: Vec<Signature>, chain: Option<ChainJudge<'a>>, keep: usize) -> Self {
-        Stream {
+        Pipeline {
             names,
             live: None,
             chain,
@@ -96,8 +89,7 @@ impl<'a> Stream<'a> {
             kept: Vec::new(),
             claims: Vec::new(),
             totals: Totals::default(),
-            root_full: 0,
-            socket_calls: 0,
+            counts: ChainCounts::default(),
             life: conn::Life::default(),
             sockets_only: false,
             socketless: 0,
@@ -128,73 +120,30 @@ impl<'a> Stream<'a> {
     }
 
     fn judge(&mut self, mut c: Call) {
-        let mut claims = Vec::new();
+        let imp = syscalls::of(&c);
         // A socket's file is released after close() returns (the deferred fput): its frames come late.
-        if self.chain.is_some()
-            && c.syscall == "close"
-            && c.before.socket.is_some()
-            && !c.chain.iter().any(|f| f.func == "sock_close")
-        {
-            if let (Some(f), Some(t)) = (c.before.file.as_ref(), c.exit_ns) {
-                let window = (t, self.next_enter(c.tid, t));
-                let got = self.frames.take_late(c.tid, window, f.addr.0);
-                c.chain.extend(got);
+        let late = imp.and_then(|s| s.late_release());
+        if let (Some(func), true) = (late, self.chain.is_some() && c.before.socket.is_some()) {
+            if !c.chain.iter().any(|f| f.func == func) {
+                if let (Some(f), Some(t)) = (c.before.file.as_ref(), c.exit_ns) {
+                    let window = (t, self.next_enter(c.tid, t));
+                    let got = self.frames.take_late(c.tid, window, f.addr.0);
+                    c.chain.extend(got);
+                }
             }
         }
         c.allocations = syscalls::chainproof::allocations(&c);
-        if c.syscall == "socket" {
-            self.socket_calls += 1;
-            claims.extend(socket::claims::judge_socket_in(&c, &self.tables, self.names));
-            if let Some(j) = &self.chain {
-                self.root_full += crate::claims::budget::root_calls(&c, j.plan);
-                if c.ret.is_some_and(|r| r < 0) && !(j.budget && c.chain.is_empty()) {
-                    claims.push(socket::chain::judge_release(&c, j.plan));
-                    claims.push(socket::chain::judge_release_sock(&c, j.plan));
-                    // What it allocated must also go back to the kernel: judged when the frees come (RCU).
-                    let since = |by: &str, a: crate::model::KAddr| {
-                        c.chain.iter().find(|f| f.func == by && f.ret.map(|r| r as u64) == Some(a.0))?.exit_ns
-                    };
-                    let of = |object: &str| -> Vec<(crate::model::KAddr, u64)> {
-                        c.allocations
-                            .iter()
-                            .filter(|a| a.object == object)
-                            .filter_map(|a| Some((a.addr, since(&a.allocated_by, a.addr)?)))
-                            .collect()
-                    };
-                    let (sockets, socks) = (of("struct socket"), of("struct sock"));
-                    self.life.expect_freed(conn::Pending { call: c.seq, sockets, socks });
-                }
-                if c.ret.is_some_and(|r| r >= 0) && !(j.budget && c.chain.is_empty()) {
-                    let fam = c.args.first().map(|a| a.value.raw).unwrap_or(-1);
-                    let create = j
-                        .families
-                        .iter()
-                        .find(|(i, _, _)| *i as i64 == fam)
-                        .and_then(|(_, _, cr)| self.names.kallsyms.symbolize(*cr));
-                    claims.extend(socket::chain::judge(&c, create.as_deref(), j.plan));
-                }
-            } else if let (Some(why), true) = (&self.chain_why, c.ret.is_some_and(|r| r < 0)) {
-                // Tier C: the puzzle's claims are made, as not observable here, with why.
-                claims.extend(syscalls::chainproof::not_here(
-                    &c,
-                    &[
-                        crate::claims::ids::RELEASE_SAME_SOCKET,
-                        crate::claims::ids::RELEASE_SAME_SOCK,
-                        crate::claims::ids::RELEASE_FREED,
-                    ],
-                    why,
-                ));
-            }
-        }
-        match c.syscall.as_str() {
-            "bind" => claims.extend(syscalls::bind::judge(&c, &self.life)),
-            "getsockname" => claims.extend(syscalls::getsockname::judge(&c)),
-            "listen" => claims.extend(syscalls::listen::judge(&c, &self.life)),
-            "connect" => claims.extend(syscalls::connect::judge(&c, &self.life)),
-            "accept4" | "accept" => claims.extend(syscalls::accept4::judge(&c, &self.life)),
-            "read" | "write" => claims.extend(syscalls::rw::judge(&c, &self.life)),
-            "close" => claims.extend(syscalls::close::judge(&c, &self.life)),
-            _ => {}
+        let mut claims = Vec::new();
+        if let Some(s) = imp {
+            let mut j = Judging {
+                names: self.names,
+                tables: &self.tables,
+                life: &mut self.life,
+                chain: self.chain.as_ref(),
+                chain_why: self.chain_why.as_deref(),
+                counts: &mut self.counts,
+            };
+            claims.extend(s.judge(&c, &mut j));
         }
         claims.extend(self.chain_claims(&c));
         // Never a ✗ from evidence that may be missing: a loss before this call's exit leaves holes in what it compares.
@@ -219,12 +168,10 @@ impl<'a> Stream<'a> {
         // socket() that matters), and calls with a refutation up to REFUTED_KEPT more.
         let refuted = claims.iter().any(|k| k.verdict == Verdict::Refuted);
         // Calls of a number no traced syscall has (garbage from a damaged event) share one quota.
-        let key = if c.syscall.starts_with("syscall_") { "other" } else { c.syscall.as_str() };
+        let key = if imp.is_none() { "other" } else { c.syscall.as_str() };
         let n = self.kept_per.get(key).copied().unwrap_or(0) as usize;
         // read/write/close of files that are not sockets (a program's own start-up) are counted, not shown.
-        let socketless = matches!(c.syscall.as_str(), "read" | "write" | "close")
-            && c.before.socket.is_none()
-            && c.after.socket.is_none();
+        let socketless = imp.is_some_and(|s| s.any_file()) && c.before.socket.is_none() && c.after.socket.is_none();
         if self.sockets_only && socketless && claims.is_empty() {
             self.socketless += 1;
             return;
@@ -262,13 +209,14 @@ impl<'a> Stream<'a> {
     /// chain ring is read after the boundary ring. Every other call at once.
     fn late_ready(&self, c: &Call) -> bool {
         let (Some(f), Some(exit)) = (c.before.file.as_ref(), c.exit_ns) else { return true };
-        if self.chain.is_none() || c.syscall != "close" || c.ret != Some(0) || c.before.socket.is_none() {
+        let Some(func) = syscalls::of(c).and_then(|s| s.late_release()) else { return true };
+        if self.chain.is_none() || c.ret != Some(0) || c.before.socket.is_none() {
             return true;
         }
         // A close whose file another task still holds is released later, or never in this thread: give up after 1 s.
         let expired = self.last_ts.is_some_and(|t| t.saturating_sub(exit) > 1_000_000_000);
         expired
-            || c.chain.iter().any(|x| x.func == "sock_close")
+            || c.chain.iter().any(|x| x.func == func)
             || self.frames.has_late(c.tid, (exit, self.next_enter(c.tid, exit)), f.addr.0)
             || self.last_exit.get(&c.tid).is_some_and(|t| *t > exit)
     }
@@ -276,23 +224,7 @@ impl<'a> Stream<'a> {
     /// The function-level claims of a connection's calls (socket() has its own above): judged from the chain at
     /// tiers A/B, "not observable (why)" at tier C.
     fn chain_claims(&self, c: &Call) -> Vec<Claim> {
-        use crate::probes::chain::FnPlan;
-        type Judge = fn(&Call, &[FnPlan]) -> Vec<Claim>;
-        let ok = c.ret.is_some_and(|r| r >= 0);
-        let emfile = c.errno.as_ref().and_then(|e| e.name.as_deref()) == Some("EMFILE");
-        let tcp = c.before.sock.as_ref().and_then(|s| s.inet.as_ref()).is_some_and(|i| i.tcp.is_some());
-        let (ids, judge): (&[crate::claims::ids::ClaimId], Judge) = match c.syscall.as_str() {
-            "bind" if ok && tcp => (syscalls::bind::CHAIN_CLAIMS, syscalls::bind::judge_chain),
-            "listen" if ok && tcp => (syscalls::listen::CHAIN_CLAIMS, syscalls::listen::judge_chain),
-            "connect" if ok && tcp => (syscalls::connect::CHAIN_CLAIMS, syscalls::connect::judge_chain),
-            "accept4" | "accept" if ok && tcp => (syscalls::accept4::CHAIN_CLAIMS, syscalls::accept4::judge_chain),
-            "accept4" | "accept" if emfile && tcp => {
-                (syscalls::accept4::FAILED_CHAIN_CLAIMS, syscalls::accept4::judge_failed_chain)
-            }
-            "read" | "write" if ok && tcp => (syscalls::rw::chain_claims(&c.syscall), syscalls::rw::judge_chain),
-            "close" if ok && tcp => (syscalls::close::CHAIN_CLAIMS, syscalls::close::judge_chain),
-            _ => return Vec::new(),
-        };
+        let Some((ids, judge)) = syscalls::of(c).and_then(|s| s.chain_claims(c)) else { return Vec::new() };
         match (&self.chain, &self.chain_why) {
             // Past the evidence budget a call has no chain: counted, not judged.
             (Some(j), _) if j.budget && c.chain.is_empty() => Vec::new(),
@@ -324,7 +256,7 @@ impl<'a> Stream<'a> {
     }
 }
 
-impl Sink for Stream<'_> {
+impl Sink for Pipeline<'_> {
     fn attached(&mut self, bpf_syms: Vec<Sym>, states_missing: Option<String>) {
         self.life.states_missing = states_missing;
         if self.chain.is_some() {
@@ -406,9 +338,13 @@ impl Sink for Stream<'_> {
         let watermark = self
             .waiting
             .iter()
-            .filter(|c| c.syscall == "socket")
+            .filter(|c| syscalls::of(c).is_some_and(|s| s.uses_fd_window()))
             .filter_map(|c| c.enter_ns)
-            .chain(self.pairer.oldest_open_of("socket", now, STALE_NS))
+            .chain(self.pairer.oldest_open_where(
+                |name| syscalls::by_name(name).is_some_and(|s| s.uses_fd_window()),
+                now,
+                STALE_NS,
+            ))
             .chain(self.last_ts)
             .min();
         if let Some(w) = watermark {
@@ -441,7 +377,7 @@ impl Sink for Stream<'_> {
 mod property {
     use super::*;
     use crate::probes::boundary::{self, EvKind};
-    use crate::probes::chain::{decode_record, ChKind};
+    use crate::probes::chain::{decode_record, ChKind, FnPlan};
 
     /// xorshift64*: deterministic, so a failure reproduces.
     struct Rng(u64);
@@ -473,7 +409,7 @@ mod property {
         let plan = plan();
         let sigs = vec![crate::syscalls::spec("socket").expect("socket").signature()];
         let judge = ChainJudge { plan: &plan, probe: "fentry/fexit", families: &[], budget: false };
-        let mut s = Stream::new(&names, sigs, Some(judge), 50);
+        let mut s = Pipeline::new(&names, sigs, Some(judge), 50);
         s.attached(vec![], None);
         let size = std::mem::size_of::<RawEvent>();
         let mut decoded = 0;
@@ -578,7 +514,7 @@ mod throughput {
             crate::syscalls::spec("socket").expect("socket").signature(),
             crate::syscalls::spec("close").expect("close").signature(),
         ];
-        let mut s = Stream::new(&names, sigs, None, 200);
+        let mut s = Pipeline::new(&names, sigs, None, 200);
         let pairs = 200_000u64;
         let mut events = Vec::with_capacity(4 * pairs as usize);
         for i in 0..pairs {

@@ -1,5 +1,5 @@
 //! Run-wide evidence that a failed call left nothing behind: the kernel's own counts of sockets in use.
-use super::{ev, global_claim, ids, Claim, Verdict};
+use crate::claims::{ev, global_claim, ids, Claim, Verdict};
 use crate::model::Call;
 
 const SOCKSTAT: &str = "/proc/net/sockstat (sockets: used)";
@@ -22,7 +22,7 @@ pub fn sockets_none_left(calls: &[Call], counts: Counts, scenario: bool) -> Opti
             return None;
         }
     } else {
-        let sockets: Vec<&Call> = calls.iter().filter(|c| c.syscall == "socket").collect();
+        let sockets: Vec<&Call> = calls.iter().filter(|c| super::DEF.is(c)).collect();
         if sockets.is_empty() || sockets.iter().any(|c| c.ret.is_none_or(|r| r >= 0)) {
             return None;
         }
