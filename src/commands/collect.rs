@@ -199,7 +199,7 @@ pub fn collect(req: Request, names: &Namer) -> Result<Collected> {
         budget: opts.chain_calls > 0,
     });
     let mut st = pipeline::Pipeline::new(names, sigs, judge, keep);
-    st.sockets_only = sockets_only;
+    st.out.sockets_only = sockets_only;
     st.chain_why = choice.why_not.clone();
     st.life.frees_why = match (&choice.setup, &choice.why_not) {
         (None, Some(why)) => Some(format!(
@@ -218,12 +218,17 @@ pub fn collect(req: Request, names: &Namer) -> Result<Collected> {
         &mut st,
     )?;
     st.finish();
+    // The machine-wide socket counts (read by the pipeline at the run's two moments) go in the report's stats.
+    let mut session = session;
+    let counts = st.counts_before_after.unwrap_or_default();
+    session.stats.sockets_used = counts.sockets_used;
+    session.stats.tcp_sockets = counts.tcp_sockets;
     let used_attach = session.chain_attach.as_ref().map(|(a, _)| *a);
     let socket_calls = st.counts.socket_calls;
     let traced_socket = specs.iter().any(|s| s.name == crate::syscalls::socket::DEF.name);
 
-    let touched = st.totals.calls - st.socketless;
-    if st.totals.calls == 0 || (traced_socket && socket_calls == 0 && (specs.len() == 1 || touched == 0)) {
+    let touched = st.out.totals.calls - st.out.socketless;
+    if st.out.totals.calls == 0 || (traced_socket && socket_calls == 0 && (specs.len() == 1 || touched == 0)) {
         // "socket() call" for one syscall; "call on a socket (socket, bind, …)" for prove's several.
         let names = specs.iter().map(|s| s.name).collect::<Vec<_>>();
         let (call, without) = if sockets_only && specs.len() > 1 {
@@ -295,10 +300,10 @@ pub fn collect(req: Request, names: &Namer) -> Result<Collected> {
         tinfo,
         syscall_infos(&specs),
         session.stats.clone(),
-        std::mem::take(&mut st.kept),
-        std::mem::take(&mut st.claims),
+        std::mem::take(&mut st.out.calls),
+        std::mem::take(&mut st.out.claims),
     );
-    report.totals = std::mem::take(&mut st.totals);
+    report.totals = std::mem::take(&mut st.out.totals);
     report.kernel.version = std::fs::read_to_string("/proc/version").map(|v| v.trim().to_string()).unwrap_or_default();
     report.kernel.tier = match used_attach {
         Some(Attach::Fentry) => caps::Tier::A,

@@ -4,15 +4,17 @@
 //! then counted; only a bounded number of calls keep their full evidence. Memory depends on how many threads run
 //! at once and on `--keep-calls`, not on how long the run is; the work per call is constant. `commands::collect`
 //! feeds it (it is the `Sink` of `probes::session::trace`) and renders what it kept.
-use crate::claims::{Claim, Verdict};
+use crate::claims::Claim;
 use crate::machine::kallsyms::Sym;
 use crate::model::frame::FrameQueue;
 use crate::model::{Call, Namer, Pairer, Signature};
 use crate::probes::boundary::RawEvent;
 use crate::probes::chain::RawChainEvent;
-use crate::probes::session::Sink;
-use crate::report::Totals;
+use crate::probes::session::{Batch, Sink};
 pub use crate::syscalls::ChainJudge;
+
+mod keep;
+mod threads;
 use crate::syscalls::{self, conn, socket, ChainCounts, Judging};
 
 /// How far behind the latest boundary event a frame may be and still find its call.
@@ -21,17 +23,13 @@ const FRAME_MARGIN_NS: u64 = 10_000_000;
 /// An open call older than this (its exit lost, or blocked in the kernel) no longer holds back the pruning.
 const STALE_NS: u64 = 10_000_000_000;
 
-/// Entry times kept per thread, to bound a close()'s late release frames by the thread's next call.
-const ENTERS_KEPT: usize = 256;
-
-/// Calls with a refuted claim keep their full evidence even past `--keep-calls`, up to this many.
-const REFUTED_KEPT: usize = 100;
-
 pub struct Pipeline<'a> {
     names: &'a Namer,
     /// `names` with the BPF trampolines that exist while tracing (return addresses inside them are named so).
     live: Option<Namer>,
     chain: Option<ChainJudge<'a>>,
+    /// Why there is no function-level chain in this run (tier C), for the calls' chain claims.
+    pub chain_why: Option<String>,
     pairer: Pairer,
     frames: FrameQueue,
     tables: socket::claims::SharedTables,
@@ -39,34 +37,18 @@ pub struct Pipeline<'a> {
     done: Vec<Call>,
     /// Completed in the previous round: judged at the end of this one.
     waiting: Vec<Call>,
-    keep: usize,
-    kept_per: std::collections::BTreeMap<String, u64>,
-    refuted_kept: usize,
-    /// The latest event time seen.
-    last_ts: Option<u64>,
-    /// The boundary's loss count carried by the latest events (0 while nothing was lost).
-    lost_seen: u64,
-    pub kept: Vec<Call>,
-    pub claims: Vec<Claim>,
-    pub totals: Totals,
+    /// close() calls of sockets waiting for their file's release frames (see `late_ready`): at most one per thread.
+    deferred: Vec<Call>,
+    threads: threads::Threads,
+    /// What the run keeps and counts.
+    pub out: keep::Kept,
     /// The chain root's outermost calls received in full, and socket() calls seen (for `chain.counts_complete`).
     pub counts: ChainCounts,
     /// What the calls of a connection's life share (fds → sockets, state changes, writes).
     pub life: conn::Life,
-    /// See `collect::Request::sockets_only`.
-    pub sockets_only: bool,
-    /// read/write/close calls on other files, counted apart (with `sockets_only`).
-    pub socketless: u64,
-    /// Why there is no function-level chain in this run (tier C), for the calls' chain claims.
-    pub chain_why: Option<String>,
-    /// close() calls of sockets waiting for their file's release frames (see `late_ready`): at most one per thread.
-    deferred: Vec<Call>,
-    /// tcp.states claims of ended lives kept with their evidence.
-    finished_kept: usize,
-    /// Per thread, when its latest traced call returned.
-    last_exit: std::collections::HashMap<u32, u64>,
-    /// Per thread, when its recent calls entered (at most ENTERS_KEPT; threads quiet for STALE_NS are dropped).
-    enters: std::collections::HashMap<u32, std::collections::VecDeque<u64>>,
+    /// The machine-wide socket counts before the target was let go, and with the counts after it ended.
+    before: Option<socket::leaks::Before>,
+    pub counts_before_after: Option<socket::leaks::Counts>,
 }
 
 impl<'a> Pipeline<'a> {
@@ -76,28 +58,19 @@ impl<'a> Pipeline<'a> {
             names,
             live: None,
             chain,
+            chain_why: None,
             pairer: Pairer::new(sigs),
             frames: FrameQueue::default(),
             tables: Default::default(),
             done: Vec::new(),
             waiting: Vec::new(),
-            keep: if keep == 0 { usize::MAX } else { keep },
-            kept_per: Default::default(),
-            refuted_kept: 0,
-            last_ts: None,
-            lost_seen: 0,
-            kept: Vec::new(),
-            claims: Vec::new(),
-            totals: Totals::default(),
+            deferred: Vec::new(),
+            threads: Default::default(),
+            out: keep::Kept::new(keep),
             counts: ChainCounts::default(),
             life: conn::Life::default(),
-            sockets_only: false,
-            socketless: 0,
-            chain_why: None,
-            deferred: Vec::new(),
-            last_exit: Default::default(),
-            finished_kept: 0,
-            enters: Default::default(),
+            before: None,
+            counts_before_after: None,
         }
     }
 
@@ -126,7 +99,7 @@ impl<'a> Pipeline<'a> {
         if let (Some(func), true) = (late, self.chain.is_some() && c.before.socket.is_some()) {
             if !c.chain.iter().any(|f| f.func == func) {
                 if let (Some(f), Some(t)) = (c.before.file.as_ref(), c.exit_ns) {
-                    let window = (t, self.next_enter(c.tid, t));
+                    let window = (t, self.threads.next_enter(c.tid, t));
                     let got = self.frames.take_late(c.tid, window, f.addr.0);
                     c.chain.extend(got);
                 }
@@ -147,60 +120,30 @@ impl<'a> Pipeline<'a> {
         }
         claims.extend(self.chain_claims(&c));
         // Never a ✗ from evidence that may be missing: a loss before this call's exit leaves holes in what it compares.
-        let lost = c.lost_before.max(self.lost_seen);
+        let lost = c.lost_before.max(self.threads.lost_seen);
         let claims: Vec<Claim> = claims.into_iter().map(|k| k.unless_lost(lost)).collect();
         self.life.record(&c);
         // The state chains of lives that ended (their sock's address is a new sock's now): counted, and kept while
         // the budget for full evidence lasts.
         for k in self.life.take_finished() {
-            let k = k.unless_lost(self.lost_seen);
-            self.totals.count_claim(&k);
-            if self.finished_kept < self.keep {
-                self.finished_kept += 1;
-                self.claims.push(k);
-            }
+            self.out.finished(k.unless_lost(self.threads.lost_seen));
         }
-        self.totals.count_call(&c);
-        for k in &claims {
-            self.totals.count_claim(k);
+        if self.out.call(c, claims, imp) {
+            // After the push: the frees may be in already, for this very call.
+            self.note_frees(false);
         }
-        // The first `keep` calls of each syscall (a shell's hundreds of close() calls must not crowd out the one
-        // socket() that matters), and calls with a refutation up to REFUTED_KEPT more.
-        let refuted = claims.iter().any(|k| k.verdict == Verdict::Refuted);
-        // Calls of a number no traced syscall has (garbage from a damaged event) share one quota.
-        let key = if imp.is_none() { "other" } else { c.syscall.as_str() };
-        let n = self.kept_per.get(key).copied().unwrap_or(0) as usize;
-        // read/write/close of files that are not sockets (a program's own start-up) are counted, not shown.
-        let socketless = imp.is_some_and(|s| s.any_file()) && c.before.socket.is_none() && c.after.socket.is_none();
-        if self.sockets_only && socketless && claims.is_empty() {
-            self.socketless += 1;
-            return;
-        }
-        if n < self.keep || (refuted && self.refuted_kept < REFUTED_KEPT) {
-            self.refuted_kept += usize::from(refuted && n >= self.keep);
-            crate::report::bump(&mut self.kept_per, key);
-            self.kept.push(c);
-            self.claims.extend(claims);
-        }
-        // After the push: the frees may be in already, for this very call.
-        self.note_frees(false);
     }
 
     /// The frees of failed calls' objects that came (all of them at the end): into the kept calls' allocation lists.
     fn note_frees(&mut self, all: bool) {
         for (call, addr, func, ts) in self.life.take_resolved(all) {
-            let Some(c) = self.kept.iter_mut().rev().find(|c| c.seq == call) else { continue };
+            let Some(c) = self.out.calls.iter_mut().rev().find(|c| c.seq == call) else { continue };
             let exit = c.exit_ns;
             if let Some(a) = c.allocations.iter_mut().find(|a| a.addr == addr && a.freed_by.is_none()) {
                 a.freed_by = Some(func);
                 a.freed_after_ns = exit.map(|e| ts as i64 - e as i64);
             }
         }
-    }
-
-    /// When thread `tid` next entered a call after `t` (u64::MAX if it has not yet).
-    fn next_enter(&self, tid: u32, t: u64) -> u64 {
-        self.enters.get(&tid).and_then(|q| q.iter().find(|x| **x > t).copied()).unwrap_or(u64::MAX)
     }
 
     /// A socket's close() can be judged when its file's release frames are here, or when its thread has returned
@@ -214,11 +157,11 @@ impl<'a> Pipeline<'a> {
             return true;
         }
         // A close whose file another task still holds is released later, or never in this thread: give up after 1 s.
-        let expired = self.last_ts.is_some_and(|t| t.saturating_sub(exit) > 1_000_000_000);
+        let expired = self.threads.last_ts.is_some_and(|t| t.saturating_sub(exit) > 1_000_000_000);
         expired
             || c.chain.iter().any(|x| x.func == func)
-            || self.frames.has_late(c.tid, (exit, self.next_enter(c.tid, exit)), f.addr.0)
-            || self.last_exit.get(&c.tid).is_some_and(|t| *t > exit)
+            || self.frames.has_late(c.tid, (exit, self.threads.next_enter(c.tid, exit)), f.addr.0)
+            || self.threads.returned_since(c.tid, exit)
     }
 
     /// The function-level claims of a connection's calls (socket() has its own above): judged from the chain at
@@ -243,16 +186,10 @@ impl<'a> Pipeline<'a> {
             self.judge(c);
         }
         self.judge_waiting();
-        let lost = self.lost_seen;
+        let lost = self.threads.lost_seen;
         let states: Vec<Claim> = self.life.judge_states().into_iter().map(|k| k.unless_lost(lost)).collect();
         self.note_frees(true);
-        for k in &states {
-            self.totals.count_claim(k);
-        }
-        self.claims.extend(states);
-        self.kept.sort_by_key(|c| c.seq);
-        self.totals.calls_in_full = self.kept.len() as u64;
-        self.totals.other_files = self.socketless;
+        self.out.close(states);
     }
 }
 
@@ -266,20 +203,48 @@ impl Sink for Pipeline<'_> {
         }
     }
 
+    fn released(&mut self) {
+        self.before = Some(socket::leaks::Before::read());
+    }
+
+    fn ended(&mut self) {
+        self.counts_before_after = self.before.map(socket::leaks::Before::and_after);
+    }
+
+    fn events(&mut self, batch: Batch) {
+        match batch {
+            Batch::Boundary(events) => self.boundary(events),
+            Batch::Chain(events) => self.chain(events),
+            Batch::Ends { frees, attach } => {
+                for f in &frees {
+                    self.life.freed(crate::model::freed(f, attach, self.names));
+                }
+            }
+        }
+    }
+
+    fn awaiting_frees(&self) -> usize {
+        if self.life.frees_why.is_some() {
+            return 0;
+        }
+        // Calls of the last round are judged at the next one (they may be closes). A deferred close waits for
+        // release frames that may never come (another task holds the file): it does not hold the wait.
+        self.life.awaiting_frees().max(usize::from(!self.waiting.is_empty()))
+    }
+
+    fn free_probes_missing(&mut self, why: Vec<String>) {
+        self.life.frees_partial.extend(why);
+    }
+
+    fn round(&mut self) {
+        self.round_done();
+    }
+}
+
+impl Pipeline<'_> {
     fn boundary(&mut self, events: Vec<RawEvent>) {
         for e in &events {
-            self.last_ts = self.last_ts.max(Some(e.ts_ns));
-            self.lost_seen = self.lost_seen.max(e.lost_seen);
-            if e.kind == crate::probes::boundary::EvKind::SW_EXIT.0 {
-                self.last_exit.insert(e.tid, e.ts_ns);
-            }
-            if e.kind == crate::probes::boundary::EvKind::SW_ENTER.0 {
-                let q = self.enters.entry(e.tid).or_default();
-                if q.len() >= ENTERS_KEPT {
-                    q.pop_front();
-                }
-                q.push_back(e.ts_ns);
-            }
+            self.threads.saw(e);
             if e.kind == crate::probes::boundary::EvKind::SW_FORK.0 {
                 self.life.forked(e.tgid, e.other, e.ts_ns);
             }
@@ -298,26 +263,8 @@ impl Sink for Pipeline<'_> {
         }
     }
 
-    fn frees(&mut self, frees: Vec<crate::probes::chain::RawFree>, attach: &str) {
-        for f in &frees {
-            self.life.freed(crate::model::freed(f, attach, self.names));
-        }
-    }
-
-    fn awaiting_frees(&self) -> usize {
-        if self.life.frees_why.is_some() {
-            return 0;
-        }
-        // Calls of the last round are judged at the next one (they may be closes). A deferred close waits for
-        // release frames that may never come (another task holds the file): it does not hold the wait.
-        self.life.awaiting_frees().max(usize::from(!self.waiting.is_empty()))
-    }
-
-    fn free_probes_missing(&mut self, why: Vec<String>) {
-        self.life.frees_partial.extend(why);
-    }
-
-    fn round(&mut self) {
+    /// The end of a poll round: the previous round's calls judged, the windows pruned.
+    fn round_done(&mut self) {
         // The calls of the previous round are judged now, with every call that could have overlapped them known
         // (the other threads' calls that completed this round included); this round's get their frames.
         let previous = std::mem::take(&mut self.waiting);
@@ -334,7 +281,7 @@ impl Sink for Pipeline<'_> {
         // No call judged from now on began before the oldest call still waiting or open (or, with none of those,
         // before the last event seen): uses of the fd tables that ended earlier can go. Only socket() calls are
         // judged against the window; an open one older than STALE_NS (its exit lost, or blocked) does not hold it.
-        let now = self.last_ts.unwrap_or(0);
+        let now = self.threads.last_ts.unwrap_or(0);
         let watermark = self
             .waiting
             .iter()
@@ -345,7 +292,7 @@ impl Sink for Pipeline<'_> {
                 now,
                 STALE_NS,
             ))
-            .chain(self.last_ts)
+            .chain(self.threads.last_ts)
             .min();
         if let Some(w) = watermark {
             self.tables.prune(w);
@@ -357,15 +304,14 @@ impl Sink for Pipeline<'_> {
             .chain(&self.deferred)
             .filter_map(|c| c.enter_ns)
             .chain(self.pairer.oldest_open(now, STALE_NS))
-            .chain(self.last_ts)
+            .chain(self.threads.last_ts)
             .min();
         if let Some(w) = oldest {
             self.life.prune(w);
         }
         // A thread's frames older than its open call — or, with none open, than the events already seen (less a
         // margin for the small disorder between CPUs) — belong to no call that can still complete.
-        self.enters.retain(|_, q| q.back().is_some_and(|t| now.saturating_sub(*t) <= STALE_NS));
-        self.last_exit.retain(|_, t| now.saturating_sub(*t) <= STALE_NS);
+        self.threads.prune(now, STALE_NS);
         let (pairer, seen) = (&self.pairer, now.saturating_sub(FRAME_MARGIN_NS));
         self.frames.prune(|tid| Some(pairer.open_enter(tid).unwrap_or(seen)));
     }
@@ -449,8 +395,12 @@ mod property {
         }
         s.finish();
         assert!(decoded > 1000, "the test fed real events: {decoded}");
-        assert!(s.kept.len() <= 2 * 50 + REFUTED_KEPT, "kept {} calls in full (socket + other)", s.kept.len());
-        assert!(s.totals.calls > 100, "calls were paired and counted: {}", s.totals.calls);
+        assert!(
+            s.out.calls.len() <= 2 * 50 + keep::REFUTED_KEPT,
+            "kept {} calls in full (socket + other)",
+            s.out.calls.len()
+        );
+        assert!(s.out.totals.calls > 100, "calls were paired and counted: {}", s.out.totals.calls);
     }
 
     #[test]
@@ -539,7 +489,7 @@ mod throughput {
         }
         s.finish();
         let secs = t0.elapsed().as_secs_f64();
-        assert_eq!(s.totals.calls, 2 * pairs);
-        println!("judged {} calls in {secs:.2} s: {:.0} calls/s", s.totals.calls, s.totals.calls as f64 / secs);
+        assert_eq!(s.out.totals.calls, 2 * pairs);
+        println!("judged {} calls in {secs:.2} s: {:.0} calls/s", s.out.totals.calls, s.out.totals.calls as f64 / secs);
     }
 }

@@ -81,6 +81,53 @@ pub fn sockets_none_left(calls: &[Call], counts: Counts, scenario: bool) -> Opti
     })
 }
 
+/// The machine-wide counts read right before the target was let go (`Sink::released`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Before {
+    sockets_used: Option<u64>,
+    tcp_sockets: Option<u64>,
+}
+
+impl Before {
+    pub fn read() -> Self {
+        Before { sockets_used: sockets_used(), tcp_sockets: tcp_sockets() }
+    }
+    /// With the counts read now (the target ended, its frees awaited: `Sink::ended`); a count unreadable at either
+    /// moment is None.
+    pub fn and_after(self) -> Counts {
+        Counts {
+            sockets_used: self.sockets_used.zip(sockets_used()).map(|(a, b)| [a, b]),
+            tcp_sockets: self.tcp_sockets.zip(tcp_sockets()).map(|(a, b)| [a, b]),
+        }
+    }
+}
+
+/// TCP's count of socks in use, from /proc/net/protocols (the "sockets" column of the row named TCP).
+pub fn tcp_sockets() -> Option<u64> {
+    parse_protocols(&proc_text("/proc/net/protocols")?, "TCP")
+}
+
+/// A small /proc file's text (None when it cannot be read).
+fn proc_text(path: &str) -> Option<String> {
+    crate::machine::files::read_text_limited(std::path::Path::new(path), 1 << 16, path, crate::error::Kind::Io).ok()
+}
+
+fn parse_protocols(t: &str, proto: &str) -> Option<u64> {
+    let mut lines = t.lines();
+    let col = lines.next()?.split_whitespace().position(|h| h == "sockets")?;
+    let row = lines.map(|l| l.split_whitespace().collect::<Vec<_>>()).find(|w| w.first() == Some(&proto))?;
+    row.get(col)?.parse().ok()
+}
+
+/// `sockets: used N` from /proc/net/sockstat (this network namespace's count of struct sockets in use).
+pub fn sockets_used() -> Option<u64> {
+    parse_sockets_used(&proc_text("/proc/net/sockstat")?)
+}
+
+fn parse_sockets_used(t: &str) -> Option<u64> {
+    t.lines().find_map(|l| l.strip_prefix("sockets: used ")).and_then(|v| v.trim().parse().ok())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,5 +161,18 @@ mod tests {
         assert_eq!(v(&calls, Some([7, 7])), Some(Verdict::Proved));
         assert_eq!(v(&calls, Some([7, 8])), Some(Verdict::NotObservable));
         assert_eq!(v(&calls[..1], Some([7, 7])), None, "no failed call");
+    }
+}
+
+#[cfg(test)]
+mod sockstat_tests {
+    #[test]
+    fn sockets_used_is_read_from_sockstat() {
+        let t = "sockets: used 8\nTCP: inuse 1 orphan 0 tw 0 alloc 2 mem 1\nUDP: inuse 0 mem 0\n";
+        assert_eq!(super::parse_sockets_used(t), Some(8));
+        assert_eq!(super::parse_sockets_used("TCP: inuse 1\n"), None);
+        let p = "protocol  size sockets  memory press maxhdr  slab module     cl co\nTCPv6     2432      3       1   no     320   yes  kernel      y  y\nTCP       2272      5       1   no     320   yes  kernel      y  y\n";
+        assert_eq!(super::parse_protocols(p, "TCP"), Some(5), "the TCP row, not TCPv6");
+        assert_eq!(super::parse_protocols("protocol size\nTCP 1\n", "TCP"), None, "no sockets column");
     }
 }
