@@ -104,7 +104,7 @@ pub fn build(call: Option<&Call>, n: &Namer) -> Constants {
 
 /// SOCK_TYPE_MASK (include/linux/net.h): the type is the low 4 bits of socket()'s second argument; the bits above
 /// are flags (SOCK_CLOEXEC = 02000000, SOCK_NONBLOCK = 04000 in bits/socket_type.h).
-const SOCK_TYPE_MASK: i64 = 0xf;
+pub const SOCK_TYPE_MASK: i64 = 0xf;
 const TYPE_FLAGS: [(i64, &str); 2] = [(0o2000000, "SOCK_CLOEXEC"), (0o4000, "SOCK_NONBLOCK")];
 
 /// The type a socket() call passed, without its flag bits; the source names what was stripped.

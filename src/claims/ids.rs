@@ -161,6 +161,18 @@ ids! {
         "each traced TCP sock's state changes form one chain (each change starts where the last one ended) that ends in TCP_CLOSE";
     USER_RETURN_ADDRESS = "user.return_address":
         "the return address on the user stack at syscall entry points right after the call site in the binary";
+    // The course site's questions and mistakes (`lesson::questions`): judged when the site is built, from a report
+    // and the claims it holds. Each states what the kernel does; a mistake's is the claim that refutes the belief.
+    KADDR_VIRTUAL = "kaddr.virtual":
+        "every kernel pointer the walk of a socket() call read (its struct file, struct socket, struct sock and struct proto) is above 2^52 − 1, the largest physical address x86-64 can have: they are virtual addresses, not physical ones";
+    CHAIN_SOCK_ALLOC_FIRST = "chain.sock_alloc_first":
+        "socket() allocates the struct socket before the struct sock: sock_alloc entered before sk_alloc, in the same call";
+    SOCK_NEW_TCP_CLOSED = "sock.new_tcp_closed":
+        "the TCP sock socket() made is in TCP_CLOSE when the call returns: a new socket is neither TCP_LISTEN (listen() does that) nor TCP_ESTABLISHED (connect() or accept4() does that)";
+    SOCK_PROTOCOL_ZERO_TCP = "sock.protocol_zero_tcp":
+        "socket() of AF_INET or AF_INET6, SOCK_STREAM with protocol 0 made a sock whose sk_protocol is IPPROTO_TCP, not 0: the family's create replaced 0 by the protocol its switch (inetsw) holds for SOCK_STREAM";
+    DISPATCH_ABSOLUTE = "dispatch.absolute":
+        "every instruction of sock_register that addresses net_families does so with an absolute 32-bit displacement (sign-extended; patched by the KASLR relocation at boot), none RIP-relatively";
 }
 
 #[cfg(test)]

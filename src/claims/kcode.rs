@@ -7,7 +7,17 @@ use serde::Serialize;
 use crate::error::{Error, Kind, Result};
 
 use crate::claims::ids;
-use crate::claims::{ev, global_claim, Claim, Verdict};
+use crate::claims::{ev, global_claim, Claim, Evidence, Verdict};
+
+/// How an instruction addresses a variable: relative to the instruction pointer, or by its absolute address.
+pub const RIP_RELATIVE: &str = "RIP-relative";
+pub const ABSOLUTE: &str = "absolute disp32 (sign-extended; patched by the KASLR relocation at boot)";
+/// The `dispatch.code` evidence that counts sock_register's instructions addressing net_families, and where each
+/// listed instruction was read.
+const REFS: &str = "instructions of sock_register addressing net_families";
+const DISASM: &str = "iced-x86 disassembly of the vmlinux";
+/// How many of the instructions `dispatch.code` lists in its evidence (the count says how many there are).
+const LISTED: usize = 3;
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct Ref {
@@ -60,9 +70,9 @@ pub fn refs(path: &str, func: &str, var: &str) -> Result<(u64, u64, Vec<Ref>)> {
             continue;
         }
         let (target, form) = if ins.is_ip_rel_memory_operand() {
-            (ins.ip_rel_memory_address(), "RIP-relative")
+            (ins.ip_rel_memory_address(), RIP_RELATIVE)
         } else if ins.memory_base() == iced_x86::Register::None && ins.memory_displ_size() > 0 {
-            (ins.memory_displacement64(), "absolute disp32 (sign-extended; patched by the KASLR relocation at boot)")
+            (ins.memory_displacement64(), ABSOLUTE)
         } else {
             continue;
         };
@@ -73,6 +83,36 @@ pub fn refs(path: &str, func: &str, var: &str) -> Result<(u64, u64, Vec<Ref>)> {
         }
     }
     Ok((start, vaddr, out))
+}
+
+/// What a `dispatch.code` claim's evidence says of sock_register's instructions that address net_families: how many
+/// there are, and the form (`RIP_RELATIVE` or `ABSOLUTE`) of each it lists (at most `LISTED`, in address order).
+/// None when its evidence has no such instruction (not read, or none found).
+pub fn listed_forms(c: &Claim) -> Option<(usize, Vec<&'static str>)> {
+    let n = c.evidence.iter().find(|e| e.what == REFS && e.source == DISASM)?.value.parse().ok()?;
+    let forms = c
+        .evidence
+        .iter()
+        .filter(|e| e.source == DISASM && e.what != REFS)
+        .filter_map(|e| [RIP_RELATIVE, ABSOLUTE].into_iter().find(|f| e.value.ends_with(&format!("[{f}]"))))
+        .collect();
+    Some((n, forms))
+}
+
+/// Where sock_register and net_families are in the vmlinux at `path`, how many of its instructions address it, and
+/// the first `LISTED` of them with their form (what `listed_forms` reads back).
+pub fn code_evidence(path: &str, start: u64, vaddr: u64, refs: &[Ref]) -> Vec<Evidence> {
+    let mut evidence = vec![
+        ev("sock_register", format!("{start:#x} (link time)"), path),
+        ev("net_families", format!("{vaddr:#x} (link time)"), path),
+    ];
+    if !refs.is_empty() {
+        evidence.push(ev(REFS, refs.len().to_string(), DISASM));
+    }
+    for r in refs.iter().take(LISTED) {
+        evidence.push(ev(format!("{:#x}", r.addr), format!("{}  [{}]", r.text, r.form), DISASM));
+    }
+    evidence
 }
 
 /// `dispatch.code`: sock_register's own instructions address net_families (link time), and moved by the measured
@@ -88,24 +128,7 @@ pub fn claim(vmlinux: Option<&str>, offset: Option<u64>, live_var: Option<u64>) 
         Ok(r) => r,
         Err(e) => return not(e.message),
     };
-    let mut evidence = vec![
-        ev("sock_register", format!("{start:#x} (link time)"), path),
-        ev("net_families", format!("{vaddr:#x} (link time)"), path),
-    ];
-    if !refs.is_empty() {
-        evidence.push(ev(
-            "instructions of sock_register addressing net_families",
-            refs.len().to_string(),
-            "iced-x86 disassembly of the vmlinux",
-        ));
-    }
-    for r in refs.iter().take(3) {
-        evidence.push(ev(
-            format!("{:#x}", r.addr),
-            format!("{}  [{}]", r.text, r.form),
-            "iced-x86 disassembly of the vmlinux",
-        ));
-    }
+    let mut evidence = code_evidence(path, start, vaddr, &refs);
     if refs.is_empty() {
         return global_claim(
             ids::DISPATCH_CODE,

@@ -4,6 +4,7 @@
 //! are computed from what the steps say, never from tags written beside them.
 pub mod failure;
 pub mod glossary;
+pub mod questions;
 
 use serde::Serialize;
 

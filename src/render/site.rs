@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use maud::{html, Markup, DOCTYPE};
 
 use crate::claims::{ids, Claim, Verdict};
+use crate::lesson::questions::{self, Answer, By};
 use crate::lesson::{Lesson, Status};
 use crate::model::Call;
 use crate::render::escape;
@@ -655,353 +656,81 @@ fn chapter(ctx: &Ctx, m: &Machine, r: &Report, sys: &str) -> String {
     page(&format!("{sys}() — {}", m.label()), nav(ctx, m), body)
 }
 
-/// An answer or a verdict drawn from the evidence, with what it rests on.
-struct Answer {
-    question: &'static str,
-    answer: String,
-    mark: &'static str,
-    proof: Vec<String>,
-    claims: Vec<String>,
-}
-
-fn first_claim<'a>(claims: &[&'a Claim], id: &str) -> Option<&'a Claim> {
-    claims.iter().copied().find(|c| c.id == id)
-}
-
-/// x86-64 physical addresses have at most 52 bits (the architecture's limit).
-const PHYS_MAX: u64 = (1 << 52) - 1;
-
 /// The socket() call the answers read: the course's (AF_INET, SOCK_STREAM, 0), else the first that made a socket.
 fn answer_call(r: &Report) -> Option<&Call> {
     crate::syscalls::socket::lesson::course_call(r)
         .or_else(|| r.calls.iter().find(|c| crate::syscalls::socket::DEF.is(c) && c.after.socket.is_some()))
 }
 
-fn questions(claims: &[&Claim], r: &Report) -> Vec<Answer> {
-    let call = answer_call(r);
-    let tier = r.kernel.tier;
-    let mut v = Vec::new();
-    // 1. Physical or virtual?
-    {
-        let mut proof = Vec::new();
-        let mut addrs: Vec<(String, u64)> = Vec::new();
-        if let Some(c) = call {
-            if let Some(f) = &c.after.file {
-                addrs.push(("struct file (fdt->fd[fd])".into(), f.addr.0));
-            }
-            if let Some(s) = &c.after.socket {
-                addrs.push(("struct socket (file->private_data)".into(), s.addr.0));
-            }
-            if let Some(k) = &c.after.sock {
-                addrs.push(("struct sock (socket->sk)".into(), k.addr.0));
-                addrs.push(("struct proto (sk->sk_prot)".into(), k.sk_prot.addr.0));
-            }
-        }
-        // A pointer not read (0) says nothing about the address space.
-        addrs.retain(|(_, a)| *a != 0);
-        for (w, a) in &addrs {
-            proof.push(format!("{w} = {a:#018x} ({} bits)", 64 - a.leading_zeros()));
-        }
-        let (answer, mark) = if addrs.is_empty() {
-            ("not observable in this evidence: no walk of a socket() call".to_string(), "–")
-        } else if addrs.iter().all(|(_, a)| *a > PHYS_MAX) {
-            let kaslr = first_claim(claims, ids::KASLR_OFFSET_CONSTANT.id).filter(|c| c.verdict == Verdict::Proved);
-            (
-                format!(
-                    "No: every pointer the walk read is above {PHYS_MAX:#x}, the largest physical address x86-64 can \
-                     have (52 bits): they are virtual addresses in the kernel's upper half.{}",
-                    if kaslr.is_some() {
-                        " And the KASLR claim shows the kernel's code at addresses moved by one constant from its \
-                         link-time ones."
-                    } else {
-                        ""
-                    }
-                ),
-                "✓",
-            )
-        } else {
-            ("some pointer fits in 52 bits: see the evidence".to_string(), "✗")
-        };
-        v.push(Answer {
-            question: "Is a kernel address a physical address?",
-            answer,
-            mark,
-            proof,
-            claims: vec![ids::KASLR_OFFSET_CONSTANT.id.into()],
-        });
-    }
-    // 2. kprobes list vs kallsyms.
-    let callers: Vec<String> = call
-        .map(|c| {
-            c.chain.iter().filter_map(|f| f.caller.as_ref().map(|k| format!("{} ← {k}", f.func))).take(5).collect()
-        })
-        .unwrap_or_default();
-    v.push(Answer {
-        question: "Is the address the kprobes list shows the one kallsyms shows?",
-        answer: format!(
-            "not observable in this evidence: syswalk attaches its probes by function name and does not read \
-             /sys/kernel/debug/kprobes/list (this run: tier {tier:?}).{}",
-            if callers.is_empty() {
-                ""
-            } else {
-                " What it does show: each caller in the proof pane is a kallsyms symbol plus offset."
-            }
+/// The mark, the answer and the proof lines of an answer: a claim's verdict and conclusion (its reason when it is
+/// not observable) and its evidence, or what the evidence shows.
+fn answer_parts(a: &Answer) -> (&'static str, String, Vec<String>) {
+    match &a.by {
+        By::Claim { claim, .. } => (
+            claim.verdict.symbol(),
+            match claim.verdict {
+                Verdict::NotObservable => {
+                    format!("not observable here: {}", claim.reason.as_deref().unwrap_or_default())
+                }
+                _ => claim.conclusion().to_string(),
+            },
+            claim.evidence.iter().map(|e| format!("{} = {} ({})", e.what, e.value, e.source)).collect(),
         ),
-        mark: "–",
-        proof: callers,
-        claims: vec![],
-    });
-    // 3. sk_alloc before sock_alloc?
-    {
-        let at = |f: &str| call.and_then(|c| c.chain.iter().find(|x| x.func == f).and_then(|x| x.enter_ns));
-        let (answer, mark, proof) = match (at("sock_alloc"), at("sk_alloc")) {
-            (Some(a), Some(b)) => (
-                if a < b {
-                    format!(
-                        "No: sock_alloc entered {:.1} µs before sk_alloc, in the same call.",
-                        (b - a) as f64 / 1000.0
-                    )
-                } else {
-                    "Yes, here: sk_alloc entered first (see the chain).".to_string()
-                },
-                if a < b { "✓" } else { "✗" },
-                vec![format!("sock_alloc entered at {a} ns"), format!("sk_alloc entered at {b} ns")],
-            ),
-            _ => (
-                format!(
-                    "not observable here: the function-level chain is not in this evidence ({})",
-                    r.kernel.tier_reason
-                ),
-                "–",
-                vec![],
-            ),
-        };
-        v.push(Answer {
-            question: "Does sk_alloc run before sock_alloc?",
-            answer,
-            mark,
-            proof,
-            claims: vec![ids::CHAIN_ORDER.id.into()],
-        });
+        By::Shown { observable, text, proof } => (if *observable { "·" } else { "–" }, text.clone(), proof.clone()),
     }
-    // 4. The kretprobe trampoline.
-    {
-        let callers: Vec<String> = call
-            .map(|c| {
-                c.chain
-                    .iter()
-                    .filter_map(|f| f.caller.as_ref().map(|k| format!("{} was called from {k}", f.func)))
-                    .take(4)
-                    .collect()
-            })
-            .unwrap_or_default();
-        let (answer, mark) = match tier {
-            crate::probes::caps::Tier::B if !callers.is_empty() => (
-                "The return address: the word on top of the stack at the function's entry, read here by the kprobe \
-                 before the kretprobe replaces it with its trampoline's address (the function then returns into the \
-                 trampoline, which runs the return probe and jumps to the saved word). Shown, not proved: the \
-                 overwrite itself is not read."
-                    .to_string(),
-                "·",
-            ),
-            crate::probes::caps::Tier::A => (
-                "Nothing in this run: tier A has no kretprobe. fentry/fexit go through a BPF trampoline called from \
-                 the function's first instruction; the return address stays in place, and is read as the caller."
-                    .to_string(),
-                "·",
-            ),
-            _ => (format!("not observable here: no function-level probes at tier {tier:?}"), "–"),
-        };
-        v.push(Answer {
-            question: "What did the kretprobe trampoline overwrite?",
-            answer,
-            mark,
-            proof: callers,
-            claims: vec![],
-        });
-    }
-    // 5. Does the fd come from the lowest free slot?
-    let fd = first_claim(claims, ids::FD_LOWEST_FREE.id);
-    v.push(Answer {
-        question: "Why is the fd 3?",
-        answer: match fd {
-            Some(c) => c.conclusion().to_string(),
-            None => format!("this evidence has no {} claim", ids::FD_LOWEST_FREE.id),
-        },
-        mark: fd.map(|c| c.verdict.symbol()).unwrap_or("–"),
-        proof: fd
-            .map(|c| c.evidence.iter().map(|e| format!("{} = {} ({})", e.what, e.value, e.source)).collect())
-            .unwrap_or_default(),
-        claims: vec![ids::FD_LOWEST_FREE.id.into()],
-    });
-    v
 }
 
-fn mistakes(claims: &[&Claim], r: &Report) -> Vec<Answer> {
-    let call = answer_call(r);
-    let mut v = Vec::new();
-    let claim_based = |statement: &'static str, id: &str, holds_if_proved: bool| -> Answer {
-        let c = first_claim(claims, id);
-        let (answer, mark) = match c.map(|c| c.verdict) {
-            Some(Verdict::Proved) if holds_if_proved => ("confirmed".to_string(), "✓"),
-            Some(Verdict::Proved) => ("refuted: the claim beside it is proved".to_string(), "✗"),
-            Some(Verdict::Refuted) if holds_if_proved => ("refuted: the claim beside it is refuted".to_string(), "✗"),
-            Some(Verdict::Refuted) => ("not settled: the claim beside it is refuted".to_string(), "–"),
-            Some(Verdict::NotObservable) => {
-                (format!("not observable here: {}", c.and_then(|c| c.reason.clone()).unwrap_or_default()), "–")
+/// The claim that answers and the report's claims it rests on: a claim judged for the site (not on the claims
+/// page) by its id, each cited claim by a link to it on the claims page.
+fn answer_claims(ctx: &Ctx, m: &Machine, a: &Answer) -> Markup {
+    let By::Claim { claim, cites } = &a.by else { return html! {} };
+    let ix = ctx.ix(m);
+    html! {
+        p { "claims: "
+            @if !cites.iter().any(|c| c.id == claim.id) {
+                code { (t(&claim.id)) } " (judged from this evidence when the site was built) "
             }
-            None => (format!("not observable in this evidence: it has no {id} claim"), "–"),
-        };
-        Answer {
-            question: statement,
-            answer: format!("{answer}{}", c.map(|c| format!(" — {}", c.conclusion())).unwrap_or_default()),
-            mark,
-            proof: c
-                .map(|c| c.evidence.iter().map(|e| format!("{} = {} ({})", e.what, e.value, e.source)).collect())
-                .unwrap_or_default(),
-            claims: vec![id.to_string()],
+            @for c in cites {
+                @match ix.claims.iter().find(|k| k.id == c.id && k.call == c.call) {
+                    Some(k) => { a href=(format!("{}#{}", m.page("claims"), ix.anchor_of(k))) { code { (t(c.id)) } }
+                                 @if let Some(n) = c.call { " (call " (n) ")" } " " }
+                    None => { code { (t(c.id)) } " (not produced by this run) " }
+                }
+            }
         }
-    };
-    // The state of a new TCP sock.
-    {
-        let sk = call.and_then(|c| c.after.sock.as_ref());
-        let st = sk.filter(|k| k.protocol.raw == 6).map(|k| k.state.clone());
-        let (answer, mark, proof) = match &st {
-            None if sk.is_some() => (
-                format!(
-                    "not applicable: this run's socket is not TCP ({} {})",
-                    sk.map(|k| k.family.show()).unwrap_or_default(),
-                    sk.map(|k| k.protocol.show()).unwrap_or_default()
-                ),
-                "–",
-                vec![],
-            ),
-            Some(s) if s.raw == 7 => (
-                format!("refuted: the new sock is {} right after socket() returned", s.show()),
-                "✗",
-                vec![format!("socket->sk->__sk_common.skc_state = {} (the walk at sys_exit)", s.show())],
-            ),
-            Some(s) => (format!("the new sock is {}", s.show()), "·", vec![format!("skc_state = {}", s.show())]),
-            None => ("not observable in this evidence: no walk of the new sock".into(), "–", vec![]),
-        };
-        v.push(Answer {
-            question: "“A new TCP socket starts in the LISTEN state (or is already ESTABLISHED).”",
-            answer,
-            mark,
-            proof,
-            claims: vec![],
-        });
     }
-    // The order of sock_alloc and sk_alloc.
-    {
-        let at = |f: &str| call.and_then(|c| c.chain.iter().find(|x| x.func == f).and_then(|x| x.enter_ns));
-        let (answer, mark, proof) = match (at("sock_alloc"), at("sk_alloc")) {
-            (Some(a), Some(b)) if a < b => (
-                "refuted: sock_alloc ran first".to_string(),
-                "✗",
-                vec![format!("sock_alloc at {a} ns, sk_alloc at {b} ns")],
-            ),
-            (Some(a), Some(b)) => (
-                "confirmed here: sk_alloc ran first".to_string(),
-                "✓",
-                vec![format!("sk_alloc at {b} ns, sock_alloc at {a} ns")],
-            ),
-            _ => (format!("not observable here: no function-level chain ({})", r.kernel.tier_reason), "–", vec![]),
-        };
-        v.push(Answer {
-            question: "“The kernel allocates the struct sock (sk_alloc) before the struct socket (sock_alloc).”",
-            answer,
-            mark,
-            proof,
-            claims: vec![ids::CHAIN_ORDER.id.into()],
-        });
-    }
-    v.push(claim_based(
-        "“file->private_data points to the struct sock.” (It is tested by the claim that it holds the struct socket.)",
-        ids::FILE_PRIVATE_DATA_IS_SOCKET.id,
-        false,
-    ));
-    v.push(claim_based(
-        "“Protocol 0 stays 0 in the sock.” (Tested by the claim that it resolves to the sock's protocol.)",
-        ids::SOCK_PROTOCOL_RESOLVED.id,
-        false,
-    ));
-    {
-        // The seed shows a RIP-relative lea; the claim's evidence names how each instruction addresses the table.
-        let c = first_claim(claims, ids::DISPATCH_CODE.id);
-        let text: String =
-            c.map(|c| c.evidence.iter().map(|e| format!("{} {} ", e.what, e.value)).collect()).unwrap_or_default();
-        let (rip, abs) = (text.contains("RIP-relative"), text.contains("absolute"));
-        let (answer, mark) = match c.map(|c| c.verdict) {
-            Some(Verdict::Proved) if rip && !abs => {
-                ("confirmed: every instruction that addresses it is RIP-relative".to_string(), "✓")
-            }
-            Some(Verdict::Proved) if abs && !rip => (
-                "refuted on this build: sock_register addresses net_families with an absolute 32-bit displacement \
-                 (patched by the KASLR relocation at boot), not RIP-relatively"
-                    .to_string(),
-                "✗",
-            ),
-            Some(Verdict::Proved) => {
-                ("both: some instructions are RIP-relative, some absolute (see the proof)".to_string(), "·")
-            }
-            Some(Verdict::Refuted) => {
-                ("not settled: the claim that sock_register addresses net_families is refuted".to_string(), "–")
-            }
-            Some(Verdict::NotObservable) => {
-                (format!("not observable here: {}", c.and_then(|c| c.reason.clone()).unwrap_or_default()), "–")
-            }
-            None => (
-                format!(
-                    "not observable in this evidence: it has no {} claim (the lesson's, with `lab run --dbg`)",
-                    ids::DISPATCH_CODE.id
-                ),
-                "–",
-            ),
-        };
-        v.push(Answer {
-            question: "“sock_register addresses net_families RIP-relatively (a lea relative to the instruction \
-                       pointer), as the course's seed shows.”",
-            answer,
-            mark,
-            proof: c
-                .map(|c| c.evidence.iter().map(|e| format!("{} = {} ({})", e.what, e.value, e.source)).collect())
-                .unwrap_or_default(),
-            claims: vec![ids::DISPATCH_CODE.id.to_string()],
-        });
-    }
-    v
 }
 
 /// Questions and confusions in the three-pane view: the proof | the theory | the questions.
 fn questions_page(ctx: &Ctx, m: &Machine, r: &Report) -> String {
-    let qs = questions(&ctx.ix(m).claims, r);
+    let qs = questions::questions(r, &ctx.ix(m).claims, answer_call(r));
+    let parts: Vec<_> = qs.iter().map(answer_parts).collect();
     let body = html! {
         div.three {
             div.pane #q-proof {
                 h2 { "Proof" }
-                @for (i, q) in qs.iter().enumerate() {
+                @for (i, (q, (_, _, proof))) in qs.iter().zip(&parts).enumerate() {
                     details open id=(format!("q{}-proof", i + 1)) {
                         summary { (i + 1) ". evidence" }
-                        @if q.proof.is_empty() { p { "(no evidence in this run)" } }
-                        ul { @for p in &q.proof { li.ev { (t(p)) } } }
-                        @if !q.claims.is_empty() { p { "claims: " (claim_links(ctx, m, &q.claims)) } }
+                        @if proof.is_empty() { p { "(no evidence in this run)" } }
+                        ul { @for p in proof { li.ev { (t(p)) } } }
+                        (answer_claims(ctx, m, q))
                     }
                 }
             }
             div.pane #q-theory {
                 h2 { "Theory" }
-                @for (i, q) in qs.iter().enumerate() {
+                @for (i, (q, (mark, answer, _))) in qs.iter().zip(&parts).enumerate() {
                     section id=(format!("q{}-theory", i + 1)) {
-                        h3 { (i + 1) ". " (q.question) }
-                        p { span.verdict { (q.mark) } " " (t(&q.answer)) }
+                        h3 { (i + 1) ". " (q.asks) }
+                        p { span.verdict { (mark) } " " (t(answer)) }
                     }
                 }
             }
             div.pane #q-list {
                 h2 { "Questions and confusions" }
                 ol { @for (i, q) in qs.iter().enumerate() { li {
-                    (q.question) " " a href=(format!("#q{}-theory", i + 1)) { "answer" } " · " a href=(format!("#q{}-proof", i + 1)) { "evidence" } } } }
+                    (q.asks) " " a href=(format!("#q{}-theory", i + 1)) { "answer" } " · " a href=(format!("#q{}-proof", i + 1)) { "evidence" } } } }
             }
         }
     };
@@ -1009,16 +738,20 @@ fn questions_page(ctx: &Ctx, m: &Machine, r: &Report) -> String {
 }
 
 fn mistakes_page(ctx: &Ctx, m: &Machine, r: &Report) -> String {
-    let ms = mistakes(&ctx.ix(m).claims, r);
+    let ms = questions::mistakes(r, &ctx.ix(m).claims, answer_call(r));
     let body = html! {
         h1 { "Mistakes: what is often said about socket(), judged by this run" }
+        p { "Each saying is judged by the claim that refutes it: ✓ the kernel did what the claim says, so the saying \
+             is wrong here; ✗ it did something other than the claim says (see what was found); – this evidence \
+             cannot tell (why is said)." }
         table {
-            tr { th { "statement" } th { "verdict" } th { "proof" } }
+            tr { th { "statement" } th { "the claim that refutes it" } th { "proof" } }
             @for (i, x) in ms.iter().enumerate() {
+                @let (mark, answer, proof) = answer_parts(x);
                 tr id=(format!("m{}", i + 1)) {
-                    td { (x.question) }
-                    td { span.verdict { (x.mark) } " " (t(&x.answer)) }
-                    td { ul { @for p in &x.proof { li.ev { (t(p)) } } } @if !x.claims.is_empty() { (claim_links(ctx, m, &x.claims)) } }
+                    td { (x.asks) }
+                    td { span.verdict { (mark) } " " (t(&answer)) }
+                    td { ul { @for p in &proof { li.ev { (t(p)) } } } (answer_claims(ctx, m, x)) }
                 }
             }
         }
@@ -1307,6 +1040,27 @@ mod tests {
         assert!(a.files.keys().any(|k| k.ends_with("-part1.html")), "{:?}", a.files.keys());
         assert!(a.files.keys().any(|k| k.ends_with("-call-socket.html")), "{:?}", a.files.keys());
         assert!(check_links(&a.files).is_empty());
+    }
+
+    #[test]
+    fn the_questions_and_mistakes_show_their_claims_and_link_what_they_rest_on() {
+        let s = site_of_fixture();
+        let page = |what: &str| {
+            s.files
+                .iter()
+                .find(|(f, _)| f.ends_with(&format!("-{what}.html")))
+                .map(|(_, h)| h.clone())
+                .unwrap_or_default()
+        };
+        let (q, m) = (page("questions"), page("mistakes"));
+        let q1 = q.split("id=\"q2-proof\"").next().unwrap_or_default();
+        assert!(q1.contains("<code>kaddr.virtual</code>"), "the physical-address question's own claim: {q1}");
+        assert!(!q.contains("kaslr.offset_constant"), "it cites no unrelated claim (issue 33)");
+        assert!(q.contains("-claims.html#c-fd.lowest_free\"><code>fd.lowest_free</code></a> (call 1)"), "{q}");
+        for id in ["sock.new_tcp_closed", "chain.sock_alloc_first", "sock.protocol_zero_tcp", "dispatch.absolute"] {
+            assert!(m.contains(&format!("<code>{id}</code>")), "{id} on the mistakes page");
+        }
+        assert!(m.contains("-claims.html#c-chain.order\"><code>chain.order</code></a>"), "{m}");
     }
 
     #[test]
