@@ -9,7 +9,10 @@ use libbpf_cargo::SkeletonBuilder;
 /// The headers every BPF program shares: vmlinux.h, the interface enums, the event layouts, the object readers.
 const INCLUDE: &str = "src/probes/include";
 
+/// Each program and its skeleton; `intf.bpf.c` is never loaded: its skeleton's types are the one Rust copy of the
+/// shared layouts (`probes::intf`).
 const PROGRAMS: &[(&str, &str)] = &[
+    ("src/probes/include/intf.bpf.c", "intf.skel.rs"),
     ("src/probes/boundary/boundary.bpf.c", "boundary.skel.rs"),
     ("src/probes/caps/probe.bpf.c", "caps.skel.rs"),
     ("src/probes/chain/chain.bpf.c", "chain.skel.rs"),

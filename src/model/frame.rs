@@ -3,7 +3,6 @@
 use serde::Serialize;
 
 use crate::model::{self, hex, Call, Caller, FileObj, KAddr, Namer, ObjKind, SockObj, SocketObj};
-use crate::probes::boundary::skel::types as bt;
 use crate::probes::chain::{ChKind, FnPlan, ObjKind as RawKind, RawChainEvent};
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
@@ -51,21 +50,6 @@ pub struct Frame {
     pub probe: String,
 }
 
-fn conv<A: plain::Plain, B: plain::Plain + Default>(a: &A) -> B {
-    // SAFETY: A and B are generated from the same C struct (events.h) in two skeletons; we only read A's bytes.
-    let bytes = unsafe { plain::as_bytes(a) };
-    let mut b = B::default();
-    let _ = plain::copy_from_bytes(&mut b, bytes);
-    b
-}
-
-// SAFETY: generated #[repr(C)] integer structs (events.h via the chain skeleton); any bit pattern is valid.
-unsafe impl plain::Plain for crate::probes::chain::skel::types::sw_file {}
-// SAFETY: as above.
-unsafe impl plain::Plain for crate::probes::chain::skel::types::sw_socket {}
-// SAFETY: as above.
-unsafe impl plain::Plain for crate::probes::chain::skel::types::sw_sock {}
-
 fn snaps(e: &RawChainEvent, f: Option<&FnPlan>, n: &Namer) -> Vec<ObjSnap> {
     let w = |b: u32, bit: crate::probes::boundary::Walked| b & bit.0 != 0;
     e.objs
@@ -91,16 +75,11 @@ fn snaps(e: &RawChainEvent, f: Option<&FnPlan>, n: &Namer) -> Vec<ObjSnap> {
                     _ => ObjKind::Unknown,
                 },
                 addr: KAddr(o.addr),
-                socket: (valid && kind == RawKind::SW_OBJ_SOCKET).then(|| {
-                    model::socket_obj(
-                        &conv::<_, bt::sw_socket>(&o.socket),
-                        w(o.bits, crate::probes::boundary::Walked::SW_W_OPS),
-                        n,
-                    )
-                }),
+                socket: (valid && kind == RawKind::SW_OBJ_SOCKET)
+                    .then(|| model::socket_obj(&o.socket, w(o.bits, crate::probes::boundary::Walked::SW_W_OPS), n)),
                 sock: (valid && kind == RawKind::SW_OBJ_SOCK).then(|| {
                     model::sock_obj(
-                        &conv::<_, bt::sw_sock>(&o.sock),
+                        &o.sock,
                         w(o.bits, crate::probes::boundary::Walked::SW_W_INET),
                         w(o.bits, crate::probes::boundary::Walked::SW_W_TCP),
                         n,
@@ -108,7 +87,7 @@ fn snaps(e: &RawChainEvent, f: Option<&FnPlan>, n: &Namer) -> Vec<ObjSnap> {
                 }),
                 file: (valid && kind == RawKind::SW_OBJ_FILE).then(|| {
                     model::file_obj(
-                        &conv::<_, bt::sw_file>(&o.file),
+                        &o.file,
                         w(o.bits, crate::probes::boundary::Walked::SW_W_FREF),
                         w(o.bits, crate::probes::boundary::Walked::SW_W_INODE),
                         n,

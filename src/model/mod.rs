@@ -422,7 +422,7 @@ impl SockAddr {
 }
 
 /// Decodes a user sockaddr (None when it was not read).
-pub fn sockaddr_of(u: &boundary::skel::types::sw_uaddr, read_at: &'static str, n: &Namer) -> Option<SockAddr> {
+pub fn sockaddr_of(u: &crate::probes::intf::sw_uaddr, read_at: &'static str, n: &Namer) -> Option<SockAddr> {
     if u.err != 0 {
         return None;
     }
@@ -586,7 +586,7 @@ pub fn walk_of(ev: &RawEvent, n: &Namer) -> Walk {
     out
 }
 
-pub fn file_obj(f: &boundary::skel::types::sw_file, fref: bool, inode: bool, n: &Namer) -> FileObj {
+pub fn file_obj(f: &crate::probes::intf::sw_file, fref: bool, inode: bool, n: &Namer) -> FileObj {
     FileObj {
         addr: KAddr(f.addr),
         f_op: n.ptr(f.f_op),
@@ -604,7 +604,7 @@ pub fn file_obj(f: &boundary::skel::types::sw_file, fref: bool, inode: bool, n: 
     }
 }
 
-pub fn socket_obj(s: &boundary::skel::types::sw_socket, ops: bool, n: &Namer) -> SocketObj {
+pub fn socket_obj(s: &crate::probes::intf::sw_socket, ops: bool, n: &Namer) -> SocketObj {
     SocketObj {
         addr: KAddr(s.addr),
         state: n.btf_anchor("SS_UNCONNECTED", "SS_", s.state as i64),
@@ -620,7 +620,7 @@ pub fn socket_obj(s: &boundary::skel::types::sw_socket, ops: bool, n: &Namer) ->
     }
 }
 
-pub fn sock_obj(k: &boundary::skel::types::sw_sock, inet: bool, tcp: bool, n: &Namer) -> SockObj {
+pub fn sock_obj(k: &crate::probes::intf::sw_sock, inet: bool, tcp: bool, n: &Namer) -> SockObj {
     let tcp = tcp.then(|| TcpObj {
         bind_bucket: KAddr(k.bind_hash),
         bind_bucket_port: k.bind_port,

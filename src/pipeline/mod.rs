@@ -406,7 +406,7 @@ mod property {
     #[test]
     fn random_and_cut_chain_records_decode_or_are_counted_as_malformed() {
         let mut rng = Rng(0xdead_beef_0000_0042);
-        let hdr = std::mem::offset_of!(crate::probes::chain::skel::types::sw_chain_rec, arena);
+        let hdr = std::mem::offset_of!(crate::probes::intf::sw_chain_rec, arena);
         let mut malformed = 0;
         for i in 0..5000 {
             let len = hdr + (rng.next() % 4096) as usize;

@@ -3,6 +3,7 @@
 pub mod boundary;
 pub mod caps;
 pub mod chain;
+pub mod intf;
 pub mod selfcost;
 pub mod session;
 pub mod target;

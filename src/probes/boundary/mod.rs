@@ -10,25 +10,21 @@ use libbpf_rs::{MapCore, MapFlags, OpenObject, RingBuffer, RingBufferBuilder};
 
 use crate::error::{Error, Kind, Result};
 
-#[allow(clippy::all, unused_imports, dead_code, non_camel_case_types)]
+#[allow(
+    clippy::all,
+    clippy::undocumented_unsafe_blocks,
+    clippy::unwrap_used,
+    unused_imports,
+    dead_code,
+    non_camel_case_types
+)]
 pub mod skel {
     include!(concat!(env!("OUT_DIR"), "/boundary.skel.rs"));
 }
 
-pub use skel::types::{
+pub use crate::probes::intf::{
     sw_event as RawEvent, sw_kind as EvKind, sw_mode as Mode, sw_uaddr_mode as UaddrMode, sw_walk as Walked,
 };
-
-// SAFETY: sw_event is a #[repr(C)] struct of integers and integer arrays (generated from events.h), so every
-// bit pattern is a valid value; `plain` checks the length before copying.
-unsafe impl plain::Plain for RawEvent {}
-
-// SAFETY: plain #[repr(C)] integer structs generated from events.h; any bit pattern is valid.
-unsafe impl plain::Plain for skel::types::sw_file {}
-// SAFETY: as above.
-unsafe impl plain::Plain for skel::types::sw_socket {}
-// SAFETY: as above.
-unsafe impl plain::Plain for skel::types::sw_sock {}
 
 /// Decodes one ring-buffer record. Errors (never panics) on a record of the wrong size.
 pub fn decode(data: &[u8]) -> Result<RawEvent> {
@@ -110,7 +106,7 @@ impl<'obj> Tracer<'obj> {
         let skel =
             open.load().map_err(|e| bpf_err("loading the tier-C BPF programs (tp_btf/sys_enter, sys_exit)", e))?;
         for s in syscalls {
-            let max = skel::types::sw_limits::SW_NR_MAX.0 as i64;
+            let max = crate::probes::intf::sw_limits::SW_NR_MAX.0 as i64;
             if !(0..max).contains(&s.nr) {
                 return Err(Error::new(
                     Kind::Usage,

@@ -11,7 +11,14 @@ use crate::error::{Error, Kind, Result};
 use crate::machine::btf;
 use crate::machine::kallsyms::Kallsyms;
 
-#[allow(clippy::all, unused_imports, dead_code, non_camel_case_types)]
+#[allow(
+    clippy::all,
+    clippy::undocumented_unsafe_blocks,
+    clippy::unwrap_used,
+    unused_imports,
+    dead_code,
+    non_camel_case_types
+)]
 mod skel {
     include!(concat!(env!("OUT_DIR"), "/caps.skel.rs"));
 }

@@ -13,30 +13,25 @@ use crate::error::{Error, Kind, Result};
 use crate::machine::btf::{Btf, FuncSig};
 use crate::machine::kallsyms::Kallsyms;
 
-#[allow(clippy::all, unused_imports, dead_code, non_camel_case_types)]
+#[allow(
+    clippy::all,
+    clippy::undocumented_unsafe_blocks,
+    clippy::unwrap_used,
+    unused_imports,
+    dead_code,
+    non_camel_case_types
+)]
 pub mod skel {
     include!(concat!(env!("OUT_DIR"), "/chain.skel.rs"));
 }
 
 pub mod spec;
 
-pub use skel::types::{
+use crate::probes::intf::{self, sw_chain_item as Item, sw_obj as Obj, sw_obj_hdr as ObjHdr};
+pub use crate::probes::intf::{
     sw_chain_event as RawChainEvent, sw_chain_kind as ChKind, sw_free_event as RawFree, sw_free_what as FreeWhat,
     sw_obj_kind as ObjKind,
 };
-use skel::types::{sw_chain_item as Item, sw_obj as Obj, sw_obj_hdr as ObjHdr};
-
-// SAFETY: sw_chain_event, sw_chain_item and sw_obj are #[repr(C)] structs of integers and integer arrays generated
-// from chain.h; every bit pattern is valid, and `plain` checks the length.
-unsafe impl plain::Plain for RawChainEvent {}
-// SAFETY: as above.
-unsafe impl plain::Plain for Item {}
-// SAFETY: as above.
-unsafe impl plain::Plain for Obj {}
-// SAFETY: as above.
-unsafe impl plain::Plain for ObjHdr {}
-// SAFETY: sw_free_event is a #[repr(C)] struct of integers and a char array (chain.h); any bit pattern is valid.
-unsafe impl plain::Plain for RawFree {}
 
 /// The functions that end a watched object, with the stem of their programs in chain.bpf.c (`fr_<stem>_fe` for
 /// fentry, `fr_<stem>_kp` for kprobe). Each takes the object (or what holds it) as its first argument.
@@ -60,7 +55,7 @@ pub fn free_fns(btf: Option<&Btf>, ks: &Kallsyms, attach: Attach) -> (Vec<String
 }
 
 /// The record header as laid out in chain.h's struct sw_chain_rec (every field before the arena).
-const REC_HDR: usize = std::mem::offset_of!(skel::types::sw_chain_rec, arena);
+const REC_HDR: usize = std::mem::offset_of!(intf::sw_chain_rec, arena);
 
 /// What one record (one outermost traced call on one thread) decodes to.
 #[derive(Debug, Default)]
@@ -77,7 +72,7 @@ pub fn decode_record(data: &[u8]) -> Decoded {
     let mut d = Decoded::default();
     let u32_at = |o: usize| data.get(o..o + 4).and_then(|b| b.try_into().ok()).map(u32::from_ne_bytes);
     use std::mem::offset_of;
-    type R = skel::types::sw_chain_rec;
+    type R = intf::sw_chain_rec;
     let (Some(tgid), Some(tid), Some(used), Some(items), Some(dropped)) = (
         u32_at(offset_of!(R, tgid)),
         u32_at(offset_of!(R, tid)),
@@ -166,16 +161,16 @@ fn exact<T: plain::Plain>(dst: &mut T, b: &[u8]) -> Option<()> {
 }
 
 /// Functions one run can trace (interface.h).
-pub const SLOTS: usize = skel::types::sw_limits::SW_SLOTS.0 as usize;
+pub const SLOTS: usize = intf::sw_limits::SW_SLOTS.0 as usize;
 /// Log2 buckets per function of `--format hist` (interface.h).
-pub const HIST_BUCKETS: u32 = skel::types::sw_limits::SW_HIST_BUCKETS.0;
+pub const HIST_BUCKETS: u32 = intf::sw_limits::SW_HIST_BUCKETS.0;
 /// The kernel's NPROTO (net_families[] slots) and SOCK_MAX (inetsw[] slots), as interface.h has them.
-pub const NPROTO: i32 = skel::types::sw_limits::SW_NPROTO.0 as i32;
-pub const SOCK_MAX: i32 = skel::types::sw_limits::SW_NSOCKTYPE.0 as i32;
+pub const NPROTO: i32 = intf::sw_limits::SW_NPROTO.0 as i32;
+pub const SOCK_MAX: i32 = intf::sw_limits::SW_NSOCKTYPE.0 as i32;
 /// How far past a function's start its own fentry return address can lie (interface.h).
-pub const FENTRY_RA_MAX: u64 = skel::types::sw_limits::SW_FENTRY_RA_MAX.0 as u64;
-pub(super) const AT_ENTRY: u8 = skel::types::sw_when::SW_AT_ENTRY.0 as u8;
-const AT_EXIT: u8 = skel::types::sw_when::SW_AT_EXIT.0 as u8;
+pub const FENTRY_RA_MAX: u64 = intf::sw_limits::SW_FENTRY_RA_MAX.0 as u64;
+pub(super) const AT_ENTRY: u8 = intf::sw_when::SW_AT_ENTRY.0 as u8;
+const AT_EXIT: u8 = intf::sw_when::SW_AT_EXIT.0 as u8;
 
 /// The kretprobe trampoline on this kernel (its name changed across versions), 0 when kallsyms has none.
 pub fn kretprobe_trampoline(ks: &Kallsyms) -> u64 {
@@ -533,9 +528,9 @@ impl<'obj> ChainTracer<'obj> {
         let mut out = Vec::new();
         for key in self.skel.maps.recs.keys() {
             let Ok(Some(v)) = self.skel.maps.recs.lookup(&key, MapFlags::ANY) else { continue };
-            let m = std::mem::offset_of!(skel::types::sw_chain_rec, mode);
+            let m = std::mem::offset_of!(intf::sw_chain_rec, mode);
             let mode = v.get(m..m + 4).and_then(|b| b.try_into().ok()).map(u32::from_ne_bytes).unwrap_or(0);
-            if mode == skel::types::sw_rec_mode::SW_REC_RECORDING.0 {
+            if mode == intf::sw_rec_mode::SW_REC_RECORDING.0 {
                 let d = decode_record(&v);
                 self.malformed.set(self.malformed.get() + u64::from(d.malformed));
                 out.extend(d.events);
