@@ -1278,3 +1278,40 @@ fn an_ipv6_connection_is_proved_like_an_ipv4_one() {
     assert_eq!(ends["verdict"], "proved", "{ends}");
     assert!(ends["finding"].as_str().unwrap_or("").contains("[::1]:4718"), "{ends}");
 }
+
+/// The calls real programs move bytes with (send, sendto, sendmsg, writev, sendfile; recv, recvfrom, recvmsg,
+/// readv) are each judged by the byte claims read() and write() get, over one loopback connection: every send
+/// call's write_seq advanced by what it returned, every receive took its bytes from those unread (all were queued
+/// before the first), a MSG_PEEK receive (which takes nothing) is not observable with its reason — never refuted.
+#[test]
+fn the_send_and_receive_family_is_judged_like_read_and_write() {
+    let _g = lock();
+    let exe = cc("datacalls");
+    let o = run(&["prove", "--format", "json", "-q", "--", exe.to_str().expect("utf8"), "4719"]);
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    let r = json(&o);
+    for (id, v) in r["totals"]["claims"].as_object().expect("totals") {
+        assert_eq!(v[1], 0, "{id} refuted: {}", r["totals"]);
+    }
+    let calls = r["calls"].as_array().expect("calls");
+    let of = |sys: &str| -> Vec<&Value> {
+        calls.iter().filter(|c| c["syscall"] == sys && c["before"]["sock"].is_object()).collect()
+    };
+    for sys in ["sendto", "sendmsg", "writev", "sendfile"] {
+        let cs = of(sys);
+        assert!(!cs.is_empty(), "no {sys}() on a socket in the report");
+        for c in cs {
+            let k = claim(&r, "write.seq", c["seq"].as_u64().expect("seq"));
+            assert_eq!(k["verdict"], "proved", "{sys}: {k}");
+        }
+    }
+    let recvs = of("recvfrom");
+    assert_eq!(recvs.len(), 3, "recv(MSG_PEEK), recv(), recvfrom() are recvfrom calls: {recvs:?}");
+    let peek = claim(&r, "read.took_unread", recvs[0]["seq"].as_u64().expect("seq"));
+    assert_eq!(peek["verdict"], "not_observable", "a peek takes nothing: {peek}");
+    assert!(peek["reason"].as_str().unwrap_or("").contains("MSG_PEEK"), "{peek}");
+    for c in recvs[1..].iter().copied().chain(of("recvmsg")).chain(of("readv")) {
+        let k = claim(&r, "read.took_unread", c["seq"].as_u64().expect("seq"));
+        assert_eq!(k["verdict"], "proved", "{}: {k}", c["syscall"]);
+    }
+}

@@ -120,10 +120,11 @@ ids! {
     ACCEPT_KEPT_WAITING = "accept.kept_waiting":
         "the connection a failed accept4() left in the accept queue was still there at the listener's next accept4(), which took it: sk_ack_backlog at that call's entry was as the failed call found it, and the child sock it returned is the other end of the client's sock";
     READ_UNREAD = "read.took_unread":
-        "read() took its bytes from those the sock held unread: rcv_nxt − copied_seq fell by exactly what it returned (one more when it also took the peer's FIN, which takes a sequence number and no byte)";
+        "read() (or recv, recvfrom, recvmsg, readv) took its bytes from those the sock held unread: rcv_nxt − copied_seq fell by exactly what it returned (one more when it also took the peer's FIN, which takes a sequence number and no byte)";
     READ_BYTES_MATCH = "rw.bytes_match":
-        "the bytes read() returned are the bytes the peer's write() sent: the writer's write_seq after its write is the reader's rcv_nxt, and both calls returned the same count";
-    WRITE_SEQ = "write.seq": "write() advanced the sock's write_seq by exactly what it returned";
+        "the bytes read() (or a recv call) returned are the bytes the peer's write() (or a send call) sent: the writer's write_seq after its write is the reader's rcv_nxt, and both calls returned the same count";
+    WRITE_SEQ = "write.seq":
+        "write() (or send, sendto, sendmsg, writev, sendfile) advanced the sock's write_seq by exactly what it returned";
     CLOSE_FD_FREE = "close.fd_free": "after close() the fd slot is free in the fd table";
     BIND_CHAIN = "bind.chain":
         "bind() ran __sys_bind → inet_bind → (inet_bind_sk) → __inet_bind → inet_csk_get_port, in that order (those this kernel has as functions)";
@@ -142,9 +143,9 @@ ids! {
     ACCEPT_CHAIN_OBJECTS = "accept.chain_objects":
         "sock_alloc's return is the socket inet_accept filled and the new fd holds; inet_csk_accept returned its sock; sock_alloc_file's return is what fd_install installed; inet_accept and inet_csk_accept got the listener's socket and sock";
     WRITE_CHAIN = "write.chain":
-        "write() on the socket reached tcp_sendmsg with the fd's struct sock, and tcp_sendmsg returned what write() returned";
+        "write() (or send, sendto, sendmsg, writev) on the socket reached tcp_sendmsg with the fd's struct sock, and tcp_sendmsg returned what the call returned";
     READ_CHAIN = "read.chain":
-        "read() on the socket reached tcp_recvmsg with the fd's struct sock, and tcp_recvmsg returned what read() returned";
+        "read() (or recv, recvfrom, recvmsg, readv) on the socket reached tcp_recvmsg with the fd's struct sock, and tcp_recvmsg returned what the call returned";
     CLOSE_CHAIN = "close.chain":
         "the socket's file was released by sock_close → __sock_release → inet_release → tcp_close, in that order (after close() returned: the last fput is deferred to the return to user space)";
     CLOSE_CHAIN_OBJECTS = "close.chain_objects":

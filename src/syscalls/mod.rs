@@ -152,8 +152,15 @@ pub const ALL: &[&dyn Syscall] = &[
     &connect::Connect,
     &accept4::Accept { def: &accept4::DEF, chapter: true },
     &accept4::Accept { def: &accept4::ACCEPT, chapter: false },
-    &rw::Rw(rw::Dir::Read),
-    &rw::Rw(rw::Dir::Write),
+    &rw::Rw::READ,
+    &rw::Rw::WRITE,
+    &rw::Rw::RECVFROM,
+    &rw::Rw::SENDTO,
+    &rw::Rw::RECVMSG,
+    &rw::Rw::SENDMSG,
+    &rw::Rw::READV,
+    &rw::Rw::WRITEV,
+    &rw::Rw::SENDFILE,
     &close::Close,
 ];
 

@@ -1,6 +1,7 @@
-//! read(fd, buf, count) and write(fd, buf, count): the bytes of a connection. At the boundary: arguments, the bytes
-//! moved (the return value) and the walk of the fd at entry and exit (for a TCP sock: rcv_nxt and copied_seq, the
-//! bytes not yet read).
+//! The calls that move a connection's bytes: read/write, and the ones real programs use instead — recv(from),
+//! send(to), recvmsg/sendmsg, readv/writev, and sendfile (file → socket). At the boundary: arguments, the bytes moved
+//! (the return value) and the walk of the fd at entry and exit (for a TCP sock: write_seq, rcv_nxt and copied_seq,
+//! the bytes not yet read). One implementation, `Rw`, registered once per syscall with its direction.
 use super::conn::{self, Life};
 use super::{claims_of, on_tcp, Chapter, Def, Judging, Syscall};
 use crate::claims::{ev, ids, judged, Claim};
@@ -14,31 +15,52 @@ pub enum Dir {
     Write,
 }
 
-/// read() or write(): one implementation, registered once per direction; write()'s carries the bytes chapter.
-pub struct Rw(pub Dir);
+/// A call that moves bytes: its descriptor, its direction, which argument holds its MSG_* flags (recv/send
+/// family) and whether it carries the bytes chapter (write()'s).
+pub struct Rw {
+    pub def: &'static Def,
+    pub dir: Dir,
+    pub flags_arg: Option<usize>,
+    pub chapter: bool,
+}
+
+impl Rw {
+    pub const READ: Rw = Rw { def: &READ, dir: Dir::Read, flags_arg: None, chapter: false };
+    pub const WRITE: Rw = Rw { def: &WRITE, dir: Dir::Write, flags_arg: None, chapter: true };
+    pub const RECVFROM: Rw = Rw { def: &RECVFROM, dir: Dir::Read, flags_arg: Some(3), chapter: false };
+    pub const SENDTO: Rw = Rw { def: &SENDTO, dir: Dir::Write, flags_arg: Some(3), chapter: false };
+    pub const RECVMSG: Rw = Rw { def: &RECVMSG, dir: Dir::Read, flags_arg: Some(2), chapter: false };
+    pub const SENDMSG: Rw = Rw { def: &SENDMSG, dir: Dir::Write, flags_arg: Some(2), chapter: false };
+    pub const READV: Rw = Rw { def: &READV, dir: Dir::Read, flags_arg: None, chapter: false };
+    pub const WRITEV: Rw = Rw { def: &WRITEV, dir: Dir::Write, flags_arg: None, chapter: false };
+    pub const SENDFILE: Rw = Rw { def: &SENDFILE, dir: Dir::Write, flags_arg: None, chapter: false };
+}
 
 impl Syscall for Rw {
     fn def(&self) -> &'static Def {
-        match self.0 {
-            Dir::Read => &READ,
-            Dir::Write => &WRITE,
-        }
+        self.def
     }
     fn judge(&self, c: &Call, j: &mut Judging) -> Vec<Claim> {
-        judge(c, self.0, j.life)
+        let flags = self.flags_arg.and_then(|i| c.args.get(i)).map_or(0, |a| a.value.raw as u64);
+        judge_flags(c, self.dir, flags, j.life)
     }
+    /// tcp_sendmsg/tcp_recvmsg (sendfile's path differs between kernels — sendpage before 6.5, a spliced
+    /// tcp_sendmsg after — so it has no chain claim).
     fn chain_claims(&self, c: &Call) -> Option<(&'static [ids::ClaimId], super::ChainJudgeFn)> {
-        let judge: super::ChainJudgeFn = match self.0 {
+        if self.def.chain.is_empty() {
+            return None;
+        }
+        let judge: super::ChainJudgeFn = match self.dir {
             Dir::Read => |c, plan| judge_chain(c, Dir::Read, plan),
             Dir::Write => |c, plan| judge_chain(c, Dir::Write, plan),
         };
-        on_tcp(c).then_some((chain_claims(self.0), judge))
+        on_tcp(c).then_some((chain_claims(self.dir), judge))
     }
     fn record(&self, c: &Call, life: &mut Life) {
         life.record_use(c, None);
     }
     fn completed(&self, c: &Call, life: &mut Life) {
-        if self.0 == Dir::Write {
+        if self.dir == Dir::Write {
             life.record_write(c);
         }
     }
@@ -50,7 +72,7 @@ impl Syscall for Rw {
     }
     /// The first write on a TCP socket and the first read on one (the other end's, in the course's life).
     fn chapter(&self, r: &crate::report::Report) -> Option<Chapter> {
-        if self.0 != Dir::Write {
+        if !self.chapter {
             return None;
         }
         let tcp = |c: &&Call| c.before.sock.as_ref().and_then(|s| s.inet.as_ref()).is_some();
@@ -81,6 +103,77 @@ pub const WRITE: Def = Def {
     chain: &["tcp_sendmsg"],
 };
 
+pub const RECVFROM: Def = Def {
+    name: "recvfrom",
+    fallback_nr: 45,
+    args: &["fd", "buf", "len", "flags", "src_addr", "addrlen"],
+    mode: Mode::SW_MODE_WALK_ARG0,
+    uaddr: UaddrMode::SW_UA_NONE,
+    name_arg: name_ptrs_1_4_5,
+    chain: &["tcp_recvmsg"],
+};
+
+pub const SENDTO: Def = Def {
+    name: "sendto",
+    fallback_nr: 44,
+    args: &["fd", "buf", "len", "flags", "dest_addr", "addrlen"],
+    mode: Mode::SW_MODE_WALK_ARG0,
+    uaddr: UaddrMode::SW_UA_NONE,
+    name_arg: name_ptrs_1_4_5,
+    chain: &["tcp_sendmsg"],
+};
+
+pub const RECVMSG: Def = Def {
+    name: "recvmsg",
+    fallback_nr: 47,
+    args: &["fd", "msg", "flags"],
+    mode: Mode::SW_MODE_WALK_ARG0,
+    uaddr: UaddrMode::SW_UA_NONE,
+    name_arg,
+    chain: &["tcp_recvmsg"],
+};
+
+pub const SENDMSG: Def = Def {
+    name: "sendmsg",
+    fallback_nr: 46,
+    args: &["fd", "msg", "flags"],
+    mode: Mode::SW_MODE_WALK_ARG0,
+    uaddr: UaddrMode::SW_UA_NONE,
+    name_arg,
+    chain: &["tcp_sendmsg"],
+};
+
+pub const READV: Def = Def {
+    name: "readv",
+    fallback_nr: 19,
+    args: &["fd", "iov", "iovcnt"],
+    mode: Mode::SW_MODE_WALK_ARG0,
+    uaddr: UaddrMode::SW_UA_NONE,
+    name_arg,
+    chain: &["tcp_recvmsg"],
+};
+
+pub const WRITEV: Def = Def {
+    name: "writev",
+    fallback_nr: 20,
+    args: &["fd", "iov", "iovcnt"],
+    mode: Mode::SW_MODE_WALK_ARG0,
+    uaddr: UaddrMode::SW_UA_NONE,
+    name_arg,
+    chain: &["tcp_sendmsg"],
+};
+
+/// sendfile(out_fd, in_fd, offset, count): a file's bytes to a socket (out_fd is walked).
+pub const SENDFILE: Def = Def {
+    name: "sendfile",
+    fallback_nr: 40,
+    args: &["out_fd", "in_fd", "offset", "count"],
+    mode: Mode::SW_MODE_WALK_ARG0,
+    uaddr: UaddrMode::SW_UA_NONE,
+    name_arg: name_ptr_2,
+    chain: &[],
+};
+
 fn name_arg(idx: usize, raw: u64, all: &[u64], n: &Namer) -> Value {
     match idx {
         1 => user_ptr(raw),
@@ -88,8 +181,28 @@ fn name_arg(idx: usize, raw: u64, all: &[u64], n: &Namer) -> Value {
     }
 }
 
-/// write()'s and read()'s claims on a TCP sock (calls on other files have none).
-pub fn judge(c: &Call, dir: Dir, life: &Life) -> Vec<Claim> {
+fn name_ptrs_1_4_5(idx: usize, raw: u64, all: &[u64], n: &Namer) -> Value {
+    match idx {
+        1 | 4 | 5 => user_ptr(raw),
+        _ => plain_arg(idx, raw, all, n),
+    }
+}
+
+fn name_ptr_2(idx: usize, raw: u64, all: &[u64], n: &Namer) -> Value {
+    match idx {
+        2 => user_ptr(raw),
+        _ => plain_arg(idx, raw, all, n),
+    }
+}
+
+/// MSG_PEEK and MSG_OOB (include/linux/socket.h): a peek leaves the bytes unread; an out-of-band read takes the
+/// urgent byte outside the stream's sequence. Neither moves copied_seq by what it returned.
+const MSG_OOB: u64 = 0x1;
+const MSG_PEEK: u64 = 0x2;
+
+/// The claims of a call that moves bytes on a TCP sock (calls on other files have none), given its MSG_* flags (0
+/// for read/write/readv/writev/sendfile).
+pub fn judge_flags(c: &Call, dir: Dir, flags: u64, life: &Life) -> Vec<Claim> {
     let (Some(ret), Some(b), Some(a)) = (c.ret, c.before.sock.as_ref(), c.after.sock.as_ref()) else { return vec![] };
     let (Some(bt), Some(at)) =
         (b.inet.as_ref().and_then(|i| i.tcp.as_ref()), a.inet.as_ref().and_then(|i| i.tcp.as_ref()))
@@ -119,7 +232,7 @@ pub fn judge(c: &Call, dir: Dir, life: &Life) -> Vec<Claim> {
             ids::WRITE_SEQ,
             Some(c.seq),
             if adv != ret && shared.is_some() { None } else { Some(adv == ret) },
-            format!("write_seq {} → {} (+{adv}); write() returned {ret}", bt.write_seq, at.write_seq),
+            format!("write_seq {} → {} (+{adv}); {}() returned {ret}", bt.write_seq, at.write_seq, c.syscall),
             evs,
             shared.as_deref().unwrap_or(""),
         ));
@@ -138,19 +251,25 @@ pub fn judge(c: &Call, dir: Dir, life: &Life) -> Vec<Claim> {
         ids::READ_UNREAD,
         Some(c.seq),
         // Bytes that arrived while the read ran (rcv_nxt moved) were not unread at its entry: nothing to compare.
-        if ret == 0 || bt.unread == 0 || at.rcv_nxt != bt.rcv_nxt {
+        // A peek or an out-of-band read does not take bytes from the stream.
+        if ret == 0 || bt.unread == 0 || at.rcv_nxt != bt.rcv_nxt || flags & (MSG_PEEK | MSG_OOB) != 0 {
             None
         } else {
             Some((took == ret && copied == ret) || with_fin)
         },
         format!(
-            "unread {} → {} (−{took}); read() returned {ret}{}",
+            "unread {} → {} (−{took}); {}() returned {ret}{}",
             bt.unread,
             at.unread,
+            c.syscall,
             if with_fin { " (+1: the peer's FIN, received before the call and taken with the last bytes)" } else { "" }
         ),
         evs.clone(),
-        if ret == 0 {
+        if flags & MSG_PEEK != 0 {
+            "MSG_PEEK: the call copies bytes and leaves them unread (copied_seq does not move)"
+        } else if flags & MSG_OOB != 0 {
+            "MSG_OOB: the call takes the urgent byte, which is outside the stream's unread bytes"
+        } else if ret == 0 {
             "read() returned 0 (end of stream): the peer's FIN takes one sequence number and no byte"
         } else if at.rcv_nxt != bt.rcv_nxt {
             "bytes arrived while read() ran (rcv_nxt moved): what was unread at entry is not what it took"
@@ -169,8 +288,8 @@ pub fn judge(c: &Call, dir: Dir, life: &Life) -> Vec<Claim> {
     out.push(judged(
         ids::READ_BYTES_MATCH,
         Some(c.seq),
-        // One write read by one read is checked; a write read in pieces, several writes read at once, or bytes
-        // sent by calls syswalk does not trace (send, sendmsg, sendfile) do not pair: not observable then.
+        // One write read by one read is checked; a write read in pieces, or several writes read at once, do not
+        // pair: not observable then.
         w.and_then(|(_, (_, n, ws))| ws.filter(|ws| n == ret && (*ws == at.copied_seq || fin_read(*ws))).map(|_| true)),
         w.map(|(o, (wc, n, ws))| {
             format!(
@@ -194,7 +313,7 @@ pub fn judge(c: &Call, dir: Dir, life: &Life) -> Vec<Claim> {
             e
         },
         &if w.is_some() {
-            "the peer's last write() and this read() do not pair one to one (a write read in pieces, writes read together, or bytes from send/sendmsg/sendfile, which are not traced)".to_string()
+            "the peer's last send and this receive do not pair one to one (a write read in pieces, or writes read together)".to_string()
         } else {
             format!("no write() on the peer ({}) is in this run's evidence", ai.peer())
         },
@@ -285,7 +404,11 @@ mod tests {
     }
 
     fn took_unread(c: &Call) -> Verdict {
-        judge(c, Dir::Read, &Life::default()).into_iter().find(|k| k.id == ids::READ_UNREAD.id).expect("claim").verdict
+        judge_flags(c, Dir::Read, 0, &Life::default())
+            .into_iter()
+            .find(|k| k.id == ids::READ_UNREAD.id)
+            .expect("claim")
+            .verdict
     }
 
     #[test]
@@ -300,5 +423,58 @@ mod tests {
         assert_eq!(took_unread(&read_call("TCP_ESTABLISHED", 73_006, 73_005, 0, 73_006)), Verdict::Refuted);
         // A FIN, but the read stopped short of it: nothing can explain the missing byte.
         assert_eq!(took_unread(&read_call("TCP_CLOSE_WAIT", 100, 40, 59, 41)), Verdict::Refuted);
+    }
+
+    /// A write of `ret` bytes on fd 3 whose sock's write_seq moved by `adv`.
+    fn send_call(syscall: &str, ret: i64, adv: u32) -> Call {
+        let mut c = read_call("TCP_ESTABLISHED", 0, ret, 0, 0);
+        c.syscall = syscall.into();
+        for (w, seq) in [(&mut c.before, 5000u32), (&mut c.after, 5000u32.wrapping_add(adv))] {
+            if let Some(tcp) = w.sock.as_mut().and_then(|s| s.inet.as_mut()).and_then(|i| i.tcp.as_mut()) {
+                tcp.write_seq = seq;
+            }
+        }
+        c
+    }
+
+    #[test]
+    fn a_peek_or_an_out_of_band_receive_is_not_observable_and_a_plain_one_that_takes_nothing_is_refuted() {
+        let peek = read_call("TCP_ESTABLISHED", 100, 4, 100, 0);
+        let v = |flags: u64| {
+            let k = judge_flags(&peek, Dir::Read, flags, &Life::default());
+            k.into_iter().find(|k| k.id == ids::READ_UNREAD.id).expect("claim")
+        };
+        let k = v(MSG_PEEK);
+        assert_eq!(k.verdict, Verdict::NotObservable, "{k:?}");
+        assert!(k.reason.as_deref().unwrap_or("").contains("MSG_PEEK"), "{k:?}");
+        assert_eq!(v(MSG_OOB).verdict, Verdict::NotObservable);
+        // The same evidence without the flag: 4 bytes returned, none taken.
+        assert_eq!(v(0).verdict, Verdict::Refuted);
+    }
+
+    #[test]
+    fn every_send_call_is_judged_by_write_seq_and_a_wrong_advance_refutes_it() {
+        for sys in ["write", "sendto", "sendmsg", "writev", "sendfile"] {
+            let w = |adv: u32| {
+                let c = send_call(sys, 7, adv);
+                let imp = crate::syscalls::of(&c).expect("registered");
+                let mut life = Life::default();
+                let tables = crate::syscalls::socket::claims::SharedTables::default();
+                let names = Namer::default();
+                let mut counts = crate::syscalls::ChainCounts::default();
+                let mut j = crate::syscalls::Judging {
+                    names: &names,
+                    tables: &tables,
+                    life: &mut life,
+                    chain: None,
+                    chain_why: None,
+                    counts: &mut counts,
+                };
+                let k = imp.judge(&c, &mut j);
+                k.into_iter().find(|k| k.id == ids::WRITE_SEQ.id).unwrap_or_else(|| panic!("{sys}: no write.seq"))
+            };
+            assert_eq!(w(7).verdict, Verdict::Proved, "{sys}");
+            assert_eq!(w(6).verdict, Verdict::Refuted, "{sys}");
+        }
     }
 }

@@ -43,13 +43,25 @@ fn obj<'a>(objs: &'a [ObjSnap], from: &str) -> Option<&'a ObjSnap> {
     objs.iter().find(|o| o.from == from)
 }
 
-/// The chain claims for one socket() call that has frames.
+/// The chain claims for one socket() call that has frames: one function per claim.
 pub fn judge(c: &Call, create: Option<&str>, plan: &[FnPlan]) -> Vec<Claim> {
-    let mut out = Vec::new();
     let probe = c.chain.first().map(|f| f.probe.clone()).unwrap_or_default();
     let src = probe.as_str();
     let create = create.unwrap_or("{create}");
-    // chain.order
+    vec![
+        order(c, create, plan, src),
+        parentage(c, plan, src),
+        provenance_socket(c, create, src),
+        filled_by_create(c, create, src),
+        provenance_sock(c, src),
+        provenance_file(c, src),
+        fd_is_return(c, src),
+        latency(c, src),
+    ]
+}
+
+/// `chain.order`: the functions ran in the course's order.
+fn order(c: &Call, create: &str, plan: &[FnPlan], src: &str) -> Claim {
     let observed: Vec<String> = c.chain.iter().map(|f| format!("{}{}", "  ".repeat(f.depth), f.func)).collect();
     let expected: Vec<&str> = COURSE_ORDER
         .iter()
@@ -62,7 +74,7 @@ pub fn judge(c: &Call, create: Option<&str>, plan: &[FnPlan]) -> Vec<Claim> {
     let missing: Vec<&str> = expected.iter().zip(&positions).filter(|(_, p)| p.is_none()).map(|(f, _)| *f).collect();
     // Out of order among what was seen refutes; something not seen (lost, or not called) only makes it unobservable.
     let order_verdict = if c.chain.is_empty() || (in_order && !missing.is_empty()) { None } else { Some(in_order) };
-    out.push(judged(
+    judged(
         ids::CHAIN_ORDER,
         Some(c.seq),
         order_verdict,
@@ -76,8 +88,11 @@ pub fn judge(c: &Call, create: Option<&str>, plan: &[FnPlan]) -> Vec<Claim> {
             ),
         ],
         "some of the course's functions were not observed in this call (events lost, or not called)",
-    ));
-    // chain.parentage
+    )
+}
+
+/// `chain.parentage`: each function was called by its parent in the tree.
+fn parentage(c: &Call, plan: &[FnPlan], src: &str) -> Claim {
     let mut bad = Vec::new();
     let mut lines = Vec::new();
     let mut without = Vec::new();
@@ -136,7 +151,7 @@ pub fn judge(c: &Call, create: Option<&str>, plan: &[FnPlan]) -> Vec<Claim> {
     if !unclosed.is_empty() {
         evidence.push(ev("no exit seen for", unclosed.join(", "), src));
     }
-    out.push(judged(
+    judged(
         ids::CHAIN_PARENTAGE,
         Some(c.seq),
         if !unclosed.is_empty() {
@@ -162,14 +177,17 @@ pub fn judge(c: &Call, create: Option<&str>, plan: &[FnPlan]) -> Vec<Claim> {
                 without.join(", ")
             )
         },
-    ));
-    // provenance.socket
+    )
+}
+
+/// `provenance.socket`: one struct socket from sock_alloc to file->private_data and sk->sk_socket.
+fn provenance_socket(c: &Call, create: &str, src: &str) -> Claim {
     let sa = first(c, "sock_alloc").and_then(|f| obj(&f.exit_objects, "return")).map(|o| o.addr);
     let cr = first(c, create).and_then(|f| f.entry_objects.iter().find(|o| o.kind == ObjKind::Socket)).map(|o| o.addr);
     let pd = c.after.file.as_ref().map(|f| f.private_data);
     let bl = c.after.sock.as_ref().map(|k| k.sk_socket);
     let vals: Vec<KAddr> = [sa, cr, pd, bl].into_iter().flatten().collect();
-    out.push(judged(
+    judged(
         ids::PROVENANCE_SOCKET,
         Some(c.seq),
         (sa.is_some() && cr.is_some()).then(|| vals.windows(2).all(|w| w[0] == w[1])),
@@ -181,15 +199,18 @@ pub fn judge(c: &Call, create: Option<&str>, plan: &[FnPlan]) -> Vec<Claim> {
             ev("sk->sk_socket", show(bl), "tp_btf/sys_exit walk"),
         ],
         "sock_alloc or the family create was not traced",
-    ));
-    // socket.filled_by_create
+    )
+}
+
+/// `socket.filled_by_create`: the family create filled the socket's sk and ops.
+fn filled_by_create(c: &Call, create: &str, src: &str) -> Claim {
     let before = first(c, create)
         .and_then(|f| f.entry_objects.iter().find(|o| o.kind == ObjKind::Socket))
         .and_then(|o| o.socket.clone());
     let after = first(c, create)
         .and_then(|f| f.exit_objects.iter().find(|o| o.kind == ObjKind::Socket))
         .and_then(|o| o.socket.clone());
-    out.push(judged(
+    judged(
         ids::SOCKET_FILLED_BY_CREATE,
         Some(c.seq),
         before
@@ -216,24 +237,30 @@ pub fn judge(c: &Call, create: Option<&str>, plan: &[FnPlan]) -> Vec<Claim> {
             ),
         ],
         "the family create was not traced",
-    ));
-    // provenance.sock
+    )
+}
+
+/// `provenance.sock`: sk_alloc's sock is the socket's sk.
+fn provenance_sock(c: &Call, src: &str) -> Claim {
     let ska = first(c, "sk_alloc").and_then(|f| obj(&f.exit_objects, "return")).map(|o| o.addr);
     let ssk = c.after.socket.as_ref().map(|s| s.sk);
-    out.push(judged(
+    judged(
         ids::PROVENANCE_SOCK,
         Some(c.seq),
         ska.as_ref().zip(ssk.as_ref()).map(|(a, b)| a == b),
         "sk_alloc's return value is the socket's ->sk".into(),
         vec![ev("sk_alloc() return", show(ska), src), ev("socket->sk", show(ssk), "tp_btf/sys_exit walk")],
         "sk_alloc was not traced",
-    ));
-    // provenance.file
+    )
+}
+
+/// `provenance.file`: sock_alloc_file's file is the one installed.
+fn provenance_file(c: &Call, src: &str) -> Claim {
     let saf = first(c, "sock_alloc_file").and_then(|f| obj(&f.exit_objects, "return")).map(|o| o.addr);
     let fdi =
         first(c, "fd_install").and_then(|f| f.entry_objects.iter().find(|o| o.kind == ObjKind::File)).map(|o| o.addr);
     let slot = c.after.file.as_ref().map(|f| f.addr);
-    out.push(judged(
+    judged(
         ids::PROVENANCE_FILE,
         Some(c.seq),
         saf.as_ref().zip(fdi.as_ref()).map(|(a, b)| a == b && slot.as_ref().is_none_or(|s| s == a)),
@@ -244,10 +271,13 @@ pub fn judge(c: &Call, create: Option<&str>, plan: &[FnPlan]) -> Vec<Claim> {
             ev("fdt->fd[ret]", show(slot), "tp_btf/sys_exit walk"),
         ],
         "sock_alloc_file or fd_install was not traced",
-    ));
-    // fd_install.fd_is_return
+    )
+}
+
+/// `fd_install.fd_is_return`: fd_install filled the fd socket() returned.
+fn fd_is_return(c: &Call, src: &str) -> Claim {
     let fd = first(c, "fd_install").and_then(|f| f.args.first());
-    out.push(judged(
+    judged(
         ids::FD_INSTALL_FD_IS_RETURN,
         Some(c.seq),
         fd.zip(c.ret).map(|(f, r)| f.raw as i64 as i32 as i64 == r),
@@ -257,8 +287,11 @@ pub fn judge(c: &Call, create: Option<&str>, plan: &[FnPlan]) -> Vec<Claim> {
             ev("socket() return", c.ret.map(|r| r.to_string()).unwrap_or_default(), "tp_btf/sys_exit"),
         ],
         "fd_install was not traced",
-    ));
-    // latency.per_function
+    )
+}
+
+/// `latency.per_function`: every function timed.
+fn latency(c: &Call, src: &str) -> Claim {
     let complete = !c.chain.is_empty() && c.chain.iter().all(|f| f.inclusive_ns.is_some());
     let lat: Vec<String> = c
         .chain
@@ -272,15 +305,14 @@ pub fn judge(c: &Call, create: Option<&str>, plan: &[FnPlan]) -> Vec<Claim> {
             )
         })
         .collect();
-    out.push(judged(
+    judged(
         ids::LATENCY_PER_FUNCTION,
         Some(c.seq),
         complete.then_some(true),
         "every traced function's inclusive and exclusive time was measured (entry and exit both seen)".into(),
         vec![ev("per function", lat.join(" | "), src)],
         "an entry or exit was not seen (events lost, or no chain frames in this call)",
-    ));
-    out
+    )
 }
 
 #[cfg(test)]
