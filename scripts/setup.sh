@@ -5,8 +5,9 @@
 # Lab: qemu-system-x86, busybox-static, kmod, xz-utils. Oracles and benchmarks: bpftrace. Pictures: librsvg2-bin
 # (rsvg-convert: a second SVG reader, and the screenshots the tests leave in target/tmp/screenshots). Site tests:
 # chromium-headless-shell (a real browser over the DevTools protocol) and python3 (the independent link checker).
+# Real programs the host tests prove (tests/corpus/): nginx-light, redis-server + redis-tools, curl, socat, strace.
 set -euo pipefail
-need=(clang libelf-dev zlib1g-dev pkg-config linux-libc-dev libc6-dev bpftool gcc qemu-system-x86 busybox-static kmod bpftrace xz-utils librsvg2-bin chromium-headless-shell python3)
+need=(clang libelf-dev zlib1g-dev pkg-config linux-libc-dev libc6-dev bpftool gcc qemu-system-x86 busybox-static kmod bpftrace xz-utils librsvg2-bin chromium-headless-shell python3 nginx-light redis-server redis-tools curl socat strace)
 missing=()
 for p in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

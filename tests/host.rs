@@ -1315,3 +1315,84 @@ fn the_send_and_receive_family_is_judged_like_read_and_write() {
         assert_eq!(k["verdict"], "proved", "{}: {k}", c["syscall"]);
     }
 }
+
+/// A real program no one here wrote, run by its script in `tests/corpus/` under `prove` (every call kept): nothing
+/// refuted; every call that moves bytes on a TCP socket judged by its module (write.seq for a send, read.took_unread
+/// for a receive: none merely counted); both ends of every accepted connection linked (accept.ends proved).
+/// Returns the report.
+fn corpus(script: &str, args: &[&str]) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus").join(script);
+    let mut a = vec!["prove", "--format", "json", "-q", "--keep-calls", "0", "--", path.to_str().expect("utf8")];
+    a.extend_from_slice(args);
+    let o = run(&a);
+    assert_eq!(o.status.code(), Some(0), "{script}: {}", String::from_utf8_lossy(&o.stderr));
+    let r = json(&o);
+    for (id, v) in r["totals"]["claims"].as_object().expect("totals") {
+        assert_eq!(v[1], 0, "{script}: {id} refuted: {}", r["totals"]);
+    }
+    let claims = r["claims"].as_array().expect("claims");
+    let has = |seq: u64, id: &str| claims.iter().any(|k| k["call"].as_u64() == Some(seq) && k["id"] == id);
+    let sends = ["write", "sendto", "sendmsg", "writev", "sendfile"];
+    let recvs = ["read", "recvfrom", "recvmsg", "readv"];
+    let mut judged = 0;
+    for c in r["calls"].as_array().expect("calls") {
+        let sys = c["syscall"].as_str().unwrap_or("");
+        let tcp = c["before"]["sock"]["inet"]["tcp"].is_object() && c["ret"].as_i64().is_some_and(|v| v >= 0);
+        let seq = c["seq"].as_u64().expect("seq");
+        if tcp && sends.contains(&sys) {
+            assert!(has(seq, "write.seq"), "{script}: {sys}() call {seq} on a TCP socket was not judged");
+            judged += 1;
+        }
+        if tcp && recvs.contains(&sys) {
+            assert!(has(seq, "read.took_unread"), "{script}: {sys}() call {seq} on a TCP socket was not judged");
+            judged += 1;
+        }
+        if sys.starts_with("accept") && c["after"]["sock"]["inet"]["tcp"].is_object() {
+            let ends = claim(&r, "accept.ends", seq);
+            assert_eq!(ends["verdict"], "proved", "{script}: both ends of the connection: {ends}");
+        }
+    }
+    assert!(judged >= 4, "{script}: only {judged} byte-moving calls on TCP sockets: {}", r["totals"]);
+    r
+}
+
+fn calls_of<'a>(r: &'a Value, sys: &str) -> Vec<&'a Value> {
+    r["calls"].as_array().map(|a| a.iter().filter(|c| c["syscall"] == sys).collect()).unwrap_or_default()
+}
+
+#[test]
+fn nginx_and_curl_are_proved_with_their_sendfile_and_writev() {
+    let _g = lock();
+    let dir = tempfile::tempdir().expect("tmp");
+    let r = corpus("nginx.sh", &["4720", dir.path().to_str().expect("utf8")]);
+    let sf: Vec<&Value> = calls_of(&r, "sendfile").into_iter().filter(|c| c["ret"] == 70000).collect();
+    assert_eq!(sf.len(), 1, "nginx sent the 70 000-byte file with one sendfile(): {}", r["totals"]);
+    let k = claim(&r, "write.seq", sf[0]["seq"].as_u64().expect("seq"));
+    assert_eq!(k["verdict"], "proved", "{k}");
+    assert!(!calls_of(&r, "writev").is_empty(), "nginx's headers go out with writev()");
+    // The master binds and listens; its forked worker accepts: both followed.
+    let master = calls_of(&r, "listen").first().and_then(|c| c["pid"].as_u64()).expect("nginx's listen()");
+    let workers: std::collections::BTreeSet<u64> =
+        calls_of(&r, "accept4").iter().filter_map(|c| c["pid"].as_u64()).collect();
+    assert!(
+        !workers.is_empty() && !workers.contains(&master),
+        "the worker accepts, not the master {master}: {workers:?}"
+    );
+}
+
+#[test]
+fn redis_server_and_redis_cli_are_proved() {
+    let _g = lock();
+    let dir = tempfile::tempdir().expect("tmp");
+    let r = corpus("redis.sh", &["4721", dir.path().to_str().expect("utf8")]);
+    assert!(calls_of(&r, "accept4").len() >= 3, "one connection per redis-cli: {}", r["totals"]);
+}
+
+#[test]
+fn python_http_server_with_curl_and_urllib_is_proved_over_ipv4_and_ipv6() {
+    let _g = lock();
+    for (port, addr) in [("4722", "127.0.0.1"), ("4723", "::1")] {
+        let r = corpus("pyhttp.sh", &[port, addr]);
+        assert!(!calls_of(&r, "recvfrom").is_empty() && !calls_of(&r, "sendto").is_empty(), "{addr}: curl's send/recv");
+    }
+}
