@@ -1282,7 +1282,8 @@ fn an_ipv6_connection_is_proved_like_an_ipv4_one() {
 /// The calls real programs move bytes with (send, sendto, sendmsg, writev, sendfile; recv, recvfrom, recvmsg,
 /// readv) are each judged by the byte claims read() and write() get, over one loopback connection: every send
 /// call's write_seq advanced by what it returned, every receive took its bytes from those unread (all were queued
-/// before the first), a MSG_PEEK receive (which takes nothing) is not observable with its reason — never refuted.
+/// before the first), a MSG_PEEK receive (which takes nothing) is not observable with its reason — never refuted;
+/// the half-close (shutdown SHUT_WR) sent its FIN and getpeername named the server.
 #[test]
 fn the_send_and_receive_family_is_judged_like_read_and_write() {
     let _g = lock();
@@ -1314,6 +1315,16 @@ fn the_send_and_receive_family_is_judged_like_read_and_write() {
         let k = claim(&r, "read.took_unread", c["seq"].as_u64().expect("seq"));
         assert_eq!(k["verdict"], "proved", "{}: {k}", c["syscall"]);
     }
+    // The child's half-close sent its FIN (ESTABLISHED → FIN_WAIT1 inside the call); getpeername named the server.
+    let sd = of("shutdown");
+    assert_eq!(sd.len(), 1, "the child's shutdown(SHUT_WR)");
+    let k = claim(&r, "shutdown.fin", sd[0]["seq"].as_u64().expect("seq"));
+    assert_eq!(k["verdict"], "proved", "{k}");
+    let gp = of("getpeername");
+    assert_eq!(gp.len(), 1, "the child's getpeername()");
+    let k = claim(&r, "getpeername.agrees", gp[0]["seq"].as_u64().expect("seq"));
+    assert_eq!(k["verdict"], "proved", "{k}");
+    assert!(k["finding"].as_str().unwrap_or("").contains("127.0.0.1:4719"), "{k}");
 }
 
 /// A real program no one here wrote, run by its script in `tests/corpus/` under `prove` (every call kept): nothing

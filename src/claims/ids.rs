@@ -87,6 +87,10 @@ ids! {
     BIND_STILL_CLOSED = "bind.still_closed": "bind() leaves the sock in TCP_CLOSE: no state change inside the call";
     GETSOCKNAME_AGREES = "getsockname.agrees":
         "the address getsockname() wrote back is the sock's bound address and port";
+    SHUTDOWN_FIN = "shutdown.fin":
+        "shutdown() with SHUT_WR or SHUT_RDWR on an established TCP sock sent its FIN: inside the call the sock entered TCP_FIN_WAIT1 (TCP_LAST_ACK when the peer's FIN had come first)";
+    GETPEERNAME_AGREES = "getpeername.agrees":
+        "the address getpeername() wrote back is the sock's peer: its skc_daddr and skc_dport";
     LISTEN_STATE = "listen.state":
         "listen() moved the sock TCP_CLOSE → TCP_LISTEN: the state tracepoint saw that change inside the call and the walk after it shows TCP_LISTEN";
     LISTEN_BACKLOG = "listen.backlog": "sk_max_ack_backlog = min(backlog argument, net.core.somaxconn)";

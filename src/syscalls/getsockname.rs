@@ -1,18 +1,32 @@
-//! getsockname(fd, addr, addrlen): the address a socket is bound to, as the program sees it. At the boundary: the
-//! sockaddr the kernel wrote back (read at exit), return value and the walk of the fd.
+//! getsockname(fd, addr, addrlen) and getpeername(fd, addr, addrlen): a socket's own address and its peer's, as the
+//! program sees them. At the boundary: the sockaddr the kernel wrote back (read at exit), return value and the walk
+//! of the fd; the claim that what the program was told is what the sock holds.
 use super::{Def, Judging, Syscall};
 use crate::claims::{ev, ids, judged, Claim};
 use crate::model::{plain_arg, user_ptr, Call, Namer, Value};
 use crate::probes::boundary::{Mode, UaddrMode};
 
-pub struct GetSockName;
+/// getsockname() (`peer` false) or getpeername() (`peer` true).
+pub struct Name {
+    pub def: &'static Def,
+    pub peer: bool,
+}
 
-impl Syscall for GetSockName {
+impl Name {
+    pub const SOCK: Name = Name { def: &DEF, peer: false };
+    pub const PEER: Name = Name { def: &PEER, peer: true };
+}
+
+impl Syscall for Name {
     fn def(&self) -> &'static Def {
-        &DEF
+        self.def
     }
     fn judge(&self, c: &Call, _j: &mut Judging) -> Vec<Claim> {
-        judge(c)
+        if self.peer {
+            judge_peer(c)
+        } else {
+            judge(c)
+        }
     }
     fn record(&self, c: &Call, life: &mut super::conn::Life) {
         life.record_use(c, None);
@@ -22,6 +36,16 @@ impl Syscall for GetSockName {
 pub const DEF: Def = Def {
     name: "getsockname",
     fallback_nr: 51,
+    args: &["fd", "addr", "addrlen"],
+    mode: Mode::SW_MODE_WALK_ARG0,
+    uaddr: UaddrMode::SW_UA_EXIT,
+    name_arg,
+    chain: &[],
+};
+
+pub const PEER: Def = Def {
+    name: "getpeername",
+    fallback_nr: 52,
     args: &["fd", "addr", "addrlen"],
     mode: Mode::SW_MODE_WALK_ARG0,
     uaddr: UaddrMode::SW_UA_EXIT,
@@ -55,6 +79,32 @@ pub fn judge(c: &Call) -> Vec<Claim> {
             ev(
                 format!("sk {} after", sk.addr),
                 format!("skc_rcv_saddr {} · inet_num {}", i.rcv_saddr, i.num),
+                "tp_btf/sys_exit walk",
+            ),
+        ],
+        "the sockaddr is not AF_INET or AF_INET6",
+    )]
+}
+
+/// `getpeername.agrees`: the peer the program was told is the sock's peer.
+pub fn judge_peer(c: &Call) -> Vec<Claim> {
+    let (Some(0), Some(sa), Some(sk)) = (c.ret, c.sockaddr.as_ref(), c.after.sock.as_ref()) else { return vec![] };
+    let Some(i) = sk.inet.as_ref() else { return vec![] };
+    let told = sa.told();
+    vec![judged(
+        ids::GETPEERNAME_AGREES,
+        Some(c.seq),
+        sa.addr.is_some().then(|| told == i.peer()),
+        format!("told {told}; the sock's peer is {}", i.peer()),
+        vec![
+            ev(
+                "the sockaddr written back",
+                format!("{told} · bytes {}", sa.bytes),
+                "user memory at exit (bpf_probe_read_user)",
+            ),
+            ev(
+                format!("sk {} after", sk.addr),
+                format!("skc_daddr {} · skc_dport {}", i.daddr, i.dport),
                 "tp_btf/sys_exit walk",
             ),
         ],

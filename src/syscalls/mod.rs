@@ -24,6 +24,7 @@ pub mod getsockname;
 pub mod listen;
 pub mod rw;
 mod setsockopt;
+pub mod shutdown;
 pub mod socket;
 
 /// What a syscall module declares about its call.
@@ -147,7 +148,8 @@ pub const ALL: &[&dyn Syscall] = &[
     &socket::Socket,
     &setsockopt::SetSockOpt,
     &bind::Bind,
-    &getsockname::GetSockName,
+    &getsockname::Name::SOCK,
+    &getsockname::Name::PEER,
     &listen::Listen,
     &connect::Connect,
     &accept4::Accept { def: &accept4::DEF, chapter: true },
@@ -161,6 +163,7 @@ pub const ALL: &[&dyn Syscall] = &[
     &rw::Rw::READV,
     &rw::Rw::WRITEV,
     &rw::Rw::SENDFILE,
+    &shutdown::Shutdown,
     &close::Close,
 ];
 

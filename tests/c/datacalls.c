@@ -1,6 +1,7 @@
 /* The calls real programs use to move bytes, over one loopback TCP connection: a parent that listens on
  * 127.0.0.1:PORT (argv[1]) and a forked child as its client. The child sends with send(), sendto(), sendmsg(),
- * writev() and sendfile() (from a file of 64 bytes), then closes. The parent accepts, waits until all 5+6+7+8+64 = 90
+ * writev() and sendfile() (from a file of 64 bytes), asks getpeername(), half-closes with shutdown(SHUT_WR), reads
+ * the end of stream the parent's close sends, and closes. The parent accepts, waits until all 5+6+7+8+64 = 90
  * bytes are queued (so every receive takes bytes that were unread at its entry), peeks at 4 of them
  * (recv MSG_PEEK: copies, takes nothing), then takes them with recv(), recvfrom(), recvmsg() and readv(), reads the
  * end of stream, and closes. Exit 0, or the step that failed. */
@@ -22,6 +23,8 @@
 static int child(struct sockaddr_in *a)
 {
 	char data[64], path[] = "/tmp/syswalk-datacalls-XXXXXX";
+	struct sockaddr_in peer;
+	socklen_t plen = sizeof(peer);
 	struct iovec iov[2] = {{"msg", 3}, {"-msg", 4}};
 	struct msghdr m = {.msg_iov = iov, .msg_iovlen = 2};
 	struct iovec wv[2] = {{"wri", 3}, {"tev!!", 5}};
@@ -38,6 +41,10 @@ static int child(struct sockaddr_in *a)
 	    writev(s, wv, 2) != 8 || sendfile(s, f, &off, sizeof(data)) != sizeof(data))
 		return 12;
 	close(f);
+	if (getpeername(s, (struct sockaddr *)&peer, &plen) || peer.sin_port != a->sin_port)
+		return 13;
+	if (shutdown(s, SHUT_WR) || read(s, data, sizeof(data)) != 0)
+		return 14;
 	close(s);
 	return 0;
 }
