@@ -1,5 +1,11 @@
-//! A small reader of the kernel's own BTF (/sys/kernel/btf/vmlinux): enum names and values, function names.
-//! Used to name values (SS_UNCONNECTED, TCP_CLOSE, SOCK_STREAM, IPPROTO_TCP) from the running kernel, not a book.
+//! The kernel's own BTF (/sys/kernel/btf/vmlinux), read by libbpf through libbpf-rs's `btf` module: enum names and
+//! values, function signatures, struct layouts. Used to name values (SS_UNCONNECTED, TCP_CLOSE, SOCK_STREAM,
+//! IPPROTO_TCP) from the running kernel, not a book.
+
+use std::os::unix::ffi::OsStrExt;
+
+use libbpf_rs::btf::types::{Array, Composite, DataSec, Enum, Enum64, Float, Func, FuncProto, Int, MemberAttr};
+use libbpf_rs::btf::{BtfKind, BtfType, HasSize, ReferencesType};
 
 use crate::error::{Error, Kind, Result};
 
@@ -10,26 +16,7 @@ pub fn vmlinux_path() -> String {
     std::env::var("SYSWALK_BTF_PATH").unwrap_or_else(|_| VMLINUX.to_string())
 }
 
-#[derive(Debug, Clone)]
-pub struct Enum {
-    /// Empty for an anonymous enum.
-    pub name: String,
-    pub members: Vec<(String, i64)>,
-}
-
-/// One BTF type, kept for resolving function signatures: 16 bytes, names as offsets into the string section (the
-/// kernel's BTF has ~150 000 types; Strings for each made the index several times the size of the BTF itself).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct RawType {
-    pub kind: u32,
-    /// Offset of the name in the string section (only for the kinds that are named in a C spelling).
-    pub name: u32,
-    /// size_or_type: the referenced type id for PTR/TYPEDEF/CONST/VOLATILE/RESTRICT/FUNC/TYPE_TAG, else size.
-    pub ty: u32,
-    /// FUNC_PROTO parameters: index of the first in `Btf::params`; their number is in `nparams`.
-    pub params: u32,
-    pub nparams: u16,
-}
+const HINT: &str = "syswalk needs a kernel built with CONFIG_DEBUG_INFO_BTF=y (SYSWALK_BTF_PATH overrides where it looks); try `syswalk lab run --kernel 6.1 -- syswalk prove`";
 
 /// A function's signature from BTF: each parameter's name and C type, and the return type.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,20 +25,37 @@ pub struct FuncSig {
     pub ret: String,
 }
 
-#[derive(Debug, Clone, Default)]
+/// The kernel's BTF as libbpf parsed it, and three indexes of type ids built in one pass at load (libbpf finds a
+/// type by name by scanning every type: ~0.7 ms a lookup among a kernel's ~125 000, and a run makes dozens).
 pub struct Btf {
-    /// The string section, kept whole: names are resolved from it when asked for.
-    strs: Vec<u8>,
-    types: Vec<RawType>,
-    /// FUNC_PROTO parameters of every type: (name offset, type id).
-    params: Vec<(u32, u32)>,
-    /// (name offset, type id) of every FUNC, sorted by name: the first id of each name is the one used.
-    funcs: Vec<(u32, u32)>,
-    /// STRUCT/UNION members of every type: (name offset, type id, offset word as in BTF).
-    members: Vec<(u32, u32, u32)>,
-    /// (name offset, type id) of every named STRUCT, sorted by name.
-    structs: Vec<(u32, u32)>,
-    pub enums: Vec<Enum>,
+    lib: libbpf_rs::btf::Btf<'static>,
+    /// Every FUNC, sorted by name, then id: a binary search finds the first FUNC of a name.
+    funcs: Vec<u32>,
+    /// Every named STRUCT, sorted the same way.
+    structs: Vec<u32>,
+    /// Every ENUM and ENUM64, in id order.
+    enums: Vec<u32>,
+}
+
+// SAFETY: libbpf's `struct btf` has no tie to the thread that made it, so a `Btf` may move to, and be freed on,
+// another thread (Send). After btf__parse, nothing this module calls through `lib` writes to it: libbpf-rs's `len`,
+// `type_by_id`, `BtfType::next_type` and the types' member accessors call only btf__type_cnt, btf__type_by_id and
+// btf__name_by_offset, which read it (an id or offset out of range sets the thread's own errno); so `&Btf` may be
+// shared between threads (Sync). `lib` is private to this module: calling libbpf-rs's `ptr_size` or `alignment`
+// through it (btf__pointer_size caches a value in the struct), or anything that adds types, would void this.
+unsafe impl Send for Btf {}
+// SAFETY: as for Send above.
+unsafe impl Sync for Btf {}
+
+impl std::fmt::Debug for Btf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Btf")
+            .field("types", &self.lib.len())
+            .field("funcs", &self.funcs.len())
+            .field("structs", &self.structs.len())
+            .field("enums", &self.enums.len())
+            .finish()
+    }
 }
 
 /// One member of a struct as this kernel lays it out.
@@ -86,174 +90,139 @@ pub struct Named {
     pub origin: String,
 }
 
-/// The NUL-terminated string at `off` of a string section (empty when out of range).
-fn cstr_at(strs: &[u8], off: u32) -> &[u8] {
-    let s = strs.get(off as usize..).unwrap_or(&[]);
-    &s[..s.iter().position(|&c| c == 0).unwrap_or(s.len())]
+/// A type's name as bytes (empty for an anonymous type).
+fn name_of<'b>(t: &BtfType<'b>) -> &'b [u8] {
+    t.name().map_or(b"", |n| n.as_bytes())
 }
 
-fn u32_at(b: &[u8], off: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(b.get(off..off + 4)?.try_into().ok()?))
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// The size field of the kinds that have one.
+fn size_field(t: BtfType<'_>) -> Option<u32> {
+    let n = Int::try_from(t)
+        .map(|x| x.size())
+        .or_else(|t| Composite::try_from(t).map(|x| x.size()))
+        .or_else(|t| Enum::try_from(t).map(|x| x.size()))
+        .or_else(|t| Enum64::try_from(t).map(|x| x.size()))
+        .or_else(|t| Float::try_from(t).map(|x| x.size()))
+        .or_else(|t| DataSec::try_from(t).map(|x| x.size()))
+        .ok()?;
+    u32::try_from(n).ok()
+}
+
+/// The id a PTR, TYPEDEF, CONST, VOLATILE, RESTRICT, TYPE_TAG, FUNC, … refers to.
+fn next_id(t: &BtfType<'_>) -> Option<u32> {
+    t.next_type().map(|n| n.type_id().into())
 }
 
 impl Btf {
     pub fn load() -> Result<Self> {
         let path = vmlinux_path();
-        let data = super::files::read_limited(
+        let f = super::files::open_limited(
             std::path::Path::new(&path),
             super::files::BTF_MAX,
             "the kernel's BTF",
             Kind::NoBtf,
         )
-        .map_err(|e| {
-            e.hint("syswalk needs a kernel built with CONFIG_DEBUG_INFO_BTF=y (SYSWALK_BTF_PATH overrides where it looks); try `syswalk lab run --kernel 6.1 -- syswalk prove`")
-        })?;
-        Self::parse(&data, &path)
+        .map_err(|e| e.hint(HINT))?;
+        Self::read(&f, &path).map_err(|e| e.hint(HINT))
     }
 
-    /// Parses raw BTF (little-endian, as on x86_64).
+    /// Parses raw BTF held in memory (the tests' fixtures; `load` hands libbpf the file itself). libbpf-rs reads
+    /// BTF only from a path, so the bytes go to a memory-backed file first.
+    #[cfg(test)]
     pub fn parse(b: &[u8], source: &str) -> Result<Self> {
-        let bad = |why: &str| Error::new(Kind::NoBtf, format!("{source}: not valid BTF ({why})"));
-        if b.len() < 24 || b[0..2] != [0x9f, 0xeb] {
-            return Err(bad("bad magic"));
+        use std::io::Write;
+        let fail = |e: std::io::Error| {
+            Error::with_source(Kind::NoBtf, format!("{source}: cannot hand the BTF to libbpf (a memfd): {e}"), e)
+        };
+        let fd =
+            rustix::fs::memfd_create("syswalk-btf", rustix::fs::MemfdFlags::CLOEXEC).map_err(|e| fail(e.into()))?;
+        let mut f = std::fs::File::from(fd);
+        f.write_all(b).map_err(fail)?;
+        Self::read(&f, source)
+    }
+
+    /// libbpf parses `f` (raw BTF, or an ELF file's .BTF section) through this process's link to it,
+    /// /proc/self/fd/N: the file that was opened and checked, whatever its path names now.
+    fn read(f: &std::fs::File, source: &str) -> Result<Self> {
+        use std::os::fd::AsRawFd;
+        let link = format!("/proc/self/fd/{}", f.as_raw_fd());
+        if !std::path::Path::new(&link).exists() {
+            return Err(Error::new(Kind::NoBtf, format!("{source}: libbpf reads it as {link}, which is missing"))
+                .hint("mount /proc (`mount -t proc proc /proc`): syswalk needs it"));
         }
-        let hdr_len = u32_at(b, 4).ok_or_else(|| bad("short header"))? as usize;
-        let type_off = u32_at(b, 8).ok_or_else(|| bad("short header"))? as usize;
-        let type_len = u32_at(b, 12).ok_or_else(|| bad("short header"))? as usize;
-        let str_off = u32_at(b, 16).ok_or_else(|| bad("short header"))? as usize;
-        let str_len = u32_at(b, 20).ok_or_else(|| bad("short header"))? as usize;
-        let types =
-            b.get(hdr_len + type_off..hdr_len + type_off + type_len).ok_or_else(|| bad("type section out of range"))?;
-        let strs =
-            b.get(hdr_len + str_off..hdr_len + str_off + str_len).ok_or_else(|| bad("string section out of range"))?;
-        let name = |off: u32| -> String { String::from_utf8_lossy(cstr_at(strs, off)).into_owned() };
-        let _ = source;
-        let mut out = Btf::default();
-        let mut p = 0usize;
-        while p + 12 <= types.len() {
-            let name_off = u32_at(types, p).ok_or_else(|| bad("truncated type"))?;
-            let info = u32_at(types, p + 4).ok_or_else(|| bad("truncated type"))?;
-            let vlen = (info & 0xffff) as usize;
-            let kind = (info >> 24) & 0x1f;
-            let kflag = info >> 31;
-            p += 12;
-            let extra = match kind {
-                1 => 4,
-                3 => 12,
-                4 | 5 => 12 * vlen,
-                6 => 8 * vlen,
-                13 => 8 * vlen,
-                14 => 4,
-                15 => 12 * vlen,
-                17 => 4,
-                19 => 12 * vlen,
-                2 | 7 | 8 | 9 | 10 | 11 | 12 | 16 | 18 => 0,
-                k => return Err(bad(&format!("unknown kind {k}"))),
-            };
-            let body = types.get(p..p + extra).ok_or_else(|| bad("truncated type body"))?;
-            let size_or_type = u32_at(types, p - 4).unwrap_or(0);
-            let mut raw = RawType { kind, name: 0, ty: size_or_type, params: 0, nparams: 0 };
-            if matches!(kind, 4 | 5 | 7 | 8 | 12 | 1 | 6 | 19) {
-                raw.name = name_off;
-            }
-            if kind == 13 {
-                raw.params = out.params.len() as u32;
-                raw.nparams = vlen as u16;
-                out.params.extend(
-                    (0..vlen).map(|i| (u32_at(body, i * 8).unwrap_or(0), u32_at(body, i * 8 + 4).unwrap_or(0))),
-                );
-            }
-            if kind == 12 {
-                out.funcs.push((name_off, out.types.len() as u32 + 1));
-            }
-            if kind == 4 || kind == 5 {
-                raw.params = out.members.len() as u32;
-                raw.nparams = vlen as u16;
-                out.members.extend((0..vlen).map(|i| {
-                    (
-                        u32_at(body, i * 12).unwrap_or(0),
-                        u32_at(body, i * 12 + 4).unwrap_or(0),
-                        u32_at(body, i * 12 + 8).unwrap_or(0) | kflag << 31,
-                    )
-                }));
-                if kind == 4 && name_off != 0 {
-                    out.structs.push((name_off, out.types.len() as u32 + 1));
-                }
-            }
-            if kind == 3 {
-                // ARRAY: element type and number of elements (for sizes).
-                raw.ty = u32_at(body, 0).unwrap_or(0);
-                raw.params = u32_at(body, 8).unwrap_or(0);
-            }
-            out.types.push(raw);
-            match kind {
-                6 | 19 => {
-                    let step = if kind == 6 { 8 } else { 12 };
-                    let mut members = Vec::with_capacity(vlen);
-                    for i in 0..vlen {
-                        let m = &body[i * step..];
-                        let mname = name(u32_at(m, 0).unwrap_or(0));
-                        let lo = u32_at(m, 4).unwrap_or(0);
-                        let v = if kind == 6 {
-                            if kflag == 1 {
-                                lo as i32 as i64
-                            } else {
-                                lo as i64
-                            }
-                        } else {
-                            let hi = u32_at(m, 8).unwrap_or(0);
-                            ((hi as u64) << 32 | lo as u64) as i64
-                        };
-                        members.push((mname, v));
-                    }
-                    out.enums.push(Enum { name: name(name_off), members });
-                }
+        let lib = libbpf_rs::btf::Btf::from_path(&link)
+            .map_err(|e| Error::with_source(Kind::NoBtf, format!("{source}: not valid BTF (libbpf: {e:#})"), e))?;
+        Ok(Self::index(lib))
+    }
+
+    fn index(lib: libbpf_rs::btf::Btf<'static>) -> Self {
+        let (mut funcs, mut structs, mut enums) = (Vec::new(), Vec::new(), Vec::new());
+        for id in 1..lib.len() as u32 {
+            let Some(t) = lib.type_by_id::<BtfType<'_>>(id.into()) else { continue };
+            match t.kind() {
+                BtfKind::Func => funcs.push((name_of(&t), id)),
+                BtfKind::Struct if t.name().is_some() => structs.push((name_of(&t), id)),
+                BtfKind::Enum | BtfKind::Enum64 => enums.push(id),
                 _ => {}
             }
-            p += extra;
         }
-        out.strs = strs.to_vec();
-        let st = &out.strs;
-        // By name, then by id: a binary search finds the first FUNC of a name.
-        out.funcs.sort_by(|a, b| cstr_at(st, a.0).cmp(cstr_at(st, b.0)).then(a.1.cmp(&b.1)));
-        out.structs.sort_by(|a, b| cstr_at(st, a.0).cmp(cstr_at(st, b.0)).then(a.1.cmp(&b.1)));
-        Ok(out)
+        // By name, then by id (pushed in id order; the sort is stable).
+        funcs.sort_by(|a, b| a.0.cmp(b.0));
+        structs.sort_by(|a, b| a.0.cmp(b.0));
+        let funcs = funcs.into_iter().map(|(_, id)| id).collect();
+        let structs = structs.into_iter().map(|(_, id)| id).collect();
+        Btf { lib, funcs, structs, enums }
     }
 
-    fn name(&self, off: u32) -> String {
-        String::from_utf8_lossy(cstr_at(&self.strs, off)).into_owned()
+    fn ty(&self, id: u32) -> Option<BtfType<'_>> {
+        self.lib.type_by_id(id.into())
     }
 
-    /// The type id of the (first) FUNC named `name`.
-    fn func_type(&self, name: &str) -> Option<u32> {
-        let i = self.funcs.partition_point(|(off, _)| cstr_at(&self.strs, *off) < name.as_bytes());
-        self.funcs.get(i).filter(|(off, _)| cstr_at(&self.strs, *off) == name.as_bytes()).map(|(_, id)| *id)
+    fn name(&self, id: u32) -> &[u8] {
+        self.ty(id).map_or(b"", |t| name_of(&t))
+    }
+
+    /// The first id of `ids` (sorted by name) named `name`.
+    fn find(&self, ids: &[u32], name: &str) -> Option<u32> {
+        let i = ids.partition_point(|&id| self.name(id) < name.as_bytes());
+        ids.get(i).copied().filter(|&id| self.name(id) == name.as_bytes())
+    }
+
+    /// The members (name, value) of ENUM or ENUM64 `id`; an ENUM64's values as the bits of an i64.
+    fn members(&self, id: u32) -> impl Iterator<Item = (&[u8], i64)> + '_ {
+        let t = self.ty(id);
+        let e32 = t.and_then(|t| Enum::try_from(t).ok());
+        let e64 = t.and_then(|t| Enum64::try_from(t).ok());
+        let m32 = e32.into_iter().flat_map(|e| (0..e.len()).filter_map(move |i| e.get(i)).map(|m| (m.name, m.value)));
+        let m64 =
+            e64.into_iter().flat_map(|e| (0..e.len()).filter_map(move |i| e.get(i)).map(|m| (m.name, m.value as i64)));
+        m32.chain(m64).map(|(n, v)| (n.map_or(&b""[..], |n| n.as_bytes()), v))
     }
 
     /// The member of enum `enum_name` with value `v`.
     pub fn enum_name(&self, enum_name: &str, v: i64) -> Option<Named> {
-        let e = self.enums.iter().find(|e| e.name == enum_name)?;
-        let (n, _) = e.members.iter().find(|(_, mv)| *mv == v)?;
-        Some(Named { name: n.clone(), origin: format!("BTF enum {enum_name}") })
+        let &id = self.enums.iter().find(|&&id| self.name(id) == enum_name.as_bytes())?;
+        let (n, _) = self.members(id).find(|(_, mv)| *mv == v)?;
+        Some(Named { name: text(n), origin: format!("BTF enum {enum_name}") })
     }
 
     /// The member named `prefix*` with value `v`, in the enum (named or anonymous) that defines `anchor`.
     /// Anonymous enums (like the uapi IPPROTO_* one) are found through one of their members.
     pub fn enum_name_by_anchor(&self, anchor: &str, prefix: &str, v: i64) -> Option<Named> {
-        let e = self.enums.iter().find(|e| e.members.iter().any(|(n, _)| n == anchor))?;
-        let (n, _) = e.members.iter().find(|(n, mv)| *mv == v && n.starts_with(prefix))?;
-        let label =
-            if e.name.is_empty() { format!("anonymous enum with {anchor}") } else { format!("enum {}", e.name) };
-        Some(Named { name: n.clone(), origin: format!("BTF {label}") })
+        let &id = self.enums.iter().find(|&&id| self.members(id).any(|(n, _)| n == anchor.as_bytes()))?;
+        let (n, _) = self.members(id).find(|(n, mv)| *mv == v && n.starts_with(prefix.as_bytes()))?;
+        let e = self.name(id);
+        let label = if e.is_empty() { format!("anonymous enum with {anchor}") } else { format!("enum {}", text(e)) };
+        Some(Named { name: text(n), origin: format!("BTF {label}") })
     }
 
     /// The value of enumerator `name`, in any enum.
     pub fn enumerator(&self, name: &str) -> Option<i64> {
-        self.enums.iter().flat_map(|e| e.members.iter()).find(|(n, _)| n == name).map(|(_, v)| *v)
-    }
-
-    fn get(&self, id: u32) -> Option<&RawType> {
-        id.checked_sub(1).and_then(|i| self.types.get(i as usize))
+        self.enums.iter().flat_map(|&id| self.members(id)).find(|(n, _)| *n == name.as_bytes()).map(|(_, v)| v)
     }
 
     /// The C spelling of type `id` (e.g. "struct socket *", "int", "struct socket **").
@@ -262,6 +231,13 @@ impl Btf {
     }
 
     fn type_name_d(&self, id: u32, depth: u32) -> String {
+        fn starred(base: String, stars: &str) -> String {
+            if stars.is_empty() {
+                base
+            } else {
+                format!("{base} {stars}")
+            }
+        }
         if depth > 8 {
             return "?".into();
         }
@@ -269,29 +245,32 @@ impl Btf {
         let mut id = id;
         for _ in 0..16 {
             if id == 0 {
-                return format!("void{}", if stars.is_empty() { String::new() } else { format!(" {stars}") });
+                return starred("void".into(), &stars);
             }
-            let Some(t) = self.get(id) else { return "?".into() };
-            match t.kind {
-                2 => {
-                    stars.push('*');
-                    id = t.ty;
+            let Some(t) = self.ty(id) else { return "?".into() };
+            match t.kind() {
+                BtfKind::Ptr | BtfKind::Volatile | BtfKind::Const | BtfKind::Restrict | BtfKind::TypeTag => {
+                    if t.kind() == BtfKind::Ptr {
+                        stars.push('*');
+                    }
+                    let Some(next) = next_id(&t) else { return "?".into() };
+                    id = next;
                 }
-                9 | 10 | 11 | 18 => id = t.ty,
-                3 => {
-                    let base = format!("{}[{}]", self.type_name_d(t.ty, depth + 1), t.params);
-                    return if stars.is_empty() { base } else { format!("{base} {stars}") };
+                BtfKind::Array => {
+                    let Ok(a) = Array::try_from(t) else { return "?".into() };
+                    let base = format!("{}[{}]", self.type_name_d(a.ty().into(), depth + 1), a.capacity());
+                    return starred(base, &stars);
                 }
-                _ => {
-                    let n = self.name(t.name);
-                    let base = match t.kind {
-                        4 => format!("struct {n}"),
-                        5 => format!("union {n}"),
-                        6 | 19 => format!("enum {n}"),
-                        13 => "fn".into(),
+                k => {
+                    let n = text(name_of(&t));
+                    let base = match k {
+                        BtfKind::Struct => format!("struct {n}"),
+                        BtfKind::Union => format!("union {n}"),
+                        BtfKind::Enum | BtfKind::Enum64 => format!("enum {n}"),
+                        BtfKind::FuncProto => "fn".into(),
                         _ => n,
                     };
-                    return if stars.is_empty() { base } else { format!("{base} {stars}") };
+                    return starred(base, &stars);
                 }
             }
         }
@@ -300,20 +279,19 @@ impl Btf {
 
     /// The signature of kernel function `name`.
     pub fn func_sig(&self, name: &str) -> Option<FuncSig> {
-        let f = self.get(self.func_type(name)?)?;
-        let proto = self.get(f.ty)?;
-        if proto.kind != 13 {
-            return None;
-        }
-        let ps = self.params.get(proto.params as usize..proto.params as usize + proto.nparams as usize)?;
+        let f = Func::try_from(self.ty(self.find(&self.funcs, name)?)?).ok()?;
+        let proto = FuncProto::try_from(self.ty(f.referenced_type_id().into())?).ok()?;
+        let params = (0..proto.len()).filter_map(|i| proto.get(i));
         Some(FuncSig {
-            params: ps.iter().map(|(n, t)| (self.name(*n), self.type_name(*t))).collect(),
-            ret: self.type_name(proto.ty),
+            params: params
+                .map(|p| (text(p.name.map_or(&b""[..], |n| n.as_bytes())), self.type_name(p.ty.into())))
+                .collect(),
+            ret: self.type_name(proto.referenced_type_id().into()),
         })
     }
 
     pub fn has_func(&self, name: &str) -> bool {
-        self.func_type(name).is_some()
+        self.find(&self.funcs, name).is_some()
     }
 
     /// The size in bytes of type `id` (pointers 8: x86-64 only, like the rest of syswalk).
@@ -327,13 +305,19 @@ impl Btf {
         }
         let mut id = id;
         for _ in 0..32 {
-            let Some(t) = self.get(id) else { return 0 };
-            match t.kind {
-                2 => return 8,
-                1 | 4 | 5 | 6 | 19 | 15 | 16 => return t.ty,
-                3 => return self.type_size_d(t.ty, depth + 1).saturating_mul(t.params),
-                8 | 9 | 10 | 11 | 18 => id = t.ty,
-                _ => return 0,
+            let Some(t) = self.ty(id) else { return 0 };
+            match t.kind() {
+                BtfKind::Ptr => return 8,
+                BtfKind::Array => {
+                    let Ok(a) = Array::try_from(t) else { return 0 };
+                    let n = u32::try_from(a.capacity()).unwrap_or(u32::MAX);
+                    return self.type_size_d(a.ty().into(), depth + 1).saturating_mul(n);
+                }
+                BtfKind::Typedef | BtfKind::Volatile | BtfKind::Const | BtfKind::Restrict | BtfKind::TypeTag => {
+                    let Some(next) = next_id(&t) else { return 0 };
+                    id = next;
+                }
+                _ => return size_field(t).unwrap_or(0),
             }
         }
         0
@@ -342,39 +326,42 @@ impl Btf {
     /// The layout of `struct name` (the first STRUCT of that name): its size and members, anonymous unions and
     /// structs flattened in place as C code names their members.
     pub fn struct_layout(&self, name: &str) -> Option<Layout> {
-        let i = self.structs.partition_point(|(off, _)| cstr_at(&self.strs, *off) < name.as_bytes());
-        let &(off, id) = self.structs.get(i).filter(|(off, _)| cstr_at(&self.strs, *off) == name.as_bytes())?;
-        let t = self.get(id)?;
+        let id = self.find(&self.structs, name)?;
+        let size = size_field(self.ty(id)?)?;
         let mut members = Vec::new();
         self.push_members(id, 0, &mut members, 0);
-        Some(Layout { name: self.name(off), size: t.ty, members })
+        Some(Layout { name: text(self.name(id)), size, members })
     }
 
     fn push_members(&self, id: u32, base_bits: u32, out: &mut Vec<Member>, depth: u32) {
-        let Some(t) = self.get(id) else { return };
-        if depth > 8 || !matches!(t.kind, 4 | 5) {
+        let Some(c) = self.ty(id).and_then(|t| Composite::try_from(t).ok()) else { return };
+        if depth > 8 {
             return;
         }
-        let Some(ms) = self.members.get(t.params as usize..t.params as usize + t.nparams as usize) else { return };
-        for &(name, ty, word) in ms {
-            let kflag = word >> 31 == 1;
-            let word = word & 0x7fff_ffff;
-            let (bit_off, bit_size) = if kflag { (word & 0xff_ffff, word >> 24) } else { (word, 0) };
+        for m in (0..c.len()).filter_map(|i| c.get(i)) {
+            let (bit_off, bit_size) = match m.attr {
+                MemberAttr::Normal { offset } => (offset, 0),
+                MemberAttr::BitField { size, offset } => (offset, u32::from(size)),
+            };
             let bit_off = base_bits + bit_off;
-            if name == 0 {
+            let ty = u32::from(m.ty);
+            let Some(name) = m.name else {
                 // An anonymous struct or union: its members are the outer struct's (through typedef/const).
                 let mut inner = ty;
                 for _ in 0..8 {
-                    match self.get(inner) {
-                        Some(r) if matches!(r.kind, 8 | 9 | 10 | 11 | 18) => inner = r.ty,
+                    match self.ty(inner) {
+                        Some(t) if t.kind() == BtfKind::Typedef || t.is_mod() => match next_id(&t) {
+                            Some(next) => inner = next,
+                            None => break,
+                        },
                         _ => break,
                     }
                 }
                 self.push_members(inner, bit_off, out, depth + 1);
                 continue;
-            }
+            };
             out.push(Member {
-                name: self.name(name),
+                name: text(name.as_bytes()),
                 ty: self.type_name(ty),
                 offset: bit_off / 8,
                 size: if bit_size > 0 { bit_size.div_ceil(8) } else { self.type_size(ty) },
@@ -501,5 +488,15 @@ pub(crate) mod tests {
         let mut f = fixture();
         f.truncate(40);
         assert!(Btf::parse(&f, "x").is_err());
+    }
+
+    #[test]
+    fn libbpf_s_refusal_is_the_crate_s_error_with_its_cause() {
+        let mut f = fixture();
+        f.truncate(40);
+        let e = Btf::parse(&f, "short.btf").expect_err("truncated");
+        assert_eq!(e.kind, Kind::NoBtf);
+        assert!(e.message.starts_with("short.btf: not valid BTF (libbpf: "), "{e}");
+        assert!(std::error::Error::source(&e).is_some(), "{e:?}");
     }
 }

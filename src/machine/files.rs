@@ -40,17 +40,15 @@ pub fn regular(path: &Path, what: &str, kind: Kind) -> Result<std::fs::Metadata>
     Ok(m)
 }
 
-/// Reads a regular file of at most `max` bytes (checked before and while reading: a file can grow).
-pub fn read_limited(path: &Path, max: u64, what: &str, kind: Kind) -> Result<Vec<u8>> {
+fn too_big(path: &Path, n: u64, max: u64, what: &str, kind: Kind) -> Error {
+    Error::new(kind, format!("{what} {} is {n} bytes or more; syswalk reads at most {max} bytes of it", path.display()))
+}
+
+/// Opens a regular file of at most `max` bytes (checked on the path, then again on the open descriptor).
+pub fn open_limited(path: &Path, max: u64, what: &str, kind: Kind) -> Result<std::fs::File> {
     let m = regular(path, what, kind)?;
-    let too_big = |n: u64| {
-        Error::new(
-            kind,
-            format!("{what} {} is {n} bytes or more; syswalk reads at most {max} bytes of it", path.display()),
-        )
-    };
     if m.len() > max {
-        return Err(too_big(m.len()));
+        return Err(too_big(path, m.len(), max, what, kind));
     }
     // O_NONBLOCK: a path swapped for a FIFO after the check cannot make the open wait; what was opened is checked
     // again on the descriptor.
@@ -60,10 +58,18 @@ pub fn read_limited(path: &Path, max: u64, what: &str, kind: Kind) -> Result<Vec
         .custom_flags(libc::O_NONBLOCK)
         .open(path)
         .map_err(|e| Error::with_source(kind, format!("cannot read {what} {}: {e}", path.display()), e))?;
-    if !f.metadata().is_ok_and(|m| m.is_file()) {
-        return Err(Error::new(kind, format!("{what} {} changed into something other than a file", path.display())));
+    match f.metadata() {
+        Ok(m) if m.is_file() && m.len() > max => Err(too_big(path, m.len(), max, what, kind)),
+        Ok(m) if m.is_file() => Ok(f),
+        _ => Err(Error::new(kind, format!("{what} {} changed into something other than a file", path.display()))),
     }
-    let mut buf = Vec::with_capacity(m.len() as usize);
+}
+
+/// Reads a regular file of at most `max` bytes (checked before and while reading: a file can grow).
+pub fn read_limited(path: &Path, max: u64, what: &str, kind: Kind) -> Result<Vec<u8>> {
+    let f = open_limited(path, max, what, kind)?;
+    let too_big = |n: u64| too_big(path, n, max, what, kind);
+    let mut buf = Vec::with_capacity(f.metadata().map_or(0, |m| m.len()) as usize);
     f.take(max + 1)
         .read_to_end(&mut buf)
         .map_err(|e| Error::with_source(kind, format!("reading {what} {}: {e}", path.display()), e))?;
