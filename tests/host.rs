@@ -1407,3 +1407,31 @@ fn python_http_server_with_curl_and_urllib_is_proved_over_ipv4_and_ipv6() {
         assert!(!calls_of(&r, "recvfrom").is_empty() && !calls_of(&r, "sendto").is_empty(), "{addr}: curl's send/recv");
     }
 }
+
+/// Ordinary TCP that a prover must not call wrong (tests/c/shapes.c): a non-blocking connect (EINPROGRESS), a
+/// non-blocking read with nothing to read (EAGAIN), a client that finished before accept(), a reset (SO_LINGER 0)
+/// met by ECONNRESET, a half-close. Nothing refuted, at whatever tier the machine gives; each accepted connection's
+/// two ends linked; the half-close's FIN proved; the failed calls reported with their errno.
+#[test]
+fn ordinary_tcp_shapes_are_never_refuted() {
+    let _g = lock();
+    let exe = cc("shapes");
+    let o = run(&["prove", "--format", "json", "-q", "--keep-calls", "0", "--", exe.to_str().expect("utf8"), "4724"]);
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    let r = json(&o);
+    for (id, v) in r["totals"]["claims"].as_object().expect("totals") {
+        assert_eq!(v[1], 0, "{id} refuted: {}", r["totals"]);
+    }
+    let calls = r["calls"].as_array().expect("calls");
+    let errno = |sys: &str, name: &str| calls.iter().any(|c| c["syscall"] == sys && c["errno"]["name"] == name);
+    assert!(errno("read", "EAGAIN"), "the non-blocking read's EAGAIN");
+    assert!(errno("read", "ECONNRESET"), "the reset's ECONNRESET");
+    let accepts: Vec<&Value> = calls.iter().filter(|c| c["syscall"] == "accept4").collect();
+    assert_eq!(accepts.len(), 4, "four connections accepted");
+    for a in accepts {
+        let ends = claim(&r, "accept.ends", a["seq"].as_u64().expect("seq"));
+        assert_eq!(ends["verdict"], "proved", "{ends}");
+    }
+    let sd = calls.iter().find(|c| c["syscall"] == "shutdown").expect("the half-close");
+    assert_eq!(claim(&r, "shutdown.fin", sd["seq"].as_u64().expect("seq"))["verdict"], "proved");
+}
