@@ -58,6 +58,12 @@ pub type Resolved = (usize, KAddr, String, u64);
 /// One write(): its call, when it returned, the bytes, the sock's write_seq after it.
 type Write = (usize, u64, i64, Option<u32>);
 
+/// Whether a call's sock at `l`'s address is another object than the one `l` follows: `l` was closed already, or
+/// it holds another struct socket than the call's (`socket`).
+fn other_object(l: &SockLife, socket: Option<KAddr>) -> bool {
+    l.closed_by.is_some() || matches!((l.socket, socket), (Some(a), Some(b)) if a != b)
+}
+
 /// How a socket came to be installed at an fd.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Made {
@@ -591,6 +597,15 @@ impl Life {
         let ok = c.ret.is_some_and(|r| r >= 0);
         let role = role.filter(|_| ok);
         let Some(sk) = c.after.sock.as_ref().or(c.before.sock.as_ref()) else { return };
+        // A closed life, or one holding another struct socket, at this address is an earlier object's (see
+        // `record_close`): this call's sock is a new one no traced call made.
+        let socket = c.after.socket.as_ref().or(c.before.socket.as_ref()).map(|s| s.addr);
+        if self.socks.get(&sk.addr).is_some_and(|l| other_object(l, socket)) {
+            self.retire(sk.addr);
+            if let Some(l) = self.follow(sk.addr, c.pid, "socket", c.enter_ns.unwrap_or(0)) {
+                l.socket = socket;
+            }
+        }
         if let Some(l) = self.follow(sk.addr, c.pid, role.unwrap_or("socket"), c.enter_ns.unwrap_or(0)) {
             if let Some(r) = role {
                 l.role = r.into();
@@ -634,6 +649,15 @@ impl Life {
             // A file other fds or processes still hold (a forked child closing the listener it inherited)
             // only loses one reference: its socket lives on.
             let shared_file = c.before.file.as_ref().is_some_and(|f| f.f_count > 1);
+            // The life at this address is another object's when it was closed already or holds another struct
+            // socket: the kernel freed that one and gave its address to a sock no traced call made (a
+            // socketpair's, say). That life ends here; this close begins and ends one of its own.
+            if !shared_file && self.socks.get(&sk.addr).is_some_and(|l| other_object(l, socket)) {
+                self.retire(sk.addr);
+                if let Some(l) = self.follow(sk.addr, c.pid, "socket", c.enter_ns.unwrap_or(0)) {
+                    l.socket = socket;
+                }
+            }
             if let Some(l) = self.socks.get_mut(&sk.addr).filter(|_| !shared_file) {
                 l.closed_by = Some(c.seq);
                 l.closed_at = c.enter_ns;
@@ -867,7 +891,13 @@ impl Life {
         let evidence: Vec<Evidence> =
             [tw, socket, sock].into_iter().flatten().map(|f| free_evidence(f, at, "close() entered")).collect();
         let early = [socket, sock].into_iter().flatten().any(|f| f.ts_ns < at);
-        let ok = if early {
+        // A life syswalk did not see made (no traced socket()/accept: a socketpair, a socket from before tracing)
+        // is known only by its address from its first traced use: a free before the close may be that of an
+        // earlier object the kernel freed at the same address, unseen by the calls. Only a life whose installation
+        // was traced is one object from that moment on.
+        let ok = if early && l.installed_at.is_none() {
+            None
+        } else if early {
             Some(false)
         } else if socket.is_some() && sock.is_some() {
             Some(true)
@@ -885,14 +915,12 @@ impl Life {
                 .unwrap_or_else(|| "free not seen".into()),
             tw.map(|f| format!(" (first handed to TIME_WAIT by {})", f.func)).unwrap_or_default()
         );
-        Some(judged(
-            ids::CLOSE_FREED,
-            Some(closed),
-            ok,
-            finding,
-            evidence,
-            "a free was not seen before tracing stopped (the kernel frees after an RCU grace period, or when the peer's last packet is processed; syswalk waits up to 3 s after the target ends; a free is also missed when its ring buffer was full — counted in stats.lost — or when more than 8192 watched objects pushed it out of the watch map)",
-        ))
+        let why = if early {
+            "a free came before this close(), but the sock was not seen made by a traced call (socketpair, or made before tracing): the address may have held an earlier object the kernel freed, so which object was freed is not known"
+        } else {
+            "a free was not seen before tracing stopped (the kernel frees after an RCU grace period, or when the peer's last packet is processed; syswalk waits up to 3 s after the target ends; a free is also missed when its ring buffer was full — counted in stats.lost — or when more than 8192 watched objects pushed it out of the watch map)"
+        };
+        Some(judged(ids::CLOSE_FREED, Some(closed), ok, finding, evidence, why))
     }
 
     fn judge_states_of(&self, l: &SockLife) -> Option<Claim> {
@@ -1251,9 +1279,20 @@ mod tests {
         l.freed(fr("socket", 0xa00, 0xa80, 60));
         assert_eq!(freed(&l, 0x200), Some(NotObservable));
         close(&mut l, 0x300, 0xb00, 50, (true, true));
+        if let Some(x) = l.socks.get_mut(&KAddr(0x300)) {
+            x.installed_at = Some(30); // made by a traced socket()/accept4() at 30: one object since
+        }
         l.freed(fr("sock", 0x300, 0x3e8, 40));
         l.freed(fr("socket", 0xb00, 0xb80, 60));
         assert_eq!(freed(&l, 0x300), Some(Refuted));
+        // The same evidence for a sock not seen made (a socketpair's, known from its first read): the free at 40
+        // may be an earlier object's at that address — not observable, never refuted.
+        close(&mut l, 0x500, 0xd00, 50, (true, true));
+        l.freed(fr("sock", 0x500, 0x3e8, 40));
+        l.freed(fr("socket", 0xd00, 0xd80, 60));
+        let k = l.judge_freed(&l.socks[&KAddr(0x500)]).expect("claim");
+        assert_eq!(k.verdict, NotObservable, "{k:?}");
+        assert!(k.reason.as_deref().unwrap_or("").contains("not seen made"), "{k:?}");
         // Not watched (no close chain snapshots): not observable, never awaited.
         close(&mut l, 0x400, 0xc00, 50, (false, true));
         l.freed(fr("sock", 0x400, 0x3e8, 60));
@@ -1262,6 +1301,39 @@ mod tests {
         // A tier with no free probes: nothing awaited.
         l.frees_why = Some("tier C".into());
         assert_eq!(l.awaiting_frees(), 0);
+    }
+
+    /// A close of a sock at an address whose life was closed already (or holds another struct socket) is of a new
+    /// object no traced call made (a socketpair's): it gets a life of its own, and the old life keeps its close.
+    #[test]
+    fn a_close_of_another_object_at_a_closed_life_s_address_is_a_life_of_its_own() {
+        let mut l = life();
+        let made = crate::fixtures::socket_call();
+        l.record(&made);
+        let sk = made.after.sock.as_ref().map(|k| k.addr).expect("sock");
+        let mut close = crate::fixtures::bind_call(4242);
+        close.syscall = "close".into();
+        close.seq = 50;
+        close.ret = Some(0);
+        close.before = made.after.clone();
+        close.enter_ns = Some(1_000_000);
+        close.exit_ns = Some(1_000_100);
+        l.record(&close);
+        assert_eq!(l.socks[&sk].closed_by, Some(50));
+        // The same sock address, another struct socket: a new object's close.
+        let mut again = close.clone();
+        again.seq = 90;
+        again.enter_ns = Some(2_000_000);
+        if let Some(so) = again.before.socket.as_mut() {
+            so.addr = KAddr(so.addr.0 + 0x1000);
+        }
+        l.record(&again);
+        let now = &l.socks[&sk];
+        assert_eq!((now.closed_by, now.installed_at, now.since_ns), (Some(90), None, 2_000_000), "{now:?}");
+        // The first life ended with its own close: judged (close.freed names call 50), not re-closed by call 90.
+        let k = l.take_finished();
+        assert!(k.iter().any(|c| c.id == ids::CLOSE_FREED.id && c.call == Some(50)), "{k:?}");
+        assert!(!k.iter().any(|c| c.call == Some(90)), "{k:?}");
     }
 
     #[test]
