@@ -690,6 +690,8 @@ pub fn identifiers(text: &str) -> Vec<Ident> {
                 .next_back()
                 .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.')
             && w.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            // One letter after a dot is no field name (a byte shown as text, ". B" in data): only a longer word is.
+            && w.len() > 1
         {
             Some(".")
         } else {
@@ -807,6 +809,8 @@ mod tests {
         );
         // A word without `_`, capitals in a row or a register's name is not a candidate.
         assert_eq!(names("the kernel reads memory with bpf and objdump; eBPF"), vec!["eBPF"]);
+        // One letter after a dot (bytes shown as text) is not a field: `|.B..|` names nothing.
+        assert_eq!(names("bytes |.B..| and ops → .create"), vec![".create"]);
     }
 
     #[test]
