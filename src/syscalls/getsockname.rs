@@ -62,51 +62,46 @@ fn name_arg(idx: usize, raw: u64, all: &[u64], n: &Namer) -> Value {
 
 /// `getsockname.agrees`: what the program was told is what the sock holds.
 pub fn judge(c: &Call) -> Vec<Claim> {
-    let (Some(0), Some(sa), Some(sk)) = (c.ret, c.sockaddr.as_ref(), c.after.sock.as_ref()) else { return vec![] };
-    let Some(i) = sk.inet.as_ref() else { return vec![] };
-    let told = sa.told();
-    vec![judged(
-        ids::GETSOCKNAME_AGREES,
-        Some(c.seq),
-        sa.addr.is_some().then(|| told == i.local()),
-        format!("told {told}; the sock holds {}", i.local()),
-        vec![
-            ev(
-                "the sockaddr written back",
-                format!("{told} · bytes {}", sa.bytes),
-                "user memory at exit (bpf_probe_read_user)",
-            ),
-            ev(
-                format!("sk {} after", sk.addr),
-                format!("skc_rcv_saddr {} · inet_num {}", i.rcv_saddr, i.num),
-                "tp_btf/sys_exit walk",
-            ),
-        ],
-        "the sockaddr is not AF_INET or AF_INET6",
-    )]
+    agrees(c, false)
 }
 
 /// `getpeername.agrees`: the peer the program was told is the sock's peer.
 pub fn judge_peer(c: &Call) -> Vec<Claim> {
+    agrees(c, true)
+}
+
+/// The sockaddr written back against the sock's own address (`peer` false) or its peer's (`peer` true).
+fn agrees(c: &Call, peer: bool) -> Vec<Claim> {
     let (Some(0), Some(sa), Some(sk)) = (c.ret, c.sockaddr.as_ref(), c.after.sock.as_ref()) else { return vec![] };
     let Some(i) = sk.inet.as_ref() else { return vec![] };
     let told = sa.told();
+    let (id, holds, what, fields) = if peer {
+        (
+            ids::GETPEERNAME_AGREES,
+            i.peer(),
+            "the sock's peer is",
+            format!("skc_daddr {} · skc_dport {}", i.daddr, i.dport),
+        )
+    } else {
+        (
+            ids::GETSOCKNAME_AGREES,
+            i.local(),
+            "the sock holds",
+            format!("skc_rcv_saddr {} · inet_num {}", i.rcv_saddr, i.num),
+        )
+    };
     vec![judged(
-        ids::GETPEERNAME_AGREES,
+        id,
         Some(c.seq),
-        sa.addr.is_some().then(|| told == i.peer()),
-        format!("told {told}; the sock's peer is {}", i.peer()),
+        sa.addr.is_some().then(|| told == holds),
+        format!("told {told}; {what} {holds}"),
         vec![
             ev(
                 "the sockaddr written back",
                 format!("{told} · bytes {}", sa.bytes),
                 "user memory at exit (bpf_probe_read_user)",
             ),
-            ev(
-                format!("sk {} after", sk.addr),
-                format!("skc_daddr {} · skc_dport {}", i.daddr, i.dport),
-                "tp_btf/sys_exit walk",
-            ),
+            ev(format!("sk {} after", sk.addr), fields, "tp_btf/sys_exit walk"),
         ],
         "the sockaddr is not AF_INET or AF_INET6",
     )]
